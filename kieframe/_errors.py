@@ -1,0 +1,307 @@
+"""The exception tree of kieframe.
+
+Every error kieframe raises derives from :class:`KieError`, so one ``except`` catches them all::
+
+    KieError                          code, message, task_id, retryable
+    ├── InputValidationError          bad input, caught before anything is sent (also ValueError)
+    ├── UnknownModelError             no plugin provides that model id (also LookupError)
+    ├── PluginError                   a plugin failed to load, or two plugins claim one model id
+    ├── TransportError                the request never got an answer (connect, read, protocol)
+    │   └── SubmissionUncertain       a create may or may not have started a paid task
+    ├── APIError                      kie.ai answered with an error code (HTTP status or body)
+    │   ├── BadRequestError           400
+    │   ├── AuthenticationError       401
+    │   ├── InsufficientCreditsError  402
+    │   ├── NotFoundError             404
+    │   ├── UpstreamTimeoutError      408  the model gave no result for 10 minutes
+    │   ├── UnprocessableError        422
+    │   ├── RateLimitError            429
+    │   ├── UsageCapError             433  a sub-key is over its usage cap
+    │   ├── MaintenanceError          455
+    │   ├── ServerError               500 and any other 5xx
+    │   ├── GenerationError           501
+    │   └── FeatureDisabledError      505
+    ├── TaskFailed                    the task ran and ended in state ``fail``
+    └── WaitTimeout                   no result before the wait's deadline (also TimeoutError)
+
+``retryable`` says whether sending the same request again later can succeed. kieframe's own retries
+use it for reads; a create is never resent blindly (see :class:`SubmissionUncertain`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "FeatureDisabledError",
+    "GenerationError",
+    "InputValidationError",
+    "InsufficientCreditsError",
+    "KieError",
+    "MaintenanceError",
+    "NotFoundError",
+    "PluginError",
+    "Problem",
+    "RateLimitError",
+    "ServerError",
+    "SubmissionUncertain",
+    "TaskFailed",
+    "TransportError",
+    "UnknownModelError",
+    "UnprocessableError",
+    "UpstreamTimeoutError",
+    "UsageCapError",
+    "WaitTimeout",
+    "error_for_code",
+]
+
+
+class KieError(Exception):
+    """The base of every error kieframe raises."""
+
+    #: Whether the same request, sent again later, can succeed.
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self, message: str, *, code: int | None = None, task_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.task_id = task_id
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.code is not None:
+            parts.append(f"(code {self.code})")
+        if self.task_id is not None:
+            parts.append(f"[task {self.task_id}]")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, code={self.code!r}, task_id={self.task_id!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input: where it is, what is wrong, and the documented limit."""
+
+    field: str
+    message: str
+    limit: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.field}: {self.message}"
+        return f"{text} (expected {self.limit})" if self.limit else text
+
+
+class InputValidationError(KieError, ValueError):
+    """An input broke a model's documented limits; nothing was sent to kie.ai."""
+
+    def __init__(self, model_id: str, problems: Iterable[Problem]) -> None:
+        self.model_id = model_id
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        lines = [f"invalid input for {model_id} ({count} {noun}):"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        super().__init__("\n".join(lines))
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field paths named by the problems, in order."""
+        return tuple(problem.field for problem in self.problems)
+
+
+class UnknownModelError(KieError, LookupError):
+    """No installed plugin provides the model id; suggests close matches."""
+
+    def __init__(self, model_id: str, *, suggestions: Iterable[str] = ()) -> None:
+        self.model_id = model_id
+        self.suggestions = tuple(suggestions)
+        text = f"no installed plugin provides the model {model_id!r}"
+        if self.suggestions:
+            text += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+        super().__init__(text)
+
+
+class PluginError(KieError):
+    """A plugin could not be loaded, or two plugins register the same model id."""
+
+
+class TransportError(KieError):
+    """The request got no usable answer: connection refused, timed out, or cut."""
+
+    retryable = True
+
+
+class SubmissionUncertain(TransportError):
+    """A create was sent, but whether kie.ai accepted it is unknown.
+
+    kie.ai has no idempotency key, so kieframe never resends such a create on its own: that could
+    start (and pay for) a second task. ``model`` and ``input`` say what was sent, ``sent_at``
+    when (Unix seconds); reconcile by looking for the task (for example in kie.ai's dashboard or
+    the journal) before submitting again.
+    """
+
+    retryable = False
+
+    def __init__(
+        self, message: str, *, model: str, input: Mapping[str, Any], sent_at: float
+    ) -> None:
+        super().__init__(message)
+        self.model = model
+        self.input = dict(input)
+        self.sent_at = sent_at
+
+
+class APIError(KieError):
+    """kie.ai answered with an error code, in the HTTP status or inside an HTTP 200 body."""
+
+    default_code: ClassVar[int] = 0
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        task_id: str | None = None,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, code=self.default_code if code is None else code, task_id=task_id)
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+
+class BadRequestError(APIError):
+    """400: the request was malformed (for example a missing taskId)."""
+
+    default_code = 400
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing or wrong."""
+
+    default_code = 401
+
+
+class InsufficientCreditsError(APIError):
+    """402: the account has too few credits for this task."""
+
+    default_code = 402
+
+
+class NotFoundError(APIError):
+    """404: the resource does not exist."""
+
+    default_code = 404
+
+
+class UpstreamTimeoutError(APIError):
+    """408: the upstream model gave no result for 10 minutes."""
+
+    default_code = 408
+    retryable = True
+
+
+class UnprocessableError(APIError):
+    """422: kie.ai refused the parameters (or a record is not visible yet)."""
+
+    default_code = 422
+
+
+class RateLimitError(APIError):
+    """429: too many requests; the request was dropped, not queued."""
+
+    default_code = 429
+    retryable = True
+
+
+class UsageCapError(APIError):
+    """433: this sub-key is over its usage cap."""
+
+    default_code = 433
+
+
+class MaintenanceError(APIError):
+    """455: the service is under maintenance."""
+
+    default_code = 455
+    retryable = True
+
+
+class ServerError(APIError):
+    """500 (or another 5xx): kie.ai failed on its side."""
+
+    default_code = 500
+    retryable = True
+
+
+class GenerationError(APIError):
+    """501: generation failed."""
+
+    default_code = 501
+
+
+class FeatureDisabledError(APIError):
+    """505: the feature is disabled for this account."""
+
+    default_code = 505
+
+
+class TaskFailed(KieError):
+    """The task ran and ended in state ``fail``; ``record`` is its final record."""
+
+    def __init__(self, message: str, *, task_id: str, fail_code: str | None, record: Any) -> None:
+        super().__init__(message, task_id=task_id)
+        self.fail_code = fail_code
+        self.record = record
+
+
+class WaitTimeout(KieError, TimeoutError):
+    """The task did not finish before the deadline; it may still finish later.
+
+    The task is not lost: ``task_id`` names it, and waiting again resumes.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, task_id: str, last_state: str | None) -> None:
+        super().__init__(message, task_id=task_id)
+        self.last_state = last_state
+
+
+_BY_CODE: dict[int, type[APIError]] = {
+    cls.default_code: cls
+    for cls in (
+        BadRequestError,
+        AuthenticationError,
+        InsufficientCreditsError,
+        NotFoundError,
+        UpstreamTimeoutError,
+        UnprocessableError,
+        RateLimitError,
+        UsageCapError,
+        MaintenanceError,
+        ServerError,
+        GenerationError,
+        FeatureDisabledError,
+    )
+}
+
+
+def error_for_code(code: int) -> type[APIError]:
+    """The exception class for a kie.ai error code; other 5xx codes map to :class:`ServerError`."""
+    if code in _BY_CODE:
+        return _BY_CODE[code]
+    if 500 <= code < 600:
+        return ServerError
+    return APIError

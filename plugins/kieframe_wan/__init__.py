@@ -1,0 +1,84 @@
+"""kieframe plugin: Alibaba Wan 2.5 image-to-video (``wan/2-5-image-to-video``) on kie.ai.
+
+Limits from https://docs.kie.ai/market/wan/2-5-image-to-video (the model's kie.ai page).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+import kieframe
+
+__all__ = ["SPEC", "WanImageToVideoInput", "kieframe_models"]
+
+MODEL_ID = "wan/2-5-image-to-video"
+
+# Alibaba's Wan API takes seeds in [0, 2**31 - 1]; kie.ai's page says only "number".
+_MAX_SEED = 2**31 - 1
+
+
+class WanImageToVideoInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Input of Wan 2.5 image-to-video: animate a first frame following a prompt."""
+
+    prompt: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, max_length=800, description="the text prompt describing the motion"
+        ),
+    ]
+    image_url: kieframe.ImageUrl
+    duration: Annotated[
+        Literal["5", "10"], msgspec.Meta(description="video length in seconds, as a string")
+    ] = "5"
+    resolution: Literal["720p", "1080p"] = "1080p"
+    negative_prompt: Annotated[
+        str, msgspec.Meta(max_length=500, description="content to avoid")
+    ] = ""
+    enable_prompt_expansion: bool = True
+    seed: (
+        Annotated[int, msgspec.Meta(ge=0, le=_MAX_SEED, description="random seed; omit for random")]
+        | None
+    ) = None
+
+
+_EXAMPLE_PROMPT = (
+    "The same woman from the reference image looks directly into the camera, takes a breath, then "
+    "smiles brightly and speaks with enthusiasm: \u201cHave you heard? Alibaba Wan 2.5 API is now "
+    "available on Kie.ai!\u201d Ambient audio: quiet indoor atmosphere, soft natural room tone. "
+    "Camera: medium close-up, steady framing, natural daylight mood, accurate lip-sync with "
+    "dialogue."
+)
+
+SPEC = kieframe.ModelSpec(
+    id=MODEL_ID,
+    input_type=WanImageToVideoInput,
+    title="Wan 2.5 Image to Video",
+    docs_url="https://docs.kie.ai/market/wan/2-5-image-to-video",
+    summary="Alibaba Wan 2.5: animate an image into a 5 or 10 second video, 720p or 1080p.",
+    output="video",
+    typical_seconds=180.0,
+    deadline=1200.0,
+    tags=("image-to-video", "video"),
+    examples=(
+        {
+            "model": MODEL_ID,
+            "input": {
+                "prompt": _EXAMPLE_PROMPT,
+                "image_url": "https://file.aiquickdraw.com/custom-page/akr/section-images/1758796480945qb63zxq8.webp",
+                "duration": "5",
+                "resolution": "1080p",
+                "negative_prompt": "Enter your prompt here...",
+                "enable_prompt_expansion": True,
+                "seed": 42,
+            },
+        },
+    ),
+)
+
+
+@kieframe.hookimpl
+def kieframe_models() -> list[kieframe.ModelSpec[WanImageToVideoInput]]:
+    """Provide the Wan 2.5 image-to-video model."""
+    return [SPEC]

@@ -1,0 +1,28 @@
+"""Shared test configuration: hypothesis profiles and an isolated plugin registry."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import kieframe
+
+# "dev" is quick for the edit-test loop; "ci" is thorough and derandomised, so CI is repeatable.
+settings.register_profile("dev", max_examples=60)
+settings.register_profile(
+    "ci",
+    max_examples=300,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture
+def registry() -> kieframe.Registry:
+    """A registry with the installed plugins, private to one test."""
+    return kieframe.Registry(environ={})

@@ -1,0 +1,75 @@
+"""The contract check catches broken plugins (a check that cannot fail proves nothing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+import pytest
+
+import kieframe
+from kieframe.testing import check_model
+
+
+class _Input(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    prompt: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+    image_url: kieframe.ImageUrl
+    steps: Annotated[int, msgspec.Meta(ge=1, le=50)] = 10
+
+
+def _spec(**changes: Any) -> kieframe.ModelSpec[_Input]:
+    fields: dict[str, Any] = {
+        "id": "test/model",
+        "input_type": _Input,
+        "title": "Test",
+        "docs_url": "https://example.com",
+    }
+    fields.update(changes)
+    return kieframe.ModelSpec(**fields)
+
+
+def test_a_correct_model_passes() -> None:
+    example = {"prompt": "p", "image_url": "https://e.com/i.png", "steps": 10}
+    check_model(_spec(examples=({"model": "test/model", "input": example},)))
+
+
+def test_an_example_that_does_not_validate_fails() -> None:
+    bad = {"model": "test/model", "input": {"prompt": "p" * 21, "image_url": "https://e.com/a"}}
+    with pytest.raises(kieframe.InputValidationError):
+        check_model(_spec(examples=(bad,)))
+
+
+def test_an_example_that_does_not_round_trip_fails() -> None:
+    partial = {"model": "test/model", "input": {"prompt": "p", "image_url": "https://e.com/a"}}
+    with pytest.raises(AssertionError, match="round-trip"):
+        check_model(_spec(examples=(partial,)))  # the body would gain "steps": 10
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _DropsAField(kieframe.ModelSpec[_Input]):
+    def to_input(self, value: msgspec.Struct) -> dict[str, Any]:
+        body = kieframe.ModelSpec.to_input(self, value)
+        body.pop("steps", None)
+        return body
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _AcceptsAnything(kieframe.ModelSpec[_Input]):
+    def validate(self, data: Any) -> _Input:
+        if isinstance(data, _Input):
+            return data
+        known = {key: value for key, value in dict(data).items() if key in _Input.__struct_fields__}
+        return _Input(**known)  # constructing a Struct checks nothing
+
+
+def test_a_model_that_alters_the_request_fails() -> None:
+    spec = _DropsAField(id="test/model", input_type=_Input, title="T", docs_url="https://e.com")
+    with pytest.raises(AssertionError):
+        check_model(spec)
+
+
+def test_a_model_that_skips_validation_fails() -> None:
+    spec = _AcceptsAnything(id="test/model", input_type=_Input, title="T", docs_url="https://e.com")
+    with pytest.raises(AssertionError, match="accepted an input"):
+        check_model(spec)

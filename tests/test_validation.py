@@ -1,0 +1,166 @@
+"""Validation before anything is sent: every problem at once, each naming its field and limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import kieframe
+
+WAN = "wan/2-5-image-to-video"
+HAILUO = "hailuo/02-image-to-video-pro"
+IMAGE = "https://example.com/cat.png"
+
+
+def _problems(model: str, data: Any) -> dict[str, str]:
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        kieframe.get_model(model).validate(data)
+    return {problem.field: str(problem) for problem in caught.value.problems}
+
+
+def test_minimal_input_gets_the_documented_defaults() -> None:
+    spec = kieframe.get_model(WAN)
+    value = spec.validate({"prompt": "a cat", "image_url": IMAGE})
+    assert spec.to_request(value) == {
+        "model": WAN,
+        "input": {
+            "prompt": "a cat",
+            "image_url": IMAGE,
+            "duration": "5",
+            "resolution": "1080p",
+            "negative_prompt": "",
+            "enable_prompt_expansion": True,
+        },
+    }
+
+
+def test_callback_url_goes_into_the_body() -> None:
+    spec = kieframe.get_model(HAILUO)
+    value = spec.validate({"prompt": "p", "image_url": IMAGE})
+    body = spec.to_request(value, callback_url="https://example.com/hook")
+    assert body["callBackUrl"] == "https://example.com/hook"
+    assert body["input"]["end_image_url"] == ""
+    assert body["input"]["prompt_optimizer"] is True
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    problems = _problems(
+        WAN,
+        {
+            "prompt": "x" * 801,
+            "image_url": "file:///etc/passwd",
+            "duration": 5,
+            "resolution": "4k",
+            "negative_prompt": "n" * 501,
+            "enable_prompt_expansion": "yes",
+            "seed": -1,
+        },
+    )
+    assert set(problems) == {
+        "prompt",
+        "image_url",
+        "duration",
+        "resolution",
+        "negative_prompt",
+        "enable_prompt_expansion",
+        "seed",
+    }
+    assert "801 characters" in problems["prompt"]
+    assert "1 to 800 characters" in problems["prompt"]
+    assert "at most 500 characters" in problems["negative_prompt"]
+    assert "one of '5', '10'" in problems["duration"]
+    assert "one of '720p', '1080p'" in problems["resolution"]
+    assert "http(s) URL" in problems["image_url"]
+    assert "from 0 to 2147483647" in problems["seed"]
+    assert "true or false" in problems["enable_prompt_expansion"]
+
+
+def test_missing_required_fields_are_named() -> None:
+    problems = _problems(HAILUO, {})
+    assert set(problems) == {"prompt", "image_url"}
+    assert "is required" in problems["prompt"]
+    assert "1500 characters" in problems["prompt"]
+
+
+def test_unknown_field_gets_a_did_you_mean() -> None:
+    problems = _problems(HAILUO, {"prompt": "p", "image_url": IMAGE, "promt_optimizer": True})
+    assert "did you mean 'prompt_optimizer'?" in problems["promt_optimizer"]
+
+
+def test_unknown_field_far_from_any_lists_the_known_ones() -> None:
+    problems = _problems(HAILUO, {"prompt": "p", "image_url": IMAGE, "zzz": 1})
+    assert "known fields: prompt, image_url, end_image_url, prompt_optimizer" in problems["zzz"]
+
+
+def test_error_message_names_model_and_count() -> None:
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        kieframe.get_model(WAN).validate({"prompt": ""})
+    text = str(caught.value)
+    assert text.startswith(f"invalid input for {WAN} (2 problems):")
+    assert caught.value.fields == ("prompt", "image_url")
+    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, kieframe.KieError)
+
+
+def test_non_mapping_input_is_refused() -> None:
+    assert "must be an object" in _problems(WAN, ["prompt"])["input"]
+
+
+def test_a_struct_built_by_hand_is_validated_too() -> None:
+    spec = kieframe.get_model(WAN)
+    unchecked = spec.input_type(prompt="x" * 900, image_url=IMAGE)  # construction does not check
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        spec.validate(unchecked)
+    assert caught.value.fields == ("prompt",)
+
+
+def test_empty_end_image_is_allowed_but_a_bad_one_is_not() -> None:
+    spec = kieframe.get_model(HAILUO)
+    assert spec.validate({"prompt": "p", "image_url": IMAGE, "end_image_url": ""})
+    assert "end_image_url" in _problems(
+        HAILUO, {"prompt": "p", "image_url": IMAGE, "end_image_url": "not a url"}
+    )
+
+
+def test_strings_stay_strings_and_booleans_stay_booleans() -> None:
+    spec = kieframe.get_model(WAN)
+    value = spec.validate(
+        {"prompt": "p", "image_url": IMAGE, "duration": "10", "enable_prompt_expansion": False}
+    )
+    body = msgspec.json.encode(spec.to_request(value))
+    assert b'"duration":"10"' in body
+    assert b'"enable_prompt_expansion":false' in body
+
+
+@pytest.mark.parametrize(("model", "limit"), [(WAN, 800), (HAILUO, 1500)])
+@given(extra=st.integers(min_value=-5, max_value=5))
+def test_prompt_length_limit_is_exact(model: str, limit: int, extra: int) -> None:
+    spec = kieframe.get_model(model)
+    data = {"prompt": "\u00e9" * (limit + extra), "image_url": IMAGE}
+    if extra <= 0:
+        assert spec.validate(data).prompt == data["prompt"]
+    else:
+        assert set(_problems(model, data)) == {"prompt"}
+
+
+def test_media_fields_describe_what_a_local_file_may_be() -> None:
+    (field,) = kieframe.get_model(WAN).media_fields
+    assert field.name == "image_url"
+    assert field.required
+    assert field.limits.media_types == ("image/jpeg", "image/png", "image/webp")
+    assert field.limits.max_bytes == 10 * 1024 * 1024
+    assert field.limits.describe() == "image/jpeg, image/png, image/webp; at most 10 MB"
+    names = [(f.name, f.required) for f in kieframe.get_model(HAILUO).media_fields]
+    assert names == [("image_url", True), ("end_image_url", False)]
+
+
+def test_json_schema_carries_the_limits() -> None:
+    schema = kieframe.get_model(WAN).json_schema()
+    assert schema["title"] == "Wan 2.5 Image to Video"
+    assert schema["properties"]["prompt"]["maxLength"] == 800
+    assert schema["required"] == ["prompt", "image_url"]
+    assert schema["additionalProperties"] is False
