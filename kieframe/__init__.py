@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._client import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, AsyncClient, Client
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -27,15 +28,22 @@ from ._errors import (
     WaitTimeout,
 )
 from ._fields import HttpUrl, ImageUrl, MediaLimits, OptionalImageUrl
+from ._lifecycle import PollPhase, PollPlan
+from ._ratelimit import RateLimits
+from ._records import RawInput, Result, Task, TaskRecord, TaskState
 from ._registry import PluginFailure, PluginInfo, Registry, get_model, models, plugins
 from ._spec import MediaField, ModelSpec
 from ._version import __version__
 from .hookspecs import hookimpl
 
 __all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_UPLOAD_BASE_URL",
     "APIError",
+    "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "Client",
     "FeatureDisabledError",
     "GenerationError",
     "HttpUrl",
@@ -52,12 +60,20 @@ __all__ = [
     "PluginError",
     "PluginFailure",
     "PluginInfo",
+    "PollPhase",
+    "PollPlan",
     "Problem",
     "RateLimitError",
+    "RateLimits",
+    "RawInput",
     "Registry",
+    "Result",
     "ServerError",
     "SubmissionUncertain",
+    "Task",
     "TaskFailed",
+    "TaskRecord",
+    "TaskState",
     "TransportError",
     "UnknownModelError",
     "UnprocessableError",

@@ -137,9 +137,19 @@ class PluginError(KieError):
 
 
 class TransportError(KieError):
-    """The request got no usable answer: connection refused, timed out, or cut."""
+    """The request got no usable answer: connection refused, timed out, or cut.
+
+    ``request_sent`` is False only when the request certainly never reached kie.ai (the connection
+    could not be opened), which is what makes resending a create safe.
+    """
 
     retryable = True
+
+    def __init__(
+        self, message: str, *, task_id: str | None = None, request_sent: bool = True
+    ) -> None:
+        super().__init__(message, task_id=task_id)
+        self.request_sent = request_sent
 
 
 class SubmissionUncertain(TransportError):
@@ -156,7 +166,7 @@ class SubmissionUncertain(TransportError):
     def __init__(
         self, message: str, *, model: str, input: Mapping[str, Any], sent_at: float
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, request_sent=True)
         self.model = model
         self.input = dict(input)
         self.sent_at = sent_at
@@ -209,7 +219,6 @@ class UpstreamTimeoutError(APIError):
     """408: the upstream model gave no result for 10 minutes."""
 
     default_code = 408
-    retryable = True
 
 
 class UnprocessableError(APIError):

@@ -1,0 +1,494 @@
+"""``Client`` and ``AsyncClient``: the unified API over httpx.
+
+Both run the same operations (``_operations.py``); each only knows how to perform an effect: send a
+request (with client-side rate limiting, and stamina retries for reads) or sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import platform
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+import stamina
+
+from ._envelope import read_envelope
+from ._errors import APIError, AuthenticationError, KieError, TransportError
+from ._lifecycle import PollPlan
+from ._operations import (
+    Call,
+    Op,
+    Sleep,
+    UpdateHook,
+    WaitOptions,
+    credits_op,
+    get_op,
+    prepare_submission,
+    submit_op,
+    wait_op,
+)
+from ._ratelimit import RateLimits, SlidingWindow, shared_windows
+from ._records import Result, Task, TaskRecord
+from ._registry import Registry, default_registry
+from ._version import __version__
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_UPLOAD_BASE_URL", "AsyncClient", "Client"]
+
+logger = logging.getLogger("kieframe")
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.kie.ai"
+DEFAULT_UPLOAD_BASE_URL = "https://kieai.redpandaai.co"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+_DEFAULT_DEADLINE = 900.0
+
+# httpx errors that prove the request never left this machine: resending cannot duplicate it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def _read_backoff(error: Exception) -> bool | float:
+    """stamina's retry hook for reads: transport errors, 429, 455 and 5xx; honours Retry-After."""
+    if isinstance(error, APIError):
+        if not error.retryable:
+            return False
+        return error.retry_after if error.retry_after is not None else True
+    return isinstance(error, TransportError)
+
+
+class _Secret:
+    """Holds the API key so that it never shows in a repr, a log line or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "_Secret('********')"
+
+
+class _BaseClient:
+    """Configuration and request building shared by both clients."""
+
+    def __init__(
+        self,
+        api_key: str | None,
+        *,
+        base_url: str,
+        upload_base_url: str,
+        timeout: httpx.Timeout | float | None,
+        registry: Registry | None,
+        poll: PollPlan | None,
+        rate_limits: RateLimits | None,
+        visibility_grace: float,
+        create_attempts: int,
+        read_attempts: int,
+        read_retry_timeout: float,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("KIE_API_KEY", "")
+        if not key.strip():
+            raise AuthenticationError(
+                "no API key: pass api_key=... or set the KIE_API_KEY environment variable",
+                code=None,
+            )
+        self._key = _Secret(key.strip())
+        self.base_url = httpx.URL(base_url.rstrip("/"))
+        self.upload_base_url = httpx.URL(upload_base_url.rstrip("/"))
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.registry = registry or default_registry()
+        self.poll = poll or PollPlan()
+        self.visibility_grace = visibility_grace
+        self._create_attempts = create_attempts
+        self._read_attempts = read_attempts
+        self._read_retry_timeout = read_retry_timeout
+        limits = rate_limits or RateLimits()
+        self._rate_window = limits.create_window
+        self._windows: dict[str, SlidingWindow] = dict(
+            zip(("create", "read"), shared_windows(str(self.base_url), key, limits), strict=True)
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={str(self.base_url)!r}>"
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._key.reveal()}",
+            "User-Agent": (
+                f"kieframe/{__version__} httpx/{httpx.__version__} "
+                f"python/{platform.python_version()}"
+            ),
+            "Accept": "application/json",
+        }
+
+    def _request(self, call: Call) -> httpx.Request:
+        base = self.base_url if call.host == "api" else self.upload_base_url
+        return httpx.Request(
+            call.method,
+            base.join(call.path),
+            params=call.params,
+            json=call.json,
+            files=call.files,
+            data=call.data,
+            headers=self._headers,
+            extensions={"timeout": self.timeout.as_dict()},
+        )
+
+    def _reserve(self, call: Call) -> float:
+        return self._windows[call.budget].reserve() if call.budget else 0.0
+
+    def _after_error(self, call: Call, error: KieError) -> None:
+        if isinstance(error, APIError) and error.code == 429 and call.budget:
+            window = self._windows[call.budget]
+            window.penalise(error.retry_after if error.retry_after is not None else window.window)
+
+    @staticmethod
+    def _transport_error(call: Call, error: httpx.TransportError) -> TransportError:
+        sent = not isinstance(error, _NOT_SENT)
+        what = f"{call.method} {call.path}"
+        return TransportError(
+            f"{what} failed: {type(error).__name__}: {error}".rstrip(": "),
+            task_id=call.task_id,
+            request_sent=sent,
+        )
+
+    def _retry_options(self) -> dict[str, Any]:
+        return {
+            "attempts": self._read_attempts,
+            "timeout": self._read_retry_timeout,
+            "wait_initial": 0.5,
+            "wait_max": 10.0,
+        }
+
+    def _submission(self, model: str, input: Any, callback_url: str | None) -> Op[Task]:
+        submission = prepare_submission(self.registry, model, input, callback_url=callback_url)
+        return submit_op(submission, attempts=self._create_attempts, rate_window=self._rate_window)
+
+    def _wait_op(
+        self, task: Task | str, timeout: float | None, on_update: UpdateHook | None
+    ) -> Op[TaskRecord]:
+        task_id = task.task_id if isinstance(task, Task) else str(task)
+        since = task.submitted_at if isinstance(task, Task) else None
+        if timeout is None:
+            timeout = self._default_deadline(task)
+        options = WaitOptions(
+            timeout=timeout, plan=self.poll, grace=self.visibility_grace, on_update=on_update
+        )
+        return wait_op(task_id, since=since, options=options)
+
+    def _default_deadline(self, task: Task | str) -> float:
+        if isinstance(task, Task):
+            try:
+                return self.registry.get_model(task.model).deadline
+            except KieError:
+                pass
+        return _DEFAULT_DEADLINE
+
+
+def _note_interrupted(error: BaseException, task_id: str) -> None:
+    """Make sure an interrupted wait still tells the user which task is running."""
+    error.add_note(f"kieframe: task {task_id} is still running on kie.ai; wait for it again")
+    logger.warning("wait for task %s interrupted; the task keeps running on kie.ai", task_id)
+
+
+class Client(_BaseClient):
+    """The blocking client. Use it as a context manager, or call :meth:`close`.
+
+    ``api_key`` defaults to the ``KIE_API_KEY`` environment variable. ``http_client`` or
+    ``transport`` inject a configured ``httpx.Client`` or transport (proxies, mocks, tests).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
+        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        registry: Registry | None = None,
+        poll: PollPlan | None = None,
+        rate_limits: RateLimits | None = None,
+        visibility_grace: float = 60.0,
+        create_attempts: int = 3,
+        read_attempts: int = 6,
+        read_retry_timeout: float = 120.0,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            upload_base_url=upload_base_url,
+            timeout=timeout,
+            registry=registry,
+            poll=poll,
+            rate_limits=rate_limits,
+            visibility_grace=visibility_grace,
+            create_attempts=create_attempts,
+            read_attempts=read_attempts,
+            read_retry_timeout=read_retry_timeout,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(transport=transport, timeout=self.timeout)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool (unless it was injected)."""
+        if self._owns_http:
+            self._http.close()
+
+    # -- effects ----------------------------------------------------------------------------
+
+    def _drive(self, op: Op[T]) -> T:
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]  # the op's declared result
+            result, error = None, None
+            if isinstance(effect, Sleep):
+                time.sleep(effect.seconds)
+                continue
+            try:
+                result = self._perform(effect)
+            except KieError as failure:
+                error = failure
+
+    def _perform(self, call: Call) -> Any:
+        if call.retry:
+            retrying = stamina.RetryingCaller(**self._retry_options()).on(_read_backoff)
+            return retrying(self._send_once, call)
+        return self._send_once(call)
+
+    def _send_once(self, call: Call) -> Any:
+        time.sleep(self._reserve(call))
+        try:
+            response = self._http.send(self._request(call))
+        except httpx.TransportError as failure:
+            raise self._transport_error(call, failure) from failure
+        try:
+            return read_envelope(response, task_id=call.task_id)
+        except KieError as failure:
+            self._after_error(call, failure)
+            raise
+
+    # -- the API ----------------------------------------------------------------------------
+
+    def submit(self, model: str, input: Any, *, callback_url: str | None = None) -> Task:
+        """Validate ``input`` for ``model`` and create the task; return its handle.
+
+        ``input`` is a dict or the model's input Struct (or :class:`~kieframe.RawInput` for a
+        model no plugin describes). Raises :class:`~kieframe.InputValidationError` before
+        anything is sent, and :class:`~kieframe.SubmissionUncertain` when the create may or may
+        not have reached kie.ai.
+        """
+        return self._drive(self._submission(model, input, callback_url))
+
+    def get(self, task_id: Task | str) -> TaskRecord:
+        """Read a task's current record."""
+        return self._drive(get_op(str(task_id)))
+
+    def wait(
+        self,
+        task: Task | str,
+        *,
+        timeout: float | None = None,
+        on_update: UpdateHook | None = None,
+    ) -> TaskRecord:
+        """Wait until the task finishes and return its final record.
+
+        Polls on kie.ai's schedule. ``timeout`` defaults to the model's deadline. Raises
+        :class:`~kieframe.TaskFailed` if the task failed and :class:`~kieframe.WaitTimeout`
+        (with the task id) at the deadline. ``on_update`` is called on every state change.
+        """
+        task_id = str(task)
+        try:
+            return self._drive(self._wait_op(task, timeout, on_update))
+        except (KeyboardInterrupt, SystemExit) as interrupt:
+            _note_interrupted(interrupt, task_id)
+            raise
+
+    def run(
+        self,
+        model: str,
+        input: Any,
+        *,
+        callback_url: str | None = None,
+        timeout: float | None = None,
+        on_update: UpdateHook | None = None,
+        download_to: str | os.PathLike[str] | None = None,
+    ) -> Result:
+        """Submit, wait for the result and (with ``download_to``) download its files."""
+        task = self.submit(model, input, callback_url=callback_url)
+        record = self.wait(task, timeout=timeout, on_update=on_update)
+        files: tuple[Path, ...] = ()
+        if download_to is not None:
+            files = self.download(record, to=download_to)
+        return Result(task=task, record=record, files=files)
+
+    def credits(self) -> int:
+        """The account's remaining credits."""
+        return self._drive(credits_op())
+
+    def download(self, record: TaskRecord, *, to: str | os.PathLike[str]) -> tuple[Path, ...]:
+        """Download a finished task's result files into the folder ``to``; return their paths."""
+        raise NotImplementedError
+
+
+class AsyncClient(_BaseClient):
+    """The asyncio client: the same API as :class:`Client`, with ``await``."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
+        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        registry: Registry | None = None,
+        poll: PollPlan | None = None,
+        rate_limits: RateLimits | None = None,
+        visibility_grace: float = 60.0,
+        create_attempts: int = 3,
+        read_attempts: int = 6,
+        read_retry_timeout: float = 120.0,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            upload_base_url=upload_base_url,
+            timeout=timeout,
+            registry=registry,
+            poll=poll,
+            rate_limits=rate_limits,
+            visibility_grace=visibility_grace,
+            create_attempts=create_attempts,
+            read_attempts=read_attempts,
+            read_retry_timeout=read_retry_timeout,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self.timeout)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (unless it was injected)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def _drive(self, op: Op[T]) -> T:
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]  # the op's declared result
+            result, error = None, None
+            if isinstance(effect, Sleep):
+                await asyncio.sleep(effect.seconds)
+                continue
+            try:
+                result = await self._perform(effect)
+            except KieError as failure:
+                error = failure
+
+    async def _perform(self, call: Call) -> Any:
+        if call.retry:
+            retrying = stamina.AsyncRetryingCaller(**self._retry_options()).on(_read_backoff)
+            return await retrying(self._send_once, call)
+        return await self._send_once(call)
+
+    async def _send_once(self, call: Call) -> Any:
+        await asyncio.sleep(self._reserve(call))
+        try:
+            response = await self._http.send(self._request(call))
+        except httpx.TransportError as failure:
+            raise self._transport_error(call, failure) from failure
+        try:
+            return read_envelope(response, task_id=call.task_id)
+        except KieError as failure:
+            self._after_error(call, failure)
+            raise
+
+    async def submit(self, model: str, input: Any, *, callback_url: str | None = None) -> Task:
+        """Validate ``input`` for ``model`` and create the task; see :meth:`Client.submit`."""
+        return await self._drive(self._submission(model, input, callback_url))
+
+    async def get(self, task_id: Task | str) -> TaskRecord:
+        """Read a task's current record."""
+        return await self._drive(get_op(str(task_id)))
+
+    async def wait(
+        self,
+        task: Task | str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - the task's deadline, per the API contract
+        on_update: UpdateHook | None = None,
+    ) -> TaskRecord:
+        """Wait until the task finishes and return its final record; see :meth:`Client.wait`."""
+        task_id = str(task)
+        try:
+            return await self._drive(self._wait_op(task, timeout, on_update))
+        except (asyncio.CancelledError, KeyboardInterrupt) as interrupt:
+            _note_interrupted(interrupt, task_id)
+            raise
+
+    async def run(
+        self,
+        model: str,
+        input: Any,
+        *,
+        callback_url: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the task's deadline, per the API contract
+        on_update: UpdateHook | None = None,
+        download_to: str | os.PathLike[str] | None = None,
+    ) -> Result:
+        """Submit, wait for the result and (with ``download_to``) download its files."""
+        task = await self.submit(model, input, callback_url=callback_url)
+        record = await self.wait(task, timeout=timeout, on_update=on_update)
+        files: tuple[Path, ...] = ()
+        if download_to is not None:
+            files = await self.download(record, to=download_to)
+        return Result(task=task, record=record, files=files)
+
+    async def credits(self) -> int:
+        """The account's remaining credits."""
+        return await self._drive(credits_op())
+
+    async def download(self, record: TaskRecord, *, to: str | os.PathLike[str]) -> tuple[Path, ...]:
+        """Download a finished task's result files into the folder ``to``; return their paths."""
+        raise NotImplementedError

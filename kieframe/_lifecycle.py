@@ -1,0 +1,121 @@
+"""The task lifecycle without I/O: when to poll next, and what an observed record means.
+
+Both clients drive the same :class:`Waiter`; it never sleeps or sends anything itself, so it is
+tested with a fake clock and reused by the callback waiter (where the "sleep" is a wait for the
+callback, with polling as a watchdog).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ._errors import NotFoundError, TaskFailed, WaitTimeout
+from ._records import TaskRecord
+
+__all__ = ["PollPhase", "PollPlan", "Waiter"]
+
+
+@dataclass(frozen=True, slots=True)
+class PollPhase:
+    """Until ``until`` seconds after submission, poll every ``low`` to ``high`` seconds."""
+
+    until: float
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.low <= self.high:
+            raise ValueError("a poll phase needs 0 < low <= high")
+
+
+@dataclass(frozen=True, slots=True)
+class PollPlan:
+    """When to poll a running task: kie.ai's own schedule, with jitter, by default.
+
+    kie.ai asks for a poll every 2-3 s for the first 30 s, every 5-10 s up to 2 minutes, then every
+    15-30 s. The delay is drawn uniformly from the phase's range, so many tasks submitted together
+    do not poll in lockstep.
+    """
+
+    phases: Sequence[PollPhase] = (
+        PollPhase(30.0, 2.0, 3.0),
+        PollPhase(120.0, 5.0, 10.0),
+        PollPhase(math.inf, 15.0, 30.0),
+    )
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.phases or self.phases[-1].until != math.inf:
+            raise ValueError("the last poll phase must run until math.inf")
+
+    @classmethod
+    def every(cls, low: float, high: float | None = None) -> PollPlan:
+        """A flat plan: every ``low`` to ``high`` seconds (handy against the emulator)."""
+        return cls(phases=(PollPhase(math.inf, low, high if high is not None else low),))
+
+    def delay(self, elapsed: float) -> float:
+        """Seconds until the next poll, ``elapsed`` seconds after submission."""
+        phase = next(p for p in self.phases if elapsed < p.until)
+        return self.rng.uniform(phase.low, phase.high)
+
+
+@dataclass(slots=True)
+class Waiter:
+    """The state of one wait: feed it records, ask it how long to wait next.
+
+    ``started`` is when the task was submitted (for the poll schedule) and ``deadline`` when the
+    wait gives up, both on the same monotonic clock as the ``now`` arguments. Right after a create
+    kie.ai may answer "recordInfo is null" for a while: within ``grace`` seconds of ``started``
+    that means "not visible yet"; after it, the task is reported as not found.
+    """
+
+    task_id: str
+    started: float
+    deadline: float
+    plan: PollPlan = field(default_factory=PollPlan)
+    grace: float = 60.0
+    last: TaskRecord | None = None
+    polls: int = 0
+
+    def observe(self, record: TaskRecord | None, now: float) -> TaskRecord | None:
+        """Take one observation; return the final record, or None while the task runs.
+
+        Raises :class:`~kieframe.TaskFailed` when the task failed, and
+        :class:`~kieframe.NotFoundError` when it stays invisible past the grace window.
+        """
+        self.polls += 1
+        if record is None:
+            if now - self.started > self.grace and self.last is None:
+                raise NotFoundError(
+                    f"kie.ai does not know task {self.task_id} "
+                    f"({self.grace:g} s after it was submitted)",
+                    code=422,
+                    task_id=self.task_id,
+                )
+            return None
+        self.last = record
+        if record.failed:
+            raise TaskFailed(
+                f"task failed: {record.fail_msg or 'no reason given'}"
+                + (f" (failCode {record.fail_code})" if record.fail_code else ""),
+                task_id=self.task_id,
+                fail_code=record.fail_code,
+                record=record,
+            )
+        return record if record.succeeded else None
+
+    def next_delay(self, now: float) -> float:
+        """Seconds until the next poll; raises :class:`~kieframe.WaitTimeout` past the deadline."""
+        remaining = self.deadline - now
+        if remaining <= 0:
+            state = str(self.last.state) if self.last else None
+            raise WaitTimeout(
+                f"task {self.task_id} did not finish in time (last state: {state or 'not seen'}); "
+                "it may still finish: wait for it again with its task id",
+                task_id=self.task_id,
+                last_state=state,
+            )
+        return min(self.plan.delay(now - self.started), remaining)

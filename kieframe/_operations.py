@@ -1,0 +1,253 @@
+"""The client's operations, written once as generators and driven by both clients.
+
+An operation yields *effects* (:class:`Call` a kie.ai endpoint, :class:`Sleep`) and receives their
+results; it never does I/O itself. :class:`~kieframe.Client` performs effects with blocking I/O,
+:class:`~kieframe.AsyncClient` with ``await``; the lifecycle logic (what to send, when to resend,
+when to stop) lives here only, in the spirit of h11's sans-I/O design.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import msgspec
+
+from ._envelope import is_not_visible
+from ._errors import (
+    APIError,
+    InputValidationError,
+    Problem,
+    RateLimitError,
+    ServerError,
+    SubmissionUncertain,
+    TransportError,
+    UnknownModelError,
+)
+from ._fields import HttpUrl
+from ._lifecycle import PollPlan, Waiter
+from ._records import RawInput, Task, TaskRecord, parse_record
+from ._registry import Registry
+
+__all__ = [
+    "Call",
+    "Op",
+    "Sleep",
+    "credits_op",
+    "get_op",
+    "prepare_submission",
+    "submit_op",
+    "wait_op",
+]
+
+logger = logging.getLogger("kieframe")
+
+T = TypeVar("T")
+
+CREATE_TASK = "/api/v1/jobs/createTask"
+RECORD_INFO = "/api/v1/jobs/recordInfo"
+CREDIT = "/api/v1/chat/credit"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Call:
+    """Send one request to kie.ai and return the envelope's ``data`` (or raise its error).
+
+    ``budget`` names the rate limit it counts against; ``retry`` allows the driver to resend it
+    with backoff (only for requests that are safe to repeat).
+    """
+
+    method: str
+    path: str
+    host: Literal["api", "upload"] = "api"
+    params: Mapping[str, str] | None = None
+    json: Any = None
+    files: Any = None
+    data: Mapping[str, str] | None = None
+    budget: Literal["create", "read"] | None = None
+    retry: bool = False
+    task_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait this many seconds."""
+
+    seconds: float
+
+
+Effect = Call | Sleep
+Op = Generator[Effect, Any, T]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Submission:
+    """A create, ready to send: the JSON body and what it was built from."""
+
+    model: str
+    input: Mapping[str, Any]
+    body: Mapping[str, Any]
+    validated: bool
+
+
+def prepare_submission(
+    registry: Registry, model: str, input: Any, *, callback_url: str | None
+) -> Submission:
+    """Validate ``input`` for ``model`` and build the createTask body; nothing is sent."""
+    if callback_url is not None:
+        try:
+            msgspec.convert(callback_url, HttpUrl)
+        except msgspec.ValidationError:
+            problem = Problem("callBackUrl", f"{callback_url!r} is not an http(s) URL")
+            raise InputValidationError(model, [problem]) from None
+    if isinstance(input, RawInput):
+        logger.warning("sending an unvalidated input for %s: no plugin checked it", model)
+        body: dict[str, Any] = {"model": model, "input": dict(input.data)}
+        if callback_url is not None:
+            body["callBackUrl"] = callback_url
+        return Submission(model=model, input=body["input"], body=body, validated=False)
+    try:
+        spec = registry.get_model(model)
+    except UnknownModelError as error:
+        error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
+        error.args = (error.message,)
+        raise
+    value = spec.validate(input)
+    body = spec.to_request(value, callback_url=callback_url)
+    return Submission(model=model, input=body["input"], body=body, validated=True)
+
+
+def submit_op(submission: Submission, *, attempts: int, rate_window: float) -> Op[Task]:
+    """Create the task; resend only after a definite non-acceptance.
+
+    A 429 (the request was dropped) is resent once the rate window has passed, and a connection
+    that could not be opened is resent at once; both at most ``attempts`` times in all. Anything
+    else after the request may have reached kie.ai raises :class:`~kieframe.SubmissionUncertain`.
+    """
+    for attempt in range(1, attempts + 1):
+        sent_at = time.time()
+        try:
+            data = yield Call(
+                method="POST", path=CREATE_TASK, json=submission.body, budget="create"
+            )
+        except RateLimitError as error:
+            if attempt == attempts:
+                raise
+            wait = error.retry_after if error.retry_after is not None else rate_window
+            logger.info(
+                "create for %s was rate limited; resending in %.1f s", submission.model, wait
+            )
+            yield Sleep(wait)
+            continue
+        except TransportError as error:
+            if not error.request_sent and attempt < attempts:
+                logger.info("could not connect to create a %s task; retrying", submission.model)
+                continue
+            if not error.request_sent:
+                raise
+            raise _uncertain(submission, sent_at, error) from error
+        except ServerError as error:
+            raise _uncertain(submission, sent_at, error) from error
+        task_id = data.get("taskId") if isinstance(data, Mapping) else None
+        if not task_id:
+            raise _uncertain(submission, sent_at, ValueError(f"no taskId in {data!r}"))
+        logger.info("created task %s (%s)", task_id, submission.model)
+        return Task(
+            task_id=str(task_id),
+            model=submission.model,
+            input=submission.input,
+            callback_url=submission.body.get("callBackUrl"),
+            submitted_at=sent_at,
+            validated=submission.validated,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _uncertain(submission: Submission, sent_at: float, cause: Exception) -> SubmissionUncertain:
+    return SubmissionUncertain(
+        f"the create for {submission.model} may or may not have started a task ({cause}); "
+        "it was not resent, to avoid paying twice: check for the task before submitting again",
+        model=submission.model,
+        input=submission.input,
+        sent_at=sent_at,
+    )
+
+
+def _record_call(task_id: str) -> Call:
+    return Call(
+        method="GET",
+        path=RECORD_INFO,
+        params={"taskId": task_id},
+        budget="read",
+        retry=True,
+        task_id=task_id,
+    )
+
+
+def get_op(task_id: str) -> Op[TaskRecord]:
+    """Read a task's record once."""
+    data = yield _record_call(task_id)
+    return _record(task_id, data)
+
+
+def _record(task_id: str, data: Any) -> TaskRecord:
+    if not isinstance(data, Mapping):
+        raise ServerError(f"recordInfo answered {data!r} instead of a record", task_id=task_id)
+    return parse_record({"taskId": task_id, **data})
+
+
+def credits_op() -> Op[int]:
+    """Read the account's remaining credits."""
+    data = yield Call(method="GET", path=CREDIT, budget="read", retry=True)
+    if isinstance(data, bool) or not isinstance(data, int | float):
+        raise ServerError(f"credit answered {data!r} instead of a number")
+    return int(data)
+
+
+#: Called with each record whose state differs from the previous one.
+UpdateHook = Callable[[TaskRecord], None]
+
+
+@dataclass(slots=True)
+class WaitOptions:
+    """How one wait runs: its deadline in seconds, poll plan, visibility grace, update hook."""
+
+    timeout: float
+    plan: PollPlan = field(default_factory=PollPlan)
+    grace: float = 60.0
+    on_update: UpdateHook | None = None
+
+
+def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[TaskRecord]:
+    """Poll until the task succeeds (return its record), fails, or the deadline passes.
+
+    ``since`` is when the task was submitted (Unix seconds) if known: it places the poll schedule
+    and the visibility grace window; otherwise both start now.
+    """
+    now = time.monotonic()
+    started = now - max(0.0, time.time() - since) if since is not None else now
+    waiter = Waiter(
+        task_id,
+        started=started,
+        deadline=now + options.timeout,
+        plan=options.plan,
+        grace=options.grace,
+    )
+    previous: str | None = None
+    while True:
+        try:
+            record: TaskRecord | None = _record(task_id, (yield _record_call(task_id)))
+        except APIError as error:
+            if not is_not_visible(error):
+                raise
+            record = None
+        if record is not None and options.on_update is not None and record.state != previous:
+            previous = str(record.state)
+            options.on_update(record)
+        final = waiter.observe(record, time.monotonic())
+        if final is not None:
+            return final
+        yield Sleep(waiter.next_delay(time.monotonic()))

@@ -1,0 +1,93 @@
+"""Client-side rate limits, so kie.ai's 429s stay rare.
+
+kie.ai allows 20 new tasks per 10 seconds per account and 10 recordInfo requests per second per
+key; past that a request is dropped. :class:`SlidingWindow` hands out send times inside such a
+budget. It never sleeps itself: ``reserve`` returns how long the caller must wait, so the sync and
+the async client share it. Clients with the same key and host share one budget per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["RateLimits", "SlidingWindow", "shared_windows"]
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Budgets a client keeps: ``creates`` per ``create_window`` s, ``reads`` per ``read_window``.
+
+    The defaults are kie.ai's published limits. ``RateLimits.off()`` disables client-side limiting.
+    """
+
+    creates: int = 20
+    create_window: float = 10.0
+    reads: int = 10
+    read_window: float = 1.0
+
+    @classmethod
+    def off(cls) -> RateLimits:
+        """No client-side limits (kie.ai's still apply)."""
+        return cls(creates=0, reads=0)
+
+
+class SlidingWindow:
+    """At most ``limit`` events in any ``window`` seconds; ``limit == 0`` means unlimited."""
+
+    def __init__(
+        self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._slots: deque[float] = deque()
+        self._blocked_until = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Take a slot; return the seconds to wait before using it (0 when free now)."""
+        if self.limit <= 0:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            while self._slots and self._slots[0] <= now - self.window:
+                self._slots.popleft()
+            at = max(now, self._blocked_until)
+            if len(self._slots) >= self.limit:  # free when the limit-th latest leaves the window
+                at = max(at, self._slots[-self.limit] + self.window)
+            self._slots.append(at)
+            return at - now
+
+    def penalise(self, seconds: float) -> None:
+        """After a 429, hold every new event back for ``seconds`` (the server's window)."""
+        if self.limit <= 0:
+            return
+        with self._lock:
+            self._blocked_until = max(self._blocked_until, self._clock() + seconds)
+
+
+_shared: dict[tuple[str, str, str], SlidingWindow] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_windows(
+    host: str, api_key: str, limits: RateLimits
+) -> tuple[SlidingWindow, SlidingWindow]:
+    """The (create, read) windows for this host and key, shared by every client in the process."""
+    key_hash = hashlib.sha256(api_key.encode()).hexdigest()[:16]  # never keep the key itself
+    with _shared_lock:
+        windows = []
+        for kind, limit, window in (
+            ("create", limits.creates, limits.create_window),
+            ("read", limits.reads, limits.read_window),
+        ):
+            slot = (host, key_hash, f"{kind}:{limit}/{window}")
+            if slot not in _shared:
+                _shared[slot] = SlidingWindow(limit, window)
+            windows.append(_shared[slot])
+        return windows[0], windows[1]

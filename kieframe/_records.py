@@ -1,0 +1,179 @@
+"""Typed records of kie.ai's answers: task handles and task records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RawInput", "Result", "Task", "TaskRecord", "TaskState", "parse_record"]
+
+
+class TaskState(enum.StrEnum):
+    """The states kie.ai reports; a state not listed here counts as still running."""
+
+    WAITING = "waiting"
+    QUEUING = "queuing"
+    GENERATING = "generating"
+    SUCCESS = "success"
+    FAIL = "fail"
+
+
+TERMINAL_STATES = frozenset({TaskState.SUCCESS, TaskState.FAIL})
+
+
+@dataclass(frozen=True, slots=True)
+class RawInput:
+    """An input sent as is, without validation: for models that no installed plugin describes.
+
+    ``client.submit("vendor/new-model", kieframe.RawInput({...}))`` makes the lack of checks
+    visible at the call site; kieframe logs a warning for each such submission.
+    """
+
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task:
+    """A handle on a task kie.ai accepted: keep ``task_id`` and the task is never lost."""
+
+    task_id: str
+    model: str
+    input: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    callback_url: str | None = None
+    submitted_at: float | None = None  # Unix seconds, when the create was sent
+    validated: bool = True
+
+    def __str__(self) -> str:
+        return self.task_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskRecord:
+    """What kie.ai knows of a task (``recordInfo``, or a callback body).
+
+    ``state`` is a :class:`TaskState` when kie.ai uses a known state and the raw string otherwise;
+    ``param`` and ``result`` are decoded from the JSON strings kie.ai sends; ``raw`` is the record
+    exactly as received.
+    """
+
+    task_id: str
+    model: str | None
+    state: TaskState | str
+    param: Mapping[str, Any] | None = None
+    result: Mapping[str, Any] | None = None
+    result_urls: tuple[str, ...] = ()
+    fail_code: str | None = None
+    fail_msg: str | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    cost_ms: int | None = None
+    credits_consumed: float | None = None
+    credits_remaining: float | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the task reached ``success`` or ``fail``."""
+        return self.state in TERMINAL_STATES
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the task reached ``success``."""
+        return self.state == TaskState.SUCCESS
+
+    @property
+    def failed(self) -> bool:
+        """Whether the task reached ``fail``."""
+        return self.state == TaskState.FAIL
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result:
+    """What :meth:`~kieframe.Client.run` returns: the task, its final record, downloaded files."""
+
+    task: Task
+    record: TaskRecord
+    files: tuple[Path, ...] = ()
+
+    @property
+    def task_id(self) -> str:
+        """kie.ai's id of the task."""
+        return self.task.task_id
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The result URLs (short-lived: download them promptly)."""
+        return self.record.result_urls
+
+
+def _state(value: Any) -> TaskState | str:
+    text = str(value or "").strip().lower()
+    try:
+        return TaskState(text)
+    except ValueError:
+        return text or "unknown"
+
+
+def _json_field(value: Any) -> Mapping[str, Any] | None:
+    """kie.ai sends ``param`` and ``resultJson`` as JSON strings; tolerate objects and junk."""
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return None
+        return decoded if isinstance(decoded, Mapping) else None
+    return None
+
+
+def _time(value: Any) -> dt.datetime | None:
+    """kie.ai's timestamps are Unix milliseconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def parse_record(data: Mapping[str, Any]) -> TaskRecord:
+    """Build a :class:`TaskRecord` from the ``data`` object of a recordInfo answer or callback."""
+    task_id = data.get("taskId", data.get("task_id"))
+    if not task_id:
+        raise ValueError("the record has no taskId")
+    result = _json_field(data.get("resultJson"))
+    urls = result.get("resultUrls") if result else None
+    cost = data.get("costTime")
+    return TaskRecord(
+        task_id=str(task_id),
+        model=_text(data.get("model")),
+        state=_state(data.get("state")),
+        param=_json_field(data.get("param")),
+        result=result,
+        result_urls=tuple(str(url) for url in urls) if isinstance(urls, list) else (),
+        fail_code=_text(data.get("failCode")),
+        fail_msg=_text(data.get("failMsg")),
+        created_at=_time(data.get("createTime")),
+        updated_at=_time(data.get("updateTime")),
+        completed_at=_time(data.get("completeTime")),
+        cost_ms=int(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
+        credits_consumed=_number(data.get("consumeCredits")),
+        credits_remaining=_number(data.get("remainedCredits")),
+        raw=dict(data),
+    )
