@@ -1,7 +1,7 @@
 """Testing tools: a kie.ai emulator, hypothesis strategies and the model-plugin contract.
 
-The strategies and the contract need hypothesis (``pip install "kieframe[test]"``); they are
-imported on first use, so the emulator works without it.
+Everything here is imported on first use: the strategies and the contract need hypothesis
+(``pip install "kieframe[test]"``), the emulator needs uvicorn (``kieframe[server]``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._contract import check_invalid_input, check_model, check_valid_input
+    from ._emulator import Emulator, Lifetimes, Timing
     from ._strategies import InvalidInput, invalid_inputs, valid_inputs, valid_value
 
 __all__ = [
+    "Emulator",
     "InvalidInput",
+    "Lifetimes",
+    "Timing",
     "check_invalid_input",
     "check_model",
     "check_valid_input",
@@ -24,6 +28,9 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Emulator": "._emulator",
+    "Lifetimes": "._emulator",
+    "Timing": "._emulator",
     "InvalidInput": "._strategies",
     "invalid_inputs": "._strategies",
     "valid_inputs": "._strategies",

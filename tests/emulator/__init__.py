@@ -1,0 +1,1 @@
+"""Tests of the kie.ai emulator (``kieframe.testing._emulator``), over real loopback sockets."""
