@@ -22,13 +22,15 @@ __all__ = ["RateLimits", "SlidingWindow", "shared_windows"]
 class RateLimits:
     """Budgets a client keeps: ``creates`` per ``create_window`` s, ``reads`` per ``read_window``.
 
-    The defaults are kie.ai's published limits. ``RateLimits.off()`` disables client-side limiting.
+    The defaults are kie.ai's published limits, with windows 5-10 % longer than kie.ai's: requests
+    spaced exactly one window apart can arrive closer together after network jitter.
+    ``RateLimits.off()`` disables client-side limiting.
     """
 
     creates: int = 20
-    create_window: float = 10.0
+    create_window: float = 10.5
     reads: int = 10
-    read_window: float = 1.0
+    read_window: float = 1.1
 
     @classmethod
     def off(cls) -> RateLimits:

@@ -9,6 +9,8 @@ from hypothesis import HealthCheck, settings
 
 import kieframe
 
+pytest_plugins = ["kieframe.testing.pytest_plugin"]
+
 # "dev" is quick for the edit-test loop; "ci" is thorough and derandomised, so CI is repeatable.
 settings.register_profile("dev", max_examples=60)
 settings.register_profile(

@@ -1,0 +1,130 @@
+"""Waiting: deadlines, unknown states, the "not visible yet" window, and interrupted waits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+import kieframe
+from kieframe.testing import Emulator, Timing
+from kieframe.testing.pytest_plugin import FAST_POLL
+
+WAN = "wan/2-5-image-to-video"
+INPUT = {"prompt": "a fox in the snow", "image_url": "https://example.com/f.png"}
+
+
+def test_deadline_raises_wait_timeout_with_the_task_id(
+    kie_client: kieframe.Client, kie_emulator: Emulator
+) -> None:
+    kie_emulator.script(outcome="never")
+    task = kie_client.submit(WAN, INPUT)
+    with pytest.raises(kieframe.WaitTimeout) as caught:
+        kie_client.wait(task, timeout=0.3)
+    assert caught.value.task_id == task.task_id
+    assert caught.value.last_state == "generating"
+    assert isinstance(caught.value, TimeoutError)
+    assert kie_client.get(task).state == "generating"  # the task was not lost
+
+
+async def test_async_deadline(
+    kie_async_client: kieframe.AsyncClient, kie_emulator: Emulator
+) -> None:
+    kie_emulator.script(outcome="never")
+    task = await kie_async_client.submit(WAN, INPUT)
+    with pytest.raises(kieframe.WaitTimeout) as caught:
+        await kie_async_client.wait(task, timeout=0.2)
+    assert caught.value.task_id == task.task_id
+
+
+def test_an_unknown_state_counts_as_running(
+    kie_client: kieframe.Client, kie_emulator: Emulator
+) -> None:
+    kie_emulator.script(state="rendering")
+    seen: list[str] = []
+    record = kie_client.run(WAN, INPUT, on_update=lambda r: seen.append(str(r.state))).record
+    assert "rendering" in seen
+    assert record.succeeded
+
+
+def test_not_visible_yet_is_not_a_failure(kie_emulator: Emulator) -> None:
+    kie_emulator.script(timing=Timing(invisible=0.4, waiting=0.02, queuing=0.02, generating=0.02))
+    with kieframe.Client(
+        Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL
+    ) as client:
+        task = client.submit(WAN, INPUT)
+        with pytest.raises(kieframe.NotFoundError, match="yet"):
+            client.get(task)  # a single read says so plainly
+        assert client.wait(task).succeeded
+
+
+def test_a_task_that_never_appears_is_not_found_after_the_grace_window(
+    kie_emulator: Emulator,
+) -> None:
+    with (
+        kieframe.Client(
+            Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL, visibility_grace=0.2
+        ) as client,
+        pytest.raises(kieframe.NotFoundError) as caught,
+    ):
+        client.wait("0123456789abcdef0123456789abcdef", timeout=5)
+    assert caught.value.task_id == "0123456789abcdef0123456789abcdef"
+
+
+def test_an_interrupted_wait_keeps_the_task_id(
+    kie_client: kieframe.Client, kie_emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    kie_emulator.script(outcome="never")
+    task = kie_client.submit(WAN, INPUT)
+
+    def interrupt(record: kieframe.TaskRecord) -> None:
+        raise KeyboardInterrupt  # what Ctrl-C raises inside the wait
+
+    with caplog.at_level(logging.WARNING, logger="kieframe"):
+        with pytest.raises(KeyboardInterrupt) as caught:
+            kie_client.wait(task, on_update=interrupt)
+    assert any(task.task_id in note for note in caught.value.__notes__)
+    assert task.task_id in caplog.text
+
+
+async def test_a_cancelled_wait_keeps_the_task_id_and_can_resume(
+    kie_async_client: kieframe.AsyncClient, kie_emulator: Emulator
+) -> None:
+    kie_emulator.script(timing=Timing(invisible=0.0, waiting=0.0, queuing=0.0, generating=0.5))
+    task = await kie_async_client.submit(WAN, INPUT)
+    waiting = asyncio.create_task(kie_async_client.wait(task))
+    await asyncio.sleep(0.1)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError) as caught:
+        await waiting
+    assert any(task.task_id in note for note in caught.value.__notes__)
+    assert (await kie_async_client.wait(task.task_id)).succeeded
+
+
+def test_many_concurrent_async_runs(kie_emulator: Emulator) -> None:
+    async def main() -> list[kieframe.Result]:
+        async with kieframe.AsyncClient(
+            Emulator.API_KEY,
+            base_url=kie_emulator.base_url,
+            poll=FAST_POLL,
+            rate_limits=kieframe.RateLimits.off(),
+        ) as client:
+            return await asyncio.gather(*(client.run(WAN, INPUT) for _ in range(40)))
+
+    results = asyncio.run(main())
+    assert len({r.task_id for r in results}) == 40
+    assert all(r.record.succeeded for r in results)
+    assert len(kie_emulator.tasks) == 40
+
+
+def test_client_side_read_limit_avoids_429s() -> None:
+    with (
+        Emulator(rate_limits=True) as emu,
+        kieframe.Client(Emulator.API_KEY, base_url=emu.base_url, poll=FAST_POLL) as client,
+    ):
+        task = client.submit(WAN, INPUT)
+        client.wait(task)
+        for _ in range(25):  # more than kie.ai's 10 reads per second
+            client.get(task)
+        assert emu.stats.rate_limited.get("recordInfo", 0) == 0
