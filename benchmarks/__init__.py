@@ -1,0 +1,1 @@
+"""kieframe's benchmarks: ``python -m benchmarks`` (``--quick`` for a short run)."""
