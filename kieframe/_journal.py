@@ -1,0 +1,215 @@
+"""The journal: a durable record of every create, written before it is sent and after it returns.
+
+kie.ai has no idempotency key, and a task it accepted is paid for whether or not the client lives
+to see the answer. The journal makes that survivable: each submission is written down as
+``sending`` before the request leaves, then marked ``accepted`` (with kie's task id), ``rejected``
+(kie said no: nothing to pay for), or ``uncertain`` (no answer: the task may exist). Waits mark
+tasks ``succeeded`` or ``failed``. After a crash, :meth:`Journal.unfinished` lists what needs
+attention: tasks to collect (``accepted``) and creates to reconcile (``sending``, ``uncertain``).
+
+Any object with the methods of :class:`SubmissionLog` can stand in for the SQLite journal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["Journal", "JournalEntry", "JournalStatus", "SubmissionLog", "default_journal_path"]
+
+
+class JournalStatus(enum.StrEnum):
+    """Where a submission stands."""
+
+    SENDING = "sending"  # written before the create left; a crash here leaves it uncertain
+    ACCEPTED = "accepted"  # kie.ai answered with a task id
+    REJECTED = "rejected"  # kie.ai refused it: no task, nothing to pay for
+    UNCERTAIN = "uncertain"  # no usable answer: the task may or may not exist
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+_OPEN = (JournalStatus.SENDING, JournalStatus.ACCEPTED, JournalStatus.UNCERTAIN)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JournalEntry:
+    """One submission as the journal knows it."""
+
+    id: int
+    model: str
+    input: Mapping[str, Any]
+    status: JournalStatus
+    task_id: str | None
+    detail: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@runtime_checkable
+class SubmissionLog(Protocol):
+    """What a client needs from a journal; implement it to keep submissions elsewhere."""
+
+    def begin(self, *, model: str, input: Mapping[str, Any]) -> int:
+        """Record a create about to be sent; return its entry id."""
+        ...
+
+    def accepted(self, entry: int, *, task_id: str) -> None:
+        """kie.ai accepted the create of ``entry`` as ``task_id``."""
+        ...
+
+    def rejected(self, entry: int, *, reason: str) -> None:
+        """kie.ai refused the create of ``entry``."""
+        ...
+
+    def uncertain(self, entry: int, *, reason: str) -> None:
+        """The create of ``entry`` got no usable answer."""
+        ...
+
+    def finished(self, task_id: str, *, succeeded: bool, detail: str | None = None) -> None:
+        """The task ``task_id`` reached success or fail."""
+        ...
+
+
+def default_journal_path() -> Path:
+    """Where the journal lives: ``$KIEFRAME_JOURNAL``, else under ``$XDG_STATE_HOME/kieframe/``.
+
+    ``XDG_STATE_HOME`` defaults to ``~/.local/state``.
+    """
+    if explicit := os.environ.get("KIEFRAME_JOURNAL"):
+        return Path(explicit)
+    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(state) / "kieframe" / "journal.sqlite3"
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model TEXT NOT NULL,
+    input TEXT NOT NULL,
+    status TEXT NOT NULL,
+    task_id TEXT UNIQUE,
+    detail TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS submissions_status ON submissions (status);
+"""
+
+
+class Journal:
+    """The SQLite journal (the default :class:`SubmissionLog`); thread-safe, one file.
+
+    ``path`` defaults to :func:`default_journal_path`; ``":memory:"`` keeps it in memory (tests).
+    The file holds inputs and task ids, never the API key.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        target = default_journal_path() if path is None else path
+        if str(target) != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        self.path = str(target)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")  # commits without an fsync each
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"<Journal {self.path}>"
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql: str, *args: Any) -> int:
+        with self._lock:
+            cursor = self._db.execute(sql, args)
+            return cursor.lastrowid or 0
+
+    def begin(self, *, model: str, input: Mapping[str, Any]) -> int:
+        """Record a create about to be sent; return its entry id."""
+        now = time.time()
+        return self._write(
+            "INSERT INTO submissions (model, input, status, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            model,
+            json.dumps(dict(input), sort_keys=True, default=str),
+            JournalStatus.SENDING.value,
+            now,
+            now,
+        )
+
+    def _set(self, entry: int, status: JournalStatus, **columns: str | None) -> None:
+        assignments = "".join(f", {name} = ?" for name in columns)
+        self._write(
+            f"UPDATE submissions SET status = ?, updated_at = ?{assignments} WHERE id = ?",  # noqa: S608 - column names are ours
+            status.value,
+            time.time(),
+            *columns.values(),
+            entry,
+        )
+
+    def accepted(self, entry: int, *, task_id: str) -> None:
+        """kie.ai accepted the create of ``entry`` as ``task_id``."""
+        self._set(entry, JournalStatus.ACCEPTED, task_id=task_id)
+
+    def rejected(self, entry: int, *, reason: str) -> None:
+        """kie.ai refused the create of ``entry``."""
+        self._set(entry, JournalStatus.REJECTED, detail=reason)
+
+    def uncertain(self, entry: int, *, reason: str) -> None:
+        """The create of ``entry`` got no usable answer."""
+        self._set(entry, JournalStatus.UNCERTAIN, detail=reason)
+
+    def finished(self, task_id: str, *, succeeded: bool, detail: str | None = None) -> None:
+        """The task ``task_id`` reached success or fail (unknown ids are ignored)."""
+        status = JournalStatus.SUCCEEDED if succeeded else JournalStatus.FAILED
+        self._write(
+            "UPDATE submissions SET status = ?, updated_at = ?, detail = ? WHERE task_id = ?",
+            status.value,
+            time.time(),
+            detail,
+            task_id,
+        )
+
+    def entries(self, *, status: JournalStatus | None = None) -> list[JournalEntry]:
+        """Every entry (or those with ``status``), oldest first."""
+        sql = "SELECT id, model, input, status, task_id, detail, created_at, updated_at"
+        sql += " FROM submissions"
+        args: tuple[str, ...] = ()
+        if status is not None:
+            sql += " WHERE status = ?"
+            args = (status.value,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        return [_entry(row) for row in rows]
+
+    def unfinished(self) -> list[JournalEntry]:
+        """Entries that need attention: tasks to collect and creates to reconcile."""
+        return [entry for entry in self.entries() if entry.status in _OPEN]
+
+
+def _entry(row: tuple[Any, ...]) -> JournalEntry:
+    ident, model, payload, status, task_id, detail, created, updated = row
+    return JournalEntry(
+        id=ident,
+        model=model,
+        input=json.loads(payload),
+        status=JournalStatus(status),
+        task_id=task_id,
+        detail=detail,
+        created_at=dt.datetime.fromtimestamp(created, tz=dt.UTC),
+        updated_at=dt.datetime.fromtimestamp(updated, tz=dt.UTC),
+    )
