@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from ._callbacks._hub import CallbackHub
+from ._callbacks._receiver import CallbackHandler, CallbackReceiver, ReceiverStats
+from ._callbacks._serve import CallbackServer, serve_callbacks
+from ._callbacks._verify import verify_callback
 from ._client import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, AsyncClient, Client
 from ._errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    CallbackError,
+    CallbackMalformedError,
+    CallbackSignatureError,
+    CallbackStaleError,
+    CallbackTooLargeError,
+    DownloadError,
     FeatureDisabledError,
     GenerationError,
     InputValidationError,
@@ -28,6 +38,8 @@ from ._errors import (
     WaitTimeout,
 )
 from ._fields import HttpUrl, ImageUrl, MediaLimits, OptionalImageUrl
+from ._files._downloads import DownloadProgress
+from ._files._local import Rehost
 from ._lifecycle import PollPhase, PollPlan
 from ._ratelimit import RateLimits
 from ._records import RawInput, Result, Task, TaskRecord, TaskState
@@ -43,7 +55,18 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "CallbackError",
+    "CallbackHandler",
+    "CallbackHub",
+    "CallbackMalformedError",
+    "CallbackReceiver",
+    "CallbackServer",
+    "CallbackSignatureError",
+    "CallbackStaleError",
+    "CallbackTooLargeError",
     "Client",
+    "DownloadError",
+    "DownloadProgress",
     "FeatureDisabledError",
     "GenerationError",
     "HttpUrl",
@@ -66,7 +89,9 @@ __all__ = [
     "RateLimitError",
     "RateLimits",
     "RawInput",
+    "ReceiverStats",
     "Registry",
+    "Rehost",
     "Result",
     "ServerError",
     "SubmissionUncertain",
@@ -85,4 +110,6 @@ __all__ = [
     "hookimpl",
     "models",
     "plugins",
+    "serve_callbacks",
+    "verify_callback",
 ]

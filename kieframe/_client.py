@@ -13,30 +13,39 @@ import platform
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 import stamina
 
+from ._callbacks._hub import CallbackHub
 from ._envelope import read_envelope
 from ._errors import APIError, AuthenticationError, KieError, TransportError
+from ._files._cache import cache_for
+from ._files._downloads import DownloadProgress
+from ._files._transfer import DEFAULT_CONCURRENCY, AsyncDownloader, SyncDownloader
+from ._files._uploads import submit_with_uploads_op
 from ._lifecycle import PollPlan
 from ._operations import (
+    AwaitCallback,
     Call,
     Op,
     Sleep,
     UpdateHook,
     WaitOptions,
+    callback_wait_op,
     credits_op,
     get_op,
     prepare_submission,
-    submit_op,
     wait_op,
 )
 from ._ratelimit import RateLimits, SlidingWindow, shared_windows
 from ._records import Result, Task, TaskRecord
 from ._registry import Registry, default_registry
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._callbacks._receiver import CallbackReceiver
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_UPLOAD_BASE_URL", "AsyncClient", "Client"]
 
@@ -94,6 +103,7 @@ class _BaseClient:
         create_attempts: int,
         read_attempts: int,
         read_retry_timeout: float,
+        callbacks: CallbackHub | CallbackReceiver | None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("KIE_API_KEY", "")
         if not key.strip():
@@ -108,6 +118,8 @@ class _BaseClient:
         self.registry = registry or default_registry()
         self.poll = poll or PollPlan()
         self.visibility_grace = visibility_grace
+        #: Where callbacks reach waits (a receiver's hub): see :meth:`Client.wait`.
+        self.callbacks = callbacks if isinstance(callbacks, CallbackHub | None) else callbacks.hub
         self._create_attempts = create_attempts
         self._read_attempts = read_attempts
         self._read_retry_timeout = read_retry_timeout
@@ -172,7 +184,12 @@ class _BaseClient:
 
     def _submission(self, model: str, input: Any, callback_url: str | None) -> Op[Task]:
         submission = prepare_submission(self.registry, model, input, callback_url=callback_url)
-        return submit_op(submission, attempts=self._create_attempts, rate_window=self._rate_window)
+        return submit_with_uploads_op(
+            submission,
+            cache=cache_for(self, namespace=str(self.upload_base_url)),
+            attempts=self._create_attempts,
+            rate_window=self._rate_window,
+        )
 
     def _wait_op(
         self, task: Task | str, timeout: float | None, on_update: UpdateHook | None
@@ -184,7 +201,21 @@ class _BaseClient:
         options = WaitOptions(
             timeout=timeout, plan=self.poll, grace=self.visibility_grace, on_update=on_update
         )
+        if self.callbacks is not None and isinstance(task, Task) and task.callback_url:
+            watchdog = self.callbacks.watchdog_interval(self._typical_seconds(task))
+            return callback_wait_op(task_id, since=since, options=options, watchdog=watchdog)
         return wait_op(task_id, since=since, options=options)
+
+    def _typical_seconds(self, task: Task) -> float:
+        try:
+            return self.registry.get_model(task.model).typical_seconds
+        except KieError:
+            return _DEFAULT_DEADLINE / 2
+
+    def _hub(self) -> CallbackHub:
+        if self.callbacks is None:  # pragma: no cover - callback waits need a hub
+            raise RuntimeError("waiting for a callback needs callbacks=... on the client")
+        return self.callbacks
 
     def _default_deadline(self, task: Task | str) -> float:
         if isinstance(task, Task):
@@ -224,6 +255,7 @@ class Client(_BaseClient):
         create_attempts: int = 3,
         read_attempts: int = 6,
         read_retry_timeout: float = 120.0,
+        callbacks: CallbackHub | CallbackReceiver | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -237,6 +269,7 @@ class Client(_BaseClient):
             create_attempts=create_attempts,
             read_attempts=read_attempts,
             read_retry_timeout=read_retry_timeout,
+            callbacks=callbacks,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, timeout=self.timeout)
@@ -270,6 +303,11 @@ class Client(_BaseClient):
             result, error = None, None
             if isinstance(effect, Sleep):
                 time.sleep(effect.seconds)
+                continue
+            if isinstance(effect, AwaitCallback):
+                result = self._hub().wait(
+                    effect.task_id, after=effect.after, timeout=effect.timeout
+                )
                 continue
             try:
                 result = self._perform(effect)
@@ -319,7 +357,10 @@ class Client(_BaseClient):
     ) -> TaskRecord:
         """Wait until the task finishes and return its final record.
 
-        Polls on kie.ai's schedule. ``timeout`` defaults to the model's deadline. Raises
+        Polls on kie.ai's schedule; with ``callbacks=...`` on the client and a task submitted
+        with a ``callback_url``, returns when its callback arrives and polls only as a slow
+        watchdog (see :class:`~kieframe.CallbackHub`). ``timeout`` defaults to the model's
+        deadline. Raises
         :class:`~kieframe.TaskFailed` if the task failed and :class:`~kieframe.WaitTimeout`
         (with the task id) at the deadline. ``on_update`` is called on every state change.
         """
@@ -352,9 +393,32 @@ class Client(_BaseClient):
         """The account's remaining credits."""
         return self._drive(credits_op())
 
-    def download(self, record: TaskRecord, *, to: str | os.PathLike[str]) -> tuple[Path, ...]:
-        """Download a finished task's result files into the folder ``to``; return their paths."""
-        raise NotImplementedError
+    def download(
+        self,
+        record: TaskRecord,
+        *,
+        to: str | os.PathLike[str],
+        progress: DownloadProgress | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> tuple[Path, ...]:
+        """Download a finished task's result files into the folder ``to``; return their paths.
+
+        Each file is streamed to a hidden partial file and renamed when complete, as
+        ``<task_id>-<n><ext>`` (made safe; never replacing a different file) with a
+        ``<name>.json`` of the task's id, model, input, cost and times beside it. A cut transfer
+        resumes with a Range request, transient errors are retried, an expired link is
+        refreshed through kie.ai, and the size is checked. ``progress`` is told the bytes as they
+        arrive; up to ``concurrency`` files download at once. Raises
+        :class:`~kieframe.DownloadError`.
+        """
+        downloader = SyncDownloader(
+            self._http,
+            perform=self._perform,
+            user_agent=self._headers["User-Agent"],
+            retry=self._retry_options(),
+            progress=progress,
+        )
+        return downloader.download(record, Path(to), concurrency=concurrency)
 
 
 class AsyncClient(_BaseClient):
@@ -376,6 +440,7 @@ class AsyncClient(_BaseClient):
         create_attempts: int = 3,
         read_attempts: int = 6,
         read_retry_timeout: float = 120.0,
+        callbacks: CallbackHub | CallbackReceiver | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -389,6 +454,7 @@ class AsyncClient(_BaseClient):
             create_attempts=create_attempts,
             read_attempts=read_attempts,
             read_retry_timeout=read_retry_timeout,
+            callbacks=callbacks,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self.timeout)
@@ -420,6 +486,11 @@ class AsyncClient(_BaseClient):
             result, error = None, None
             if isinstance(effect, Sleep):
                 await asyncio.sleep(effect.seconds)
+                continue
+            if isinstance(effect, AwaitCallback):
+                result = await self._hub().wait_async(
+                    effect.task_id, after=effect.after, timeout=effect.timeout
+                )
                 continue
             try:
                 result = await self._perform(effect)
@@ -489,6 +560,23 @@ class AsyncClient(_BaseClient):
         """The account's remaining credits."""
         return await self._drive(credits_op())
 
-    async def download(self, record: TaskRecord, *, to: str | os.PathLike[str]) -> tuple[Path, ...]:
-        """Download a finished task's result files into the folder ``to``; return their paths."""
-        raise NotImplementedError
+    async def download(
+        self,
+        record: TaskRecord,
+        *,
+        to: str | os.PathLike[str],
+        progress: DownloadProgress | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> tuple[Path, ...]:
+        """Download a finished task's result files into ``to``; see :meth:`Client.download`.
+
+        The files download as asyncio tasks, at most ``concurrency`` at once.
+        """
+        downloader = AsyncDownloader(
+            self._http,
+            perform=self._perform,
+            user_agent=self._headers["User-Agent"],
+            retry=self._retry_options(),
+            progress=progress,
+        )
+        return await downloader.download(record, Path(to), concurrency=concurrency)

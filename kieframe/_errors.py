@@ -22,7 +22,13 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
     │   ├── GenerationError           501
     │   └── FeatureDisabledError      505
     ├── TaskFailed                    the task ran and ended in state ``fail``
-    └── WaitTimeout                   no result before the wait's deadline (also TimeoutError)
+    ├── DownloadError                 a result file could not be downloaded completely
+    ├── WaitTimeout                   no result before the wait's deadline (also TimeoutError)
+    └── CallbackError                 a callback request was refused; ``status`` is the HTTP answer
+        ├── CallbackSignatureError    401  signature missing or wrong
+        ├── CallbackStaleError        400  timestamp outside the tolerance (a replay, a bad clock)
+        ├── CallbackMalformedError    400  not JSON, or no task id
+        └── CallbackTooLargeError     413  body over the size limit
 
 ``retryable`` says whether sending the same request again later can succeed. kieframe's own retries
 use it for reads; a create is never resent blindly (see :class:`SubmissionUncertain`).
@@ -38,6 +44,12 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "CallbackError",
+    "CallbackMalformedError",
+    "CallbackSignatureError",
+    "CallbackStaleError",
+    "CallbackTooLargeError",
+    "DownloadError",
     "FeatureDisabledError",
     "GenerationError",
     "InputValidationError",
@@ -275,6 +287,14 @@ class TaskFailed(KieError):
         self.record = record
 
 
+class DownloadError(KieError):
+    """A result file could not be downloaded: refused, a wrong size, or retries used up.
+
+    Nothing half-written is left under the file's name; a partial file stays hidden next to it
+    (``.<name>.kieframe-part``) and the next download of the same task resumes from it.
+    """
+
+
 class WaitTimeout(KieError, TimeoutError):
     """The task did not finish before the deadline; it may still finish later.
 
@@ -286,6 +306,32 @@ class WaitTimeout(KieError, TimeoutError):
     def __init__(self, message: str, *, task_id: str, last_state: str | None) -> None:
         super().__init__(message, task_id=task_id)
         self.last_state = last_state
+
+
+class CallbackError(KieError):
+    """A callback request was refused; ``status`` is the HTTP status a receiver answers with."""
+
+    status: ClassVar[int] = 400
+
+
+class CallbackSignatureError(CallbackError):
+    """401: the callback's signature headers are missing or match none of the keys."""
+
+    status = 401
+
+
+class CallbackStaleError(CallbackError):
+    """400: the callback's timestamp is outside the tolerance (a replay, or a skewed clock)."""
+
+
+class CallbackMalformedError(CallbackError):
+    """400: the callback body is not a JSON object with a task id in ``data``."""
+
+
+class CallbackTooLargeError(CallbackError):
+    """413: the callback body is over the receiver's size limit."""
+
+    status = 413
 
 
 _BY_CODE: dict[int, type[APIError]] = {

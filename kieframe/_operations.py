@@ -16,10 +16,12 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
+from ._callbacks._hub import Delivery
 from ._envelope import is_not_visible
 from ._errors import (
     APIError,
     InputValidationError,
+    NotFoundError,
     Problem,
     RateLimitError,
     ServerError,
@@ -28,14 +30,17 @@ from ._errors import (
     UnknownModelError,
 )
 from ._fields import HttpUrl
+from ._files._local import PendingUpload, stage_input
 from ._lifecycle import PollPlan, Waiter
 from ._records import RawInput, Task, TaskRecord, parse_record
 from ._registry import Registry
 
 __all__ = [
+    "AwaitCallback",
     "Call",
     "Op",
     "Sleep",
+    "callback_wait_op",
     "credits_op",
     "get_op",
     "prepare_submission",
@@ -79,24 +84,45 @@ class Sleep:
     seconds: float
 
 
-Effect = Call | Sleep
+@dataclass(frozen=True, slots=True)
+class AwaitCallback:
+    """Wait up to ``timeout`` seconds for a callback of the task newer than delivery ``after``.
+
+    The driver answers the client's callback hub's :class:`~kieframe._callbacks._hub.Delivery`,
+    or None when the time ran out.
+    """
+
+    task_id: str
+    timeout: float
+    after: int = 0
+
+
+Effect = Call | Sleep | AwaitCallback
 Op = Generator[Effect, Any, T]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Submission:
-    """A create, ready to send: the JSON body and what it was built from."""
+    """A create, ready to send: the JSON body and what it was built from.
+
+    ``uploads`` are local inputs still to upload; until then their fields hold a placeholder.
+    """
 
     model: str
     input: Mapping[str, Any]
     body: Mapping[str, Any]
     validated: bool
+    uploads: tuple[PendingUpload, ...] = ()
 
 
 def prepare_submission(
     registry: Registry, model: str, input: Any, *, callback_url: str | None
 ) -> Submission:
-    """Validate ``input`` for ``model`` and build the createTask body; nothing is sent."""
+    """Validate ``input`` for ``model`` and build the createTask body; nothing is sent.
+
+    Local inputs (paths, bytes, file objects, :class:`~kieframe.Rehost`) in media fields are
+    read and checked here, and listed in ``uploads``.
+    """
     if callback_url is not None:
         try:
             msgspec.convert(callback_url, HttpUrl)
@@ -115,9 +141,9 @@ def prepare_submission(
         error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
         error.args = (error.message,)
         raise
-    value = spec.validate(input)
+    value, uploads = stage_input(spec, input)
     body = spec.to_request(value, callback_url=callback_url)
-    return Submission(model=model, input=body["input"], body=body, validated=True)
+    return Submission(model=model, input=body["input"], body=body, validated=True, uploads=uploads)
 
 
 def submit_op(submission: Submission, *, attempts: int, rate_window: float) -> Op[Task]:
@@ -188,8 +214,17 @@ def _record_call(task_id: str) -> Call:
 
 
 def get_op(task_id: str) -> Op[TaskRecord]:
-    """Read a task's record once."""
-    data = yield _record_call(task_id)
+    """Read a task's record once; a task kie.ai does not show (yet) is a NotFoundError."""
+    try:
+        data = yield _record_call(task_id)
+    except APIError as error:
+        if not is_not_visible(error):
+            raise
+        raise NotFoundError(
+            f"kie.ai shows no task {task_id} (yet): it answers {error.message!r}",
+            code=error.code,
+            task_id=task_id,
+        ) from error
     return _record(task_id, data)
 
 
@@ -251,3 +286,58 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
         if final is not None:
             return final
         yield Sleep(waiter.next_delay(time.monotonic()))
+
+
+def _read_visible(task_id: str) -> Op[TaskRecord | None]:
+    """Read the task's record; None while kie.ai answers "recordInfo is null"."""
+    try:
+        return _record(task_id, (yield _record_call(task_id)))
+    except APIError as error:
+        if not is_not_visible(error):
+            raise
+        return None
+
+
+def callback_wait_op(
+    task_id: str, *, since: float | None, options: WaitOptions, watchdog: float
+) -> Op[TaskRecord]:
+    """Wait for the task's callback, polling only as a watchdog every ``watchdog`` seconds.
+
+    The same :class:`~kieframe._lifecycle.Waiter` as :func:`wait_op` judges every record and the
+    deadline; only the "sleep" differs: an :class:`AwaitCallback` that a callback ends early.
+    The first watchdog poll comes ``watchdog`` seconds after submission (at once when ``since``
+    is unknown: the task may have finished long ago). A record the receiver could not confirm
+    is re-read here before it is trusted.
+    """
+    now = time.monotonic()
+    started = now - max(0.0, time.time() - since) if since is not None else now
+    waiter = Waiter(
+        task_id,
+        started=started,
+        deadline=now + options.timeout,
+        plan=PollPlan.every(watchdog, watchdog * 1.25),  # jitter: watchdogs do not align
+        grace=options.grace,
+    )
+    next_poll = now if since is None else min(started + watchdog, waiter.deadline)
+    seen = 0
+    previous: str | None = None
+    while True:
+        now = time.monotonic()
+        delivery: Delivery | None = None
+        if now < next_poll:
+            delivery = yield AwaitCallback(task_id, timeout=next_poll - now, after=seen)
+        if delivery is not None:
+            seen = delivery.seq
+        polled = delivery is None or not delivery.confirmed
+        if delivery is not None and delivery.confirmed:
+            record: TaskRecord | None = delivery.record
+        else:
+            record = yield from _read_visible(task_id)
+        if record is not None and options.on_update is not None and record.state != previous:
+            previous = str(record.state)
+            options.on_update(record)
+        final = waiter.observe(record, time.monotonic())
+        if final is not None:
+            return final
+        if polled:
+            next_poll = time.monotonic() + waiter.next_delay(time.monotonic())

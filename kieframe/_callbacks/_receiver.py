@@ -1,0 +1,323 @@
+"""The callback receiver: a raw ASGI 3 application that verifies, deduplicates and acknowledges.
+
+The request path only reads the body, verifies it and queues the record (milliseconds: kie.ai
+waits 15 s at most); worker tasks on the serving loop re-read the record from kie.ai, pass it to
+the hub (waking the waits) and run the user's handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .._client import AsyncClient, Client
+from .._envelope import is_not_visible
+from .._errors import APIError, CallbackError, CallbackTooLargeError, KieError, NotFoundError
+from .._records import TaskRecord
+from ._hub import CallbackHub
+from ._verify import DEFAULT_MAX_BODY_SIZE, DEFAULT_TOLERANCE, HmacKeys, Verifier, key_list
+
+__all__ = ["CallbackHandler", "CallbackReceiver", "ReceiverStats"]
+
+logger = logging.getLogger("kieframe")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class CallbackHandler(Protocol):
+    """Called once per finished task with its (re-read) record; may be sync or ``async``.
+
+    A sync handler runs in a worker thread, so it may block; an async one runs on the loop that
+    serves the receiver.
+    """
+
+    def __call__(self, record: TaskRecord, /) -> Awaitable[None] | None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiverStats:
+    """What a receiver has seen so far.
+
+    ``accepted`` callbacks were queued for work and ``duplicates`` acknowledged without work;
+    ``refused`` counts the others by HTTP status. Of the accepted ones, ``delivered`` reached the
+    hub (and the handler), ``unknown`` named a task kie.ai does not know, ``unconfirmed`` claimed
+    a state that the re-read did not show, and ``errors`` failed in the re-read or the handler.
+    """
+
+    accepted: int = 0
+    duplicates: int = 0
+    refused: Mapping[int, int]
+    delivered: int = 0
+    unknown: int = 0
+    unconfirmed: int = 0
+    errors: int = 0
+
+
+_COUNTERS = ("accepted", "duplicates", "delivered", "unknown", "unconfirmed", "errors")
+
+
+class CallbackReceiver:
+    """An ASGI application receiving kie.ai's task callbacks; mount it anywhere, or serve it.
+
+    Each POST is verified (see :func:`~kieframe.verify_callback`; ``hmac_key`` is one key or
+    several during a rotation) and answered at once: 200 when accepted (also for a duplicate),
+    401 for a bad or missing signature, 400 for a stale or malformed one, 413 when too large,
+    405 for another method, 503 when the work queue is full. Work happens off the request path,
+    on ``workers`` tasks of the serving loop: the same task and final state is handled once (the
+    last ``dedupe_capacity`` are remembered); with ``reread`` (the default) the record is read
+    again from kie.ai through ``client`` before it is trusted, because kie.ai does not sign the
+    body; then it goes to :attr:`hub` (waking ``wait()`` calls) and to ``handler``.
+
+    Without a ``client``, records reach the hub unconfirmed and each wait re-reads its own task;
+    a ``handler`` then needs a ``client`` (or ``reread=False``). An :class:`~kieframe.AsyncClient`
+    must belong to the loop that serves the receiver; a :class:`~kieframe.Client` works from any.
+    """
+
+    def __init__(
+        self,
+        *,
+        hmac_key: HmacKeys = None,
+        client: Client | AsyncClient | None = None,
+        handler: CallbackHandler | None = None,
+        hub: CallbackHub | None = None,
+        reread: bool = True,
+        tolerance: float = DEFAULT_TOLERANCE,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        dedupe_capacity: int = 100_000,
+        workers: int = 8,
+        queue_size: int = 10_000,
+    ) -> None:
+        if handler is not None and reread and client is None:
+            raise ValueError(
+                "a handler is given trusted records only: pass client=... so the receiver can "
+                "re-read each task from kie.ai, or reread=False to trust callback bodies"
+            )
+        if workers < 1 or queue_size < 1 or dedupe_capacity < 1:
+            raise ValueError("workers, queue_size and dedupe_capacity must be at least 1")
+        self.hub = hub if hub is not None else CallbackHub()
+        self.reread = reread
+        self._client = client
+        self._handler = handler
+        self._verifier = Verifier(
+            key_list(hmac_key), tolerance=tolerance, max_body_size=max_body_size
+        )
+        self._dedupe_capacity = dedupe_capacity
+        self._worker_count = workers
+        self._queue_size = queue_size
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._counts = dict.fromkeys(_COUNTERS, 0)
+        self._refused: dict[int, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[TaskRecord] | None = None
+        self._workers: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        signed = "signed" if self._verifier.keys else "unsigned"
+        return f"<CallbackReceiver {signed} reread={self.reread} {self.hub!r}>"
+
+    @property
+    def stats(self) -> ReceiverStats:
+        """A snapshot of the counters."""
+        with self._lock:
+            return ReceiverStats(refused=dict(self._refused), **self._counts)
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self._counts[name] += 1
+
+    # -- ASGI ---------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI 3 entry point."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            raise ValueError(f"the callback receiver serves HTTP, not {scope['type']!r}")
+        if scope["method"] == "POST":
+            status, answer = await self._accept(scope, receive)
+        else:
+            status, answer = 405, {"error": "callbacks are POSTed"}
+        if status != 200:
+            with self._lock:
+                self._refused[status] = self._refused.get(status, 0) + 1
+        await _respond(send, status, answer, allow="POST" if status == 405 else "")
+
+    async def _accept(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
+        try:
+            body = await self._read_body(scope, receive)
+            record = self._verifier.verify(scope["headers"], body)
+        except CallbackError as error:
+            logger.warning("refused a callback (HTTP %d): %s", error.status, error)
+            return error.status, {"error": error.message}
+        key = (record.task_id, str(record.state))
+        with self._lock:
+            duplicate = key in self._seen
+            if not duplicate:
+                self._seen[key] = None
+                while len(self._seen) > self._dedupe_capacity:
+                    self._seen.popitem(last=False)
+        if duplicate:
+            self._count("duplicates")
+            logger.debug("duplicate callback for task %s (%s)", *key)
+            return 200, {"ok": True, "duplicate": True}
+        try:
+            self._start().put_nowait(record)
+        except asyncio.QueueFull:
+            self._forget(key)
+            logger.warning("callback queue full; refused the callback of task %s", record.task_id)
+            return 503, {"error": "busy; send again later"}
+        self._count("accepted")
+        return 200, {"ok": True, "duplicate": False}
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        limit = self._verifier.max_body_size
+        for name, value in scope["headers"]:
+            if name.lower() == b"content-length" and value.isdigit() and int(value) > limit:
+                raise CallbackTooLargeError(f"callback body over the limit of {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise CallbackTooLargeError(f"callback body over the limit of {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # -- work off the request path ------------------------------------------------------------
+
+    def _start(self) -> asyncio.Queue[TaskRecord]:
+        """The work queue of the running loop, with its workers (started on first use)."""
+        loop = asyncio.get_running_loop()
+        if self._queue is None or self._loop is not loop:
+            self._loop = loop
+            self._queue = asyncio.Queue(self._queue_size)
+            self._workers = {
+                loop.create_task(self._work(self._queue), name=f"kieframe-callbacks-{n}")
+                for n in range(self._worker_count)
+            }
+        return self._queue
+
+    async def aclose(self, *, grace: float = 10.0) -> None:
+        """Finish the queued work (for up to ``grace`` seconds), then stop the workers."""
+        queue, workers = self._queue, self._workers
+        if queue is None or self._loop is not asyncio.get_running_loop():
+            return
+        try:
+            await asyncio.wait_for(queue.join(), grace)
+        except TimeoutError:
+            logger.warning("%d callbacks were still queued at shutdown", queue.qsize())
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        self._queue, self._loop, self._workers = None, None, set()
+
+    async def _work(self, queue: asyncio.Queue[TaskRecord]) -> None:
+        while True:
+            record = await queue.get()
+            try:
+                await self._process(record)
+            except Exception:
+                self._count("errors")
+                logger.exception("handling the callback of task %s failed", record.task_id)
+            finally:
+                queue.task_done()
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._seen.pop(key, None)
+
+    async def _process(self, claimed: TaskRecord) -> None:
+        key = (claimed.task_id, str(claimed.state))
+        record, confirmed = claimed, not self.reread
+        if self.reread and self._client is not None:
+            try:
+                record = await _read(self._client, claimed.task_id)
+            except APIError as error:
+                if isinstance(error, NotFoundError) or is_not_visible(error):
+                    self._forget(key)
+                    self._count("unknown")
+                    logger.warning("callback for task %s, which kie.ai does not know", key[0])
+                    return
+                self._unread(claimed, key, error)
+                return
+            except KieError as error:
+                self._unread(claimed, key, error)
+                return
+            if not record.finished:
+                self._forget(key)
+                self._count("unconfirmed")
+                logger.warning(
+                    "callback for task %s says %s, but kie.ai says %s: ignored",
+                    claimed.task_id,
+                    claimed.state,
+                    record.state,
+                )
+                return
+            confirmed = True
+        self.hub.deliver(record, confirmed=confirmed)
+        self._count("delivered")
+        if self._handler is not None:
+            await _call(self._handler, record)
+
+    def _unread(self, claimed: TaskRecord, key: tuple[str, str], error: KieError) -> None:
+        """The re-read failed: the waits re-read themselves, and a redelivery counts as new."""
+        self._forget(key)
+        self._count("errors")
+        self.hub.deliver(claimed, confirmed=False)
+        logger.warning("could not re-read task %s after its callback: %s", claimed.task_id, error)
+
+
+async def _read(client: Client | AsyncClient, task_id: str) -> TaskRecord:
+    if isinstance(client, AsyncClient):
+        return await client.get(task_id)
+    return await asyncio.to_thread(client.get, task_id)
+
+
+async def _call(handler: CallbackHandler, record: TaskRecord) -> None:
+    """Await an async handler on this loop; run a sync one in a thread."""
+    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004 - an object with an async __call__
+    ):
+        outcome = handler(record)
+    else:
+        outcome = await asyncio.to_thread(handler, record)
+    if inspect.isawaitable(outcome):
+        await outcome
+
+
+async def _respond(send: Send, status: int, answer: Mapping[str, Any], *, allow: str = "") -> None:
+    body = json.dumps(answer).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if allow:
+        headers.append((b"allow", allow.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

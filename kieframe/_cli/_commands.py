@@ -1,0 +1,640 @@
+"""The ``kieframe`` command: click commands over :class:`kieframe.Client` and the registry."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from .._errors import KieError, WaitTimeout
+from .._files._downloads import DownloadProgress
+from .._records import TaskRecord
+from .._registry import default_registry
+from .._spec import ModelSpec
+from .._version import __version__
+from ._connect import Connection, connect, connection_from, connection_options
+from ._exit import EPILOG, ExitCode, exit_code_for
+from ._inputs import FIELD_PREFIX, build_input, field_options
+from ._render import (
+    describe_json,
+    fields_table,
+    model_markdown,
+    models_table,
+    plugins_json,
+    plugins_tables,
+    record_json,
+    record_table,
+)
+
+__all__ = ["cli"]
+
+DEFAULT_OUTPUT = "kieframe-output"
+
+# Plain text: task ids and messages may contain brackets, which rich would read as markup.
+_out = Console(markup=False, highlight=False, soft_wrap=True)
+_err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+
+
+@dataclass(slots=True)
+class _State:
+    """What the group passes to its commands: the output mode and the connection options."""
+
+    connection: Connection = field(default_factory=Connection)
+    json: bool = False
+
+    @property
+    def progress(self) -> Console:
+        """Where running commentary goes: stderr when stdout is reserved for JSON."""
+        return _err if self.json else _out
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _hint(error: KieError) -> str | None:
+    if isinstance(error, WaitTimeout):
+        return f"the task keeps running; wait again with: kieframe wait {error.task_id}"
+    return None
+
+
+class _Group(click.Group):
+    """Turns kieframe's errors into one clear message and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KieError as error:
+            state = ctx.find_object(_State)
+            code = exit_code_for(error)
+            _err.print(f"error: {error}", style="red")
+            hint = _hint(error)
+            if hint:
+                _err.print(hint)
+            if state is not None and state.json:
+                _emit(
+                    {
+                        "error": {
+                            "type": type(error).__name__,
+                            "message": error.message,
+                            "code": error.code,
+                            "task_id": error.task_id,
+                            "exit_code": int(code),
+                        }
+                    }
+                )
+            raise click.exceptions.Exit(code) from None
+        except KeyboardInterrupt as interrupt:
+            _err.print("interrupted")
+            for note in getattr(interrupt, "__notes__", ()):
+                _err.print(note)
+            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+
+
+def _json_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        ctx.ensure_object(_State).json = ctx.ensure_object(_State).json or value
+        return value
+
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=remember,
+        help="Print one JSON document on stdout (commentary goes to stderr).",
+    )(function)
+
+
+def _connection(ctx: click.Context, options: dict[str, Any]) -> Connection:
+    return ctx.ensure_object(_State).connection.merged(connection_from(options))
+
+
+@click.group(
+    cls=_Group,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="kieframe")
+@connection_options
+@_json_option
+@click.pass_context
+def cli(ctx: click.Context, /, **options: Any) -> None:
+    """Run kie.ai's media models from the command line: list, describe, run, wait, download.
+
+    The API key comes from KIE_API_KEY or from api_key in ~/.config/kieframe/config.toml (the
+    file is $KIEFRAME_CONFIG if set); it is never printed. Add --emulator to any command that
+    talks to kie.ai to use a local emulator instead: no key, no cost.
+    """
+    ctx.ensure_object(_State).connection = connection_from(options)
+
+
+# -- models, describe, plugins --------------------------------------------------------------
+
+
+@cli.command()
+@_json_option
+@click.pass_obj
+def models(state: _State) -> None:
+    """List the installed models."""
+    specs = default_registry().models()
+    if state.json:
+        _emit([describe_json(spec) for spec in specs])
+    else:
+        _out.print(models_table(specs))
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--json-schema", is_flag=True, help="Print the input's JSON Schema.")
+@click.option("--markdown", is_flag=True, help="Print the model's documentation page.")
+@_json_option
+@click.pass_obj
+def describe(state: _State, model: str, json_schema: bool, markdown: bool) -> None:
+    """Show a model's input fields with their limits and defaults."""
+    spec = default_registry().get_model(model)
+    if json_schema:
+        _emit(spec.json_schema())
+    elif markdown:
+        click.echo(model_markdown(spec), nl=False)
+    elif state.json:
+        _emit(describe_json(spec))
+    else:
+        _out.print(f"{spec.title} ({spec.id})", style="bold")
+        if spec.summary:
+            _out.print(spec.summary)
+        _out.print(f"output: {spec.output}; docs: {spec.docs_url}")
+        _out.print(f"usually {spec.typical_seconds:g} s; a wait gives up after {spec.deadline:g} s")
+        _out.print(fields_table(spec))
+
+
+@cli.command()
+@_json_option
+@click.pass_obj
+def plugins(state: _State) -> None:
+    """List the installed plugins (name, distribution, version, models) and failed ones."""
+    registry = default_registry()
+    infos, failures = registry.plugins(), registry.failures
+    if state.json:
+        _emit(plugins_json(infos, failures))
+    else:
+        for table in plugins_tables(infos, failures):
+            _out.print(table)
+
+
+# -- run and submit --------------------------------------------------------------------------
+
+
+class _ModelCommand(click.Command):
+    """A command whose first argument is a model id: it grows one option per input field."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        model = self._model_argument(args)
+        if model is not None:
+            wants_help = any(arg in ("-h", "--help") for arg in args)
+            try:
+                spec = default_registry().get_model(model)
+            except KieError:
+                if not wants_help:
+                    raise
+            else:
+                base = [p for p in self.params if not (p.name or "").startswith(FIELD_PREFIX)]
+                taken = {opt for p in base for opt in (*p.opts, *p.secondary_opts)}
+                self.params = [*base, *field_options(spec, taken=taken | {"-h", "--help"})]
+        return super().parse_args(ctx, args)
+
+    def _model_argument(self, args: Sequence[str]) -> str | None:
+        takes_value = {
+            opt
+            for param in self.params
+            if isinstance(param, click.Option) and not param.is_flag
+            for opt in param.opts
+        }
+        skip = False
+        for position, arg in enumerate(args):
+            if skip:
+                skip = False
+            elif arg == "--":
+                return args[position + 1] if position + 1 < len(args) else None
+            elif arg in takes_value:
+                skip = True
+            elif not arg.startswith("-"):
+                return arg
+        return None
+
+
+def _input_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    decorators = (
+        click.argument("model"),
+        click.option(
+            "--set",
+            "assignments",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Set an input field; the value is read as the field's type (repeatable).",
+        ),
+        click.option(
+            "--input",
+            "input_file",
+            metavar="FILE.json",
+            help="Read the input object from a JSON file ('-' for stdin).",
+        ),
+        click.option("--callback-url", metavar="URL", help="Ask kie.ai to POST the result here."),
+    )
+    for decorate in reversed(decorators):
+        function = decorate(function)
+    return function
+
+
+def _model_input(spec: ModelSpec[Any], options: dict[str, Any]) -> dict[str, Any]:
+    field_values = {
+        key.removeprefix(FIELD_PREFIX): options.pop(key)
+        for key in list(options)
+        if key.startswith(FIELD_PREFIX)
+    }
+    return build_input(
+        spec,
+        input_file=options.pop("input_file"),
+        assignments=options.pop("assignments"),
+        field_values=field_values,
+    )
+
+
+def _show_update(state: _State) -> Callable[[TaskRecord], None]:
+    def show(record: TaskRecord) -> None:
+        state.progress.print(f"task {record.task_id}: {record.state}")
+
+    return show
+
+
+@contextlib.contextmanager
+def _download_progress(console: Console) -> Iterator[DownloadProgress | None]:
+    """A progress bar per result file, on a terminal; nothing when output is captured."""
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bars:
+        rows: dict[Path, TaskID] = {}
+        lock = threading.Lock()
+
+        def show(path: Path, received: int, total: int | None) -> None:
+            with lock:
+                if path not in rows:
+                    rows[path] = bars.add_task(path.name, total=total)
+            bars.update(rows[path], completed=received, total=total)
+
+        yield show
+
+
+def _timeout_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="SECONDS",
+        help="Give up waiting after this long (default: the model's deadline).",
+    )(function)
+
+
+def _out_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--out",
+        "-o",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEFAULT_OUTPUT,
+        show_default=True,
+        help="Folder to save the result files in.",
+    )(function)
+
+
+@cli.command(cls=_ModelCommand)
+@_input_options
+@_timeout_option
+@_out_option
+@click.option("--no-download", is_flag=True, help="Print the result URLs, download nothing.")
+@connection_options
+@_json_option
+@click.pass_context
+def run(ctx: click.Context, /, model: str, **options: Any) -> None:
+    """Run MODEL: submit, show each state change, and save the result files.
+
+    Fields are set with their own options (see `kieframe run MODEL --help`), --set KEY=VALUE or
+    --input FILE.json. A local path in an image field is uploaded first.
+    """
+    state: _State = ctx.ensure_object(_State)
+    spec = default_registry().get_model(model)
+    data = _model_input(spec, options)
+    with connect(_connection(ctx, options)) as client:
+        task = client.submit(model, data, callback_url=options["callback_url"])
+        state.progress.print(f"task {task.task_id} submitted ({model})")
+        try:
+            record = client.wait(task, timeout=options["timeout"], on_update=_show_update(state))
+            files: tuple[Path, ...] = ()
+            if not options["no_download"]:
+                with _download_progress(state.progress) as progress:
+                    files = client.download(record, to=options["out"], progress=progress)
+        except KeyboardInterrupt as interrupt:
+            interrupt.add_note(f"to fetch the result later: kieframe download {task.task_id}")
+            raise
+    _report_result(state, record, files)
+
+
+def _report_result(state: _State, record: TaskRecord, files: Sequence[Path]) -> None:
+    if state.json:
+        _emit({**record_json(record), "files": [str(path) for path in files]})
+        return
+    if files:
+        for path in files:
+            _out.print(f"saved {path}")
+    else:
+        for url in record.result_urls:
+            _out.print(url)
+
+
+@cli.command(cls=_ModelCommand)
+@_input_options
+@connection_options
+@_json_option
+@click.pass_context
+def submit(ctx: click.Context, /, model: str, **options: Any) -> None:
+    """Submit a MODEL task and print its id, without waiting."""
+    state: _State = ctx.ensure_object(_State)
+    spec = default_registry().get_model(model)
+    data = _model_input(spec, options)
+    with connect(_connection(ctx, options)) as client:
+        task = client.submit(model, data, callback_url=options["callback_url"])
+    if state.json:
+        _emit({"task_id": task.task_id, "model": task.model, "input": dict(task.input)})
+    else:
+        _out.print(task.task_id)
+
+
+# -- status, wait, download, credits ------------------------------------------------------
+
+
+@cli.command()
+@click.argument("task_id")
+@connection_options
+@_json_option
+@click.pass_context
+def status(ctx: click.Context, /, task_id: str, **options: Any) -> None:
+    """Show a task's current record."""
+    state: _State = ctx.ensure_object(_State)
+    with connect(_connection(ctx, options)) as client:
+        record = client.get(task_id)
+    if state.json:
+        _emit(record_json(record))
+    else:
+        _out.print(record_table(record))
+
+
+@cli.command()
+@click.argument("task_id")
+@_timeout_option
+@connection_options
+@_json_option
+@click.pass_context
+def wait(ctx: click.Context, /, task_id: str, timeout: float | None, **options: Any) -> None:
+    """Wait for a task to finish, showing each state change; print its final record."""
+    state: _State = ctx.ensure_object(_State)
+    with connect(_connection(ctx, options)) as client:
+        record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
+    if state.json:
+        _emit(record_json(record))
+    else:
+        _out.print(record_table(record))
+
+
+@cli.command()
+@click.argument("task_id")
+@_timeout_option
+@_out_option
+@connection_options
+@_json_option
+@click.pass_context
+def download(
+    ctx: click.Context, /, task_id: str, timeout: float | None, out: Path, **options: Any
+) -> None:
+    """Save a task's result files (waiting for it to finish first)."""
+    state: _State = ctx.ensure_object(_State)
+    with connect(_connection(ctx, options)) as client:
+        record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
+        with _download_progress(state.progress) as progress:
+            files = client.download(record, to=out, progress=progress)
+    _report_result(state, record, files)
+
+
+@cli.command()
+@connection_options
+@_json_option
+@click.pass_context
+def credits(ctx: click.Context, /, **options: Any) -> None:
+    """Print the account's remaining credits."""
+    state: _State = ctx.ensure_object(_State)
+    with connect(_connection(ctx, options)) as client:
+        remaining = client.credits()
+    if state.json:
+        _emit({"credits": remaining})
+    else:
+        _out.print(str(remaining))
+
+
+# -- emulator ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8787, show_default=True, help="Port to bind; 0 for any free one.")
+@click.option("--seed", default=0, show_default=True, help="Seed for task ids and chance faults.")
+@click.option("--hmac-key", metavar="KEY", help="Sign callbacks with this webhook HMAC key.")
+@click.option(
+    "--generating",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long each task generates.",
+)
+@click.option("--credits", "credit_balance", default=10_000, show_default=True, help="Credits.")
+@click.option("--errors-as-http-status", is_flag=True, help="Send errors with that HTTP status.")
+@click.option("--no-rate-limits", is_flag=True, help="Turn the emulated rate limits off.")
+@_json_option
+@click.pass_obj
+def emulator(
+    state: _State,
+    host: str,
+    port: int,
+    seed: int,
+    hmac_key: str | None,
+    generating: float,
+    credit_balance: int,
+    errors_as_http_status: bool,
+    no_rate_limits: bool,
+) -> None:
+    """Serve a local kie.ai emulator until Ctrl-C; print its base URL.
+
+    Point other commands at it with --base-url (or KIE_BASE_URL) and any API key, for example
+    KIE_API_KEY=emulator-key.
+    """
+    from ..testing import Emulator, Timing
+
+    server = Emulator(
+        timing=Timing(generating=generating),
+        seed=seed,
+        hmac_key=hmac_key,
+        credits=credit_balance,
+        errors_as_http_status=errors_as_http_status,
+        rate_limits=not no_rate_limits,
+        host=host,
+        port=port,
+    )
+    stop = threading.Event()
+
+    def on_term(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    with server:
+        if state.json:
+            click.echo(
+                json.dumps(
+                    {
+                        "base_url": server.base_url,
+                        "upload_base_url": server.upload_base_url,
+                        "api_key": Emulator.API_KEY,
+                    }
+                )
+            )
+        else:
+            _out.print(f"kie.ai emulator serving at {server.base_url}")
+            _out.print(f"  export KIE_BASE_URL={server.base_url} KIE_API_KEY={Emulator.API_KEY}")
+            _out.print("press Ctrl-C to stop")
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            _out.print("stopped")
+
+
+# -- callbacks -----------------------------------------------------------------------------
+
+
+@cli.group()
+def callbacks() -> None:
+    """Receive kie.ai's task callbacks."""
+
+
+@callbacks.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, help="Port to bind.")
+@click.option(
+    "--hmac-key",
+    "hmac_keys",
+    multiple=True,
+    envvar="KIE_WEBHOOK_HMAC_KEY",
+    metavar="KEY",
+    help="Verify signatures with this webhook HMAC key; repeat while rotating keys "
+    "[env KIE_WEBHOOK_HMAC_KEY].",
+)
+@click.option(
+    "--trust-body",
+    is_flag=True,
+    help="Trust the (unsigned) callback body instead of re-reading the task from kie.ai.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Download the result files of each successful task into this folder.",
+)
+@click.option(
+    "--forwarded-allow-ips", metavar="IPS", help="Proxies whose X-Forwarded-* headers to trust."
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="warning",
+    show_default=True,
+    help="uvicorn's log level.",
+)
+@connection_options
+@_json_option
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    /,
+    host: str,
+    port: int,
+    hmac_keys: tuple[str, ...],
+    trust_body: bool,
+    out: Path | None,
+    forwarded_allow_ips: str | None,
+    log_level: str,
+    **options: Any,
+) -> None:
+    """Serve a callback receiver until Ctrl-C; print each finished task.
+
+    Every path answers, so the callBackUrl can be http(s)://HOST:PORT/any/path. Each task is
+    re-read from kie.ai before it is trusted (the body is not signed), unless --trust-body.
+    With --json, each finished task is one JSON line.
+    """
+    from .._callbacks._receiver import CallbackReceiver
+    from .._callbacks._serve import serve_callbacks
+
+    state: _State = ctx.ensure_object(_State)
+    connection = _connection(ctx, options)
+    with contextlib.ExitStack() as stack:
+        client = None if trust_body and out is None else stack.enter_context(connect(connection))
+
+        def handle(record: TaskRecord) -> None:
+            files: tuple[Path, ...] = ()
+            if out is not None and client is not None and record.succeeded:
+                files = client.download(record, to=out)
+            if state.json:
+                line = {**record_json(record), "files": [str(path) for path in files]}
+                click.echo(json.dumps(line, ensure_ascii=False))
+            else:
+                _out.print(f"task {record.task_id}: {record.state}")
+                for path in files:
+                    _out.print(f"saved {path}")
+
+        receiver = CallbackReceiver(
+            hmac_key=list(hmac_keys) or None,
+            client=client,
+            handler=handle,
+            reread=not trust_body,
+        )
+        state.progress.print(f"receiving callbacks at http://{host}:{port}/")
+        # uvicorn re-raises the Ctrl-C it handled; stopping a server that way is a success.
+        with contextlib.suppress(KeyboardInterrupt):
+            serve_callbacks(
+                receiver,
+                host=host,
+                port=port,
+                log_level=log_level,
+                forwarded_allow_ips=forwarded_allow_ips,
+            )

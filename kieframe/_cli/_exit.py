@@ -1,0 +1,85 @@
+"""The command line's exit codes, and which error leads to which."""
+
+from __future__ import annotations
+
+import enum
+
+from .._errors import (
+    AuthenticationError,
+    BadRequestError,
+    InputValidationError,
+    InsufficientCreditsError,
+    KieError,
+    NotFoundError,
+    PluginError,
+    SubmissionUncertain,
+    TaskFailed,
+    UnknownModelError,
+    UnprocessableError,
+    UsageCapError,
+    WaitTimeout,
+)
+
+__all__ = ["EPILOG", "ExitCode", "exit_code_for"]
+
+
+class ExitCode(enum.IntEnum):
+    """What a ``kieframe`` process's exit status means; scripts can rely on these numbers."""
+
+    OK = 0
+    UNEXPECTED = 1
+    BAD_INPUT = 2
+    AUTH = 3
+    NO_CREDITS = 4
+    TASK_FAILED = 5
+    TIMED_OUT = 6
+    SUBMISSION_UNCERTAIN = 7
+    API_ERROR = 8
+    INTERRUPTED = 130
+
+    @property
+    def meaning(self) -> str:
+        """One line saying when the code is used."""
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.UNEXPECTED: "an unexpected error, or a broken plugin set-up",
+    ExitCode.BAD_INPUT: "bad usage or input: unknown model, invalid field, kie.ai refused it",
+    ExitCode.AUTH: "no API key, or kie.ai refused it (401)",
+    ExitCode.NO_CREDITS: "insufficient credits (402) or the key is over its usage cap (433)",
+    ExitCode.TASK_FAILED: "the task ran and failed",
+    ExitCode.TIMED_OUT: "no result before the deadline; the task may still finish",
+    ExitCode.SUBMISSION_UNCERTAIN: "the create may or may not have started a task: check first",
+    ExitCode.API_ERROR: "a transport error or another kie.ai API error",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); a submitted task keeps running",
+}
+
+# Checked in order: the first class the error is an instance of decides.
+_BY_ERROR: tuple[tuple[type[KieError], ExitCode], ...] = (
+    (InputValidationError, ExitCode.BAD_INPUT),
+    (UnknownModelError, ExitCode.BAD_INPUT),
+    (PluginError, ExitCode.UNEXPECTED),
+    (BadRequestError, ExitCode.BAD_INPUT),
+    (UnprocessableError, ExitCode.BAD_INPUT),
+    (NotFoundError, ExitCode.BAD_INPUT),
+    (AuthenticationError, ExitCode.AUTH),
+    (InsufficientCreditsError, ExitCode.NO_CREDITS),
+    (UsageCapError, ExitCode.NO_CREDITS),
+    (TaskFailed, ExitCode.TASK_FAILED),
+    (WaitTimeout, ExitCode.TIMED_OUT),
+    (SubmissionUncertain, ExitCode.SUBMISSION_UNCERTAIN),
+)
+
+
+def exit_code_for(error: KieError) -> ExitCode:
+    """The exit code for a kieframe error; any other API or transport error is ``API_ERROR``."""
+    for cls, code in _BY_ERROR:
+        if isinstance(error, cls):
+            return code
+    return ExitCode.API_ERROR
+
+
+#: The exit-code table shown at the end of ``kieframe --help``.
+EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {int(code):>3}  {code.meaning}" for code in ExitCode)

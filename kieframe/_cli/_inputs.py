@@ -1,0 +1,194 @@
+"""Turn command-line text into a model input: ``--set key=value``, ``--input file.json`` and the
+options generated per field (``--prompt``, ``--image-url``, ...).
+
+Text is parsed against the field's declared type, read with ``msgspec.inspect``: ``true``/``false``
+for booleans, numbers for number fields, ``null`` where the field allows it; strings stay strings
+(``duration=5`` stays ``"5"`` for a field that takes the string ``"5"``). A value that fits no
+reading is passed on as text, so that validation reports it against the field's documented limit.
+For a media field, anything but an http(s) URL is a local file path, given as a
+:class:`pathlib.Path` so that the client uploads it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+import msgspec.inspect as mi
+
+from .._fields import media_limits
+from .._spec import ModelSpec
+from .._validation import FieldInfo, describe_type
+
+__all__ = [
+    "FIELD_PREFIX",
+    "build_input",
+    "field_options",
+    "option_name",
+    "parse_assignment",
+    "parse_value",
+    "read_input_file",
+]
+
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# A whole createTask body, as in the model docs, is unwrapped to its input.
+_REQUEST_KEYS = frozenset({"model", "input", "callBackUrl"})
+#: The keyword arguments that carry generated field options into a command's callback.
+FIELD_PREFIX = "field__"
+
+
+def parse_value(field: FieldInfo | None, text: str) -> Any:
+    """The value ``text`` stands for in ``field`` (an unknown field keeps the text)."""
+    if field is None:
+        return text
+    if media_limits(field.type) is not None and text and not _URL.match(text):
+        return _local_path(text)
+    return _parse(field.type, text)
+
+
+def _local_path(text: str) -> Path:
+    path = Path(text)
+    try:
+        return path.expanduser()
+    except RuntimeError:  # "~someone" for an unknown user: the upload reports the missing file
+        return path
+
+
+def _parse(node: mi.Type, text: str) -> Any:
+    if isinstance(node, mi.Metadata):
+        return _parse(node.type, text)
+    if isinstance(node, mi.UnionType):
+        if text == "null" and mi.NoneType() in node.types:
+            return None
+        for member in node.types:
+            value = _parse(member, text)
+            if value is not text:
+                return value
+        return text
+    if isinstance(node, mi.BoolType):
+        return {"true": True, "false": False}.get(text.lower(), text)
+    if isinstance(node, mi.IntType):
+        return _number(int, text)
+    if isinstance(node, mi.FloatType):
+        return _number(float, text)
+    if isinstance(node, mi.LiteralType):
+        return next((value for value in node.values if str(value) == text), text)
+    if isinstance(node, mi.ListType | mi.DictType | mi.StructType | mi.TupleType):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _number(kind: type[int] | type[float], text: str) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        return text
+
+
+def parse_assignment(spec: ModelSpec[Any], assignment: str) -> tuple[str, Any]:
+    """Split ``key=value`` and parse the value against the field ``key``."""
+    key, sep, text = assignment.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise click.BadParameter(f"{assignment!r} is not of the form key=value", param_hint="--set")
+    by_name = {field.name: field for field in spec.fields}
+    return key, parse_value(by_name.get(key), text)
+
+
+def read_input_file(path: str) -> dict[str, Any]:
+    """Read a JSON input object (``-`` for standard input); a full request body is unwrapped."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, ValueError) as error:
+        raise click.BadParameter(f"cannot read {path}: {error}", param_hint="--input") from None
+    if (
+        isinstance(data, dict)
+        and set(data) <= {"model", "input", "callBackUrl"}
+        and "input" in data
+    ):
+        data = data["input"]
+    if not isinstance(data, dict):
+        raise click.BadParameter(f"{path} must hold a JSON object", param_hint="--input")
+    return data
+
+
+def build_input(
+    spec: ModelSpec[Any],
+    *,
+    input_file: str | None,
+    assignments: Iterable[str],
+    field_values: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Merge the input file, then ``--set``, then the per-field options (the last one wins)."""
+    data: dict[str, Any] = read_input_file(input_file) if input_file else {}
+    by_name = {field.name: field for field in spec.fields}
+    for key, value in data.items():
+        field = by_name.get(key)
+        if isinstance(value, str) and field is not None and media_limits(field.type) is not None:
+            data[key] = parse_value(field, value)
+    data.update(parse_assignment(spec, assignment) for assignment in assignments)
+    for key, value in field_values.items():
+        if value is not None:
+            field = by_name[key]
+            data[key] = value if isinstance(value, bool) else parse_value(field, value)
+    return data
+
+
+def option_name(field: FieldInfo) -> str:
+    """The option generated for a field: ``image_url`` becomes ``--image-url``."""
+    return "--" + field.name.replace("_", "-").lower()
+
+
+def field_options(spec: ModelSpec[Any], *, taken: Iterable[str]) -> list[click.Option]:
+    """One option per input field whose name is free; booleans get ``--x/--no-x`` flags."""
+    taken = set(taken)
+    options = []
+    for field in spec.fields:
+        name = option_name(field)
+        if not _NAME.match(field.name) or name in taken:
+            continue
+        limits = media_limits(field.type)
+        text = describe_type(field.type)
+        if limits is not None:
+            text += f"; or a local file ({limits.describe()}), uploaded"
+        if not field.required:
+            text += f" [default: {json.dumps(field.default)}]"
+        decls = [name, FIELD_PREFIX + field.name]
+        if _is_bool(field.type):
+            decls[0] = f"{name}/--no-{name[2:]}"
+            options.append(click.Option(decls, default=None, help=text))
+        else:
+            metavar = "PATH|URL" if limits is not None else _metavar(field.type)
+            options.append(click.Option(decls, default=None, metavar=metavar, help=text))
+    return options
+
+
+def _metavar(node: mi.Type) -> str:
+    if isinstance(node, mi.Metadata):
+        return _metavar(node.type)
+    if isinstance(node, mi.UnionType):
+        names = [_metavar(member) for member in node.types if member != mi.NoneType()]
+        return "|".join(names) if len(names) == 1 else "VALUE"
+    if isinstance(node, mi.LiteralType):
+        return "[" + "|".join(str(value) for value in node.values) + "]"
+    if isinstance(node, mi.IntType):
+        return "INTEGER"
+    if isinstance(node, mi.FloatType):
+        return "NUMBER"
+    return "TEXT"
+
+
+def _is_bool(node: mi.Type) -> bool:
+    while isinstance(node, mi.Metadata):
+        node = node.type
+    return isinstance(node, mi.BoolType)

@@ -1,0 +1,387 @@
+"""The drivers of downloads (blocking with threads, asyncio with a semaphore) and the file's end.
+
+The drivers only perform: send the request the :class:`~._downloads.FilePlan` asks for, give it
+the answer, write the body where it says, and retry with stamina when it says so. Finishing a file
+(checking its size, moving it under a name that clobbers nothing, writing its metadata) is plain
+blocking file work shared by both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import stamina
+
+from .._errors import DownloadError, KieError
+from .._operations import Call
+from .._records import TaskRecord
+from ._downloads import Decision, DownloadProgress, Fetch, FileOp, FilePlan, Step, download_op
+
+__all__ = ["AsyncDownloader", "SyncDownloader", "finish", "plan_downloads"]
+
+T = TypeVar("T")
+
+#: Bytes read from the network per write.
+CHUNK = 64 * 1024
+#: Files downloaded at once by default.
+DEFAULT_CONCURRENCY = 4
+_META_MARK = "kieframe.result/1"
+
+
+class _Retry(Exception):
+    """A transient failure stamina should retry (the plan has already moved its offset)."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+
+
+def _retry_hook(error: Exception) -> bool | float:
+    if isinstance(error, _Retry):
+        return error.decision.retry_after if error.decision.retry_after is not None else True
+    return False
+
+
+def _conclude(plan: FilePlan, decision: Decision) -> Step:
+    if decision.step in (Step.DONE, Step.REFRESH):
+        return decision.step
+    if decision.step is Step.RETRY:
+        raise _Retry(decision)
+    raise DownloadError(f"result {plan.index}: {decision.reason}", task_id=plan.task_id)
+
+
+def _gave_up(plan: FilePlan, error: _Retry) -> DownloadError:
+    return DownloadError(
+        f"result {plan.index}: gave up after retries ({error.decision.reason}); "
+        f"{plan.offset} bytes are kept in {plan.part.name} for the next attempt",
+        task_id=plan.task_id,
+    )
+
+
+def _open_part(plan: FilePlan, start: int) -> IO[bytes]:
+    """The partial file, cut to ``start`` bytes and positioned there."""
+    handle = plan.part.open("r+b" if plan.part.exists() else "wb")
+    handle.truncate(start)
+    handle.seek(start)
+    return handle
+
+
+def plan_downloads(record: TaskRecord, folder: Path) -> list[FilePlan]:
+    """One plan per result URL, resuming from any partial file an earlier attempt left."""
+    if not record.succeeded:
+        raise DownloadError(
+            f"task {record.task_id} has no results to download (state {record.state})",
+            task_id=record.task_id,
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    plans = []
+    for index, url in enumerate(record.result_urls, start=1):
+        plan = FilePlan(task_id=record.task_id, index=index, source_url=url, folder=folder)
+        if plan.part.is_file():
+            plan.offset = plan.part.stat().st_size
+        plans.append(plan)
+    return plans
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _is_our_metadata(path: Path, plan: FilePlan) -> bool:
+    """Whether ``path`` is free for this file's metadata: absent, or ours for the same result."""
+    if not path.exists() and not path.is_symlink():
+        return True
+    try:
+        meta = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(meta, dict)
+        and meta.get("written_by") == _META_MARK
+        and meta.get("task_id") == plan.task_id
+        and meta.get("index") == plan.index
+    )
+
+
+def _place(part: Path, target: Path) -> bool:
+    """Move ``part`` to ``target`` unless something is there; False if it was taken."""
+    try:
+        os.link(part, target)  # atomic, and never replaces an existing file
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: check, then rename
+        if target.exists() or target.is_symlink():
+            return False
+        os.replace(part, target)
+        return True
+    part.unlink()
+    return True
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _metadata(plan: FilePlan, record: TaskRecord, size: int, sha256: str) -> dict[str, Any]:
+    source = urlsplit(plan.source_url)
+    return {
+        "written_by": _META_MARK,
+        "task_id": record.task_id,
+        "model": record.model,
+        "index": plan.index,
+        "size": size,
+        "sha256": sha256,
+        "content_type": plan.content_type,
+        "source": urlunsplit((source.scheme, source.netloc, source.path, "", "")),
+        "input": record.param,
+        "cost_ms": record.cost_ms,
+        "credits_consumed": record.credits_consumed,
+        "created_at": _iso(record.created_at),
+        "completed_at": _iso(record.completed_at),
+        "downloaded_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+
+
+def finish(plan: FilePlan, record: TaskRecord) -> Path:
+    """Check the partial file, give it a name that overwrites nothing, write ``<name>.json``.
+
+    A file already there with the same bytes (an earlier download of this result) is kept and
+    reused; a different file is never replaced: the next free name ``<stem>~2<ext>``... is taken.
+    """
+    size = plan.part.stat().st_size
+    if plan.total is not None and size != plan.total:
+        plan.part.unlink()
+        raise DownloadError(
+            f"result {plan.index}: {size} bytes on disk, {plan.total} announced",
+            task_id=plan.task_id,
+        )
+    sha256 = _sha256(plan.part)
+    for name in plan.candidates():
+        target = plan.folder / name
+        meta = plan.folder / f"{name}.json"
+        if not _is_our_metadata(meta, plan):
+            continue
+        if target.exists() or target.is_symlink():
+            same = (
+                target.is_file()
+                and not target.is_symlink()
+                and target.stat().st_size == size
+                and _sha256(target) == sha256
+            )
+            if not same:
+                continue
+            plan.part.unlink()
+            break
+        if _place(plan.part, target):
+            break
+    else:
+        raise DownloadError(
+            f"result {plan.index}: every name for it in {plan.folder} is taken",
+            task_id=plan.task_id,
+        )
+    body = json.dumps(_metadata(plan, record, size, sha256), indent=2, ensure_ascii=False)
+    temporary = plan.folder / f".{name}.{secrets.token_hex(6)}.tmp"
+    with temporary.open("x", encoding="utf-8") as handle:  # "x": honours the umask, unlike mkstemp
+        handle.write(body + "\n")
+    os.replace(temporary, meta)
+    return target
+
+
+def _request_headers(plan: FilePlan, user_agent: str) -> dict[str, str]:
+    # File hosts get no Authorization header: the API key is for kie.ai's API only.
+    return {"User-Agent": user_agent, "Accept-Encoding": "identity", **plan.request_headers()}
+
+
+class _Downloader:
+    """What both drivers share: configuration and the step after the response head."""
+
+    def __init__(
+        self, *, user_agent: str, retry: Mapping[str, Any], progress: DownloadProgress | None
+    ) -> None:
+        self._user_agent = user_agent
+        self._retry = {**retry, "timeout": None}  # a long download may take its time
+        self._progress = progress
+
+    def _written(self, plan: FilePlan, size: int) -> Decision | None:
+        failed = plan.on_data(size)
+        if failed is None and self._progress is not None:
+            self._progress(plan.folder / plan.name, plan.offset, plan.total)
+        return failed
+
+
+class SyncDownloader(_Downloader):
+    """Downloads a record's files with blocking I/O, several at once on threads."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        perform: Callable[[Call], Any],
+        user_agent: str,
+        retry: Mapping[str, Any],
+        progress: DownloadProgress | None,
+    ) -> None:
+        super().__init__(user_agent=user_agent, retry=retry, progress=progress)
+        self._http = http
+        self._perform = perform
+
+    def download(self, record: TaskRecord, folder: Path, *, concurrency: int) -> tuple[Path, ...]:
+        """Download every result of ``record`` into ``folder``; the paths, in result order."""
+        plans = plan_downloads(record, folder)
+        if concurrency <= 1 or len(plans) <= 1:
+            return tuple(self._one(plan, record) for plan in plans)
+        workers = min(concurrency, len(plans))
+        with ThreadPoolExecutor(workers, thread_name_prefix="kieframe-download") as pool:
+            futures = [pool.submit(self._one, plan, record) for plan in plans]
+            return tuple(future.result() for future in futures)
+
+    def _one(self, plan: FilePlan, record: TaskRecord) -> Path:
+        self._drive(download_op(plan))
+        return finish(plan, record)
+
+    def _drive(self, op: FileOp[T]) -> T:
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]  # the op's declared result
+            result, error = None, None
+            try:
+                if isinstance(effect, Fetch):
+                    result = self._fetch(effect.plan)
+                else:
+                    result = self._perform(effect)
+            except KieError as failure:
+                error = failure
+
+    def _fetch(self, plan: FilePlan) -> Step:
+        try:
+            return stamina.RetryingCaller(**self._retry).on(_retry_hook)(self._fetch_once, plan)
+        except _Retry as exhausted:
+            raise _gave_up(plan, exhausted) from exhausted
+
+    def _fetch_once(self, plan: FilePlan) -> Step:
+        request = self._http.build_request(
+            "GET", plan.url, headers=_request_headers(plan, self._user_agent)
+        )
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                decision = plan.on_head(response.status_code, response.headers)
+                if decision.step is Step.WRITE:
+                    decision = self._write(plan, decision.start, response)
+            finally:
+                response.close()
+        except httpx.TransportError as error:
+            decision = plan.on_interrupted(error)
+        return _conclude(plan, decision)
+
+    def _write(self, plan: FilePlan, start: int, response: httpx.Response) -> Decision:
+        with _open_part(plan, start) as handle:
+            for chunk in response.iter_raw(CHUNK):
+                handle.write(chunk)
+                failed = self._written(plan, len(chunk))
+                if failed is not None:
+                    return failed
+        return plan.on_end()
+
+
+class AsyncDownloader(_Downloader):
+    """Downloads a record's files with asyncio, several at once under a semaphore."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        perform: Callable[[Call], Awaitable[Any]],
+        user_agent: str,
+        retry: Mapping[str, Any],
+        progress: DownloadProgress | None,
+    ) -> None:
+        super().__init__(user_agent=user_agent, retry=retry, progress=progress)
+        self._http = http
+        self._perform = perform
+
+    async def download(
+        self, record: TaskRecord, folder: Path, *, concurrency: int
+    ) -> tuple[Path, ...]:
+        """Download every result of ``record`` into ``folder``; the paths, in result order."""
+        plans = plan_downloads(record, folder)
+        limit = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(plan: FilePlan) -> Path:
+            async with limit:
+                await self._drive(download_op(plan))
+                return await asyncio.to_thread(finish, plan, record)
+
+        outcomes = await asyncio.gather(*(one(plan) for plan in plans), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return tuple(outcome for outcome in outcomes if isinstance(outcome, Path))
+
+    async def _drive(self, op: FileOp[T]) -> T:
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]  # the op's declared result
+            result, error = None, None
+            try:
+                if isinstance(effect, Fetch):
+                    result = await self._fetch(effect.plan)
+                else:
+                    result = await self._perform(effect)
+            except KieError as failure:
+                error = failure
+
+    async def _fetch(self, plan: FilePlan) -> Step:
+        caller = stamina.AsyncRetryingCaller(**self._retry).on(_retry_hook)
+        try:
+            return await caller(self._fetch_once, plan)
+        except _Retry as exhausted:
+            raise _gave_up(plan, exhausted) from exhausted
+
+    async def _fetch_once(self, plan: FilePlan) -> Step:
+        request = self._http.build_request(
+            "GET", plan.url, headers=_request_headers(plan, self._user_agent)
+        )
+        try:
+            response = await self._http.send(request, stream=True)
+            try:
+                decision = plan.on_head(response.status_code, response.headers)
+                if decision.step is Step.WRITE:
+                    decision = await self._write(plan, decision.start, response)
+            finally:
+                await response.aclose()
+        except httpx.TransportError as error:
+            decision = plan.on_interrupted(error)
+        return _conclude(plan, decision)
+
+    async def _write(self, plan: FilePlan, start: int, response: httpx.Response) -> Decision:
+        with _open_part(plan, start) as handle:
+            async for chunk in response.aiter_raw(CHUNK):
+                handle.write(chunk)
+                failed = self._written(plan, len(chunk))
+                if failed is not None:
+                    return failed
+        return plan.on_end()

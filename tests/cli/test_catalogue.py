@@ -1,0 +1,106 @@
+"""``kieframe --help``, ``models``, ``describe`` and ``plugins`` show what is installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import kieframe
+from kieframe._cli import ExitCode
+from kieframe._validation import describe_type
+
+from .conftest import Runner
+
+WAN = "wan/2-5-image-to-video"
+
+
+def test_help_names_every_command_and_exit_code(cli: Runner) -> None:
+    done = cli("--help")
+    assert done.code == 0
+    for name in ("models", "describe", "plugins", "run", "submit", "status", "wait"):
+        assert name in done.out
+    for name in ("download", "credits", "emulator"):
+        assert name in done.out
+    for code in ExitCode:
+        assert f"{int(code):>3}  {code.meaning}" in done.out
+
+
+def test_models_lists_every_registered_model(cli: Runner) -> None:
+    done = cli("models", "--json")
+    assert done.code == 0, done.err
+    listed = done.json()
+    assert isinstance(listed, list)
+    assert [entry["id"] for entry in listed] == [spec.id for spec in kieframe.models()]
+    table = cli("models")
+    for spec in kieframe.models():
+        assert spec.id in table.out
+
+
+def test_describe_shows_every_field_with_its_limit_and_default(cli: Runner) -> None:
+    spec = kieframe.get_model(WAN)
+    done = cli("describe", WAN, "--json")
+    assert done.code == 0, done.err
+    described = done.json()
+    assert isinstance(described, dict)
+    assert described["id"] == WAN
+    assert described["docs_url"] == spec.docs_url
+    fields = {entry["name"]: entry for entry in described["fields"]}
+    for field in spec.fields:
+        assert fields[field.name]["limit"] == describe_type(field.type)
+        assert fields[field.name]["required"] is field.required
+        if not field.required:
+            assert fields[field.name]["default"] == field.default
+    assert fields["image_url"]["media"]["max_bytes"] == spec.media_fields[0].limits.max_bytes
+    table = cli("describe", WAN)
+    for field in spec.fields:
+        assert field.name in table.out
+
+
+def test_describe_prints_the_json_schema(cli: Runner) -> None:
+    done = cli("describe", WAN, "--json-schema")
+    assert done.code == 0, done.err
+    assert done.json() == kieframe.get_model(WAN).json_schema()
+
+
+def test_plugins_lists_name_distribution_version_and_models(cli: Runner) -> None:
+    done = cli("plugins", "--json")
+    assert done.code == 0, done.err
+    listed = done.json()
+    assert isinstance(listed, dict)
+    expected = [
+        {
+            "name": info.name,
+            "distribution": info.distribution,
+            "version": info.version,
+            "models": list(info.models),
+        }
+        for info in kieframe.plugins()
+    ]
+    assert listed == {"plugins": expected, "failed": []}
+
+
+def test_a_plugin_that_fails_to_load_is_listed_as_failed(cli: Runner, tmp_path: Path) -> None:
+    # A real (if tiny) installed distribution whose entry point names a module that is missing.
+    info = tmp_path / "site" / "kieframe_broken-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kieframe-broken\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[kieframe]\nbroken = kieframe_broken_missing\n")
+    done = cli("plugins", "--json", PYTHONPATH=str(tmp_path / "site"))
+    assert done.code == 0, done.err
+    listed = done.json()
+    assert isinstance(listed, dict)
+    assert [entry["name"] for entry in listed["plugins"]] == [i.name for i in kieframe.plugins()]
+    [failed] = listed["failed"]
+    assert failed["name"] == "broken"
+    assert failed["distribution"] == "kieframe-broken"
+    assert "kieframe_broken_missing" in failed["error"]
+    table = cli("plugins", PYTHONPATH=str(tmp_path / "site"))
+    assert "failed plugins" in table.out
+    assert "kieframe-broken" in table.out
+
+
+def test_an_unknown_model_is_a_usage_error_with_a_suggestion(cli: Runner) -> None:
+    for args in (("describe", "wan"), ("run", "wan/2-5-image-to-vide", "--emulator")):
+        done = cli(*args)
+        assert done.code == ExitCode.BAD_INPUT
+        assert WAN in done.err
+        assert "Traceback" not in done.err

@@ -1,0 +1,144 @@
+"""Each kind of failure ends ``kieframe`` with its documented exit code and one clear message."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+
+from kieframe._cli import ExitCode
+from kieframe.testing import Emulator
+
+from .conftest import COMMAND_TIMEOUT, Runner, clean_env, command
+
+WAN = "wan/2-5-image-to-video"
+INPUT = ("--prompt", "a cat", "--image-url", "https://example.com/cat.png")
+SECRET = "sk-kieframe-test-secret-0123456789"
+
+
+def _against(emulator: Emulator) -> tuple[str, ...]:
+    return ("--base-url", emulator.base_url, "--poll-every", "0.05")
+
+
+def test_a_missing_key_is_an_auth_error_that_says_where_keys_come_from(cli: Runner) -> None:
+    done = cli("credits")
+    assert done.code == ExitCode.AUTH
+    assert "KIE_API_KEY" in done.err
+    assert "config.toml" in done.err
+    assert "Traceback" not in done.err
+
+
+def test_a_refused_key_is_an_auth_error(cli: Runner, emulator: Emulator) -> None:
+    done = cli("credits", *_against(emulator), KIE_API_KEY=Emulator.INVALID_KEY)
+    assert done.code == ExitCode.AUTH
+
+
+def test_the_key_from_the_config_file_is_used_and_never_printed(
+    cli: Runner, emulator: Emulator
+) -> None:
+    config = cli.cwd / "config.toml"
+    config.write_text(f'api_key = "{SECRET}"\nbase_url = "{emulator.base_url}"\n')
+    done = cli("credits", "--json", KIEFRAME_CONFIG=str(config))
+    assert done.code == 0, done.err
+    assert done.json() == {"credits": emulator.credits}
+    failed = cli("submit", WAN, "--prompt", "", KIEFRAME_CONFIG=str(config))
+    assert failed.code == ExitCode.BAD_INPUT
+    for outcome in (done, failed):
+        assert SECRET not in outcome.out + outcome.err
+
+
+def test_the_environment_key_wins_over_the_config_file(cli: Runner, emulator: Emulator) -> None:
+    config = cli.cwd / "config.toml"
+    config.write_text(f'api_key = "{Emulator.INVALID_KEY}"\n')
+    done = cli("credits", *_against(emulator), KIEFRAME_CONFIG=str(config), KIE_API_KEY=SECRET)
+    assert done.code == 0, done.err
+    assert SECRET not in done.out + done.err
+
+
+def test_a_broken_config_file_is_a_usage_error(cli: Runner) -> None:
+    config = cli.cwd / "config.toml"
+    config.write_text("api_key = \n")
+    done = cli("credits", KIEFRAME_CONFIG=str(config))
+    assert done.code == ExitCode.BAD_INPUT
+    assert str(config) in done.err
+
+
+def test_insufficient_credits(cli: Runner, emulator: Emulator) -> None:
+    done = cli("submit", WAN, *INPUT, *_against(emulator), KIE_API_KEY=Emulator.NO_CREDITS_KEY)
+    assert done.code == ExitCode.NO_CREDITS
+
+
+def test_a_failed_task(cli: Runner, emulator: Emulator) -> None:
+    emulator.script(outcome="fail", fail_code="500", fail_msg="the model crashed")
+    done = cli("run", WAN, *INPUT, *_against(emulator), KIE_API_KEY=Emulator.API_KEY)
+    assert done.code == ExitCode.TASK_FAILED
+    [task] = emulator.tasks
+    assert task.task_id in done.err
+    assert "the model crashed" in done.err
+
+
+def test_a_timeout_names_the_task_to_wait_for_again(cli: Runner, emulator: Emulator) -> None:
+    emulator.script(outcome="never")
+    done = cli(
+        "run", WAN, *INPUT, *_against(emulator), "--timeout", "0.5", "--json",
+        KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.TIMED_OUT
+    [task] = emulator.tasks
+    assert f"kieframe wait {task.task_id}" in done.err
+    error = done.json()
+    assert isinstance(error, dict)
+    assert error["error"]["task_id"] == task.task_id
+    assert error["error"]["exit_code"] == ExitCode.TIMED_OUT
+
+
+def test_an_uncertain_submission_is_not_resent(cli: Runner, emulator: Emulator) -> None:
+    emulator.fault("createTask", "drop")
+    done = cli("submit", WAN, *INPUT, *_against(emulator), KIE_API_KEY=Emulator.API_KEY)
+    assert done.code == ExitCode.SUBMISSION_UNCERTAIN
+    assert "may or may not" in done.err
+    assert len(emulator.tasks) == 1
+
+
+def test_an_api_error(cli: Runner, emulator: Emulator) -> None:
+    emulator.fault("credit", "code", code=505)
+    done = cli("credits", *_against(emulator), KIE_API_KEY=Emulator.API_KEY)
+    assert done.code == ExitCode.API_ERROR
+    assert "505" in done.err
+
+
+def test_a_transport_error(cli: Runner) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = cli(
+        "submit", WAN, *INPUT, "--base-url", f"http://127.0.0.1:{port}",
+        KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.API_ERROR
+    assert "Traceback" not in done.err
+
+
+def test_ctrl_c_while_waiting_keeps_the_task_id(cli: Runner, emulator: Emulator) -> None:
+    emulator.script(outcome="never")
+    args = command("run", WAN, *INPUT, *_against(emulator))
+    env = clean_env(cli.cwd, KIE_API_KEY=Emulator.API_KEY)
+    # A fixed program: this interpreter running kieframe.
+    with subprocess.Popen(  # noqa: S603
+        args, cwd=cli.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert process.stderr is not None
+            first = process.stdout.readline()
+            assert "submitted" in first, first
+            task_id = first.split()[1]
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=COMMAND_TIMEOUT) == ExitCode.INTERRUPTED
+            err = process.stderr.read()
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert f"task {task_id} is still running" in err
+    assert f"kieframe download {task_id}" in err
+    assert "Traceback" not in err

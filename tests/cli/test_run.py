@@ -1,0 +1,134 @@
+"""``kieframe run`` and ``submit`` build the input from options, files and ``--set``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kieframe._cli import ExitCode
+from kieframe.testing import Emulator
+
+from .conftest import Runner
+
+WAN = "wan/2-5-image-to-video"
+DATA = Path(__file__).parent.parent / "data"
+
+
+def _is_mp4(path: Path) -> bool:
+    head = path.read_bytes()[:12]
+    return len(head) == 12 and head[4:8] == b"ftyp"
+
+
+def test_the_readme_quick_start_leaves_an_mp4(cli: Runner) -> None:
+    done = cli(
+        "run", WAN, "--emulator", "--prompt", "a cat surfing a wave",
+        "--image-url", "https://example.com/cat.png",
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    lines = done.out.splitlines()
+    assert lines[0].startswith("task ")
+    assert lines[0].endswith(f"submitted ({WAN})")
+    task_id = lines[0].split()[1]
+    assert f"task {task_id}: success" in lines
+    saved = [Path(line.removeprefix("saved ")) for line in lines if line.startswith("saved ")]
+    assert saved
+    for path in saved:
+        full = cli.cwd / path
+        assert full.parent == cli.cwd / "kieframe-output"
+        assert _is_mp4(full)
+
+
+def test_run_json_prints_the_record_and_the_files(cli: Runner, tmp_path: Path) -> None:
+    out = tmp_path / "videos"
+    done = cli(
+        "run", WAN, "--emulator", "--json", "--out", str(out),
+        "--set", "prompt=hello", "--set", "image_url=https://example.com/a.png",
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    result = done.json()
+    assert isinstance(result, dict)
+    assert result["state"] == "success"
+    assert result["files"]
+    assert all(_is_mp4(Path(name)) and Path(name).parent == out for name in result["files"])
+    assert f"task {result['task_id']}: success" in done.err
+
+
+def test_set_reads_values_as_the_field_types(cli: Runner) -> None:
+    done = cli(
+        "submit", WAN, "--emulator", "--json",
+        "--set", "prompt=true", "--set", "image_url=https://example.com/a.png",
+        "--set", "duration=5", "--set", "enable_prompt_expansion=false", "--set", "seed=7",
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    sent = done.json()
+    assert isinstance(sent, dict)
+    assert sent["input"]["prompt"] == "true"  # a string field keeps the text
+    assert sent["input"]["duration"] == "5"  # the field takes the string "5"
+    assert sent["input"]["enable_prompt_expansion"] is False
+    assert sent["input"]["seed"] == 7
+
+
+def test_field_options_override_set_which_overrides_the_input_file(cli: Runner) -> None:
+    request = json.loads((DATA / "wan-2-5-image-to-video.request.json").read_text())
+    done = cli(
+        "submit", WAN, "--emulator", "--json",
+        "--input", str(DATA / "wan-2-5-image-to-video.request.json"),
+        "--set", "resolution=720p", "--set", "seed=1",
+        "--seed", "2", "--no-enable-prompt-expansion",
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    sent = done.json()
+    assert isinstance(sent, dict)
+    assert sent["input"] == {
+        **request["input"],
+        "resolution": "720p",
+        "seed": 2,
+        "enable_prompt_expansion": False,
+    }
+
+
+def test_the_input_can_come_from_stdin(cli: Runner) -> None:
+    body = {"prompt": "from stdin", "image_url": "https://example.com/a.png"}
+    done = cli("submit", WAN, "--emulator", "--json", "--input", "-", stdin=json.dumps(body))
+    assert done.code == 0, done.err
+    sent = done.json()
+    assert isinstance(sent, dict)
+    assert sent["input"]["prompt"] == "from stdin"
+
+
+def test_bad_input_is_one_message_listing_every_problem(cli: Runner) -> None:
+    done = cli(
+        "run", WAN, "--emulator", "--prompt", "", "--duration", "7", "--seed", "-1",
+        "--image-url", "https://example.com/a.png", "--set", "resolutoin=720p",
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert done.out == ""
+    assert "Traceback" not in done.err
+    assert f"invalid input for {WAN} (4 problems)" in done.err
+    for text in ("prompt: must not be empty", "duration:", "seed:", "did you mean 'resolution'?"):
+        assert text in done.err
+
+
+def test_bad_input_in_json_mode_is_a_json_error(cli: Runner) -> None:
+    done = cli("submit", WAN, "--emulator", "--json", "--prompt", "x")
+    assert done.code == ExitCode.BAD_INPUT
+    error = done.json()
+    assert isinstance(error, dict)
+    assert error["error"]["type"] == "InputValidationError"
+    assert error["error"]["exit_code"] == ExitCode.BAD_INPUT
+    assert "image_url: is required" in error["error"]["message"]
+
+
+def test_a_local_image_path_is_uploaded(cli: Runner, emulator: Emulator) -> None:
+    image = cli.cwd / "cat.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    done = cli(
+        "submit", WAN, "--json", "--base-url", emulator.base_url,
+        "--prompt", "a cat", "--image-url", "cat.png", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    sent = done.json()
+    assert isinstance(sent, dict)
+    [upload] = emulator.uploads
+    assert sent["input"]["image_url"].startswith(emulator.base_url)
+    assert upload.size == image.stat().st_size
