@@ -40,6 +40,7 @@ from ._errors import (
 from ._fields import HttpUrl, ImageUrl, MediaLimits, OptionalImageUrl
 from ._files._downloads import DownloadProgress
 from ._files._local import Rehost
+from ._journal import Journal, JournalEntry, JournalStatus, SubmissionLog
 from ._lifecycle import PollPhase, PollPlan
 from ._ratelimit import RateLimits
 from ._records import RawInput, Result, Task, TaskRecord, TaskState
@@ -73,6 +74,9 @@ __all__ = [
     "ImageUrl",
     "InputValidationError",
     "InsufficientCreditsError",
+    "Journal",
+    "JournalEntry",
+    "JournalStatus",
     "KieError",
     "MaintenanceError",
     "MediaField",
@@ -94,6 +98,7 @@ __all__ = [
     "Rehost",
     "Result",
     "ServerError",
+    "SubmissionLog",
     "SubmissionUncertain",
     "Task",
     "TaskFailed",

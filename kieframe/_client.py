@@ -20,11 +20,12 @@ import stamina
 
 from ._callbacks._hub import CallbackHub
 from ._envelope import read_envelope
-from ._errors import APIError, AuthenticationError, KieError, TransportError
-from ._files._cache import cache_for
+from ._errors import APIError, AuthenticationError, KieError, TaskFailed, TransportError
+from ._files._cache import CACHE_ENV, UploadCache
 from ._files._downloads import DownloadProgress
 from ._files._transfer import DEFAULT_CONCURRENCY, AsyncDownloader, SyncDownloader
 from ._files._uploads import submit_with_uploads_op
+from ._journal import Journal, SubmissionLog
 from ._lifecycle import PollPlan
 from ._operations import (
     AwaitCallback,
@@ -104,6 +105,8 @@ class _BaseClient:
         read_attempts: int,
         read_retry_timeout: float,
         callbacks: CallbackHub | CallbackReceiver | None,
+        journal: SubmissionLog | str | os.PathLike[str] | None,
+        upload_cache: str | os.PathLike[str] | None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("KIE_API_KEY", "")
         if not key.strip():
@@ -120,6 +123,11 @@ class _BaseClient:
         self.visibility_grace = visibility_grace
         #: Where callbacks reach waits (a receiver's hub): see :meth:`Client.wait`.
         self.callbacks = callbacks if isinstance(callbacks, CallbackHub | None) else callbacks.hub
+        #: Where every create is written down before and after it is sent (see Journal).
+        self.journal = journal if isinstance(journal, SubmissionLog | None) else Journal(journal)
+        self._uploads = UploadCache(
+            namespace=str(self.upload_base_url), path=upload_cache or os.environ.get(CACHE_ENV)
+        )
         self._create_attempts = create_attempts
         self._read_attempts = read_attempts
         self._read_retry_timeout = read_retry_timeout
@@ -186,7 +194,8 @@ class _BaseClient:
         submission = prepare_submission(self.registry, model, input, callback_url=callback_url)
         return submit_with_uploads_op(
             submission,
-            cache=cache_for(self, namespace=str(self.upload_base_url)),
+            cache=self._uploads,
+            journal=self.journal,
             attempts=self._create_attempts,
             rate_window=self._rate_window,
         )
@@ -203,8 +212,10 @@ class _BaseClient:
         )
         if self.callbacks is not None and isinstance(task, Task) and task.callback_url:
             watchdog = self.callbacks.watchdog_interval(self._typical_seconds(task))
-            return callback_wait_op(task_id, since=since, options=options, watchdog=watchdog)
-        return wait_op(task_id, since=since, options=options)
+            op = callback_wait_op(task_id, since=since, options=options, watchdog=watchdog)
+        else:
+            op = wait_op(task_id, since=since, options=options)
+        return op if self.journal is None else _journaled_wait(op, self.journal, task_id)
 
     def _typical_seconds(self, task: Task) -> float:
         try:
@@ -224,6 +235,17 @@ class _BaseClient:
             except KieError:
                 pass
         return _DEFAULT_DEADLINE
+
+
+def _journaled_wait(op: Op[TaskRecord], journal: SubmissionLog, task_id: str) -> Op[TaskRecord]:
+    """Run a wait and write its outcome (success or failure) to the journal."""
+    try:
+        record = yield from op
+    except TaskFailed as failure:
+        journal.finished(task_id, succeeded=False, detail=failure.message)
+        raise
+    journal.finished(task_id, succeeded=True)
+    return record
 
 
 def _note_interrupted(error: BaseException, task_id: str) -> None:
@@ -256,6 +278,8 @@ class Client(_BaseClient):
         read_attempts: int = 6,
         read_retry_timeout: float = 120.0,
         callbacks: CallbackHub | CallbackReceiver | None = None,
+        journal: SubmissionLog | str | os.PathLike[str] | None = None,
+        upload_cache: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -270,6 +294,8 @@ class Client(_BaseClient):
             read_attempts=read_attempts,
             read_retry_timeout=read_retry_timeout,
             callbacks=callbacks,
+            journal=journal,
+            upload_cache=upload_cache,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, timeout=self.timeout)
@@ -380,13 +406,17 @@ class Client(_BaseClient):
         timeout: float | None = None,
         on_update: UpdateHook | None = None,
         download_to: str | os.PathLike[str] | None = None,
+        progress: DownloadProgress | None = None,
     ) -> Result:
-        """Submit, wait for the result and (with ``download_to``) download its files."""
+        """Submit, wait for the result and (with ``download_to``) download its files.
+
+        The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`.
+        """
         task = self.submit(model, input, callback_url=callback_url)
         record = self.wait(task, timeout=timeout, on_update=on_update)
         files: tuple[Path, ...] = ()
         if download_to is not None:
-            files = self.download(record, to=download_to)
+            files = self.download(record, to=download_to, progress=progress)
         return Result(task=task, record=record, files=files)
 
     def credits(self) -> int:
@@ -441,6 +471,8 @@ class AsyncClient(_BaseClient):
         read_attempts: int = 6,
         read_retry_timeout: float = 120.0,
         callbacks: CallbackHub | CallbackReceiver | None = None,
+        journal: SubmissionLog | str | os.PathLike[str] | None = None,
+        upload_cache: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -455,6 +487,8 @@ class AsyncClient(_BaseClient):
             read_attempts=read_attempts,
             read_retry_timeout=read_retry_timeout,
             callbacks=callbacks,
+            journal=journal,
+            upload_cache=upload_cache,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self.timeout)
@@ -547,13 +581,17 @@ class AsyncClient(_BaseClient):
         timeout: float | None = None,  # noqa: ASYNC109 - the task's deadline, per the API contract
         on_update: UpdateHook | None = None,
         download_to: str | os.PathLike[str] | None = None,
+        progress: DownloadProgress | None = None,
     ) -> Result:
-        """Submit, wait for the result and (with ``download_to``) download its files."""
+        """Submit, wait for the result and (with ``download_to``) download its files.
+
+        The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`.
+        """
         task = await self.submit(model, input, callback_url=callback_url)
         record = await self.wait(task, timeout=timeout, on_update=on_update)
         files: tuple[Path, ...] = ()
         if download_to is not None:
-            files = await self.download(record, to=download_to)
+            files = await self.download(record, to=download_to, progress=progress)
         return Result(task=task, record=record, files=files)
 
     async def credits(self) -> int:

@@ -21,6 +21,7 @@ from ._envelope import is_not_visible
 from ._errors import (
     APIError,
     InputValidationError,
+    KieError,
     NotFoundError,
     Problem,
     RateLimitError,
@@ -31,6 +32,7 @@ from ._errors import (
 )
 from ._fields import HttpUrl
 from ._files._local import PendingUpload, stage_input
+from ._journal import SubmissionLog
 from ._lifecycle import PollPlan, Waiter
 from ._records import RawInput, Task, TaskRecord, parse_record
 from ._registry import Registry
@@ -146,13 +148,39 @@ def prepare_submission(
     return Submission(model=model, input=body["input"], body=body, validated=True, uploads=uploads)
 
 
-def submit_op(submission: Submission, *, attempts: int, rate_window: float) -> Op[Task]:
+def submit_op(
+    submission: Submission,
+    *,
+    attempts: int,
+    rate_window: float,
+    journal: SubmissionLog | None = None,
+) -> Op[Task]:
     """Create the task; resend only after a definite non-acceptance.
 
     A 429 (the request was dropped) is resent once the rate window has passed, and a connection
     that could not be opened is resent at once; both at most ``attempts`` times in all. Anything
     else after the request may have reached kie.ai raises :class:`~kieframe.SubmissionUncertain`.
+    With a ``journal``, the create is written down before it is sent and its outcome after.
     """
+    if journal is None:
+        return (yield from _create(submission, attempts=attempts, rate_window=rate_window))
+    entry = journal.begin(model=submission.model, input=submission.input)
+    try:
+        task = yield from _create(submission, attempts=attempts, rate_window=rate_window)
+    except SubmissionUncertain as error:
+        journal.uncertain(entry, reason=str(error.__cause__ or error))
+        raise
+    except KieError as error:  # kie.ai said no, or the request never left: nothing to pay for
+        journal.rejected(entry, reason=str(error))
+        raise
+    except BaseException:  # interrupted mid-create: whether it reached kie.ai is unknown
+        journal.uncertain(entry, reason="interrupted while sending")
+        raise
+    journal.accepted(entry, task_id=task.task_id)
+    return task
+
+
+def _create(submission: Submission, *, attempts: int, rate_window: float) -> Op[Task]:
     for attempt in range(1, attempts + 1):
         sent_at = time.time()
         try:
@@ -256,32 +284,46 @@ class WaitOptions:
     on_update: UpdateHook | None = None
 
 
+def _waiter(
+    task_id: str, since: float | None, options: WaitOptions, plan: PollPlan
+) -> tuple[Waiter, float]:
+    """A waiter placed on the monotonic clock, and ``now``; ``since`` is Unix seconds or None."""
+    now = time.monotonic()
+    started = now - max(0.0, time.time() - since) if since is not None else now
+    deadline = now + options.timeout
+    return Waiter(task_id, started=started, deadline=deadline, plan=plan, grace=options.grace), now
+
+
+class _StateChanges:
+    """Calls the wait's ``on_update`` hook once per state."""
+
+    def __init__(self, hook: UpdateHook | None) -> None:
+        self.hook = hook
+        self.previous: str | None = None
+
+    def __call__(self, record: TaskRecord | None) -> None:
+        if record is not None and self.hook is not None and record.state != self.previous:
+            self.previous = str(record.state)
+            self.hook(record)
+
+
 def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[TaskRecord]:
     """Poll until the task succeeds (return its record), fails, or the deadline passes.
 
     ``since`` is when the task was submitted (Unix seconds) if known: it places the poll schedule
-    and the visibility grace window; otherwise both start now.
+    and the visibility grace window, and a task submitted moments ago is first polled after the
+    schedule's first interval, not at once (it cannot have finished yet). Without ``since`` the
+    first poll is immediate.
     """
-    now = time.monotonic()
-    started = now - max(0.0, time.time() - since) if since is not None else now
-    waiter = Waiter(
-        task_id,
-        started=started,
-        deadline=now + options.timeout,
-        plan=options.plan,
-        grace=options.grace,
-    )
-    previous: str | None = None
+    waiter, now = _waiter(task_id, since, options, options.plan)
+    if since is not None:
+        first = waiter.started + options.plan.delay(0.0) - now
+        if first > 0:
+            yield Sleep(min(first, options.timeout))
+    changes = _StateChanges(options.on_update)
     while True:
-        try:
-            record: TaskRecord | None = _record(task_id, (yield _record_call(task_id)))
-        except APIError as error:
-            if not is_not_visible(error):
-                raise
-            record = None
-        if record is not None and options.on_update is not None and record.state != previous:
-            previous = str(record.state)
-            options.on_update(record)
+        record = yield from _read_visible(task_id)
+        changes(record)
         final = waiter.observe(record, time.monotonic())
         if final is not None:
             return final
@@ -309,18 +351,11 @@ def callback_wait_op(
     is unknown: the task may have finished long ago). A record the receiver could not confirm
     is re-read here before it is trusted.
     """
-    now = time.monotonic()
-    started = now - max(0.0, time.time() - since) if since is not None else now
-    waiter = Waiter(
-        task_id,
-        started=started,
-        deadline=now + options.timeout,
-        plan=PollPlan.every(watchdog, watchdog * 1.25),  # jitter: watchdogs do not align
-        grace=options.grace,
-    )
-    next_poll = now if since is None else min(started + watchdog, waiter.deadline)
+    # Jittered, so that the watchdogs of many tasks submitted together do not poll together.
+    waiter, now = _waiter(task_id, since, options, PollPlan.every(watchdog, watchdog * 1.25))
+    next_poll = now if since is None else min(waiter.started + watchdog, waiter.deadline)
     seen = 0
-    previous: str | None = None
+    changes = _StateChanges(options.on_update)
     while True:
         now = time.monotonic()
         delivery: Delivery | None = None
@@ -333,9 +368,7 @@ def callback_wait_op(
             record: TaskRecord | None = delivery.record
         else:
             record = yield from _read_visible(task_id)
-        if record is not None and options.on_update is not None and record.state != previous:
-            previous = str(record.state)
-            options.on_update(record)
+        changes(record)
         final = waiter.observe(record, time.monotonic())
         if final is not None:
             return final

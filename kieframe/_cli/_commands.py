@@ -351,14 +351,17 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     data = _model_input(spec, options)
     with connect(_connection(ctx, options)) as client:
         task = client.submit(model, data, callback_url=options["callback_url"])
-        state.progress.print(f"task {task.task_id} submitted ({model})")
         try:
+            state.progress.print(f"task {task.task_id} submitted ({model})")
             record = client.wait(task, timeout=options["timeout"], on_update=_show_update(state))
             files: tuple[Path, ...] = ()
             if not options["no_download"]:
                 with _download_progress(state.progress) as progress:
                     files = client.download(record, to=options["out"], progress=progress)
         except KeyboardInterrupt as interrupt:
+            # Ctrl-C may land outside the wait (which notes the task itself): say it here then.
+            if not any(task.task_id in note for note in getattr(interrupt, "__notes__", ())):
+                interrupt.add_note(f"task {task.task_id} is still running on kie.ai")
             interrupt.add_note(f"to fetch the result later: kieframe download {task.task_id}")
             raise
     _report_result(state, record, files)

@@ -3,8 +3,9 @@
 kie.ai deletes uploads after about three days (24 hours *reported*), so an entry is trusted for
 :data:`UPLOAD_TTL` (12 hours) from its upload: long enough to save repeated uploads of one image in
 a batch, short enough that a model still finds the file when the task runs. Entries live in
-memory, per client; with a ``path`` (or the ``KIEFRAME_UPLOAD_CACHE`` environment variable, read
-when a client first uploads) they are also kept in a small JSON file, so separate runs share them.
+memory, per client; with a ``path`` (the client's ``upload_cache=`` option, or else the
+``KIEFRAME_UPLOAD_CACHE`` environment variable) they are also kept in a small JSON file, so
+separate runs share them.
 The file holds content hashes, upload hosts and download links, never an API key.
 """
 
@@ -17,12 +18,11 @@ import os
 import tempfile
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CACHE_ENV", "UPLOAD_TTL", "CachedUpload", "UploadCache", "cache_for"]
+__all__ = ["CACHE_ENV", "UPLOAD_TTL", "CachedUpload", "UploadCache"]
 
 logger = logging.getLogger("kieframe")
 
@@ -113,17 +113,3 @@ class UploadCache:
             os.replace(temporary, self.path)
         except OSError as error:
             logger.warning("could not write the upload cache %s: %s", self.path, error)
-
-
-_CACHES: weakref.WeakKeyDictionary[object, UploadCache] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-
-
-def cache_for(client: object, *, namespace: str) -> UploadCache:
-    """The upload cache of ``client``: made on first use, on disk if ``KIEFRAME_UPLOAD_CACHE``."""
-    with _CACHES_LOCK:
-        cache = _CACHES.get(client)
-        if cache is None:
-            cache = UploadCache(namespace=namespace, path=os.environ.get(CACHE_ENV) or None)
-            _CACHES[client] = cache
-        return cache

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._errors import InputValidationError, Problem, ServerError
+from .._journal import SubmissionLog
 from .._operations import Call, Op, Submission, submit_op
 from .._records import Task
 from ._cache import UploadCache
@@ -102,7 +103,12 @@ def _check_rehosted(model: str, item: PendingUpload, answer: Mapping[str, Any]) 
 
 
 def submit_with_uploads_op(
-    submission: Submission, *, cache: UploadCache | None, attempts: int, rate_window: float
+    submission: Submission,
+    *,
+    cache: UploadCache | None,
+    journal: SubmissionLog | None,
+    attempts: int,
+    rate_window: float,
 ) -> Op[Task]:
     """Upload the submission's local inputs, put their links in the body, then create the task."""
     if submission.uploads:
@@ -111,4 +117,8 @@ def submit_with_uploads_op(
         submission = dataclasses.replace(
             submission, input=data, body={**submission.body, "input": data}, uploads=()
         )
-    return (yield from submit_op(submission, attempts=attempts, rate_window=rate_window))
+    return (
+        yield from submit_op(
+            submission, journal=journal, attempts=attempts, rate_window=rate_window
+        )
+    )

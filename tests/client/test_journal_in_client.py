@@ -1,0 +1,124 @@
+"""With a journal, every create is on disk before it is sent, and its outcome after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import stamina
+
+import kieframe
+from kieframe._journal import Journal, JournalStatus
+from kieframe.testing import Emulator
+from kieframe.testing.pytest_plugin import FAST_POLL
+
+WAN = "wan/2-5-image-to-video"
+INPUT = {"prompt": "a heron in the reeds", "image_url": "https://example.com/h.png"}
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    journal = Journal(tmp_path / "journal.sqlite3")
+    yield journal
+    journal.close()
+
+
+@pytest.fixture
+def client(kie_emulator: Emulator, journal: Journal) -> Iterator[kieframe.Client]:
+    with kieframe.Client(
+        Emulator.API_KEY,
+        base_url=kie_emulator.base_url,
+        poll=FAST_POLL,
+        rate_limits=kieframe.RateLimits.off(),
+        journal=journal,
+    ) as client:
+        yield client
+
+
+def test_a_run_is_journaled_from_send_to_success(client: kieframe.Client, journal: Journal) -> None:
+    result = client.run(WAN, INPUT)
+    (entry,) = journal.entries()
+    assert entry.status is JournalStatus.SUCCEEDED
+    assert entry.task_id == result.task_id
+    assert entry.input["prompt"] == INPUT["prompt"]
+
+
+def test_an_accepted_task_stays_unfinished_until_waited(
+    client: kieframe.Client, journal: Journal
+) -> None:
+    task = client.submit(WAN, INPUT)
+    (entry,) = journal.unfinished()
+    assert (entry.status, entry.task_id) == (JournalStatus.ACCEPTED, task.task_id)
+    client.wait(task)
+    assert journal.unfinished() == []
+
+
+def test_an_ambiguous_create_is_journaled_as_uncertain(
+    client: kieframe.Client, journal: Journal, kie_emulator: Emulator
+) -> None:
+    kie_emulator.fault("createTask", "drop")
+    with pytest.raises(kieframe.SubmissionUncertain):
+        client.submit(WAN, INPUT)
+    (entry,) = journal.unfinished()
+    assert entry.status is JournalStatus.UNCERTAIN
+    assert entry.task_id is None
+    assert len(kie_emulator.tasks) == 1  # the task exists: the journal is how it is reconciled
+
+
+def test_a_refused_create_is_closed(
+    client: kieframe.Client, journal: Journal, kie_emulator: Emulator
+) -> None:
+    kie_emulator.fault("createTask", "code", code=402, msg="no credits")
+    with pytest.raises(kieframe.InsufficientCreditsError):
+        client.submit(WAN, INPUT)
+    assert [e.status for e in journal.entries()] == [JournalStatus.REJECTED]
+    assert journal.unfinished() == []
+
+
+def test_a_failed_task_is_journaled_as_failed(
+    client: kieframe.Client, journal: Journal, kie_emulator: Emulator
+) -> None:
+    kie_emulator.script(outcome="fail", fail_msg="moderated")
+    with pytest.raises(kieframe.TaskFailed):
+        client.run(WAN, INPUT)
+    (entry,) = journal.entries()
+    assert entry.status is JournalStatus.FAILED
+    assert "moderated" in (entry.detail or "")
+
+
+def test_bad_input_never_reaches_the_journal(client: kieframe.Client, journal: Journal) -> None:
+    with pytest.raises(kieframe.InputValidationError):
+        client.submit(WAN, {"prompt": ""})
+    assert journal.entries() == []
+
+
+async def test_the_async_client_journals_too(kie_emulator: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    async with kieframe.AsyncClient(
+        Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL, journal=path
+    ) as client:
+        await client.run(WAN, INPUT)
+    assert [e.status for e in Journal(path).entries()] == [JournalStatus.SUCCEEDED]
+
+
+def test_a_crash_mid_wait_leaves_the_task_to_collect(
+    kie_emulator: Emulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    kie_emulator.script(outcome="never")
+    with kieframe.Client(
+        Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL, journal=path
+    ) as client:
+        task = client.submit(WAN, INPUT)
+        with pytest.raises(kieframe.WaitTimeout):
+            client.wait(task, timeout=0.1)
+    # A later process finds the task in the journal and collects it.
+    (entry,) = Journal(path).unfinished()
+    assert entry.task_id == task.task_id
+    stamina.set_testing(True, attempts=1)
+    try:
+        with kieframe.Client(Emulator.API_KEY, base_url=kie_emulator.base_url) as later:
+            assert later.get(entry.task_id).state == "generating"
+    finally:
+        stamina.set_testing(False)
