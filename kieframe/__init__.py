@@ -42,6 +42,7 @@ from ._files._downloads import DownloadProgress
 from ._files._local import Rehost
 from ._journal import Journal, JournalEntry, JournalStatus, SubmissionLog
 from ._lifecycle import PollPhase, PollPlan
+from ._operations import UpdateHook
 from ._ratelimit import RateLimits
 from ._records import RawInput, Result, Task, TaskRecord, TaskState
 from ._registry import PluginFailure, PluginInfo, Registry, get_model, models, plugins
@@ -107,6 +108,7 @@ __all__ = [
     "TransportError",
     "UnknownModelError",
     "UnprocessableError",
+    "UpdateHook",
     "UpstreamTimeoutError",
     "UsageCapError",
     "WaitTimeout",

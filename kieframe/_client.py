@@ -19,8 +19,16 @@ import httpx
 import stamina
 
 from ._callbacks._hub import CallbackHub
+from ._drive import drive, drive_async
 from ._envelope import read_envelope
-from ._errors import APIError, AuthenticationError, KieError, TaskFailed, TransportError
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    KieError,
+    NotFoundError,
+    TaskFailed,
+    TransportError,
+)
 from ._files._cache import CACHE_ENV, UploadCache
 from ._files._downloads import DownloadProgress
 from ._files._transfer import DEFAULT_CONCURRENCY, AsyncDownloader, SyncDownloader
@@ -30,6 +38,7 @@ from ._lifecycle import PollPlan
 from ._operations import (
     AwaitCallback,
     Call,
+    Effect,
     Op,
     Sleep,
     UpdateHook,
@@ -43,6 +52,7 @@ from ._operations import (
 from ._ratelimit import RateLimits, SlidingWindow, shared_windows
 from ._records import Result, Task, TaskRecord
 from ._registry import Registry, default_registry
+from ._spec import ModelSpec
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -124,7 +134,12 @@ class _BaseClient:
         #: Where callbacks reach waits (a receiver's hub): see :meth:`Client.wait`.
         self.callbacks = callbacks if isinstance(callbacks, CallbackHub | None) else callbacks.hub
         #: Where every create is written down before and after it is sent (see Journal).
-        self.journal = journal if isinstance(journal, SubmissionLog | None) else Journal(journal)
+        self.journal: SubmissionLog | None
+        self._owned_journal: Journal | None = None
+        if journal is None or isinstance(journal, SubmissionLog):
+            self.journal = journal
+        else:  # a path: the client opens the journal, and closes it
+            self.journal = self._owned_journal = Journal(journal)
         self._uploads = UploadCache(
             namespace=str(self.upload_base_url), path=upload_cache or os.environ.get(CACHE_ENV)
         )
@@ -134,7 +149,11 @@ class _BaseClient:
         limits = rate_limits or RateLimits()
         self._rate_window = limits.create_window
         self._windows: dict[str, SlidingWindow] = dict(
-            zip(("create", "read"), shared_windows(str(self.base_url), key, limits), strict=True)
+            zip(
+                ("create", "read"),
+                shared_windows(str(self.base_url), self._key.reveal(), limits),
+                strict=True,
+            )
         )
 
     def __repr__(self) -> str:
@@ -182,13 +201,18 @@ class _BaseClient:
             request_sent=sent,
         )
 
-    def _retry_options(self) -> dict[str, Any]:
-        return {
-            "attempts": self._read_attempts,
-            "timeout": self._read_retry_timeout,
-            "wait_initial": 0.5,
-            "wait_max": 10.0,
-        }
+    def _close_journal(self) -> None:
+        if self._owned_journal is not None:
+            self._owned_journal.close()
+
+    def _retry_options(self, deadline: float | None = None) -> dict[str, Any]:
+        """stamina's options; a call with a ``deadline`` (monotonic) stops retrying by then."""
+        attempts, budget = self._read_attempts, self._read_retry_timeout
+        if deadline is not None:
+            budget = min(budget, deadline - time.monotonic())
+            if budget <= 0:  # past the deadline: one attempt, no retries
+                attempts, budget = 1, self._read_retry_timeout
+        return {"attempts": attempts, "timeout": budget, "wait_initial": 0.5, "wait_max": 10.0}
 
     def _submission(self, model: str, input: Any, callback_url: str | None) -> Op[Task]:
         submission = prepare_submission(self.registry, model, input, callback_url=callback_url)
@@ -217,11 +241,18 @@ class _BaseClient:
             op = wait_op(task_id, since=since, options=options)
         return op if self.journal is None else _journaled_wait(op, self.journal, task_id)
 
-    def _typical_seconds(self, task: Task) -> float:
+    def _spec_for(self, task: Task | str) -> ModelSpec[Any] | None:
+        """The spec of a task's model, if the task handle names an installed one."""
+        if not isinstance(task, Task):
+            return None
         try:
-            return self.registry.get_model(task.model).typical_seconds
+            return self.registry.get_model(task.model)
         except KieError:
-            return _DEFAULT_DEADLINE / 2
+            return None
+
+    def _typical_seconds(self, task: Task) -> float:
+        spec = self._spec_for(task)
+        return spec.typical_seconds if spec else _DEFAULT_DEADLINE / 2
 
     def _hub(self) -> CallbackHub:
         if self.callbacks is None:  # pragma: no cover - callback waits need a hub
@@ -229,19 +260,15 @@ class _BaseClient:
         return self.callbacks
 
     def _default_deadline(self, task: Task | str) -> float:
-        if isinstance(task, Task):
-            try:
-                return self.registry.get_model(task.model).deadline
-            except KieError:
-                pass
-        return _DEFAULT_DEADLINE
+        spec = self._spec_for(task)
+        return spec.deadline if spec else _DEFAULT_DEADLINE
 
 
 def _journaled_wait(op: Op[TaskRecord], journal: SubmissionLog, task_id: str) -> Op[TaskRecord]:
     """Run a wait and write its outcome (success or failure) to the journal."""
     try:
         record = yield from op
-    except TaskFailed as failure:
+    except (TaskFailed, NotFoundError) as failure:  # ran and failed, or kie.ai never showed it
         journal.finished(task_id, succeeded=False, detail=failure.message)
         raise
     journal.finished(task_id, succeeded=True)
@@ -312,37 +339,27 @@ class Client(_BaseClient):
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool (unless it was injected)."""
+        """Close the connection pool and the journal (unless they were passed in built)."""
         if self._owns_http:
             self._http.close()
+        self._close_journal()
 
     # -- effects ----------------------------------------------------------------------------
 
     def _drive(self, op: Op[T]) -> T:
-        result: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = op.throw(error) if error is not None else op.send(result)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]  # the op's declared result
-            result, error = None, None
-            if isinstance(effect, Sleep):
-                time.sleep(effect.seconds)
-                continue
-            if isinstance(effect, AwaitCallback):
-                result = self._hub().wait(
-                    effect.task_id, after=effect.after, timeout=effect.timeout
-                )
-                continue
-            try:
-                result = self._perform(effect)
-            except KieError as failure:
-                error = failure
+        return drive(op, self._effect)
+
+    def _effect(self, effect: Effect) -> Any:
+        if isinstance(effect, Sleep):
+            return time.sleep(effect.seconds)
+        if isinstance(effect, AwaitCallback):
+            return self._hub().wait(effect.task_id, after=effect.after, timeout=effect.timeout)
+        return self._perform(effect)
 
     def _perform(self, call: Call) -> Any:
         if call.retry:
-            retrying = stamina.RetryingCaller(**self._retry_options()).on(_read_backoff)
+            options = self._retry_options(call.deadline)
+            retrying = stamina.RetryingCaller(**options).on(_read_backoff)
             return retrying(self._send_once, call)
         return self._send_once(call)
 
@@ -370,9 +387,9 @@ class Client(_BaseClient):
         """
         return self._drive(self._submission(model, input, callback_url))
 
-    def get(self, task_id: Task | str) -> TaskRecord:
-        """Read a task's current record."""
-        return self._drive(get_op(str(task_id)))
+    def get(self, task: Task | str) -> TaskRecord:
+        """Read a task's current record (a task kie.ai does not show yet is a NotFoundError)."""
+        return self._drive(get_op(str(task)))
 
     def wait(
         self,
@@ -505,35 +522,26 @@ class AsyncClient(_BaseClient):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (unless it was injected)."""
+        """Close the connection pool and the journal (unless they were passed in built)."""
         if self._owns_http:
             await self._http.aclose()
+        self._close_journal()
 
     async def _drive(self, op: Op[T]) -> T:
-        result: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = op.throw(error) if error is not None else op.send(result)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]  # the op's declared result
-            result, error = None, None
-            if isinstance(effect, Sleep):
-                await asyncio.sleep(effect.seconds)
-                continue
-            if isinstance(effect, AwaitCallback):
-                result = await self._hub().wait_async(
-                    effect.task_id, after=effect.after, timeout=effect.timeout
-                )
-                continue
-            try:
-                result = await self._perform(effect)
-            except KieError as failure:
-                error = failure
+        return await drive_async(op, self._effect)
+
+    async def _effect(self, effect: Effect) -> Any:
+        if isinstance(effect, Sleep):
+            return await asyncio.sleep(effect.seconds)
+        if isinstance(effect, AwaitCallback):
+            hub = self._hub()
+            return await hub.wait_async(effect.task_id, after=effect.after, timeout=effect.timeout)
+        return await self._perform(effect)
 
     async def _perform(self, call: Call) -> Any:
         if call.retry:
-            retrying = stamina.AsyncRetryingCaller(**self._retry_options()).on(_read_backoff)
+            options = self._retry_options(call.deadline)
+            retrying = stamina.AsyncRetryingCaller(**options).on(_read_backoff)
             return await retrying(self._send_once, call)
         return await self._send_once(call)
 
@@ -553,9 +561,9 @@ class AsyncClient(_BaseClient):
         """Validate ``input`` for ``model`` and create the task; see :meth:`Client.submit`."""
         return await self._drive(self._submission(model, input, callback_url))
 
-    async def get(self, task_id: Task | str) -> TaskRecord:
-        """Read a task's current record."""
-        return await self._drive(get_op(str(task_id)))
+    async def get(self, task: Task | str) -> TaskRecord:
+        """Read a task's current record (a task kie.ai does not show yet is a NotFoundError)."""
+        return await self._drive(get_op(str(task)))
 
     async def wait(
         self,

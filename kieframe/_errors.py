@@ -38,7 +38,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from ._records import TaskRecord
 
 __all__ = [
     "APIError",
@@ -281,7 +284,9 @@ class FeatureDisabledError(APIError):
 class TaskFailed(KieError):
     """The task ran and ended in state ``fail``; ``record`` is its final record."""
 
-    def __init__(self, message: str, *, task_id: str, fail_code: str | None, record: Any) -> None:
+    def __init__(
+        self, message: str, *, task_id: str, fail_code: str | None, record: TaskRecord
+    ) -> None:
         super().__init__(message, task_id=task_id)
         self.fail_code = fail_code
         self.record = record

@@ -24,7 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Journal", "JournalEntry", "JournalStatus", "SubmissionLog", "default_journal_path"]
+__all__ = [
+    "ENV_JOURNAL",
+    "Journal",
+    "JournalEntry",
+    "JournalStatus",
+    "SubmissionLog",
+    "default_journal_path",
+]
+
+#: The environment variable naming the journal file.
+ENV_JOURNAL = "KIEFRAME_JOURNAL"
 
 
 class JournalStatus(enum.StrEnum):
@@ -85,7 +95,7 @@ def default_journal_path() -> Path:
 
     ``XDG_STATE_HOME`` defaults to ``~/.local/state``.
     """
-    if explicit := os.environ.get("KIEFRAME_JOURNAL"):
+    if explicit := os.environ.get(ENV_JOURNAL):
         return Path(explicit)
     state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
     return Path(state) / "kieframe" / "journal.sqlite3"
@@ -121,8 +131,10 @@ class Journal:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")  # commits without an fsync each
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: the "sending" row must survive a power cut; one fsync per create is cheap
+            # next to the create's own round trip.
+            self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
 
     def __repr__(self) -> str:
@@ -172,6 +184,17 @@ class Journal:
     def uncertain(self, entry: int, *, reason: str) -> None:
         """The create of ``entry`` got no usable answer."""
         self._set(entry, JournalStatus.UNCERTAIN, detail=reason)
+
+    def resolve(self, entry: int, *, task_id: str | None) -> None:
+        """Settle a ``sending`` or ``uncertain`` entry after checking with kie.ai.
+
+        ``task_id`` is the task found for it (the entry becomes ``accepted``, to be collected), or
+        None when there is none (the entry becomes ``rejected``).
+        """
+        if task_id is None:
+            self._set(entry, JournalStatus.REJECTED, detail="resolved: no task was created")
+        else:
+            self._set(entry, JournalStatus.ACCEPTED, task_id=task_id)
 
     def finished(self, task_id: str, *, succeeded: bool, detail: str | None = None) -> None:
         """The task ``task_id`` reached success or fail (unknown ids are ignored)."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -64,7 +64,8 @@ class Call:
     """Send one request to kie.ai and return the envelope's ``data`` (or raise its error).
 
     ``budget`` names the rate limit it counts against; ``retry`` allows the driver to resend it
-    with backoff (only for requests that are safe to repeat).
+    with backoff (only for requests that are safe to repeat), until ``deadline`` (monotonic
+    seconds) if one is given.
     """
 
     method: str
@@ -77,6 +78,7 @@ class Call:
     budget: Literal["create", "read"] | None = None
     retry: bool = False
     task_id: str | None = None
+    deadline: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +169,11 @@ def submit_op(
     entry = journal.begin(model=submission.model, input=submission.input)
     try:
         task = yield from _create(submission, attempts=attempts, rate_window=rate_window)
-    except SubmissionUncertain as error:
-        journal.uncertain(entry, reason=str(error.__cause__ or error))
-        raise
-    except KieError as error:  # kie.ai said no, or the request never left: nothing to pay for
-        journal.rejected(entry, reason=str(error))
+    except KieError as error:
+        if _definitely_refused(error):  # nothing was created, nothing to pay for
+            journal.rejected(entry, reason=str(error))
+        else:
+            journal.uncertain(entry, reason=str(error.__cause__ or error))
         raise
     except BaseException:  # interrupted mid-create: whether it reached kie.ai is unknown
         journal.uncertain(entry, reason="interrupted while sending")
@@ -180,8 +182,20 @@ def submit_op(
     return task
 
 
+# Codes with which kie.ai refuses a create outright (the request is dropped, no task exists).
+_REFUSALS = frozenset({400, 401, 402, 404, 422, 429, 433, 455, 505})
+
+
+def _definitely_refused(error: KieError) -> bool:
+    if isinstance(error, TransportError):
+        return not error.request_sent
+    return isinstance(error, APIError) and error.code in _REFUSALS
+
+
 def _create(submission: Submission, *, attempts: int, rate_window: float) -> Op[Task]:
-    for attempt in range(1, attempts + 1):
+    attempt = 0
+    while True:
+        attempt += 1
         sent_at = time.time()
         try:
             data = yield Call(
@@ -217,7 +231,6 @@ def _create(submission: Submission, *, attempts: int, rate_window: float) -> Op[
             submitted_at=sent_at,
             validated=submission.validated,
         )
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def _uncertain(submission: Submission, sent_at: float, cause: Exception) -> SubmissionUncertain:
@@ -230,7 +243,7 @@ def _uncertain(submission: Submission, sent_at: float, cause: Exception) -> Subm
     )
 
 
-def _record_call(task_id: str) -> Call:
+def _record_call(task_id: str, deadline: float | None = None) -> Call:
     return Call(
         method="GET",
         path=RECORD_INFO,
@@ -238,6 +251,7 @@ def _record_call(task_id: str) -> Call:
         budget="read",
         retry=True,
         task_id=task_id,
+        deadline=deadline,
     )
 
 
@@ -259,7 +273,7 @@ def get_op(task_id: str) -> Op[TaskRecord]:
 def _record(task_id: str, data: Any) -> TaskRecord:
     if not isinstance(data, Mapping):
         raise ServerError(f"recordInfo answered {data!r} instead of a record", task_id=task_id)
-    return parse_record({"taskId": task_id, **data})
+    return parse_record({**data, "taskId": task_id})
 
 
 def credits_op() -> Op[int]:
@@ -270,8 +284,10 @@ def credits_op() -> Op[int]:
     return int(data)
 
 
-#: Called with each record whose state differs from the previous one.
-UpdateHook = Callable[[TaskRecord], None]
+class UpdateHook(Protocol):
+    """Called by a wait with each record whose state differs from the previous one."""
+
+    def __call__(self, record: TaskRecord, /) -> None: ...
 
 
 @dataclass(slots=True)
@@ -322,7 +338,7 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
             yield Sleep(min(first, options.timeout))
     changes = _StateChanges(options.on_update)
     while True:
-        record = yield from _read_visible(task_id)
+        record = yield from _read_visible(waiter)
         changes(record)
         final = waiter.observe(record, time.monotonic())
         if final is not None:
@@ -330,14 +346,24 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
         yield Sleep(waiter.next_delay(time.monotonic()))
 
 
-def _read_visible(task_id: str) -> Op[TaskRecord | None]:
-    """Read the task's record; None while kie.ai answers "recordInfo is null"."""
+def _read_visible(waiter: Waiter) -> Op[TaskRecord | None]:
+    """Read the task's record; None while kie.ai answers "recordInfo is null".
+
+    Retries of the read stop at the wait's deadline; a read still failing then ends the wait
+    with :class:`~kieframe.WaitTimeout` (the task is not lost), not with the read's error.
+    """
     try:
-        return _record(task_id, (yield _record_call(task_id)))
+        return _record(waiter.task_id, (yield _record_call(waiter.task_id, waiter.deadline)))
     except APIError as error:
-        if not is_not_visible(error):
-            raise
-        return None
+        if is_not_visible(error):
+            return None
+        if error.retryable and time.monotonic() >= waiter.deadline:
+            waiter.next_delay(time.monotonic())  # raises WaitTimeout
+        raise
+    except TransportError:
+        if time.monotonic() >= waiter.deadline:
+            waiter.next_delay(time.monotonic())
+        raise
 
 
 def callback_wait_op(
@@ -367,7 +393,7 @@ def callback_wait_op(
         if delivery is not None and delivery.confirmed:
             record: TaskRecord | None = delivery.record
         else:
-            record = yield from _read_visible(task_id)
+            record = yield from _read_visible(waiter)
         changes(record)
         final = waiter.observe(record, time.monotonic())
         if final is not None:

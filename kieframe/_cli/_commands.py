@@ -23,14 +23,16 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.table import Table
 
 from .._errors import KieError, WaitTimeout
 from .._files._downloads import DownloadProgress
+from .._journal import Journal, JournalEntry
 from .._records import TaskRecord
 from .._registry import default_registry
 from .._spec import ModelSpec
 from .._version import __version__
-from ._connect import Connection, connect, connection_from, connection_options
+from ._connect import Connection, connect, connection_from, connection_options, journal_path
 from ._exit import EPILOG, ExitCode, exit_code_for
 from ._inputs import FIELD_PREFIX, build_input, field_options
 from ._render import (
@@ -465,6 +467,62 @@ def credits(ctx: click.Context, /, **options: Any) -> None:
         _emit({"credits": remaining})
     else:
         _out.print(str(remaining))
+
+
+@cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Every entry, not only the unfinished.")
+@_json_option
+@click.pass_context
+def journal(ctx: click.Context, /, show_all: bool, **options: Any) -> None:
+    """List journaled creates: tasks to collect and creates to reconcile.
+
+    Commands that create tasks write each create to the journal ($KIEFRAME_JOURNAL, else
+    ~/.local/state/kieframe/journal.sqlite3; KIEFRAME_JOURNAL=off turns it off) before sending it,
+    and its outcome after. An "accepted" task exists: collect it with `kieframe download ID`. A
+    "sending" or "uncertain" create may or may not have made a task: check before resubmitting.
+    """
+    state: _State = ctx.ensure_object(_State)
+    path = journal_path()
+    if path is None or not path.exists():
+        entries: list[JournalEntry] = []
+    else:
+        book = Journal(path)
+        try:
+            entries = book.entries() if show_all else book.unfinished()
+        finally:
+            book.close()
+    if state.json:
+        _emit(
+            {"journal": str(path) if path else None, "entries": [_entry_json(e) for e in entries]}
+        )
+        return
+    if not entries:
+        _out.print("nothing to collect or reconcile" if not show_all else "the journal is empty")
+        return
+    table = Table("id", "status", "task", "model", "updated", "detail")
+    for entry in entries:
+        table.add_row(
+            str(entry.id),
+            entry.status.value,
+            entry.task_id or "-",
+            entry.model,
+            entry.updated_at.isoformat(timespec="seconds"),
+            entry.detail or "",
+        )
+    _out.print(table)
+
+
+def _entry_json(entry: JournalEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "status": entry.status.value,
+        "task_id": entry.task_id,
+        "model": entry.model,
+        "input": dict(entry.input),
+        "detail": entry.detail,
+        "created_at": entry.created_at.isoformat(),
+        "updated_at": entry.updated_at.isoformat(),
+    }
 
 
 # -- emulator ------------------------------------------------------------------------------

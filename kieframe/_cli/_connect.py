@@ -8,18 +8,21 @@ from ``KIE_API_KEY`` or the config file.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from .._client import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, Client
 from .._errors import AuthenticationError
+from .._journal import ENV_JOURNAL, default_journal_path
 from .._lifecycle import PollPlan
 from ._config import ENV_KEY, config_path, load_settings
 
-__all__ = ["Connection", "connect", "connection_options"]
+__all__ = ["Connection", "connect", "connection_options", "journal_path"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,8 +69,8 @@ def connection_options(function: F) -> F:
             "--upload-base-url",
             envvar="KIE_UPLOAD_BASE_URL",
             metavar="URL",
-            help="The upload API host [env KIE_UPLOAD_BASE_URL; default: the --base-url if "
-            f"given, else {DEFAULT_UPLOAD_BASE_URL}].",
+            help="The upload API host [env KIE_UPLOAD_BASE_URL; default: a custom --base-url "
+            f"(not kie.ai's), else {DEFAULT_UPLOAD_BASE_URL}].",
         ),
         click.option(
             "--poll-every",
@@ -117,11 +120,22 @@ def connect(connection: Connection) -> Iterator[Client]:
             code=None,
         )
     base_url = connection.base_url or settings.base_url
-    upload_base_url = connection.upload_base_url or settings.upload_base_url or base_url
+    # A custom Jobs host (an emulator, a proxy) serves uploads too unless told otherwise; kie.ai's
+    # own Jobs host never does: its uploads live on a separate host.
+    custom_host = base_url if base_url and base_url.rstrip("/") != DEFAULT_BASE_URL else None
+    upload_base_url = connection.upload_base_url or settings.upload_base_url or custom_host
     with Client(
         settings.api_key,
         base_url=base_url or DEFAULT_BASE_URL,
         upload_base_url=upload_base_url or DEFAULT_UPLOAD_BASE_URL,
         poll=poll,
+        journal=journal_path(),
     ) as client:
         yield client
+
+
+def journal_path() -> Path | None:
+    """Where commands journal their creates: ``$KIEFRAME_JOURNAL`` (``off`` for nowhere)."""
+    if os.environ.get(ENV_JOURNAL, "").strip().lower() in ("off", "0", "no"):
+        return None
+    return default_journal_path()

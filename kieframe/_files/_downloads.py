@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from .._envelope import parse_retry_after
-from .._errors import APIError, DownloadError
+from .._errors import DownloadError, KieError
 from .._operations import Call
 from ._names import result_stem, safe_extension
 
@@ -234,10 +234,11 @@ def download_op(plan: FilePlan) -> FileOp[FilePlan]:
                 method="POST",
                 path=DOWNLOAD_URL,
                 json={"url": plan.source_url},
+                budget="read",
                 retry=True,
                 task_id=plan.task_id,
             )
-        except APIError as error:
+        except KieError as error:
             raise DownloadError(
                 f"result {plan.index}: the link expired and kie.ai gave no fresh one ({error})",
                 task_id=plan.task_id,

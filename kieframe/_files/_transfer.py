@@ -23,7 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import stamina
 
-from .._errors import DownloadError, KieError
+from .._drive import drive, drive_async
+from .._errors import DownloadError
 from .._operations import Call
 from .._records import TaskRecord
 from ._downloads import Decision, DownloadProgress, Fetch, FileOp, FilePlan, Step, download_op
@@ -148,7 +149,8 @@ def _metadata(plan: FilePlan, record: TaskRecord, size: int, sha256: str) -> dic
         "sha256": sha256,
         "content_type": plan.content_type,
         "source": urlunsplit((source.scheme, source.netloc, source.path, "", "")),
-        "input": record.param,
+        # The create's body without callBackUrl, which may carry a receiver's secret token.
+        "input": {k: v for k, v in (record.param or {}).items() if k != "callBackUrl"},
         "cost_ms": record.cost_ms,
         "credits_consumed": record.credits_consumed,
         "created_at": _iso(record.created_at),
@@ -255,21 +257,10 @@ class SyncDownloader(_Downloader):
         return finish(plan, record)
 
     def _drive(self, op: FileOp[T]) -> T:
-        result: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = op.throw(error) if error is not None else op.send(result)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]  # the op's declared result
-            result, error = None, None
-            try:
-                if isinstance(effect, Fetch):
-                    result = self._fetch(effect.plan)
-                else:
-                    result = self._perform(effect)
-            except KieError as failure:
-                error = failure
+        return drive(op, self._effect)
+
+    def _effect(self, effect: Fetch | Call) -> Any:
+        return self._fetch(effect.plan) if isinstance(effect, Fetch) else self._perform(effect)
 
     def _fetch(self, plan: FilePlan) -> Step:
         try:
@@ -282,7 +273,8 @@ class SyncDownloader(_Downloader):
             "GET", plan.url, headers=_request_headers(plan, self._user_agent)
         )
         try:
-            response = self._http.send(request, stream=True)
+            # File hosts get no Authorization header, so following their redirects is safe.
+            response = self._http.send(request, stream=True, follow_redirects=True)
             try:
                 decision = plan.on_head(response.status_code, response.headers)
                 if decision.step is Step.WRITE:
@@ -338,21 +330,12 @@ class AsyncDownloader(_Downloader):
         return tuple(outcome for outcome in outcomes if isinstance(outcome, Path))
 
     async def _drive(self, op: FileOp[T]) -> T:
-        result: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = op.throw(error) if error is not None else op.send(result)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]  # the op's declared result
-            result, error = None, None
-            try:
-                if isinstance(effect, Fetch):
-                    result = await self._fetch(effect.plan)
-                else:
-                    result = await self._perform(effect)
-            except KieError as failure:
-                error = failure
+        return await drive_async(op, self._effect)
+
+    async def _effect(self, effect: Fetch | Call) -> Any:
+        if isinstance(effect, Fetch):
+            return await self._fetch(effect.plan)
+        return await self._perform(effect)
 
     async def _fetch(self, plan: FilePlan) -> Step:
         caller = stamina.AsyncRetryingCaller(**self._retry).on(_retry_hook)
@@ -366,7 +349,7 @@ class AsyncDownloader(_Downloader):
             "GET", plan.url, headers=_request_headers(plan, self._user_agent)
         )
         try:
-            response = await self._http.send(request, stream=True)
+            response = await self._http.send(request, stream=True, follow_redirects=True)
             try:
                 decision = plan.on_head(response.status_code, response.headers)
                 if decision.step is Step.WRITE:

@@ -42,9 +42,20 @@ def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"KIE_API_KEY", "KIE_BASE_URL", "KIE_UPLOAD_BASE_URL", "KIEFRAME_CONFIG"}
+        if key
+        not in {
+            "KIE_API_KEY",
+            "KIE_BASE_URL",
+            "KIE_UPLOAD_BASE_URL",
+            "KIEFRAME_CONFIG",
+            "KIEFRAME_JOURNAL",
+        }
     }
-    env.update(KIEFRAME_CONFIG=str(tmp / "no-config.toml"), COLUMNS="200")
+    env.update(
+        KIEFRAME_CONFIG=str(tmp / "no-config.toml"),
+        KIEFRAME_JOURNAL=str(tmp / "journal.sqlite3"),
+        COLUMNS="200",
+    )
     env.update(extra)
     return env
 

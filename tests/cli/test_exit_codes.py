@@ -133,6 +133,10 @@ def test_ctrl_c_while_waiting_keeps_the_task_id(cli: Runner, emulator: Emulator)
             first = process.stdout.readline()
             assert "submitted" in first, first
             task_id = first.split()[1]
+            # Signal once the wait is under way (the task reports a state), not at the start.
+            for line in process.stdout:  # ends at EOF if the command died early
+                if "generating" in line:
+                    break
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=COMMAND_TIMEOUT) == ExitCode.INTERRUPTED
             err = process.stderr.read()

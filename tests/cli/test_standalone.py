@@ -45,3 +45,33 @@ def test_a_task_outlives_the_command_that_submitted_it(cli: Runner, standalone: 
 
     credits = cli("credits", "--json", **env)
     assert credits.json() == {"credits": 10_000 - Emulator.TASK_COST}
+
+
+def test_creates_are_journaled_until_their_task_is_collected(cli: Runner, standalone: str) -> None:
+    env = {"KIE_BASE_URL": standalone, "KIE_API_KEY": Emulator.API_KEY}
+    assert cli("journal", **env).out.strip() == "nothing to collect or reconcile"
+    submitted = cli(
+        "submit", WAN, "--prompt", "a cat", "--image-url", "https://example.com/cat.png", **env
+    )
+    task_id = submitted.out.strip()
+    pending = cli("journal", "--json", **env).json()
+    assert isinstance(pending, dict)
+    (entry,) = pending["entries"]
+    assert (entry["status"], entry["task_id"], entry["model"]) == ("accepted", task_id, WAN)
+    assert entry["input"]["prompt"] == "a cat"
+
+    assert cli("wait", task_id, "--poll-every", "0.05", **env).code == 0
+    assert cli("journal", "--json", **env).json() == {
+        "journal": str(cli.cwd / "journal.sqlite3"),
+        "entries": [],
+    }
+    every = cli("journal", "--all", **env)
+    assert "succeeded" in every.out
+    assert Emulator.API_KEY.encode() not in (cli.cwd / "journal.sqlite3").read_bytes()
+
+
+def test_the_journal_can_be_turned_off(cli: Runner, standalone: str) -> None:
+    env = {"KIE_BASE_URL": standalone, "KIE_API_KEY": Emulator.API_KEY, "KIEFRAME_JOURNAL": "off"}
+    cli("submit", WAN, "--prompt", "a cat", "--image-url", "https://example.com/cat.png", **env)
+    assert not (cli.cwd / "journal.sqlite3").exists()
+    assert cli("journal", **env).out.strip() == "nothing to collect or reconcile"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import stamina
 
@@ -122,3 +123,42 @@ def test_a_crash_mid_wait_leaves_the_task_to_collect(
             assert later.get(entry.task_id).state == "generating"
     finally:
         stamina.set_testing(False)
+
+
+class _InterruptedSend(httpx.BaseTransport):
+    """A transport on which Ctrl-C lands while the create is being sent."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_a_create_leaves_it_uncertain(journal: Journal) -> None:
+    with (
+        kieframe.Client("key", base_url="http://127.0.0.1:9", transport=_InterruptedSend(),
+                        journal=journal) as client,
+        pytest.raises(KeyboardInterrupt),
+    ):  # fmt: skip
+        client.submit(WAN, INPUT)
+    (entry,) = journal.unfinished()
+    assert entry.status is JournalStatus.UNCERTAIN
+    assert "interrupted" in (entry.detail or "")
+
+
+def test_an_unexpected_code_on_create_is_not_taken_for_a_refusal(
+    client: kieframe.Client, journal: Journal, kie_emulator: Emulator
+) -> None:
+    kie_emulator.fault("createTask", "code", code=501, msg="generation failed")
+    with pytest.raises(kieframe.GenerationError):
+        client.submit(WAN, INPUT)
+    assert [e.status for e in journal.unfinished()] == [JournalStatus.UNCERTAIN]
+
+
+def test_an_uncertain_entry_can_be_resolved(journal: Journal) -> None:
+    entry = journal.begin(model="m", input={})
+    journal.uncertain(entry, reason="read timeout")
+    journal.resolve(entry, task_id="found-it")
+    (found,) = journal.unfinished()
+    assert (found.status, found.task_id) == (JournalStatus.ACCEPTED, "found-it")
+    other = journal.begin(model="m", input={})
+    journal.resolve(other, task_id=None)  # checked: kie.ai has no such task
+    assert [e.id for e in journal.unfinished()] == [entry]

@@ -91,15 +91,16 @@ def test_an_interrupted_wait_keeps_the_task_id(
 async def test_a_cancelled_wait_keeps_the_task_id_and_can_resume(
     kie_async_client: kieframe.AsyncClient, kie_emulator: Emulator
 ) -> None:
-    kie_emulator.script(timing=Timing(invisible=0.0, waiting=0.0, queuing=0.0, generating=0.5))
+    kie_emulator.script(outcome="never")
     task = await kie_async_client.submit(WAN, INPUT)
-    waiting = asyncio.create_task(kie_async_client.wait(task))
-    await asyncio.sleep(0.1)
+    polled = asyncio.Event()
+    waiting = asyncio.create_task(kie_async_client.wait(task, on_update=lambda _: polled.set()))
+    await polled.wait()  # the wait is under way
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError) as caught:
         await waiting
     assert any(task.task_id in note for note in caught.value.__notes__)
-    assert (await kie_async_client.wait(task.task_id)).succeeded
+    assert not (await kie_async_client.get(task.task_id)).finished  # still there, still running
 
 
 def test_many_concurrent_async_runs(kie_emulator: Emulator) -> None:
@@ -128,3 +129,16 @@ def test_client_side_read_limit_avoids_429s() -> None:
         for _ in range(25):  # more than kie.ai's 10 reads per second
             client.get(task)
         assert emu.stats.rate_limited.get("recordInfo", 0) == 0
+
+
+def test_the_deadline_holds_while_reads_keep_failing(kie_emulator: Emulator) -> None:
+    """Retries of a failing read stop at the wait's deadline, which ends in WaitTimeout."""
+    with kieframe.Client(
+        Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL, read_retry_timeout=600
+    ) as client:
+        task = client.submit(WAN, INPUT)
+        kie_emulator.fault("recordInfo", "code", code=455, times=10_000)
+        with pytest.raises(kieframe.WaitTimeout) as caught:
+            client.wait(task, timeout=0.5)
+    assert caught.value.task_id == task.task_id
+    assert isinstance(caught.value.__context__, kieframe.MaintenanceError)
