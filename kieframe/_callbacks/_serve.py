@@ -6,12 +6,11 @@ uvicorn comes with the ``server`` (or ``cli``) extra: ``pip install 'kieframe[se
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
-import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from .._serving import bind, wait_until_started
 from ._receiver import CallbackReceiver
 
 if TYPE_CHECKING:
@@ -95,17 +94,9 @@ class CallbackServer:
         self, receiver: CallbackReceiver, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         server_class = _uvicorn()
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self._socket.bind((host, port))
-        except OSError:
-            self._socket.close()
-            raise
-        bound = self._socket.getsockname()[1]
+        self._socket, url = bind(host, port)
         #: The server's root URL, such as ``http://127.0.0.1:54321``.
-        self.url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
+        self.url = url
         self.receiver = receiver
         self._server = server_class(_config(receiver, log_level="warning", access_log=False))
         self._thread = threading.Thread(target=self._run, name="kieframe-callbacks", daemon=True)
@@ -119,12 +110,9 @@ class CallbackServer:
     def start(self) -> Self:
         """Serve; returns once the server accepts connections."""
         self._thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the callback server failed to start; see uvicorn's log")
-            time.sleep(0.005)
+        if not wait_until_started(self._server, self._thread, timeout=_START_TIMEOUT):
+            self.stop()
+            raise RuntimeError("the callback server failed to start; see uvicorn's log")
         return self
 
     def stop(self) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
-import time
 
 import uvicorn
 
+from ..._serving import bind, wait_until_started
 from ._app import App
 from ._callbacks import Callbacks
 
@@ -23,19 +22,7 @@ class ServerThread:
     """One uvicorn server on ``host:port`` (0 picks a free port), serving from its own thread."""
 
     def __init__(self, app: App, callbacks: Callbacks, *, host: str, port: int) -> None:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that say they are TCP.
-        self._socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self._socket.bind((host, port))
-        except OSError:
-            self._socket.close()
-            raise
-        bound_port = self._socket.getsockname()[1]
-        self.base_url = (
-            f"http://[{host}]:{bound_port}" if ":" in host else f"http://{host}:{bound_port}"
-        )
+        self._socket, self.base_url = bind(host, port)
         self._app = app
         self._callbacks = callbacks
         config = uvicorn.Config(
@@ -56,12 +43,9 @@ class ServerThread:
     def start(self) -> None:
         """Serve; returns once the server accepts connections."""
         self._thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the kie.ai emulator failed to start; see uvicorn's log")
-            time.sleep(0.005)
+        if not wait_until_started(self._server, self._thread, timeout=_START_TIMEOUT):
+            self.stop()
+            raise RuntimeError("the kie.ai emulator failed to start; see uvicorn's log")
 
     def stop(self) -> None:
         """Stop serving: end injected latencies, close connections, cancel pending callbacks."""
