@@ -25,15 +25,15 @@ async def _held_by_waits(emu: Emulator, tasks: int) -> float:
     async with kieframe.AsyncClient(
         Emulator.API_KEY,
         base_url=emu.base_url,
-        poll=kieframe.PollPlan.every(1.0),
+        poll=kieframe.PollPlan.every(2.0),
         rate_limits=kieframe.RateLimits.off(),
     ) as client:
         handles = [await client.submit(MODEL, INPUT) for _ in range(tasks)]
         gc.collect()
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
-        waits = [asyncio.create_task(client.wait(h, timeout=3.0)) for h in handles]
-        await asyncio.sleep(1.5)  # every wait has polled and is asleep
+        waits = [asyncio.create_task(client.wait(h, timeout=10.0)) for h in handles]
+        await asyncio.sleep(3.0)  # every wait has polled once (at about 2 s) and is asleep
         held = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
         for w in waits:
@@ -61,7 +61,7 @@ async def _held_by_baseline(emu: Emulator, tasks: int) -> float:
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         pollers = [asyncio.create_task(poll(i)) for i in ids]
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(3.0)
         held = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
         for p in pollers:

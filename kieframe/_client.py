@@ -13,7 +13,7 @@ import platform
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import httpx
 import stamina
@@ -63,6 +63,8 @@ __all__ = ["DEFAULT_BASE_URL", "DEFAULT_UPLOAD_BASE_URL", "AsyncClient", "Client
 logger = logging.getLogger("kieframe")
 
 T = TypeVar("T")
+HttpT = TypeVar("HttpT", bound=httpx.Client | httpx.AsyncClient)
+TransportT = TypeVar("TransportT", bound=httpx.BaseTransport | httpx.AsyncBaseTransport)
 
 DEFAULT_BASE_URL = "https://api.kie.ai"
 DEFAULT_UPLOAD_BASE_URL = "https://kieai.redpandaai.co"
@@ -97,26 +99,28 @@ class _Secret:
         return "_Secret('********')"
 
 
-class _BaseClient:
-    """Configuration and request building shared by both clients."""
+class _BaseClient(Generic[HttpT, TransportT]):
+    """Options, configuration and request building shared by both clients (see :class:`Client`)."""
 
     def __init__(
         self,
-        api_key: str | None,
+        api_key: str | None = None,
         *,
-        base_url: str,
-        upload_base_url: str,
-        timeout: httpx.Timeout | float | None,
-        registry: Registry | None,
-        poll: PollPlan | None,
-        rate_limits: RateLimits | None,
-        visibility_grace: float,
-        create_attempts: int,
-        read_attempts: int,
-        read_retry_timeout: float,
-        callbacks: CallbackHub | CallbackReceiver | None,
-        journal: SubmissionLog | str | os.PathLike[str] | None,
-        upload_cache: str | os.PathLike[str] | None,
+        base_url: str = DEFAULT_BASE_URL,
+        upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
+        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
+        http_client: HttpT | None = None,
+        transport: TransportT | None = None,
+        registry: Registry | None = None,
+        poll: PollPlan | None = None,
+        rate_limits: RateLimits | None = None,
+        visibility_grace: float = 60.0,
+        create_attempts: int = 3,
+        read_attempts: int = 6,
+        read_retry_timeout: float = 120.0,
+        callbacks: CallbackHub | CallbackReceiver | None = None,
+        journal: SubmissionLog | str | os.PathLike[str] | None = None,
+        upload_cache: str | os.PathLike[str] | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("KIE_API_KEY", "")
         if not key.strip():
@@ -155,6 +159,12 @@ class _BaseClient:
                 strict=True,
             )
         )
+
+        self._owns_http = http_client is None
+        self._http: HttpT = http_client or self._new_http(transport)
+
+    def _new_http(self, transport: TransportT | None) -> HttpT:
+        raise NotImplementedError  # pragma: no cover - each client makes its own kind
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} base_url={str(self.base_url)!r}>"
@@ -281,51 +291,23 @@ def _note_interrupted(error: BaseException, task_id: str) -> None:
     logger.warning("wait for task %s interrupted; the task keeps running on kie.ai", task_id)
 
 
-class Client(_BaseClient):
+class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     """The blocking client. Use it as a context manager, or call :meth:`close`.
 
-    ``api_key`` defaults to the ``KIE_API_KEY`` environment variable. ``http_client`` or
-    ``transport`` inject a configured ``httpx.Client`` or transport (proxies, mocks, tests).
+    ``api_key`` defaults to the ``KIE_API_KEY`` environment variable; every other option is
+    keyword-only. ``http_client`` (an ``httpx.Client``) or ``transport`` (an
+    ``httpx.BaseTransport``) inject a configured client or transport: proxies, mocks, tests.
+    ``poll`` replaces kie.ai's polling schedule, ``rate_limits`` the client-side budgets,
+    ``visibility_grace`` how long "recordInfo is null" counts as "not visible yet".
+    ``create_attempts`` bounds resends of a create kie.ai certainly did not take;
+    ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
+    receiver or hub) lets waits resolve on callbacks; ``journal`` (a path or a
+    :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that
+    keeps upload links across runs.
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
-        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
-        http_client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
-        registry: Registry | None = None,
-        poll: PollPlan | None = None,
-        rate_limits: RateLimits | None = None,
-        visibility_grace: float = 60.0,
-        create_attempts: int = 3,
-        read_attempts: int = 6,
-        read_retry_timeout: float = 120.0,
-        callbacks: CallbackHub | CallbackReceiver | None = None,
-        journal: SubmissionLog | str | os.PathLike[str] | None = None,
-        upload_cache: str | os.PathLike[str] | None = None,
-    ) -> None:
-        super().__init__(
-            api_key,
-            base_url=base_url,
-            upload_base_url=upload_base_url,
-            timeout=timeout,
-            registry=registry,
-            poll=poll,
-            rate_limits=rate_limits,
-            visibility_grace=visibility_grace,
-            create_attempts=create_attempts,
-            read_attempts=read_attempts,
-            read_retry_timeout=read_retry_timeout,
-            callbacks=callbacks,
-            journal=journal,
-            upload_cache=upload_cache,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport, timeout=self.timeout)
+    def _new_http(self, transport: httpx.BaseTransport | None) -> httpx.Client:
+        return httpx.Client(transport=transport, timeout=self.timeout)
 
     def __enter__(self) -> Self:
         return self
@@ -468,47 +450,14 @@ class Client(_BaseClient):
         return downloader.download(record, Path(to), concurrency=concurrency)
 
 
-class AsyncClient(_BaseClient):
-    """The asyncio client: the same API as :class:`Client`, with ``await``."""
+class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
+    """The asyncio client: the same API and options as :class:`Client`, with ``await``.
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
-        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        registry: Registry | None = None,
-        poll: PollPlan | None = None,
-        rate_limits: RateLimits | None = None,
-        visibility_grace: float = 60.0,
-        create_attempts: int = 3,
-        read_attempts: int = 6,
-        read_retry_timeout: float = 120.0,
-        callbacks: CallbackHub | CallbackReceiver | None = None,
-        journal: SubmissionLog | str | os.PathLike[str] | None = None,
-        upload_cache: str | os.PathLike[str] | None = None,
-    ) -> None:
-        super().__init__(
-            api_key,
-            base_url=base_url,
-            upload_base_url=upload_base_url,
-            timeout=timeout,
-            registry=registry,
-            poll=poll,
-            rate_limits=rate_limits,
-            visibility_grace=visibility_grace,
-            create_attempts=create_attempts,
-            read_attempts=read_attempts,
-            read_retry_timeout=read_retry_timeout,
-            callbacks=callbacks,
-            journal=journal,
-            upload_cache=upload_cache,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self.timeout)
+    ``http_client`` is an ``httpx.AsyncClient``, ``transport`` an ``httpx.AsyncBaseTransport``.
+    """
+
+    def _new_http(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=transport, timeout=self.timeout)
 
     async def __aenter__(self) -> Self:
         return self

@@ -12,6 +12,7 @@ that poll every 20 ms; nothing reaches kie.ai.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,16 @@ FAST_TIMING = Timing(invisible=0.02, waiting=0.02, queuing=0.02, generating=0.05
 FAST_POLL = PollPlan.every(0.02)
 
 
+def _options(emulator: Emulator) -> dict[str, Any]:
+    return {
+        "base_url": emulator.base_url,
+        "upload_base_url": emulator.upload_base_url,
+        "poll": FAST_POLL,
+        "rate_limits": RateLimits.off(),
+        "timeout": 10.0,
+    }
+
+
 @pytest.fixture
 def kie_emulator() -> Iterator[Emulator]:
     """A running kie.ai emulator, private to one test."""
@@ -38,26 +49,12 @@ def kie_emulator() -> Iterator[Emulator]:
 @pytest.fixture
 def kie_client(kie_emulator: Emulator) -> Iterator[Client]:
     """A :class:`~kieframe.Client` talking to ``kie_emulator``."""
-    with Client(
-        Emulator.API_KEY,
-        base_url=kie_emulator.base_url,
-        upload_base_url=kie_emulator.upload_base_url,
-        poll=FAST_POLL,
-        rate_limits=RateLimits.off(),
-        timeout=10.0,
-    ) as client:
+    with Client(Emulator.API_KEY, **_options(kie_emulator)) as client:
         yield client
 
 
 @pytest.fixture
 async def kie_async_client(kie_emulator: Emulator) -> AsyncIterator[AsyncClient]:
     """An :class:`~kieframe.AsyncClient` talking to ``kie_emulator``."""
-    async with AsyncClient(
-        Emulator.API_KEY,
-        base_url=kie_emulator.base_url,
-        upload_base_url=kie_emulator.upload_base_url,
-        poll=FAST_POLL,
-        rate_limits=RateLimits.off(),
-        timeout=10.0,
-    ) as client:
+    async with AsyncClient(Emulator.API_KEY, **_options(kie_emulator)) as client:
         yield client
