@@ -11,6 +11,7 @@ import logging
 import os
 import platform
 import time
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
@@ -37,10 +38,12 @@ from ._journal import Journal, SubmissionLog
 from ._lifecycle import PollPlan
 from ._operations import (
     AwaitCallback,
+    Blocking,
     Call,
     Effect,
     Op,
     Sleep,
+    Submission,
     UpdateHook,
     WaitOptions,
     callback_wait_op,
@@ -224,8 +227,11 @@ class _BaseClient(Generic[HttpT, TransportT]):
                 attempts, budget = 1, self._read_retry_timeout
         return {"attempts": attempts, "timeout": budget, "wait_initial": 0.5, "wait_max": 10.0}
 
-    def _submission(self, model: str, input: Any, callback_url: str | None) -> Op[Task]:
-        submission = prepare_submission(self.registry, model, input, callback_url=callback_url)
+    def _prepare(self, model: str, input: Any, callback_url: str | None) -> Submission:
+        """Validate and read local files: CPU and disk only, nothing sent."""
+        return prepare_submission(self.registry, model, input, callback_url=callback_url)
+
+    def _submission(self, submission: Submission) -> Op[Task]:
         return submit_with_uploads_op(
             submission,
             cache=self._uploads,
@@ -279,9 +285,9 @@ def _journaled_wait(op: Op[TaskRecord], journal: SubmissionLog, task_id: str) ->
     try:
         record = yield from op
     except (TaskFailed, NotFoundError) as failure:  # ran and failed, or kie.ai never showed it
-        journal.finished(task_id, succeeded=False, detail=failure.message)
+        yield Blocking(partial(journal.finished, task_id, succeeded=False, detail=failure.message))
         raise
-    journal.finished(task_id, succeeded=True)
+    yield Blocking(partial(journal.finished, task_id, succeeded=True))
     return record
 
 
@@ -332,6 +338,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         return drive(op, self._effect)
 
     def _effect(self, effect: Effect) -> Any:
+        if isinstance(effect, Blocking):
+            return effect.function()
         if isinstance(effect, Sleep):
             return time.sleep(effect.seconds)
         if isinstance(effect, AwaitCallback):
@@ -367,7 +375,7 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         anything is sent, and :class:`~kieframe.SubmissionUncertain` when the create may or may
         not have reached kie.ai.
         """
-        return self._drive(self._submission(model, input, callback_url))
+        return self._drive(self._submission(self._prepare(model, input, callback_url)))
 
     def get(self, task: Task | str) -> TaskRecord:
         """Read a task's current record (a task kie.ai does not show yet is a NotFoundError)."""
@@ -480,6 +488,8 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         return await drive_async(op, self._effect)
 
     async def _effect(self, effect: Effect) -> Any:
+        if isinstance(effect, Blocking):
+            return await asyncio.to_thread(effect.function)
         if isinstance(effect, Sleep):
             return await asyncio.sleep(effect.seconds)
         if isinstance(effect, AwaitCallback):
@@ -508,7 +518,9 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
 
     async def submit(self, model: str, input: Any, *, callback_url: str | None = None) -> Task:
         """Validate ``input`` for ``model`` and create the task; see :meth:`Client.submit`."""
-        return await self._drive(self._submission(model, input, callback_url))
+        # Reading local files (up to the model's size limit each) must not stall the loop.
+        submission = await asyncio.to_thread(self._prepare, model, input, callback_url)
+        return await self._drive(self._submission(submission))
 
     async def get(self, task: Task | str) -> TaskRecord:
         """Read a task's current record (a task kie.ai does not show yet is a NotFoundError)."""

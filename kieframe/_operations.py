@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal, Protocol, TypeVar
 
 import msgspec
@@ -39,6 +40,7 @@ from ._registry import Registry
 
 __all__ = [
     "AwaitCallback",
+    "Blocking",
     "Call",
     "Op",
     "Sleep",
@@ -101,7 +103,17 @@ class AwaitCallback:
     after: int = 0
 
 
-Effect = Call | Sleep | AwaitCallback
+@dataclass(frozen=True, slots=True)
+class Blocking:
+    """Call ``function`` (local disk I/O, such as a journal write) and return its result.
+
+    The async client runs it on a worker thread, so a disk sync never stalls the event loop.
+    """
+
+    function: Callable[[], Any]
+
+
+Effect = Call | Sleep | AwaitCallback | Blocking
 Op = Generator[Effect, Any, T]
 
 
@@ -166,19 +178,22 @@ def submit_op(
     """
     if journal is None:
         return (yield from _create(submission, attempts=attempts, rate_window=rate_window))
-    entry = journal.begin(model=submission.model, input=submission.input)
+    entry: int = yield Blocking(
+        partial(journal.begin, model=submission.model, input=submission.input)
+    )
     try:
         task = yield from _create(submission, attempts=attempts, rate_window=rate_window)
     except KieError as error:
         if _definitely_refused(error):  # nothing was created, nothing to pay for
-            journal.rejected(entry, reason=str(error))
+            yield Blocking(partial(journal.rejected, entry, reason=str(error)))
         else:
-            journal.uncertain(entry, reason=str(error.__cause__ or error))
+            reason = str(error.__cause__ or error)
+            yield Blocking(partial(journal.uncertain, entry, reason=reason))
         raise
-    except BaseException:  # interrupted mid-create: whether it reached kie.ai is unknown
+    except BaseException:  # interrupted mid-create: written at once, the op may not resume
         journal.uncertain(entry, reason="interrupted while sending")
         raise
-    journal.accepted(entry, task_id=task.task_id)
+    yield Blocking(partial(journal.accepted, entry, task_id=task.task_id))
     return task
 
 

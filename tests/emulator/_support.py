@@ -120,3 +120,8 @@ class Receiver:
             self._server.shutdown()
             self._server.server_close()
             self._thread.join()
+
+
+#: What a client sees when the server cuts the connection: a clean EOF mid-response, or a reset
+#: (the server closed with the request body still unread).
+CONNECTION_CUT = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)

@@ -7,7 +7,7 @@ import pytest
 
 from kieframe.testing._emulator import Emulator
 
-from ._support import HEADERS, create_body, create_task, wait_for
+from ._support import CONNECTION_CUT, HEADERS, create_body, create_task, wait_for
 
 
 def test_http_500(emulator: Emulator, client: httpx.Client) -> None:
@@ -39,7 +39,7 @@ def test_429_with_retry_after(emulator: Emulator, client: httpx.Client) -> None:
 
 def test_ambiguous_drop_creates_exactly_one_task(emulator: Emulator, client: httpx.Client) -> None:
     emulator.fault("createTask", "drop")
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(CONNECTION_CUT):
         client.post("/api/v1/jobs/createTask", json=create_body())
     (task,) = emulator.tasks
     assert emulator.credits == 10_000 - Emulator.TASK_COST
@@ -49,7 +49,7 @@ def test_ambiguous_drop_creates_exactly_one_task(emulator: Emulator, client: htt
 
 def test_drop_before_creates_nothing(emulator: Emulator, client: httpx.Client) -> None:
     emulator.fault("createTask", "drop_before")
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(CONNECTION_CUT):
         client.post("/api/v1/jobs/createTask", json=create_body())
     assert emulator.tasks == ()
     assert emulator.credits == 10_000
@@ -60,10 +60,10 @@ def test_drop_before_creates_nothing(emulator: Emulator, client: httpx.Client) -
 
 def test_drop_on_other_endpoints(emulator: Emulator, client: httpx.Client) -> None:
     emulator.fault("credit", "drop", cut_after=5)
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(CONNECTION_CUT):
         client.get("/api/v1/chat/credit")
     emulator.fault("recordInfo", "drop_before")
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(CONNECTION_CUT):
         client.get("/api/v1/jobs/recordInfo", params={"taskId": "x"})
 
 

@@ -10,7 +10,7 @@ import pytest
 from kieframe.testing._emulator import Emulator, Lifetimes, build_mp4
 from kieframe.testing._emulator._files import parse_range
 
-from ._support import FAST, HEADERS, create_task, finished_record
+from ._support import CONNECTION_CUT, FAST, HEADERS, create_task, finished_record
 
 
 def result_url(emulator: Emulator, client: httpx.Client) -> str:
@@ -86,7 +86,7 @@ def test_cut_download_then_resume(emulator: Emulator, client: httpx.Client) -> N
     received = bytearray()
     with client.stream("GET", url) as response:
         assert response.status_code == 200
-        with pytest.raises(httpx.RemoteProtocolError):
+        with pytest.raises(CONNECTION_CUT):
             _read_into(response, received)
     assert len(received) == 10_000
     rest = client.get(url, headers={"Range": f"bytes={len(received)}-"})
@@ -147,6 +147,6 @@ def test_file_faults(emulator: Emulator, client: httpx.Client) -> None:
     unavailable = client.get(url)
     assert (unavailable.status_code, unavailable.headers["retry-after"]) == (503, "2")
     emulator.fault("files", "drop_before")
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(CONNECTION_CUT):
         client.get(url)
     assert client.get(url).status_code == 200
