@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .._errors import KieError, WaitTimeout
+from .._errors import KieError, SubmissionUncertain, WaitTimeout
 from .._files._downloads import DownloadProgress
 from .._journal import Journal, JournalEntry
 from .._records import TaskRecord
@@ -92,17 +92,16 @@ class _Group(click.Group):
             if hint:
                 _err.print(hint)
             if state is not None and state.json:
-                _emit(
-                    {
-                        "error": {
-                            "type": type(error).__name__,
-                            "message": error.message,
-                            "code": error.code,
-                            "task_id": error.task_id,
-                            "exit_code": int(code),
-                        }
-                    }
-                )
+                report: dict[str, Any] = {
+                    "type": type(error).__name__,
+                    "message": error.message,
+                    "code": error.code,
+                    "task_id": error.task_id,
+                    "exit_code": int(code),
+                }
+                if isinstance(error, SubmissionUncertain):  # what a script needs to reconcile
+                    report.update(model=error.model, input=error.input, sent_at=error.sent_at)
+                _emit({"error": report})
             raise click.exceptions.Exit(code) from None
         except KeyboardInterrupt as interrupt:
             _err.print("interrupted")

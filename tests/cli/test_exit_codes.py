@@ -146,3 +146,17 @@ def test_ctrl_c_while_waiting_keeps_the_task_id(cli: Runner, emulator: Emulator)
     assert f"task {task_id} is still running" in err
     assert f"kieframe download {task_id}" in err
     assert "Traceback" not in err
+
+
+def test_an_uncertain_submission_reports_what_was_sent(cli: Runner, emulator: Emulator) -> None:
+    emulator.fault("createTask", "drop")
+    done = cli("submit", WAN, *INPUT, "--json", *_against(emulator), KIE_API_KEY=Emulator.API_KEY)
+    report = done.json()
+    assert isinstance(report, dict)
+    error = report["error"]
+    assert (error["type"], error["model"]) == ("SubmissionUncertain", WAN)
+    assert error["input"]["prompt"] == emulator.tasks[0].input["prompt"]
+    assert error["sent_at"] > 0
+    journal = cli("journal", "--json", KIE_API_KEY=Emulator.API_KEY).json()
+    assert isinstance(journal, dict)
+    assert [e["status"] for e in journal["entries"]] == ["uncertain"]
