@@ -6,11 +6,12 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import uvicorn
+from waiting import wait_for
 
 import kieframe
 from kieframe.testing._emulator import Emulator, Timing, sign_callback
@@ -55,18 +56,6 @@ def async_client(
         rate_limits=kieframe.RateLimits.off(),
         callbacks=callbacks,
     )
-
-
-def wait_for(probe: Callable[[], T | Literal[False] | None], *, timeout: float = 10.0) -> T:
-    """Check ``probe`` until it returns something true, and return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 def signed_headers(task_id: str, *, at: float | None = None, key: str = KEY) -> dict[str, str]:

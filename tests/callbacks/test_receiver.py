@@ -9,21 +9,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from waiting import wait_for
 
 import kieframe
 from kieframe.testing._emulator import Emulator
 
-from ._support import (
-    FAST,
-    HAILUO,
-    INPUT,
-    KEY,
-    client,
-    record_count,
-    served,
-    signed_headers,
-    wait_for,
-)
+from ._support import FAST, HAILUO, INPUT, KEY, client, record_count, served, signed_headers
 
 
 def finished_task(emu: Emulator, reader: kieframe.Client) -> kieframe.TaskRecord:

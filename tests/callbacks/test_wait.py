@@ -9,20 +9,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from waiting import wait_for
 
 import kieframe
 from kieframe.testing._emulator import Emulator
 
-from ._support import (
-    HAILUO,
-    INPUT,
-    KEY,
-    NO_WATCHDOG,
-    async_client,
-    client,
-    record_count,
-    wait_for,
-)
+from ._support import HAILUO, INPUT, KEY, NO_WATCHDOG, async_client, client, record_count
 
 
 @pytest.fixture

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
+from waiting import wait_for
 
 from kieframe.testing._emulator import Emulator, Timing
 
@@ -32,18 +32,6 @@ HEADERS = {"Authorization": f"Bearer {Emulator.API_KEY}", "User-Agent": "kiefram
 def create_body(**extra: Any) -> dict[str, Any]:
     """A valid createTask body for the Hailuo model."""
     return {"model": HAILUO, "input": dict(VALID_INPUT), **extra}
-
-
-def wait_for(probe: Callable[[], T | Literal[False] | None], *, timeout: float = 10.0) -> T:
-    """Poll ``probe`` until it returns something true, and return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 def create_task(client: httpx.Client, **extra: Any) -> str:

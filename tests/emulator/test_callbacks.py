@@ -9,10 +9,11 @@ import json
 import socket
 
 import httpx
+from waiting import wait_for
 
 from kieframe.testing._emulator import Emulator, sign_callback
 
-from ._support import FAST, HEADERS, Receiver, create_task, wait_for
+from ._support import FAST, HEADERS, Receiver, create_task
 
 KEY = "webhook-secret"
 

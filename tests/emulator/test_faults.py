@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from waiting import wait_for
 
 from kieframe.testing._emulator import Emulator
 
-from ._support import CONNECTION_CUT, HEADERS, create_body, create_task, wait_for
+from ._support import CONNECTION_CUT, HEADERS, create_body, create_task
 
 
 def test_http_500(emulator: Emulator, client: httpx.Client) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from waiting import wait_for
 
 from kieframe.testing._emulator import Emulator, Timing
 from kieframe.testing._emulator._state import Clock, Script, Task, TaskStore
@@ -21,7 +22,6 @@ from ._support import (
     create_body,
     create_task,
     finished_record,
-    wait_for,
 )
 
 RECORD_KEYS = {
