@@ -16,7 +16,7 @@ import httpx
 import kieframe
 from kieframe.testing import Emulator, Timing
 
-from ._common import Figure
+from ._common import Figure, best_of
 
 MODEL = "wan/2-5-image-to-video"
 INPUT = {"prompt": "a fox in the snow", "image_url": "https://example.com/fox.png"}
@@ -56,6 +56,29 @@ async def _baseline(emu: Emulator, tasks: int) -> float:
     return time.perf_counter() - start
 
 
+def _per_read(emu: Emulator, reads: int) -> tuple[float, float]:
+    """Seconds per sequential recordInfo read: ``Client.get`` and a bare httpx GET."""
+    with kieframe.Client(
+        Emulator.API_KEY, base_url=emu.base_url, rate_limits=kieframe.RateLimits.off()
+    ) as client:
+        task = client.submit(MODEL, INPUT)
+        client.wait(task)
+        ours = best_of(3, lambda: [client.get(task) for _ in range(reads)]) / reads
+    headers = {"Authorization": f"Bearer {Emulator.API_KEY}", "User-Agent": "baseline"}
+    with httpx.Client(base_url=emu.base_url, headers=headers) as http:
+        params = {"taskId": task.task_id}
+        base = (
+            best_of(
+                3,
+                lambda: [
+                    http.get("/api/v1/jobs/recordInfo", params=params).json() for _ in range(reads)
+                ],
+            )
+            / reads
+        )
+    return ours, base
+
+
 def run(*, quick: bool) -> list[Figure]:
     tasks = 20 if quick else 200
     figures = []
@@ -83,4 +106,7 @@ def run(*, quick: bool) -> list[Figure]:
             1.1,
         )
     )
+    with Emulator(timing=TIMING, rate_limits=False) as emu:
+        ours, base = _per_read(emu, 100 if quick else 500)
+    figures.append(Figure("one record read, sequential", "ms", ours * 1e3, base * 1e3, 1.3))
     return figures
