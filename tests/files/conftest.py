@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import stamina
@@ -30,13 +31,14 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-def make_client(emu: Emulator) -> kieframe.Client:
+def make_client(emu: Emulator, *, upload_cache: Path | None = None) -> kieframe.Client:
     """A blocking client for ``emu``."""
     return kieframe.Client(
         Emulator.API_KEY,
         base_url=emu.base_url,
         upload_base_url=emu.upload_base_url,
         poll=kieframe.PollPlan.every(0.05),
+        upload_cache=upload_cache,
     )
 
 

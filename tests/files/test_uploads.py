@@ -174,6 +174,19 @@ def test_the_disk_cache_is_shared_between_clients(
     assert Emulator.API_KEY not in cache.read_text()
 
 
+def test_the_upload_cache_file_can_be_given_to_the_client(emu: Emulator, tmp_path: Path) -> None:
+    cache = tmp_path / "uploads.json"
+    with make_client(emu, upload_cache=cache) as first:
+        url = first.submit(HAILUO, {"prompt": "a", "image_url": png(seed=9)}).input["image_url"]
+    with make_client(emu, upload_cache=cache) as second:
+        again = second.submit(HAILUO, {"prompt": "b", "image_url": png(seed=9)}).input["image_url"]
+    assert again == url
+    assert uploads(emu) == 1
+    with make_client(emu) as without_the_file:  # memory only: uploads again
+        without_the_file.submit(HAILUO, {"prompt": "c", "image_url": png(seed=9)})
+    assert uploads(emu) == 2
+
+
 def test_a_transient_upload_failure_is_retried(emu: Emulator, client: kieframe.Client) -> None:
     emu.fault("upload", "http_500")
     task = client.submit(HAILUO, {"prompt": "a", "image_url": png(seed=4)})
