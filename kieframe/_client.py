@@ -6,6 +6,7 @@ request (with client-side rate limiting, and stamina retries for reads) or sleep
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import functools
 import logging
@@ -26,7 +27,6 @@ from ._errors import (
     APIError,
     AuthenticationError,
     KieError,
-    NotFoundError,
     TaskFailed,
     TransportError,
 )
@@ -92,6 +92,15 @@ def _join(base: httpx.URL, path: str) -> httpx.URL:
     return base.join(path)
 
 
+def _timeouts(timeout: httpx.Timeout, deadline: float | None) -> dict[str, float | None]:
+    """The request's timeouts, none of them reaching past ``deadline`` (monotonic) if given."""
+    limits = timeout.as_dict()
+    if deadline is None:
+        return limits
+    left = max(deadline - time.monotonic(), 0.5)  # a last read still gets a fair chance
+    return {name: left if value is None else min(value, left) for name, value in limits.items()}
+
+
 def _read_backoff(error: Exception) -> bool | float:
     """stamina's retry hook for reads: transport errors, 429, 455 and 5xx; honours Retry-After."""
     if isinstance(error, APIError):
@@ -116,7 +125,7 @@ class _Secret:
         return "_Secret('********')"
 
 
-class _BaseClient(Generic[HttpT, TransportT]):
+class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
     """Options, configuration and request building shared by both clients (see :class:`Client`)."""
 
     def __init__(
@@ -154,13 +163,6 @@ class _BaseClient(Generic[HttpT, TransportT]):
         self.visibility_grace = visibility_grace
         #: Where callbacks reach waits (a receiver's hub): see :meth:`Client.wait`.
         self.callbacks = callbacks if isinstance(callbacks, CallbackHub | None) else callbacks.hub
-        #: Where every create is written down before and after it is sent (see Journal).
-        self.journal: SubmissionLog | None
-        self._owned_journal: Journal | None = None
-        if journal is None or isinstance(journal, SubmissionLog):
-            self.journal = journal
-        else:  # a path: the client opens the journal, and closes it
-            self.journal = self._owned_journal = Journal(journal)
         self._uploads = UploadCache(
             namespace=str(self.upload_base_url), path=upload_cache or os.environ.get(CACHE_ENV)
         )
@@ -177,11 +179,21 @@ class _BaseClient(Generic[HttpT, TransportT]):
             )
         )
 
+        if http_client is not None and transport is not None:
+            raise TypeError("pass http_client or transport, not both (the transport belongs in it)")
         self._owns_http = http_client is None
         self._http: HttpT = http_client or self._new_http(transport)
+        #: Where every create is written down before and after it is sent (see Journal).
+        self.journal: SubmissionLog | None
+        self._owned_journal: Journal | None = None
+        if journal is None or isinstance(journal, SubmissionLog):
+            self.journal = journal
+        else:  # a path: the client opens it (last, so no later failure leaks it) and closes it
+            self.journal = self._owned_journal = Journal(journal)
 
+    @abc.abstractmethod
     def _new_http(self, transport: TransportT | None) -> HttpT:
-        raise NotImplementedError  # pragma: no cover - each client makes its own kind
+        """The client's own httpx client (sync or async)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} base_url={str(self.base_url)!r}>"
@@ -200,7 +212,7 @@ class _BaseClient(Generic[HttpT, TransportT]):
             files=call.files,
             data=call.data,
             headers=self._headers,
-            extensions={"timeout": self.timeout.as_dict()},
+            extensions={"timeout": _timeouts(self.timeout, call.deadline)},
         )
 
     def _reserve(self, call: Call) -> float:
@@ -227,12 +239,18 @@ class _BaseClient(Generic[HttpT, TransportT]):
 
     def _retry_options(self, deadline: float | None = None) -> dict[str, Any]:
         """stamina's options; a call with a ``deadline`` (monotonic) stops retrying by then."""
-        attempts, budget = self._read_attempts, self._read_retry_timeout
+        attempts, budget, longest = self._read_attempts, self._read_retry_timeout, 10.0
         if deadline is not None:
             budget = min(budget, deadline - time.monotonic())
             if budget <= 0:  # past the deadline: one attempt, no retries
                 attempts, budget = 1, self._read_retry_timeout
-        return {"attempts": attempts, "timeout": budget, "wait_initial": 0.5, "wait_max": 10.0}
+            longest = min(longest, max(budget, 0.01))  # no backoff sleeps far past the deadline
+        return {
+            "attempts": attempts,
+            "timeout": budget,
+            "wait_initial": min(0.5, longest),
+            "wait_max": longest,
+        }
 
     def _prepare(self, model: str, input: Any, callback_url: str | None) -> Submission:
         """Validate and read local files: CPU and disk only, nothing sent."""
@@ -291,7 +309,7 @@ def _journaled_wait(op: Op[TaskRecord], journal: SubmissionLog, task_id: str) ->
     """Run a wait and write its outcome (success or failure) to the journal."""
     try:
         record = yield from op
-    except (TaskFailed, NotFoundError) as failure:  # ran and failed, or kie.ai never showed it
+    except TaskFailed as failure:  # (a task kie.ai does not show stays "accepted": it was paid)
         yield Blocking(
             functools.partial(journal.finished, task_id, succeeded=False, detail=failure.message)
         )
@@ -499,7 +517,14 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
 
     async def _effect(self, effect: Effect) -> Any:
         if isinstance(effect, Blocking):
-            return await asyncio.to_thread(effect.function)
+            # Cancelled or not, a journal write runs to its end: the op learns of the
+            # cancellation only once the write is done (or the task id could be lost).
+            done = asyncio.ensure_future(asyncio.to_thread(effect.function))
+            try:
+                return await asyncio.shield(done)
+            except asyncio.CancelledError:
+                await asyncio.wait([done])
+                raise
         if isinstance(effect, Sleep):
             return await asyncio.sleep(effect.seconds)
         if isinstance(effect, AwaitCallback):

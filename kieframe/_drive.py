@@ -21,33 +21,39 @@ def drive(op: Generator[E, Any, T], perform: Callable[[E], Any]) -> T:
     """Run ``op`` to its end, performing its effects with blocking ``perform``."""
     result: Any = None
     error: BaseException | None = None
-    while True:
-        try:
-            effect = op.throw(error) if error is not None else op.send(result)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]  # the op's declared result
-        finally:
-            del error  # break the frame cycle of a thrown traceback
-        result, error = None, None
-        try:
-            result = perform(effect)
-        except BaseException as failure:  # the op decides; see the module docstring
-            error = failure
+    try:
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]  # the op's declared result
+            finally:
+                del error  # break the frame cycle of a thrown traceback
+            result, error = None, None
+            try:
+                result = perform(effect)
+            except BaseException as failure:  # the op decides; see the module docstring
+                error = failure
+    finally:
+        op.close()  # an interrupt between two steps still runs the op's cleanup, now
 
 
 async def drive_async(op: Generator[E, Any, T], perform: Callable[[E], Awaitable[Any]]) -> T:
     """Run ``op`` to its end, performing its effects with awaited ``perform``."""
     result: Any = None
     error: BaseException | None = None
-    while True:
-        try:
-            effect = op.throw(error) if error is not None else op.send(result)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]  # the op's declared result
-        finally:
-            del error
-        result, error = None, None
-        try:
-            result = await perform(effect)
-        except BaseException as failure:  # the op decides; see the module docstring
-            error = failure
+    try:
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]  # the op's declared result
+            finally:
+                del error
+            result, error = None, None
+            try:
+                result = await perform(effect)
+            except BaseException as failure:  # the op decides; see the module docstring
+                error = failure
+    finally:
+        op.close()

@@ -49,6 +49,7 @@ class JournalStatus(enum.StrEnum):
 
 
 _OPEN = (JournalStatus.SENDING, JournalStatus.ACCEPTED, JournalStatus.UNCERTAIN)
+_UNSETTLED = (JournalStatus.SENDING, JournalStatus.UNCERTAIN)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,12 +91,16 @@ class SubmissionLog(Protocol):
         ...
 
 
-def default_journal_path() -> Path:
+def default_journal_path() -> Path | None:
     """Where the journal lives: ``$KIEFRAME_JOURNAL``, else under ``$XDG_STATE_HOME/kieframe/``.
 
-    ``XDG_STATE_HOME`` defaults to ``~/.local/state``.
+    ``XDG_STATE_HOME`` defaults to ``~/.local/state``. ``KIEFRAME_JOURNAL=off`` (or ``0``,
+    ``no``) turns the default journal off: then this is None.
     """
-    if explicit := os.environ.get(ENV_JOURNAL):
+    explicit = os.environ.get(ENV_JOURNAL, "").strip()
+    if explicit.lower() in ("off", "0", "no", "false"):
+        return None
+    if explicit:
         return Path(explicit)
     state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
     return Path(state) / "kieframe" / "journal.sqlite3"
@@ -125,6 +130,8 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         target = default_journal_path() if path is None else path
+        if target is None:
+            raise ValueError(f"the default journal is turned off ({ENV_JOURNAL}); pass a path")
         if str(target) != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(target)
@@ -163,15 +170,24 @@ class Journal:
             now,
         )
 
-    def _set(self, entry: int, status: JournalStatus, **columns: str | None) -> None:
+    def _set(
+        self,
+        entry: int,
+        status: JournalStatus,
+        *,
+        only_if: tuple[JournalStatus, ...] = (),
+        **columns: str | None,
+    ) -> bool:
+        """Update an entry; return whether a row changed (``only_if`` limits the old statuses)."""
         assignments = "".join(f", {name} = ?" for name in columns)
-        self._write(
-            f"UPDATE submissions SET status = ?, updated_at = ?{assignments} WHERE id = ?",  # noqa: S608 - column names are ours
-            status.value,
-            time.time(),
-            *columns.values(),
-            entry,
-        )
+        guard = f" AND status IN ({', '.join('?' * len(only_if))})" if only_if else ""
+        with self._lock:
+            cursor = self._db.execute(
+                f"UPDATE submissions SET status = ?, updated_at = ?{assignments}"  # noqa: S608 - names are ours
+                f" WHERE id = ?{guard}",
+                (status.value, time.time(), *columns.values(), entry, *only_if),
+            )
+            return cursor.rowcount > 0
 
     def accepted(self, entry: int, *, task_id: str) -> None:
         """kie.ai accepted the create of ``entry`` as ``task_id``."""
@@ -191,10 +207,17 @@ class Journal:
         ``task_id`` is the task found for it (the entry becomes ``accepted``, to be collected), or
         None when there is none (the entry becomes ``rejected``).
         """
-        if task_id is None:
-            self._set(entry, JournalStatus.REJECTED, detail="resolved: no task was created")
-        else:
-            self._set(entry, JournalStatus.ACCEPTED, task_id=task_id)
+        status, column = (
+            (JournalStatus.REJECTED, {"detail": "resolved: no task was created"})
+            if task_id is None
+            else (JournalStatus.ACCEPTED, {"task_id": task_id})
+        )
+        try:
+            changed = self._set(entry, status, only_if=_UNSETTLED, **column)
+        except sqlite3.IntegrityError:
+            raise ValueError(f"task {task_id} is already in the journal") from None
+        if not changed:
+            raise ValueError(f"entry {entry} is not sending or uncertain: nothing to resolve")
 
     def finished(self, task_id: str, *, succeeded: bool, detail: str | None = None) -> None:
         """The task ``task_id`` reached success or fail (unknown ids are ignored)."""

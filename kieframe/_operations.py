@@ -191,9 +191,18 @@ def submit_op(
             yield Blocking(partial(journal.uncertain, entry, reason=reason))
         raise
     except BaseException:  # interrupted mid-create: written at once, the op may not resume
-        journal.uncertain(entry, reason="interrupted while sending")
+        try:
+            journal.uncertain(entry, reason="interrupted while sending")
+        except Exception:  # the interrupt matters more than a failed journal write
+            logger.exception("could not journal an interrupted create for %s", submission.model)
         raise
-    yield Blocking(partial(journal.accepted, entry, task_id=task.task_id))
+    try:
+        yield Blocking(partial(journal.accepted, entry, task_id=task.task_id))
+    except Exception:  # the task exists and is paid for: a journal failure must not hide it
+        logger.exception("task %s was created but could not be journaled", task.task_id)
+    except BaseException as interrupt:
+        interrupt.add_note(f"kieframe: task {task.task_id} ({task.model}) was created on kie.ai")
+        raise
     return task
 
 
@@ -232,7 +241,9 @@ def _create(submission: Submission, *, attempts: int, rate_window: float) -> Op[
             if not error.request_sent:
                 raise
             raise _uncertain(submission, sent_at, error) from error
-        except ServerError as error:
+        except APIError as error:
+            if error.code in _REFUSALS:  # kie.ai said no: no task exists
+                raise
             raise _uncertain(submission, sent_at, error) from error
         task_id = data.get("taskId") if isinstance(data, Mapping) else None
         if not task_id:

@@ -72,3 +72,7 @@ def test_default_path_follows_the_environment(
     monkeypatch.delenv("KIEFRAME_JOURNAL")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert default_journal_path() == tmp_path / "kieframe" / "journal.sqlite3"
+    monkeypatch.setenv("KIEFRAME_JOURNAL", "off")
+    assert default_journal_path() is None
+    with pytest.raises(ValueError, match="turned off"):
+        Journal()

@@ -8,17 +8,17 @@ from ``KIE_API_KEY`` or the config file.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import httpx
 
 from .._client import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, Client
 from .._errors import AuthenticationError
-from .._journal import ENV_JOURNAL, default_journal_path
+from .._journal import default_journal_path
 from .._lifecycle import PollPlan
 from ._config import ENV_KEY, config_path, load_settings
 
@@ -122,7 +122,8 @@ def connect(connection: Connection) -> Iterator[Client]:
     base_url = connection.base_url or settings.base_url
     # A custom Jobs host (an emulator, a proxy) serves uploads too unless told otherwise; kie.ai's
     # own Jobs host never does: its uploads live on a separate host.
-    custom_host = base_url if base_url and base_url.rstrip("/") != DEFAULT_BASE_URL else None
+    custom = base_url and httpx.URL(base_url).host != httpx.URL(DEFAULT_BASE_URL).host
+    custom_host = base_url if custom else None
     upload_base_url = connection.upload_base_url or settings.upload_base_url or custom_host
     with Client(
         settings.api_key,
@@ -136,6 +137,4 @@ def connect(connection: Connection) -> Iterator[Client]:
 
 def journal_path() -> Path | None:
     """Where commands journal their creates: ``$KIEFRAME_JOURNAL`` (``off`` for nowhere)."""
-    if os.environ.get(ENV_JOURNAL, "").strip().lower() in ("off", "0", "no"):
-        return None
     return default_journal_path()

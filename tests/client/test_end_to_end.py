@@ -143,3 +143,10 @@ def test_api_key_defaults_to_the_environment(
     with kieframe.Client(base_url=kie_emulator.base_url) as client:
         with pytest.raises(kieframe.AuthenticationError):
             client.credits()
+
+
+def test_an_http_client_and_a_transport_together_are_refused() -> None:
+    import httpx
+
+    with httpx.Client() as http, pytest.raises(TypeError, match="not both"):
+        kieframe.Client("key", http_client=http, transport=httpx.HTTPTransport())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,7 +103,9 @@ async def test_the_async_client_journals_too(kie_emulator: Emulator, tmp_path: P
         Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL, journal=path
     ) as client:
         await client.run(WAN, INPUT)
-    assert [e.status for e in Journal(path).entries()] == [JournalStatus.SUCCEEDED]
+    reopened = Journal(path)
+    assert [e.status for e in reopened.entries()] == [JournalStatus.SUCCEEDED]
+    reopened.close()
 
 
 def test_a_crash_mid_wait_leaves_the_task_to_collect(
@@ -115,9 +120,11 @@ def test_a_crash_mid_wait_leaves_the_task_to_collect(
         with pytest.raises(kieframe.WaitTimeout):
             client.wait(task, timeout=0.1)
     # A later process finds the task in the journal and collects it.
-    (entry,) = Journal(path).unfinished()
+    reopened = Journal(path)
+    (entry,) = reopened.unfinished()
+    reopened.close()
     assert entry.task_id == task.task_id
-    stamina.set_testing(True, attempts=1)
+    stamina.set_testing(True, attempts=1)  # one read is all this check needs
     try:
         with kieframe.Client(Emulator.API_KEY, base_url=kie_emulator.base_url) as later:
             assert later.get(entry.task_id).state == "generating"
@@ -148,8 +155,9 @@ def test_an_unexpected_code_on_create_is_not_taken_for_a_refusal(
     client: kieframe.Client, journal: Journal, kie_emulator: Emulator
 ) -> None:
     kie_emulator.fault("createTask", "code", code=501, msg="generation failed")
-    with pytest.raises(kieframe.GenerationError):
+    with pytest.raises(kieframe.SubmissionUncertain) as caught:
         client.submit(WAN, INPUT)
+    assert isinstance(caught.value.__cause__, kieframe.GenerationError)
     assert [e.status for e in journal.unfinished()] == [JournalStatus.UNCERTAIN]
 
 
@@ -162,3 +170,40 @@ def test_an_uncertain_entry_can_be_resolved(journal: Journal) -> None:
     other = journal.begin(model="m", input={})
     journal.resolve(other, task_id=None)  # checked: kie.ai has no such task
     assert [e.id for e in journal.unfinished()] == [entry]
+    with pytest.raises(ValueError, match="nothing to resolve"):
+        journal.resolve(entry, task_id=None)  # accepted: a paid task is never written off
+    third = journal.begin(model="m", input={})
+    with pytest.raises(ValueError, match="already in the journal"):
+        journal.resolve(third, task_id="found-it")
+
+
+class _SlowAccepts(Journal):
+    """A journal whose "accepted" write takes a while (a slow disk), and says when it starts."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.started = threading.Event()
+
+    def accepted(self, entry: int, *, task_id: str) -> None:
+        self.started.set()
+        time.sleep(0.3)
+        super().accepted(entry, task_id=task_id)
+
+
+async def test_cancelling_a_submit_during_its_journal_write_keeps_the_task(
+    kie_emulator: Emulator,
+) -> None:
+    journal = _SlowAccepts(":memory:")
+    async with kieframe.AsyncClient(
+        Emulator.API_KEY, base_url=kie_emulator.base_url, journal=journal
+    ) as client:
+        submitting = asyncio.create_task(client.submit(WAN, INPUT))
+        # kie.ai has the task and the journal write is under way: cancel now.
+        assert await asyncio.to_thread(journal.started.wait, 10)
+        submitting.cancel()
+        with pytest.raises(asyncio.CancelledError) as caught:
+            await submitting
+    (created,) = kie_emulator.tasks
+    assert any(created.task_id in note for note in caught.value.__notes__)
+    (entry,) = journal.unfinished()
+    assert (entry.status, entry.task_id) == (JournalStatus.ACCEPTED, created.task_id)

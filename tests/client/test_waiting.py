@@ -88,7 +88,7 @@ def test_an_interrupted_wait_keeps_the_task_id(
     assert task.task_id in caplog.text
 
 
-async def test_a_cancelled_wait_keeps_the_task_id_and_can_resume(
+async def test_a_cancelled_wait_keeps_the_task_id(
     kie_async_client: kieframe.AsyncClient, kie_emulator: Emulator
 ) -> None:
     kie_emulator.script(outcome="never")
