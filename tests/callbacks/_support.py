@@ -30,32 +30,30 @@ INPUT: dict[str, Any] = {
 NO_WATCHDOG = 600.0
 
 
+def _options(
+    emu: Emulator, callbacks: kieframe.CallbackHub | kieframe.CallbackReceiver | None
+) -> dict[str, Any]:
+    return {
+        "base_url": emu.base_url,
+        "upload_base_url": emu.upload_base_url,
+        "poll": kieframe.PollPlan.every(0.05),
+        "rate_limits": kieframe.RateLimits.off(),
+        "callbacks": callbacks,
+    }
+
+
 def client(
     emu: Emulator, callbacks: kieframe.CallbackHub | kieframe.CallbackReceiver | None = None
 ) -> kieframe.Client:
     """A blocking client for ``emu`` with no client-side rate limits."""
-    return kieframe.Client(
-        Emulator.API_KEY,
-        base_url=emu.base_url,
-        upload_base_url=emu.upload_base_url,
-        poll=kieframe.PollPlan.every(0.05),
-        rate_limits=kieframe.RateLimits.off(),
-        callbacks=callbacks,
-    )
+    return kieframe.Client(Emulator.API_KEY, **_options(emu, callbacks))
 
 
 def async_client(
     emu: Emulator, callbacks: kieframe.CallbackHub | kieframe.CallbackReceiver | None = None
 ) -> kieframe.AsyncClient:
     """An asyncio client for ``emu`` with no client-side rate limits."""
-    return kieframe.AsyncClient(
-        Emulator.API_KEY,
-        base_url=emu.base_url,
-        upload_base_url=emu.upload_base_url,
-        poll=kieframe.PollPlan.every(0.05),
-        rate_limits=kieframe.RateLimits.off(),
-        callbacks=callbacks,
-    )
+    return kieframe.AsyncClient(Emulator.API_KEY, **_options(emu, callbacks))
 
 
 def signed_headers(task_id: str, *, at: float | None = None, key: str = KEY) -> dict[str, str]:
