@@ -261,6 +261,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
             submission,
             cache=self._uploads,
             journal=self.journal,
+            host=str(self.base_url),
             attempts=self._create_attempts,
             rate_window=self._rate_window,
         )

@@ -57,6 +57,8 @@ class JournalEntry:
     """One submission as the journal knows it."""
 
     id: int
+    #: The Jobs API the create went to (kie.ai, a proxy, an emulator), if the client said.
+    host: str | None
     model: str
     input: Mapping[str, Any]
     status: JournalStatus
@@ -70,8 +72,8 @@ class JournalEntry:
 class SubmissionLog(Protocol):
     """What a client needs from a journal; implement it to keep submissions elsewhere."""
 
-    def begin(self, *, model: str, input: Mapping[str, Any]) -> int:
-        """Record a create about to be sent; return its entry id."""
+    def begin(self, *, model: str, input: Mapping[str, Any], host: str | None = None) -> int:
+        """Record a create about to be sent (to the Jobs API at ``host``); return its entry id."""
         ...
 
     def accepted(self, entry: int, *, task_id: str) -> None:
@@ -109,6 +111,7 @@ def default_journal_path() -> Path | None:
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
+    host TEXT,
     model TEXT NOT NULL,
     input TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -157,12 +160,13 @@ class Journal:
             cursor = self._db.execute(sql, args)
             return cursor.lastrowid or 0
 
-    def begin(self, *, model: str, input: Mapping[str, Any]) -> int:
-        """Record a create about to be sent; return its entry id."""
+    def begin(self, *, model: str, input: Mapping[str, Any], host: str | None = None) -> int:
+        """Record a create about to be sent (to the Jobs API at ``host``); return its entry id."""
         now = time.time()
         return self._write(
-            "INSERT INTO submissions (model, input, status, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO submissions (host, model, input, status, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            host,
             model,
             json.dumps(dict(input), sort_keys=True, default=str),
             JournalStatus.SENDING.value,
@@ -232,7 +236,7 @@ class Journal:
 
     def entries(self, *, status: JournalStatus | None = None) -> list[JournalEntry]:
         """Every entry (or those with ``status``), oldest first."""
-        sql = "SELECT id, model, input, status, task_id, detail, created_at, updated_at"
+        sql = "SELECT id, host, model, input, status, task_id, detail, created_at, updated_at"
         sql += " FROM submissions"
         args: tuple[str, ...] = ()
         if status is not None:
@@ -248,9 +252,10 @@ class Journal:
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:
-    ident, model, payload, status, task_id, detail, created, updated = row
+    ident, host, model, payload, status, task_id, detail, created, updated = row
     return JournalEntry(
         id=ident,
+        host=host,
         model=model,
         input=json.loads(payload),
         status=JournalStatus(status),

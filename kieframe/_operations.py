@@ -168,18 +168,20 @@ def submit_op(
     attempts: int,
     rate_window: float,
     journal: SubmissionLog | None = None,
+    host: str | None = None,
 ) -> Op[Task]:
     """Create the task; resend only after a definite non-acceptance.
 
     A 429 (the request was dropped) is resent once the rate window has passed, and a connection
     that could not be opened is resent at once; both at most ``attempts`` times in all. Anything
     else after the request may have reached kie.ai raises :class:`~kieframe.SubmissionUncertain`.
-    With a ``journal``, the create is written down before it is sent and its outcome after.
+    With a ``journal``, the create (to ``host``) is written down before it is sent and its
+    outcome after.
     """
     if journal is None:
         return (yield from _create(submission, attempts=attempts, rate_window=rate_window))
     entry: int = yield Blocking(
-        partial(journal.begin, model=submission.model, input=submission.input)
+        partial(journal.begin, model=submission.model, input=submission.input, host=host)
     )
     try:
         task = yield from _create(submission, attempts=attempts, rate_window=rate_window)

@@ -498,13 +498,14 @@ def journal(ctx: click.Context, /, show_all: bool, **options: Any) -> None:
     if not entries:
         _out.print("nothing to collect or reconcile" if not show_all else "the journal is empty")
         return
-    table = Table("id", "status", "task", "model", "updated", "detail")
+    table = Table("id", "status", "task", "model", "host", "updated", "detail")
     for entry in entries:
         table.add_row(
             str(entry.id),
             entry.status.value,
             entry.task_id or "-",
             entry.model,
+            entry.host or "-",
             entry.updated_at.isoformat(timespec="seconds"),
             entry.detail or "",
         )
@@ -517,6 +518,7 @@ def _entry_json(entry: JournalEntry) -> dict[str, Any]:
         "status": entry.status.value,
         "task_id": entry.task_id,
         "model": entry.model,
+        "host": entry.host,
         "input": dict(entry.input),
         "detail": entry.detail,
         "created_at": entry.created_at.isoformat(),

@@ -107,6 +107,7 @@ def submit_with_uploads_op(
     *,
     cache: UploadCache | None,
     journal: SubmissionLog | None,
+    host: str | None = None,
     attempts: int,
     rate_window: float,
 ) -> Op[Task]:
@@ -119,6 +120,6 @@ def submit_with_uploads_op(
         )
     return (
         yield from submit_op(
-            submission, journal=journal, attempts=attempts, rate_window=rate_window
+            submission, journal=journal, host=host, attempts=attempts, rate_window=rate_window
         )
     )

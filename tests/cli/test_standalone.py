@@ -58,6 +58,7 @@ def test_creates_are_journaled_until_their_task_is_collected(cli: Runner, standa
     assert isinstance(pending, dict)
     (entry,) = pending["entries"]
     assert (entry["status"], entry["task_id"], entry["model"]) == ("accepted", task_id, WAN)
+    assert entry["host"] == standalone
     assert entry["input"]["prompt"] == "a cat"
 
     assert cli("wait", task_id, "--poll-every", "0.05", **env).code == 0

@@ -45,6 +45,7 @@ def test_a_run_is_journaled_from_send_to_success(client: kieframe.Client, journa
     (entry,) = journal.entries()
     assert entry.status is JournalStatus.SUCCEEDED
     assert entry.task_id == result.task_id
+    assert entry.host == str(client.base_url)
     assert entry.input["prompt"] == INPUT["prompt"]
 
 
