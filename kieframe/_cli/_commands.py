@@ -368,6 +368,14 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     _report_result(state, record, files)
 
 
+def _show_record(state: _State, record: TaskRecord) -> None:
+    """Print a task's record: JSON for scripts, a table for people."""
+    if state.json:
+        _emit(record_json(record))
+    else:
+        _out.print(record_table(record))
+
+
 def _report_result(state: _State, record: TaskRecord, files: Sequence[Path]) -> None:
     if state.json:
         _emit({**record_json(record), "files": [str(path) for path in files]})
@@ -411,10 +419,7 @@ def status(ctx: click.Context, /, task_id: str, **options: Any) -> None:
     state: _State = ctx.ensure_object(_State)
     with connect(_connection(ctx, options)) as client:
         record = client.get(task_id)
-    if state.json:
-        _emit(record_json(record))
-    else:
-        _out.print(record_table(record))
+    _show_record(state, record)
 
 
 @cli.command()
@@ -428,10 +433,7 @@ def wait(ctx: click.Context, /, task_id: str, timeout: float | None, **options: 
     state: _State = ctx.ensure_object(_State)
     with connect(_connection(ctx, options)) as client:
         record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
-    if state.json:
-        _emit(record_json(record))
-    else:
-        _out.print(record_table(record))
+    _show_record(state, record)
 
 
 @cli.command()
