@@ -1,0 +1,186 @@
+"""The reviewed table of what kie.ai's docs say only in prose, and how examples are handled.
+
+Every entry was decided by reading the model's docs text (the ``description`` of each property in
+the catalogue dump), not by a pattern match. ``source`` says what the docs state, in our words.
+The compiler applies a :class:`Limit` as JSON-Schema keywords merged over the property.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["EXAMPLES", "LIMITS", "OUTPUTS", "ExampleDecision", "Limit", "limits_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A limit kie.ai states only in prose, as JSON-Schema keywords for one property."""
+
+    model: str
+    field: str
+    patch: Mapping[str, Any]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleDecision:
+    """How the project treats a documented example that is broken or contradicts its schema.
+
+    ``follows`` is ``"schema"`` (the example's fields in ``corrected`` are replaced so that it fits
+    the schema), ``"example"`` (a :class:`Limit` widens the schema so that the example is kept as
+    documented) or ``"repaired"`` (a mechanical slip, undone when the data file is generated).
+    """
+
+    model: str
+    follows: Literal["schema", "example", "repaired"]
+    reason: str
+    corrected: Mapping[str, Any] = field(default_factory=dict)
+
+
+_SEEDANCE_2_DURATION = "the docs give the video length as 4 to 15 seconds"
+
+LIMITS: tuple[Limit, ...] = (
+    # -- durations and seeds given only in words --------------------------------------------
+    Limit("bytedance/seedance-1.5-pro", "duration", {"minimum": 4, "maximum": 12},
+          "the duration may range from 4 to 12 seconds"),
+    Limit("bytedance/seedance-2", "duration", {"minimum": 4, "maximum": 15},
+          _SEEDANCE_2_DURATION),
+    Limit("bytedance/seedance-2-fast", "duration", {"minimum": 4, "maximum": 15},
+          _SEEDANCE_2_DURATION),
+    Limit("bytedance/seedance-2-mini", "duration", {"minimum": 4, "maximum": 15},
+          _SEEDANCE_2_DURATION),
+    Limit("bytedance/seedance-2-5", "duration", {"minimum": 4, "maximum": 30},
+          "the docs give the video length as 4 to 30 seconds"),
+    Limit("infinitalk/from-audio", "seed", {"minimum": 10000, "maximum": 1000000},
+          "seeds are accepted from 10,000 to 1,000,000"),
+    Limit("gemini-omni-video", "seed", {"minimum": 0, "maximum": 2147483647},
+          "the seed range is 0 to 2^31 - 1"),
+    Limit("grok-imagine/text-to-video", "duration",
+          {"minimum": 6, "maximum": 30, "multipleOf": 1},
+          "the length is 6 to 30 seconds in whole steps"),
+    Limit("grok-imagine/image-to-video", "duration",
+          {"pattern": r"^(?:[6-9]|[12][0-9]|30)$"},
+          "the length is 6 to 30 seconds in whole steps, sent as a digit string"),
+    # -- prompt lengths ---------------------------------------------------------------------
+    Limit("flux-2/flex-image-to-image", "prompt", {"minLength": 3},
+          "prompts must be 3 to 5000 characters"),
+    Limit("flux-2/flex-text-to-image", "prompt", {"minLength": 3},
+          "prompts must be 3 to 5000 characters"),
+    Limit("flux-2/pro-image-to-image", "prompt", {"minLength": 3},
+          "prompts must be 3 to 5000 characters"),
+    Limit("flux-2/pro-text-to-image", "prompt", {"minLength": 3},
+          "prompts must be 3 to 5000 characters"),
+    Limit("gpt-image-2-image-to-image", "prompt", {"maxLength": 20000},
+          "prompts may be up to 20,000 characters"),
+    Limit("grok-imagine/image-to-video", "prompt", {"maxLength": 5000},
+          "prompts may be up to 5000 characters"),
+    Limit("grok-imagine/text-to-image", "prompt", {"maxLength": 5000},
+          "prompts may be up to 5000 characters"),
+    Limit("grok-imagine/text-to-video", "prompt", {"maxLength": 5000},
+          "prompts may be up to 5000 characters"),
+    Limit("kling-3.0/motion-control", "prompt", {"maxLength": 2500},
+          "the optional prompt may be empty or up to 2500 characters"),
+    Limit("elevenlabs/text-to-dialogue-v3", "dialogue[].text", {"maxLength": 5000},
+          "all dialogue text together may not pass 5000 characters, so neither may one line"),
+    # -- item counts ------------------------------------------------------------------------
+    Limit("gemini-omni-video", "image_urls", {"maxItems": 7},
+          "at most 7 reference images"),
+    Limit("gemini-omni-video", "audio_ids", {"maxItems": 3}, "at most 3 audio ids"),
+    Limit("gemini-omni-video", "character_ids", {"maxItems": 7},
+          "each character takes one of 7 image slots (3 when a video is given)"),
+    Limit("gemini-omni-video", "video_list", {"maxItems": 1}, "at most one video clip"),
+    Limit("kling-3.0-omni/text-to-video", "elements", {"maxItems": 7},
+          "at most 7 subjects"),
+    Limit("kling-3.0-omni/transformation", "elements", {"maxItems": 7},
+          "at most 7 subjects"),
+    Limit("kling-3.0/video", "multi_prompt", {"maxItems": 5}, "at most 5 shots"),
+    Limit("kling-3.0/video", "multi_prompt[].duration", {"minimum": 1, "maximum": 12},
+          "each shot lasts 1 to 12 seconds"),
+    Limit("kling-3.0/video", "kling_elements[].element_input_urls",
+          {"minItems": 2, "maxItems": 4}, "an element takes 2 to 4 images"),
+    Limit("pixverse-v6/image-to-video", "image_urls", {"maxItems": 2},
+          "at most 2 images"),
+    Limit("wan/2-7-image", "n", {"minimum": 1, "maximum": 12},
+          "1 to 4 images, or up to 12 in sequential mode"),
+    Limit("wan/2-7-image-pro", "n", {"minimum": 1, "maximum": 12},
+          "1 to 4 images, or up to 12 in sequential mode"),
+    Limit("grok-imagine/image-to-image", "image_urls", {"maxItems": 1},
+          "the text says one reference image although the schema allows 5; the stricter wins"),
+    # -- the example and the prose agree against the schema ---------------------------------
+    Limit("elevenlabs/text-to-speech-multilingual-v2", "voice",
+          {"enum": None, "minLength": 1, "maxLength": 100},
+          "a voice is a preset name (such as Rachel) or a voice id; the list is not exhaustive"),
+    Limit("elevenlabs/text-to-speech-turbo-2-5", "voice",
+          {"enum": None, "minLength": 1, "maxLength": 100},
+          "a voice is a preset name (such as Rachel) or a voice id; the list is not exhaustive"),
+    Limit("bytedance/seedance-2-mini", "return_last_frame", {"type": "boolean"},
+          "the documented example sends this flag, which the other Seedance 2 models list"),
+    Limit("wan/2-6-text-to-video", "nsfw_checker", {"type": "boolean"},
+          "the documented example sends this flag, which the other Wan 2.6 models list"),
+)
+
+EXAMPLES: tuple[ExampleDecision, ...] = (
+    ExampleDecision(
+        "bytedance/seedance-2-5",
+        "repaired",
+        "the documented example is not JSON (a trailing comma); it is read with the comma removed",
+    ),
+    ExampleDecision(
+        "elevenlabs/text-to-speech-multilingual-v2",
+        "example",
+        "the example's voice 'Rachel' is outside the schema's enum, but the text says preset "
+        "names are accepted; the enum is dropped",
+    ),
+    ExampleDecision(
+        "elevenlabs/text-to-speech-turbo-2-5",
+        "example",
+        "the example's voice 'Rachel' is outside the schema's enum, but the text says preset "
+        "names are accepted; the enum is dropped",
+    ),
+    ExampleDecision(
+        "bytedance/seedance-2-mini",
+        "example",
+        "the example sends return_last_frame, missing from this page's schema; it is added",
+    ),
+    ExampleDecision(
+        "wan/2-6-text-to-video",
+        "example",
+        "the example sends nsfw_checker, missing from this page's schema; it is added",
+    ),
+    ExampleDecision(
+        "happyhorse/video-edit",
+        "repaired",
+        "the example names 'reference_image ' with a trailing space; kie's field is the trimmed "
+        "name",
+    ),
+    ExampleDecision(
+        "grok-imagine/text-to-video",
+        "schema",
+        "the example sends duration as the string \"6\" but the schema says number; kie checks "
+        "types, so the number 6 is sent",
+        {"duration": 6},
+    ),
+    ExampleDecision(
+        "grok-imagine/extend",
+        "schema",
+        "the example sends extend_times as the string \"6\" but the schema says number",
+        {"extend_times": 6},
+    ),
+)
+
+#: Models whose result is not what their category suggests: (output kind, reason).
+OUTPUTS: Mapping[str, tuple[str, str]] = {
+    "omnihuman-1-5/human-identification": ("text", "it reports where people are in an image"),
+    "omnihuman-1-5/subject-detection": ("text", "it reports the subjects found in an image"),
+}
+
+
+def limits_for(model_id: str) -> dict[str, dict[str, Any]]:
+    """The patches for one model, by property path."""
+    found: dict[str, dict[str, Any]] = {}
+    for limit in LIMITS:
+        if limit.model == model_id:
+            found.setdefault(limit.field, {}).update(limit.patch)
+    return found
