@@ -37,14 +37,23 @@ from ._errors import (
     UsageCapError,
     WaitTimeout,
 )
-from ._fields import HttpUrl, ImageUrl, MediaLimits, OptionalImageUrl
+from ._fields import (
+    AudioUrl,
+    HttpUrl,
+    ImageUrl,
+    MediaLimits,
+    OptionalAudioUrl,
+    OptionalImageUrl,
+    OptionalVideoUrl,
+    VideoUrl,
+)
 from ._files._downloads import DownloadProgress
 from ._files._local import Rehost
 from ._journal import Journal, JournalEntry, JournalStatus, SubmissionLog
 from ._lifecycle import PollPhase, PollPlan
 from ._operations import UpdateHook
 from ._ratelimit import RateLimits
-from ._records import RawInput, Result, Task, TaskRecord, TaskState
+from ._records import RawInput, Result, Task, TaskRecord, TaskState, Unchecked
 from ._registry import PluginFailure, PluginInfo, Registry, get_model, models, plugins
 from ._spec import MediaField, ModelSpec
 from ._version import __version__
@@ -55,6 +64,7 @@ __all__ = [
     "DEFAULT_UPLOAD_BASE_URL",
     "APIError",
     "AsyncClient",
+    "AudioUrl",
     "AuthenticationError",
     "BadRequestError",
     "CallbackError",
@@ -84,7 +94,9 @@ __all__ = [
     "MediaLimits",
     "ModelSpec",
     "NotFoundError",
+    "OptionalAudioUrl",
     "OptionalImageUrl",
+    "OptionalVideoUrl",
     "PluginError",
     "PluginFailure",
     "PluginInfo",
@@ -106,11 +118,13 @@ __all__ = [
     "TaskRecord",
     "TaskState",
     "TransportError",
+    "Unchecked",
     "UnknownModelError",
     "UnprocessableError",
     "UpdateHook",
     "UpstreamTimeoutError",
     "UsageCapError",
+    "VideoUrl",
     "WaitTimeout",
     "__version__",
     "get_model",

@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RawInput", "Result", "Task", "TaskRecord", "TaskState", "parse_record"]
+__all__ = [
+    "RawInput",
+    "Result",
+    "Task",
+    "TaskRecord",
+    "TaskState",
+    "Unchecked",
+    "parse_record",
+]
 
 
 class TaskState(enum.StrEnum):
@@ -35,6 +43,23 @@ class RawInput:
     """
 
     data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Unchecked:
+    """A field value sent as is, for a field the installed plugin does not know yet.
+
+    kie.ai adds parameters to models; until the plugin catches up, an unknown field is refused
+    (with a "did you mean"). Wrap its value to send it anyway::
+
+        client.submit("wan/2-5-image-to-video", {"prompt": "...", "image_url": url,
+                                                 "new_option": kieframe.Unchecked(True)})
+
+    The other fields are still validated; the value must be JSON-encodable. A field the plugin
+    does know cannot be wrapped (its limits are checked as documented).
+    """
+
+    value: Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -48,8 +49,10 @@ def test_an_example_that_does_not_round_trip_fails() -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _DropsAField(kieframe.ModelSpec[_Input]):
-    def to_input(self, value: msgspec.Struct) -> dict[str, Any]:
-        body = kieframe.ModelSpec.to_input(self, value)
+    def to_input(
+        self, value: msgspec.Struct, *, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        body = kieframe.ModelSpec.to_input(self, value, extra=extra)
         body.pop("steps", None)
         return body
 
