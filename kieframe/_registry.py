@@ -34,6 +34,7 @@ from ._errors import PluginError, UnknownModelError
 from ._spec import ModelSpec
 
 __all__ = [
+    "ModelSource",
     "PluginFailure",
     "PluginInfo",
     "Registry",
@@ -52,12 +53,27 @@ ENV_STRICT = "KIEFRAME_STRICT_PLUGINS"
 
 @dataclass(frozen=True, slots=True)
 class PluginInfo:
-    """A loaded plugin: its name, the distribution and version that ship it, and its models."""
+    """A loaded plugin: its name, the distribution and version that ship it, and its models.
+
+    ``fallback`` says the plugin serves its models only where no other plugin provides them (a
+    catalogue); ``overrides`` lists the ids of its models that replace a fallback plugin's entry.
+    """
 
     name: str
     distribution: str | None
     version: str | None
     models: tuple[str, ...]
+    fallback: bool = False
+    overrides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSource:
+    """Which plugin serves a model, and which fallback plugin's entry it replaces, if any."""
+
+    plugin: str
+    fallback: bool
+    replaces: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +145,7 @@ class Registry:
         self._origins: dict[str, _Origin] = {}
         self._failures: list[PluginFailure] = []
         self._models: dict[str, tuple[ModelSpec[Any], str]] | None = None
+        self._sources: dict[str, ModelSource] = {}
         self._discovered = False
         self._lock = threading.RLock()
 
@@ -193,14 +210,29 @@ class Registry:
             return self._models
 
     def _collect(self) -> dict[str, tuple[ModelSpec[Any], str]]:
+        ordinary = self._provided(self._pm.hook.kieframe_models)
+        fallback = self._provided(self._pm.hook.kieframe_fallback_models)
+        found = dict(fallback)
+        sources = {key: ModelSource(plugin=owner, fallback=True) for key, (_, owner) in found.items()}
+        for key, (spec, owner) in ordinary.items():
+            replaced = fallback.get(key)
+            found[key] = (spec, owner)
+            sources[key] = ModelSource(
+                plugin=owner, fallback=False, replaces=replaced[1] if replaced else None
+            )
+        self._sources = sources
+        return found
+
+    def _provided(self, hook: Any) -> dict[str, tuple[ModelSpec[Any], str]]:
+        """The models of one hook, by id; a clash between two of its plugins is an error."""
         found: dict[str, tuple[ModelSpec[Any], str]] = {}
-        for impl in reversed(self._pm.hook.kieframe_models.get_hookimpls()):
+        for impl in reversed(hook.get_hookimpls()):
             try:
                 returned: Any = impl.function()
                 specs: list[object] = list(returned)
                 bad = [spec for spec in specs if not isinstance(spec, ModelSpec)]
                 if bad:
-                    raise TypeError(f"kieframe_models returned {bad[0]!r}, not a ModelSpec")
+                    raise TypeError(f"{hook.name} returned {bad[0]!r}, not a ModelSpec")
             except Exception as error:
                 self._fail(impl.plugin_name, self._origins[impl.plugin_name].distribution, error)
                 self._pm.unregister(name=impl.plugin_name)
@@ -216,6 +248,13 @@ class Registry:
                     )
                 found[spec.id] = (spec, impl.plugin_name)
         return found
+
+    def source(self, model_id: str) -> ModelSource:
+        """Which plugin serves ``model_id`` and what it replaces; raises for an unknown id."""
+        catalogue = self._catalogue()
+        if model_id not in catalogue:
+            raise UnknownModelError(model_id, suggestions=_suggest(model_id, catalogue))
+        return self._sources[model_id]
 
     def get_model(self, model_id: str) -> ModelSpec[Any]:
         """The spec of ``model_id``; raises :class:`~kieframe.UnknownModelError` if unknown."""
@@ -234,15 +273,22 @@ class Registry:
         catalogue = self._catalogue()
         with self._lock:
             names = sorted(name for name in self._origins if self._pm.get_plugin(name) is not None)
-            return tuple(
-                PluginInfo(
-                    name=name,
-                    distribution=self._origins[name].distribution,
-                    version=self._origins[name].version,
-                    models=tuple(sorted(k for k, (_, owner) in catalogue.items() if owner == name)),
-                )
-                for name in names
-            )
+            return tuple(self._info(name, catalogue) for name in names)
+
+    def _info(self, name: str, catalogue: Mapping[str, tuple[ModelSpec[Any], str]]) -> PluginInfo:
+        served = sorted(key for key, (_, owner) in catalogue.items() if owner == name)
+        plugin = self._pm.get_plugin(name)
+        return PluginInfo(
+            name=name,
+            distribution=self._origins[name].distribution,
+            version=self._origins[name].version,
+            models=tuple(served),
+            fallback=any(
+                impl.plugin is plugin
+                for impl in self._pm.hook.kieframe_fallback_models.get_hookimpls()
+            ),
+            overrides=tuple(key for key in served if self._sources[key].replaces is not None),
+        )
 
     @property
     def failures(self) -> tuple[PluginFailure, ...]:

@@ -24,21 +24,24 @@ is addressed as ``"elements[].name"``).
 
 from __future__ import annotations
 
+import itertools
 import keyword
+import math
 import re
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
 
-from ._fields import MediaLimits
+from ._errors import Problem
+from ._fields import MediaKind, media, media_list, number_meta, url_pattern
+from ._spec import ModelSpec, OutputCount, OutputKind
 
-__all__ = ["SchemaError", "media_kind", "struct_from_schema"]
+__all__ = ["SchemaError", "media_facts", "media_kind", "spec_from_schema", "struct_from_schema"]
 
-#: A media field's kind, as read from a property's name and description.
-MediaKind = Literal["image", "video", "audio"]
-
+_MAX_URL_LENGTH = 2048
 _SCHEMA_TYPES = frozenset({"string", "integer", "number", "boolean", "array", "object"})
 
 
@@ -56,6 +59,105 @@ class _Context:
     module: str | None
 
 
+def spec_from_schema(
+    schema: Mapping[str, Any],
+    *,
+    id: str,
+    title: str,
+    docs_url: str,
+    patches: Mapping[str, Mapping[str, Any]] | None = None,
+    rules: tuple[Callable[[Any], Iterable[Problem]], ...] = (),
+    lazy: bool = False,
+    summary: str = "",
+    output: OutputKind = "video",
+    outputs: OutputCount = "one",
+    examples: tuple[Mapping[str, Any], ...] = (),
+    typical_seconds: float = 120.0,
+    deadline: float = 900.0,
+    tags: tuple[str, ...] = (),
+) -> ModelSpec[Any]:
+    """A :class:`~kieframe.ModelSpec` whose input Struct is compiled from a JSON Schema.
+
+    ``schema`` is the JSON Schema of the ``input`` object (the shape kie.ai publishes per model);
+    ``patches`` adds the limits it states only in prose (see :func:`struct_from_schema`) and
+    ``rules`` the cross-field rules. With ``lazy=True`` the Struct is compiled on first use of
+    ``input_type`` (or anything that reads it), so that listing many models costs nothing; a
+    schema that cannot be compiled then raises :class:`SchemaError` at that point.
+    """
+    name = _struct_name(id)
+    options: dict[str, Any] = {
+        "id": id,
+        "title": title,
+        "docs_url": docs_url,
+        "summary": summary,
+        "output": output,
+        "outputs": outputs,
+        "rules": rules,
+        "examples": examples,
+        "typical_seconds": typical_seconds,
+        "deadline": deadline,
+        "tags": tags,
+    }
+
+    def build() -> type[msgspec.Struct]:
+        return struct_from_schema(schema, name=name, patches=patches)
+
+    if lazy:
+        return _DeferredSpec(build=build, **options)
+    return ModelSpec(input_type=build(), **options)
+
+
+def _struct_name(model_id: str) -> str:
+    """``"seedream/4.5-edit"`` -> ``"Seedream45EditInput"``."""
+    return "".join(part.capitalize() for part in re.split(r"[^0-9A-Za-z]+", model_id)) + "Input"
+
+
+class _Pending(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Stands for an input Struct that is not compiled yet."""
+
+
+_INPUT_SLOT: Any = ModelSpec.__dict__["input_type"]
+
+
+class _DeferredSpec(ModelSpec[Any]):
+    """A :class:`ModelSpec` whose ``input_type`` is compiled on first use, once.
+
+    Everything else about the spec (id, title, output, ...) is checked when it is made; the input
+    Struct is built the first time ``input_type`` is read, under a lock.
+    """
+
+    __slots__ = ("_build",)
+
+    def __init__(self, *, build: Callable[[], type[msgspec.Struct]], **options: Any) -> None:
+        object.__setattr__(self, "_build", None)  # ModelSpec's own checks see the placeholder
+        super().__init__(input_type=_Pending, **options)
+        object.__setattr__(self, "_build", build)
+
+    @property  # type: ignore[override]
+    def input_type(self) -> type[msgspec.Struct]:
+        """The input Struct, compiled on first use."""
+        current: type[msgspec.Struct] = _INPUT_SLOT.__get__(self)
+        if current is _Pending and self._build is not None:
+            with _BUILD_LOCK:
+                current = _INPUT_SLOT.__get__(self)
+                if current is _Pending:
+                    current = self._build()
+                    _INPUT_SLOT.__set__(self, current)
+        return current
+
+    @input_type.setter
+    def input_type(self, value: type[msgspec.Struct]) -> None:
+        _INPUT_SLOT.__set__(self, value)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the input Struct has been built yet."""
+        return _INPUT_SLOT.__get__(self) is not _Pending
+
+
+_BUILD_LOCK = threading.Lock()
+
+
 def struct_from_schema(
     schema: Mapping[str, Any],
     *,
@@ -68,7 +170,8 @@ def struct_from_schema(
     ``patches`` maps a property path (``"duration"``, ``"elements[].name"``) to JSON-Schema keywords
     merged over that property first: the way to add limits the schema leaves to prose. A keyword
     patched to ``None`` is removed; a path the schema lacks adds a property (its patch must give a
-    ``type``). Raises :class:`SchemaError` naming the property for a schema it cannot express.
+    ``type``); ``"x-required": False`` makes a property optional (where kie's ``required`` list
+    contradicts a conditional rule), ``True`` required. Raises :class:`SchemaError` naming the property for a schema it cannot express.
     """
     patches = dict(patches or {})
     known = _paths(schema)
@@ -183,13 +286,15 @@ def _object(schema: Mapping[str, Any], context: _Context) -> type[msgspec.Struct
             patches=context.patches,
             module=context.module,
         )
-        annotation = _annotation(prop, key, inner, optional=key not in required)
+        annotation = _annotation(
+            prop, key, inner, optional=not prop.get("x-required", key in required)
+        )
         attribute = _attribute(key)
         if attribute != key:
             rename[attribute] = key
         if "default" in prop and _accepts(annotation, prop["default"]):
             optional.append((attribute, annotation, _default(prop["default"])))
-        elif key in required:
+        elif prop.get("x-required", key in required):
             fields.append((attribute, annotation, msgspec.NODEFAULT))
         else:
             optional.append((attribute, annotation | None, None))
@@ -210,7 +315,9 @@ def _object(schema: Mapping[str, Any], context: _Context) -> type[msgspec.Struct
 def _default(value: Any) -> Any:
     """A Struct default; a non-empty list or object is copied for each instance."""
     if isinstance(value, list | dict) and value:
-        return msgspec.field(default_factory=lambda: msgspec.json.decode(msgspec.json.encode(value)))
+        return msgspec.field(
+            default_factory=lambda: msgspec.json.decode(msgspec.json.encode(value))
+        )
     return value
 
 
@@ -276,66 +383,102 @@ def _annotation(
         return media
     if kind == "boolean":
         return bool
-    if "enum" in prop and kind == "number":
-        return _number_enum(prop, context, description)
+    if kind == "number":
+        return _number(prop, context, description)
     if "enum" in prop:
         return _enum(prop, context, description)
-    base: type[Any] = {"string": str, "integer": int, "number": float, "boolean": bool}[kind]
-    constraints = _scalar_constraints(prop, kind)
-    if kind == "string" and prop.get("format") == "uri" and "pattern" not in constraints:
-        constraints["pattern"] = _URL_PATTERN
-        constraints.setdefault("max_length", _MAX_URL_LENGTH)
-    meta = _meta(constraints, description)
-    return base if meta is None else Annotated[base, meta]
+    if kind == "integer":
+        return _integer(prop, description)
+    return _string(prop, description)
 
 
-_URL_PATTERN = r"^https?://[^\s/?#]+[^\s]*$"
-_MAX_URL_LENGTH = 2048
+def _string(prop: Mapping[str, Any], description: str | None) -> Any:
+    options: dict[str, Any] = {"description": description}
+    if "minLength" in prop:
+        options["min_length"] = int(prop["minLength"])
+    if "maxLength" in prop:
+        options["max_length"] = int(prop["maxLength"])
+    if "pattern" in prop:
+        options["pattern"] = str(prop["pattern"])
+    elif prop.get("format") == "uri":
+        options["pattern"] = url_pattern()
+        options.setdefault("max_length", _MAX_URL_LENGTH)
+    return _annotated(str, options)
 
 
-def _scalar_constraints(prop: Mapping[str, Any], kind: str) -> dict[str, Any]:
-    constraints: dict[str, Any] = {}
-    if kind == "string":
-        for source, target in (("minLength", "min_length"), ("maxLength", "max_length")):
-            if source in prop:
-                constraints[target] = int(prop[source])
-        if "pattern" in prop:
-            constraints["pattern"] = str(prop["pattern"])
-    elif kind in ("integer", "number"):
-        cast: Callable[[Any], Any] = int if kind == "integer" else float
-        for source, target in (
-            ("minimum", "ge"),
-            ("maximum", "le"),
-            ("exclusiveMinimum", "gt"),
-            ("exclusiveMaximum", "lt"),
-        ):
-            bound = prop.get(source)
-            if isinstance(bound, int | float) and not isinstance(bound, bool):
-                constraints[target] = cast(bound) if kind == "number" else _int_bound(
-                    bound, target
-                )
-        step = prop.get("multipleOf")
-        # ``multipleOf: 1`` on an integer says nothing; on a number it means "a whole number".
-        if isinstance(step, int | float) and step > 0 and not (kind == "integer" and step == 1):
-            constraints["multiple_of"] = cast(step)
-    return constraints
+def _integer(prop: Mapping[str, Any], description: str | None) -> Any:
+    options: dict[str, Any] = {"description": description, **_bounds(prop, integer=True)}
+    step = prop.get("multipleOf")
+    if _is_number(step) and step > 1 and float(step).is_integer():
+        options["multiple_of"] = int(step)
+    return _annotated(int, options)
+
+
+def _number(prop: Mapping[str, Any], context: _Context, description: str | None) -> Any:
+    """A JSON number: a float with bounds and a step (``multipleOf``, checked within rounding).
+
+    msgspec has no float literals, so an evenly spaced number enum (``[0, 0.5, 1]``) becomes
+    exactly that: a range with a step.
+    """
+    if "enum" in prop:
+        return Annotated[
+            float, number_meta(**_evenly_spaced(prop, context), description=description)
+        ]
+    step = prop.get("multipleOf")
+    return Annotated[
+        float,
+        number_meta(
+            **_bounds(prop, integer=False),
+            step=float(step) if _is_number(step) and step > 0 else None,
+            description=description,
+        ),
+    ]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _bounds(prop: Mapping[str, Any], *, integer: bool) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for source, target in (
+        ("minimum", "ge"),
+        ("maximum", "le"),
+        ("exclusiveMinimum", "gt"),
+        ("exclusiveMaximum", "lt"),
+    ):
+        bound = prop.get(source)
+        if _is_number(bound):
+            found[target] = _int_bound(bound, target) if integer else float(bound)
+    return found
 
 
 def _int_bound(bound: float, target: str) -> int:
     """An integer bound for a possibly fractional one, keeping the same set of integers."""
-    import math
-
     if float(bound).is_integer():
         return int(bound)
     return math.ceil(bound) if target in ("ge", "gt") else math.floor(bound)
 
 
-def _meta(constraints: Mapping[str, Any], description: str | None) -> msgspec.Meta | None:
-    if not constraints and not description:
-        return None
-    return msgspec.Meta(**constraints, description=description) if description else (
-        msgspec.Meta(**constraints)
+def _evenly_spaced(prop: Mapping[str, Any], context: _Context) -> dict[str, float]:
+    values = sorted({float(v) for v in prop["enum"] if _is_number(v)})
+    step = values[1] - values[0] if len(values) > 1 else 0.0
+    evenly = (
+        len(values) == len(prop["enum"])
+        and step > 0
+        and all(math.isclose(b - a, step) for a, b in itertools.pairwise(values))
     )
+    if not evenly or not math.isclose(values[0] / step, round(values[0] / step), abs_tol=1e-9):
+        raise SchemaError(
+            f"{context.struct_name}: property {context.path!r} has a number enum that is not "
+            "an evenly spaced range"
+        )
+    return {"ge": values[0], "le": values[-1], "step": step}
+
+
+def _annotated(base: type[Any], options: Mapping[str, Any]) -> Any:
+    given = {key: value for key, value in options.items() if value is not None}
+    return Annotated[base, msgspec.Meta(**given)] if given else base
 
 
 def _description(prop: Mapping[str, Any]) -> str | None:
@@ -353,32 +496,10 @@ def _enum(prop: Mapping[str, Any], context: _Context, description: str | None) -
             "strings and integers"
         )
     literal = Literal[tuple(dict.fromkeys(values))]  # type: ignore[valid-type]
-    return literal if description is None else Annotated[literal, msgspec.Meta(
-        description=description
-    )]
+    return _annotated(literal, {"description": description})
 
 
-def _number_enum(prop: Mapping[str, Any], context: _Context, description: str | None) -> Any:
-    """A number enum as a range and a step (``[0, 0.5, 1]``: 0 to 1 in steps of 0.5).
-
-    msgspec has no float literals; an evenly spaced enum is exactly a range with ``multiple_of``.
-    """
-    values = sorted({float(v) for v in prop["enum"] if isinstance(v, int | float)})
-    if len(values) < 2 or len(values) != len(prop["enum"]):
-        raise SchemaError(f"{context.struct_name}: property {context.path!r} has an odd enum")
-    step = values[1] - values[0]
-    evenly = all(abs((b - a) - step) < 1e-9 for a, b in zip(values, values[1:], strict=False))
-    if not evenly or abs(values[0] / step - round(values[0] / step)) > 1e-9:
-        raise SchemaError(
-            f"{context.struct_name}: property {context.path!r} has an unevenly spaced number enum"
-        )
-    meta = _meta({"ge": values[0], "le": values[-1], "multiple_of": step}, description)
-    return Annotated[float, meta]
-
-
-def _array(
-    prop: Mapping[str, Any], key: str, context: _Context, description: str | None
-) -> Any:
+def _array(prop: Mapping[str, Any], key: str, context: _Context, description: str | None) -> Any:
     items = prop.get("items")
     if not isinstance(items, Mapping):
         raise SchemaError(f"{context.struct_name}: array {context.path!r} has no item schema")
@@ -387,19 +508,23 @@ def _array(
         constraints["min_length"] = int(prop["minItems"])
     if "maxItems" in prop:
         constraints["max_length"] = int(prop["maxItems"])
-    media = _media({**items, "description": prop.get("description", "")}, key, empty=False)
-    if media is not None:
-        item: Any = media
-    else:
-        item_context = _Context(
-            struct_name=context.struct_name + "Item",
-            path=context.path + "[]",
-            patches=context.patches,
-            module=context.module,
+    facts = media_facts({**items, "description": prop.get("description", "")}, key)
+    if facts is not None:
+        return media_list(
+            facts["kind"],
+            min_items=constraints.get("min_length"),
+            max_items=constraints.get("max_length"),
+            description=description,
+            **_options(facts),
         )
-        item = _annotation(items, key, item_context)
-    meta = _meta(constraints, description)
-    return list[item] if meta is None else Annotated[list[item], meta]  # type: ignore[valid-type]
+    item_context = _Context(
+        struct_name=context.struct_name + "Item",
+        path=context.path + "[]",
+        patches=context.patches,
+        module=context.module,
+    )
+    item = _annotation(items, key, item_context)
+    return _annotated(list[item], {**constraints, "description": description})  # type: ignore[valid-type]
 
 
 # -- media ------------------------------------------------------------------------------------
@@ -415,18 +540,6 @@ _NAME_KINDS: tuple[tuple[str, MediaKind], ...] = (
     ("input_urls", "image"),
     ("element_input_urls", "image"),
 )
-
-_DEFAULT_LIMITS: Mapping[MediaKind, MediaLimits] = {
-    "image": MediaLimits(media_types=("image/jpeg", "image/png", "image/webp"), max_bytes=10 << 20),
-    "video": MediaLimits(
-        media_types=("video/mp4", "video/quicktime", "video/x-matroska"), max_bytes=100 << 20
-    ),
-    "audio": MediaLimits(
-        media_types=("audio/mpeg", "audio/wav", "audio/x-wav", "audio/aac", "audio/mp4",
-                     "audio/ogg"),
-        max_bytes=10 << 20,
-    ),
-}
 
 _TYPE_ALIASES = {
     "image/jpg": "image/jpeg",
@@ -492,47 +605,46 @@ def _schemes(pattern: str) -> tuple[str, ...]:
 
 
 def _media(item: Mapping[str, Any], name: str, *, empty: bool) -> Any | None:
-    declared = item.get("x-media")
+    """The media field type of a URL property, or None if it is not one."""
+    facts = media_facts(item, name)
+    if facts is None:
+        return None
+    return media(facts["kind"], optional=empty or item.get("default") == "", **_options(facts))
+
+
+def _options(facts: Mapping[str, Any]) -> dict[str, Any]:
+    schemes = tuple(facts.get("schemes", ()))
+    return {
+        "media_types": tuple(facts.get("types", ())) or None,
+        "max_bytes": facts.get("max_bytes"),
+        "schemes": ("http", "https", *schemes) if schemes else None,
+    }
+
+
+def media_facts(prop: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """What a URL property takes, as ``{"kind", "types", "max_bytes", "schemes"}``; None if no media.
+
+    Read from an ``x-media`` keyword when the schema has one (the catalogue's data file keeps them
+    so), else from the property's name, pattern and description (``Accepted types: ...``,
+    ``Max size: 10MB``). ``schemes`` are URL schemes accepted besides http(s).
+    """
+    declared = prop.get("x-media")
     if isinstance(declared, Mapping):
-        kind: MediaKind | None = declared["kind"]
-    else:
-        kind = media_kind(name, item)
+        return dict(declared)
+    kind = media_kind(name, prop)
     if kind is None:
         return None
-    text = str(item.get("description") or "")
-    base = _DEFAULT_LIMITS[kind]
-    declared = declared if isinstance(declared, Mapping) else {}
-    types = tuple(declared.get("types", ())) or _documented_types(text) or base.media_types
-    size = int(declared.get("max_bytes", 0)) or _documented_size(text) or base.max_bytes
-    schemes = _schemes(str(item.get("pattern") or ""))
+    text = str(prop.get("description") or "")
+    schemes = list(_schemes(str(prop.get("pattern") or "")))
     if "asset://" in text:
-        schemes = (*schemes, "asset")
-    schemes = tuple(dict.fromkeys((*schemes, *declared.get("schemes", ()))))
-    return _media_annotation(
-        kind,
-        MediaLimits(media_types=types, max_bytes=size),
-        schemes=schemes,
-        optional=empty or item.get("default") == "",
-    )
-
-
-def _media_annotation(
-    kind: MediaKind, limits: MediaLimits, *, schemes: tuple[str, ...], optional: bool
-) -> Any:
-    schemes_re = "|".join(("https?", *schemes))
-    body = rf"(?:{schemes_re})://[^\s/?#]+[^\s]*"
-    pattern = f"^(?:{body})?$" if optional else f"^{body}$"
-    return Annotated[
-        str,
-        msgspec.Meta(
-            pattern=pattern,
-            max_length=_MAX_URL_LENGTH,
-            description=f"the URL of {'an' if kind in ('image', 'audio') else 'a'} {kind}",
-            extra={
-                "kieframe.media": {
-                    "media_types": list(limits.media_types),
-                    "max_bytes": limits.max_bytes,
-                }
-            },
-        ),
-    ]
+        schemes.append("asset")
+    facts: dict[str, Any] = {"kind": kind}
+    types = _documented_types(text)
+    if types:
+        facts["types"] = list(types)
+    size = _documented_size(text)
+    if size:
+        facts["max_bytes"] = size
+    if schemes:
+        facts["schemes"] = list(dict.fromkeys(schemes))
+    return facts

@@ -97,7 +97,8 @@ class Validator:
         except Exception:
             raise InputValidationError(model_id, self.explain(data)) from None
         if self._checks_after:
-            problems = self.explain(plain)
+            problems: list[Problem] = []
+            _check(self._node, plain, "", problems)  # explain() would add a fallback problem
             if problems:
                 raise InputValidationError(model_id, problems)
         return value

@@ -37,7 +37,7 @@ import pluggy
 
 from ._spec import ModelSpec
 
-__all__ = ["PROJECT_NAME", "hookimpl", "hookspec", "kieframe_models"]
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec", "kieframe_fallback_models", "kieframe_models"]
 
 #: The one name used for the plugin manager, the entry-point group and the hook prefix.
 PROJECT_NAME = "kieframe"
@@ -53,5 +53,17 @@ def kieframe_models() -> Sequence[ModelSpec[Any]]:
 
     Called once per registry, when a model is first looked up. Each model id must be unique across
     all installed plugins; a clash is reported naming both plugins.
+    """
+    raise NotImplementedError  # pragma: no cover - a spec is never called
+
+
+@hookspec
+def kieframe_fallback_models() -> Sequence[ModelSpec[Any]]:
+    """Return models this plugin serves only where no other plugin provides the same id.
+
+    For catalogues (such as the first-party ``catalogue`` plugin, built from kie.ai's published
+    schemas): a hand-written plugin that provides one of these ids replaces the catalogue's entry,
+    and ``kieframe plugins`` and ``kieframe describe`` say so. Two fallback plugins claiming one
+    id is an error naming both, as for :func:`kieframe_models`.
     """
     raise NotImplementedError  # pragma: no cover - a spec is never called

@@ -7,11 +7,30 @@ The compiler applies a :class:`Limit` as JSON-Schema keywords merged over the pr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["EXAMPLES", "LIMITS", "OUTPUTS", "ExampleDecision", "Limit", "limits_for"]
+from kieframe.authoring import (
+    Problem,
+    Rule,
+    is_set,
+    mutually_exclusive,
+    one_of_required,
+    requires,
+    value_at,
+)
+
+__all__ = [
+    "EXAMPLES",
+    "LIMITS",
+    "MANY",
+    "OUTPUTS",
+    "RULES",
+    "ExampleDecision",
+    "Limit",
+    "limits_for",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,82 +62,210 @@ _SEEDANCE_2_DURATION = "the docs give the video length as 4 to 15 seconds"
 
 LIMITS: tuple[Limit, ...] = (
     # -- durations and seeds given only in words --------------------------------------------
-    Limit("bytedance/seedance-1.5-pro", "duration", {"minimum": 4, "maximum": 12},
-          "the duration may range from 4 to 12 seconds"),
-    Limit("bytedance/seedance-2", "duration", {"minimum": 4, "maximum": 15},
-          _SEEDANCE_2_DURATION),
-    Limit("bytedance/seedance-2-fast", "duration", {"minimum": 4, "maximum": 15},
-          _SEEDANCE_2_DURATION),
-    Limit("bytedance/seedance-2-mini", "duration", {"minimum": 4, "maximum": 15},
-          _SEEDANCE_2_DURATION),
-    Limit("bytedance/seedance-2-5", "duration", {"minimum": 4, "maximum": 30},
-          "the docs give the video length as 4 to 30 seconds"),
-    Limit("infinitalk/from-audio", "seed", {"minimum": 10000, "maximum": 1000000},
-          "seeds are accepted from 10,000 to 1,000,000"),
-    Limit("gemini-omni-video", "seed", {"minimum": 0, "maximum": 2147483647},
-          "the seed range is 0 to 2^31 - 1"),
-    Limit("grok-imagine/text-to-video", "duration",
-          {"minimum": 6, "maximum": 30, "multipleOf": 1},
-          "the length is 6 to 30 seconds in whole steps"),
-    Limit("grok-imagine/image-to-video", "duration",
-          {"pattern": r"^(?:[6-9]|[12][0-9]|30)$"},
-          "the length is 6 to 30 seconds in whole steps, sent as a digit string"),
+    Limit(
+        "bytedance/seedance-1.5-pro",
+        "duration",
+        {"minimum": 4, "maximum": 12},
+        "the duration may range from 4 to 12 seconds",
+    ),
+    Limit("bytedance/seedance-2", "duration", {"minimum": 4, "maximum": 15}, _SEEDANCE_2_DURATION),
+    Limit(
+        "bytedance/seedance-2-fast", "duration", {"minimum": 4, "maximum": 15}, _SEEDANCE_2_DURATION
+    ),
+    Limit(
+        "bytedance/seedance-2-mini", "duration", {"minimum": 4, "maximum": 15}, _SEEDANCE_2_DURATION
+    ),
+    Limit(
+        "bytedance/seedance-2-5",
+        "duration",
+        {"minimum": 4, "maximum": 30},
+        "the docs give the video length as 4 to 30 seconds",
+    ),
+    Limit(
+        "infinitalk/from-audio",
+        "seed",
+        {"minimum": 10000, "maximum": 1000000},
+        "seeds are accepted from 10,000 to 1,000,000",
+    ),
+    Limit(
+        "gemini-omni-video",
+        "seed",
+        {"minimum": 0, "maximum": 2147483647},
+        "the seed range is 0 to 2^31 - 1",
+    ),
+    Limit(
+        "grok-imagine/text-to-video",
+        "duration",
+        {"minimum": 6, "maximum": 30, "multipleOf": 1},
+        "the length is 6 to 30 seconds in whole steps",
+    ),
+    Limit(
+        "grok-imagine/image-to-video",
+        "duration",
+        {"pattern": r"^(?:[6-9]|[12][0-9]|30)$"},
+        "the length is 6 to 30 seconds in whole steps, sent as a digit string",
+    ),
     # -- prompt lengths ---------------------------------------------------------------------
-    Limit("flux-2/flex-image-to-image", "prompt", {"minLength": 3},
-          "prompts must be 3 to 5000 characters"),
-    Limit("flux-2/flex-text-to-image", "prompt", {"minLength": 3},
-          "prompts must be 3 to 5000 characters"),
-    Limit("flux-2/pro-image-to-image", "prompt", {"minLength": 3},
-          "prompts must be 3 to 5000 characters"),
-    Limit("flux-2/pro-text-to-image", "prompt", {"minLength": 3},
-          "prompts must be 3 to 5000 characters"),
-    Limit("gpt-image-2-image-to-image", "prompt", {"maxLength": 20000},
-          "prompts may be up to 20,000 characters"),
-    Limit("grok-imagine/image-to-video", "prompt", {"maxLength": 5000},
-          "prompts may be up to 5000 characters"),
-    Limit("grok-imagine/text-to-image", "prompt", {"maxLength": 5000},
-          "prompts may be up to 5000 characters"),
-    Limit("grok-imagine/text-to-video", "prompt", {"maxLength": 5000},
-          "prompts may be up to 5000 characters"),
-    Limit("kling-3.0/motion-control", "prompt", {"maxLength": 2500},
-          "the optional prompt may be empty or up to 2500 characters"),
-    Limit("elevenlabs/text-to-dialogue-v3", "dialogue[].text", {"maxLength": 5000},
-          "all dialogue text together may not pass 5000 characters, so neither may one line"),
+    Limit(
+        "flux-2/flex-image-to-image",
+        "prompt",
+        {"minLength": 3},
+        "prompts must be 3 to 5000 characters",
+    ),
+    Limit(
+        "flux-2/flex-text-to-image",
+        "prompt",
+        {"minLength": 3},
+        "prompts must be 3 to 5000 characters",
+    ),
+    Limit(
+        "flux-2/pro-image-to-image",
+        "prompt",
+        {"minLength": 3},
+        "prompts must be 3 to 5000 characters",
+    ),
+    Limit(
+        "flux-2/pro-text-to-image",
+        "prompt",
+        {"minLength": 3},
+        "prompts must be 3 to 5000 characters",
+    ),
+    Limit(
+        "gpt-image-2-image-to-image",
+        "prompt",
+        {"maxLength": 20000},
+        "prompts may be up to 20,000 characters",
+    ),
+    Limit(
+        "grok-imagine/image-to-video",
+        "prompt",
+        {"maxLength": 5000},
+        "prompts may be up to 5000 characters",
+    ),
+    Limit(
+        "grok-imagine/text-to-image",
+        "prompt",
+        {"maxLength": 5000},
+        "prompts may be up to 5000 characters",
+    ),
+    Limit(
+        "grok-imagine/text-to-video",
+        "prompt",
+        {"maxLength": 5000},
+        "prompts may be up to 5000 characters",
+    ),
+    Limit(
+        "kling-3.0/motion-control",
+        "prompt",
+        {"maxLength": 2500},
+        "the optional prompt may be empty or up to 2500 characters",
+    ),
+    Limit(
+        "elevenlabs/text-to-dialogue-v3",
+        "dialogue[].text",
+        {"maxLength": 5000},
+        "all dialogue text together may not pass 5000 characters, so neither may one line",
+    ),
     # -- item counts ------------------------------------------------------------------------
-    Limit("gemini-omni-video", "image_urls", {"maxItems": 7},
-          "at most 7 reference images"),
+    Limit("gemini-omni-video", "image_urls", {"maxItems": 7}, "at most 7 reference images"),
     Limit("gemini-omni-video", "audio_ids", {"maxItems": 3}, "at most 3 audio ids"),
-    Limit("gemini-omni-video", "character_ids", {"maxItems": 7},
-          "each character takes one of 7 image slots (3 when a video is given)"),
+    Limit(
+        "gemini-omni-video",
+        "character_ids",
+        {"maxItems": 7},
+        "each character takes one of 7 image slots (3 when a video is given)",
+    ),
     Limit("gemini-omni-video", "video_list", {"maxItems": 1}, "at most one video clip"),
-    Limit("kling-3.0-omni/text-to-video", "elements", {"maxItems": 7},
-          "at most 7 subjects"),
-    Limit("kling-3.0-omni/transformation", "elements", {"maxItems": 7},
-          "at most 7 subjects"),
+    Limit("kling-3.0-omni/text-to-video", "elements", {"maxItems": 7}, "at most 7 subjects"),
+    Limit("kling-3.0-omni/transformation", "elements", {"maxItems": 7}, "at most 7 subjects"),
     Limit("kling-3.0/video", "multi_prompt", {"maxItems": 5}, "at most 5 shots"),
-    Limit("kling-3.0/video", "multi_prompt[].duration", {"minimum": 1, "maximum": 12},
-          "each shot lasts 1 to 12 seconds"),
-    Limit("kling-3.0/video", "kling_elements[].element_input_urls",
-          {"minItems": 2, "maxItems": 4}, "an element takes 2 to 4 images"),
-    Limit("pixverse-v6/image-to-video", "image_urls", {"maxItems": 2},
-          "at most 2 images"),
-    Limit("wan/2-7-image", "n", {"minimum": 1, "maximum": 12},
-          "1 to 4 images, or up to 12 in sequential mode"),
-    Limit("wan/2-7-image-pro", "n", {"minimum": 1, "maximum": 12},
-          "1 to 4 images, or up to 12 in sequential mode"),
-    Limit("grok-imagine/image-to-image", "image_urls", {"maxItems": 1},
-          "the text says one reference image although the schema allows 5; the stricter wins"),
+    Limit(
+        "kling-3.0/video",
+        "multi_prompt[].duration",
+        {"minimum": 1, "maximum": 12},
+        "each shot lasts 1 to 12 seconds",
+    ),
+    Limit(
+        "kling-3.0/video",
+        "kling_elements[].element_input_urls",
+        {
+            "maxItems": 4,
+            "x-media": {
+                "kind": "image",
+                "types": ["image/jpeg", "image/png", "video/mp4", "video/quicktime"],
+                "max_bytes": 10 << 20,
+            },
+        },
+        "an element takes 2 to 4 JPG or PNG images, or (as the example shows) one video; "
+        "the count is left to kie, the file kinds are both accepted",
+    ),
+    Limit("pixverse-v6/image-to-video", "image_urls", {"maxItems": 2}, "at most 2 images"),
+    Limit(
+        "wan/2-7-image",
+        "n",
+        {"minimum": 1, "maximum": 12},
+        "1 to 4 images, or up to 12 in sequential mode",
+    ),
+    Limit(
+        "wan/2-7-image-pro",
+        "n",
+        {"minimum": 1, "maximum": 12},
+        "1 to 4 images, or up to 12 in sequential mode",
+    ),
+    Limit(
+        "grok-imagine/image-to-image",
+        "image_urls",
+        {"maxItems": 1},
+        "the text says one reference image although the schema allows 5; the stricter wins",
+    ),
     # -- the example and the prose agree against the schema ---------------------------------
-    Limit("elevenlabs/text-to-speech-multilingual-v2", "voice",
-          {"enum": None, "minLength": 1, "maxLength": 100},
-          "a voice is a preset name (such as Rachel) or a voice id; the list is not exhaustive"),
-    Limit("elevenlabs/text-to-speech-turbo-2-5", "voice",
-          {"enum": None, "minLength": 1, "maxLength": 100},
-          "a voice is a preset name (such as Rachel) or a voice id; the list is not exhaustive"),
-    Limit("bytedance/seedance-2-mini", "return_last_frame", {"type": "boolean"},
-          "the documented example sends this flag, which the other Seedance 2 models list"),
-    Limit("wan/2-6-text-to-video", "nsfw_checker", {"type": "boolean"},
-          "the documented example sends this flag, which the other Wan 2.6 models list"),
+    Limit(
+        "elevenlabs/text-to-speech-multilingual-v2",
+        "voice",
+        {"enum": None, "minLength": 1, "maxLength": 100},
+        "a voice is a preset name (such as Rachel) or a voice id; the list is not exhaustive",
+    ),
+    Limit(
+        "elevenlabs/text-to-speech-turbo-2-5",
+        "voice",
+        {"enum": None, "minLength": 1, "maxLength": 100},
+        "a voice is a preset name (such as Rachel) or a voice id; the list is not exhaustive",
+    ),
+    Limit(
+        "bytedance/seedance-2-mini",
+        "return_last_frame",
+        {"type": "boolean"},
+        "the documented example sends this flag, which the other Seedance 2 models list",
+    ),
+    Limit(
+        "wan/2-6-text-to-video",
+        "nsfw_checker",
+        {"type": "boolean"},
+        "the documented example sends this flag, which the other Wan 2.6 models list",
+    ),
+    # -- required flags that contradict a conditional rule (see RULES) ------------------------
+    Limit(
+        "kling-3.0/video",
+        "prompt",
+        {"x-required": False},
+        "the prompt counts only in single-shot mode; shots carry their own prompts",
+    ),
+    Limit(
+        "kling-3.0/video",
+        "multi_prompt",
+        {"x-required": False},
+        "shot prompts count only when multi_shots is true",
+    ),
+    Limit(
+        "pixverse-v6/image-to-video",
+        "duration",
+        {"default": None, "x-required": False},
+        "duration is required unless a template fixes it, and may not be sent with one",
+    ),
+)
+
+_QWEN_SAMPLE_IMAGE = (
+    "https://file.aiquickdraw.com/custom-page/akr/section-images/1755603225969i6j87xnw.jpg"
 )
 
 EXAMPLES: tuple[ExampleDecision, ...] = (
@@ -158,15 +305,28 @@ EXAMPLES: tuple[ExampleDecision, ...] = (
     ExampleDecision(
         "grok-imagine/text-to-video",
         "schema",
-        "the example sends duration as the string \"6\" but the schema says number; kie checks "
+        'the example sends duration as the string "6" but the schema says number; kie checks '
         "types, so the number 6 is sent",
         {"duration": 6},
     ),
     ExampleDecision(
         "grok-imagine/extend",
         "schema",
-        "the example sends extend_times as the string \"6\" but the schema says number",
+        'the example sends extend_times as the string "6" but the schema says number',
         {"extend_times": 6},
+    ),
+    ExampleDecision(
+        "qwen/image-to-image",
+        "schema",
+        "the example leaves the required image_url empty, which kie refuses; a sample image "
+        "from the Qwen docs is filled in",
+        {"image_url": _QWEN_SAMPLE_IMAGE},
+    ),
+    ExampleDecision(
+        "kling-3.0/video",
+        "example",
+        "the text asks 2 to 4 images per element, but the example gives an element one video; "
+        "both are accepted",
     ),
 )
 
@@ -184,3 +344,138 @@ def limits_for(model_id: str) -> dict[str, dict[str, Any]]:
         if limit.model == model_id:
             found.setdefault(limit.field, {}).update(limit.patch)
     return found
+
+
+#: Models whose task may give several result files: why.
+MANY: Mapping[str, str] = {
+    "bytedance/seedream-v4-edit": "max_images asks for up to 6 images",
+    "bytedance/seedream-v4-text-to-image": "max_images asks for up to 6 images",
+    "ideogram/character": "num_images asks for up to 4 images",
+    "ideogram/character-edit": "num_images asks for up to 4 images",
+    "ideogram/character-remix": "num_images asks for up to 4 images",
+    "ideogram/v3-remix": "num_images asks for up to 4 images",
+    "qwen/image-edit": "num_images asks for up to 4 images",
+    "wan/2-7-image": "n asks for up to 12 images",
+    "wan/2-7-image-pro": "n asks for up to 12 images",
+    "seedream/5-pro-layer-decomposition": "an image is split into several layer images",
+}
+
+
+# -- cross-field rules stated in prose ----------------------------------------------------------
+
+
+def _both_true(first: str, second: str) -> Rule:
+    """Two flags may not both be true (both false is allowed)."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        if value_at(value, first) is True and value_at(value, second) is True:
+            yield Problem(second, f"cannot be true together with {first!r}", "not both true")
+
+    return rule
+
+
+def _range_by(path: str, *, by: str, ranges: Mapping[Any, tuple[int, int]]) -> Rule:
+    """A number's range depends on another field's value."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        key = value_at(value, by)
+        number = value_at(value, path)
+        if key in ranges and isinstance(number, int):
+            low, high = ranges[key]
+            if not low <= number <= high:
+                yield Problem(
+                    path, f"{number} is out of range", f"{low} to {high} when {by!r} is {key!r}"
+                )
+
+    return rule
+
+
+def _only_when(path: str, *, other: str, equals: Any) -> Rule:
+    """``path`` may be set only while ``other`` equals ``equals``."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        if is_set(value_at(value, path)) and value_at(value, other) != equals:
+            yield Problem(
+                path,
+                f"is set while {other!r} is not {equals!r}",
+                f"only when {other!r} is {equals!r}",
+            )
+
+    return rule
+
+
+def _total_items(*paths: str, most: int) -> Rule:
+    """Several lists together hold at most ``most`` items."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        total = sum(len(value_at(value, path) or ()) for path in paths)
+        if total > most:
+            yield Problem(
+                paths[0], f"has {total} items with {', '.join(paths[1:])}", f"at most {most} in all"
+            )
+
+    return rule
+
+
+def _not_with_style_codes(value: Any) -> Iterator[Problem]:
+    """Ideogram: a style other than AUTO cannot go with style codes."""
+    if is_set(value_at(value, "style_codes")) and value_at(value, "style") not in (None, "AUTO"):
+        yield Problem("style", "cannot be used with style_codes", "AUTO when style_codes is set")
+
+
+_SEEDANCE_2_5_FRAMES = tuple(
+    mutually_exclusive("first_frame_url", refs)
+    for refs in ("reference_image_urls", "reference_video_urls", "reference_audio_urls")
+)
+_WAN_27_IMAGE = (
+    _range_by("n", by="enable_sequential", ranges={False: (1, 4), True: (1, 12)}),
+    _only_when("color_palette", other="enable_sequential", equals=False),
+)
+
+#: Cross-field rules the docs state in prose, by model.
+RULES: Mapping[str, tuple[Rule, ...]] = {
+    "bytedance/seedance-2-5": (
+        *_SEEDANCE_2_5_FRAMES,
+        requires("last_frame_url", "first_frame_url"),
+    ),
+    "grok-imagine-image-2-0/segment-map": (
+        one_of_required("task_id", "image_url"),
+        mutually_exclusive("task_id", "image_url"),
+    ),
+    "kling-3.0/video": (
+        requires("multi_shots", "multi_prompt", when=True),
+        requires("multi_shots", "prompt", when=False),
+    ),
+    "kling-3.0-omni/text-to-video": (
+        _both_true("customize_multi_shots", "prefer_multi_shots"),
+        requires("customize_multi_shots", "multi_prompt", when=True),
+        _only_when("multi_prompt", other="customize_multi_shots", equals=True),
+    ),
+    "kling-3.0-omni/image-to-video": (_both_true("customize_multi_shots", "prefer_multi_shots"),),
+    "kling-3.0-omni/reference-to-video": (
+        _both_true("customize_multi_shots", "prefer_multi_shots"),
+    ),
+    "minimax-h3/image-to-video": (one_of_required("first_frame_url", "last_frame_url"),),
+    "minimax-h3/reference-to-video": (
+        one_of_required("reference_image_urls", "reference_video_urls"),
+    ),
+    "pixverse-v6/extend": (
+        one_of_required("taskId", "video_url"),
+        mutually_exclusive("taskId", "video_url"),
+    ),
+    "pixverse-v6/image-to-video": (
+        one_of_required("duration", "template_id"),
+        mutually_exclusive("duration", "template_id"),
+    ),
+    "wan/2-7-r2v": (
+        one_of_required("reference_image", "reference_video"),
+        _total_items("reference_image", "reference_video", most=5),
+    ),
+    "wan/2-7-image": _WAN_27_IMAGE,
+    "wan/2-7-image-pro": _WAN_27_IMAGE,
+    "ideogram/character": (_not_with_style_codes,),
+    "ideogram/character-edit": (_not_with_style_codes,),
+    "ideogram/character-remix": (_not_with_style_codes,),
+    "ideogram/v3-remix": (_not_with_style_codes,),
+    "ideogram/v3-text-to-image": (_not_with_style_codes,),
+}

@@ -1,0 +1,129 @@
+"""The catalogue's entries, read from its data file, and their model specs."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from kieframe._schema import spec_from_schema
+from kieframe._spec import ModelSpec, OutputCount, OutputKind
+
+from ._overrides import EXAMPLES, MANY, OUTPUTS, RULES, limits_for
+
+__all__ = ["ENTRIES", "TIMING", "Entry", "entry", "specs"]
+
+DATA_FILE = Path(__file__).with_name("models.json")
+
+Category = Literal["video", "image", "audio"]
+
+#: Typical run time and deadline (seconds) by what a model makes; kie.ai's pages give none.
+TIMING: Mapping[str, tuple[float, float]] = {
+    "video": (180.0, 1800.0),
+    "image": (45.0, 600.0),
+    "audio": (45.0, 600.0),
+    "text": (30.0, 600.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One catalogue model: kie.ai's facts about it and its input schema."""
+
+    id: str
+    title: str
+    family: str
+    category: Category
+    docs_url: str
+    schema: Mapping[str, Any]
+    example: Mapping[str, Any] | None
+    slips: tuple[str, ...]
+
+    @property
+    def output(self) -> OutputKind:
+        """What the model's results are: its category's kind, unless the table says otherwise."""
+        kind = OUTPUTS.get(self.id, (self.category, ""))[0]
+        return kind  # type: ignore[return-value]
+
+    @property
+    def outputs(self) -> OutputCount:
+        """Whether a task may give several result files."""
+        return "many" if self.id in MANY else "one"
+
+    def spec(self) -> ModelSpec[Any]:
+        """The model's spec; its input Struct is compiled on first use."""
+        typical, deadline = TIMING[self.output]
+        example = _corrected(self.id, self.example)
+        return spec_from_schema(
+            self.schema,
+            id=self.id,
+            title=self.title,
+            docs_url=self.docs_url,
+            patches=limits_for(self.id),
+            rules=RULES.get(self.id, ()),
+            lazy=True,
+            output=self.output,
+            outputs=self.outputs,
+            examples=() if example is None else ({"model": self.id, "input": example},),
+            typical_seconds=typical,
+            deadline=deadline,
+            tags=(self.category, self.family),
+        )
+
+
+def _corrected(model_id: str, example: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if example is None:
+        return None
+    fixed = dict(example)
+    for decision in EXAMPLES:
+        if decision.model == model_id:
+            fixed.update(decision.corrected)
+    return fixed
+
+
+@functools.cache
+def _load() -> dict[str, Entry]:
+    data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    return {
+        raw["id"]: Entry(
+            id=raw["id"],
+            title=raw["title"],
+            family=raw["family"],
+            category=raw["category"],
+            docs_url=raw["docs_url"],
+            schema=raw["schema"],
+            example=raw.get("example"),
+            slips=tuple(raw.get("slips", ())),
+        )
+        for raw in data["models"]
+    }
+
+
+class _Entries(Mapping[str, Entry]):
+    """Every catalogue entry by model id, read from the data file on first use."""
+
+    def __getitem__(self, key: str) -> Entry:
+        return _load()[key]
+
+    def __iter__(self) -> Any:
+        return iter(_load())
+
+    def __len__(self) -> int:
+        return len(_load())
+
+
+ENTRIES: Mapping[str, Entry] = _Entries()
+
+
+def entry(model_id: str) -> Entry:
+    """The catalogue entry of ``model_id`` (a ``KeyError`` if the catalogue has none)."""
+    return _load()[model_id]
+
+
+@functools.cache
+def specs() -> tuple[ModelSpec[Any], ...]:
+    """Every catalogue model's spec, compiled lazily."""
+    return tuple(item.spec() for item in _load().values())
