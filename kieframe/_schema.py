@@ -11,7 +11,9 @@ What is kept, per property:
   ``object`` (a nested Struct); each model keeps its own type (a digit-string enum stays strings);
 - ``enum`` (a ``Literal``), ``minimum``/``maximum`` and their exclusive forms, ``multipleOf``,
   ``minLength``/``maxLength``, ``pattern``, ``minItems``/``maxItems``;
-- ``default`` (an optional field without one is ``None`` and left out of the request);
+- ``default``: an optional field is ``None`` and left out of the request unless given (kie.ai
+  applies its documented default, which the JSON Schema shows); a *required* field with a default
+  takes it, so it is always sent;
 - media: a URL property (or list of URLs) whose name or description names images, videos or audio
   becomes a media field with the media types and size kie.ai documents, so that a local file may
   fill it; its URL pattern admits the schemes the schema allows (``oss://``, ``asset://``);
@@ -292,12 +294,18 @@ def _object(schema: Mapping[str, Any], context: _Context) -> type[msgspec.Struct
         attribute = _attribute(key)
         if attribute != key:
             rename[attribute] = key
-        if "default" in prop and _accepts(annotation, prop["default"]):
-            optional.append((attribute, annotation, _default(prop["default"])))
-        elif prop.get("x-required", key in required):
-            fields.append((attribute, annotation, msgspec.NODEFAULT))
-        else:
+        documented = "default" in prop and _accepts(annotation, prop["default"])
+        if not prop.get("x-required", key in required):
+            # kie.ai applies its own default to a field left out: leave it out unless given.
+            if documented:
+                annotation = Annotated[annotation, msgspec.Meta(
+                    extra_json_schema={"default": prop["default"]}
+                )]
             optional.append((attribute, annotation | None, None))
+        elif documented:  # required, with a default: always sent, the default unless given
+            optional.append((attribute, annotation, _default(prop["default"])))
+        else:
+            fields.append((attribute, annotation, msgspec.NODEFAULT))
     definitions = [
         (name, annotation) if default is msgspec.NODEFAULT else (name, annotation, default)
         for name, annotation, default in fields + optional
