@@ -157,9 +157,11 @@ def prepare_submission(
         error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
         error.args = (error.message,)
         raise
-    value, uploads = stage_input(spec, input)
-    body = spec.to_request(value, callback_url=callback_url)
-    return Submission(model=model, input=body["input"], body=body, validated=True, uploads=uploads)
+    staged = stage_input(spec, input)
+    body = spec.to_request(staged.value, callback_url=callback_url, extra=staged.extra)
+    return Submission(
+        model=model, input=body["input"], body=body, validated=True, uploads=staged.uploads
+    )
 
 
 def submit_op(

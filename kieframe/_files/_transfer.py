@@ -28,6 +28,7 @@ from .._errors import DownloadError
 from .._operations import Call
 from .._records import TaskRecord
 from ._downloads import Decision, DownloadProgress, Fetch, FileOp, FilePlan, Step, download_op
+from ._names import content_extension
 
 __all__ = ["AsyncDownloader", "SyncDownloader", "finish", "plan_downloads"]
 
@@ -172,7 +173,9 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
             f"result {plan.index}: {size} bytes on disk, {plan.total} announced",
             task_id=plan.task_id,
         )
-    sha256 = _sha256(plan.part)
+    part = plan.part
+    sha256 = _sha256(part)
+    plan.extension = content_extension(part, default=plan.extension)  # names change, not part
     for name in plan.candidates():
         target = plan.folder / name
         meta = plan.folder / f"{name}.json"
@@ -187,9 +190,9 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
             )
             if not same:
                 continue
-            plan.part.unlink()
+            part.unlink()
             break
-        if _place(plan.part, target):
+        if _place(part, target):
             break
     else:
         raise DownloadError(

@@ -21,7 +21,7 @@ from .._journal import SubmissionLog
 from .._operations import Call, Op, Submission, submit_op
 from .._records import Task
 from ._cache import UploadCache
-from ._local import PendingUpload, describe_size
+from ._local import Location, PendingUpload, describe_size, put_urls
 from ._names import upload_name
 
 __all__ = ["BASE64_MAX", "UPLOAD_FOLDER", "submit_with_uploads_op", "upload_op"]
@@ -63,14 +63,21 @@ def upload_call(item: PendingUpload) -> Call:
 
 def upload_op(
     model: str, uploads: Sequence[PendingUpload], *, cache: UploadCache | None
-) -> Op[dict[str, str]]:
-    """Upload each staged input (unless the cache still holds its link); field → download URL."""
-    urls: dict[str, str] = {}
+) -> Op[dict[Location, str]]:
+    """Upload each staged input once (unless the cache holds its link); location → URL.
+
+    The same content given in several fields (or twice in a list) is uploaded once.
+    """
+    urls: dict[Location, str] = {}
+    done: dict[str, str] = {}  # sha256 (or rehosted URL) -> download URL, for this submission
     for item in uploads:
-        cached = cache.get(item.sha256) if cache is not None and item.sha256 else None
+        key = item.sha256 or f"url:{item.source_url}"
+        cached = done.get(key)
+        if cached is None and cache is not None and item.sha256:
+            cached = cache.get(item.sha256)
         if cached is not None:
             logger.info("%s: reusing the upload of %s", item.field, item.label)
-            urls[item.field] = cached
+            urls[item.location or (item.field,)] = done[key] = cached
             continue
         answer = yield upload_call(item)
         url = _download_url(answer)
@@ -79,7 +86,7 @@ def upload_op(
         elif cache is not None:
             cache.put(item.sha256, url)
         logger.info("%s: uploaded %s", item.field, item.label)
-        urls[item.field] = url
+        urls[item.location or (item.field,)] = done[key] = url
     return urls
 
 
@@ -114,7 +121,7 @@ def submit_with_uploads_op(
     """Upload the submission's local inputs, put their links in the body, then create the task."""
     if submission.uploads:
         urls = yield from upload_op(submission.model, submission.uploads, cache=cache)
-        data = {**submission.input, **urls}
+        data = put_urls(submission.input, urls)
         submission = dataclasses.replace(
             submission, input=data, body={**submission.body, "input": data}, uploads=()
         )
