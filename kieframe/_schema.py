@@ -298,9 +298,9 @@ def _object(schema: Mapping[str, Any], context: _Context) -> type[msgspec.Struct
         if not prop.get("x-required", key in required):
             # kie.ai applies its own default to a field left out: leave it out unless given.
             if documented:
-                annotation = Annotated[annotation, msgspec.Meta(
-                    extra_json_schema={"default": prop["default"]}
-                )]
+                annotation = Annotated[
+                    annotation, msgspec.Meta(extra_json_schema={"default": prop["default"]})
+                ]
             optional.append((attribute, annotation | None, None))
         elif documented:  # required, with a default: always sent, the default unless given
             optional.append((attribute, annotation, _default(prop["default"])))

@@ -35,7 +35,8 @@ Media fields (:data:`ImageUrl`, :func:`media_meta`, :func:`media`, :func:`media_
 and a local path, bytes or file object given there is checked by content and size, uploaded once
 and replaced by kie.ai's URL, wherever the field sits (alone, in a list, in a nested object).
 :func:`media` and :func:`media_list` build the same types at run time, for generated Structs
-(``msgspec.defstruct``). A *rule* is a callable taking the validated input and yielding a
+(``msgspec.defstruct``); :func:`spec_from_schema` builds a whole spec from a JSON Schema of the
+input (the shape kie.ai publishes per model). A *rule* is a callable taking the validated input and yielding a
 :class:`Problem` per breach; the helpers below build the usual ones from field paths.
 """
 
@@ -71,6 +72,7 @@ from ._rules import (
     requires,
     value_at,
 )
+from ._schema import SchemaError, spec_from_schema, struct_from_schema
 from ._spec import MediaField, ModelSpec, OutputCount, OutputKind
 from .hookspecs import hookimpl
 
@@ -91,6 +93,7 @@ __all__ = [
     "OutputKind",
     "Problem",
     "Rule",
+    "SchemaError",
     "VideoUrl",
     "count_range",
     "hookimpl",
@@ -104,6 +107,8 @@ __all__ = [
     "one_of_required",
     "only_with",
     "requires",
+    "spec_from_schema",
+    "struct_from_schema",
     "url_pattern",
     "value_at",
 ]

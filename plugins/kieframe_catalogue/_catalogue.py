@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
+
 from kieframe._schema import spec_from_schema
 from kieframe._spec import ModelSpec, OutputCount, OutputKind
+from kieframe.authoring import Problem, Rule
 
 from ._overrides import EXAMPLES, MANY, OUTPUTS, RULES, limits_for
 
@@ -63,7 +66,7 @@ class Entry:
             title=self.title,
             docs_url=self.docs_url,
             patches=limits_for(self.id),
-            rules=RULES.get(self.id, ()),
+            rules=tuple(_with_defaults(rule, self.schema) for rule in RULES.get(self.id, ())),
             lazy=True,
             output=self.output,
             outputs=self.outputs,
@@ -72,6 +75,25 @@ class Entry:
             deadline=deadline,
             tags=(self.category, self.family),
         )
+
+
+def _with_defaults(rule: Rule, schema: Mapping[str, Any]) -> Rule:
+    """``rule``, checked on the input with kie's documented defaults in place of unset fields."""
+    defaults = {
+        name: prop["default"]
+        for name, prop in schema.get("properties", {}).items()
+        if isinstance(prop, Mapping) and "default" in prop and name.isidentifier()
+    }
+
+    def checked(value: Any) -> Iterable[Problem]:
+        unset = {
+            name: default
+            for name, default in defaults.items()
+            if getattr(value, name, default) is None
+        }
+        return rule(msgspec.structs.replace(value, **unset) if unset else value)
+
+    return checked
 
 
 def _corrected(model_id: str, example: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -432,7 +432,9 @@ _WAN_27_IMAGE = (
     _only_when("color_palette", other="enable_sequential", equals=False),
 )
 
-#: Cross-field rules the docs state in prose, by model.
+#: Cross-field rules the docs state in prose, by model. They see the input with kie's documented
+#: defaults filled in where a field is unset (kie applies them), so ``when=False`` of a flag that
+#: defaults to false also holds when the flag is left out.
 RULES: Mapping[str, tuple[Rule, ...]] = {
     "bytedance/seedance-2-5": (
         *_SEEDANCE_2_5_FRAMES,
