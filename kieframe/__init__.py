@@ -54,7 +54,15 @@ from ._lifecycle import PollPhase, PollPlan
 from ._operations import UpdateHook
 from ._ratelimit import RateLimits
 from ._records import RawInput, Result, Task, TaskRecord, TaskState, Unchecked
-from ._registry import PluginFailure, PluginInfo, Registry, get_model, models, plugins
+from ._registry import (
+    ModelSource,
+    PluginFailure,
+    PluginInfo,
+    Registry,
+    get_model,
+    models,
+    plugins,
+)
 from ._spec import MediaField, ModelSpec
 from ._version import __version__
 from .hookspecs import hookimpl
@@ -91,6 +99,7 @@ __all__ = [
     "KieError",
     "MaintenanceError",
     "MediaField",
+    "ModelSource",
     "MediaLimits",
     "ModelSpec",
     "NotFoundError",
