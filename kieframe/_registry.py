@@ -146,6 +146,7 @@ class Registry:
         self._failures: list[PluginFailure] = []
         self._models: dict[str, tuple[ModelSpec[Any], str]] | None = None
         self._sources: dict[str, ModelSource] = {}
+        self._replaced: dict[str, ModelSpec[Any]] = {}
         self._discovered = False
         self._lock = threading.RLock()
 
@@ -214,8 +215,11 @@ class Registry:
         fallback = self._provided(self._pm.hook.kieframe_fallback_models)
         found = dict(fallback)
         sources = {key: ModelSource(plugin=owner, fallback=True) for key, (_, owner) in found.items()}
+        self._replaced = {}
         for key, (spec, owner) in ordinary.items():
             replaced = fallback.get(key)
+            if replaced is not None:
+                self._replaced[key] = replaced[0]
             found[key] = (spec, owner)
             sources[key] = ModelSource(
                 plugin=owner, fallback=False, replaces=replaced[1] if replaced else None
@@ -255,6 +259,11 @@ class Registry:
         if model_id not in catalogue:
             raise UnknownModelError(model_id, suggestions=_suggest(model_id, catalogue))
         return self._sources[model_id]
+
+    def replaced(self, model_id: str) -> ModelSpec[Any] | None:
+        """The fallback (catalogue) spec that another plugin's ``model_id`` replaces, if any."""
+        self._catalogue()
+        return self._replaced.get(model_id)
 
     def get_model(self, model_id: str) -> ModelSpec[Any]:
         """The spec of ``model_id``; raises :class:`~kieframe.UnknownModelError` if unknown."""

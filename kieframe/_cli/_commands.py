@@ -38,12 +38,14 @@ from ._inputs import FIELD_PREFIX, build_input, field_options
 from ._render import (
     describe_json,
     fields_table,
+    matches,
     model_markdown,
     models_table,
     plugins_json,
     plugins_tables,
     record_json,
     record_table,
+    source_line,
 )
 
 __all__ = ["cli"]
@@ -153,15 +155,30 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
 
 @cli.command()
+@click.option(
+    "--category",
+    type=click.Choice(["video", "image", "audio", "text"]),
+    help="Only models that make this.",
+)
+@click.option("--family", help="Only this family (Kling, Wan, Seedream, ...).")
+@click.option("--search", metavar="WORDS", help="Only models whose id, title or tags hold all.")
 @_json_option
 @click.pass_obj
-def models(state: _State) -> None:
-    """List the installed models."""
-    specs = default_registry().models()
+def models(
+    state: _State, category: str | None, family: str | None, search: str | None
+) -> None:
+    """List the installed models, optionally filtered by category, family and words."""
+    registry = default_registry()
+    specs = tuple(
+        spec
+        for spec in registry.models()
+        if matches(spec, category_is=category, family_is=family, search=search)
+    )
+    served = {spec.id: registry.source(spec.id).plugin for spec in specs}
     if state.json:
-        _emit([describe_json(spec) for spec in specs])
+        _emit([describe_json(spec, registry.source(spec.id)) for spec in specs])
     else:
-        _out.print(models_table(specs))
+        _out.print(models_table(specs, served))
 
 
 @cli.command()
@@ -171,21 +188,28 @@ def models(state: _State) -> None:
 @_json_option
 @click.pass_obj
 def describe(state: _State, model: str, json_schema: bool, markdown: bool) -> None:
-    """Show a model's input fields with their limits and defaults."""
-    spec = default_registry().get_model(model)
+    """Show a model's input fields with their limits, defaults, media inputs and example."""
+    registry = default_registry()
+    spec = registry.get_model(model)
+    source = registry.source(model)
     if json_schema:
         _emit(spec.json_schema())
     elif markdown:
         click.echo(model_markdown(spec), nl=False)
     elif state.json:
-        _emit(describe_json(spec))
+        _emit(describe_json(spec, source))
     else:
         _out.print(f"{spec.title} ({spec.id})", style="bold")
         if spec.summary:
             _out.print(spec.summary)
-        _out.print(f"output: {spec.output}; docs: {spec.docs_url}")
+        outputs = "one file" if spec.outputs == "one" else "one or several files"
+        _out.print(f"output: {spec.output} ({outputs}); docs: {spec.docs_url}")
+        _out.print(source_line(spec, source, registry.replaced(model)))
         _out.print(f"usually {spec.typical_seconds:g} s; a wait gives up after {spec.deadline:g} s")
         _out.print(fields_table(spec))
+        for example in spec.examples:
+            _out.print("documented example:", style="bold")
+            _out.print_json(data=dict(example))
 
 
 @cli.command()

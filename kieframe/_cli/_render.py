@@ -14,13 +14,16 @@ from rich.table import Table
 
 from .._fields import media_limits
 from .._records import TaskRecord
-from .._registry import PluginFailure, PluginInfo
+from .._registry import ModelSource, PluginFailure, PluginInfo
 from .._spec import ModelSpec
 from .._validation import FieldInfo, describe_type
 from ._inputs import option_name
 
 __all__ = [
+    "category",
     "describe_json",
+    "family",
+    "matches",
     "fields_table",
     "model_markdown",
     "models_table",
@@ -28,6 +31,7 @@ __all__ = [
     "plugins_tables",
     "record_json",
     "record_table",
+    "source_line",
 ]
 
 
@@ -96,11 +100,79 @@ def field_limit(field: FieldInfo) -> str:
 
 
 def _default(field: FieldInfo) -> str:
-    return "" if field.required else json.dumps(field.default, ensure_ascii=False)
+    value = None if field.required else default_value(field)
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
 
 
-def describe_json(spec: ModelSpec[Any]) -> dict[str, Any]:
-    """Everything ``describe`` shows, as a JSON object."""
+def default_value(field: FieldInfo) -> Any:
+    """What an optional field amounts to when left out: its own default or kie.ai's documented one.
+
+    A field compiled from kie.ai's schema is left out of the request unless given, and kie.ai
+    applies the default its docs state (kept in the field's JSON Schema).
+    """
+    if field.default is not None:
+        return field.default
+    node: mi.Type = field.type
+    while True:
+        if isinstance(node, mi.Metadata):
+            documented = (node.extra_json_schema or {}).get("default")
+            if documented is not None:
+                return documented
+            node = node.type
+        elif isinstance(node, mi.UnionType):
+            inner = [member for member in node.types if member != mi.NoneType()]
+            if len(inner) != 1:
+                return None
+            node = inner[0]
+        else:
+            return None
+
+
+_CATEGORIES = ("video", "image", "audio")
+
+
+def category(spec: ModelSpec[Any]) -> str:
+    """What a model makes, for ``kieframe models --category``: video, image, audio (or text)."""
+    for tag in spec.tags:
+        if tag in _CATEGORIES:
+            return tag
+    return spec.output
+
+
+def family(spec: ModelSpec[Any]) -> str:
+    """A model's family: the catalogue's (its second tag), else the id's first part."""
+    if len(spec.tags) >= 2 and spec.tags[0] in _CATEGORIES:
+        return spec.tags[1]
+    return spec.id.partition("/")[0].split("-")[0].capitalize()
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def matches(
+    spec: ModelSpec[Any],
+    *,
+    category_is: str | None = None,
+    family_is: str | None = None,
+    search: str | None = None,
+) -> bool:
+    """Whether a model passes ``kieframe models`` filters (case and punctuation ignored)."""
+    if category_is is not None and category(spec) != category_is.lower():
+        return False
+    if family_is is not None and _squash(family_is) not in (
+        _squash(family(spec)),
+        _squash(spec.id.partition("/")[0]),
+    ):
+        return False
+    if search:
+        haystack = " ".join((spec.id, spec.title, spec.summary, *spec.tags)).lower()
+        return all(word in haystack for word in search.lower().split())
+    return True
+
+
+def describe_json(spec: ModelSpec[Any], source: ModelSource | None = None) -> dict[str, Any]:
+    """Everything ``describe`` shows, as a JSON object (with the serving plugin, if known)."""
     fields = []
     for field in spec.fields:
         limits = media_limits(field.type)
@@ -109,20 +181,29 @@ def describe_json(spec: ModelSpec[Any]) -> dict[str, Any]:
                 "name": field.name,
                 "option": option_name(field),
                 "required": field.required,
-                "default": None if field.required else field.default,
+                "default": None if field.required else default_value(field),
                 "limit": describe_type(field.type),
                 "description": field_description(field),
                 "media": None
                 if limits is None
-                else {"media_types": list(limits.media_types), "max_bytes": limits.max_bytes},
+                else {
+                    "kind": limits.kind,
+                    "media_types": list(limits.media_types),
+                    "max_bytes": limits.max_bytes,
+                },
             }
         )
+    served = None if source is None else dataclasses.asdict(source)
     return {
         "id": spec.id,
         "title": spec.title,
         "summary": spec.summary,
         "docs_url": spec.docs_url,
+        "category": category(spec),
+        "family": family(spec),
+        "plugin": served,
         "output": spec.output,
+        "outputs": spec.outputs,
         "typical_seconds": spec.typical_seconds,
         "deadline": spec.deadline,
         "tags": list(spec.tags),
@@ -150,16 +231,43 @@ def fields_table(spec: ModelSpec[Any]) -> Table:
     return table
 
 
-def models_table(specs: tuple[ModelSpec[Any], ...]) -> Table:
-    """The installed models: id, title, output kind and summary."""
+def models_table(specs: tuple[ModelSpec[Any], ...], plugins: Mapping[str, str]) -> Table:
+    """The installed models: id, title, category, family, output and the plugin serving each."""
     table = Table()
     table.add_column("model", no_wrap=True, style="bold")
     table.add_column("title")
+    table.add_column("category")
+    table.add_column("family")
     table.add_column("output")
-    table.add_column("summary", overflow="fold")
+    table.add_column("plugin")
     for spec in specs:
-        table.add_row(spec.id, spec.title, spec.output, spec.summary)
+        output = spec.output if spec.outputs == "one" else f"{spec.output} (several)"
+        table.add_row(
+            spec.id, spec.title, category(spec), family(spec), output, plugins.get(spec.id, "")
+        )
     return table
+
+
+def source_line(
+    spec: ModelSpec[Any], source: ModelSource, replaced: ModelSpec[Any] | None = None
+) -> str:
+    """Which plugin serves a model and what it replaces, in words.
+
+    With the replaced catalogue entry, it also names the fields that one lists and this plugin
+    does not (kie.ai may have added them since the plugin was written).
+    """
+    text = f"served by plugin {source.plugin!r}"
+    if source.fallback:
+        return text + " (a catalogue entry; an installed plugin for this id would replace it)"
+    if source.replaces is None:
+        return text
+    text += f", which replaces the entry of plugin {source.replaces!r}"
+    if replaced is not None:
+        own = {field.name for field in spec.fields}
+        missing = [field.name for field in replaced.fields if field.name not in own]
+        if missing:
+            text += "; that entry also lists: " + ", ".join(missing)
+    return text
 
 
 def plugins_json(
@@ -173,6 +281,8 @@ def plugins_json(
                 "distribution": info.distribution,
                 "version": info.version,
                 "models": list(info.models),
+                "fallback": info.fallback,
+                "overrides": list(info.overrides),
             }
             for info in infos
         ],
@@ -188,12 +298,21 @@ def plugins_tables(
 ) -> list[Table]:
     """A table of the loaded plugins and, if any failed, one of the failures."""
     loaded = Table(title="plugins", title_justify="left")
-    for name in ("plugin", "distribution", "version", "models"):
+    for name in ("plugin", "distribution", "version", "role", "models"):
         loaded.add_column(name, no_wrap=name == "plugin", overflow="fold")
     for info in infos:
-        loaded.add_row(
-            info.name, info.distribution or "-", info.version or "-", "\n".join(info.models)
+        if info.fallback:
+            role = "catalogue (fallback)"
+        elif info.overrides:
+            role = "replaces catalogue entries:\n" + "\n".join(info.overrides)
+        else:
+            role = ""
+        served = (
+            f"{len(info.models)} models (kieframe models)"
+            if len(info.models) > _LISTED
+            else "\n".join(info.models)
         )
+        loaded.add_row(info.name, info.distribution or "-", info.version or "-", role, served)
     tables = [loaded]
     if failures:
         failed = Table(title="failed plugins", title_justify="left", style="red")
@@ -203,6 +322,9 @@ def plugins_tables(
             failed.add_row(failure.name, failure.distribution or "-", failure.error)
         tables.append(failed)
     return tables
+
+
+_LISTED = 12  # a plugin serving more models shows their count, not each id
 
 
 def _cell(text: str) -> str:
