@@ -47,7 +47,7 @@ def test_describe_shows_every_field_with_its_limit_and_default(cli: Runner) -> N
     for field in spec.fields:
         assert fields[field.name]["limit"] == describe_type(field.type)
         assert fields[field.name]["required"] is field.required
-        if not field.required:
+        if not field.required and field.default is not None:
             assert fields[field.name]["default"] == field.default
     assert fields["image_url"]["media"]["max_bytes"] == spec.media_fields[0].limits.max_bytes
     table = cli("describe", WAN)
@@ -72,6 +72,8 @@ def test_plugins_lists_name_distribution_version_and_models(cli: Runner) -> None
             "distribution": info.distribution,
             "version": info.version,
             "models": list(info.models),
+            "fallback": info.fallback,
+            "overrides": list(info.overrides),
         }
         for info in kieframe.plugins()
     ]
@@ -99,8 +101,53 @@ def test_a_plugin_that_fails_to_load_is_listed_as_failed(cli: Runner, tmp_path: 
 
 
 def test_an_unknown_model_is_a_usage_error_with_a_suggestion(cli: Runner) -> None:
-    for args in (("describe", "wan"), ("run", "wan/2-5-image-to-vide", "--emulator")):
+    for args, hint in (
+        (("describe", "wan"), "'wan/"),
+        (("run", "wan/2-5-image-to-vide", "--emulator"), WAN),
+    ):
         done = cli(*args)
         assert done.code == ExitCode.BAD_INPUT
-        assert WAN in done.err
+        assert hint in done.err
         assert "Traceback" not in done.err
+
+
+def test_models_filter_by_category_family_and_words(cli: Runner) -> None:
+    done = cli("models", "--category", "image", "--search", "upscale", "--json")
+    assert done.code == 0, done.err
+    listed = done.json()
+    assert isinstance(listed, list)
+    ids = [entry["id"] for entry in listed]
+    assert ids == ["recraft/crisp-upscale", "topaz/image-upscale"]
+    assert {entry["category"] for entry in listed} == {"image"}
+    kling = cli("models", "--family", "kling", "--json").json()
+    assert isinstance(kling, list)
+    assert len(kling) == 18
+    assert all(entry["id"].startswith("kling") for entry in kling)
+    audio = cli("models", "--category", "audio").out
+    assert "elevenlabs/audio-isolation" in audio
+    assert "seedream/4.5-edit" not in audio
+
+
+def test_describe_says_which_plugin_serves_a_model_and_what_it_replaces(cli: Runner) -> None:
+    done = cli("describe", WAN, "--json")
+    described = done.json()
+    assert isinstance(described, dict)
+    assert described["plugin"] == {"plugin": "wan", "fallback": False, "replaces": "catalogue"}
+    table = cli("describe", WAN)
+    assert "served by plugin 'wan', which replaces the entry of plugin 'catalogue'" in table.out
+    catalogue = cli("describe", "seedream/4.5-edit", "--json").json()
+    assert isinstance(catalogue, dict)
+    assert catalogue["plugin"] == {"plugin": "catalogue", "fallback": True, "replaces": None}
+    fields = {entry["name"]: entry for entry in catalogue["fields"]}
+    assert fields["image_urls"]["media"]["kind"] == "image"
+    assert fields["aspect_ratio"]["default"] == "1:1"  # kie.ai's documented default
+    text = cli("describe", "seedream/4.5-edit").out
+    assert "documented example" in text
+    assert "static.aiquickdraw.com" in text
+
+
+def test_plugins_shows_the_catalogue_as_a_fallback_and_what_others_replace(cli: Runner) -> None:
+    done = cli("plugins")
+    assert done.code == 0, done.err
+    assert "catalogue (fallback)" in done.out
+    assert "replaces catalogue" in done.out
