@@ -26,6 +26,8 @@ __all__ = [
     "matches",
     "fields_table",
     "model_markdown",
+    "models_index_markdown",
+    "models_nav",
     "models_table",
     "plugins_json",
     "plugins_tables",
@@ -417,3 +419,65 @@ def model_markdown(spec: ModelSpec[Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+_CATEGORY_TITLES = {"video": "Video", "image": "Image", "audio": "Audio", "text": "Text"}
+
+
+def _grouped(
+    specs: tuple[ModelSpec[Any], ...],
+) -> list[tuple[str, list[tuple[str, list[ModelSpec[Any]]]]]]:
+    """Models by category (video, image, audio, text), then by family, each sorted."""
+    groups: dict[str, dict[str, list[ModelSpec[Any]]]] = {}
+    for spec in specs:
+        groups.setdefault(category(spec), {}).setdefault(family(spec), []).append(spec)
+    order = list(_CATEGORY_TITLES)
+    return [
+        (name, [(fam, sorted(members, key=lambda s: s.id)) for fam, members in sorted(by.items())])
+        for name, by in sorted(groups.items(), key=lambda item: order.index(item[0]))
+    ]
+
+
+def models_index_markdown(specs: tuple[ModelSpec[Any], ...]) -> str:
+    """The models index page of the docs: every model by category and family."""
+    lines = [
+        "# Models",
+        "",
+        "<!-- Generated from the installed plugins; do not edit by hand. -->",
+        "",
+        f"kieframe ships {len(specs)} models: every model of kie.ai's Jobs API, from the "
+        "first-party catalogue plugin (built from kie.ai's published input schemas plus the "
+        "limits its docs state only in prose), and hand-written plugins that replace a catalogue "
+        "entry where a model needs code. Each page is generated with "
+        "`kieframe describe MODEL --markdown`; `kieframe models` lists what is installed on your "
+        "machine, with filters (`--category`, `--family`, `--search`).",
+        "",
+    ]
+    for name, families in _grouped(specs):
+        count = sum(len(members) for _, members in families)
+        lines += [f"## {_CATEGORY_TITLES[name]} ({count})", ""]
+        for fam, members in families:
+            lines += [f"### {fam}", "", "| model | title | output |", "| --- | --- | --- |"]
+            for spec in members:
+                output = spec.output if spec.outputs == "one" else f"{spec.output} (several)"
+                lines.append(f"| [`{spec.id}`]({spec.id}.md) | {_cell(spec.title)} | {output} |")
+            lines.append("")
+    lines += [
+        "To add a model or replace a catalogue entry, [write a plugin](../plugins/writing.md) "
+        "or [build one from a JSON Schema](../plugins/from-schema.md).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def models_nav(specs: tuple[ModelSpec[Any], ...], *, indent: int = 6) -> list[str]:
+    """The ``nav`` lines of mkdocs.yml for the model pages, by category and family."""
+    pad = " " * indent
+    lines = [f"{pad}- models/index.md"]
+    for name, families in _grouped(specs):
+        lines.append(f"{pad}- {_CATEGORY_TITLES[name]}:")
+        for fam, members in families:
+            lines.append(f"{pad}    - {json.dumps(fam)}:")
+            for spec in members:
+                lines.append(f"{pad}        - {json.dumps(spec.title)}: models/{spec.id}.md")
+    return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,22 @@ import pytest
 
 import kieframe
 from kieframe._cli import ExitCode
-from kieframe._cli._render import field_limit, model_markdown
+from kieframe._cli._render import field_limit, model_markdown, models_index_markdown, models_nav
 
 DOCS = Path(__file__).parent.parent.parent / "docs"
+MKDOCS = DOCS.parent / "mkdocs.yml"
+#: ``KIEFRAME_REGENERATE_DOCS=1 pytest tests/docs`` rewrites the generated pages, index and nav.
+REGENERATE = os.environ.get("KIEFRAME_REGENERATE_DOCS") == "1"
+HINT = "regenerate: KIEFRAME_REGENERATE_DOCS=1 pytest tests/docs"
+
+
+def _current(path: Path, text: str) -> str:
+    """The file's text, rewritten first when regenerating."""
+    if REGENERATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 def model_page(spec: kieframe.ModelSpec[Any]) -> Path:
@@ -23,20 +37,48 @@ def model_page(spec: kieframe.ModelSpec[Any]) -> Path:
 @pytest.mark.parametrize("spec", kieframe.models(), ids=lambda spec: spec.id)
 def test_every_model_has_a_page_that_matches_its_spec(spec: kieframe.ModelSpec[Any]) -> None:
     page = model_page(spec)
-    assert page.is_file(), f"no page for {spec.id}: kieframe describe {spec.id} --markdown > {page}"
-    text = page.read_text(encoding="utf-8")
+    text = _current(page, model_markdown(spec))
+    assert text, f"no page for {spec.id}: {HINT}"
     for field in spec.fields:
         assert f"| `{field.name}` |" in text
         assert field_limit(field).replace("|", "\\|") in text
-    assert text == model_markdown(spec), f"regenerate: kieframe describe {spec.id} --markdown"
+    assert text == model_markdown(spec), HINT
 
 
-@pytest.mark.parametrize("spec", kieframe.models(), ids=lambda spec: spec.id)
-def test_every_model_page_is_in_the_nav_and_the_index(spec: kieframe.ModelSpec[Any]) -> None:
-    nav = (DOCS.parent / "mkdocs.yml").read_text(encoding="utf-8")
-    assert f"models/{spec.id}.md" in nav
-    index = (DOCS / "models" / "index.md").read_text(encoding="utf-8")
-    assert f"({spec.id}.md)" in index
+def test_the_models_index_lists_every_model_by_category_and_family() -> None:
+    specs = kieframe.models()
+    index = _current(DOCS / "models" / "index.md", models_index_markdown(specs))
+    assert index == models_index_markdown(specs), HINT
+    for spec in specs:
+        assert f"({spec.id}.md)" in index
+    for heading in ("## Video", "## Image", "## Audio", "### Kling", "### Seedream"):
+        assert heading in index
+
+
+def test_every_model_page_is_in_the_nav_by_category_and_family() -> None:
+    specs = kieframe.models()
+    text = MKDOCS.read_text(encoding="utf-8")
+    head, marker, rest = text.partition("  - Models:\n")
+    body, plugins_marker, tail = rest.partition("  - Plugins:\n")
+    assert marker and plugins_marker, "mkdocs.yml has no Models section before Plugins"
+    wanted = "\n".join(models_nav(specs)) + "\n"
+    if REGENERATE and body != wanted:
+        MKDOCS.write_text(head + marker + wanted + plugins_marker + tail, encoding="utf-8")
+        body = wanted
+    assert body == wanted, HINT
+    for spec in specs:
+        assert f"models/{spec.id}.md" in body
+
+
+def test_no_stale_model_pages() -> None:
+    pages = {path.relative_to(DOCS / "models").with_suffix("").as_posix()
+             for path in (DOCS / "models").rglob("*.md")} - {"index"}
+    stale = pages - {spec.id for spec in kieframe.models()}
+    if REGENERATE:
+        for name in stale:
+            (DOCS / "models" / f"{name}.md").unlink()
+        stale = set()
+    assert not stale, f"pages for models no plugin provides: {sorted(stale)}"
 
 
 def _exit_table(text: str) -> dict[int, tuple[str, str]]:
