@@ -98,21 +98,24 @@ class Validator:
         except Exception:
             raise InputValidationError(model_id, self.explain(data)) from None
         if self._checks_after:
-            problems = self.explain(plain)
+            problems = self._walk(plain)
             if problems:
                 raise InputValidationError(model_id, problems)
         return value
 
     def explain(self, data: Any) -> list[Problem]:
-        """Every problem of ``data``, each with its field path and limit (empty when valid)."""
-        problems: list[Problem] = []
-        try:
-            plain = _plain(data)
-            check_value(self._node, plain, "", problems)
-        except RecursionError:
-            problems.append(Problem("input", "is nested too deeply to check"))
+        """Every problem of ``data`` msgspec refused, each with its field path and limit."""
+        problems = self._walk(data)
         if not problems:  # msgspec saw something the walk did not: fall back to its words
             problems.append(_from_msgspec(self.input_type, data))
+        return problems
+
+    def _walk(self, data: Any) -> list[Problem]:
+        problems: list[Problem] = []
+        try:
+            check_value(self._node, _plain(data), "", problems)
+        except RecursionError:
+            problems.append(Problem("input", "is nested too deeply to check"))
         return problems
 
 
