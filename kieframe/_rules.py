@@ -6,8 +6,8 @@ rules in ``ModelSpec(rules=...)``; they run after every field passed its own lim
 problems are reported in the same :class:`~kieframe.InputValidationError` as any other.
 
 The helpers here build the common rules from field paths (``"mode"``, ``"camera.speed"``); a field
-counts as *set* when it is present and not ``None``, ``""`` or an empty list (kie.ai's ways of
-saying "none").
+counts as *set* when it is present and not ``None``, ``""``, ``False`` or an empty list (kie.ai's
+ways of saying "none" or "off").
 """
 
 from __future__ import annotations
@@ -67,8 +67,10 @@ def _struct_item(struct: msgspec.Struct, name: str) -> Any:
 
 
 def is_set(value: Any) -> bool:
-    """Whether a field value counts as given: not ``None``, ``""`` or an empty list."""
-    return value is not None and value != "" and not (isinstance(value, list | tuple) and not value)
+    """Whether a field value counts as given: not ``None``, ``""``, ``False`` or an empty list."""
+    if value is None or value is False or value == "":
+        return False
+    return not (isinstance(value, list | tuple) and not value)
 
 
 def _names(paths: Iterable[str]) -> str:

@@ -28,6 +28,7 @@ from ._fields import STEP_KEY
 __all__ = [
     "FieldInfo",
     "Validator",
+    "check_value",
     "describe_type",
     "input_fields",
     "validator_for",
@@ -97,22 +98,24 @@ class Validator:
         except Exception:
             raise InputValidationError(model_id, self.explain(data)) from None
         if self._checks_after:
-            problems: list[Problem] = []
-            _check(self._node, plain, "", problems)  # explain() would add a fallback problem
+            problems = self._walk(plain)
             if problems:
                 raise InputValidationError(model_id, problems)
         return value
 
     def explain(self, data: Any) -> list[Problem]:
-        """Every problem of ``data``, each with its field path and limit (empty when valid)."""
-        problems: list[Problem] = []
-        try:
-            plain = _plain(data)
-            _check(self._node, plain, "", problems)
-        except RecursionError:
-            problems.append(Problem("input", "is nested too deeply to check"))
+        """Every problem of ``data`` msgspec refused, each with its field path and limit."""
+        problems = self._walk(data)
         if not problems:  # msgspec saw something the walk did not: fall back to its words
             problems.append(_from_msgspec(self.input_type, data))
+        return problems
+
+    def _walk(self, data: Any) -> list[Problem]:
+        problems: list[Problem] = []
+        try:
+            check_value(self._node, _plain(data), "", problems)
+        except RecursionError:
+            problems.append(Problem("input", "is nested too deeply to check"))
         return problems
 
 
@@ -185,7 +188,7 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _check(node: mi.Type, value: Any, path: str, problems: list[Problem]) -> None:
+def check_value(node: mi.Type, value: Any, path: str, problems: list[Problem]) -> None:
     """Append the problems of ``value`` for inspected type ``node`` at ``path``."""
     before = len(problems)
     _check_node(node, value, path, problems)
@@ -221,7 +224,7 @@ def _check_node(node: mi.Type, value: Any, path: str, problems: list[Problem]) -
             count = len(value)
             problems.append(Problem(where, f"has {count} item{'s' if count != 1 else ''}"))
         for index, item in enumerate(value):
-            _check(node.item_type, item, f"{path}[{index}]", problems)
+            check_value(node.item_type, item, f"{path}[{index}]", problems)
     elif isinstance(node, mi.StrType):
         _check_str(node, value, where, problems)
     elif isinstance(node, mi.LiteralType):
@@ -240,8 +243,8 @@ def _check_node(node: mi.Type, value: Any, path: str, problems: list[Problem]) -
             problems.append(Problem(where, f"must be an object, got {_kind(value)} {_show(value)}"))
             return
         for key, item in value.items():
-            _check(node.key_type, key, where, problems)
-            _check(node.value_type, item, f"{path}[{_show(key)}]", problems)
+            check_value(node.key_type, key, where, problems)
+            check_value(node.value_type, item, f"{path}[{_show(key)}]", problems)
     elif not isinstance(node, mi.AnyType):
         _check_other(node, value, where, problems)
 
@@ -264,7 +267,7 @@ def _check_union(node: mi.UnionType, value: Any, path: str, problems: list[Probl
     attempts: list[list[Problem]] = []
     for member in members:
         found: list[Problem] = []
-        _check(member, value, path, found)
+        check_value(member, value, path, found)
         if not found:
             return
         attempts.append(found)
@@ -313,7 +316,7 @@ def _check_struct(node: mi.StructType, value: Any, path: str, problems: list[Pro
             if field.required:
                 problems.append(Problem(name, "is required", describe_type(field.type)))
             continue
-        _check(field.type, value[field.encode_name], name, problems)
+        check_value(field.type, value[field.encode_name], name, problems)
 
 
 def _unknown_field(where: str, key: str, by_name: Mapping[str, Any]) -> Problem:
