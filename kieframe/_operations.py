@@ -377,21 +377,44 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
 def _read_visible(waiter: Waiter) -> Op[TaskRecord | None]:
     """Read the task's record; None while kie.ai answers "recordInfo is null".
 
-    Retries of the read stop at the wait's deadline; a read still failing then ends the wait
-    with :class:`~kieframe.WaitTimeout` (the task is not lost), not with the read's error.
+    A read retries on its own (with backoff, within the wait's deadline). When its retries run
+    out during a longer outage (5xx, 429, 455, no connection), the wait reads again after a
+    backoff that doubles each time, up to the deadline: it ends then with
+    :class:`~kieframe.WaitTimeout` (the task is not lost), never early with the read's error.
     """
-    try:
-        return _record(waiter.task_id, (yield _record_call(waiter.task_id, waiter.deadline)))
-    except APIError as error:
-        if is_not_visible(error):
-            return None
-        if error.retryable and time.monotonic() >= waiter.deadline:
-            waiter.next_delay(time.monotonic())  # raises WaitTimeout
-        raise
-    except TransportError:
-        if time.monotonic() >= waiter.deadline:
-            waiter.next_delay(time.monotonic())
-        raise
+    outages = 0
+    while True:
+        try:
+            return _record(waiter.task_id, (yield _record_call(waiter.task_id, waiter.deadline)))
+        except APIError as error:
+            if is_not_visible(error):
+                return None
+            if not error.retryable:
+                raise
+            delay = _after_outage(waiter, error, outages)
+        except TransportError as error:
+            delay = _after_outage(waiter, error, outages)
+        outages += 1
+        yield Sleep(delay)
+
+
+#: The longest pause between two reads of a task during an outage, in seconds.
+_OUTAGE_PAUSE_MAX = 60.0
+
+
+def _after_outage(waiter: Waiter, error: KieError, outages: int) -> float:
+    """How long to pause before reading again after a read's retries ran out.
+
+    Called inside the ``except`` block, so the WaitTimeout raised at the deadline carries the
+    read's error as its context.
+    """
+    pause = waiter.next_delay(time.monotonic())  # raises WaitTimeout past the deadline
+    remaining = waiter.deadline - time.monotonic()
+    pause = max(0.0, min(pause * 2.0 ** min(outages, 16), _OUTAGE_PAUSE_MAX, remaining))
+    logger.warning(
+        "reading task %s failed (%s); reading again in %.1f s", waiter.task_id, error, pause
+    )
+    return pause
 
 
 def callback_wait_op(
