@@ -332,7 +332,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     keyword-only. ``http_client`` (an ``httpx.Client``) or ``transport`` (an
     ``httpx.BaseTransport``) inject a configured client or transport: proxies, mocks, tests.
     ``poll`` replaces kie.ai's polling schedule, ``rate_limits`` the client-side budgets,
-    ``visibility_grace`` how long "recordInfo is null" counts as "not visible yet".
+    ``visibility_grace`` how long "recordInfo is null" counts as "not visible yet" after a
+    submission (a wait on a bare task id allows at most 10 s: the id may be mistyped).
     ``create_attempts`` bounds resends of a create kie.ai certainly did not take;
     ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
     receiver or hub) lets waits resolve on callbacks; ``journal`` (a path or a

@@ -318,9 +318,18 @@ class UpdateHook(Protocol):
     def __call__(self, record: TaskRecord, /) -> None: ...
 
 
+#: The visibility grace of a wait on a bare task id (not a Task this client submitted): a
+#: mistyped or foreign id is reported as unknown after this many seconds, not after the full grace.
+UNKNOWN_ID_GRACE = 10.0
+
+
 @dataclass(slots=True)
 class WaitOptions:
-    """How one wait runs: its deadline in seconds, poll plan, visibility grace, update hook."""
+    """How one wait runs: its deadline in seconds, poll plan, visibility grace, update hook.
+
+    ``grace`` applies to a task whose submission time is known; a wait on a bare id gets at most
+    :data:`UNKNOWN_ID_GRACE` seconds, counted from the wait's start.
+    """
 
     timeout: float
     plan: PollPlan = field(default_factory=PollPlan)
@@ -333,9 +342,20 @@ def _waiter(
 ) -> tuple[Waiter, float]:
     """A waiter placed on the monotonic clock, and ``now``; ``since`` is Unix seconds or None."""
     now = time.monotonic()
-    started = now - max(0.0, time.time() - since) if since is not None else now
     deadline = now + options.timeout
-    return Waiter(task_id, started=started, deadline=deadline, plan=plan, grace=options.grace), now
+    if since is None:  # an id from elsewhere, maybe mistyped: only a short grace
+        started, grace = now, min(options.grace, UNKNOWN_ID_GRACE)
+    else:
+        started, grace = now - max(0.0, time.time() - since), options.grace
+    waiter = Waiter(
+        task_id,
+        started=started,
+        deadline=deadline,
+        plan=plan,
+        grace=grace,
+        submitted=since is not None,
+    )
+    return waiter, now
 
 
 class _StateChanges:

@@ -92,6 +92,19 @@ def test_a_timeout_names_the_task_to_wait_for_again(cli: Runner, emulator: Emula
     assert error["error"]["exit_code"] == ExitCode.TIMED_OUT
 
 
+def test_waiting_for_a_mistyped_id_soon_says_it_is_unknown(cli: Runner, emulator: Emulator) -> None:
+    """An id this process did not submit gets a short grace (not the 60 s a new task gets)."""
+    mistyped = "0123456789abcdef0123456789abcdeX"
+    done = cli(
+        "wait", mistyped, "--base-url", emulator.base_url, "--poll-every", "0.5",
+        "--timeout", "45", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert mistyped in done.err
+    assert "check the task id" in done.err
+    assert "submitted" not in done.err
+
+
 def test_an_uncertain_submission_is_not_resent(cli: Runner, emulator: Emulator) -> None:
     emulator.fault("createTask", "drop")
     done = cli("submit", WAN, *INPUT, *_against(emulator), KIE_API_KEY=Emulator.API_KEY)

@@ -70,6 +70,22 @@ def test_a_task_that_never_appears_is_not_found_after_the_grace_window(
     ):
         client.wait("0123456789abcdef0123456789abcdef", timeout=5)
     assert caught.value.task_id == "0123456789abcdef0123456789abcdef"
+    assert "check the task id" in caught.value.message
+    assert "submitted" not in caught.value.message  # this client submitted nothing
+
+
+def test_a_submitted_task_that_stays_invisible_is_not_found_after_its_grace(
+    kie_emulator: Emulator,
+) -> None:
+    kie_emulator.script(timing=Timing(invisible=600))
+    with kieframe.Client(
+        Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL, visibility_grace=0.2
+    ) as client:
+        task = client.submit(WAN, INPUT)
+        with pytest.raises(kieframe.NotFoundError) as caught:
+            client.wait(task, timeout=30)
+    assert caught.value.task_id == task.task_id
+    assert "after it was submitted" in caught.value.message
 
 
 def test_an_interrupted_wait_keeps_the_task_id(
