@@ -204,14 +204,18 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
 
     def _request(self, call: Call) -> httpx.Request:
         base = self.base_url if call.host == "api" else self.upload_base_url
+        headers = self._headers
+        if call.content is not None:  # JSON the operation encoded itself
+            headers["Content-Type"] = "application/json"
         return httpx.Request(
             call.method,
             _join(base, call.path),
             params=call.params,
             json=call.json,
+            content=call.content,
             files=call.files,
             data=call.data,
-            headers=self._headers,
+            headers=headers,
             extensions={"timeout": _timeouts(self.timeout, call.deadline)},
         )
 

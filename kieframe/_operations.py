@@ -8,6 +8,7 @@ when to stop) lives here only, in the spirit of h11's sans-I/O design.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -46,6 +47,7 @@ __all__ = [
     "Sleep",
     "callback_wait_op",
     "credits_op",
+    "encode_body",
     "get_op",
     "prepare_submission",
     "submit_op",
@@ -65,6 +67,7 @@ CREDIT = "/api/v1/chat/credit"
 class Call:
     """Send one request to kie.ai and return the envelope's ``data`` (or raise its error).
 
+    The body is ``json`` (encoded by httpx) or ``content`` (JSON already encoded).
     ``budget`` names the rate limit it counts against; ``retry`` allows the driver to resend it
     with backoff (only for requests that are safe to repeat), until ``deadline`` (monotonic
     seconds) if one is given.
@@ -75,6 +78,7 @@ class Call:
     host: Literal["api", "upload"] = "api"
     params: Mapping[str, str] | None = None
     json: Any = None
+    content: bytes | None = None
     files: Any = None
     data: Mapping[str, str] | None = None
     budget: Literal["create", "read"] | None = None
@@ -178,13 +182,14 @@ def submit_op(
     With a ``journal``, the create (to ``host``) is written down before it is sent and its
     outcome after.
     """
+    content = encode_body(submission)  # a body that cannot be sent fails here, before the journal
     if journal is None:
-        return (yield from _create(submission, attempts=attempts, rate_window=rate_window))
+        return (yield from _create(submission, content, attempts=attempts, rate_window=rate_window))
     entry: int = yield Blocking(
         partial(journal.begin, model=submission.model, input=submission.input, host=host)
     )
     try:
-        task = yield from _create(submission, attempts=attempts, rate_window=rate_window)
+        task = yield from _create(submission, content, attempts=attempts, rate_window=rate_window)
     except KieError as error:
         if _definitely_refused(error):  # nothing was created, nothing to pay for
             yield Blocking(partial(journal.rejected, entry, reason=str(error)))
@@ -218,15 +223,31 @@ def _definitely_refused(error: KieError) -> bool:
     return isinstance(error, APIError) and error.code in _REFUSALS
 
 
-def _create(submission: Submission, *, attempts: int, rate_window: float) -> Op[Task]:
+def encode_body(submission: Submission) -> bytes:
+    """The createTask body as the UTF-8 JSON that is sent; InputValidationError if it cannot be.
+
+    A lone surrogate, a NaN or a value nested too deep (possible in a
+    :class:`~kieframe.RawInput`) fails here, before the journal or the network sees anything.
+    """
+    try:
+        text = json.dumps(
+            submission.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+        return text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as error:  # UnicodeEncodeError is a ValueError
+        problem = Problem("input", f"cannot be sent as JSON ({type(error).__name__}: {error})")
+        raise InputValidationError(submission.model, [problem]) from None
+
+
+def _create(
+    submission: Submission, content: bytes, *, attempts: int, rate_window: float
+) -> Op[Task]:
     attempt = 0
     while True:
         attempt += 1
         sent_at = time.time()
         try:
-            data = yield Call(
-                method="POST", path=CREATE_TASK, json=submission.body, budget="create"
-            )
+            data = yield Call(method="POST", path=CREATE_TASK, content=content, budget="create")
         except RateLimitError as error:
             if attempt == attempts:
                 raise

@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 import stamina
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import kieframe
 from kieframe._journal import Journal, JournalStatus
@@ -208,3 +210,44 @@ async def test_cancelling_a_submit_during_its_journal_write_keeps_the_task(
     assert any(created.task_id in note for note in caught.value.__notes__)
     (entry,) = journal.unfinished()
     assert (entry.status, entry.task_id) == (JournalStatus.ACCEPTED, created.task_id)
+
+
+def _nested(depth: int) -> object:
+    value: object = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("a lone \ud800 surrogate", id="surrogate"),
+        pytest.param(float("nan"), id="nan"),
+        pytest.param(_nested(100_000), id="nested"),
+    ],
+)
+def test_an_input_that_cannot_be_sent_leaves_no_uncertain_entry(
+    client: kieframe.Client, journal: Journal, kie_emulator: Emulator, value: object
+) -> None:
+    """A body that cannot be encoded is refused before the journal or kie.ai sees it."""
+    raw = kieframe.RawInput({"prompt": value, "image_url": "https://example.com/h.png"})
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        client.submit(WAN, raw)
+    assert caught.value.fields == ("input",)
+    assert journal.entries() == []
+    assert not kie_emulator.tasks
+
+
+@given(prompt=st.text(st.characters(exclude_categories=())))
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_text_is_sent_or_refused_never_left_uncertain(
+    client: kieframe.Client, journal: Journal, prompt: str
+) -> None:
+    raw = kieframe.RawInput({"prompt": prompt, "image_url": "https://example.com/h.png"})
+    try:
+        client.submit(WAN, raw)
+    except (kieframe.InputValidationError, kieframe.UnprocessableError):
+        pass  # refused here, or by the emulator's own validation (an empty or long prompt)
+    unsettled = (JournalStatus.SENDING, JournalStatus.UNCERTAIN)
+    assert not [entry for entry in journal.entries() if entry.status in unsettled]
