@@ -181,15 +181,16 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
 
         if http_client is not None and transport is not None:
             raise TypeError("pass http_client or transport, not both (the transport belongs in it)")
-        self._owns_http = http_client is None
-        self._http: HttpT = http_client or self._new_http(transport)
         #: Where every create is written down before and after it is sent (see Journal).
         self.journal: SubmissionLog | None
         self._owned_journal: Journal | None = None
         if journal is None or isinstance(journal, SubmissionLog):
             self.journal = journal
-        else:  # a path: the client opens it (last, so no later failure leaks it) and closes it
+        else:  # a path: the client opens it (a JournalError if it cannot) and closes it
             self.journal = self._owned_journal = Journal(journal)
+        self._owns_http = http_client is None
+        # Last: no later failure can leak the connection pool.
+        self._http: HttpT = http_client or self._new_http(transport)
 
     @abc.abstractmethod
     def _new_http(self, transport: TransportT | None) -> HttpT:

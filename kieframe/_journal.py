@@ -12,6 +12,7 @@ Any object with the methods of :class:`SubmissionLog` can stand in for the SQLit
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import json
@@ -19,10 +20,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from ._errors import JournalError
 
 __all__ = [
     "ENV_JOURNAL",
@@ -135,17 +138,30 @@ class Journal:
         target = default_journal_path() if path is None else path
         if target is None:
             raise ValueError(f"the default journal is turned off ({ENV_JOURNAL}); pass a path")
-        if str(target) != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(target)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: the "sending" row must survive a power cut; one fsync per create is cheap
-            # next to the create's own round trip.
-            self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            if self.path != ":memory:":
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise self._error("cannot open", error) from None
+        try:
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # FULL: the "sending" row must survive a power cut; one fsync per create is cheap
+                # next to the create's own round trip.
+                self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            self._db.close()
+            raise self._error("cannot use", error) from None
+
+    def _error(self, what: str, error: Exception) -> JournalError:
+        return JournalError(
+            f"{what} the journal {self.path} ({type(error).__name__}: {error}); move the file "
+            f"aside, or set {ENV_JOURNAL} to another file (or to off)"
+        )
 
     def __repr__(self) -> str:
         return f"<Journal {self.path}>"
@@ -156,9 +172,19 @@ class Journal:
             self._db.close()
 
     def _write(self, sql: str, *args: Any) -> int:
-        with self._lock:
+        with self._lock, self._guard("cannot write to"):
             cursor = self._db.execute(sql, args)
             return cursor.lastrowid or 0
+
+    @contextlib.contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Turn a database failure (corrupt, read-only, disk full) into a JournalError."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise  # a broken constraint is the caller's to explain
+        except sqlite3.Error as error:
+            raise self._error(what, error) from None
 
     def begin(self, *, model: str, input: Mapping[str, Any], host: str | None = None) -> int:
         """Record a create about to be sent (to the Jobs API at ``host``); return its entry id."""
@@ -185,7 +211,7 @@ class Journal:
         """Update an entry; return whether a row changed (``only_if`` limits the old statuses)."""
         assignments = "".join(f", {name} = ?" for name in columns)
         guard = f" AND status IN ({', '.join('?' * len(only_if))})" if only_if else ""
-        with self._lock:
+        with self._lock, self._guard("cannot write to"):
             cursor = self._db.execute(
                 f"UPDATE submissions SET status = ?, updated_at = ?{assignments}"  # noqa: S608 - names are ours
                 f" WHERE id = ?{guard}",
@@ -242,7 +268,7 @@ class Journal:
         if status is not None:
             sql += " WHERE status = ?"
             args = (status.value,)
-        with self._lock:
+        with self._lock, self._guard("cannot read"):
             rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
         return [_entry(row) for row in rows]
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import kieframe
+from kieframe import JournalError
 from kieframe._journal import Journal, JournalStatus, SubmissionLog, default_journal_path
 
 
@@ -76,3 +78,27 @@ def test_default_path_follows_the_environment(
     assert default_journal_path() is None
     with pytest.raises(ValueError, match="turned off"):
         Journal()
+
+
+def _corrupt(path: Path) -> Path:
+    path.write_bytes(b"this is not a database, it is a shopping list\n" * 100)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "a folder", "under a file"])
+def test_an_unusable_journal_path_is_a_journal_error_naming_it(tmp_path: Path, kind: str) -> None:
+    path = {
+        "corrupt": lambda: _corrupt(tmp_path / "j.sqlite3"),
+        "a folder": lambda: tmp_path,
+        "under a file": lambda: _corrupt(tmp_path / "file") / "j.sqlite3",
+    }[kind]()
+    with pytest.raises(JournalError) as caught:
+        Journal(path)
+    assert str(path) in str(caught.value)
+    assert "KIEFRAME_JOURNAL" in str(caught.value)
+
+
+def test_a_client_with_a_corrupt_journal_raises_before_anything_is_sent(tmp_path: Path) -> None:
+    path = _corrupt(tmp_path / "j.sqlite3")
+    with pytest.raises(JournalError):
+        kieframe.Client("key", base_url="http://127.0.0.1:9", journal=path)
