@@ -286,7 +286,9 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
             op = callback_wait_op(task_id, since=since, options=options, watchdog=watchdog)
         else:
             op = wait_op(task_id, since=since, options=options)
-        return op if self.journal is None else _journaled_wait(op, self.journal, task_id)
+        if self.journal is None:
+            return op
+        return _journaled_wait(op, self.journal, task_id, str(self.base_url))
 
     def _spec_for(self, task: Task | str) -> ModelSpec[Any] | None:
         """The spec of a task's model, if the task handle names an installed one."""
@@ -311,16 +313,17 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         return spec.deadline if spec else _DEFAULT_DEADLINE
 
 
-def _journaled_wait(op: Op[TaskRecord], journal: SubmissionLog, task_id: str) -> Op[TaskRecord]:
-    """Run a wait and write its outcome (success or failure) to the journal."""
+def _journaled_wait(
+    op: Op[TaskRecord], journal: SubmissionLog, task_id: str, host: str
+) -> Op[TaskRecord]:
+    """Run a wait and write its outcome (success or failure) to the journal entry of ``host``."""
+    finished = functools.partial(journal.finished, task_id, host=host)
     try:
         record = yield from op
     except TaskFailed as failure:  # (a task kie.ai does not show stays "accepted": it was paid)
-        yield Blocking(
-            functools.partial(journal.finished, task_id, succeeded=False, detail=failure.message)
-        )
+        yield Blocking(functools.partial(finished, succeeded=False, detail=failure.message))
         raise
-    yield Blocking(functools.partial(journal.finished, task_id, succeeded=True))
+    yield Blocking(functools.partial(finished, succeeded=True))
     return record
 
 

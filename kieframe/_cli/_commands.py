@@ -534,7 +534,12 @@ def _entry_json(entry: JournalEntry) -> dict[str, Any]:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8787, show_default=True, help="Port to bind; 0 for any free one.")
-@click.option("--seed", default=0, show_default=True, help="Seed for task ids and chance faults.")
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    help="Seed for chance faults (task ids are new each run).",
+)
 @click.option("--hmac-key", metavar="KEY", help="Sign callbacks with this webhook HMAC key.")
 @click.option(
     "--generating",

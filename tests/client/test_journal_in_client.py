@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import kieframe
 from kieframe._journal import Journal, JournalStatus
 from kieframe.testing import Emulator
-from kieframe.testing.pytest_plugin import FAST_POLL
+from kieframe.testing.pytest_plugin import FAST_POLL, FAST_TIMING
 
 WAN = "wan/2-5-image-to-video"
 INPUT = {"prompt": "a heron in the reeds", "image_url": "https://example.com/h.png"}
@@ -251,3 +251,21 @@ def test_any_text_is_sent_or_refused_never_left_uncertain(
         client.submit(WAN, raw)
     unsettled = (JournalStatus.SENDING, JournalStatus.UNCERTAIN)
     assert not [entry for entry in journal.entries() if entry.status in unsettled]
+
+
+def test_runs_against_restarted_emulators_keep_their_own_entries_and_files(
+    journal: Journal, tmp_path: Path
+) -> None:
+    """Two emulator runs (same seed, same port range) share a journal and an output folder."""
+    saved: list[Path] = []
+    for _ in range(2):
+        with (
+            Emulator(seed=0, timing=FAST_TIMING, rate_limits=False) as emulator,
+            kieframe.Client(
+                Emulator.API_KEY, base_url=emulator.base_url, poll=FAST_POLL, journal=journal
+            ) as client,
+        ):
+            saved += client.run(WAN, INPUT, download_to=tmp_path / "out").files
+    assert len(set(saved)) == 2
+    assert all(path.exists() for path in saved)
+    assert [e.status for e in journal.entries()] == [JournalStatus.SUCCEEDED] * 2
