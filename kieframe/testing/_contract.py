@@ -25,10 +25,18 @@ __all__ = ["check_invalid_input", "check_model", "check_valid_input"]
 def expected_input(spec: ModelSpec[Any], data: dict[str, Any]) -> dict[str, Any]:
     """The ``input`` object kie.ai should receive for ``data``.
 
-    Defaults filled in (in nested objects too), unset top-level optionals (None) left out.
+    Defaults filled in (in nested objects too), unset optionals (None) left out (nested ones too).
     """
-    merged: dict[str, Any] = _filled(mi.type_info(spec.input_type), data)
-    return {key: value for key, value in merged.items() if value is not None}
+    merged: dict[str, Any] = _without_nulls(_filled(mi.type_info(spec.input_type), data))
+    return merged
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
 
 
 def _filled(node: mi.Type, value: Any) -> Any:
