@@ -132,7 +132,12 @@ def test_rules_report_every_breach_with_its_limit() -> None:
     collage = SPECS[2]
     with pytest.raises(InputValidationError) as caught:
         collage.validate(
-            {"image_urls": ["https://e.com/a.png"] * 2, "resolution": "4k", "invert_mask": True}
+            {
+                "image_urls": ["https://e.com/a.png"],
+                "mode": "blend",
+                "resolution": "4k",
+                "invert_mask": True,
+            }
         )
     text = {problem.field: str(problem) for problem in caught.value.problems}
     assert (
