@@ -20,6 +20,7 @@ import msgspec
 from kieframe.authoring import (
     ImageUrl,
     ModelSpec,
+    OptionalImageUrl,
     OptionalVideoUrl,
     count_range,
     hookimpl,
@@ -42,6 +43,7 @@ class Shot(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     prompt: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
     duration: Annotated[int, msgspec.Meta(ge=1, le=10)] = 5
     camera: Literal["static", "pan", "zoom"] = "static"
+    first_frame: OptionalImageUrl = ""
 
 
 class ShotsInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
