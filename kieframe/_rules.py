@@ -163,6 +163,12 @@ def only_with(
     return rule
 
 
+def _count(low: int, high: int) -> str:
+    if low == high:
+        return f"exactly {low} item{'s' if low != 1 else ''}"
+    return f"{low} to {high} items"
+
+
 def count_range(path: str, *, by: str, ranges: Mapping[Any, tuple[int, int]]) -> Rule:
     """The number of items in list ``path`` must lie in ``ranges[<value of by>]`` (inclusive).
 
@@ -181,7 +187,7 @@ def count_range(path: str, *, by: str, ranges: Mapping[Any, tuple[int, int]]) ->
             yield Problem(
                 path,
                 f"has {count} item{'s' if count != 1 else ''}",
-                f"{low} to {high} items when {by!r} is {key!r}",
+                f"{_count(low, high)} when {by!r} is {key!r}",
             )
 
     return rule

@@ -5,8 +5,10 @@ Text is parsed against the field's declared type, read with ``msgspec.inspect``:
 for booleans, numbers for number fields, ``null`` where the field allows it; strings stay strings
 (``duration=5`` stays ``"5"`` for a field that takes the string ``"5"``). A value that fits no
 reading is passed on as text, so that validation reports it against the field's documented limit.
-For a media field, anything but an http(s) URL is a local file path, given as a
-:class:`pathlib.Path` so that the client uploads it.
+For a media field (alone or in a list), anything but a URL the field takes (http(s), or the
+``asset://`` or ``oss://`` references some fields accept) is a local file path, given as a
+:class:`pathlib.Path` so that the client uploads it. A list field's option may be repeated
+(``--image-urls a.png --image-urls https://...``), one item each.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from typing import Any
 import click
 import msgspec.inspect as mi
 
-from .._fields import media_limits
+from .._fields import media_limits, media_pattern
+from .._files._local import is_local
 from .._spec import ModelSpec
 from .._validation import FieldInfo, describe_type
 
 __all__ = [
     "FIELD_PREFIX",
     "build_input",
+    "describe_uploads",
     "field_options",
     "option_name",
     "parse_assignment",
@@ -47,9 +51,37 @@ def parse_value(field: FieldInfo | None, text: str) -> Any:
     """The value ``text`` stands for in ``field`` (an unknown field keeps the text)."""
     if field is None:
         return text
-    if media_limits(field.type) is not None and text and not _URL.match(text):
-        return _local_path(text)
+    if media_limits(field.type) is not None:
+        if _is_list(field.type):
+            parsed = _parse(field.type, text)
+            items = parsed if isinstance(parsed, list) else [text]
+            return [_media_item(field.type, item) for item in items]
+        return _media_item(field.type, text)
     return _parse(field.type, text)
+
+
+def _media_item(node: mi.Type, value: Any) -> Any:
+    """A media value: a URL the field takes stays text, anything else is a local path."""
+    if not isinstance(value, str) or not value or _is_url(node, value):
+        return value
+    return _local_path(value)
+
+
+def _is_url(node: mi.Type, text: str) -> bool:
+    pattern = media_pattern(node)
+    try:
+        matched = pattern is not None and re.search(pattern, text) is not None
+    except re.error:
+        matched = False
+    return matched or bool(_URL.match(text))
+
+
+def _is_list(node: mi.Type) -> bool:
+    if isinstance(node, mi.Metadata):
+        return _is_list(node.type)
+    if isinstance(node, mi.UnionType):
+        return any(_is_list(member) for member in node.types)
+    return isinstance(node, mi.ListType)
 
 
 def _local_path(text: str) -> Path:
@@ -134,14 +166,39 @@ def build_input(
     by_name = {field.name: field for field in spec.fields}
     for key, value in data.items():
         field = by_name.get(key)
-        if isinstance(value, str) and field is not None and media_limits(field.type) is not None:
-            data[key] = parse_value(field, value)
+        if field is not None and media_limits(field.type) is not None:
+            if isinstance(value, list):
+                data[key] = [_media_item(field.type, item) for item in value]
+            elif isinstance(value, str):
+                data[key] = _media_item(field.type, value)
     data.update(parse_assignment(spec, assignment) for assignment in assignments)
     for key, value in field_values.items():
-        if value is not None:
-            field = by_name[key]
+        if value is None or value == ():
+            continue
+        field = by_name[key]
+        if isinstance(value, tuple):  # a repeated list option: one item each
+            data[key] = [item for text in value for item in parse_value(field, text)]
+        else:
             data[key] = value if isinstance(value, bool) else parse_value(field, value)
     return data
+
+
+def describe_uploads(data: Mapping[str, Any]) -> list[str]:
+    """One line per local file in an input (``image_urls[1]: cat.png``), at any depth."""
+    lines: list[str] = []
+    _find_local(data, "", lines)
+    return lines
+
+
+def _find_local(value: Any, path: str, lines: list[str]) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _find_local(item, f"{path}.{key}" if path else str(key), lines)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _find_local(item, f"{path}[{index}]", lines)
+    elif is_local(value):
+        lines.append(f"{path}: {value}")
 
 
 def option_name(field: FieldInfo) -> str:
@@ -167,6 +224,11 @@ def field_options(spec: ModelSpec[Any], *, taken: Iterable[str]) -> list[click.O
         if _is_bool(field.type):
             decls[0] = f"{name}/--no-{name[2:]}"
             options.append(click.Option(decls, default=None, help=text))
+        elif limits is not None and _is_list(field.type):
+            text += "; repeat the option for each item"
+            options.append(
+                click.Option(decls, multiple=True, default=(), metavar="PATH|URL", help=text)
+            )
         else:
             metavar = "PATH|URL" if limits is not None else _metavar(field.type)
             options.append(click.Option(decls, default=None, metavar=metavar, help=text))

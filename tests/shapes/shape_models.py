@@ -13,13 +13,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from kieframe.authoring import (
     ImageUrl,
     ModelSpec,
+    OptionalImageUrl,
     OptionalVideoUrl,
     count_range,
     hookimpl,
@@ -42,6 +43,7 @@ class Shot(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     prompt: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
     duration: Annotated[int, msgspec.Meta(ge=1, le=10)] = 5
     camera: Literal["static", "pan", "zoom"] = "static"
+    first_frame: OptionalImageUrl = ""
 
 
 class ShotsInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -139,10 +141,10 @@ CAPTION = ModelSpec(
     output="text",
 )
 
-SPECS = (SHOTS, VOICE, COLLAGE, CAPTION)
+SPECS: tuple[ModelSpec[Any], ...] = (SHOTS, VOICE, COLLAGE, CAPTION)
 
 
 @hookimpl
-def kieframe_models() -> list[ModelSpec[msgspec.Struct]]:
+def kieframe_models() -> list[ModelSpec[Any]]:
     """Provide the test models."""
     return list(SPECS)
