@@ -214,7 +214,9 @@ class Registry:
         ordinary = self._provided(self._pm.hook.kieframe_models)
         fallback = self._provided(self._pm.hook.kieframe_fallback_models)
         found = dict(fallback)
-        sources = {key: ModelSource(plugin=owner, fallback=True) for key, (_, owner) in found.items()}
+        sources = {
+            key: ModelSource(plugin=owner, fallback=True) for key, (_, owner) in found.items()
+        }
         self._replaced = {}
         for key, (spec, owner) in ordinary.items():
             replaced = fallback.get(key)

@@ -33,7 +33,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 import msgspec
 
@@ -129,13 +129,14 @@ class _DeferredSpec(ModelSpec[Any]):
     """
 
     __slots__ = ("_build",)
+    _build: Callable[[], type[msgspec.Struct]] | None
 
     def __init__(self, *, build: Callable[[], type[msgspec.Struct]], **options: Any) -> None:
         object.__setattr__(self, "_build", None)  # ModelSpec's own checks see the placeholder
         super().__init__(input_type=_Pending, **options)
         object.__setattr__(self, "_build", build)
 
-    @property  # type: ignore[override]
+    @property
     def input_type(self) -> type[msgspec.Struct]:
         """The input Struct, compiled on first use."""
         current: type[msgspec.Struct] = _INPUT_SLOT.__get__(self)
@@ -173,7 +174,8 @@ def struct_from_schema(
     merged over that property first: the way to add limits the schema leaves to prose. A keyword
     patched to ``None`` is removed; a path the schema lacks adds a property (its patch must give a
     ``type``); ``"x-required": False`` makes a property optional (where kie's ``required`` list
-    contradicts a conditional rule), ``True`` required. Raises :class:`SchemaError` naming the property for a schema it cannot express.
+    contradicts a conditional rule), ``True`` required. Raises :class:`SchemaError` naming the
+    property for a schema it cannot express.
     """
     patches = dict(patches or {})
     known = _paths(schema)
@@ -351,12 +353,12 @@ def _camel(key: str) -> str:
 
 
 def _type_of(prop: Mapping[str, Any], path: str, struct: str) -> str:
-    kind = prop.get("type")
+    kind: Any = prop.get("type")
     if kind is None:
         for key in ("anyOf", "oneOf", "allOf"):
-            kinds = {b.get("type") for b in prop.get(key, ()) if isinstance(b, Mapping)}
-            if len(kinds) == 1:
-                kind = kinds.pop()
+            found = {b.get("type") for b in prop.get(key, ()) if isinstance(b, Mapping)}
+            if len(found) == 1:
+                kind = found.pop()
                 break
         else:
             if "enum" in prop:
@@ -443,7 +445,7 @@ def _number(prop: Mapping[str, Any], context: _Context, description: str | None)
     ]
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -484,7 +486,7 @@ def _evenly_spaced(prop: Mapping[str, Any], context: _Context) -> dict[str, floa
     return {"ge": values[0], "le": values[-1], "step": step}
 
 
-def _annotated(base: type[Any], options: Mapping[str, Any]) -> Any:
+def _annotated(base: Any, options: Mapping[str, Any]) -> Any:
     given = {key: value for key, value in options.items() if value is not None}
     return Annotated[base, msgspec.Meta(**given)] if given else base
 
@@ -630,7 +632,7 @@ def _options(facts: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def media_facts(prop: Mapping[str, Any], name: str) -> dict[str, Any] | None:
-    """What a URL property takes, as ``{"kind", "types", "max_bytes", "schemes"}``; None if no media.
+    """What a URL property takes: ``{"kind", "types", "max_bytes", "schemes"}``, or None.
 
     Read from an ``x-media`` keyword when the schema has one (the catalogue's data file keeps them
     so), else from the property's name, pattern and description (``Accepted types: ...``,

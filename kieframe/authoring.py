@@ -36,8 +36,9 @@ and a local path, bytes or file object given there is checked by content and siz
 and replaced by kie.ai's URL, wherever the field sits (alone, in a list, in a nested object).
 :func:`media` and :func:`media_list` build the same types at run time, for generated Structs
 (``msgspec.defstruct``); :func:`spec_from_schema` builds a whole spec from a JSON Schema of the
-input (the shape kie.ai publishes per model). A *rule* is a callable taking the validated input and yielding a
-:class:`Problem` per breach; the helpers below build the usual ones from field paths.
+input (the shape kie.ai publishes per model). A *rule* is a callable taking the validated input
+and yielding a :class:`Problem` per breach; the helpers below build the usual ones from field
+paths.
 """
 
 from __future__ import annotations

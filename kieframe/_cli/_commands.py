@@ -165,9 +165,7 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 @click.option("--search", metavar="WORDS", help="Only models whose id, title or tags hold all.")
 @_json_option
 @click.pass_obj
-def models(
-    state: _State, category: str | None, family: str | None, search: str | None
-) -> None:
+def models(state: _State, category: str | None, family: str | None, search: str | None) -> None:
     """List the installed models, optionally filtered by category, family and words."""
     registry = default_registry()
     specs = tuple(

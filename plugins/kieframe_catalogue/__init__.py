@@ -12,8 +12,9 @@ nothing.
 
 from __future__ import annotations
 
-from ._catalogue import ENTRIES, Entry, entry, specs
 from kieframe.hookspecs import hookimpl
+
+from ._catalogue import ENTRIES, Entry, entry, specs
 
 __all__ = ["ENTRIES", "Entry", "entry", "kieframe_fallback_models", "specs"]
 

@@ -48,8 +48,7 @@ class Entry:
     @property
     def output(self) -> OutputKind:
         """What the model's results are: its category's kind, unless the table says otherwise."""
-        kind = OUTPUTS.get(self.id, (self.category, ""))[0]
-        return kind  # type: ignore[return-value]
+        return OUTPUTS.get(self.id, (self.category, ""))[0]
 
     @property
     def outputs(self) -> OutputCount:

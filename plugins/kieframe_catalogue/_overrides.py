@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kieframe.authoring import (
+    OutputKind,
     Problem,
     Rule,
     is_set,
@@ -331,7 +332,7 @@ EXAMPLES: tuple[ExampleDecision, ...] = (
 )
 
 #: Models whose result is not what their category suggests: (output kind, reason).
-OUTPUTS: Mapping[str, tuple[str, str]] = {
+OUTPUTS: Mapping[str, tuple[OutputKind, str]] = {
     "omnihuman-1-5/human-identification": ("text", "it reports where people are in an image"),
     "omnihuman-1-5/subject-detection": ("text", "it reports the subjects found in an image"),
 }

@@ -1,4 +1,4 @@
-"""The JSON-Schema-to-Struct compiler: every constraint kept, and the same as a hand-written Struct."""
+"""The JSON-Schema-to-Struct compiler: every constraint kept, the same as a hand-written Struct."""
 
 from __future__ import annotations
 
@@ -300,7 +300,7 @@ def _without_descriptions(schema: Any) -> Any:
 )
 def test_hand_written_and_schema_built_specs_validate_alike(data: dict[str, Any]) -> None:
     hand, built = _pair()
-    outcomes = []
+    outcomes: list[Any] = []
     for spec in (hand, built):
         try:
             outcomes.append(spec.to_input(spec.validate(data)))

@@ -99,7 +99,7 @@ def test_python_runs_the_model_and_saves_files_of_its_kind(
     for field in spec.media_fields:
         values = sent.get(field.name)
         for url in values if isinstance(values, list) else [values] if values else []:
-            assert url.startswith(("http://", "https://"))
+            assert str(url).startswith(("http://", "https://"))
 
 
 def test_python_reads_a_text_models_result(kie_client: kieframe.Client, tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def test_two_ordinary_plugins_claiming_one_id_is_still_an_error_naming_both() ->
     registry.register(_Fallback("acme/a"), name="catalogue")
     registry.register(_Ordinary("acme/a"), name="first")
     registry.register(_Ordinary("acme/a"), name="second")
-    with pytest.raises(kieframe.PluginError, match="'first' and 'second'|'second' and 'first'"):
+    with pytest.raises(kieframe.PluginError, match=r"'(first|second)' and '(first|second)'"):
         registry.models()
 
 
@@ -102,6 +102,7 @@ def test_listing_the_catalogue_compiles_no_input_until_a_model_is_used(
 
     specs = [entry.spec() for entry in _catalogue.ENTRIES.values()]
     assert len(specs) == 134
-    assert [spec.id for spec in specs if spec.title] and compiled == []
+    assert [spec.id for spec in specs if spec.title]
+    assert compiled == []
     assert specs[0].fields
     assert len(compiled) == 1

@@ -1,4 +1,4 @@
-"""``python -m kieframe_catalogue.update``: regenerate the data from a newer dump, print the diff."""
+"""``python -m kieframe_catalogue.update``: regenerate the data from a newer dump, show the diff."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _model(model_id: str, **properties: Any) -> dict[str, Any]:
     }
 
 
-DUMP = {
+DUMP: dict[str, Any] = {
     "about": "test dump",
     "generated_at": "2026-08-19T00:00:00Z",
     "count": 2,
@@ -63,7 +63,7 @@ def test_regenerating_prints_models_fields_and_limits_that_changed(
     assert main([str(_write(tmp_path / "old.json", DUMP)), "--output", str(output)]) == 0
     capsys.readouterr()
 
-    newer = copy.deepcopy(DUMP)
+    newer: dict[str, Any] = copy.deepcopy(DUMP)
     newer["models"] = [m for m in newer["models"] if m["id"] != "acme/one"]
     two = newer["models"][0]["input_schema"]["properties"]
     two["duration"]["maximum"] = 15
@@ -102,7 +102,7 @@ def test_prose_is_dropped_and_media_facts_are_kept() -> None:
 
 
 def test_examples_that_are_not_json_or_name_fields_with_spaces_are_repaired() -> None:
-    dump = copy.deepcopy(DUMP)
+    dump: dict[str, Any] = copy.deepcopy(DUMP)
     dump["models"][0]["example"] = '{"model": "acme/one", "input": {"prompt": "a",},}'
     dump["models"][1]["example"] = {"model": "acme/two", "input": {"prompt ": "a"}}
     one, two = build(dump)["models"]

@@ -60,7 +60,8 @@ def test_every_model_page_is_in_the_nav_by_category_and_family() -> None:
     text = MKDOCS.read_text(encoding="utf-8")
     head, marker, rest = text.partition("  - Models:\n")
     body, plugins_marker, tail = rest.partition("  - Plugins:\n")
-    assert marker and plugins_marker, "mkdocs.yml has no Models section before Plugins"
+    assert marker, "mkdocs.yml has no Models section"
+    assert plugins_marker, "mkdocs.yml has no Plugins section after Models"
     wanted = "\n".join(models_nav(specs)) + "\n"
     if REGENERATE and body != wanted:
         MKDOCS.write_text(head + marker + wanted + plugins_marker + tail, encoding="utf-8")
@@ -71,8 +72,10 @@ def test_every_model_page_is_in_the_nav_by_category_and_family() -> None:
 
 
 def test_no_stale_model_pages() -> None:
-    pages = {path.relative_to(DOCS / "models").with_suffix("").as_posix()
-             for path in (DOCS / "models").rglob("*.md")} - {"index"}
+    pages = {
+        path.relative_to(DOCS / "models").with_suffix("").as_posix()
+        for path in (DOCS / "models").rglob("*.md")
+    } - {"index"}
     stale = pages - {spec.id for spec in kieframe.models()}
     if REGENERATE:
         for name in stale:
