@@ -473,7 +473,7 @@ def models_index_markdown(specs: tuple[ModelSpec[Any], ...]) -> str:
 def models_nav(specs: tuple[ModelSpec[Any], ...], *, indent: int = 6) -> list[str]:
     """The ``nav`` lines of mkdocs.yml for the model pages, by category and family."""
     pad = " " * indent
-    lines = [f"{pad}- models/index.md"]
+    lines = [f"{pad}- models/index.md", f"{pad}- The catalogue: models/catalogue.md"]
     for name, families in _grouped(specs):
         lines.append(f"{pad}- {_CATEGORY_TITLES[name]}:")
         for fam, members in families:

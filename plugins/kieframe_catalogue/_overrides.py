@@ -28,9 +28,11 @@ __all__ = [
     "MANY",
     "OUTPUTS",
     "RULES",
+    "RULE_NOTES",
     "ExampleDecision",
     "Limit",
     "limits_for",
+    "markdown",
 ]
 
 
@@ -482,3 +484,118 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
     "ideogram/v3-remix": (_not_with_style_codes,),
     "ideogram/v3-text-to-image": (_not_with_style_codes,),
 }
+
+_NOT_BOTH_SHOT_MODES = "customize_multi_shots and prefer_multi_shots may not both be true"
+_IDEOGRAM_STYLE = "a style other than AUTO cannot go with style_codes"
+_WAN_27_IMAGE_NOTE = (
+    "n is 1 to 4, or 1 to 12 with enable_sequential; color_palette only without enable_sequential"
+)
+
+#: The rules above, in words (for the docs page).
+RULE_NOTES: Mapping[str, str] = {
+    "bytedance/seedance-2-5": "first_frame_url cannot go with any reference list; "
+    "last_frame_url needs first_frame_url",
+    "grok-imagine-image-2-0/segment-map": "exactly one of task_id and image_url",
+    "kling-3.0/video": "multi_prompt is required with multi_shots, prompt without",
+    "kling-3.0-omni/text-to-video": f"{_NOT_BOTH_SHOT_MODES}; multi_prompt is required with, "
+    "and only allowed with, customize_multi_shots",
+    "kling-3.0-omni/image-to-video": _NOT_BOTH_SHOT_MODES,
+    "kling-3.0-omni/reference-to-video": _NOT_BOTH_SHOT_MODES,
+    "minimax-h3/image-to-video": "at least one of first_frame_url and last_frame_url",
+    "minimax-h3/reference-to-video": "at least one of the reference images and videos",
+    "pixverse-v6/extend": "exactly one of taskId and video_url",
+    "pixverse-v6/image-to-video": "exactly one of duration and template_id",
+    "wan/2-7-r2v": "at least one reference image or video, at most 5 in all",
+    "wan/2-7-image": _WAN_27_IMAGE_NOTE,
+    "wan/2-7-image-pro": _WAN_27_IMAGE_NOTE,
+    "ideogram/character": _IDEOGRAM_STYLE,
+    "ideogram/character-edit": _IDEOGRAM_STYLE,
+    "ideogram/character-remix": _IDEOGRAM_STYLE,
+    "ideogram/v3-remix": _IDEOGRAM_STYLE,
+    "ideogram/v3-text-to-image": _IDEOGRAM_STYLE,
+}
+
+
+def markdown() -> str:
+    """The docs page of this table: every prose limit, rule and example decision, with why."""
+    lines = [
+        "# The catalogue",
+        "",
+        "<!-- Generated from kieframe_catalogue._overrides; do not edit by hand. -->",
+        "",
+        "The first-party `catalogue` plugin serves every model of kie.ai's Jobs API from kie.ai's "
+        "published input schemas (`plugins/kieframe_catalogue/models.json`), plus what kie.ai's "
+        "docs state only in prose, recorded below after reading each model's descriptions. A "
+        "hand-written plugin for the same model id replaces the catalogue's entry "
+        "(`kieframe plugins` and `kieframe describe MODEL` say which plugin serves a model).",
+        "",
+        "## Keeping up with kie.ai",
+        "",
+        "kie.ai adds models and parameters. To update, get a newer dump of the same shape and run:",
+        "",
+        "```console",
+        "$ python -m kieframe_catalogue.update /path/to/kie-jobs-models.json",
+        "```",
+        "",
+        "It rewrites the data file and prints what changed (models added and removed, fields "
+        "added and removed, limits and required fields changed, examples changed), so the update "
+        "is reviewed like code; `--check` only reports. Then read the new models' and fields' "
+        "descriptions for limits stated in prose, add them to the table "
+        "(`plugins/kieframe_catalogue/_overrides.py`), and regenerate the docs pages "
+        "(`KIEFRAME_REGENERATE_DOCS=1 pytest tests/docs`).",
+        "",
+        "## Limits stated only in prose",
+        "",
+        "| model | field | limit | what the docs say |",
+        "| --- | --- | --- | --- |",
+    ]
+    for limit in LIMITS:
+        patch = ", ".join(f"{key}: {value!r}" for key, value in limit.patch.items())
+        lines.append(
+            f"| `{limit.model}` | `{limit.field}` | {_cell(patch)} | {_cell(limit.source)} |"
+        )
+    lines += [
+        "",
+        "## Cross-field rules stated in prose",
+        "",
+        "They are checked after the fields, with kie.ai's documented defaults in place of fields "
+        "left out.",
+        "",
+        "| model | rules |",
+        "| --- | --- |",
+    ]
+    for model in sorted(RULES):
+        lines.append(f"| `{model}` | {_cell(RULE_NOTES[model])} |")
+    lines += [
+        "",
+        "## Documented examples that break their schema",
+        "",
+        "| model | the project follows | why |",
+        "| --- | --- | --- |",
+    ]
+    for decision in EXAMPLES:
+        lines.append(f"| `{decision.model}` | {decision.follows} | {_cell(decision.reason)} |")
+    lines += [
+        "",
+        "## Results",
+        "",
+        "A model returns what its category says (video, image or audio), one file per task, "
+        "except:",
+        "",
+    ]
+    for model, (kind, why) in sorted(OUTPUTS.items()):
+        lines.append(f"- `{model}` returns {kind}: {why}.")
+    for model, why in sorted(MANY.items()):
+        lines.append(f"- `{model}` may return several files: {why}.")
+    lines += [
+        "",
+        "Typical run times and deadlines are not on kie.ai's pages; the catalogue uses one pair "
+        "per kind of result (video: about 3 minutes, at most 30; image and audio: 45 seconds, at "
+        "most 10 minutes).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from kieframe_catalogue import ENTRIES, entry
-from kieframe_catalogue._overrides import EXAMPLES, LIMITS, MANY, OUTPUTS, RULES
+from kieframe_catalogue._overrides import (
+    EXAMPLES,
+    LIMITS,
+    MANY,
+    OUTPUTS,
+    RULE_NOTES,
+    RULES,
+    markdown,
+)
 from kieframe_catalogue.update import DATA_FILE, build
 
 import kieframe
@@ -61,6 +70,7 @@ def test_every_override_names_a_real_model_and_says_where_it_comes_from() -> Non
         assert decision.model in ENTRIES, decision
         assert len(decision.reason) > 20, decision
     assert set(RULES) <= set(ENTRIES)
+    assert set(RULE_NOTES) == set(RULES)
     assert set(MANY) <= set(ENTRIES)
     assert set(OUTPUTS) <= set(ENTRIES)
 
@@ -191,3 +201,13 @@ def test_the_data_file_keeps_no_prose() -> None:
 
     data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
     assert prose([model["schema"] for model in data["models"]]) == []
+
+
+def test_the_catalogue_docs_page_is_the_reviewed_table() -> None:
+    page = Path(__file__).parent.parent.parent / "docs" / "models" / "catalogue.md"
+    if os.environ.get("KIEFRAME_REGENERATE_DOCS") == "1":
+        page.write_text(markdown(), encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
+    assert text == markdown(), "regenerate: KIEFRAME_REGENERATE_DOCS=1 pytest tests/catalogue"
+    for limit in LIMITS:
+        assert f"| `{limit.model}` | `{limit.field}` |" in text
