@@ -33,7 +33,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeGuard
+from typing import Annotated, Any, Literal, TypeGuard, cast
 
 import msgspec
 
@@ -559,42 +559,94 @@ _TYPE_ALIASES = {
 
 
 def media_kind(name: str, item: Mapping[str, Any]) -> MediaKind | None:
-    """The media a URL property takes, from its documented types or its name; None if not media.
+    """The media a URL property takes, from its documented types, name or text; None if no media.
 
     A property is a URL property if it is a string of ``format: uri``, or its name ends in
-    ``url``/``urls``, or its pattern starts with a URL scheme.
+    ``url``/``urls``, or its pattern starts with a URL scheme, or its name names a medium and its
+    description calls it a URL (kie's ``image``, ``reference_image``).
     """
     if item.get("type") != "string" or "enum" in item:
         return None
     text = str(item.get("description") or "")
-    named = re.search(r"urls?$", name.strip()) is not None
+    lowered = name.lower()
+    named = re.search(r"urls?$", lowered.strip()) is not None
     pattern = str(item.get("pattern") or "")
     schemed = re.match(r"\^\(?(https\?|http|oss|asset)", pattern) is not None
-    if not (item.get("format") == "uri" or named or schemed):
+    described = "URL" in text and any(word in lowered for word, _ in _NAME_KINDS)
+    if not (item.get("format") == "uri" or named or schemed or described):
         return None
-    types = _documented_types(text)
-    if types:
-        kinds = {t.split("/", 1)[0] for t in types}
-        if len(kinds) == 1 and (kind := kinds.pop()) in ("image", "video", "audio"):
-            return kind  # type: ignore[return-value]
-    lowered = name.lower()
+    kinds = {media.split("/", 1)[0] for media in _documented_types(text)}
+    if len(kinds) == 1:
+        return cast("MediaKind", kinds.pop())
     for word, kind in _NAME_KINDS:
         if word in lowered:
             return kind
-    return None
+    said = re.search(r"\b(image|video|audio)\b", text, flags=re.IGNORECASE)
+    return cast("MediaKind", said.group(1).lower()) if said else None
+
+
+#: File-format words kie's prose uses, and their media types.
+_FORMAT_WORDS: Mapping[str, str] = {
+    "jpeg": "image/jpeg",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "bmp": "image/bmp",
+    "tiff": "image/tiff",
+    "gif": "image/gif",
+    "heic": "image/heic",
+    "heif": "image/heif",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "mkv": "video/x-matroska",
+    "webm": "video/webm",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "aac": "audio/aac",
+    "m4a": "audio/mp4",
+    "ogg": "audio/ogg",
+    "flac": "audio/flac",
+}
 
 
 def _documented_types(text: str) -> tuple[str, ...]:
-    found = re.search(r"Accepted types?:\s*([^\n;]*)", text)
-    if not found:
-        return ()
-    types = re.findall(r"\b(?:image|video|audio)/[\w.+-]+", found.group(1))
-    return tuple(dict.fromkeys(_TYPE_ALIASES.get(t, t) for t in types))
+    """The media types a description accepts: ``Accepted types: image/png, ...`` or format words.
+
+    Sentences that refuse formats ("does not support HEIC") are left out.
+    """
+    kept = " ".join(
+        part
+        for part in re.split(r"[.;\n]| - ", text)
+        if not re.search(r"\bnot support", part, flags=re.IGNORECASE)
+    )
+    listed = re.search(
+        r"(?:Accepted|Supported) (?:file )?(?:types?|formats?):\s*([^\n;]*)",
+        kept,
+        flags=re.IGNORECASE,
+    )
+    if listed:
+        types = re.findall(r"\b(?:image|video|audio)/[\w.+-]+", listed.group(1))
+        if types:
+            return tuple(dict.fromkeys(_TYPE_ALIASES.get(t, t) for t in types))
+    for run in _FORMAT_RUN.finditer(kept):
+        words = re.findall(r"[a-z0-9]+", run.group(0).lower())
+        types = [_FORMAT_WORDS[word] for word in words if word in _FORMAT_WORDS]
+        if len(set(types)) >= 2:
+            return tuple(dict.fromkeys(types))
+    return ()
+
+
+_WORD = "(?:" + "|".join(_FORMAT_WORDS) + ")"
+#: Two or more format words in a row: "JPG, JPEG, or PNG", "mp4/mov", "`mp4`, `mov`".
+_FORMAT_RUN = re.compile(
+    rf"`?\b{_WORD}\b`?(?:[\s,/]+(?:and\s+|or\s+)?`?\b{_WORD}\b`?)+", flags=re.IGNORECASE
+)
 
 
 def _documented_size(text: str) -> int | None:
     found = re.search(
-        r"(?:max(?:imum)?[^\n.:]{0,30}size[^\n:\d]{0,20}:?|up to|under|at most)\s*"
+        r"(?:max(?:imum)?[^\n.:\d]{0,30}size[^\n:\d]{0,20}:?|up to|under|at most|no larger than|"
+        r"not exceed(?:ing)?|cannot exceed|limited to|less than|max)[^\d\n]{0,4}"
         r"(\d+(?:\.\d+)?)\s*(MB|M|GB)\b",
         text,
         flags=re.IGNORECASE,
@@ -649,9 +701,9 @@ def media_facts(prop: Mapping[str, Any], name: str) -> dict[str, Any] | None:
     if "asset://" in text:
         schemes.append("asset")
     facts: dict[str, Any] = {"kind": kind}
-    types = _documented_types(text)
+    types = [media for media in _documented_types(text) if media.startswith(f"{kind}/")]
     if types:
-        facts["types"] = list(types)
+        facts["types"] = types
     size = _documented_size(text)
     if size:
         facts["max_bytes"] = size

@@ -221,6 +221,17 @@ LIMITS: tuple[Limit, ...] = (
         {"maxItems": 1},
         "the text says one reference image although the schema allows 5; the stricter wins",
     ),
+    Limit(
+        "wan/2-7-videoedit",
+        "reference_image",
+        {
+            "x-media": {
+                "kind": "image",
+                "types": ["image/jpeg", "image/png", "image/bmp", "image/webp"],
+            }
+        },
+        "the reference image may be JPEG, PNG (without alpha), BMP or WEBP",
+    ),
     # -- the example and the prose agree against the schema ---------------------------------
     Limit(
         "elevenlabs/text-to-speech-multilingual-v2",
