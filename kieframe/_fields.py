@@ -73,8 +73,14 @@ def url_pattern(*schemes: str) -> str:
     for scheme in chosen:
         if not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme):
             raise ValueError(f"not a URL scheme: {scheme!r}")
-    alternatives = "|".join(re.escape(scheme) for scheme in chosen)
-    return rf"^(?:{alternatives})://[^\s/?#]+[^\s]*$"
+    names = ["https?" if s == "https" and "http" in chosen else re.escape(s) for s in chosen]
+    kept = [
+        name
+        for name, s in zip(names, chosen, strict=True)
+        if not (s == "http" and "https" in chosen)
+    ]
+    alternatives = kept[0] if len(kept) == 1 else "(?:" + "|".join(kept) + ")"
+    return rf"^{alternatives}://[^\s/?#]+[^\s]*$"
 
 
 _URL_PATTERN = url_pattern()
