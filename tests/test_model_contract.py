@@ -32,8 +32,8 @@ _REGISTRY = kieframe.Registry(environ={})
 #: Models served by a fallback (catalogue) plugin, fuzzed within a per-model budget.
 CATALOGUE = {spec.id for spec in MODELS if _REGISTRY.source(spec.id).fallback}
 #: Examples per hypothesis test for a catalogue model, and per field past its limits.
-CATALOGUE_BUDGET = 15
-CATALOGUE_FIELD_BUDGET = 4
+CATALOGUE_BUDGET = 10
+CATALOGUE_FIELD_BUDGET = 3
 
 
 def _budget(spec: kieframe.ModelSpec[Any], examples: int) -> settings:

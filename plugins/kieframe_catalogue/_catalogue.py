@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,7 +106,7 @@ def _corrected(model_id: str, example: Mapping[str, Any] | None) -> dict[str, An
 
 @functools.cache
 def _load() -> dict[str, Entry]:
-    data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    data = msgspec.json.decode(DATA_FILE.read_bytes())
     return {
         raw["id"]: Entry(
             id=raw["id"],
