@@ -2,7 +2,7 @@
 
 The drivers only perform: send the request the :class:`~._downloads.FilePlan` asks for, give it
 the answer, write the body where it says, and retry with stamina when it says so. The body goes
-to a :class:`PartFile`, which writes and hashes it on worker threads while the next bytes arrive.
+to a :class:`PartFile`, which hashes it as it writes it (off the event loop for asyncio).
 Finishing a file (checking its size, moving it under a name that clobbers nothing, writing its
 metadata) is plain blocking file work shared by both.
 """
@@ -34,7 +34,7 @@ from ._downloads import Decision, DownloadProgress, Fetch, FilePlan, Step, downl
 
 __all__ = ["AsyncDownloader", "PartFile", "SyncDownloader", "finish", "plan_downloads"]
 
-#: Bytes gathered from the network before they are written and hashed (on worker threads).
+#: Bytes gathered from the network before a worker thread hashes (and, for asyncio, writes) them.
 BATCH = 1 << 20
 #: Files downloaded at once by default.
 DEFAULT_CONCURRENCY = 4
@@ -78,21 +78,24 @@ def _gave_up(plan: FilePlan, error: _Retry) -> DownloadError:
 class PartFile:
     """The partial file of one result, and the SHA-256 of its bytes, computed as they arrive.
 
-    Received bytes are gathered into batches of :data:`BATCH`; each batch is written and hashed
-    on two worker threads while the next one is read from the network, so the file is never read
-    back to be hashed. :meth:`close` stores what is still gathered: every byte received is kept,
-    whatever ended the transfer, and a resumed download asks for exactly the rest.
+    Bytes are hashed as they are written, so the file is never read back to be hashed. Both
+    drivers gather reads into batches of :data:`BATCH` for a worker thread: the blocking driver
+    writes each read at once (:meth:`write`) and the worker hashes the batches beside it; the
+    asyncio driver hands each batch to the worker to write and hash (:meth:`awrite`), so its loop
+    never waits for the disk. :meth:`close` stores what is still gathered: every byte received is
+    kept, whatever ended the transfer, and a resumed download asks for exactly the rest.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._digest = hashlib.sha256()
-        self._hashed = 0  # bytes from the file's start that _digest covers
+        self._hashed = 0  # bytes from the file's start that _digest covers (or will, once busy)
         self._handle: IO[bytes] | None = None
         self._gathered: list[bytes] = []
         self._gathered_size = 0
-        self._busy: tuple[Future[Any], ...] = ()
-        self._pool = ThreadPoolExecutor(2, thread_name_prefix="kieframe-write")
+        self._unwritten = False  # whether the gathered bytes still need writing (asyncio)
+        self._busy: Future[None] | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="kieframe-write")
 
     def __enter__(self) -> PartFile:
         return self
@@ -108,46 +111,53 @@ class PartFile:
 
     def open(self, start: int) -> None:
         """Cut the file to ``start`` bytes and write from there (blocking)."""
-        handle = self.path.open("r+b" if self.path.exists() else "wb")
-        handle.truncate(start)
+        handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666), "r+b")
+        if os.fstat(handle.fileno()).st_size != start:
+            handle.truncate(start)
         if self._hashed != start:  # a restart, or bytes an earlier process left
             self._rehash(handle, start)
         handle.seek(start)
         self._handle = handle
 
-    def gather(self, chunk: bytes) -> bytes | None:
-        """Keep ``chunk``; a batch to :meth:`write` once enough is gathered."""
-        self._gathered.append(chunk)
-        self._gathered_size += len(chunk)
-        if self._gathered_size < BATCH:
-            return None
-        return self._take()
+    def write(self, chunk: bytes) -> None:
+        """Write ``chunk`` now and hash it soon, on the worker (blocking)."""
+        assert self._handle is not None, "open() comes first"
+        self._handle.write(chunk)
+        if (batch := self._gather(chunk)) is not None:
+            if self._busy is not None:
+                self._busy.result()
+            self._busy = self._pool.submit(self._hash, batch)
 
-    def write(self, batch: bytes) -> None:
-        """Start storing ``batch`` once the batch before it is stored (blocking)."""
-        for future in self._busy:
-            future.result()
-        self._start(batch)
-
-    async def awrite(self, batch: bytes) -> None:
-        """Start storing ``batch`` once the batch before it is stored (the loop runs meanwhile)."""
-        for future in self._busy:
-            await asyncio.wrap_future(future)
-        self._start(batch)
+    async def awrite(self, chunk: bytes) -> int:
+        """Gather ``chunk``; write and hash each batch on the worker. Bytes handed to it."""
+        self._unwritten = True
+        if (batch := self._gather(chunk)) is None:
+            return 0
+        if self._busy is not None:
+            await asyncio.wrap_future(self._busy)
+        self._busy = self._pool.submit(self._store, batch)
+        return len(batch)
 
     def close(self) -> int:
-        """Store the gathered rest and close the file (blocking); the size of that rest."""
-        rest = self._take()
-        if self._handle is not None:
-            try:
-                self.write(rest)
-                for future in self._busy:
-                    future.result()
-            finally:
-                self._busy = ()
-                self._handle.close()
-                self._handle = None
-        return len(rest)
+        """Store what is gathered and close the file (blocking); how many bytes it wrote."""
+        rest = b"".join(self._gathered)
+        self._gathered.clear()
+        self._gathered_size = 0
+        if self._handle is None:
+            return 0
+        written = len(rest) if self._unwritten else 0
+        try:
+            if self._busy is not None:
+                self._busy.result()
+            if written:
+                self._store(rest)
+            else:
+                self._hash(rest)
+        finally:
+            self._busy, self._unwritten = None, False
+            self._handle.close()
+            self._handle = None
+        return written
 
     def sha256(self, size: int) -> str:
         """The hex SHA-256 of the file, which holds ``size`` bytes (blocking)."""
@@ -156,28 +166,30 @@ class PartFile:
                 self._rehash(handle, size)
         return self._digest.hexdigest()
 
-    def _take(self) -> bytes:
+    def _gather(self, chunk: bytes) -> bytes | None:
+        self._gathered.append(chunk)
+        self._gathered_size += len(chunk)
+        if self._gathered_size < BATCH:
+            return None
         batch = b"".join(self._gathered)
         self._gathered.clear()
         self._gathered_size = 0
         return batch
 
-    def _start(self, batch: bytes) -> None:
-        if not batch:
-            return
+    def _hash(self, data: bytes) -> None:
+        self._digest.update(data)
+        self._hashed += len(data)
+
+    def _store(self, data: bytes) -> None:
         assert self._handle is not None, "open() comes first"
-        self._busy = (
-            self._pool.submit(self._handle.write, batch),
-            self._pool.submit(self._digest.update, batch),
-        )
-        self._hashed += len(batch)
+        self._handle.write(data)
+        self._hash(data)
 
     def _rehash(self, handle: IO[bytes], size: int) -> None:
         self._digest, self._hashed = hashlib.sha256(), 0
         handle.seek(0)
         while self._hashed < size and (chunk := handle.read(min(BATCH, size - self._hashed))):
-            self._digest.update(chunk)
-            self._hashed += len(chunk)
+            self._hash(chunk)
 
 
 def plan_downloads(record: TaskRecord, folder: Path) -> list[FilePlan]:
@@ -412,10 +424,9 @@ class SyncDownloader(_Downloader):
         ended: Decision | None = None
         try:
             for chunk in response.iter_raw():
-                if (batch := part.gather(chunk)) is not None:
-                    part.write(batch)
-                    if (failed := self._written(plan, len(batch))) is not None:
-                        return failed
+                part.write(chunk)
+                if (failed := self._written(plan, len(chunk))) is not None:
+                    return failed
         except httpx.TransportError as error:
             ended = plan.on_interrupted(error)
         finally:
@@ -496,10 +507,10 @@ class AsyncDownloader(_Downloader):
         ended: Decision | None = None
         try:
             async for chunk in response.aiter_raw():
-                if (batch := part.gather(chunk)) is not None:
-                    await part.awrite(batch)
-                    if (failed := self._written(plan, len(batch))) is not None:
-                        return failed
+                if (stored := await part.awrite(chunk)) and (
+                    failed := self._written(plan, stored)
+                ) is not None:
+                    return failed
         except httpx.TransportError as error:
             ended = plan.on_interrupted(error)
         finally:
