@@ -99,7 +99,7 @@ class ModelSpec(Generic[InputT]):
         :class:`~kieframe.Unchecked`).
         """
         raw: dict[str, Any] = msgspec.to_builtins(value)
-        body: dict[str, Any] = _without_nulls(raw)
+        body: dict[str, Any] = without_nulls(raw)
         if extra:
             body.update(extra)
         return body
@@ -138,12 +138,12 @@ class ModelSpec(Generic[InputT]):
         return {"$schema": "https://json-schema.org/draft/2020-12/schema", **body}
 
 
-def _without_nulls(raw: Any) -> Any:
+def without_nulls(raw: Any) -> Any:
     """``raw`` with unset (``None``) fields left out, in nested objects too."""
     if isinstance(raw, dict):
-        return {key: _without_nulls(item) for key, item in raw.items() if item is not None}
+        return {key: without_nulls(item) for key, item in raw.items() if item is not None}
     if isinstance(raw, list):
-        return [_without_nulls(item) for item in raw]
+        return [without_nulls(item) for item in raw]
     return raw
 
 

@@ -304,9 +304,9 @@ def finish(plan: FilePlan, record: TaskRecord, part: PartFile) -> Path:
             )
             if not same:
                 continue
-            part.unlink()
+            plan.part.unlink()
             break
-        if _place(part, target):
+        if _place(plan.part, target):
             break
     else:
         raise DownloadError(

@@ -16,7 +16,7 @@ import msgspec.inspect as mi
 from hypothesis import given
 
 from .._errors import InputValidationError
-from .._spec import ModelSpec
+from .._spec import ModelSpec, without_nulls
 from ._strategies import InvalidInput, Overrides, invalid_inputs, valid_inputs
 
 __all__ = ["check_invalid_input", "check_model", "check_valid_input"]
@@ -27,16 +27,8 @@ def expected_input(spec: ModelSpec[Any], data: dict[str, Any]) -> dict[str, Any]
 
     Defaults filled in (in nested objects too), unset optionals (None) left out (nested ones too).
     """
-    merged: dict[str, Any] = _without_nulls(_filled(mi.type_info(spec.input_type), data))
+    merged: dict[str, Any] = without_nulls(_filled(mi.type_info(spec.input_type), data))
     return merged
-
-
-def _without_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_without_nulls(item) for item in value]
-    return value
 
 
 def _filled(node: mi.Type, value: Any) -> Any:
