@@ -51,7 +51,9 @@ class Figure:
         return self.ratio <= bound if op == "<=" else self.ratio >= bound
 
 
-def alternate(repeat: int, ours: Callable[[], float], theirs: Callable[[], float]) -> tuple[list[float], list[float]]:
+def alternate(
+    repeat: int, ours: Callable[[], float], theirs: Callable[[], float]
+) -> tuple[list[float], list[float]]:
     """Run ``ours`` and ``theirs`` in turn ``repeat`` times (which goes first alternates too)."""
     mine: list[float] = []
     other: list[float] = []

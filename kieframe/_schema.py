@@ -459,7 +459,11 @@ def _bounds(prop: Mapping[str, Any], *, integer: bool) -> dict[str, Any]:
     ):
         bound = prop.get(source)
         if _is_number(bound):
-            found[target] = _int_bound(bound, target) if integer else float(bound)
+            # An integral bound stays an int for numbers too (``ge=0``, as people write it):
+            # typing caches ``Annotated`` by equal metadata, so 0 and 0.0 would render as
+            # whichever was made first.
+            whole = float(bound).is_integer()
+            found[target] = _int_bound(bound, target) if integer or whole else float(bound)
     return found
 
 
