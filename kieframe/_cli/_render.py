@@ -350,6 +350,17 @@ def _quick_start(spec: ModelSpec[Any]) -> str:
     return shlex.join(words)
 
 
+def _run_call(model_id: str) -> list[str]:
+    """The ``client.run(...)`` line of a page, wrapped as ruff formats it past 100 columns."""
+    arguments = f'{json.dumps(model_id)}, {{...}}, download_to="kieframe-output"'
+    line = f"    result = client.run({arguments})"
+    return (
+        [line]
+        if len(line) <= 100
+        else ["    result = client.run(", f"        {arguments}", "    )"]
+    )
+
+
 def model_markdown(spec: ModelSpec[Any]) -> str:
     """The documentation page of a model, as ``kieframe describe MODEL --markdown`` prints it."""
     lines = [
@@ -394,7 +405,7 @@ def model_markdown(spec: ModelSpec[Any]) -> str:
         "import kieframe",
         "",
         "with kieframe.Client() as client:",
-        f'    result = client.run({json.dumps(spec.id)}, {{...}}, download_to="kieframe-output")',
+        *_run_call(spec.id),
         "```",
     ]
     for number, example in enumerate(spec.examples, start=1):
