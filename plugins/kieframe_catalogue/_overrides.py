@@ -431,12 +431,6 @@ def _total_items(*paths: str, most: int) -> Rule:
     return rule
 
 
-def _not_with_style_codes(value: Any) -> Iterator[Problem]:
-    """Ideogram: a style other than AUTO cannot go with style codes."""
-    if is_set(value_at(value, "style_codes")) and value_at(value, "style") not in (None, "AUTO"):
-        yield Problem("style", "cannot be used with style_codes", "AUTO when style_codes is set")
-
-
 _SEEDANCE_2_5_FRAMES = tuple(
     mutually_exclusive("first_frame_url", refs)
     for refs in ("reference_image_urls", "reference_video_urls", "reference_audio_urls")
@@ -489,15 +483,9 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
     ),
     "wan/2-7-image": _WAN_27_IMAGE,
     "wan/2-7-image-pro": _WAN_27_IMAGE,
-    "ideogram/character": (_not_with_style_codes,),
-    "ideogram/character-edit": (_not_with_style_codes,),
-    "ideogram/character-remix": (_not_with_style_codes,),
-    "ideogram/v3-remix": (_not_with_style_codes,),
-    "ideogram/v3-text-to-image": (_not_with_style_codes,),
 }
 
 _NOT_BOTH_SHOT_MODES = "customize_multi_shots and prefer_multi_shots may not both be true"
-_IDEOGRAM_STYLE = "a style other than AUTO cannot go with style_codes"
 _WAN_27_IMAGE_NOTE = (
     "n is 1 to 4, or 1 to 12 with enable_sequential; color_palette only without enable_sequential"
 )
@@ -519,11 +507,6 @@ RULE_NOTES: Mapping[str, str] = {
     "wan/2-7-r2v": "at least one reference image or video, at most 5 in all",
     "wan/2-7-image": _WAN_27_IMAGE_NOTE,
     "wan/2-7-image-pro": _WAN_27_IMAGE_NOTE,
-    "ideogram/character": _IDEOGRAM_STYLE,
-    "ideogram/character-edit": _IDEOGRAM_STYLE,
-    "ideogram/character-remix": _IDEOGRAM_STYLE,
-    "ideogram/v3-remix": _IDEOGRAM_STYLE,
-    "ideogram/v3-text-to-image": _IDEOGRAM_STYLE,
 }
 
 
