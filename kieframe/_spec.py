@@ -12,7 +12,7 @@ import msgspec.inspect as mi
 
 from ._errors import InputValidationError, Problem
 from ._fields import MediaLimits, media_limits
-from ._validation import FieldInfo, input_fields, validator_for
+from ._validation import FieldInfo, Validator, input_fields, validator_for
 
 __all__ = ["MediaField", "ModelSpec", "OutputCount", "OutputKind"]
 
@@ -60,6 +60,7 @@ class ModelSpec(Generic[InputT]):
     typical_seconds: float = 120.0
     deadline: float = 900.0
     tags: tuple[str, ...] = field(default=())
+    _validator: Validator = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.input_type, type) and issubclass(self.input_type, msgspec.Struct)):
@@ -76,6 +77,7 @@ class ModelSpec(Generic[InputT]):
             raise ValueError(f"{self.id}: outputs must be 'one' or 'many'")
         if not all(callable(rule) for rule in self.rules):
             raise TypeError(f"{self.id}: each rule must be a callable")
+        object.__setattr__(self, "_validator", validator_for(self.input_type))
 
     def validate(self, data: Any) -> InputT:
         """Check ``data`` against every documented limit and rule and return the typed input.
@@ -83,7 +85,7 @@ class ModelSpec(Generic[InputT]):
         Raises :class:`~kieframe.InputValidationError` listing every problem, each naming its
         field path and the limit; no other exception, whatever ``data`` holds.
         """
-        value: InputT = validator_for(self.input_type)(data, model_id=self.id)
+        value: InputT = self._validator(data, model_id=self.id)
         if self.rules:
             problems = [problem for rule in self.rules for problem in rule(value)]
             if problems:
@@ -98,8 +100,7 @@ class ModelSpec(Generic[InputT]):
         ``extra`` holds fields the plugin does not know, sent as given (see
         :class:`~kieframe.Unchecked`).
         """
-        raw: dict[str, Any] = msgspec.to_builtins(value)
-        body = {key: item for key, item in raw.items() if item is not None}
+        body = self._validator.dump(value)
         if extra:
             body.update(extra)
         return body
