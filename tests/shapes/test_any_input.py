@@ -59,7 +59,7 @@ def _deep(depth: int) -> Any:
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.id)
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(data=_inputs)
 def test_any_value_is_refused_cleanly_or_sent(spec: ModelSpec[Any], data: Any) -> None:
     try:
