@@ -94,6 +94,7 @@ class Validator:
         "_node",
         "_nullable",
         "_order",
+        "_required",
         "input_type",
     )
 
@@ -106,6 +107,7 @@ class Validator:
         self._checks_after = _has(node, _needs_own_check)
         self._fields = {field.encode_name: field for field in node.fields}
         self._order = {name: index for index, name in enumerate(self._fields)}
+        self._required = tuple(field.encode_name for field in node.fields if field.required)
         self._lenient = _lenient_twin(input_type, node)
         # A Struct of plain values dumps with a shallow asdict; only nullable fields may be None.
         self._flat = not _has(node, _is_nested, skip_root=True) and all(
@@ -157,12 +159,12 @@ class Validator:
 
     def _by_msgspec(self, data: dict[Any, Any]) -> list[Problem] | None:
         """The problems found by converting to the lenient twin; None to walk everything."""
-        if self._lenient is None or not all(type(key) is str for key in data):
+        if self._lenient is None:
             return None
         problems = [
-            Problem(name, "is required", _described(field.type))
-            for name, field in self._fields.items()
-            if field.required and name not in data
+            Problem(name, "is required", _described(self._fields[name].type))
+            for name in self._required
+            if name not in data
         ]
         rest = dict(data)
         while True:
@@ -170,7 +172,7 @@ class Validator:
                 msgspec.convert(rest, self._lenient)
                 _ENCODE(rest)
             except msgspec.ValidationError as error:
-                name = _culprit(str(error), rest)
+                name = _culprit(str(error), rest)  # None for a key that is not a string
                 if name is None:
                     return None
                 field = self._fields.get(name)
@@ -473,7 +475,7 @@ def _check_struct(node: mi.StructType, value: Any, path: str, problems: list[Pro
     by_name = {field.encode_name: field for field in node.fields}
     for key in value:
         if not isinstance(key, str):
-            problems.append(Problem(where, f"has a field named by a {_kind(key)} {_show(key)}"))
+            problems.append(Problem(where, f"has a field name that is not a string: {_show(key)}"))
         elif key not in by_name and node.forbid_unknown_fields:
             problems.append(_unknown_field(_join(path, _safe(key)), key, by_name))
     for field in node.fields:
