@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, get_args
 
 import msgspec
-import msgspec.inspect as mi
 
 from ._errors import InputValidationError, Problem
-from ._fields import MediaLimits, media_limits
+from ._fields import MediaLimits, is_list_type, media_limits
 from ._validation import FieldInfo, Validator, input_fields, validator_for
 
 __all__ = ["MediaField", "ModelSpec", "OutputCount", "OutputKind"]
@@ -145,16 +144,8 @@ def _media_fields(input_type: type[msgspec.Struct]) -> tuple[MediaField, ...]:
     for info in input_fields(input_type):
         limits = media_limits(info.type)
         if limits is not None:
-            many = _is_list(info.type)
+            many = is_list_type(info.type)
             found.append(
                 MediaField(name=info.name, limits=limits, required=info.required, many=many)
             )
     return tuple(found)
-
-
-def _is_list(node: mi.Type) -> bool:
-    if isinstance(node, mi.Metadata):
-        return _is_list(node.type)
-    if isinstance(node, mi.UnionType):
-        return any(_is_list(member) for member in node.types)
-    return isinstance(node, mi.ListType)

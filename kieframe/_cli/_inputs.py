@@ -23,7 +23,7 @@ from typing import Any
 import click
 import msgspec.inspect as mi
 
-from .._fields import media_limits, media_pattern
+from .._fields import is_list_type, media_limits, media_pattern
 from .._files._local import is_local
 from .._spec import ModelSpec
 from .._validation import FieldInfo, describe_type
@@ -52,7 +52,7 @@ def parse_value(field: FieldInfo | None, text: str) -> Any:
     if field is None:
         return text
     if media_limits(field.type) is not None:
-        if _is_list(field.type):
+        if is_list_type(field.type):
             parsed = _parse(field.type, text)
             items = parsed if isinstance(parsed, list) else [text]
             return [_media_item(field.type, item) for item in items]
@@ -74,14 +74,6 @@ def _is_url(node: mi.Type, text: str) -> bool:
     except re.error:
         matched = False
     return matched or bool(_URL.match(text))
-
-
-def _is_list(node: mi.Type) -> bool:
-    if isinstance(node, mi.Metadata):
-        return _is_list(node.type)
-    if isinstance(node, mi.UnionType):
-        return any(_is_list(member) for member in node.types)
-    return isinstance(node, mi.ListType)
 
 
 def _local_path(text: str) -> Path:
@@ -224,7 +216,7 @@ def field_options(spec: ModelSpec[Any], *, taken: Iterable[str]) -> list[click.O
         if _is_bool(field.type):
             decls[0] = f"{name}/--no-{name[2:]}"
             options.append(click.Option(decls, default=None, help=text))
-        elif limits is not None and _is_list(field.type):
+        elif limits is not None and is_list_type(field.type):
             text += "; repeat the option for each item"
             options.append(
                 click.Option(decls, multiple=True, default=(), metavar="PATH|URL", help=text)
