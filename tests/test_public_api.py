@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 import kieframe
+import kieframe.authoring
 import kieframe.testing
 
 
@@ -13,18 +14,19 @@ def _public_names(module: object) -> set[str]:
 
 
 def test_all_is_exactly_what_init_exports() -> None:
-    exported = _public_names(kieframe) - {"hookspecs", "testing"}  # submodules, not re-exports
+    submodules = {"authoring", "hookspecs", "testing"}  # public submodules, not re-exports
+    exported = _public_names(kieframe) - submodules
     assert set(kieframe.__all__) - {"__version__"} == exported
 
 
 def test_all_has_no_duplicates() -> None:
     # The order is ruff's (RUF022: constants, then classes, then functions), checked by the linter.
-    for module in (kieframe, kieframe.testing):
+    for module in (kieframe, kieframe.testing, kieframe.authoring):
         assert len(module.__all__) == len(set(module.__all__))
 
 
 def test_every_public_name_resolves_and_is_documented() -> None:
-    for module in (kieframe, kieframe.testing):
+    for module in (kieframe, kieframe.testing, kieframe.authoring):
         for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isclass(obj) or inspect.isfunction(obj):
