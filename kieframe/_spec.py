@@ -11,9 +11,9 @@ import msgspec
 
 from ._errors import InputValidationError, Problem
 from ._fields import MediaLimits, is_list_type, media_limits
-from ._validation import FieldInfo, Validator, input_fields, validator_for
+from ._validation import FieldInfo, Validator, input_fields, validator_for, without_nulls
 
-__all__ = ["MediaField", "ModelSpec", "OutputCount", "OutputKind"]
+__all__ = ["MediaField", "ModelSpec", "OutputCount", "OutputKind", "without_nulls"]
 
 InputT = TypeVar("InputT", bound=msgspec.Struct)
 

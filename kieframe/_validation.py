@@ -32,6 +32,7 @@ __all__ = [
     "describe_type",
     "input_fields",
     "validator_for",
+    "without_nulls",
 ]
 
 
@@ -134,10 +135,13 @@ class Validator:
         return value
 
     def dump(self, value: msgspec.Struct) -> dict[str, Any]:
-        """A validated input as the JSON object kie.ai expects, its unset (None) fields left out."""
+        """A validated input as the JSON object kie.ai expects, unset (None) fields left out.
+
+        In nested objects too; a Struct of plain values is taken apart shallowly (the fast path).
+        """
         if not self._flat:
-            raw: dict[str, Any] = msgspec.to_builtins(value)
-            return {key: item for key, item in raw.items() if item is not None}
+            raw: dict[str, Any] = without_nulls(msgspec.to_builtins(value))
+            return raw
         body: dict[str, Any] = msgspec.structs.asdict(value)
         for name in self._nullable:
             if body[name] is None:
@@ -255,6 +259,15 @@ def _worded(message: str, name: str) -> Problem:
 def validator_for(input_type: type[msgspec.Struct]) -> Validator:
     """The (cached) :class:`Validator` of an input Struct type."""
     return Validator(input_type)
+
+
+def without_nulls(raw: Any) -> Any:
+    """``raw`` with unset (``None``) fields left out, in nested objects too."""
+    if isinstance(raw, dict):
+        return {key: without_nulls(item) for key, item in raw.items() if item is not None}
+    if isinstance(raw, list):
+        return [without_nulls(item) for item in raw]
+    return raw
 
 
 def _plain(data: Any) -> Any:

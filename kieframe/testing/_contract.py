@@ -16,7 +16,7 @@ import msgspec.inspect as mi
 from hypothesis import given
 
 from .._errors import InputValidationError
-from .._spec import ModelSpec
+from .._spec import ModelSpec, without_nulls
 from ._strategies import InvalidInput, Overrides, invalid_inputs, valid_inputs
 
 __all__ = ["check_invalid_input", "check_model", "check_valid_input"]
@@ -25,10 +25,10 @@ __all__ = ["check_invalid_input", "check_model", "check_valid_input"]
 def expected_input(spec: ModelSpec[Any], data: dict[str, Any]) -> dict[str, Any]:
     """The ``input`` object kie.ai should receive for ``data``.
 
-    Defaults filled in (in nested objects too), unset top-level optionals (None) left out.
+    Defaults filled in (in nested objects too), unset optionals (None) left out (nested ones too).
     """
-    merged: dict[str, Any] = _filled(mi.type_info(spec.input_type), data)
-    return {key: value for key, value in merged.items() if value is not None}
+    merged: dict[str, Any] = without_nulls(_filled(mi.type_info(spec.input_type), data))
+    return merged
 
 
 def _filled(node: mi.Type, value: Any) -> Any:
