@@ -27,8 +27,8 @@ from ._errors import (
     APIError,
     AuthenticationError,
     KieError,
+    NoAnswerError,
     TaskFailed,
-    TransportError,
 )
 from ._files._cache import CACHE_ENV, UploadCache
 from ._files._downloads import DownloadProgress
@@ -107,7 +107,7 @@ def _read_backoff(error: Exception) -> bool | float:
         if not error.retryable:
             return False
         return error.retry_after if error.retry_after is not None else True
-    return isinstance(error, TransportError)
+    return isinstance(error, NoAnswerError)
 
 
 class _Secret:
@@ -224,10 +224,10 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
             window.penalise(error.retry_after if error.retry_after is not None else window.window)
 
     @staticmethod
-    def _transport_error(call: Call, error: httpx.TransportError) -> TransportError:
+    def _transport_error(call: Call, error: httpx.TransportError) -> NoAnswerError:
         sent = not isinstance(error, _NOT_SENT)
         what = f"{call.method} {call.path}"
-        return TransportError(
+        return NoAnswerError(
             f"{what} failed: {type(error).__name__}: {error}".rstrip(": "),
             task_id=call.task_id,
             request_sent=sent,
@@ -336,7 +336,7 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     ``create_attempts`` bounds resends of a create kie.ai certainly did not take;
     ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
     receiver or hub) lets waits resolve on callbacks; ``journal`` (a path or a
-    :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that
+    :class:`~kieframe.journal.SubmissionLog`) records every create; ``upload_cache`` names a file that
     keeps upload links across runs.
     """
 
@@ -421,7 +421,7 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
 
         Polls on kie.ai's schedule; with ``callbacks=...`` on the client and a task submitted
         with a ``callback_url``, returns when its callback arrives and polls only as a slow
-        watchdog (see :class:`~kieframe.CallbackHub`). ``timeout`` defaults to the model's
+        watchdog (see :class:`~kieframe.callbacks.CallbackHub`). ``timeout`` defaults to the model's
         deadline. Raises
         :class:`~kieframe.TaskFailed` if the task failed and :class:`~kieframe.WaitTimeout`
         (with the task id) at the deadline. ``on_update`` is called on every state change.

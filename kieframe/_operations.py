@@ -23,12 +23,12 @@ from ._errors import (
     APIError,
     InputValidationError,
     KieError,
+    NoAnswerError,
     NotFoundError,
     Problem,
     RateLimitError,
     ServerError,
     SubmissionUncertain,
-    TransportError,
     UnknownModelError,
 )
 from ._fields import HttpUrl
@@ -136,7 +136,7 @@ def prepare_submission(
 ) -> Submission:
     """Validate ``input`` for ``model`` and build the createTask body; nothing is sent.
 
-    Local inputs (paths, bytes, file objects, :class:`~kieframe.Rehost`) in media fields are
+    Local inputs (paths, bytes, file objects, :class:`~kieframe.files.Rehost`) in media fields are
     read and checked here, and listed in ``uploads``.
     """
     if callback_url is not None:
@@ -213,7 +213,7 @@ _REFUSALS = frozenset({400, 401, 402, 404, 422, 429, 433, 455, 505})
 
 
 def _definitely_refused(error: KieError) -> bool:
-    if isinstance(error, TransportError):
+    if isinstance(error, NoAnswerError):
         return not error.request_sent
     return isinstance(error, APIError) and error.code in _REFUSALS
 
@@ -236,7 +236,7 @@ def _create(submission: Submission, *, attempts: int, rate_window: float) -> Op[
             )
             yield Sleep(wait)
             continue
-        except TransportError as error:
+        except NoAnswerError as error:
             if not error.request_sent and attempt < attempts:
                 logger.info("could not connect to create a %s task; retrying", submission.model)
                 continue
@@ -388,7 +388,7 @@ def _read_visible(waiter: Waiter) -> Op[TaskRecord | None]:
         if error.retryable and time.monotonic() >= waiter.deadline:
             waiter.next_delay(time.monotonic())  # raises WaitTimeout
         raise
-    except TransportError:
+    except NoAnswerError:
         if time.monotonic() >= waiter.deadline:
             waiter.next_delay(time.monotonic())
         raise

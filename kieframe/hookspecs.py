@@ -13,12 +13,12 @@ Its hook implementations are marked with :data:`hookimpl`::
 
     class Input(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         prompt: str
-        image_url: kieframe.ImageUrl
+        image_url: kieframe.authoring.ImageUrl
 
-    @kieframe.hookimpl
-    def kieframe_models() -> list[kieframe.ModelSpec[Input]]:
+    @kieframe.authoring.hookimpl
+    def kieframe_models() -> list[kieframe.authoring.ModelSpec[Input]]:
         return [
-            kieframe.ModelSpec(
+            kieframe.authoring.ModelSpec(
                 id="acme/animate", input_type=Input, title="Acme Animate",
                 docs_url="https://docs.kie.ai/market/acme/animate",
             )
@@ -49,7 +49,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 @hookspec
 def kieframe_models() -> Sequence[ModelSpec[Any]]:
-    """Return the models this plugin provides, as :class:`~kieframe.ModelSpec` records.
+    """Return the models this plugin provides, as :class:`~kieframe.authoring.ModelSpec` records.
 
     Called once per registry, when a model is first looked up. Each model id must be unique across
     all installed plugins; a clash is reported naming both plugins.

@@ -7,7 +7,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-import kieframe
+from kieframe.registry import Registry
 
 pytest_plugins = ["kieframe.testing.pytest_plugin"]
 
@@ -25,6 +25,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 @pytest.fixture
-def registry() -> kieframe.Registry:
+def registry() -> Registry:
     """A registry with the installed plugins, private to one test."""
-    return kieframe.Registry(environ={})
+    return Registry(environ={})

@@ -60,7 +60,7 @@ class _AsyncSlot:
 class CallbackHub:
     """Where callback records meet the waits expecting them; thread-safe, loop-agnostic.
 
-    A :class:`~kieframe.CallbackReceiver` feeds its hub; pass the receiver (or the hub) to a
+    A :class:`~kieframe.callbacks.CallbackReceiver` feeds its hub; pass the receiver (or the hub) to a
     client as ``callbacks=...`` and ``wait()`` on a task submitted with a ``callback_url``
     returns as soon as its callback arrives. Without a callback, the wait polls kie.ai every
     ``watchdog`` seconds, by default ``max(60, typical_seconds / 2)`` of the task's model. The

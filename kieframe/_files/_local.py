@@ -1,7 +1,7 @@
 """Local inputs: files, bytes and file objects given where a model takes an image URL.
 
 :func:`stage_input` runs before anything is sent: it reads each local input, checks its type (from
-the content) and size against the field's :class:`~kieframe.MediaLimits`, swaps in a placeholder
+the content) and size against the field's :class:`~kieframe.authoring.MediaLimits`, swaps in a placeholder
 URL and validates the whole input, so that one :class:`~kieframe.InputValidationError` lists every
 problem and a bad prompt never costs an upload.
 """
@@ -32,7 +32,7 @@ PLACEHOLDER_URL = "https://upload.kieframe.invalid/pending"
 class Rehost:
     """Have kie.ai copy ``url`` to its own file host and use the copy as the input.
 
-    Put it where a model takes an image URL, as ``{"image_url": kieframe.Rehost(url)}``: for a
+    Put it where a model takes an image URL, as ``{"image_url": kieframe.files.Rehost(url)}``: for a
     link that expires, or one kie.ai's models cannot reach directly. kie.ai fetches the file
     (``POST /api/file-url-upload``); its type and size can only be checked from kie.ai's answer,
     so unlike a local file it is checked *after* the copy (a wrong one still creates no task).

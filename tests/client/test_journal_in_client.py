@@ -14,6 +14,7 @@ import stamina
 
 import kieframe
 from kieframe._journal import Journal, JournalStatus
+from kieframe.lifecycle import RateLimits
 from kieframe.testing import Emulator
 from kieframe.testing.pytest_plugin import FAST_POLL
 
@@ -34,7 +35,7 @@ def client(kie_emulator: Emulator, journal: Journal) -> Iterator[kieframe.Client
         Emulator.API_KEY,
         base_url=kie_emulator.base_url,
         poll=FAST_POLL,
-        rate_limits=kieframe.RateLimits.off(),
+        rate_limits=RateLimits.off(),
         journal=journal,
     ) as client:
         yield client
@@ -158,7 +159,8 @@ def test_an_unexpected_code_on_create_is_not_taken_for_a_refusal(
     kie_emulator.fault("createTask", "code", code=501, msg="generation failed")
     with pytest.raises(kieframe.SubmissionUncertain) as caught:
         client.submit(WAN, INPUT)
-    assert isinstance(caught.value.__cause__, kieframe.GenerationError)
+    assert isinstance(caught.value.__cause__, kieframe.APIError)
+    assert caught.value.__cause__.code == 501
     assert [e.status for e in journal.unfinished()] == [JournalStatus.UNCERTAIN]
 
 

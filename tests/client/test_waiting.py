@@ -8,6 +8,8 @@ import logging
 import pytest
 
 import kieframe
+from kieframe.errors import NotFoundError, ServerError
+from kieframe.lifecycle import RateLimits
 from kieframe.testing import Emulator, Timing
 from kieframe.testing.pytest_plugin import FAST_POLL
 
@@ -54,7 +56,7 @@ def test_not_visible_yet_is_not_a_failure(kie_emulator: Emulator) -> None:
         Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL
     ) as client:
         task = client.submit(WAN, INPUT)
-        with pytest.raises(kieframe.NotFoundError, match="yet"):
+        with pytest.raises(NotFoundError, match="yet"):
             client.get(task)  # a single read says so plainly
         assert client.wait(task).succeeded
 
@@ -66,7 +68,7 @@ def test_a_task_that_never_appears_is_not_found_after_the_grace_window(
         kieframe.Client(
             Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL, visibility_grace=0.2
         ) as client,
-        pytest.raises(kieframe.NotFoundError) as caught,
+        pytest.raises(NotFoundError) as caught,
     ):
         client.wait("0123456789abcdef0123456789abcdef", timeout=5)
     assert caught.value.task_id == "0123456789abcdef0123456789abcdef"
@@ -109,7 +111,7 @@ def test_many_concurrent_async_runs(kie_emulator: Emulator) -> None:
             Emulator.API_KEY,
             base_url=kie_emulator.base_url,
             poll=FAST_POLL,
-            rate_limits=kieframe.RateLimits.off(),
+            rate_limits=RateLimits.off(),
         ) as client:
             return await asyncio.gather(*(client.run(WAN, INPUT) for _ in range(40)))
 
@@ -141,4 +143,4 @@ def test_the_deadline_holds_while_reads_keep_failing(kie_emulator: Emulator) -> 
         with pytest.raises(kieframe.WaitTimeout) as caught:
             client.wait(task, timeout=0.5)
     assert caught.value.task_id == task.task_id
-    assert isinstance(caught.value.__context__, kieframe.MaintenanceError)
+    assert isinstance(caught.value.__context__, ServerError)
