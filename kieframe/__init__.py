@@ -4,11 +4,11 @@ The names here are the everyday ones: the clients, the task records, the model r
 look-ups and the errors people catch. The rest lives in public submodules, imported on first use:
 
 - :mod:`kieframe.errors`: the whole exception tree;
-- :mod:`kieframe.lifecycle`: client options (:class:`~kieframe.lifecycle.PollPlan`,
-  :class:`~kieframe.lifecycle.RateLimits`, update hooks, default hosts);
+- :mod:`kieframe.lifecycle`: client options (:class:`~kieframe.PollPlan`,
+  :class:`~kieframe.RateLimits`, update hooks, default hosts);
 - :mod:`kieframe.callbacks`: receiving kie.ai's callbacks;
 - :mod:`kieframe.journal`: the submission journal;
-- :mod:`kieframe.files`: :class:`~kieframe.files.Rehost` and download progress;
+- :mod:`kieframe.files`: :class:`~kieframe.Rehost` and download progress;
 - :mod:`kieframe.registry`: plugin registries and what they loaded;
 - :mod:`kieframe.authoring` and :mod:`kieframe.hookspecs`: writing a model plugin;
 - :mod:`kieframe.testing`: the kie.ai emulator, strategies and the plugin contract.
@@ -21,7 +21,7 @@ the names that were top-level before 0.2, without a warning.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+import typing
 
 from ._errors import (
     APIError,
@@ -41,7 +41,9 @@ from ._records import RawInput, Result, Task, TaskRecord, TaskState
 from ._registry import get_model, models
 from ._version import __version__
 
-if TYPE_CHECKING:  # imported on first use: httpx loads click and rich when they are installed
+if (
+    typing.TYPE_CHECKING
+):  # imported on first use: httpx loads click and rich when they are installed
     from ._client import AsyncClient, Client
 
 __all__ = [
@@ -134,7 +136,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     """Import public submodules, and names outside ``__all__``, on first use."""
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")

@@ -15,12 +15,12 @@ import platform
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 import stamina
 
-from ._callbacks._hub import CallbackHub
+from ._callbacks._hub import CallbackHub, HubOwner
 from ._drive import drive, drive_async
 from ._envelope import read_envelope
 from ._errors import (
@@ -57,9 +57,6 @@ from ._records import Result, Task, TaskRecord
 from ._registry import Registry, default_registry
 from ._spec import ModelSpec
 from ._version import __version__
-
-if TYPE_CHECKING:
-    from ._callbacks._receiver import CallbackReceiver
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_UPLOAD_BASE_URL", "AsyncClient", "Client"]
 
@@ -144,7 +141,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         create_attempts: int = 3,
         read_attempts: int = 6,
         read_retry_timeout: float = 120.0,
-        callbacks: CallbackHub | CallbackReceiver | None = None,
+        callbacks: CallbackHub | HubOwner | None = None,
         journal: SubmissionLog | str | os.PathLike[str] | None = None,
         upload_cache: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -336,7 +333,7 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     ``create_attempts`` bounds resends of a create kie.ai certainly did not take;
     ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
     receiver or hub) lets waits resolve on callbacks; ``journal`` (a path or a
-    :class:`~kieframe.journal.SubmissionLog`) records every create; ``upload_cache`` names a file that
+    :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that
     keeps upload links across runs.
     """
 
@@ -421,7 +418,7 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
 
         Polls on kie.ai's schedule; with ``callbacks=...`` on the client and a task submitted
         with a ``callback_url``, returns when its callback arrives and polls only as a slow
-        watchdog (see :class:`~kieframe.callbacks.CallbackHub`). ``timeout`` defaults to the model's
+        watchdog (see :class:`~kieframe.CallbackHub`). ``timeout`` defaults to the model's
         deadline. Raises
         :class:`~kieframe.TaskFailed` if the task failed and :class:`~kieframe.WaitTimeout`
         (with the task id) at the deadline. ``on_update`` is called on every state change.

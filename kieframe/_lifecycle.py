@@ -84,7 +84,7 @@ class Waiter:
         """Take one observation; return the final record, or None while the task runs.
 
         Raises :class:`~kieframe.TaskFailed` when the task failed, and
-        :class:`~kieframe.errors.NotFoundError` when it stays invisible past the grace window.
+        :class:`~kieframe.NotFoundError` when it stays invisible past the grace window.
         """
         self.polls += 1
         if record is None:

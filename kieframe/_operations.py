@@ -17,7 +17,6 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import msgspec
 
-from ._callbacks._hub import Delivery
 from ._envelope import is_not_visible
 from ._errors import (
     APIError,
@@ -42,6 +41,7 @@ __all__ = [
     "AwaitCallback",
     "Blocking",
     "Call",
+    "Delivery",
     "Op",
     "Sleep",
     "callback_wait_op",
@@ -91,11 +91,24 @@ class Sleep:
 
 
 @dataclass(frozen=True, slots=True)
+class Delivery:
+    """A record passed on by a receiver; ``seq`` orders deliveries across the hub.
+
+    ``confirmed`` is True when the record was re-read from kie.ai (or the receiver was told to
+    trust callback bodies); a wait re-reads an unconfirmed record before it trusts it.
+    """
+
+    seq: int
+    record: TaskRecord
+    confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class AwaitCallback:
     """Wait up to ``timeout`` seconds for a callback of the task newer than delivery ``after``.
 
-    The driver answers the client's callback hub's :class:`~kieframe._callbacks._hub.Delivery`,
-    or None when the time ran out.
+    The driver answers the :class:`Delivery` the client's callback hub passes on, or None when
+    the time ran out.
     """
 
     task_id: str
@@ -136,7 +149,7 @@ def prepare_submission(
 ) -> Submission:
     """Validate ``input`` for ``model`` and build the createTask body; nothing is sent.
 
-    Local inputs (paths, bytes, file objects, :class:`~kieframe.files.Rehost`) in media fields are
+    Local inputs (paths, bytes, file objects, :class:`~kieframe.Rehost`) in media fields are
     read and checked here, and listed in ``uploads``.
     """
     if callback_url is not None:

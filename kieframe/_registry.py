@@ -9,7 +9,7 @@ i.e. entry-point names):
 ``KIEFRAME_BLOCK_PLUGINS``
     never load these;
 ``KIEFRAME_STRICT_PLUGINS``
-    set to ``1`` to raise :class:`~kieframe.errors.PluginError` on a plugin that fails to load, instead of
+    set to ``1`` to raise :class:`~kieframe.PluginError` on a plugin that fails to load, instead of
     logging it and going on without it.
 
 Tests build an isolated :class:`Registry` (``Registry(entry_points=False)`` plus ``register``)
@@ -141,7 +141,7 @@ class Registry:
     def register(self, plugin: object, *, name: str | None = None) -> None:
         """Register a plugin object (a module, class or instance with hook implementations).
 
-        Raises :class:`~kieframe.errors.PluginError` if it implements a hook kieframe does not know.
+        Raises :class:`~kieframe.PluginError` if it implements a hook kieframe does not know.
         """
         with self._lock:
             plugin_name = name or getattr(plugin, "__name__", None) or repr(plugin)

@@ -1,6 +1,6 @@
 """What the in-process servers share: a bound TCP socket, and waiting for uvicorn to start.
 
-Both the emulator and :class:`~kieframe.callbacks.CallbackServer` serve from a background thread on a socket
+Both the emulator and :class:`~kieframe.CallbackServer` serve from a background thread on a socket
 bound here, so ``port=0`` gives a free port that is known before the server starts.
 """
 

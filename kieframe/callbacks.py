@@ -8,10 +8,11 @@ records from a framework of your own; :func:`verify_callback` checks one request
 
 from __future__ import annotations
 
-from ._callbacks._hub import CallbackHub, Delivery
+from ._callbacks._hub import CallbackHub
 from ._callbacks._receiver import CallbackHandler, CallbackReceiver, ReceiverStats
 from ._callbacks._serve import CallbackServer, serve_callbacks
 from ._callbacks._verify import verify_callback
+from ._operations import Delivery
 
 __all__ = [
     "CallbackHandler",

@@ -49,7 +49,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 @hookspec
 def kieframe_models() -> Sequence[ModelSpec[Any]]:
-    """Return the models this plugin provides, as :class:`~kieframe.authoring.ModelSpec` records.
+    """Return the models this plugin provides, as :class:`~kieframe.ModelSpec` records.
 
     Called once per registry, when a model is first looked up. Each model id must be unique across
     all installed plugins; a clash is reported naming both plugins.

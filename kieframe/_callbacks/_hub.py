@@ -10,26 +10,15 @@ import asyncio
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from .._operations import Delivery
 from .._records import TaskRecord
 
-__all__ = ["DEFAULT_WATCHDOG_FLOOR", "CallbackHub", "Delivery"]
+__all__ = ["DEFAULT_WATCHDOG_FLOOR", "CallbackHub", "HubOwner"]
 
 #: The shortest default watchdog interval, in seconds.
 DEFAULT_WATCHDOG_FLOOR = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A record passed on by a receiver; ``seq`` orders deliveries across the hub.
-
-    ``confirmed`` is True when the record was re-read from kie.ai (or the receiver was told to
-    trust callback bodies); a wait re-reads an unconfirmed record before it trusts it.
-    """
-
-    seq: int
-    record: TaskRecord
-    confirmed: bool
 
 
 @dataclass(slots=True, eq=False)
@@ -57,10 +46,19 @@ class _AsyncSlot:
             self.loop.call_soon_threadsafe(_settle, self.future, delivery)
 
 
+class HubOwner(Protocol):
+    """Anything that feeds a hub, such as a receiver: a client takes it as ``callbacks=...``."""
+
+    @property
+    def hub(self) -> CallbackHub:
+        """The hub this object delivers callback records to."""
+        ...
+
+
 class CallbackHub:
     """Where callback records meet the waits expecting them; thread-safe, loop-agnostic.
 
-    A :class:`~kieframe.callbacks.CallbackReceiver` feeds its hub; pass the receiver (or the hub) to a
+    A :class:`~kieframe.CallbackReceiver` feeds its hub; pass the receiver (or the hub) to a
     client as ``callbacks=...`` and ``wait()`` on a task submitted with a ``callback_url``
     returns as soon as its callback arrives. Without a callback, the wait polls kie.ai every
     ``watchdog`` seconds, by default ``max(60, typical_seconds / 2)`` of the task's model. The

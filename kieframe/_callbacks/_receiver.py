@@ -69,7 +69,7 @@ _COUNTERS = ("accepted", "duplicates", "delivered", "unknown", "unconfirmed", "e
 class CallbackReceiver:
     """An ASGI application receiving kie.ai's task callbacks; mount it anywhere, or serve it.
 
-    Each POST is verified (see :func:`~kieframe.callbacks.verify_callback`; ``hmac_key`` is one key or
+    Each POST is verified (see :func:`~kieframe.verify_callback`; ``hmac_key`` is one key or
     several during a rotation) and answered at once: 200 when accepted (also for a duplicate),
     401 for a bad or missing signature, 400 for a stale or malformed one, 413 when too large,
     405 for another method, 503 when the work queue is full. Work happens off the request path,

@@ -119,7 +119,7 @@ class Verifier:
             raise ValueError("need tolerance >= 0 and max_body_size > 0")
 
     def verify(self, headers: Headers, body: bytes, *, now: float | None = None) -> TaskRecord:
-        """Check one callback; return its record or raise a :class:`~kieframe.errors.CallbackError`."""
+        """Check one callback; return its record or raise a :class:`~kieframe.CallbackError`."""
         if len(body) > self.max_body_size:
             raise CallbackTooLargeError(
                 f"callback body of {len(body)} bytes is over the limit of {self.max_body_size}"
@@ -189,16 +189,16 @@ def verify_callback(
     ``headers`` are the request's headers (a mapping such as Starlette's, Flask's or Django's
     ``request.headers``, or ASGI's ``(name, value)`` byte pairs) and ``body`` the raw request body.
     ``hmac_key`` is the account's webhook key, or several keys while one is rotated. The checks:
-    the body is at most ``max_body_size`` bytes (:class:`~kieframe.errors.CallbackTooLargeError`), a JSON
+    the body is at most ``max_body_size`` bytes (:class:`~kieframe.CallbackTooLargeError`), a JSON
     object whose ``data`` names the task as ``taskId`` or ``task_id``
-    (:class:`~kieframe.errors.CallbackMalformedError`); with a key, ``X-Webhook-Signature`` matches one
-    key, compared in constant time (:class:`~kieframe.errors.CallbackSignatureError`), and
+    (:class:`~kieframe.CallbackMalformedError`); with a key, ``X-Webhook-Signature`` matches one
+    key, compared in constant time (:class:`~kieframe.CallbackSignatureError`), and
     ``X-Webhook-Timestamp`` is within ``tolerance`` seconds of ``now`` either way
-    (:class:`~kieframe.errors.CallbackStaleError`). Every error's ``status`` is the HTTP status to
+    (:class:`~kieframe.CallbackStaleError`). Every error's ``status`` is the HTTP status to
     answer. With no key, unsigned callbacks are accepted and a warning is logged once per process.
 
     The body is not signed by kie.ai: re-read the task (``client.get(record.task_id)``) before
-    trusting its result, as :class:`~kieframe.callbacks.CallbackReceiver` does.
+    trusting its result, as :class:`~kieframe.CallbackReceiver` does.
     """
     verifier = Verifier(
         key_list(hmac_key),

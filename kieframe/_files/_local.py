@@ -1,7 +1,7 @@
 """Local inputs: files, bytes and file objects given where a model takes an image URL.
 
 :func:`stage_input` runs before anything is sent: it reads each local input, checks its type (from
-the content) and size against the field's :class:`~kieframe.authoring.MediaLimits`, swaps in a placeholder
+the content) and size against the field's :class:`~kieframe.MediaLimits`, swaps in a placeholder
 URL and validates the whole input, so that one :class:`~kieframe.InputValidationError` lists every
 problem and a bad prompt never costs an upload.
 """

@@ -3,7 +3,7 @@
 Which route carries a file: content of at most :data:`BASE64_MAX` bytes goes as one JSON request
 (``POST /api/file-base64-upload``), where base64's third of overhead is a few hundred KB at most;
 larger content goes as multipart (``POST /api/file-stream-upload``), which sends the bytes as they
-are. A :class:`~kieframe.files.Rehost` goes through ``POST /api/file-url-upload``. Files are stored under
+are. A :class:`~kieframe.Rehost` goes through ``POST /api/file-url-upload``. Files are stored under
 ``kieframe/`` with a name made of their SHA-256, so names never collide and a resent upload
 rewrites the same bytes: that is what makes an upload safe to retry.
 """

@@ -57,7 +57,7 @@ class _Model(Protocol):
 
 
 class ModelSource(Protocol):
-    """Where the emulator finds model specs, such as a :class:`kieframe.registry.Registry`.
+    """Where the emulator finds model specs, such as a :class:`kieframe.Registry`.
 
     ``get_model`` raises ``LookupError`` for an unknown id; ``validate`` raises ``ValueError``.
     """

@@ -1,7 +1,7 @@
 """An example kieframe plugin: ``example/image-to-video``, a fictional kie.ai model.
 
 It shows everything a model plugin needs: an input ``msgspec.Struct`` whose annotations carry the
-documented limits (``msgspec.Meta``), a :class:`kieframe.authoring.ModelSpec`, and a ``kieframe_models``
+documented limits (``msgspec.Meta``), a :class:`kieframe.ModelSpec`, and a ``kieframe_models``
 hook implementation registered under the ``kieframe`` entry-point group in ``pyproject.toml``.
 """
 
