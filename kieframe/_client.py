@@ -21,22 +21,11 @@ import httpx
 import stamina
 
 from ._callbacks._hub import CallbackHub, HubOwner
-from ._drive import drive, drive_async
-from ._envelope import read_envelope
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    KieError,
-    NoAnswerError,
-    TaskFailed,
-)
-from ._files._cache import CACHE_ENV, UploadCache
-from ._files._downloads import DownloadProgress
-from ._files._transfer import DEFAULT_CONCURRENCY, AsyncDownloader, SyncDownloader
-from ._files._uploads import submit_with_uploads_op
-from ._journal import Journal, SubmissionLog
-from ._lifecycle import PollPlan
-from ._operations import (
+from ._core._download import DownloadProgress
+from ._core._perform import drive, drive_async
+from ._core._poll import PollPlan
+from ._core._submit import submit_with_uploads_op
+from ._core._wait import (
     AwaitCallback,
     Blocking,
     Call,
@@ -52,6 +41,17 @@ from ._operations import (
     prepare_submission,
     wait_op,
 )
+from ._envelope import read_envelope
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    KieError,
+    NoAnswerError,
+    TaskFailed,
+)
+from ._files._cache import CACHE_ENV, UploadCache
+from ._files._finish import DEFAULT_CONCURRENCY, AsyncDownloader, SyncDownloader
+from ._journal import Journal, SubmissionLog
 from ._ratelimit import RateLimits, SlidingWindow, shared_windows
 from ._records import Result, Task, TaskRecord
 from ._registry import Registry, default_registry

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._files._downloads import DownloadProgress
+from ._core._download import DownloadProgress
 from ._files._local import Rehost
 
 __all__ = ["DownloadProgress", "Rehost"]

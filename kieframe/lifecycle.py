@@ -8,8 +8,8 @@ an :class:`UpdateHook` as a wait's ``on_update``.
 from __future__ import annotations
 
 from ._client import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL
-from ._lifecycle import PollPhase, PollPlan
-from ._operations import UpdateHook
+from ._core._poll import PollPhase, PollPlan
+from ._core._wait import UpdateHook
 from ._ratelimit import RateLimits
 
 __all__ = [

@@ -25,8 +25,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .._core._download import DownloadProgress
 from .._errors import KieError, SubmissionUncertain, WaitTimeout
-from .._files._downloads import DownloadProgress
 from .._journal import Journal, JournalEntry
 from .._records import TaskRecord
 from .._registry import default_registry

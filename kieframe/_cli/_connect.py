@@ -17,9 +17,9 @@ import click
 import httpx
 
 from .._client import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, Client
+from .._core._poll import PollPlan
 from .._errors import AuthenticationError
 from .._journal import default_journal_path
-from .._lifecycle import PollPlan
 from ._config import ENV_KEY, config_path, load_settings
 
 __all__ = ["Connection", "connect", "connection_options", "journal_path"]

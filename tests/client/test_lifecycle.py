@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kieframe
-from kieframe._lifecycle import Waiter
+from kieframe._core._poll import Waiter
 from kieframe._records import parse_record
 from kieframe.errors import NotFoundError
 from kieframe.lifecycle import PollPhase, PollPlan

@@ -17,12 +17,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._errors import InputValidationError, Problem, ServerError
+from .._files._cache import UploadCache
+from .._files._local import PendingUpload, describe_size
+from .._files._names import upload_name
 from .._journal import SubmissionLog
-from .._operations import Call, Op, Submission, submit_op
 from .._records import Task
-from ._cache import UploadCache
-from ._local import PendingUpload, describe_size
-from ._names import upload_name
+from ._wait import Call, Op, Submission, submit_op
 
 __all__ = ["BASE64_MAX", "UPLOAD_FOLDER", "submit_with_uploads_op", "upload_op"]
 

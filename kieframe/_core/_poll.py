@@ -12,8 +12,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ._errors import NotFoundError, TaskFailed, WaitTimeout
-from ._records import TaskRecord
+from .._errors import NotFoundError, TaskFailed, WaitTimeout
+from .._records import TaskRecord
 
 __all__ = ["PollPhase", "PollPlan", "Waiter"]
 

@@ -17,8 +17,8 @@ from typing import Any, Protocol, TypeVar
 
 from .._envelope import parse_retry_after
 from .._errors import DownloadError, KieError
-from .._operations import Call
-from ._names import result_stem, safe_extension
+from .._files._names import result_stem, safe_extension
+from ._wait import Call
 
 __all__ = [
     "DOWNLOAD_URL",

@@ -17,8 +17,8 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import msgspec
 
-from ._envelope import is_not_visible
-from ._errors import (
+from .._envelope import is_not_visible
+from .._errors import (
     APIError,
     InputValidationError,
     KieError,
@@ -30,12 +30,12 @@ from ._errors import (
     SubmissionUncertain,
     UnknownModelError,
 )
-from ._fields import HttpUrl
-from ._files._local import PendingUpload, stage_input
-from ._journal import SubmissionLog
-from ._lifecycle import PollPlan, Waiter
-from ._records import RawInput, Task, TaskRecord, parse_record
-from ._registry import Registry
+from .._fields import HttpUrl
+from .._files._local import PendingUpload, stage_input
+from .._journal import SubmissionLog
+from .._records import RawInput, Task, TaskRecord, parse_record
+from .._registry import Registry
+from ._poll import PollPlan, Waiter
 
 __all__ = [
     "AwaitCallback",

@@ -23,11 +23,11 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import stamina
 
-from .._drive import drive, drive_async
+from .._core._download import Decision, DownloadProgress, Fetch, FileOp, FilePlan, Step, download_op
+from .._core._perform import drive, drive_async
+from .._core._wait import Call
 from .._errors import DownloadError
-from .._operations import Call
 from .._records import TaskRecord
-from ._downloads import Decision, DownloadProgress, Fetch, FileOp, FilePlan, Step, download_op
 
 __all__ = ["AsyncDownloader", "SyncDownloader", "finish", "plan_downloads"]
 

@@ -1,0 +1,1 @@
+"""The lifecycle core; see the modules."""
