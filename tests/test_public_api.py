@@ -95,7 +95,8 @@ def test_no_retry_idiom_catches_an_uncertain_submission() -> None:
     assert kieframe.NoAnswerError.retryable
 
 
-def _instance(cls: type[kieframe.KieError], text: str) -> kieframe.KieError:
+def _instance(cls: Any, text: str) -> kieframe.KieError:
+    """One instance of ``cls``, with every attribute its constructor takes set."""
     record = kieframe.TaskRecord(task_id="t1", model="m", state=kieframe.TaskState.FAIL)
     special: dict[type[Any], Any] = {
         kieframe.InputValidationError: lambda: cls("m/x", [Problem("prompt", text, "1-9")]),
@@ -106,10 +107,12 @@ def _instance(cls: type[kieframe.KieError], text: str) -> kieframe.KieError:
         kieframe.NoAnswerError: lambda: cls(text, task_id="t1", request_sent=False),
     }
     if cls in special:
-        return special[cls]()  # type: ignore[no-any-return]
-    if issubclass(cls, kieframe.APIError):
-        return cls(text, code=418, task_id="t1", http_status=200, retry_after=1.5)
-    return cls(text, task_id="t1")
+        error: kieframe.KieError = special[cls]()
+    elif issubclass(cls, kieframe.APIError):
+        error = cls(text, code=418, task_id="t1", http_status=200, retry_after=1.5)
+    else:
+        error = cls(text, task_id="t1")
+    return error
 
 
 @pytest.mark.parametrize("cls", ERRORS, ids=lambda cls: cls.__name__)
