@@ -41,9 +41,8 @@ from ._records import RawInput, Result, Task, TaskRecord, TaskState
 from ._registry import get_model, models
 from ._version import __version__
 
-if (
-    typing.TYPE_CHECKING
-):  # imported on first use: httpx loads click and rich when they are installed
+# The clients are imported on first use: httpx loads click and rich when they are installed.
+if typing.TYPE_CHECKING:
     from ._client import AsyncClient, Client
 
 __all__ = [
@@ -88,6 +87,7 @@ _HOMES = {
             "CallbackSignatureError",
             "CallbackStaleError",
             "CallbackTooLargeError",
+            "JournalError",
             "NotFoundError",
             "PluginError",
             "Problem",

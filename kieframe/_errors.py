@@ -18,6 +18,7 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
     ├── UnknownModelError             no plugin provides that model id (also LookupError)
     ├── PluginError                   a plugin failed to load, or two plugins claim one model id
     ├── DownloadError                 a result file could not be downloaded completely
+    ├── JournalError                  the journal file cannot be opened, read or written
     └── CallbackError                 a callback request was refused; ``status`` is the HTTP answer
         ├── CallbackSignatureError    401  signature missing or wrong
         ├── CallbackStaleError        400  timestamp outside the tolerance (a replay, a bad clock)
@@ -57,6 +58,7 @@ __all__ = [
     "DownloadError",
     "InputValidationError",
     "InsufficientCreditsError",
+    "JournalError",
     "KieError",
     "NoAnswerError",
     "NotFoundError",
@@ -271,6 +273,13 @@ class DownloadError(KieError):
 
     Nothing half-written is left under the file's name; a partial file stays hidden next to it
     (``.<name>.kieframe-part``) and the next download of the same task resumes from it.
+    """
+
+
+class JournalError(KieError):
+    """The journal file cannot be opened, read or written (corrupt, not SQLite, no access).
+
+    Raised before a create is sent, so nothing was submitted; the message names the file.
     """
 
 
