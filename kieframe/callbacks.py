@@ -12,7 +12,7 @@ from ._callbacks._hub import CallbackHub
 from ._callbacks._receiver import CallbackHandler, CallbackReceiver, ReceiverStats
 from ._callbacks._serve import CallbackServer, serve_callbacks
 from ._callbacks._verify import verify_callback
-from ._core._wait import Delivery
+from ._core._effects import Delivery
 
 __all__ = [
     "CallbackHandler",

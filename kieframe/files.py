@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._core._download import DownloadProgress
+from ._core._fileplan import DownloadProgress
 from ._files._local import Rehost
 
 __all__ = ["DownloadProgress", "Rehost"]

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .._core._wait import Delivery
+from .._core._effects import Delivery
 from .._records import TaskRecord
 
 __all__ = ["DEFAULT_WATCHDOG_FLOOR", "CallbackHub", "HubOwner"]

@@ -26,7 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from .._client import Client
-from .._core._download import DownloadProgress
+from .._core._fileplan import DownloadProgress
 from .._errors import KieError, SubmissionUncertain, WaitTimeout
 from .._journal import Journal, JournalEntry
 from .._records import TaskRecord

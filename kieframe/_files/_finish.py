@@ -1,81 +1,28 @@
-"""The drivers of downloads (blocking with threads, asyncio with a semaphore) and the file's end.
+"""A result file's end on disk, and the plans of a record's files: blocking file work.
 
-The drivers only perform: send the request the :class:`~._downloads.FilePlan` asks for, give it
-the answer, write the body where it says, and retry with stamina when it says so. Finishing a file
-(checking its size, moving it under a name that clobbers nothing, writing its metadata) is plain
-blocking file work shared by both.
+Finishing a file checks its size, moves it under a name that overwrites nothing and writes its
+metadata beside it; planning resumes from any partial file an earlier attempt left. Both run as
+``Blocking`` effects of the download operation (``_core/_download.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import json
 import os
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-import stamina
-
-from .._core._download import Decision, DownloadProgress, Fetch, FileOp, FilePlan, Step, download_op
-from .._core._perform import drive, drive_async
-from .._core._wait import Call
+from .._core._fileplan import FilePlan
 from .._errors import DownloadError
 from .._records import TaskRecord
 
-__all__ = ["AsyncDownloader", "SyncDownloader", "finish", "plan_downloads"]
+__all__ = ["finish", "plan_downloads"]
 
-T = TypeVar("T")
-
-#: Bytes read from the network per write.
-CHUNK = 64 * 1024
-#: Files downloaded at once by default.
-DEFAULT_CONCURRENCY = 4
 _META_MARK = "kieframe.result/1"
-
-
-class _Retry(Exception):
-    """A transient failure stamina should retry (the plan has already moved its offset)."""
-
-    def __init__(self, decision: Decision) -> None:
-        super().__init__(decision.reason)
-        self.decision = decision
-
-
-def _retry_hook(error: Exception) -> bool | float:
-    if isinstance(error, _Retry):
-        return error.decision.retry_after if error.decision.retry_after is not None else True
-    return False
-
-
-def _conclude(plan: FilePlan, decision: Decision) -> Step:
-    if decision.step in (Step.DONE, Step.REFRESH):
-        return decision.step
-    if decision.step is Step.RETRY:
-        raise _Retry(decision)
-    raise DownloadError(f"result {plan.index}: {decision.reason}", task_id=plan.task_id)
-
-
-def _gave_up(plan: FilePlan, error: _Retry) -> DownloadError:
-    return DownloadError(
-        f"result {plan.index}: gave up after retries ({error.decision.reason}); "
-        f"{plan.offset} bytes are kept in {plan.part.name} for the next attempt",
-        task_id=plan.task_id,
-    )
-
-
-def _open_part(plan: FilePlan, start: int) -> IO[bytes]:
-    """The partial file, cut to ``start`` bytes and positioned there."""
-    handle = plan.part.open("r+b" if plan.part.exists() else "wb")
-    handle.truncate(start)
-    handle.seek(start)
-    return handle
 
 
 def plan_downloads(record: TaskRecord, folder: Path) -> list[FilePlan]:
@@ -202,175 +149,3 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
         handle.write(body + "\n")
     os.replace(temporary, meta)
     return target
-
-
-def _build_request(
-    http: httpx.Client | httpx.AsyncClient, plan: FilePlan, user_agent: str
-) -> httpx.Request:
-    """The GET of the plan's link; one httpx cannot send (a NUL, a newline): DownloadError."""
-    # File hosts get no Authorization header: the API key is for kie.ai's API only.
-    headers = {"User-Agent": user_agent, "Accept-Encoding": "identity", **plan.request_headers()}
-    try:
-        return http.build_request("GET", plan.url, headers=headers)
-    except httpx.InvalidURL as error:
-        raise DownloadError(
-            f"result {plan.index}: the link {plan.url!r} cannot be requested ({error})",
-            task_id=plan.task_id,
-        ) from None
-
-
-class _Downloader:
-    """What both drivers share: configuration and the step after the response head."""
-
-    def __init__(
-        self, *, user_agent: str, retry: Mapping[str, Any], progress: DownloadProgress | None
-    ) -> None:
-        self._user_agent = user_agent
-        self._retry = {**retry, "timeout": None}  # a long download may take its time
-        self._progress = progress
-
-    def _written(self, plan: FilePlan, size: int) -> Decision | None:
-        failed = plan.on_data(size)
-        if failed is None and self._progress is not None:
-            self._progress(plan.folder / plan.name, plan.offset, plan.total)
-        return failed
-
-
-class SyncDownloader(_Downloader):
-    """Downloads a record's files with blocking I/O, several at once on threads."""
-
-    def __init__(
-        self,
-        http: httpx.Client,
-        *,
-        perform: Callable[[Call], Any],
-        user_agent: str,
-        retry: Mapping[str, Any],
-        progress: DownloadProgress | None,
-    ) -> None:
-        super().__init__(user_agent=user_agent, retry=retry, progress=progress)
-        self._http = http
-        self._perform = perform
-
-    def download(self, record: TaskRecord, folder: Path, *, concurrency: int) -> tuple[Path, ...]:
-        """Download every result of ``record`` into ``folder``; the paths, in result order."""
-        plans = plan_downloads(record, folder)
-        if concurrency <= 1 or len(plans) <= 1:
-            return tuple(self._one(plan, record) for plan in plans)
-        workers = min(concurrency, len(plans))
-        with ThreadPoolExecutor(workers, thread_name_prefix="kieframe-download") as pool:
-            futures = [pool.submit(self._one, plan, record) for plan in plans]
-            return tuple(future.result() for future in futures)
-
-    def _one(self, plan: FilePlan, record: TaskRecord) -> Path:
-        self._drive(download_op(plan))
-        return finish(plan, record)
-
-    def _drive(self, op: FileOp[T]) -> T:
-        return drive(op, self._effect)
-
-    def _effect(self, effect: Fetch | Call) -> Any:
-        return self._fetch(effect.plan) if isinstance(effect, Fetch) else self._perform(effect)
-
-    def _fetch(self, plan: FilePlan) -> Step:
-        try:
-            return stamina.RetryingCaller(**self._retry).on(_retry_hook)(self._fetch_once, plan)
-        except _Retry as exhausted:
-            raise _gave_up(plan, exhausted) from exhausted
-
-    def _fetch_once(self, plan: FilePlan) -> Step:
-        request = _build_request(self._http, plan, self._user_agent)
-        try:
-            # File hosts get no Authorization header, so following their redirects is safe.
-            response = self._http.send(request, stream=True, follow_redirects=True)
-            try:
-                decision = plan.on_head(response.status_code, response.headers)
-                if decision.step is Step.WRITE:
-                    decision = self._write(plan, decision.start, response)
-            finally:
-                response.close()
-        except httpx.TransportError as error:
-            decision = plan.on_interrupted(error)
-        return _conclude(plan, decision)
-
-    def _write(self, plan: FilePlan, start: int, response: httpx.Response) -> Decision:
-        with _open_part(plan, start) as handle:
-            for chunk in response.iter_raw(CHUNK):
-                handle.write(chunk)
-                failed = self._written(plan, len(chunk))
-                if failed is not None:
-                    return failed
-        return plan.on_end()
-
-
-class AsyncDownloader(_Downloader):
-    """Downloads a record's files with asyncio, several at once under a semaphore."""
-
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        *,
-        perform: Callable[[Call], Awaitable[Any]],
-        user_agent: str,
-        retry: Mapping[str, Any],
-        progress: DownloadProgress | None,
-    ) -> None:
-        super().__init__(user_agent=user_agent, retry=retry, progress=progress)
-        self._http = http
-        self._perform = perform
-
-    async def download(
-        self, record: TaskRecord, folder: Path, *, concurrency: int
-    ) -> tuple[Path, ...]:
-        """Download every result of ``record`` into ``folder``; the paths, in result order."""
-        plans = plan_downloads(record, folder)
-        limit = asyncio.Semaphore(max(1, concurrency))
-
-        async def one(plan: FilePlan) -> Path:
-            async with limit:
-                await self._drive(download_op(plan))
-                return await asyncio.to_thread(finish, plan, record)
-
-        outcomes = await asyncio.gather(*(one(plan) for plan in plans), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return tuple(outcome for outcome in outcomes if isinstance(outcome, Path))
-
-    async def _drive(self, op: FileOp[T]) -> T:
-        return await drive_async(op, self._effect)
-
-    async def _effect(self, effect: Fetch | Call) -> Any:
-        if isinstance(effect, Fetch):
-            return await self._fetch(effect.plan)
-        return await self._perform(effect)
-
-    async def _fetch(self, plan: FilePlan) -> Step:
-        caller = stamina.AsyncRetryingCaller(**self._retry).on(_retry_hook)
-        try:
-            return await caller(self._fetch_once, plan)
-        except _Retry as exhausted:
-            raise _gave_up(plan, exhausted) from exhausted
-
-    async def _fetch_once(self, plan: FilePlan) -> Step:
-        request = _build_request(self._http, plan, self._user_agent)
-        try:
-            response = await self._http.send(request, stream=True, follow_redirects=True)
-            try:
-                decision = plan.on_head(response.status_code, response.headers)
-                if decision.step is Step.WRITE:
-                    decision = await self._write(plan, decision.start, response)
-            finally:
-                await response.aclose()
-        except httpx.TransportError as error:
-            decision = plan.on_interrupted(error)
-        return _conclude(plan, decision)
-
-    async def _write(self, plan: FilePlan, start: int, response: httpx.Response) -> Decision:
-        with _open_part(plan, start) as handle:
-            async for chunk in response.aiter_raw(CHUNK):
-                handle.write(chunk)
-                failed = self._written(plan, len(chunk))
-                if failed is not None:
-                    return failed
-        return plan.on_end()

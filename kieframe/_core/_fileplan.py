@@ -1,0 +1,195 @@
+"""The transfer of one result file, decided without I/O: names, Range headers, what answers mean.
+
+A :class:`FilePlan` holds the state of one file (where it goes, how many bytes are safely in its
+partial file, the size the server announced); the driver that performs a ``Fetch`` feeds it what
+happened and does what it says. The operation around it is in ``_download``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .._envelope import parse_retry_after
+from .._files._names import result_stem, safe_extension
+
+__all__ = ["Decision", "DownloadProgress", "FilePlan", "Step", "parse_content_range"]
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)", re.IGNORECASE)
+# An expired or withdrawn link: ask kie.ai for a fresh one.
+_EXPIRED = frozenset({403, 404, 410})
+# Worth the same request again, after a pause.
+_TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class DownloadProgress(Protocol):
+    """Told, as a result file arrives, how many of its bytes are on disk and how many to expect.
+
+    ``received`` counts bytes kept from earlier attempts too; ``total`` is ``None`` while the
+    server has not said. With several files at once, calls for different files interleave (and
+    come from worker threads with the blocking client).
+    """
+
+    def __call__(self, path: Path, received: int, total: int | None, /) -> None:
+        """Report progress of the file that will be saved as (about) ``path``."""
+
+
+class Step(enum.Enum):
+    """What to do next with a file."""
+
+    WRITE = "write"  # store the answer's body from byte ``Decision.start``
+    DONE = "done"  # the partial file is complete
+    REFRESH = "refresh"  # the link expired: get a fresh one from kie.ai
+    RETRY = "retry"  # a transient failure: send again (resuming) after a pause
+    FAIL = "fail"  # give up
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A :class:`Step` with what it needs: the write offset, a reason, a server-asked pause."""
+
+    step: Step
+    start: int = 0
+    reason: str = ""
+    retry_after: float | None = None
+
+
+def parse_content_range(value: str | None) -> tuple[int | None, int | None, int | None] | None:
+    """``(first, last, total)`` of a ``Content-Range`` header (``None`` parts for ``*``)."""
+    if value is None:
+        return None
+    match = _CONTENT_RANGE.fullmatch(value.strip())
+    if match is None:
+        return None
+    first, last, total = match.groups()
+    return (
+        int(first) if first is not None else None,
+        int(last) if last is not None else None,
+        int(total) if total != "*" else None,
+    )
+
+
+def _content_length(headers: Mapping[str, str]) -> int | None:
+    value = headers.get("content-length")
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+@dataclass(slots=True, kw_only=True)
+class FilePlan:
+    """One result file: where it goes, and the state of its transfer.
+
+    ``offset`` is how many bytes the partial file holds (a resumed download starts there);
+    ``total`` the size the server announced (``Content-Length`` of a whole answer, or the total
+    of ``Content-Range``).
+    """
+
+    task_id: str
+    index: int
+    source_url: str
+    folder: Path
+    max_refreshes: int = 2
+    url: str = ""
+    offset: int = 0
+    total: int | None = None
+    etag: str | None = None
+    content_type: str | None = None
+    refreshes: int = 0
+    stem: str = field(init=False)
+    extension: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.url = self.url or self.source_url
+        self.stem = result_stem(self.task_id, self.index)
+        self.extension = safe_extension(self.source_url, default=".bin")
+
+    @property
+    def name(self) -> str:
+        """The preferred file name, ``<task_id>-<index><extension>`` made safe."""
+        return f"{self.stem}{self.extension}"
+
+    @property
+    def part(self) -> Path:
+        """The hidden partial file the bytes go to until the file is complete."""
+        return self.folder / f".{self.name}.kieframe-part"
+
+    def candidates(self) -> list[str]:
+        """Names to try in turn, so that no other file is ever overwritten."""
+        return [self.name] + [f"{self.stem}~{n}{self.extension}" for n in range(2, 100)]
+
+    def request_headers(self) -> dict[str, str]:
+        """The headers of the next request: a Range from ``offset`` when resuming."""
+        if self.offset <= 0:
+            return {}
+        headers = {"Range": f"bytes={self.offset}-"}
+        if self.etag is not None:
+            headers["If-Range"] = self.etag
+        return headers
+
+    def on_head(self, status: int, headers: Mapping[str, str]) -> Decision:
+        """What an answer's status and headers mean; ``headers`` have lower-case names."""
+        if status in (200, 206):
+            return self._on_success(status, headers)
+        if status == 416:
+            found = parse_content_range(headers.get("content-range"))
+            if self.offset > 0 and found is not None and found[2] == self.offset:
+                self.total = self.offset
+                return Decision(Step.DONE)
+            return self._restart("the server could not serve the rest of the file")
+        if status in _EXPIRED:
+            if self.refreshes < self.max_refreshes:
+                return Decision(Step.REFRESH, reason=f"HTTP {status}")
+            return Decision(
+                Step.FAIL,
+                reason=f"the link answers HTTP {status}, even after {self.refreshes} fresh links",
+            )
+        if status in _TRANSIENT or 500 <= status < 600:
+            after = parse_retry_after(headers.get("retry-after"))
+            return Decision(Step.RETRY, reason=f"HTTP {status}", retry_after=after)
+        return Decision(Step.FAIL, reason=f"the file host answered HTTP {status}")
+
+    def _on_success(self, status: int, headers: Mapping[str, str]) -> Decision:
+        length = _content_length(headers)
+        if status == 200:
+            self.offset, self.total = 0, length  # the whole file: start over
+        else:
+            found = parse_content_range(headers.get("content-range"))
+            if found is None or found[0] != self.offset:
+                return self._restart("the server answered another range than asked")
+            self.total = found[2]
+            if length is not None and found[1] is not None and length != found[1] - found[0] + 1:
+                return self._restart("Content-Length disagrees with Content-Range")
+        self.etag = headers.get("etag") or self.etag
+        self.content_type = headers.get("content-type") or self.content_type
+        return Decision(Step.WRITE, start=self.offset)
+
+    def _restart(self, reason: str) -> Decision:
+        self.offset, self.total, self.etag = 0, None, None
+        return Decision(Step.RETRY, reason=f"{reason}; starting over")
+
+    def on_data(self, size: int) -> Decision | None:
+        """Count ``size`` more bytes written; a :attr:`Step.FAIL` if that is more than announced."""
+        self.offset += size
+        if self.total is not None and self.offset > self.total:
+            received, total = self.offset, self.total
+            self.offset, self.total = 0, None
+            return Decision(Step.FAIL, reason=f"got {received} bytes, {total} announced")
+        return None
+
+    def on_end(self) -> Decision:
+        """The body ended without a transport error: complete, or cut short."""
+        if self.total is None or self.offset == self.total:
+            return Decision(Step.DONE)
+        return Decision(Step.RETRY, reason=f"cut short at {self.offset} of {self.total} bytes")
+
+    def on_interrupted(self, error: Exception) -> Decision:
+        """The connection failed; the bytes counted so far are kept and the rest is asked for."""
+        return Decision(Step.RETRY, reason=f"{type(error).__name__}: {error}".rstrip(": "))
+
+    def use(self, fresh_url: str) -> None:
+        """Continue from a fresh link."""
+        self.refreshes += 1
+        self.url = fresh_url
