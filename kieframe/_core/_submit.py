@@ -333,7 +333,8 @@ def _create(
             raise _uncertain(submission, sent_at, error) from error
         task_id = data.get("taskId") if isinstance(data, Mapping) else None
         if not task_id:
-            raise _uncertain(submission, sent_at, ValueError(f"no taskId in {data!r}"))
+            missing = ValueError(f"no taskId in {data!r}")
+            raise _uncertain(submission, sent_at, missing) from missing
         logger.info("created task %s (%s)", task_id, submission.model)
         return Task(
             task_id=str(task_id),
