@@ -1,6 +1,6 @@
 """The exception tree of kieframe, drawn by one question: did kie.ai answer?
 
-Every error kieframe raises derives from :class:`KieError`, so one ``except`` catches them all::
+Every error kieframe raises derives from :class:`KieError`, so one ``except`` catches them all:
 
     KieError                          message, code, task_id, retryable
     ├── NoAnswerError                 no answer from kie.ai: connect, read or protocol failure
@@ -12,14 +12,14 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
     │   ├── RateLimitError            429       dropped, not queued: send again later
     │   └── ServerError               455, 5xx  kie.ai failed or is under maintenance
     ├── SubmissionUncertain           a create may or may not have started a paid task
-    ├── TaskFailed                    the task ran and ended in state ``fail``
+    ├── TaskFailed                    the task ran and ended in state "fail"
     ├── WaitTimeout                   no result before the wait's deadline (also TimeoutError)
     ├── InputValidationError          bad input, caught before anything is sent (also ValueError)
     ├── UnknownModelError             no plugin provides that model id (also LookupError)
     ├── PluginError                   a plugin failed to load, or two plugins claim one model id
     ├── DownloadError                 a result file could not be downloaded completely
     ├── JournalError                  the journal file cannot be opened, read or written
-    └── CallbackError                 a callback request was refused; ``status`` is the HTTP answer
+    └── CallbackError                 a callback request was refused; status is the HTTP answer
         ├── CallbackSignatureError    401  signature missing or wrong
         ├── CallbackStaleError        400  timestamp outside the tolerance (a replay, a bad clock)
         ├── CallbackMalformedError    400  not JSON, or no task id
