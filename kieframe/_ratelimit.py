@@ -14,8 +14,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["Budgets", "RateLimits", "SlidingWindow", "shared_budgets"]
+__all__ = ["Budgets", "RateLimits", "SlidingWindow", "Window", "shared_budgets"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,20 +74,36 @@ class SlidingWindow:
             self._blocked_until = max(self._blocked_until, self._clock() + seconds)
 
 
+class Window(Protocol):
+    """One budget's window: a :class:`SlidingWindow`, or one shared by several processes."""
+
+    @property
+    def window(self) -> float:
+        """The window's length, in seconds."""
+        ...
+
+    def reserve(self) -> float:
+        """Take a slot; the seconds to wait before using it."""
+        ...
+
+    def penalise(self, seconds: float) -> None:
+        """Hold every new event back for ``seconds``."""
+        ...
+
+
 class Budgets:
     """The client's rate-limit budgets by name (``"create"``, ``"read"``): slots and 429 holds.
 
-    This is the limiter the drivers take a slot from before each request they send.
+    This is the limiter the drivers take a slot from before each request they send. ``blocking``
+    says that taking a slot may block (a window kept in a database): the asyncio driver then takes
+    it on a worker thread, never on the event loop.
     """
 
-    __slots__ = ("_windows",)
+    __slots__ = ("_windows", "blocking")
 
-    def __init__(self, windows: Mapping[str, SlidingWindow]) -> None:
+    def __init__(self, windows: Mapping[str, Window], *, blocking: bool = False) -> None:
         self._windows = dict(windows)
-
-    def window(self, budget: str) -> float:
-        """The length of ``budget``'s window, in seconds."""
-        return self._windows[budget].window
+        self.blocking = blocking
 
     def reserve(self, budget: str) -> float:
         """Take a slot of ``budget``; the seconds to wait before using it."""

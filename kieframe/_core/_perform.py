@@ -95,7 +95,13 @@ async def drive_async(op: Generator[E, Any, T], perform: Callable[[E], Awaitable
 
 
 class RateLimiter(Protocol):
-    """The budgets requests take slots from (``_ratelimit.Budgets`` in one process)."""
+    """The budgets requests take slots from (``_ratelimit.Budgets``).
+
+    ``blocking`` says :meth:`reserve` may block (a budget kept in a database): the asyncio
+    performer then calls it on a worker thread.
+    """
+
+    blocking: bool
 
     def reserve(self, budget: str) -> float:
         """Take a slot of ``budget``; the seconds to wait before using it."""
@@ -420,13 +426,19 @@ class AsyncPerformer:
         return await self._send(call)
 
     async def _send(self, call: Call) -> Any:
-        if call.budget and (delay := self._connection.limiter.reserve(call.budget)):
+        if call.budget and (delay := await self._reserve(call.budget)):
             await asyncio.sleep(delay)
         try:
             response = await self._http.send(self._connection.request(call))
         except httpx.TransportError as failure:
             raise _no_answer(call, failure) from failure
         return self._connection.read(call, response)
+
+    async def _reserve(self, budget: str) -> float:
+        limiter = self._connection.limiter
+        if limiter.blocking:  # a slot from a database: never on the event loop
+            return await asyncio.to_thread(limiter.reserve, budget)
+        return limiter.reserve(budget)
 
     async def _fetch(self, fetch: Fetch) -> Step:
         caller = stamina.AsyncRetryingCaller(**self._connection.fetch_options())
