@@ -72,7 +72,7 @@ class _Secret:
 
 
 class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
-    """Options, configuration and request building shared by both clients (see :class:`Client`)."""
+    """The options both clients share, and the operations they build (see :class:`Client`)."""
 
     def __init__(
         self,
