@@ -84,7 +84,8 @@ class FilePlan:
 
     ``offset`` is how many bytes the partial file holds (a resumed download starts there);
     ``total`` the size the server announced (``Content-Length`` of a whole answer, or the total
-    of ``Content-Range``).
+    of ``Content-Range``); ``sha256`` the digest of the complete partial file, when the driver
+    computed it while writing.
     """
 
     task_id: str
@@ -98,6 +99,7 @@ class FilePlan:
     etag: str | None = None
     content_type: str | None = None
     refreshes: int = 0
+    sha256: str | None = None
     stem: str = field(init=False)
     extension: str = field(init=False)
 

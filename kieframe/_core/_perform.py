@@ -22,13 +22,14 @@ import time
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import stamina
 
 from .._envelope import read_envelope
 from .._errors import APIError, DownloadError, KieError, NoAnswerError
+from .._files._part import PartFile
 from ._effects import Blocking, Call, Delivery, Effect, Fetch, Op, Sleep
 from ._fileplan import Decision, FilePlan, Step
 
@@ -44,9 +45,6 @@ __all__ = [
 
 E = TypeVar("E")
 T = TypeVar("T")
-
-#: Bytes read from the network per write.
-CHUNK = 64 * 1024
 
 # httpx errors that prove the request never left this machine: resending cannot duplicate it.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -249,6 +247,10 @@ def _no_answer(call: Call, error: httpx.TransportError) -> NoAnswerError:
     )
 
 
+class _Progressed(Exception):
+    """An attempt was cut after it stored new bytes: resume at once, with a fresh retry budget."""
+
+
 class _Retry(Exception):
     """A transient file failure stamina should retry (the plan has already moved its offset)."""
 
@@ -279,20 +281,32 @@ def _gave_up(plan: FilePlan, error: _Retry) -> DownloadError:
     )
 
 
-def _open_part(plan: FilePlan, start: int) -> IO[bytes]:
-    """The partial file, cut to ``start`` bytes and positioned there."""
-    handle = plan.part.open("r+b" if plan.part.exists() else "wb")
-    handle.truncate(start)
-    handle.seek(start)
-    return handle
-
-
 def _written(fetch: Fetch, size: int) -> Decision | None:
     plan = fetch.plan
     failed = plan.on_data(size)
     if failed is None and fetch.progress is not None:
         fetch.progress(plan.folder / plan.name, plan.offset, plan.total)
     return failed
+
+
+def _ended(fetch: Fetch, start: int, rest: int, cut: Decision | None) -> Decision:
+    """The decision once a body ended (``cut`` if it was interrupted) and its rest is stored.
+
+    A cut after new bytes were stored raises :class:`_Progressed`: the transfer goes on from
+    there at once, without spending the retries that are for failures.
+    """
+    failed = _written(fetch, rest)
+    if failed is not None:
+        return failed
+    decision = cut if cut is not None else fetch.plan.on_end()
+    if decision.step is Step.RETRY and fetch.plan.offset > start:
+        raise _Progressed
+    return decision
+
+
+def _digest(plan: FilePlan, part: PartFile) -> None:
+    """Note the complete file's SHA-256 (hashed while it was written; blocking)."""
+    plan.sha256 = part.sha256(plan.part.stat().st_size)
 
 
 class SyncPerformer:
@@ -344,12 +358,20 @@ class SyncPerformer:
 
     def _fetch(self, fetch: Fetch) -> Step:
         caller = stamina.RetryingCaller(**self._connection.fetch_options()).on(_fetch_backoff)
-        try:
-            return caller(self._fetch_once, fetch)
-        except _Retry as exhausted:
-            raise _gave_up(fetch.plan, exhausted) from exhausted
+        with PartFile(fetch.plan.part) as part:
+            while True:
+                try:
+                    step = caller(self._fetch_once, fetch, part)
+                    break
+                except _Progressed:
+                    continue
+                except _Retry as exhausted:
+                    raise _gave_up(fetch.plan, exhausted) from exhausted
+            if step is Step.DONE:
+                _digest(fetch.plan, part)
+        return step
 
-    def _fetch_once(self, fetch: Fetch) -> Step:
+    def _fetch_once(self, fetch: Fetch, part: PartFile) -> Step:
         plan = fetch.plan
         request = self._connection.file_request(self._http, plan)
         try:
@@ -358,20 +380,28 @@ class SyncPerformer:
             try:
                 decision = plan.on_head(response.status_code, response.headers)
                 if decision.step is Step.WRITE:
-                    decision = self._write(fetch, decision.start, response)
+                    decision = self._write(fetch, part, decision.start, response)
             finally:
                 response.close()
         except httpx.TransportError as error:
             decision = plan.on_interrupted(error)
         return _conclude(plan, decision)
 
-    def _write(self, fetch: Fetch, start: int, response: httpx.Response) -> Decision:
-        with _open_part(fetch.plan, start) as handle:
-            for chunk in response.iter_raw(CHUNK):
-                handle.write(chunk)
+    def _write(
+        self, fetch: Fetch, part: PartFile, start: int, response: httpx.Response
+    ) -> Decision:
+        part.open(start)
+        ended: Decision | None = None
+        try:
+            for chunk in response.iter_raw():
+                part.write(chunk)
                 if (failed := _written(fetch, len(chunk))) is not None:
                     return failed
-        return fetch.plan.on_end()
+        except httpx.TransportError as error:
+            ended = fetch.plan.on_interrupted(error)
+        finally:
+            rest = part.close()
+        return _ended(fetch, start, rest, ended)
 
 
 class AsyncPerformer:
@@ -442,12 +472,21 @@ class AsyncPerformer:
 
     async def _fetch(self, fetch: Fetch) -> Step:
         caller = stamina.AsyncRetryingCaller(**self._connection.fetch_options())
-        try:
-            return await caller.on(_fetch_backoff)(self._fetch_once, fetch)
-        except _Retry as exhausted:
-            raise _gave_up(fetch.plan, exhausted) from exhausted
+        retrying = caller.on(_fetch_backoff)
+        with PartFile(fetch.plan.part) as part:
+            while True:
+                try:
+                    step = await retrying(self._fetch_once, fetch, part)
+                    break
+                except _Progressed:
+                    continue
+                except _Retry as exhausted:
+                    raise _gave_up(fetch.plan, exhausted) from exhausted
+            if step is Step.DONE:
+                await asyncio.to_thread(_digest, fetch.plan, part)
+        return step
 
-    async def _fetch_once(self, fetch: Fetch) -> Step:
+    async def _fetch_once(self, fetch: Fetch, part: PartFile) -> Step:
         plan = fetch.plan
         request = self._connection.file_request(self._http, plan)
         try:
@@ -455,17 +494,26 @@ class AsyncPerformer:
             try:
                 decision = plan.on_head(response.status_code, response.headers)
                 if decision.step is Step.WRITE:
-                    decision = await self._write(fetch, decision.start, response)
+                    decision = await self._write(fetch, part, decision.start, response)
             finally:
                 await response.aclose()
         except httpx.TransportError as error:
             decision = plan.on_interrupted(error)
         return _conclude(plan, decision)
 
-    async def _write(self, fetch: Fetch, start: int, response: httpx.Response) -> Decision:
-        with _open_part(fetch.plan, start) as handle:
-            async for chunk in response.aiter_raw(CHUNK):
-                handle.write(chunk)
-                if (failed := _written(fetch, len(chunk))) is not None:
+    async def _write(
+        self, fetch: Fetch, part: PartFile, start: int, response: httpx.Response
+    ) -> Decision:
+        await asyncio.to_thread(part.open, start)
+        ended: Decision | None = None
+        try:
+            async for chunk in response.aiter_raw():
+                if (stored := await part.awrite(chunk)) and (
+                    failed := _written(fetch, stored)
+                ) is not None:
                     return failed
-        return fetch.plan.on_end()
+        except httpx.TransportError as error:
+            ended = fetch.plan.on_interrupted(error)
+        finally:
+            rest = await asyncio.to_thread(part.close)
+        return _ended(fetch, start, rest, ended)

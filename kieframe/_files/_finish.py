@@ -119,7 +119,7 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
             f"result {plan.index}: {size} bytes on disk, {plan.total} announced",
             task_id=plan.task_id,
         )
-    sha256 = _sha256(plan.part)
+    sha256 = plan.sha256 if plan.sha256 is not None else _sha256(plan.part)
     for name in plan.candidates():
         target = plan.folder / name
         meta = plan.folder / f"{name}.json"
