@@ -407,9 +407,15 @@ class SyncPerformer:
 class AsyncPerformer:
     """Performs effects with asyncio; runs several operations at once as tasks."""
 
+    #: API requests in flight at once (httpx's default pool size). The others queue here, in
+    #: constant time: httpcore's pool handles thousands of queued requests in quadratic time,
+    #: which stalled the loop for seconds with 10,000 waits.
+    in_flight_limit = 100
+
     def __init__(self, http: httpx.AsyncClient, connection: Connection) -> None:
         self._http = http
         self._connection = connection
+        self._in_flight: asyncio.Semaphore | None = None  # made on first use, in the loop
 
     async def run(self, op: Op[T]) -> T:
         """Run ``op`` to its end."""
@@ -458,8 +464,11 @@ class AsyncPerformer:
     async def _send(self, call: Call) -> Any:
         if call.budget and (delay := await self._reserve(call.budget)):
             await asyncio.sleep(delay)
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(self.in_flight_limit)
         try:
-            response = await self._http.send(self._connection.request(call))
+            async with self._in_flight:
+                response = await self._http.send(self._connection.request(call))
         except httpx.TransportError as failure:
             raise _no_answer(call, failure) from failure
         return self._connection.read(call, response)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
 
-from kieframe._core._effects import Call
+from kieframe._core._effects import Call, Fetch
+from kieframe._core._fileplan import FilePlan, Step
 from kieframe._core._perform import AsyncPerformer, Connection, SyncPerformer
 from kieframe._ratelimit import Budgets
 from kieframe.errors import RateLimitError
@@ -70,3 +73,44 @@ async def test_a_blocking_budget_is_taken_off_the_event_loop(blocking: bool) -> 
         assert await performer.perform(CREDIT) == 42
     [thread] = window.threads
     assert (thread is threading.current_thread()) is not blocking
+
+
+BODY = bytes(range(256)) * 5000  # over one hashing batch
+
+
+def file_host(request: httpx.Request) -> httpx.Response:
+    """A file host that honours ``Range`` from an offset."""
+    start = int(request.headers.get("range", "bytes=0-")[6:].rstrip("-") or 0)
+    headers = {"content-length": str(len(BODY) - start)}
+    if start:
+        headers["content-range"] = f"bytes {start}-{len(BODY) - 1}/{len(BODY)}"
+    body = httpx.ByteStream(BODY[start:])
+    return httpx.Response(206 if start else 200, stream=body, headers=headers)
+
+
+def plan_in(folder: Path, *, kept: int = 0) -> FilePlan:
+    plan = FilePlan(task_id="t", index=1, source_url="https://files.example/r.bin", folder=folder)
+    if kept:
+        plan.part.write_bytes(BODY[:kept])
+        plan.offset = kept
+    return plan
+
+
+@pytest.mark.parametrize("kept", [0, 12_345])
+def test_a_fetch_writes_the_file_and_hashes_it_as_it_goes(tmp_path: Path, kept: int) -> None:
+    plan = plan_in(tmp_path, kept=kept)
+    with httpx.Client(transport=httpx.MockTransport(file_host)) as http:
+        performer = SyncPerformer(http, connection(RecordingWindow(), blocking=False))
+        assert performer.perform(Fetch(plan)) is Step.DONE
+    assert plan.part.read_bytes() == BODY
+    assert plan.sha256 == hashlib.sha256(BODY).hexdigest()
+
+
+@pytest.mark.parametrize("kept", [0, 12_345])
+async def test_an_async_fetch_writes_the_file_and_hashes_it(tmp_path: Path, kept: int) -> None:
+    plan = plan_in(tmp_path, kept=kept)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(file_host)) as http:
+        performer = AsyncPerformer(http, connection(RecordingWindow(), blocking=False))
+        assert await performer.perform(Fetch(plan)) is Step.DONE
+    assert plan.part.read_bytes() == BODY
+    assert plan.sha256 == hashlib.sha256(BODY).hexdigest()
