@@ -26,7 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from .._client import Client
-from .._errors import KieError, SubmissionUncertain, WaitTimeout
+from .._errors import AuthenticationError, KieError, SubmissionUncertain, WaitTimeout
 from .._files._downloads import DownloadProgress
 from .._journal import Journal, JournalEntry
 from .._records import TaskRecord
@@ -76,6 +76,8 @@ def _emit(data: Any) -> None:
 def _hint(error: KieError) -> str | None:
     if isinstance(error, WaitTimeout):
         return f"the task keeps running; wait again with: kieframe wait {error.task_id}"
+    if isinstance(error, AuthenticationError) and error.code is None:  # no key at all
+        return "to try kieframe without a key, add --emulator (a local kie.ai emulator, no cost)"
     return None
 
 
