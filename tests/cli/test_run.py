@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from video import decode
+
 from kieframe._cli import ExitCode
 from kieframe.testing import Emulator
 
@@ -36,6 +38,9 @@ def test_the_readme_quick_start_leaves_an_mp4(cli: Runner) -> None:
         full = cli.cwd / path
         assert full.parent == cli.cwd / "kieframe-output"
         assert _is_mp4(full)
+        frames = decode(full.read_bytes())  # it plays: FFmpeg decodes every frame
+        assert len(frames) > 1
+        assert (frames[0].width, frames[0].height) == (320, 180)
 
 
 def test_run_json_prints_the_record_and_the_files(cli: Runner, tmp_path: Path) -> None:
