@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any
 
 import click
+import httpx
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -23,12 +24,12 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
 
 from .._client import Client
+from .._config import DEFAULT_BASE_URL
 from .._errors import AuthenticationError, KieError, SubmissionUncertain, WaitTimeout
 from .._files._downloads import DownloadProgress
-from .._journal import Journal, JournalEntry
+from .._journal import Journal, JournalEntry, JournalStatus
 from .._records import TaskRecord
 from .._registry import default_registry
 from .._spec import ModelSpec
@@ -473,28 +474,27 @@ def credits(ctx: click.Context, /, **options: Any) -> None:
         _out.print(str(remaining))
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--all", "show_all", is_flag=True, help="Every entry, not only the unfinished.")
 @_json_option
 @click.pass_context
-def journal(ctx: click.Context, /, show_all: bool, **options: Any) -> None:
+def journal(ctx: click.Context, /, show_all: bool) -> None:
     """List journaled creates: tasks to collect and creates to reconcile.
 
     Commands that create tasks write each create to the journal ($KIEFRAME_JOURNAL, else
     ~/.local/state/kieframe/journal.sqlite3; KIEFRAME_JOURNAL=off turns it off) before sending it,
     and its outcome after. An "accepted" task exists: collect it with `kieframe download ID`. A
-    "sending" or "uncertain" create may or may not have made a task: check before resubmitting.
+    "sending" or "uncertain" create may or may not have made a task: check before resubmitting,
+    then settle it with `kieframe journal resolve`.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     state: _State = ctx.ensure_object(_State)
     path = journal_path()
-    if path is None or not path.exists():
-        entries: list[JournalEntry] = []
-    else:
-        book = Journal(path)
-        try:
+    entries: list[JournalEntry] = []
+    if path is not None and path.exists():
+        with _opened(path) as book:
             entries = book.entries() if show_all else book.unfinished()
-        finally:
-            book.close()
     if state.json:
         _emit(
             {"journal": str(path) if path else None, "entries": [_entry_json(e) for e in entries]}
@@ -502,19 +502,80 @@ def journal(ctx: click.Context, /, show_all: bool, **options: Any) -> None:
         return
     if not entries:
         _out.print("nothing to collect or reconcile" if not show_all else "the journal is empty")
-        return
-    table = Table("id", "status", "task", "model", "host", "updated", "detail")
-    for entry in entries:
-        table.add_row(
-            str(entry.id),
-            entry.status.value,
-            entry.task_id or "-",
-            entry.model,
-            entry.host or "-",
-            entry.updated_at.isoformat(timespec="seconds"),
-            entry.detail or "",
+    for entry in entries:  # plain lines: task ids are never cut, whatever the width
+        for line in _entry_lines(entry):
+            click.echo(line)
+
+
+@journal.command()
+@click.argument("entry", type=int)
+@click.option("--task-id", metavar="ID", help="The task kie.ai made for it: to collect.")
+@click.option("--no-task", is_flag=True, help="kie.ai made no task for it: nothing to pay.")
+@click.option("--dismiss", is_flag=True, help="Set the entry aside, whatever its status.")
+@_json_option
+@click.pass_context
+def resolve(
+    ctx: click.Context, /, entry: int, task_id: str | None, no_task: bool, dismiss: bool
+) -> None:
+    """Settle journal ENTRY (the number `kieframe journal` shows).
+
+    After looking for the task (kie.ai's dashboard, `kieframe status ID`): --task-id ID records
+    the task found for a "sending" or "uncertain" create, so it is listed to collect; --no-task
+    records that there is none. --dismiss sets any unfinished entry aside.
+    """
+    if [task_id is not None, no_task, dismiss].count(True) != 1:
+        raise click.UsageError("give exactly one of --task-id ID, --no-task and --dismiss")
+    path = journal_path()
+    if path is None or not path.exists():
+        raise click.UsageError("there is no journal (see `kieframe journal --help`)")
+    with _opened(path) as book:
+        if entry not in {known.id for known in book.entries()}:
+            raise click.UsageError(f"the journal has no entry {entry}")
+        try:
+            if dismiss:
+                book.dismiss(entry, reason="dismissed from the command line")
+            else:
+                book.resolve(entry, task_id=task_id)
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+        [settled] = [known for known in book.entries() if known.id == entry]
+    if ctx.ensure_object(_State).json:
+        _emit(_entry_json(settled))
+    else:
+        for line in _entry_lines(settled):
+            click.echo(line)
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[Journal]:
+    book = Journal(path)
+    try:
+        yield book
+    finally:
+        book.close()
+
+
+def _entry_lines(entry: JournalEntry) -> list[str]:
+    """An entry for people: what it is, where and when, and what to do about it."""
+    task = f"task {entry.task_id}" if entry.task_id else "no task id"
+    where = f"on {entry.host}, " if entry.host else ""
+    lines = [
+        f"{entry.id}: {entry.status.value}, {task} ({entry.model})",
+        f"  {where}updated {entry.updated_at.isoformat(timespec='seconds')}",
+    ]
+    if entry.detail:
+        lines.append(f"  {entry.detail}")
+    base = ""
+    if entry.host and httpx.URL(entry.host).host != httpx.URL(DEFAULT_BASE_URL).host:
+        base = f" --base-url {entry.host}"
+    if entry.status is JournalStatus.ACCEPTED:
+        lines.append(f"  to collect: kieframe download {entry.task_id}{base}")
+    elif entry.status in (JournalStatus.SENDING, JournalStatus.UNCERTAIN):
+        lines.append(
+            f"  to reconcile: look for the task, then kieframe journal resolve {entry.id} "
+            "--task-id ID (or --no-task)"
         )
-    _out.print(table)
+    return lines
 
 
 def _collected(client: Client, record: TaskRecord, files: Sequence[Path]) -> None:
