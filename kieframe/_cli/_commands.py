@@ -47,6 +47,7 @@ from ._render import (
     record_json,
     record_table,
 )
+from ._verbose import log_activity
 
 __all__ = ["cli"]
 
@@ -140,16 +141,23 @@ def _connection(ctx: click.Context, options: dict[str, Any]) -> Connection:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "-V", "--version", prog_name="kieframe")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show each request and retry on stderr (never the key); -vv for more.",
+)
 @connection_options
 @_json_option
 @click.pass_context
-def cli(ctx: click.Context, /, **options: Any) -> None:
+def cli(ctx: click.Context, /, verbose: int, **options: Any) -> None:
     """Run kie.ai's media models from the command line: list, describe, run, wait, download.
 
     The API key comes from KIE_API_KEY or from api_key in ~/.config/kieframe/config.toml (the
     file is $KIEFRAME_CONFIG if set); it is never printed. Add --emulator to any command that
     talks to kie.ai to use a local emulator instead: no key, no cost.
     """
+    log_activity(verbose)
     ctx.ensure_object(_State).connection = connection_from(options)
 
 
