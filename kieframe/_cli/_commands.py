@@ -64,6 +64,8 @@ class _State:
 
     connection: Connection = field(default_factory=Connection)
     json: bool = False
+    #: The task the command is working on, once known: an interrupt names it.
+    task_id: str | None = None
 
     @property
     def progress(self) -> Console:
@@ -109,10 +111,22 @@ class _Group(click.Group):
                 _emit({"error": report})
             raise click.exceptions.Exit(code) from None
         except KeyboardInterrupt as interrupt:
-            _err.print("interrupted")
-            for note in getattr(interrupt, "__notes__", ()):
-                _err.print(note)
+            _err.print(_interrupted(ctx.find_object(_State), interrupt))
             raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+
+
+def _interrupted(state: _State | None, interrupt: KeyboardInterrupt) -> str:
+    """The one line a Ctrl-C prints: which task keeps running, and how to collect it."""
+    task_id = state.task_id if state is not None else None
+    if task_id is not None:
+        return (
+            f"interrupted: task {task_id} keeps running on kie.ai; "
+            f"to collect it later: kieframe download {task_id}"
+        )
+    notes = getattr(interrupt, "__notes__", ())
+    if notes:  # a create kie.ai accepted just before the interrupt (the client noted it)
+        return f"interrupted: {notes[-1].removeprefix('kieframe: ')}; see kieframe journal"
+    return "interrupted"
 
 
 def _json_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -222,6 +236,14 @@ class _ModelCommand(click.Command):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         model = self._model_argument(args)
+        if model is None and not any(arg in ("-h", "--help") for arg in args):
+            fields = [arg for arg in args if arg.startswith("--") and not self._known(arg)]
+            if fields:  # field options, but no model to give them meaning
+                raise click.UsageError(
+                    f"missing the MODEL argument (for {fields[0]}): name the model first, as in "
+                    f"kieframe {ctx.info_name} MODEL {fields[0]} ...; kieframe models lists them",
+                    ctx,
+                )
         if model is not None:
             wants_help = any(arg in ("-h", "--help") for arg in args)
             try:
@@ -235,7 +257,16 @@ class _ModelCommand(click.Command):
                 self.params = [*base, *field_options(spec, taken=taken | {"-h", "--help"})]
         return super().parse_args(ctx, args)
 
+    def _known(self, arg: str) -> bool:
+        name = arg.split("=", 1)[0]
+        return any(name in (*param.opts, *param.secondary_opts) for param in self.params)
+
     def _model_argument(self, args: Sequence[str]) -> str | None:
+        """The first argument that is no option's value: the model (None if there is none).
+
+        An option the command does not know yet is a model's field option, taken to have a
+        value (``--prompt x``), so that ``x`` is never mistaken for the model.
+        """
         takes_value = {
             opt
             for param in self.params
@@ -248,7 +279,9 @@ class _ModelCommand(click.Command):
                 skip = False
             elif arg == "--":
                 return args[position + 1] if position + 1 < len(args) else None
-            elif arg in takes_value:
+            elif arg in takes_value or (
+                arg.startswith("--") and "=" not in arg and not self._known(arg)
+            ):
                 skip = True
             elif not arg.startswith("-"):
                 return arg
@@ -338,11 +371,44 @@ def _out_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--out",
         "-o",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         default=DEFAULT_OUTPUT,
         show_default=True,
-        help="Folder to save the result files in.",
+        help="Folder to save the result files in; or, for a task with one result, the file to "
+        "write (a name with an extension, such as video.mp4).",
     )(function)
+
+
+def _names_a_file(out: Path) -> bool:
+    """Whether ``--out`` names the result file itself: it has an extension and is no folder."""
+    return bool(out.suffix) and not out.is_dir()
+
+
+def _check_out(out: Path) -> None:
+    """Refuse, before anything is sent, an ``--out`` file that exists (nothing is overwritten)."""
+    if _names_a_file(out) and (out.exists() or out.is_symlink()):
+        raise click.UsageError(f"--out {out} exists; kieframe overwrites nothing: name a new file")
+
+
+def _save(
+    client: Client, record: TaskRecord, out: Path, progress: DownloadProgress | None
+) -> tuple[Path, ...]:
+    """Download the results into the folder ``out``, or the single result as the file ``out``."""
+    if not _names_a_file(out):
+        return client.download(record, to=out, progress=progress)
+    count = len(record.result_urls)
+    if count != 1:
+        raise click.UsageError(
+            f"--out {out} names one file, but task {record.task_id} has {count} results: "
+            "give a folder"
+        )
+    _check_out(out)
+    [saved] = client.download(record, to=out.parent, progress=progress)
+    saved.rename(out)
+    metadata = saved.with_name(f"{saved.name}.json")
+    if metadata.exists():
+        metadata.rename(out.with_name(f"{out.name}.json"))
+    return (out,)
 
 
 @cli.command(cls=_ModelCommand)
@@ -362,21 +428,17 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     state: _State = ctx.ensure_object(_State)
     spec = default_registry().get_model(model)
     data = _model_input(spec, options)
+    if not options["no_download"]:
+        _check_out(options["out"])
     with connect(_connection(ctx, options)) as client:
         task = client.submit(model, data, callback_url=options["callback_url"])
-        try:
-            state.progress.print(f"task {task.task_id} submitted ({model})")
-            record = client.wait(task, timeout=options["timeout"], on_update=_show_update(state))
-            files: tuple[Path, ...] = ()
-            if not options["no_download"]:
-                with _download_progress(state.progress) as progress:
-                    files = client.download(record, to=options["out"], progress=progress)
-        except KeyboardInterrupt as interrupt:
-            # Ctrl-C may land outside the wait (which notes the task itself): say it here then.
-            if not any(task.task_id in note for note in getattr(interrupt, "__notes__", ())):
-                interrupt.add_note(f"task {task.task_id} is still running on kie.ai")
-            interrupt.add_note(f"to fetch the result later: kieframe download {task.task_id}")
-            raise
+        state.task_id = task.task_id
+        state.progress.print(f"task {task.task_id} submitted ({model})")
+        record = client.wait(task, timeout=options["timeout"], on_update=_show_update(state))
+        files: tuple[Path, ...] = ()
+        if not options["no_download"]:
+            with _download_progress(state.progress) as progress:
+                files = _save(client, record, options["out"], progress)
     _report_result(state, record, files)
 
 
@@ -443,6 +505,7 @@ def status(ctx: click.Context, /, task_id: str, **options: Any) -> None:
 def wait(ctx: click.Context, /, task_id: str, timeout: float | None, **options: Any) -> None:
     """Wait for a task to finish, showing each state change; print its final record."""
     state: _State = ctx.ensure_object(_State)
+    state.task_id = task_id
     with connect(_connection(ctx, options)) as client:
         record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
     _show_record(state, record)
@@ -460,10 +523,12 @@ def download(
 ) -> None:
     """Save a task's result files (waiting for it to finish first)."""
     state: _State = ctx.ensure_object(_State)
+    state.task_id = task_id
+    _check_out(out)
     with connect(_connection(ctx, options)) as client:
         record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
         with _download_progress(state.progress) as progress:
-            files = client.download(record, to=out, progress=progress)
+            files = _save(client, record, out, progress)
     _report_result(state, record, files)
 
 

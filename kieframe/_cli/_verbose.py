@@ -2,7 +2,8 @@
 
 Requests are httpx's own log lines (method, URL, status: never a header, so never the key);
 retries are one line each from stamina's retry hook, after the request they repeat, with the
-attempt, the pause and the error. Without ``-v`` both stay silent.
+attempt, the pause and the error. Without ``-v`` both stay silent, and of kieframe's own log
+only errors show.
 """
 
 from __future__ import annotations
@@ -28,14 +29,28 @@ def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:
     )
 
 
+class _Brief(logging.Formatter):
+    """``logger: message``, without tracebacks: the command line reports errors itself."""
+
+    def formatException(self, ei: object) -> str:
+        return ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+
 def log_activity(verbosity: int) -> None:
-    """Route retries to the ``kieframe`` logger; with ``verbosity`` > 0, print it and httpx's."""
+    """Print kieframe's errors on stderr; with ``verbosity`` > 0 its activity and httpx's too.
+
+    Without ``-v`` only errors show (say, a task created but not journaled): warnings such as
+    "wait interrupted" repeat what the command itself prints.
+    """
     stamina.instrumentation.set_on_retry_hooks([_log_retry])
-    if verbosity <= 0:
-        return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    for name in _LOGGERS:
+    handler.setFormatter(_Brief("%(name)s: %(message)s"))
+    level = logging.ERROR if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    for name in _LOGGERS if verbosity > 0 else _LOGGERS[:1]:
         logger = logging.getLogger(name)
         logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+        logger.setLevel(level)
+        logger.propagate = False  # printed once, here

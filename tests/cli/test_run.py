@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from video import decode
 
 from kieframe._cli import ExitCode
@@ -137,3 +138,49 @@ def test_a_local_image_path_is_uploaded(cli: Runner, emulator: Emulator) -> None
     [upload] = emulator.uploads
     assert sent["input"]["image_url"].startswith(emulator.base_url)
     assert upload.size == image.stat().st_size
+
+
+def test_out_with_a_file_name_writes_that_file(cli: Runner) -> None:
+    done = cli(
+        "run", WAN, "--emulator", "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "-o", "clips/video.mp4",
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    video = cli.cwd / "clips" / "video.mp4"
+    assert done.out.splitlines()[-1] == f"saved {Path('clips/video.mp4')}"
+    assert _is_mp4(video)
+    assert json.loads((cli.cwd / "clips" / "video.mp4.json").read_text())["task_id"]
+    assert sorted(path.name for path in video.parent.iterdir()) == ["video.mp4", "video.mp4.json"]
+    assert not (cli.cwd / "kieframe-output").exists()  # no folder made
+
+
+def test_out_never_overwrites_a_file_and_refuses_before_sending(
+    cli: Runner, emulator: Emulator
+) -> None:
+    (cli.cwd / "video.mp4").write_bytes(b"precious")
+    done = cli(
+        "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "--base-url", emulator.base_url, "-o", "video.mp4", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert "video.mp4 exists" in done.err
+    assert (cli.cwd / "video.mp4").read_bytes() == b"precious"
+    assert not emulator.tasks  # nothing was paid for
+
+
+@pytest.mark.parametrize("command_name", ["run", "submit"])
+def test_field_options_without_a_model_name_the_missing_model(
+    cli: Runner, command_name: str
+) -> None:
+    done = cli(command_name, "--prompt", "x", "--emulator")
+    assert done.code == ExitCode.BAD_INPUT
+    assert "missing the MODEL argument" in done.err
+    assert "'x'" not in done.err  # the prompt is not taken for a model id
+
+
+def test_options_may_come_before_the_model(cli: Runner) -> None:
+    done = cli(
+        "submit", "--prompt", "a cat", "wan/2-5-image-to-video", "--emulator",
+        "--image-url", "https://example.com/c.png",
+    )  # fmt: skip
+    assert done.code == 0, done.err
