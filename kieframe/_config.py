@@ -117,7 +117,7 @@ def resolve_settings(
 
 def _no_key(path: Path) -> AuthenticationError:
     error = AuthenticationError(
-        f"no API key: pass api_key=..., set {ENV_KEY}, or set api_key in {path}"
+        f"no API key: set {ENV_KEY} or api_key in {path} (in Python, or pass api_key=...)"
     )
     error.code = None  # nothing was sent: kie.ai did not answer 401
     return error
