@@ -27,6 +27,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: How often the embedded emulator is polled.
 EMULATOR_POLL_SECONDS = 0.1
+#: The embedded emulator's task phases (seconds): each lasts a few polls, so that each state
+#: shows once, as the quick start prints them; short enough for a demo.
+EMULATOR_PHASES = {"invisible": 0.05, "waiting": 0.3, "queuing": 0.3, "generating": 0.6}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,10 +101,10 @@ def connect(connection: Connection) -> Iterator[Client]:
     """A client for ``connection``; with ``emulator`` set, the emulator runs for the duration."""
     poll = PollPlan.every(connection.poll_every) if connection.poll_every else None
     if connection.emulator:
-        from ..testing import Emulator
+        from ..testing import Emulator, Timing
 
         with (
-            Emulator() as emulator,
+            Emulator(timing=Timing(**EMULATOR_PHASES)) as emulator,
             Client(
                 Emulator.API_KEY,
                 base_url=emulator.base_url,

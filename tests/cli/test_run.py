@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,23 @@ def test_options_may_come_before_the_model(cli: Runner) -> None:
         "--image-url", "https://example.com/c.png",
     )  # fmt: skip
     assert done.code == 0, done.err
+
+
+_TASK_ID = re.compile(r"\b[0-9a-f]{32}\b")
+
+
+def test_the_quick_start_page_shows_what_the_command_prints(cli: Runner) -> None:
+    page = (Path(__file__).parent.parent.parent / "docs" / "quickstart.md").read_text()
+    block = page.split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+    start = next(n for n, line in enumerate(block) if line.startswith("$ kieframe run"))
+    command, documented = block[start].removeprefix("$ "), block[start + 1 :]
+    done = cli(*shlex.split(command)[1:])
+    assert done.code == 0, done.err
+    printed = [_TASK_ID.sub("ID", line) for line in done.out.splitlines()]
+    expected = [_TASK_ID.sub("ID", line) for line in documented]
+    # The first and last lines exactly; the states in between as documented, in order (a busy
+    # machine may poll past a short state, never invent one).
+    assert printed[0] == expected[0]
+    assert printed[-2:] == expected[-2:]
+    states = iter(expected[1:-2])
+    assert all(line in states for line in printed[1:-2])
