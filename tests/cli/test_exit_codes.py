@@ -27,6 +27,8 @@ def test_a_missing_key_is_an_auth_error_that_says_where_keys_come_from(cli: Runn
     assert done.code == ExitCode.AUTH
     assert "KIE_API_KEY" in done.err
     assert "config.toml" in done.err
+    assert "401" not in done.err  # nothing was sent: kie.ai refused nothing
+    assert "--emulator" in done.err  # the way to try without a key
     assert "Traceback" not in done.err
 
 

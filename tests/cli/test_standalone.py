@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from kieframe.testing import Emulator
@@ -108,17 +107,9 @@ def test_the_emulators_export_hint_works_for_the_cli_and_for_python(cli: Runner)
             credits = cli("credits", **exported)
             assert credits.code == 0, credits.err
             # Python in the same shell: no base_url argument, only the exported variables.
-            done = subprocess.run(  # noqa: S603 - this interpreter, a fixed snippet
-                [sys.executable, "-c", _SNIPPET],
-                cwd=cli.cwd,
-                env=clean_env(cli.cwd, **exported),
-                capture_output=True,
-                text=True,
-                timeout=COMMAND_TIMEOUT,
-                check=False,
-            )
-            assert done.returncode == 0, done.stderr
-            assert done.stdout.split() == ["success", exported["KIE_BASE_URL"]]
+            done = cli.python(_SNIPPET, **exported)
+            assert done.code == 0, done.err
+            assert done.out.split() == ["success", exported["KIE_BASE_URL"]]
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=COMMAND_TIMEOUT) == 0
         finally:
