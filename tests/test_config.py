@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kieframe
@@ -28,6 +28,7 @@ def _write(path: Path, **values: str) -> Path:
 
 
 @given(given_by=st.sets(st.sampled_from(_SOURCES)))
+@settings(deadline=None)  # writes a file per example: no timing on a busy machine
 def test_the_first_source_that_gives_a_setting_wins(
     tmp_path_factory: pytest.TempPathFactory, given_by: set[str]
 ) -> None:

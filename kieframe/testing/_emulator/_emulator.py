@@ -85,6 +85,7 @@ class Emulator:
         result_size: int = 256 * 1024,
         registry: ModelSource | None = None,
     ) -> None:
+        self._server: ServerThread | None = None
         if result_size < smallest_mp4():
             raise ValueError(
                 f"result_size must be at least {smallest_mp4()} bytes (a playable MP4)"
@@ -114,7 +115,6 @@ class Emulator:
             errors_as_http_status=errors_as_http_status,
             seed=seed,
         )
-        self._server: ServerThread | None = None
 
     def __repr__(self) -> str:
         where = self._server.base_url if self._server is not None else "not started"
