@@ -101,6 +101,11 @@ def resolve_settings(
     key, key_source = pick(api_key, ENV_KEY, "api_key")
     if key is None or not key.strip():
         raise _no_key(path)
+    if not _sendable(key.strip()):  # named by its source, never shown
+        raise ConfigurationError(
+            f"the API key from {key_source} has a character an HTTP header cannot carry "
+            "(only printable ASCII, no spaces): check how it was copied"
+        )
     jobs, jobs_source = pick(base_url, ENV_BASE_URL, "base_url")
     jobs = _url(jobs, jobs_source) if jobs is not None else DEFAULT_BASE_URL
     uploads, uploads_source = pick(upload_base_url, ENV_UPLOAD_BASE_URL, "upload_base_url")
@@ -121,6 +126,11 @@ def _no_key(path: Path) -> AuthenticationError:
     )
     error.code = None  # nothing was sent: kie.ai did not answer 401
     return error
+
+
+def _sendable(key: str) -> bool:
+    """Whether ``key`` fits in an ``Authorization`` header: printable ASCII, no whitespace."""
+    return key.isascii() and key.isprintable() and not any(char.isspace() for char in key)
 
 
 def _url(value: str, source: str) -> str:

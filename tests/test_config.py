@@ -108,3 +108,13 @@ def _config_here(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_the_config_path_follows_xdg(tmp_path: Path) -> None:
     assert config_path({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "kieframe" / "config.toml"
     assert config_path({"KIEFRAME_CONFIG": "~/k.toml"}) == Path("~/k.toml").expanduser()
+
+
+@pytest.mark.parametrize("key", ["sk-é-0123", "sk-0123\nX-Injected: 1", "sk 0123", "sk-\x00"])
+def test_a_key_no_header_can_carry_is_refused_before_anything_is_sent(
+    key: str, tmp_path: Path
+) -> None:
+    environ = {"KIEFRAME_CONFIG": str(tmp_path / "none.toml")}
+    with pytest.raises(kieframe.ConfigurationError, match="the argument") as caught:
+        resolve_settings(api_key=key, environ=environ)
+    assert key.strip() not in str(caught.value)
