@@ -22,6 +22,7 @@ from typing import Any, Generic, Self, TypeVar
 import httpx
 
 from ._callbacks._hub import CallbackHub, HubOwner
+from ._config import resolve_settings
 from ._core._download import download_op, plans_op
 from ._core._effects import Op
 from ._core._fileplan import DownloadProgress
@@ -30,7 +31,7 @@ from ._core._poll import PollPlan
 from ._core._read import credits_op, get_op
 from ._core._submit import submit_op
 from ._core._wait import UpdateHook, WaitOptions, callback_wait_op, journaled_wait, wait_op
-from ._errors import AuthenticationError, KieError
+from ._errors import KieError
 from ._files._cache import CACHE_ENV, UploadCache
 from ._journal import Journal, SubmissionLog
 from ._ratelimit import RateLimits, shared_budgets
@@ -39,15 +40,13 @@ from ._registry import Registry, default_registry
 from ._spec import ModelSpec
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_UPLOAD_BASE_URL", "AsyncClient", "Client"]
+__all__ = ["AsyncClient", "Client"]
 
 logger = logging.getLogger("kieframe")
 
 HttpT = TypeVar("HttpT", bound=httpx.Client | httpx.AsyncClient)
 TransportT = TypeVar("TransportT", bound=httpx.BaseTransport | httpx.AsyncBaseTransport)
 
-DEFAULT_BASE_URL = "https://api.kie.ai"
-DEFAULT_UPLOAD_BASE_URL = "https://kieai.redpandaai.co"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 #: Files downloaded at once by default.
 DEFAULT_CONCURRENCY = 4
@@ -78,8 +77,8 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         self,
         api_key: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
-        upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
+        base_url: str | None = None,
+        upload_base_url: str | None = None,
         timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
         http_client: HttpT | None = None,
         transport: TransportT | None = None,
@@ -94,15 +93,12 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         journal: SubmissionLog | str | os.PathLike[str] | None = None,
         upload_cache: str | os.PathLike[str] | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("KIE_API_KEY", "")
-        if not key.strip():
-            raise AuthenticationError(
-                "no API key: pass api_key=... or set the KIE_API_KEY environment variable",
-                code=None,
-            )
-        self._key = _Secret(key.strip())
-        self.base_url = httpx.URL(base_url.rstrip("/"))
-        self.upload_base_url = httpx.URL(upload_base_url.rstrip("/"))
+        settings = resolve_settings(
+            api_key=api_key, base_url=base_url, upload_base_url=upload_base_url
+        )
+        self._key = _Secret(settings.api_key)
+        self.base_url = httpx.URL(settings.base_url)
+        self.upload_base_url = httpx.URL(settings.upload_base_url)
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.registry = registry or default_registry()
         self.poll = poll or PollPlan()
@@ -218,17 +214,22 @@ def _note_interrupted(error: BaseException, task_id: str) -> None:
 class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     """The blocking client. Use it as a context manager, or call :meth:`close`.
 
-    ``api_key`` defaults to the ``KIE_API_KEY`` environment variable; every other option is
-    keyword-only. ``http_client`` (an ``httpx.Client``) or ``transport`` (an
-    ``httpx.BaseTransport``) inject a configured client or transport: proxies, mocks, tests.
-    ``poll`` replaces kie.ai's polling schedule, ``rate_limits`` the client-side budgets,
-    ``visibility_grace`` how long "recordInfo is null" counts as "not visible yet" after a
-    submission (a wait on a bare task id allows at most 10 s: the id may be mistyped).
-    ``create_attempts`` bounds resends of a create kie.ai certainly did not take;
-    ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
+    ``api_key``, ``base_url`` and ``upload_base_url`` come from the arguments, else the
+    environment (``KIE_API_KEY``, ``KIE_BASE_URL``, ``KIE_UPLOAD_BASE_URL``), else the config
+    file the command line reads (``$KIEFRAME_CONFIG``, else ``~/.config/kieframe/config.toml``),
+    else kie.ai's hosts; a custom ``base_url`` serves uploads too unless ``upload_base_url`` is
+    set. A missing key is an :class:`~kieframe.AuthenticationError` with no code, a bad setting a
+    :class:`~kieframe.ConfigurationError`. Every other option is keyword-only.
+
+    ``http_client`` (an ``httpx.Client``) or ``transport`` (an ``httpx.BaseTransport``) inject a
+    configured client or transport: proxies, mocks, tests. ``poll`` replaces kie.ai's polling
+    schedule, ``rate_limits`` the client-side budgets, ``visibility_grace`` how long "recordInfo is
+    null" counts as "not visible yet" after a submission (a wait on a bare task id allows at most 10
+    s: the id may be mistyped). ``create_attempts`` bounds resends of a create kie.ai certainly did
+    not take; ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
     receiver or hub) lets waits resolve on callbacks; ``journal`` (a path or a
-    :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that
-    keeps upload links across runs.
+    :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that keeps
+    upload links across runs.
     """
 
     def _new_http(self, transport: httpx.BaseTransport | None) -> httpx.Client:

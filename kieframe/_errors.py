@@ -17,6 +17,7 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
     ├── InputValidationError          bad input, caught before anything is sent (also ValueError)
     ├── UnknownModelError             no plugin provides that model id (also LookupError)
     ├── PluginError                   a plugin failed to load, or two plugins claim one model id
+    ├── ConfigurationError            a setting (config file, environment) is unreadable or wrong
     ├── DownloadError                 a result file could not be downloaded completely
     ├── JournalError                  the journal file cannot be opened, read or written
     └── CallbackError                 a callback request was refused; status is the HTTP answer
@@ -55,6 +56,7 @@ __all__ = [
     "CallbackSignatureError",
     "CallbackStaleError",
     "CallbackTooLargeError",
+    "ConfigurationError",
     "DownloadError",
     "InputValidationError",
     "InsufficientCreditsError",
@@ -158,6 +160,14 @@ class UnknownModelError(KieError, LookupError):
 
 class PluginError(KieError):
     """A plugin could not be loaded, or two plugins register the same model id."""
+
+
+class ConfigurationError(KieError, ValueError):
+    """A setting is unreadable or malformed: the config file, ``KIE_BASE_URL``, an argument.
+
+    Raised when a client is built, so nothing was sent; the message names where the value came
+    from.
+    """
 
 
 class NoAnswerError(KieError):

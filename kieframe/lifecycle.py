@@ -7,7 +7,7 @@ an :class:`UpdateHook` as a wait's ``on_update``.
 
 from __future__ import annotations
 
-from ._client import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL
+from ._config import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL
 from ._core._poll import PollPhase, PollPlan
 from ._core._wait import UpdateHook
 from ._ratelimit import RateLimits
