@@ -3,7 +3,8 @@
 kieframe's docstrings name other objects with roles (:class:, :func:, :meth:...), which the
 rendered reference would show literally. Each role becomes an autorefs link to the place where
 the reference renders the object (its public home: ``kieframe.Client``,
-``kieframe.errors.NotFoundError``...), or plain code when the object is not rendered.
+``kieframe.errors.NotFoundError``...), or plain code when the object is not rendered (private
+objects, attributes and constants).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class CrossReferences(griffe.Extension):
             return f"[`{target}`][{target}]" if rendered else f"`{target}`"
         parts = [part for part in target.split(".") if part != "kieframe"]
         call = "()" if kind in ("func", "meth") else ""
+        if kind in ("attr", "data"):  # attributes and constants have no anchor of their own
+            return f"`{'.'.join(parts[-2:]) if short == '' else parts[-1]}`"
         for index, part in enumerate(parts):
             if part in self._homes:
                 rest = parts[index + 1 :]

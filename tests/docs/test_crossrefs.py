@@ -43,6 +43,7 @@ def rewrite(text: str) -> str:
         (":class:`kieframe.CallbackHub`", "[`CallbackHub`][kieframe.callbacks.CallbackHub]"),
         (":class:`PollPlan`", "[`PollPlan`][kieframe.lifecycle.PollPlan]"),
         (":func:`stage_input`", "`stage_input()`"),  # private: plain code, no dead link
+        (":attr:`ReceiverStats.errors`", "`ReceiverStats.errors`"),  # no anchor of its own
         (":mod:`kieframe.errors`", "[`kieframe.errors`][kieframe.errors]"),
     ],
 )
