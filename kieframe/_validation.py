@@ -31,6 +31,7 @@ __all__ = [
     "check_value",
     "describe_type",
     "input_fields",
+    "ordered_choices",
     "validator_for",
     "without_nulls",
 ]
@@ -585,7 +586,7 @@ def describe_type(node: mi.Type) -> str:
     if isinstance(node, mi.StrType):
         return _describe_str(node)
     if isinstance(node, mi.LiteralType):
-        return "one of " + ", ".join(repr(v) for v in _ordered(node.values))
+        return "one of " + ", ".join(repr(v) for v in ordered_choices(node.values))
     if isinstance(node, mi.BoolType):
         return "true or false"
     if isinstance(node, mi.IntType | mi.FloatType):
@@ -641,8 +642,11 @@ def _describe_number(node: mi.IntType | mi.FloatType) -> str:
 _DIGITS = re.compile(r"\d+")
 
 
-def _ordered(values: tuple[Any, ...]) -> list[Any]:
-    """Literal values in a natural order: numeric strings by number (``'5'`` before ``'10'``)."""
+def ordered_choices(values: Iterable[Any]) -> list[Any]:
+    """Choices in the one order kieframe lists them everywhere (limits, options, JSON Schema).
+
+    A natural order: numeric strings by number (``'5'`` before ``'10'``), then as text.
+    """
 
     def key(value: Any) -> tuple[int, Any]:
         text = str(value)

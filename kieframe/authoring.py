@@ -61,6 +61,7 @@ from ._fields import (
     number_meta,
     url_pattern,
 )
+from ._records import RawInput, Unchecked
 from ._rules import (
     Rule,
     count_range,
@@ -90,7 +91,9 @@ __all__ = [
     "OutputCount",
     "OutputKind",
     "Problem",
+    "RawInput",
     "Rule",
+    "Unchecked",
     "VideoUrl",
     "count_range",
     "hookimpl",
