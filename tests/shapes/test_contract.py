@@ -150,6 +150,8 @@ _SHAPES: list[tuple[str, Any, Any]] = [
 
 
 @pytest.mark.parametrize(("strict", "loose"), [s[1:] for s in _SHAPES], ids=[s[0] for s in _SHAPES])
+# A breach is found within the first few dozen examples; the budget is there so that the rare
+# unlucky seed still finds it (a passing run stops at the first breach).
 def test_the_contract_catches_a_too_loose_plugin(strict: Any, loose: Any) -> None:
     strict_type = msgspec.defstruct(
         "Strict", [("x", strict)], frozen=True, forbid_unknown_fields=True
@@ -163,7 +165,7 @@ def test_the_contract_catches_a_too_loose_plugin(strict: Any, loose: Any) -> Non
         docs_url="https://e.com",
     )
     with pytest.raises(AssertionError, match="accepted an input"):
-        check_model(spec, settings=settings(max_examples=100, database=None))
+        check_model(spec, settings=settings(max_examples=400, database=None))
 
 
 def test_the_contract_catches_a_plugin_that_skips_its_rules() -> None:
@@ -183,4 +185,4 @@ def test_the_contract_catches_a_plugin_that_skips_its_rules() -> None:
         rules=(mutually_exclusive("a", "b"),),
     )
     with pytest.raises(AssertionError, match="accepted an input"):
-        check_model(spec, settings=settings(max_examples=100, database=None))
+        check_model(spec, settings=settings(max_examples=400, database=None))
