@@ -190,7 +190,7 @@ class Validator:
                 del rest[name]
                 continue
             except Exception:
-                return None if not problems else [*problems, *self._walk_fields(rest)]
+                return None  # msgspec itself choked (a lone surrogate...): walk everything
             break
         if self._checks_after:
             problems += self._walk_fields(rest)
@@ -199,7 +199,7 @@ class Validator:
         return problems
 
     def _walk_fields(self, data: dict[str, Any]) -> list[Problem]:
-        """The problems of the known fields in ``data`` alone (no check of missing ones)."""
+        """The problems of ``data``'s fields (all known: msgspec converted them) alone."""
         problems: list[Problem] = []
         try:
             for name, value in data.items():
