@@ -42,7 +42,9 @@ class LineProblem:
 
     def __str__(self) -> str:
         where = f"line {self.line}" + (f" (id {self.id})" if self.id is not None else "")
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 class BatchInvalid(KieError, ValueError):
@@ -166,7 +168,9 @@ def _read_jsonl(path: Path) -> Iterator[_Raw]:
             try:
                 item = json.loads(text)
             except ValueError as error:
-                yield _Raw(line=number, id=None, model=None, input=None, problem=f"not JSON: {error}")
+                yield _Raw(
+                    line=number, id=None, model=None, input=None, problem=f"not JSON: {error}"
+                )
                 continue
             yield _jsonl_line(number, item)
 

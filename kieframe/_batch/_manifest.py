@@ -1,4 +1,4 @@
-"""The manifest (``manifest.jsonl`` and ``summary.json``) and status snapshots, read from a store."""
+"""The manifest (``manifest.jsonl``, ``summary.json``) and status snapshots, read from a store."""
 
 from __future__ import annotations
 

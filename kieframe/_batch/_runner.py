@@ -427,7 +427,9 @@ class _Runner:
                 task_id=task_id,
             )
         except StaleTransition:
-            found = [line for line in self.store.lines([LineStatus.ACCEPTED]) if line.id == claim.line]
+            found = [
+                line for line in self.store.lines([LineStatus.ACCEPTED]) if line.id == claim.line
+            ]
             return found[0] if found else None
 
     def _not_accepted(self, claim: _Claim, error: KieError) -> None:
@@ -435,7 +437,9 @@ class _Runner:
         detail = _error(error)
         if not claim.sent:  # failed before the create left: uploads, files, validation
             status = (
-                LineStatus.INVALID if isinstance(error, InputValidationError) else LineStatus.REJECTED
+                LineStatus.INVALID
+                if isinstance(error, InputValidationError)
+                else LineStatus.REJECTED
             )
             self._move(claim, LineStatus.CLAIMED, status, error=detail)
             return
@@ -518,9 +522,7 @@ class _Runner:
             paths = await self.client.download(record, to=parts)
             entries = await asyncio.to_thread(_place_files, paths, out, line.id)
         except (DownloadError, OSError) as error:
-            detail = (
-                _error(error) if isinstance(error, KieError) else _plain_error(error)
-            )
+            detail = _error(error) if isinstance(error, KieError) else _plain_error(error)
             await asyncio.to_thread(
                 self.store.transition,
                 line.id,
@@ -617,7 +619,7 @@ async def run_batch(
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     registry = registry or default_registry()
     limits = rate_limits or RateLimits()
     async with contextlib.AsyncExitStack() as stack:

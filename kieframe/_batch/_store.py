@@ -185,7 +185,17 @@ _COLUMNS = (
     " sent_at, finished_at, updated_at, files, error, credits"
 )
 _SETTABLE = frozenset(
-    {"task_id", "callback_url", "sent_input", "sent_at", "files", "error", "credits", "finished_at", "bytes"}
+    {
+        "task_id",
+        "callback_url",
+        "sent_input",
+        "sent_at",
+        "files",
+        "error",
+        "credits",
+        "finished_at",
+        "bytes",
+    }
 )
 _RAW = frozenset({"task_id", "callback_url", "sent_at", "credits", "finished_at", "bytes"})
 _FILES = msgspec.json.Decoder(tuple[FileEntry, ...])
@@ -414,7 +424,7 @@ class SQLiteBatchStore:
         """How many lines are in each status."""
         with self._lock:
             rows = self._db.execute("SELECT status, COUNT(*) FROM lines GROUP BY status")
-            return {status: count for status, count in rows}
+            return dict(rows)
 
     def figures(self, *, since: float) -> tuple[int, int, float]:
         """Creates sent since ``since``, bytes downloaded, credits consumed."""

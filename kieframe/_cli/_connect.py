@@ -22,7 +22,7 @@ from .._journal import default_journal_path
 from .._lifecycle import PollPlan
 from ._config import ENV_KEY, config_path, load_settings
 
-__all__ = ["Connection", "connect", "connection_options", "journal_path"]
+__all__ = ["Connection", "client_settings", "connect", "connection_options", "journal_path"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,6 +112,12 @@ def connect(connection: Connection) -> Iterator[Client]:
         ):
             yield client
         return
+    with Client(**client_settings(connection), journal=journal_path()) as client:
+        yield client
+
+
+def client_settings(connection: Connection) -> dict[str, Any]:
+    """The key, hosts and poll plan of a client for ``connection`` (not ``--emulator``)."""
     settings = load_settings()
     if not settings.api_key:
         raise AuthenticationError(
@@ -125,14 +131,12 @@ def connect(connection: Connection) -> Iterator[Client]:
     custom = base_url and httpx.URL(base_url).host != httpx.URL(DEFAULT_BASE_URL).host
     custom_host = base_url if custom else None
     upload_base_url = connection.upload_base_url or settings.upload_base_url or custom_host
-    with Client(
-        settings.api_key,
-        base_url=base_url or DEFAULT_BASE_URL,
-        upload_base_url=upload_base_url or DEFAULT_UPLOAD_BASE_URL,
-        poll=poll,
-        journal=journal_path(),
-    ) as client:
-        yield client
+    return {
+        "api_key": settings.api_key,
+        "base_url": base_url or DEFAULT_BASE_URL,
+        "upload_base_url": upload_base_url or DEFAULT_UPLOAD_BASE_URL,
+        "poll": PollPlan.every(connection.poll_every) if connection.poll_every else None,
+    }
 
 
 def journal_path() -> Path | None:

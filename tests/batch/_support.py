@@ -11,8 +11,7 @@ import msgspec
 
 import kieframe
 from kieframe.batch import LineRecord
-from kieframe.testing import Emulator
-from kieframe.testing import Timing
+from kieframe.testing import Emulator, Timing
 
 MODEL = "test/fast-video"
 #: Emulator windows scaled to 5 %: 20 creates per 0.5 s, 10 reads per 50 ms.

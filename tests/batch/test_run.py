@@ -11,7 +11,15 @@ import pytest
 import kieframe.batch as kb
 from kieframe.batch import LineStatus
 
-from ._support import MODEL, batch_options, comparable, emulator, make_registry, manifest, write_jsonl
+from ._support import (
+    MODEL,
+    batch_options,
+    comparable,
+    emulator,
+    make_registry,
+    manifest,
+    write_jsonl,
+)
 
 
 def _check_files(out: Path, records: list[kb.LineRecord]) -> None:
@@ -26,7 +34,9 @@ def _check_files(out: Path, records: list[kb.LineRecord]) -> None:
 
 
 @pytest.mark.parametrize("callbacks", [False, True], ids=["polling", "callbacks"])
-def test_a_clean_batch_succeeds_line_by_line_in_input_order(tmp_path: Path, callbacks: bool) -> None:
+def test_a_clean_batch_succeeds_line_by_line_in_input_order(
+    tmp_path: Path, callbacks: bool
+) -> None:
     registry = make_registry()
     source = write_jsonl(tmp_path / "in.jsonl", 25)
     with emulator(registry) as emu:
@@ -39,7 +49,9 @@ def test_a_clean_batch_succeeds_line_by_line_in_input_order(tmp_path: Path, call
     assert result.all_succeeded
     assert [r.id for r in result.records] == [f"l{n}" for n in range(25)]
     assert all(r.status == LineStatus.SUCCEEDED and r.model == MODEL for r in result.records)
-    assert manifest(tmp_path / "out") == [json.loads(json.dumps(_builtins(r))) for r in result.records]
+    assert manifest(tmp_path / "out") == [
+        json.loads(json.dumps(_builtins(r))) for r in result.records
+    ]
     _check_files(tmp_path / "out", list(result.records))
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["counts"] == {"succeeded": 25}
@@ -71,11 +83,29 @@ def test_invalid_lines_are_all_reported_with_line_numbers_and_nothing_is_sent(
     source.write_text(
         "\n".join(
             [
-                json.dumps({"id": "ok", "input": {"prompt": "x", "image_url": "https://e.com/a.png"}}),
-                json.dumps({"id": "long", "input": {"prompt": "x" * 300, "image_url": "https://e.com/a.png"}}),
+                json.dumps(
+                    {"id": "ok", "input": {"prompt": "x", "image_url": "https://e.com/a.png"}}
+                ),
+                json.dumps(
+                    {
+                        "id": "long",
+                        "input": {"prompt": "x" * 300, "image_url": "https://e.com/a.png"},
+                    }
+                ),
                 "{not json",
-                json.dumps({"id": "ok", "input": {"prompt": "dup", "image_url": "https://e.com/a.png"}}),
-                json.dumps({"id": "dur", "input": {"prompt": "x", "image_url": "https://e.com/a.png", "duration": 11}}),
+                json.dumps(
+                    {"id": "ok", "input": {"prompt": "dup", "image_url": "https://e.com/a.png"}}
+                ),
+                json.dumps(
+                    {
+                        "id": "dur",
+                        "input": {
+                            "prompt": "x",
+                            "image_url": "https://e.com/a.png",
+                            "duration": 11,
+                        },
+                    }
+                ),
             ]
         )
         + "\n"
@@ -88,7 +118,9 @@ def test_invalid_lines_are_all_reported_with_line_numbers_and_nothing_is_sent(
         lines = sorted({p.line for p in caught.value.problems})
         assert lines == [2, 3, 4, 5]
         fields = {p.line: p.field for p in caught.value.problems}
-        assert fields[2] == "prompt" and fields[4] == "id" and fields[5] == "duration"
+        assert fields[2] == "prompt"
+        assert fields[4] == "id"
+        assert fields[5] == "duration"
         result = kb.run(source, out=tmp_path / "out2", skip_invalid=True, **options)
         assert len(emu.tasks) == 1
     statuses = [(r.line, r.status) for r in result.records]
@@ -126,8 +158,13 @@ def test_a_dry_run_reads_the_balance_and_pays_nothing(tmp_path: Path) -> None:
         )  # fmt: skip
         assert emu.tasks == ()
     (preview,) = seen
-    assert preview.to_send == 50 and preview.balance == 10_000
-    assert preview.floor_seconds == pytest.approx(50 / (20 / 10.5 / 0.05), rel=0.01)
+    assert preview.to_send == 50
+    assert preview.balance == 10_000
+    # Polling 0.2 s tasks every 50 ms needs 4 reads per task: more than the scaled read budget
+    # allows at the full create rate, so creates are paced below it.
+    assert preview.mode == kb.WaitMode.PACED
+    assert preview.create_rate < 20 / (10.5 * 0.05)
+    assert preview.floor_seconds == pytest.approx(50 / preview.create_rate)
     assert "time floor" in "\n".join(preview.describe())
     assert {r.status for r in result.records} == {LineStatus.PENDING}
 
@@ -137,5 +174,10 @@ def test_a_refused_confirmation_pays_nothing(tmp_path: Path) -> None:
     source = write_jsonl(tmp_path / "in.jsonl", 3)
     with emulator(registry) as emu:
         with pytest.raises(kb.BatchCancelled):
-            kb.run(source, out=tmp_path / "out", confirm=lambda p: False, **batch_options(emu, registry))
+            kb.run(
+                source,
+                out=tmp_path / "out",
+                confirm=lambda p: False,
+                **batch_options(emu, registry),
+            )
         assert emu.tasks == ()

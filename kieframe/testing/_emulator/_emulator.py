@@ -43,17 +43,17 @@ class Emulator:
                        headers={"Authorization": f"Bearer {Emulator.API_KEY}"})
 
     Behaviour, as in kie-api-facts: every API answer is a ``{"code", "msg", "data"}`` envelope;
-    business errors come inside HTTP 200 unless ``errors_as_http_status``. Any non-empty
-    ``Bearer`` key is valid and shares the account, except :attr:`INVALID_KEY` (401) and
-    :attr:`NO_CREDITS_KEY` (402 on create). Each create costs :attr:`TASK_COST` credits.
-    Unless ``rate_limits`` is false, a 21st create within 10 s answers 429 and is dropped, and an
-    11th recordInfo per key within 1 s answers 429; both carry ``Retry-After``. ``window_scale``
-    multiplies both windows (0.05: 20 creates per 0.5 s), so tests of the budgets take seconds. A new task answers
-    ``422 recordInfo is null`` for ``timing.invisible`` seconds, then is ``waiting``, ``queuing``,
-    ``generating`` and ``success`` (or as scripted). Inputs are checked with the model's spec
-    (``registry.get_model``, default :func:`kieframe.get_model`). Result videos are valid MP4
-    files of ``result_size`` bytes. A URL upload cannot reach the network: it accepts only links
-    to files this emulator serves, and copies them.
+    business errors come inside HTTP 200 unless ``errors_as_http_status``. Any non-empty ``Bearer``
+    key is valid and shares the account, except :attr:`INVALID_KEY` (401) and :attr:`NO_CREDITS_KEY`
+    (402 on create). Each create costs :attr:`TASK_COST` credits. Unless ``rate_limits`` is false, a
+    21st create within 10 s answers 429 and is dropped, and an 11th recordInfo per key within 1 s
+    answers 429; both carry ``Retry-After``. ``window_scale`` multiplies both windows (0.05: 20
+    creates per 0.5 s), so tests of the budgets take seconds. A new task answers ``422 recordInfo is
+    null`` for ``timing.invisible`` seconds, then is ``waiting``, ``queuing``, ``generating`` and
+    ``success`` (or as scripted). Inputs are checked with the model's spec (``registry.get_model``,
+    default :func:`kieframe.get_model`). Result videos are valid MP4 files of ``result_size`` bytes.
+    A URL upload cannot reach the network: it accepts only links to files this emulator serves, and
+    copies them.
 
     The state is thread-safe: the server runs on its own thread and loop.
     """
