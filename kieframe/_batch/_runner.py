@@ -379,6 +379,9 @@ class _Runner:
                 next_at = max(next_at + self.interval, time.monotonic())
                 await asyncio.sleep(max(next_at - time.monotonic(), 0.0))
             await slots.acquire()
+            if self.stop_reason is not None:  # learnt while waiting for a slot
+                slots.release()
+                break
             line = await asyncio.to_thread(self.store.claim, self.owner, lease=_LEASE)
             if line is None:
                 slots.release()

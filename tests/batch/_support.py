@@ -61,12 +61,13 @@ def emulator(registry: kieframe.Registry, **options: Any) -> Emulator:
     return Emulator(**{**defaults, **options})
 
 
-def batch_options(emu: Emulator, registry: kieframe.Registry) -> dict[str, Any]:
-    """Options of kieframe.batch.run for ``emu``: client windows scaled like the emulator's."""
+def batch_options(emu: Emulator | str, registry: kieframe.Registry) -> dict[str, Any]:
+    """Options of kieframe.batch.run for ``emu`` (or its URL): client windows scaled like its."""
+    url = emu if isinstance(emu, str) else emu.base_url
     return {
         "api_key": Emulator.API_KEY,
-        "base_url": emu.base_url,
-        "upload_base_url": emu.upload_base_url,
+        "base_url": url,
+        "upload_base_url": url,
         "registry": registry,
         "poll": kieframe.PollPlan.every(0.05),
         "rate_limits": kieframe.RateLimits(create_window=10.5 * SCALE, read_window=1.1 * SCALE),
