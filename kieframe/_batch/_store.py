@@ -113,7 +113,11 @@ class BatchStore(Protocol):
         ...
 
     def recover(self, owner: str) -> int:
-        """Mark lines left ``sending`` by other (dead) runners ``uncertain``; return how many."""
+        """Settle lines other, dead runners left; return how many became ``uncertain``.
+
+        Their ``sending`` lines become ``uncertain`` (never resent on their own) and their
+        claims go back to ``pending`` (nothing of them was sent).
+        """
         ...
 
     def claim(self, owner: str, *, lease: float) -> StoredLine | None:
@@ -331,7 +335,7 @@ class SQLiteBatchStore:
             return cursor.rowcount
 
     def recover(self, owner: str) -> int:
-        """Mark lines left ``sending`` by other runners ``uncertain``; return how many."""
+        """Settle what other (dead: the run lock is ours) runners left; see the protocol."""
         error = _encode(
             "error",
             LineError(
@@ -345,7 +349,13 @@ class SQLiteBatchStore:
                 " WHERE status = ? AND (owner IS NULL OR owner != ?)",
                 (LineStatus.UNCERTAIN.value, error, time.time(), LineStatus.SENDING.value, owner),
             )
-            return cursor.rowcount
+            uncertain = cursor.rowcount
+            cursor.execute(
+                "UPDATE lines SET status = ?, owner = NULL, updated_at = ?"
+                " WHERE status = ? AND (owner IS NULL OR owner != ?)",
+                (LineStatus.PENDING.value, time.time(), LineStatus.CLAIMED.value, owner),
+            )
+            return uncertain
 
     def claim(self, owner: str, *, lease: float) -> StoredLine | None:
         """Take the next ``pending`` line (or an expired claim) for ``owner``."""
