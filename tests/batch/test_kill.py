@@ -72,9 +72,11 @@ def test_a_killed_batch_resumes_without_paying_twice(
         rng = random.Random(seed)
         wait_until_moved(out, rng.randrange(1, LINES), child)
         time.sleep(rng.uniform(0.0, 0.05))
+        assert kb.status(out).running  # read from this process while the child runs it
         child.send_signal(signal.SIGKILL)
         assert child.wait() == -signal.SIGKILL  # killed mid-batch, not finished
         child.stdout.close()
+        assert not kb.status(out).running
         options = batch_options(emu, registry)
 
         resumed = kb.run(source, out=out, **options)
