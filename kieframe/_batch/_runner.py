@@ -247,6 +247,7 @@ class _Runner:
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
     follows: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     sends: set[asyncio.Task[None]] = field(default_factory=set)
+    sending: set[str] = field(default_factory=set)  # ids of lines whose send is running
     stop_reason: str | None = None
     paused_until: float = 0.0
     interval: float = 0.0
@@ -337,8 +338,8 @@ class _Runner:
                     last_progress = now
                     self.options.on_progress(snapshot(self.store, running=True))
                 for line in self.store.lines([LineStatus.ACCEPTED, LineStatus.DOWNLOADING]):
-                    if line.id not in self.follows:  # settled by a callback
-                        self._follow(line)
+                    if line.id not in self.sending:  # a send in progress follows its own line
+                        self._follow(line)  # (settled by a callback, or retried)
                 if not creating.done() or any(not task.done() for task in self.follows.values()):
                     continue
                 creating.result()  # a bug in the create loop surfaces here
@@ -389,6 +390,7 @@ class _Runner:
                     return
                 await asyncio.wait(set(self.sends), return_when=asyncio.FIRST_COMPLETED)
                 continue
+            self.sending.add(line.id)
             task = asyncio.create_task(self._send(line, slots))
             self.sends.add(task)
             task.add_done_callback(self.sends.discard)
@@ -412,12 +414,14 @@ class _Runner:
             )
         except KieError as error:
             await asyncio.to_thread(self._not_accepted, claim, error)
+            self.sending.discard(line.id)
             return
         finally:
             slots.release()
         stored = await asyncio.to_thread(self._accepted, claim, task.task_id)
         if stored is not None:
             self._follow(stored)
+        self.sending.discard(line.id)
 
     def _accepted(self, claim: _Claim, task_id: str) -> StoredLine | None:
         """The line after its acceptance (the journal hook wrote it; repair if that failed)."""
@@ -466,7 +470,9 @@ class _Runner:
             logger.info("%s", stale)
 
     def _follow(self, line: StoredLine) -> None:
-        self.follows[line.id] = asyncio.create_task(self._finish(line))
+        """Wait for and download an accepted line, once per run (a wait that timed out stays)."""
+        if line.id not in self.follows:
+            self.follows[line.id] = asyncio.create_task(self._finish(line))
 
     async def _finish(self, line: StoredLine) -> None:
         """Wait for an accepted line's task, then download its files."""

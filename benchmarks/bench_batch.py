@@ -1,0 +1,69 @@
+"""A batch with callbacks against the emulator: how close it gets to the create budget's floor.
+
+The emulator's rate windows are scaled down (``window_scale``) so 10,000 lines take about a
+minute; the client's windows are scaled alike. Figures: wall time against the floor the create
+budget sets (lines / creates per window x window: the best any client can do), and recordInfo
+reads per line against one (the receiver's re-read of each callback; polling would need many).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import kieframe
+import kieframe.batch
+from kieframe.testing import Emulator, Timing
+
+from ._common import Figure
+
+MODEL = "wan/2-5-image-to-video"
+TIMING = Timing(invisible=0.02, waiting=0.02, queuing=0.02, generating=0.2)
+
+
+def _batch(lines: int, scale: float) -> tuple[float, float, float]:
+    """Run the batch; return (wall seconds, floor seconds, reads per line)."""
+    limits = kieframe.RateLimits(create_window=10.5 * scale, read_window=1.1 * scale)
+    with tempfile.TemporaryDirectory() as folder, Emulator(
+        timing=TIMING, window_scale=scale, result_size=2048, credits=10 * lines
+    ) as emu:  # fmt: skip
+        source = Path(folder) / "in.jsonl"
+        with source.open("w", encoding="utf-8") as handle:
+            for n in range(lines):
+                item = {
+                    "id": f"l{n}",
+                    "input": {"prompt": f"p{n}", "image_url": "https://e.com/a.png"},
+                }
+                handle.write(json.dumps(item) + "\n")
+        start = time.perf_counter()
+        result = kieframe.batch.run(
+            source,
+            out=Path(folder) / "out",
+            model=MODEL,
+            api_key=Emulator.API_KEY,
+            base_url=emu.base_url,
+            upload_base_url=emu.upload_base_url,
+            rate_limits=limits,
+            listen=("127.0.0.1", 0),
+            concurrency=16,
+            progress_every=60.0,
+        )
+        wall = time.perf_counter() - start
+        assert result.all_succeeded, result.status
+        assert emu.stats.rate_limited == {}, emu.stats.rate_limited
+        reads = emu.stats.requests.get("recordInfo", 0) / lines
+    floor = lines / limits.creates * limits.create_window
+    return wall, floor, reads
+
+
+def run(*, quick: bool) -> list[Figure]:
+    lines, scale = (300, 0.02) if quick else (10_000, 0.01)
+    logging.disable(logging.ERROR)
+    wall, floor, reads = _batch(lines, scale)
+    return [
+        Figure(f"batch of {lines} lines, callbacks: wall / floor", "s", wall, floor, 1.25),
+        Figure(f"batch of {lines} lines: recordInfo reads per line", "#", reads, 1.0, 1.1),
+    ]
