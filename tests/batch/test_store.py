@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -34,7 +35,7 @@ def _store(folder: str, lines: int = 4) -> SQLiteBatchStore:
 
 def _apply(store: SQLiteBatchStore, move: str, owner: str, index: int) -> None:
     line = f"l{index}"
-    moves = {
+    moves: dict[str, tuple[LineStatus, LineStatus, dict[str, Any]]] = {
         "send": (LineStatus.CLAIMED, LineStatus.SENDING, {"sent_at": 1.0}),
         "accept": (LineStatus.SENDING, LineStatus.ACCEPTED, {"task_id": f"t{index}"}),
         "uncertain": (LineStatus.SENDING, LineStatus.UNCERTAIN, {}),
