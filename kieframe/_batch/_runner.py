@@ -165,7 +165,9 @@ class _LineJournal:
     def uncertain(self, entry: int, *, reason: str) -> None:
         """Written by the runner; an interrupted create stays ``sending`` (then ``uncertain``)."""
 
-    def finished(self, task_id: str, *, succeeded: bool, detail: str | None = None) -> None:
+    def finished(
+        self, task_id: str, *, succeeded: bool, detail: str | None = None, host: str | None = None
+    ) -> None:
         """Written by the runner."""
 
 
