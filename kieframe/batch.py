@@ -41,7 +41,7 @@ from ._batch._runner import (
     BatchConflict,
     BatchResult,
     RetryClass,
-    run_batch,
+    run_async,
     settle_handler,
 )
 from ._batch._store import (
@@ -93,66 +93,6 @@ __all__ = [
 ]
 
 
-async def run_async(
-    source: str | os.PathLike[str],
-    *,
-    out: str | os.PathLike[str],
-    state: str | os.PathLike[str] | BatchStore | None = None,
-    model: str | None = None,
-    api_key: str | None = None,
-    base_url: str = DEFAULT_BASE_URL,
-    upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
-    registry: Registry | None = None,
-    poll: PollPlan | None = None,
-    rate_limits: RateLimits | None = None,
-    callback_url: str | None = None,
-    listen: tuple[str, int] | None = None,
-    hmac_key: str | None = None,
-    watchdog: float | None = None,
-    settle_timeout: float | None = None,
-    skip_invalid: bool = False,
-    replace: bool = False,
-    retry: Collection[RetryClass] = (),
-    dry_run: bool = False,
-    confirm: Callable[[Preview], bool] | None = None,
-    on_preview: Callable[[Preview], None] | None = None,
-    on_progress: Callable[[BatchStatus], None] | None = None,
-    progress_every: float = 2.0,
-    concurrency: int = 8,
-    upload_cache: str | os.PathLike[str] | None = None,
-) -> BatchResult:
-    """Run (or resume) the batch in ``source`` (``.jsonl`` or ``.csv``) into the folder ``out``.
-
-    Every line is validated first; problems raise :class:`BatchInvalid` with their line numbers
-    (``skip_invalid`` records them as ``invalid`` and runs the others). A line id already in the
-    batch with another input raises :class:`BatchConflict` unless ``replace``. Then the balance
-    is read and a :class:`Preview` (time floor from the create budget, wait mode, balance) goes
-    to ``on_preview``; ``dry_run`` stops there; ``confirm(preview)`` returning False raises
-    :class:`BatchCancelled` before anything is paid.
-
-    The client options (``api_key``, ``base_url``, ``upload_base_url``, ``registry``, ``poll``,
-    ``rate_limits``, ``upload_cache``) are those of :class:`~kieframe.AsyncClient`; the upload
-    cache defaults to a file in ``out``. ``callback_url`` (kie.ai's route to a receiver that
-    this batch serves on ``listen``, by default loopback on the URL's port; ``listen`` alone
-    serves on loopback and sends that address) makes waits resolve by callback, settles
-    uncertain creates from their callbacks (for up to ``settle_timeout`` seconds at the end),
-    and lets creates run at the full budget; ``hmac_key`` checks signatures, ``watchdog`` is
-    the poll interval behind callbacks. Without callbacks, creates slow down to what polling
-    can follow. ``retry`` names classes of lines to send (or download) again: ``"failed"``
-    (pays again), ``"rejected"``, ``"download_failed"``. ``on_progress`` gets a
-    :class:`BatchStatus` every ``progress_every`` seconds; up to ``concurrency`` creates are
-    in flight at once.
-    """
-    return await run_batch(
-        source, out=out, state=state, model=model, api_key=api_key, base_url=base_url,
-        upload_base_url=upload_base_url, registry=registry, poll=poll, rate_limits=rate_limits,
-        callback_url=callback_url, listen=listen, hmac_key=hmac_key, watchdog=watchdog,
-        settle_timeout=settle_timeout, skip_invalid=skip_invalid, replace=replace, retry=retry,
-        dry_run=dry_run, confirm=confirm, on_preview=on_preview, on_progress=on_progress,
-        progress_every=progress_every, concurrency=concurrency, upload_cache=upload_cache,
-    )  # fmt: skip
-
-
 def run(
     source: str | os.PathLike[str],
     *,
@@ -183,7 +123,7 @@ def run(
 ) -> BatchResult:
     """Run (or resume) a batch, blocking; the options are those of :func:`run_async`."""
     return asyncio.run(
-        run_batch(
+        run_async(
             source, out=out, state=state, model=model, api_key=api_key, base_url=base_url,
             upload_base_url=upload_base_url, registry=registry, poll=poll,
             rate_limits=rate_limits, callback_url=callback_url, listen=listen,

@@ -57,7 +57,7 @@ __all__ = [
     "BatchConflict",
     "BatchResult",
     "RetryClass",
-    "run_batch",
+    "run_async",
     "settle_handler",
 ]
 
@@ -595,7 +595,7 @@ def _plain_error(error: Exception) -> LineError:
 # -- the entry point ----------------------------------------------------------------------------
 
 
-async def run_batch(
+async def run_async(
     source: str | os.PathLike[str],
     *,
     out: str | os.PathLike[str],
@@ -623,7 +623,28 @@ async def run_batch(
     concurrency: int = 8,
     upload_cache: str | os.PathLike[str] | None = None,
 ) -> BatchResult:
-    """Run (or resume) a batch; see :func:`kieframe.batch.run_async` for the options."""
+    """Run (or resume) the batch in ``source`` (``.jsonl`` or ``.csv``) into the folder ``out``.
+
+    Every line is validated first; problems raise :class:`BatchInvalid` with their line numbers
+    (``skip_invalid`` records them as ``invalid`` and runs the others). A line id already in the
+    batch with another input raises :class:`BatchConflict` unless ``replace``. Then the balance
+    is read and a :class:`Preview` (time floor from the create budget, wait mode, balance) goes
+    to ``on_preview``; ``dry_run`` stops there; ``confirm(preview)`` returning False raises
+    :class:`BatchCancelled` before anything is paid.
+
+    The client options (``api_key``, ``base_url``, ``upload_base_url``, ``registry``, ``poll``,
+    ``rate_limits``, ``upload_cache``) are those of :class:`~kieframe.AsyncClient`; the upload
+    cache defaults to a file in ``out``. ``callback_url`` (kie.ai's route to a receiver that
+    this batch serves on ``listen``, by default loopback on the URL's port; ``listen`` alone
+    serves on loopback and sends that address) makes waits resolve by callback, settles
+    uncertain creates from their callbacks (for up to ``settle_timeout`` seconds at the end),
+    and lets creates run at the full budget; ``hmac_key`` checks signatures, ``watchdog`` is
+    the poll interval behind callbacks. Without callbacks, creates slow down to what polling
+    can follow. ``retry`` names classes of lines to send (or download) again: ``"failed"``
+    (pays again), ``"rejected"``, ``"download_failed"``. ``on_progress`` gets a
+    :class:`BatchStatus` every ``progress_every`` seconds; up to ``concurrency`` creates are
+    in flight at once.
+    """
     unknown = set(retry) - set(_RETRY)
     if unknown:
         raise ValueError(f"unknown retry classes {sorted(unknown)}; choose from {sorted(_RETRY)}")

@@ -181,3 +181,35 @@ def test_a_refused_confirmation_pays_nothing(tmp_path: Path) -> None:
                 **batch_options(emu, registry),
             )
         assert emu.tasks == ()
+
+
+def test_local_files_in_a_csv_are_uploaded_once_and_cached(tmp_path: Path) -> None:
+    registry = make_registry()
+    (tmp_path / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    source = tmp_path / "in.csv"
+    rows = "".join(f"c{n},cat {n},cat.png,{n + 1}\n" for n in range(3))  # paths beside the CSV
+    source.write_text("id,prompt,image_url,duration\n" + rows)
+    with emulator(registry) as emu:
+        # One create at a time: concurrent sends could each upload the file before the cache
+        # holds it (harmless: the same content-hash name, the same bytes), but not countable.
+        options = batch_options(emu, registry) | {"concurrency": 1}
+        result = kb.run(source, out=tmp_path / "out", **options)
+        assert result.all_succeeded
+        assert len(emu.uploads) == 1
+        assert emu.stats.requests.get("upload", 0) == 1
+        (upload,) = emu.uploads
+        (url,) = {str(task.input["image_url"]) for task in emu.tasks}
+        assert upload.file_path in url
+        assert [task.input["duration"] for task in emu.tasks] == [1, 2, 3]
+
+
+def test_a_missing_local_file_is_a_problem_of_its_line(tmp_path: Path) -> None:
+    registry = make_registry()
+    source = tmp_path / "in.csv"
+    source.write_text("id,prompt,image_url\na,cat,missing.png\n")
+    with emulator(registry) as emu:
+        with pytest.raises(kb.BatchInvalid) as caught:
+            kb.run(source, out=tmp_path / "out", **batch_options(emu, registry))
+        assert emu.tasks == ()
+    ((line, field),) = {(p.line, p.field) for p in caught.value.problems}
+    assert (line, field) == (1, "image_url")
