@@ -233,8 +233,6 @@ class _Options:
     replace: bool
     retry: Collection[RetryClass]
     dry_run: bool
-    confirm: Callable[[Preview], bool] | None
-    on_preview: Callable[[Preview], None] | None
     on_progress: Callable[[BatchStatus], None] | None
     progress_every: float
     concurrency: int
@@ -655,8 +653,11 @@ async def run_async(
     registry = registry or default_registry()
     limits = rate_limits or RateLimits()
     async with contextlib.AsyncExitStack() as stack:
-        store = _open_store(state, folder)
-        stack.callback(store.close)
+        if isinstance(state, BatchStore):  # the caller's: the caller closes it
+            store = state
+        else:
+            store = _open_store(state, folder)
+            stack.callback(store.close)
         receiver = None
         if listen is not None or callback_url is not None:
             reader = stack.enter_context(
@@ -688,7 +689,7 @@ async def run_async(
         options = _Options(
             out=folder, model=model, registry=registry, poll=poll or PollPlan(), limits=limits,
             callback_url=callback_url, skip_invalid=skip_invalid, replace=replace, retry=retry,
-            dry_run=dry_run, confirm=confirm, on_preview=on_preview, on_progress=on_progress,
+            dry_run=dry_run, on_progress=on_progress,
             progress_every=progress_every, concurrency=concurrency,
             settle_timeout=settle_timeout,
         )  # fmt: skip
@@ -697,24 +698,22 @@ async def run_async(
         if on_preview is not None:
             on_preview(preview)
         if dry_run:
-            return _result(store, folder, preview, running=False, write=False)
+            return _result(store, folder, preview, write=False)
         if preview.to_send and confirm is not None and not confirm(preview):
             raise BatchCancelled("the batch was not confirmed; nothing was sent")
         try:
             await runner.run()
-        finally:
-            _result(store, folder, preview, running=False, write=True)
+        finally:  # the manifest is written however the run ends
+            result = _result(store, folder, preview, write=True)
         if runner.stop_reason is not None:
             logger.error("the batch stopped sending: %s", runner.stop_reason)
-        return _result(store, folder, preview, running=False, write=True)
+        return result
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack swallows nothing
 
 
-def _result(
-    store: BatchStore, folder: Path, preview: Preview, *, running: bool, write: bool
-) -> BatchResult:
+def _result(store: BatchStore, folder: Path, preview: Preview, *, write: bool) -> BatchResult:
     lines = tuple(records(store))
-    status = snapshot(store, running=running)
+    status = snapshot(store, running=False)
     if write:
         write_manifest(folder, lines, status)
     return BatchResult(
@@ -722,9 +721,8 @@ def _result(
     )
 
 
-def _open_store(state: str | os.PathLike[str] | BatchStore | None, folder: Path) -> BatchStore:
-    if isinstance(state, BatchStore):
-        return state
+def _open_store(state: str | os.PathLike[str] | None, folder: Path) -> SQLiteBatchStore:
+    """The SQLite store at ``state`` (default: in ``folder``), with its run lock held."""
     store = SQLiteBatchStore(Path(state) if state is not None else folder / STATE_FILE)
     try:
         store.lock()

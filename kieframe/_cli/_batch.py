@@ -82,7 +82,10 @@ def batch() -> None:
 @click.option("--yes", "-y", is_flag=True, help="Pay without asking (needed without a terminal).")
 @click.option("--callback-url", metavar="URL", help="kie.ai's public route to this receiver.")
 @click.option("--listen", metavar="HOST:PORT", help="Serve callbacks here [default: loopback].")
-@click.option("--hmac-key", metavar="KEY", envvar="KIE_WEBHOOK_HMAC_KEY", help="Webhook key.")
+@click.option(
+    "--hmac-key", metavar="KEY", envvar="KIE_WEBHOOK_HMAC_KEY",
+    help="Verify callback signatures with this webhook HMAC key [env KIE_WEBHOOK_HMAC_KEY].",
+)  # fmt: skip
 @click.option(
     "--concurrency", default=8, show_default=True, type=click.IntRange(min=1),
     help="Creates in flight at once (the create budget still applies).",

@@ -26,7 +26,7 @@ from kieframe.batch import LineStatus
 from ._support import batch_options, comparable, emulator, make_registry, manifest, write_jsonl
 from .test_faults import check_files, creates_per_prompt
 
-LINES = 30
+LINES = 40
 SUPPORT = Path(__file__).with_name("_support.py")
 CHILD = """
 import importlib.util, sys
@@ -70,7 +70,9 @@ def test_a_killed_batch_resumes_without_paying_twice(
         assert child.stdout is not None
         assert child.stdout.readline().strip() == b"started"
         rng = random.Random(seed)
-        wait_until_moved(out, rng.randrange(1, LINES), child)
+        # Kill in the first half of the sends: late enough to catch lines in every state, early
+        # enough that a slow status read on a loaded machine never misses the running child.
+        wait_until_moved(out, rng.randrange(1, LINES // 2), child)
         time.sleep(rng.uniform(0.0, 0.05))
         assert kb.status(out).running  # read from this process while the child runs it
         child.send_signal(signal.SIGKILL)
