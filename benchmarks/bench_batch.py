@@ -24,8 +24,8 @@ MODEL = "wan/2-5-image-to-video"
 TIMING = Timing(invisible=0.02, waiting=0.02, queuing=0.02, generating=0.2)
 
 
-def _batch(lines: int, scale: float) -> tuple[float, float, float, int]:
-    """Run the batch; return (wall seconds, floor seconds, reads per line, creates refused)."""
+def _batch(lines: int, scale: float) -> tuple[float, float, float, int, int]:
+    """Run the batch; return wall and floor seconds, reads per line, 429s and uncertain lines."""
     limits = kieframe.RateLimits(create_window=10.5 * scale, read_window=1.1 * scale)
     with tempfile.TemporaryDirectory() as folder, Emulator(
         timing=TIMING, window_scale=scale, result_size=2048, credits=10 * lines
@@ -50,25 +50,33 @@ def _batch(lines: int, scale: float) -> tuple[float, float, float, int]:
             listen=("127.0.0.1", 0),
             concurrency=16,
             progress_every=60.0,
+            settle_timeout=2.0,  # for a callback settling an uncertain create
+            watchdog=30.0,
         )
         wall = time.perf_counter() - start
-        assert result.all_succeeded, result.status
+        counts = result.status.counts
+        # A create whose connection was cut (rare: a keep-alive connection closed as it was
+        # reused) stays uncertain, never resent; all others succeed.
+        uncertain = counts.get("uncertain", 0)
+        assert counts.get("succeeded", 0) + uncertain == lines, counts
         # With windows scaled down, the client's margin shrinks to milliseconds, and a loaded
         # machine's scheduling jitter can get a create refused (429, dropped): it is resent.
         refused = emu.stats.rate_limited.get("createTask", 0)
-        assert len(emu.tasks) == lines  # never a create twice
+        assert len(emu.tasks) <= lines  # never a create twice
         reads = emu.stats.requests.get("recordInfo", 0) / lines
     floor = lines / limits.creates * limits.create_window
-    return wall, floor, reads, refused
+    return wall, floor, reads, refused, uncertain
 
 
 def run(*, quick: bool) -> list[Figure]:
     lines = 300 if quick else 10_000
     logging.disable(logging.ERROR)
-    wall, floor, reads, refused = _batch(lines, 0.02)
+    wall, floor, reads, refused, uncertain = _batch(lines, 0.02)
     return [
         Figure(f"batch of {lines} lines, callbacks: wall / floor", "s", wall, floor, 1.25),
         Figure(f"batch of {lines} lines: recordInfo reads per line", "#", reads, 1.0, 1.1),
         Figure(f"batch of {lines} lines: creates refused (429) per line", "#", refused / lines,
                1.0, 0.01),
+        Figure(f"batch of {lines} lines: uncertain creates per line", "#", uncertain / lines,
+               1.0, 0.001),
     ]  # fmt: skip
