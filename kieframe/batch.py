@@ -53,7 +53,6 @@ from ._batch._store import (
     StoredLine,
     is_running,
 )
-from ._client import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL
 from ._lifecycle import PollPlan
 from ._ratelimit import RateLimits
 from ._registry import Registry
@@ -100,8 +99,8 @@ def run(
     state: str | os.PathLike[str] | BatchStore | None = None,
     model: str | None = None,
     api_key: str | None = None,
-    base_url: str = DEFAULT_BASE_URL,
-    upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
+    base_url: str | None = None,
+    upload_base_url: str | None = None,
     registry: Registry | None = None,
     poll: PollPlan | None = None,
     rate_limits: RateLimits | None = None,

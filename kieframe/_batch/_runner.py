@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from .._callbacks._hub import CallbackHub
 from .._callbacks._receiver import CallbackReceiver
 from .._callbacks._serve import CallbackServer
-from .._client import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, AsyncClient, Client
+from .._client import AsyncClient, Client
 from .._errors import (
     AuthenticationError,
     DownloadError,
@@ -600,8 +600,8 @@ async def run_async(
     state: str | os.PathLike[str] | BatchStore | None = None,
     model: str | None = None,
     api_key: str | None = None,
-    base_url: str = DEFAULT_BASE_URL,
-    upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
+    base_url: str | None = None,
+    upload_base_url: str | None = None,
     registry: Registry | None = None,
     poll: PollPlan | None = None,
     rate_limits: RateLimits | None = None,

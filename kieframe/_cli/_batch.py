@@ -15,7 +15,13 @@ from .. import batch as kb
 from .._errors import KieError
 from .._lifecycle import PollPlan
 from ._commands import _connection, _err, _json_option, _out, _State
-from ._connect import EMULATOR_POLL_SECONDS, Connection, client_settings, connection_options
+from ._connect import (
+    EMULATOR_PHASES,
+    EMULATOR_POLL_SECONDS,
+    Connection,
+    client_settings,
+    connection_options,
+)
 from ._exit import ExitCode
 
 __all__ = ["batch"]
@@ -116,9 +122,9 @@ def _settings(connection: Connection, stack: contextlib.ExitStack) -> dict[str, 
     """The client options of ``connection``; with --emulator, one runs for the batch."""
     if not connection.emulator:
         return client_settings(connection)
-    from ..testing import Emulator
+    from ..testing import Emulator, Timing
 
-    emulator = stack.enter_context(Emulator())
+    emulator = stack.enter_context(Emulator(timing=Timing(**EMULATOR_PHASES)))
     return {
         "api_key": Emulator.API_KEY,
         "base_url": emulator.base_url,

@@ -70,7 +70,10 @@ def batch_options(emu: Emulator | str, registry: kieframe.Registry) -> dict[str,
         "upload_base_url": url,
         "registry": registry,
         "poll": kieframe.PollPlan.every(0.05),
-        "rate_limits": kieframe.RateLimits(create_window=10.5 * SCALE, read_window=1.1 * SCALE),
+        # Margins in seconds, not in share of the window: scheduling jitter does not scale down.
+        "rate_limits": kieframe.RateLimits(
+            create_window=10 * SCALE + 0.1, read_window=1 * SCALE + 0.02
+        ),
         "model": MODEL,
         "watchdog": 0.5,
         "settle_timeout": 5.0,

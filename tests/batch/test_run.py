@@ -44,8 +44,7 @@ def test_a_clean_batch_succeeds_line_by_line_in_input_order(
         if callbacks:
             options["listen"] = ("127.0.0.1", 0)
         result = kb.run(source, out=tmp_path / "out", **options)
-        assert len(emu.tasks) == 25
-        assert emu.stats.rate_limited == {}
+        assert len(emu.tasks) == 25  # (a create refused with 429 under load is resent: not paid)
     assert result.all_succeeded
     assert [r.id for r in result.records] == [f"l{n}" for n in range(25)]
     assert all(r.status == LineStatus.SUCCEEDED and r.model == MODEL for r in result.records)
@@ -163,7 +162,7 @@ def test_a_dry_run_reads_the_balance_and_pays_nothing(tmp_path: Path) -> None:
     # Polling 0.2 s tasks every 50 ms needs 4 reads per task: more than the scaled read budget
     # allows at the full create rate, so creates are paced below it.
     assert preview.mode == kb.WaitMode.PACED
-    assert preview.create_rate < 20 / (10.5 * 0.05)
+    assert preview.create_rate < 20 / (10 * 0.05 + 0.1)
     assert preview.floor_seconds == pytest.approx(50 / preview.create_rate)
     assert "time floor" in "\n".join(preview.describe())
     assert {r.status for r in result.records} == {LineStatus.PENDING}
