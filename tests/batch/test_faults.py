@@ -36,7 +36,12 @@ def test_uncertain_creates_are_never_resent_and_settle_by_callback(tmp_path: Pat
         emu.fault("createTask", "drop", times=2)  # the task is made, the answer is cut
         emu.fault("createTask", "http_500")  # no task, and no way to know it
         emu.fault("createTask", "code", code=429, retry_after=1, times=2)  # dropped: resent
-        options = batch_options(emu, registry) | {"listen": ("127.0.0.1", 0), "settle_timeout": 2}
+        # One create at a time, so the queued faults meet the lines in input order.
+        options = batch_options(emu, registry) | {
+            "listen": ("127.0.0.1", 0),
+            "settle_timeout": 2,
+            "concurrency": 1,
+        }
         result = kb.run(source, out=out, **options)
         statuses = collections.Counter(line.status for line in result.records)
         assert statuses == {LineStatus.SUCCEEDED: 11, LineStatus.UNCERTAIN: 1}
