@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import stamina
 from click.testing import CliRunner
 
 import kieframe.batch
 from kieframe._cli import cli
+from kieframe._cli._verbose import _LOGGERS
 from kieframe.testing import Emulator, Timing
 
 MODEL = "wan/2-5-image-to-video"
@@ -22,6 +25,20 @@ def emu() -> Iterator[Emulator]:
     with Emulator(timing=Timing(invisible=0.02, waiting=0.02, queuing=0.02, generating=0.1),
                   result_size=4096) as emulator:  # fmt: skip
         yield emulator
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The command configures logging and stamina's hooks for its process: undo it after."""
+    loggers = [logging.getLogger(name) for name in _LOGGERS]
+    saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
+    hooks = stamina.instrumentation.get_on_retry_hooks()
+    yield
+    stamina.instrumentation.set_on_retry_hooks(hooks)
+    for logger, handlers, level, propagate in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def invoke(tmp_path: Path, emu: Emulator, *args: str) -> tuple[int, str, str]:
