@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputValidationError, KieError, UnknownModelError
 from .._fields import media_limits
 from .._files._local import stage_input
 from .._registry import Registry
 from .._spec import ModelSpec
 from .._text_values import is_url, parse_value
+from ..errors import InputValidationError, KieError, UnknownModelError
 from ._records import LineError
 from ._store import LineInput
 

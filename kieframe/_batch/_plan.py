@@ -7,8 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .._lifecycle import PollPlan
-from .._ratelimit import RateLimits
+from ..lifecycle import PollPlan, RateLimits
 from ._lines import LineProblem
 from ._records import Reconcile
 

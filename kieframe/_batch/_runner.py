@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from .._callbacks._hub import CallbackHub
-from .._callbacks._receiver import CallbackReceiver
-from .._callbacks._serve import CallbackServer
 from .._client import AsyncClient, Client
-from .._errors import (
+from .._files._names import safe_component
+from .._records import Task, TaskRecord
+from .._registry import Registry, default_registry
+from ..callbacks import CallbackHub, CallbackReceiver, CallbackServer
+from ..errors import (
     AuthenticationError,
     DownloadError,
     InputValidationError,
@@ -39,11 +40,7 @@ from .._errors import (
     TaskFailed,
     WaitTimeout,
 )
-from .._files._names import safe_component
-from .._lifecycle import PollPlan
-from .._ratelimit import RateLimits
-from .._records import Task, TaskRecord
-from .._registry import Registry, default_registry
+from ..lifecycle import PollPlan, RateLimits
 from ._lines import BatchInvalid, LineProblem, read_lines, submit_input
 from ._manifest import reconcile_list, records, snapshot, write_manifest
 from ._plan import Preview, WaitMode, rates

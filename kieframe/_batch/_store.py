@@ -25,7 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
-from .._errors import KieError
+from ..errors import KieError
 from ._records import FileEntry, LineError, LineStatus
 
 __all__ = [

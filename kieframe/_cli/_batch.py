@@ -12,8 +12,8 @@ import click
 import msgspec
 
 from .. import batch as kb
-from .._errors import KieError
-from .._lifecycle import PollPlan
+from ..errors import KieError
+from ..lifecycle import PollPlan
 from ._commands import _connection, _err, _json_option, _out, _State
 from ._connect import (
     EMULATOR_PHASES,

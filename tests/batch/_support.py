@@ -9,8 +9,10 @@ from typing import Annotated, Any
 
 import msgspec
 
-import kieframe
+from kieframe.authoring import ImageUrl, ModelSpec, hookimpl
 from kieframe.batch import LineRecord
+from kieframe.lifecycle import PollPlan, RateLimits
+from kieframe.registry import Registry
 from kieframe.testing import Emulator, Timing
 
 MODEL = "test/fast-video"
@@ -23,11 +25,11 @@ class FastInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A tiny image-to-video input."""
 
     prompt: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    image_url: kieframe.ImageUrl
+    image_url: ImageUrl
     duration: Annotated[int, msgspec.Meta(ge=1, le=10)] = 5
 
 
-SPEC = kieframe.ModelSpec(
+SPEC = ModelSpec(
     id=MODEL,
     input_type=FastInput,
     title="Fast test video",
@@ -38,19 +40,19 @@ SPEC = kieframe.ModelSpec(
 
 
 class _Plugin:
-    @kieframe.hookimpl
-    def kieframe_models(self) -> list[kieframe.ModelSpec[FastInput]]:
+    @hookimpl
+    def kieframe_models(self) -> list[ModelSpec[FastInput]]:
         return [SPEC]
 
 
-def make_registry() -> kieframe.Registry:
+def make_registry() -> Registry:
     """Installed plugins plus the fast test model."""
-    registry = kieframe.Registry(environ={})
+    registry = Registry(environ={})
     registry.register(_Plugin(), name="fast-test")
     return registry
 
 
-def emulator(registry: kieframe.Registry, **options: Any) -> Emulator:
+def emulator(registry: Registry, **options: Any) -> Emulator:
     """An emulator (not started) with scaled windows and fast tasks."""
     defaults: dict[str, Any] = {
         "timing": TIMING,
@@ -61,7 +63,7 @@ def emulator(registry: kieframe.Registry, **options: Any) -> Emulator:
     return Emulator(**{**defaults, **options})
 
 
-def batch_options(emu: Emulator | str, registry: kieframe.Registry) -> dict[str, Any]:
+def batch_options(emu: Emulator | str, registry: Registry) -> dict[str, Any]:
     """Options of kieframe.batch.run for ``emu`` (or its URL): client windows scaled like its."""
     url = emu if isinstance(emu, str) else emu.base_url
     return {
@@ -69,11 +71,9 @@ def batch_options(emu: Emulator | str, registry: kieframe.Registry) -> dict[str,
         "base_url": url,
         "upload_base_url": url,
         "registry": registry,
-        "poll": kieframe.PollPlan.every(0.05),
+        "poll": PollPlan.every(0.05),
         # Margins in seconds, not in share of the window: scheduling jitter does not scale down.
-        "rate_limits": kieframe.RateLimits(
-            create_window=10 * SCALE + 0.1, read_window=1 * SCALE + 0.02
-        ),
+        "rate_limits": RateLimits(create_window=10 * SCALE + 0.1, read_window=1 * SCALE + 0.02),
         "model": MODEL,
         "watchdog": 0.5,
         "settle_timeout": 5.0,
