@@ -30,6 +30,7 @@ __all__ = [
     "OptionalImageUrl",
     "OptionalVideoUrl",
     "VideoUrl",
+    "is_list_type",
     "media",
     "media_limits",
     "media_list",
@@ -293,6 +294,15 @@ def media_pattern(field_type: mi.Type) -> str | None:
         if isinstance(node, mi.StrType) and node.pattern is not None:
             return node.pattern
     return None
+
+
+def is_list_type(node: mi.Type) -> bool:
+    """Whether an inspected field type is a list (possibly annotated, or in a union)."""
+    if isinstance(node, mi.Metadata):
+        return is_list_type(node.type)
+    if isinstance(node, mi.UnionType):
+        return any(is_list_type(member) for member in node.types)
+    return isinstance(node, mi.ListType)
 
 
 def _walk(node: mi.Type) -> Iterable[mi.Type]:

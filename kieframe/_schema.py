@@ -78,7 +78,7 @@ def spec_from_schema(
     deadline: float = 900.0,
     tags: tuple[str, ...] = (),
 ) -> ModelSpec[Any]:
-    """A :class:`~kieframe.ModelSpec` whose input Struct is compiled from a JSON Schema.
+    """A :class:`~kieframe.authoring.ModelSpec` whose input Struct is compiled from a JSON Schema.
 
     ``schema`` is the JSON Schema of the ``input`` object (the shape kie.ai publishes per model);
     ``patches`` adds the limits it states only in prose (see :func:`struct_from_schema`) and

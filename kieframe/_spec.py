@@ -8,13 +8,19 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, get_args
 
 import msgspec
-import msgspec.inspect as mi
 
 from ._errors import InputValidationError, Problem
-from ._fields import MediaLimits, media_limits
-from ._validation import FieldInfo, input_fields, validator_for
+from ._fields import MediaLimits, is_list_type, media_limits
+from ._validation import (
+    FieldInfo,
+    Validator,
+    input_fields,
+    ordered_choices,
+    validator_for,
+    without_nulls,
+)
 
-__all__ = ["MediaField", "ModelSpec", "OutputCount", "OutputKind"]
+__all__ = ["MediaField", "ModelSpec", "OutputCount", "OutputKind", "without_nulls"]
 
 InputT = TypeVar("InputT", bound=msgspec.Struct)
 
@@ -60,6 +66,7 @@ class ModelSpec(Generic[InputT]):
     typical_seconds: float = 120.0
     deadline: float = 900.0
     tags: tuple[str, ...] = field(default=())
+    _validator: Validator = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.input_type, type) and issubclass(self.input_type, msgspec.Struct)):
@@ -76,6 +83,7 @@ class ModelSpec(Generic[InputT]):
             raise ValueError(f"{self.id}: outputs must be 'one' or 'many'")
         if not all(callable(rule) for rule in self.rules):
             raise TypeError(f"{self.id}: each rule must be a callable")
+        object.__setattr__(self, "_validator", validator_for(self.input_type))
 
     def validate(self, data: Any) -> InputT:
         """Check ``data`` against every documented limit and rule and return the typed input.
@@ -83,7 +91,7 @@ class ModelSpec(Generic[InputT]):
         Raises :class:`~kieframe.InputValidationError` listing every problem, each naming its
         field path and the limit; no other exception, whatever ``data`` holds.
         """
-        value: InputT = validator_for(self.input_type)(data, model_id=self.id)
+        value: InputT = self._validator(data, model_id=self.id)
         if self.rules:
             problems = [problem for rule in self.rules for problem in rule(value)]
             if problems:
@@ -98,8 +106,7 @@ class ModelSpec(Generic[InputT]):
         ``extra`` holds fields the plugin does not know, sent as given (see
         :class:`~kieframe.Unchecked`).
         """
-        raw: dict[str, Any] = msgspec.to_builtins(value)
-        body: dict[str, Any] = without_nulls(raw)
+        body = self._validator.dump(value)
         if extra:
             body.update(extra)
         return body
@@ -129,7 +136,7 @@ class ModelSpec(Generic[InputT]):
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema of the input object, with the model's title."""
-        schema: dict[str, Any] = msgspec.json.schema(self.input_type)
+        schema: dict[str, Any] = _ordered_enums(msgspec.json.schema(self.input_type))
         name = self.input_type.__name__
         body: dict[str, Any] = dict(schema["$defs"].pop(name))
         body["title"] = self.title
@@ -138,13 +145,16 @@ class ModelSpec(Generic[InputT]):
         return {"$schema": "https://json-schema.org/draft/2020-12/schema", **body}
 
 
-def without_nulls(raw: Any) -> Any:
-    """``raw`` with unset (``None``) fields left out, in nested objects too."""
-    if isinstance(raw, dict):
-        return {key: without_nulls(item) for key, item in raw.items() if item is not None}
-    if isinstance(raw, list):
-        return [without_nulls(item) for item in raw]
-    return raw
+def _ordered_enums(schema: Any) -> Any:
+    """The schema with every ``enum`` in the order choices are listed everywhere else."""
+    if isinstance(schema, dict):
+        return {
+            key: ordered_choices(value) if key == "enum" else _ordered_enums(value)
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_ordered_enums(item) for item in schema]
+    return schema
 
 
 @functools.cache
@@ -153,16 +163,8 @@ def _media_fields(input_type: type[msgspec.Struct]) -> tuple[MediaField, ...]:
     for info in input_fields(input_type):
         limits = media_limits(info.type)
         if limits is not None:
-            many = _is_list(info.type)
+            many = is_list_type(info.type)
             found.append(
                 MediaField(name=info.name, limits=limits, required=info.required, many=many)
             )
     return tuple(found)
-
-
-def _is_list(node: mi.Type) -> bool:
-    if isinstance(node, mi.Metadata):
-        return _is_list(node.type)
-    if isinstance(node, mi.UnionType):
-        return any(_is_list(member) for member in node.types)
-    return isinstance(node, mi.ListType)

@@ -31,7 +31,9 @@ __all__ = [
     "check_value",
     "describe_type",
     "input_fields",
+    "ordered_choices",
     "validator_for",
+    "without_nulls",
 ]
 
 
@@ -79,20 +81,50 @@ _ENCODE = msgspec.json.Encoder().encode
 
 
 class Validator:
-    """The validation of one input Struct type: one msgspec pass, explained only on failure."""
+    """The validation of one input Struct type: one msgspec pass, explained only on failure.
 
-    __slots__ = ("_checks_after", "_node", "input_type")
+    The explanation is driven by msgspec too: a *lenient* twin of the Struct (every field
+    optional) is converted, and each field msgspec names is worded by walking its limits and set
+    aside, until the rest converts. Only the fields at fault are walked in Python.
+    """
+
+    __slots__ = (
+        "_checks_after",
+        "_fields",
+        "_flat",
+        "_lenient",
+        "_node",
+        "_nullable",
+        "_order",
+        "_required",
+        "input_type",
+    )
 
     def __init__(self, input_type: type[msgspec.Struct]) -> None:
         self.input_type = input_type
-        self._node = mi.type_info(input_type)
+        node = mi.type_info(input_type)
+        assert isinstance(node, mi.StructType)
+        self._node = node
         # msgspec lets NaN and infinity through an unbounded float, and has no decimal steps.
-        self._checks_after = _has(self._node, _needs_own_check)
+        self._checks_after = _has(node, _needs_own_check)
+        self._fields = {field.encode_name: field for field in node.fields}
+        self._order = {name: index for index, name in enumerate(self._fields)}
+        self._required = tuple(field.encode_name for field in node.fields if field.required)
+        self._lenient = _lenient_twin(input_type, node)
+        # A Struct of plain values dumps with a shallow asdict; only nullable fields may be None.
+        self._flat = not _has(node, _is_nested, skip_root=True) and all(
+            field.name == field.encode_name for field in node.fields
+        )
+        self._nullable = tuple(
+            field.name
+            for field in node.fields
+            if _has(field.type, lambda n: isinstance(n, mi.NoneType | mi.AnyType))
+        )
 
     def __call__(self, data: Any, *, model_id: str) -> Any:
         """Return ``data`` as the input Struct, or raise one error listing every problem."""
         try:
-            plain = _plain(data)
+            plain = data if type(data) is dict else _plain(data)
             value = msgspec.convert(plain, self.input_type)
             _ENCODE(value)  # lone surrogates pass convert but cannot be sent
         except Exception:
@@ -103,11 +135,77 @@ class Validator:
                 raise InputValidationError(model_id, problems)
         return value
 
+    def dump(self, value: msgspec.Struct) -> dict[str, Any]:
+        """A validated input as the JSON object kie.ai expects, unset (None) fields left out.
+
+        In nested objects too; a Struct of plain values is taken apart shallowly (the fast path).
+        """
+        if not self._flat:
+            raw: dict[str, Any] = without_nulls(msgspec.to_builtins(value))
+            return raw
+        body: dict[str, Any] = msgspec.structs.asdict(value)
+        for name in self._nullable:
+            if body[name] is None:
+                del body[name]
+        return body
+
     def explain(self, data: Any) -> list[Problem]:
         """Every problem of ``data`` msgspec refused, each with its field path and limit."""
-        problems = self._walk(data)
+        try:
+            plain = data if type(data) is dict else _plain(data)
+        except RecursionError:
+            return [Problem("input", "is nested too deeply to check")]
+        problems = self._by_msgspec(plain) if type(plain) is dict else None
+        if problems is None:
+            problems = self._walk(plain)
         if not problems:  # msgspec saw something the walk did not: fall back to its words
-            problems.append(_from_msgspec(self.input_type, data))
+            problems.append(_from_msgspec(self.input_type, plain))
+        return problems
+
+    def _by_msgspec(self, data: dict[Any, Any]) -> list[Problem] | None:
+        """The problems found by converting to the lenient twin; None to walk everything."""
+        if self._lenient is None:
+            return None
+        problems = [
+            Problem(name, "is required", _described(self._fields[name].type))
+            for name in self._required
+            if name not in data
+        ]
+        rest = dict(data)
+        while True:
+            try:
+                msgspec.convert(rest, self._lenient)
+                _ENCODE(rest)
+            except msgspec.ValidationError as error:
+                name = _culprit(str(error), rest)  # None for a key that is not a string
+                if name is None:
+                    return None
+                field = self._fields.get(name)
+                if field is None:
+                    problems.append(_unknown_field(_safe(name), name, self._fields))
+                else:
+                    found: list[Problem] = []
+                    check_value(field.type, rest[name], name, found)
+                    problems += found or [_worded(str(error), name)]
+                del rest[name]
+                continue
+            except Exception:
+                return None  # msgspec itself choked (a lone surrogate...): walk everything
+            break
+        if self._checks_after:
+            problems += self._walk_fields(rest)
+        if len(problems) > 1:
+            problems.sort(key=lambda p: self._order.get(p.field.split(".")[0].split("[")[0], -1))
+        return problems
+
+    def _walk_fields(self, data: dict[str, Any]) -> list[Problem]:
+        """The problems of ``data``'s fields (all known: msgspec converted them) alone."""
+        problems: list[Problem] = []
+        try:
+            for name, value in data.items():
+                check_value(self._fields[name].type, value, name, problems)
+        except RecursionError:
+            problems.append(Problem("input", "is nested too deeply to check"))
         return problems
 
     def _walk(self, data: Any) -> list[Problem]:
@@ -119,10 +217,58 @@ class Validator:
         return problems
 
 
+def _lenient_twin(
+    input_type: type[msgspec.Struct], node: mi.StructType
+) -> type[msgspec.Struct] | None:
+    """The Struct with every field optional (its default, never checked, is None)."""
+    hints = typing.get_type_hints(input_type, include_extras=True)
+    try:
+        return msgspec.defstruct(
+            f"Lenient{input_type.__name__}",
+            [(field.name, hints[field.name], None) for field in node.fields],
+            rename={f.name: f.encode_name for f in node.fields},
+            forbid_unknown_fields=node.forbid_unknown_fields,
+        )
+    except Exception:
+        return None
+
+
+_AT = re.compile(r" - at `\$\.(.+)`$")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(.*)`$", re.DOTALL)
+
+
+def _culprit(message: str, data: Mapping[str, Any]) -> str | None:
+    """The top-level field a msgspec error is about, if it names one that ``data`` holds."""
+    unknown = _UNKNOWN.match(message)
+    if unknown is not None:
+        return unknown.group(1) if unknown.group(1) in data else None
+    at = _AT.search(message)
+    if at is None:
+        return None
+    path = at.group(1)
+    for name in data:  # the longest name the path starts with (names may hold dots)
+        if path == name or path.startswith((f"{name}.", f"{name}[")):
+            return name
+    return None
+
+
+def _worded(message: str, name: str) -> Problem:
+    return Problem(name, message.rpartition(" - at `")[0] or message)
+
+
 @functools.cache
 def validator_for(input_type: type[msgspec.Struct]) -> Validator:
     """The (cached) :class:`Validator` of an input Struct type."""
     return Validator(input_type)
+
+
+def without_nulls(raw: Any) -> Any:
+    """``raw`` with unset (``None``) fields left out, in nested objects too."""
+    if isinstance(raw, dict):
+        return {key: without_nulls(item) for key, item in raw.items() if item is not None}
+    if isinstance(raw, list):
+        return [without_nulls(item) for item in raw]
+    return raw
 
 
 def _plain(data: Any) -> Any:
@@ -158,9 +304,29 @@ def _needs_own_check(node: mi.Type) -> bool:
     return isinstance(node, mi.Metadata) and bool(node.extra) and STEP_KEY in (node.extra or {})
 
 
-def _has(node: mi.Type, test: Callable[[mi.Type], bool], seen: set[int] | None = None) -> bool:
+def _is_nested(node: mi.Type) -> bool:
+    return not isinstance(
+        node,
+        mi.Metadata
+        | mi.UnionType
+        | mi.StrType
+        | mi.IntType
+        | mi.FloatType
+        | mi.BoolType
+        | mi.NoneType
+        | mi.LiteralType,
+    )
+
+
+def _has(
+    node: mi.Type,
+    test: Callable[[mi.Type], bool],
+    seen: set[int] | None = None,
+    *,
+    skip_root: bool = False,
+) -> bool:
     seen = set() if seen is None else seen
-    if test(node):
+    if not skip_root and test(node):
         return True
     if isinstance(node, mi.StructType):
         if id(node.cls) in seen:
@@ -198,7 +364,23 @@ def check_value(node: mi.Type, value: Any, path: str, problems: list[Problem]) -
         and problems[-1].field == (path or "input")
     ):
         last = problems[-1]
-        problems[-1] = Problem(last.field, last.message, describe_type(node))
+        problems[-1] = Problem(last.field, last.message, _described(node))
+
+
+# describe_type of the nodes problems were found at: inspected types are not hashable, so by id,
+# each kept with its node (so the id is not reused while cached).
+_DESCRIBED: dict[int, tuple[mi.Type, str]] = {}
+
+
+def _described(node: mi.Type) -> str:
+    found = _DESCRIBED.get(id(node))
+    if found is not None and found[0] is node:
+        return found[1]
+    if len(_DESCRIBED) > 4096:
+        _DESCRIBED.clear()
+    text = describe_type(node)
+    _DESCRIBED[id(node)] = (node, text)
+    return text
 
 
 def _check_node(node: mi.Type, value: Any, path: str, problems: list[Problem]) -> None:
@@ -307,7 +489,7 @@ def _check_struct(node: mi.StructType, value: Any, path: str, problems: list[Pro
     by_name = {field.encode_name: field for field in node.fields}
     for key in value:
         if not isinstance(key, str):
-            problems.append(Problem(where, f"has a field named by a {_kind(key)} {_show(key)}"))
+            problems.append(Problem(where, f"has a field name that is not a string: {_show(key)}"))
         elif key not in by_name and node.forbid_unknown_fields:
             problems.append(_unknown_field(_join(path, _safe(key)), key, by_name))
     for field in node.fields:
@@ -404,7 +586,7 @@ def describe_type(node: mi.Type) -> str:
     if isinstance(node, mi.StrType):
         return _describe_str(node)
     if isinstance(node, mi.LiteralType):
-        return "one of " + ", ".join(repr(v) for v in _ordered(node.values))
+        return "one of " + ", ".join(repr(v) for v in ordered_choices(node.values))
     if isinstance(node, mi.BoolType):
         return "true or false"
     if isinstance(node, mi.IntType | mi.FloatType):
@@ -457,12 +639,18 @@ def _describe_number(node: mi.IntType | mi.FloatType) -> str:
     return f"{text}, in steps of {node.multiple_of}" if node.multiple_of is not None else text
 
 
-def _ordered(values: tuple[Any, ...]) -> list[Any]:
-    """Literal values in a natural order: numeric strings by number (``'5'`` before ``'10'``)."""
+_DIGITS = re.compile(r"\d+")
+
+
+def ordered_choices(values: Iterable[Any]) -> list[Any]:
+    """Choices in the one order kieframe lists them everywhere (limits, options, JSON Schema).
+
+    A natural order: numeric strings by number (``'5'`` before ``'10'``), then as text.
+    """
 
     def key(value: Any) -> tuple[int, Any]:
         text = str(value)
-        digits = re.match(r"\d+", text)
+        digits = _DIGITS.match(text)
         return (int(digits.group()) if digits else 0, text)
 
     return sorted(values, key=key)

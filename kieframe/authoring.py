@@ -63,6 +63,7 @@ from ._fields import (
     number_meta,
     url_pattern,
 )
+from ._records import RawInput, Unchecked
 from ._rules import (
     Rule,
     count_range,
@@ -93,8 +94,10 @@ __all__ = [
     "OutputCount",
     "OutputKind",
     "Problem",
+    "RawInput",
     "Rule",
     "SchemaError",
+    "Unchecked",
     "VideoUrl",
     "count_range",
     "hookimpl",

@@ -17,6 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import kieframe
+from kieframe.authoring import ModelSpec
+from kieframe.registry import Registry
 from kieframe.testing import (
     InvalidInput,
     check_invalid_input,
@@ -28,7 +30,7 @@ from kieframe.testing import (
 DATA = Path(__file__).parent / "data"
 MODELS = kieframe.models()
 IDS = [spec.id for spec in MODELS]
-_REGISTRY = kieframe.Registry(environ={})
+_REGISTRY = Registry(environ={})
 #: Models served by a fallback (catalogue) plugin, fuzzed within a per-model budget.
 CATALOGUE = {spec.id for spec in MODELS if _REGISTRY.source(spec.id).fallback}
 #: Examples per hypothesis test for a catalogue model, and per field past its limits.
@@ -36,7 +38,7 @@ CATALOGUE_BUDGET = 10
 CATALOGUE_FIELD_BUDGET = 3
 
 
-def _budget(spec: kieframe.ModelSpec[Any], examples: int) -> settings:
+def _budget(spec: ModelSpec[Any], examples: int) -> settings:
     """The active profile, capped at ``examples`` for a catalogue model."""
     profile = settings()
     if spec.id not in CATALOGUE:
@@ -50,7 +52,7 @@ def _budget(spec: kieframe.ModelSpec[Any], examples: int) -> settings:
 
 
 @pytest.mark.parametrize("spec", MODELS, ids=IDS)
-def test_every_registered_model_keeps_the_contract(spec: kieframe.ModelSpec[Any]) -> None:
+def test_every_registered_model_keeps_the_contract(spec: ModelSpec[Any]) -> None:
     check_model(spec, settings=_budget(spec, CATALOGUE_BUDGET))
 
 
@@ -69,7 +71,7 @@ def test_documented_request_example_round_trips_exactly(name: str) -> None:
 
 
 @pytest.mark.parametrize("spec", MODELS, ids=IDS)
-def test_valid_inputs_stay_inside_every_limit(spec: kieframe.ModelSpec[Any]) -> None:
+def test_valid_inputs_stay_inside_every_limit(spec: ModelSpec[Any]) -> None:
     @_budget(spec, CATALOGUE_BUDGET)
     @given(data=valid_inputs(spec))
     def check(data: dict[str, Any]) -> None:
@@ -81,7 +83,7 @@ def test_valid_inputs_stay_inside_every_limit(spec: kieframe.ModelSpec[Any]) -> 
     check()
 
 
-def _field_budget(spec: kieframe.ModelSpec[Any]) -> int:
+def _field_budget(spec: ModelSpec[Any]) -> int:
     return CATALOGUE_FIELD_BUDGET if spec.id in CATALOGUE else 25
 
 
@@ -89,7 +91,7 @@ FIELDS = [(spec, field.name) for spec in MODELS for field in spec.fields]
 
 
 @pytest.mark.parametrize(("spec", "name"), FIELDS, ids=[f"{s.id}:{n}" for s, n in FIELDS])
-def test_each_field_is_fuzzed_past_its_limits(spec: kieframe.ModelSpec[Any], name: str) -> None:
+def test_each_field_is_fuzzed_past_its_limits(spec: ModelSpec[Any], name: str) -> None:
     @settings(_budget(spec, CATALOGUE_FIELD_BUDGET), max_examples=_field_budget(spec))
     @given(case=invalid_inputs(spec, fields=[name]))
     def check(case: InvalidInput) -> None:

@@ -5,10 +5,8 @@ Text is parsed against the field's declared type, read with ``msgspec.inspect``:
 for booleans, numbers for number fields, ``null`` where the field allows it; strings stay strings
 (``duration=5`` stays ``"5"`` for a field that takes the string ``"5"``). A value that fits no
 reading is passed on as text, so that validation reports it against the field's documented limit.
-For a media field (alone or in a list), anything but a URL the field takes (http(s), or the
-``asset://`` or ``oss://`` references some fields accept) is a local file path, given as a
-:class:`pathlib.Path` so that the client uploads it. A list field's option may be repeated
-(``--image-urls a.png --image-urls https://...``), one item each.
+For a media field, anything but an http(s) URL is a local file path, given as a
+:class:`pathlib.Path` so that the client uploads it.
 """
 
 from __future__ import annotations
@@ -23,10 +21,11 @@ from typing import Any
 import click
 import msgspec.inspect as mi
 
-from .._fields import media_limits, media_pattern
+from .._fields import is_list_type, media_limits
 from .._files._local import is_local
 from .._spec import ModelSpec
-from .._validation import FieldInfo, describe_type
+from .._text_values import media_value, parse_value
+from .._validation import FieldInfo, describe_type, ordered_choices
 
 __all__ = [
     "FIELD_PREFIX",
@@ -39,91 +38,11 @@ __all__ = [
     "read_input_file",
 ]
 
-_URL = re.compile(r"^https?://", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # A whole createTask body, as in the model docs, is unwrapped to its input.
 _REQUEST_KEYS = frozenset({"model", "input", "callBackUrl"})
 #: The keyword arguments that carry generated field options into a command's callback.
 FIELD_PREFIX = "field__"
-
-
-def parse_value(field: FieldInfo | None, text: str) -> Any:
-    """The value ``text`` stands for in ``field`` (an unknown field keeps the text)."""
-    if field is None:
-        return text
-    if media_limits(field.type) is not None:
-        if _is_list(field.type):
-            parsed = _parse(field.type, text)
-            items = parsed if isinstance(parsed, list) else [text]
-            return [_media_item(field.type, item) for item in items]
-        return _media_item(field.type, text)
-    return _parse(field.type, text)
-
-
-def _media_item(node: mi.Type, value: Any) -> Any:
-    """A media value: a URL the field takes stays text, anything else is a local path."""
-    if not isinstance(value, str) or not value or _is_url(node, value):
-        return value
-    return _local_path(value)
-
-
-def _is_url(node: mi.Type, text: str) -> bool:
-    pattern = media_pattern(node)
-    try:
-        matched = pattern is not None and re.search(pattern, text) is not None
-    except re.error:
-        matched = False
-    return matched or bool(_URL.match(text))
-
-
-def _is_list(node: mi.Type) -> bool:
-    if isinstance(node, mi.Metadata):
-        return _is_list(node.type)
-    if isinstance(node, mi.UnionType):
-        return any(_is_list(member) for member in node.types)
-    return isinstance(node, mi.ListType)
-
-
-def _local_path(text: str) -> Path:
-    path = Path(text)
-    try:
-        return path.expanduser()
-    except RuntimeError:  # "~someone" for an unknown user: the upload reports the missing file
-        return path
-
-
-def _parse(node: mi.Type, text: str) -> Any:
-    if isinstance(node, mi.Metadata):
-        return _parse(node.type, text)
-    if isinstance(node, mi.UnionType):
-        if text == "null" and mi.NoneType() in node.types:
-            return None
-        for member in node.types:
-            value = _parse(member, text)
-            if value is not text:
-                return value
-        return text
-    if isinstance(node, mi.BoolType):
-        return {"true": True, "false": False}.get(text.lower(), text)
-    if isinstance(node, mi.IntType):
-        return _number(int, text)
-    if isinstance(node, mi.FloatType):
-        return _number(float, text)
-    if isinstance(node, mi.LiteralType):
-        return next((value for value in node.values if str(value) == text), text)
-    if isinstance(node, mi.ListType | mi.DictType | mi.StructType | mi.TupleType):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
-
-
-def _number(kind: type[int] | type[float], text: str) -> Any:
-    try:
-        return kind(text)
-    except ValueError:
-        return text
 
 
 def parse_assignment(spec: ModelSpec[Any], assignment: str) -> tuple[str, Any]:
@@ -168,9 +87,9 @@ def build_input(
         field = by_name.get(key)
         if field is not None and media_limits(field.type) is not None:
             if isinstance(value, list):
-                data[key] = [_media_item(field.type, item) for item in value]
+                data[key] = [media_value(field.type, item) for item in value]
             elif isinstance(value, str):
-                data[key] = _media_item(field.type, value)
+                data[key] = media_value(field.type, value)
     data.update(parse_assignment(spec, assignment) for assignment in assignments)
     for key, value in field_values.items():
         if value is None or value == ():
@@ -224,7 +143,7 @@ def field_options(spec: ModelSpec[Any], *, taken: Iterable[str]) -> list[click.O
         if _is_bool(field.type):
             decls[0] = f"{name}/--no-{name[2:]}"
             options.append(click.Option(decls, default=None, help=text))
-        elif limits is not None and _is_list(field.type):
+        elif limits is not None and is_list_type(field.type):
             text += "; repeat the option for each item"
             options.append(
                 click.Option(decls, multiple=True, default=(), metavar="PATH|URL", help=text)
@@ -242,7 +161,7 @@ def _metavar(node: mi.Type) -> str:
         names = [_metavar(member) for member in node.types if member != mi.NoneType()]
         return "|".join(names) if len(names) == 1 else "VALUE"
     if isinstance(node, mi.LiteralType):
-        return "[" + "|".join(str(value) for value in node.values) + "]"
+        return "[" + "|".join(str(value) for value in ordered_choices(node.values)) + "]"
     if isinstance(node, mi.IntType):
         return "INTEGER"
     if isinstance(node, mi.FloatType):

@@ -9,6 +9,7 @@ prompt never costs an upload. :func:`put_urls` then puts kie.ai's links where th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -51,7 +52,7 @@ Location = tuple[str | int, ...]
 class Rehost:
     """Have kie.ai copy ``url`` to its own file host and use the copy as the input.
 
-    Put it where a model takes an image URL, as ``{"image_url": kieframe.Rehost(url)}``: for a
+    Put it where a model takes an image URL, as ``{"image_url": kieframe.files.Rehost(url)}``: for a
     link that expires, or one kie.ai's models cannot reach directly. kie.ai fetches the file
     (``POST /api/file-url-upload``); its type and size can only be checked from kie.ai's answer,
     so unlike a local file it is checked *after* the copy (a wrong one still creates no task).
@@ -244,7 +245,7 @@ def _stage(
             if isinstance(found, Problem):
                 problems.append(found)
             else:
-                uploads.append(_at(found, location))
+                uploads.append(dataclasses.replace(found, location=location))
             return PLACEHOLDER_URL
         if isinstance(member, mi.ListType) and isinstance(value, list | tuple):
             return [
@@ -268,19 +269,6 @@ def _options(
             yield from _options(member, limits)
     else:
         yield node, limits
-
-
-def _at(upload: PendingUpload, location: Location) -> PendingUpload:
-    return PendingUpload(
-        field=upload.field,
-        limits=upload.limits,
-        label=upload.label,
-        data=upload.data,
-        sha256=upload.sha256,
-        media_type=upload.media_type,
-        source_url=upload.source_url,
-        location=location,
-    )
 
 
 def _load(name: str, limits: MediaLimits, value: Any) -> PendingUpload | Problem:

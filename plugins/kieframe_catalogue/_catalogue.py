@@ -10,9 +10,14 @@ from typing import Any, Literal
 
 import msgspec
 
-from kieframe._schema import spec_from_schema
-from kieframe._spec import ModelSpec, OutputCount, OutputKind
-from kieframe.authoring import Problem, Rule
+from kieframe.authoring import (
+    ModelSpec,
+    OutputCount,
+    OutputKind,
+    Problem,
+    Rule,
+    spec_from_schema,
+)
 
 from ._overrides import EXAMPLES, MANY, OUTPUTS, RULES, limits_for
 

@@ -22,6 +22,8 @@ from kieframe_catalogue._overrides import (
 from kieframe_catalogue.update import DATA_FILE, build
 
 import kieframe
+from kieframe.authoring import ModelSpec
+from kieframe.registry import Registry
 
 MODEL_IDS = sorted(ENTRIES)
 DUMP = Path("/work/shared/catalogue/kie-jobs-models.json")
@@ -32,7 +34,7 @@ def _raw_example(model_id: str) -> dict[str, Any] | None:
     return None if example is None else dict(example)
 
 
-def test_every_catalogue_model_is_registered(registry: kieframe.Registry) -> None:
+def test_every_catalogue_model_is_registered(registry: Registry) -> None:
     assert len(MODEL_IDS) == 134
     served = {spec.id for spec in registry.models()}
     assert set(MODEL_IDS) <= served
@@ -46,7 +48,7 @@ def test_every_model_compiles_and_carries_its_facts(model_id: str) -> None:
     assert spec.fields or spec.input_type is not None
     assert spec.title
     assert spec.docs_url.startswith("https://docs.kie.ai/")
-    if kieframe.Registry(environ={}).source(model_id).fallback:
+    if Registry(environ={}).source(model_id).fallback:
         assert spec.title == facts.title
         assert spec.tags == (facts.category, facts.family)
         assert spec.output == OUTPUTS.get(model_id, (facts.category, ""))[0]
@@ -56,7 +58,7 @@ def test_every_model_compiles_and_carries_its_facts(model_id: str) -> None:
 
 @pytest.mark.parametrize("model_id", [m for m in MODEL_IDS if entry(m).example is not None])
 def test_every_documented_example_validates_and_round_trips(model_id: str) -> None:
-    spec = kieframe.Registry(environ={"KIEFRAME_PLUGINS": "catalogue"}).get_model(model_id)
+    spec = Registry(environ={"KIEFRAME_PLUGINS": "catalogue"}).get_model(model_id)
     (example,) = spec.examples
     value = spec.validate(example["input"])
     assert json.loads(msgspec.json.encode(spec.to_request(value))) == example
@@ -75,8 +77,8 @@ def test_every_override_names_a_real_model_and_says_where_it_comes_from() -> Non
     assert set(OUTPUTS) <= set(ENTRIES)
 
 
-def _catalogue(model_id: str) -> kieframe.ModelSpec[Any]:
-    return kieframe.Registry(environ={"KIEFRAME_PLUGINS": "catalogue"}).get_model(model_id)
+def _catalogue(model_id: str) -> ModelSpec[Any]:
+    return Registry(environ={"KIEFRAME_PLUGINS": "catalogue"}).get_model(model_id)
 
 
 def _fields(model_id: str, data: dict[str, Any]) -> list[str]:

@@ -7,18 +7,18 @@ from typing import Any
 import msgspec
 import pytest
 
-import kieframe
+from kieframe.authoring import ModelSpec
+from kieframe.errors import PluginError
 from kieframe.hookspecs import hookimpl
+from kieframe.registry import ModelSource, Registry
 
 
 class _Input(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     prompt: str
 
 
-def _spec(model_id: str) -> kieframe.ModelSpec[_Input]:
-    return kieframe.ModelSpec(
-        id=model_id, input_type=_Input, title=model_id, docs_url="https://example.com"
-    )
+def _spec(model_id: str) -> ModelSpec[_Input]:
+    return ModelSpec(id=model_id, input_type=_Input, title=model_id, docs_url="https://example.com")
 
 
 class _Ordinary:
@@ -26,7 +26,7 @@ class _Ordinary:
         self.ids = ids
 
     @hookimpl
-    def kieframe_models(self) -> list[kieframe.ModelSpec[Any]]:
+    def kieframe_models(self) -> list[ModelSpec[Any]]:
         return [_spec(i) for i in self.ids]
 
 
@@ -35,11 +35,11 @@ class _Fallback:
         self.ids = ids
 
     @hookimpl
-    def kieframe_fallback_models(self) -> list[kieframe.ModelSpec[Any]]:
+    def kieframe_fallback_models(self) -> list[ModelSpec[Any]]:
         return [_spec(i) for i in self.ids]
 
 
-def test_first_party_plugins_replace_the_catalogue_entries(registry: kieframe.Registry) -> None:
+def test_first_party_plugins_replace_the_catalogue_entries(registry: Registry) -> None:
     for model_id, plugin in (
         ("wan/2-5-image-to-video", "wan"),
         ("hailuo/02-image-to-video-pro", "hailuo"),
@@ -54,34 +54,34 @@ def test_first_party_plugins_replace_the_catalogue_entries(registry: kieframe.Re
 
 
 def test_blocking_the_hand_written_plugin_lets_the_catalogue_serve_the_model() -> None:
-    registry = kieframe.Registry(environ={"KIEFRAME_BLOCK_PLUGINS": "wan"})
+    registry = Registry(environ={"KIEFRAME_BLOCK_PLUGINS": "wan"})
     assert registry.source("wan/2-5-image-to-video").plugin == "catalogue"
     assert registry.get_model("wan/2-5-image-to-video").title == "Wan 2.5 - Image to Video"
 
 
 def test_a_third_party_plugin_wins_over_a_fallback_entry() -> None:
-    registry = kieframe.Registry(entry_points=False)
+    registry = Registry(entry_points=False)
     registry.register(_Fallback("acme/a", "acme/b"), name="catalogue")
     registry.register(_Ordinary("acme/a"), name="acme")
-    assert registry.source("acme/a") == kieframe.ModelSource("acme", False, "catalogue")
-    assert registry.source("acme/b") == kieframe.ModelSource("catalogue", True, None)
+    assert registry.source("acme/a") == ModelSource("acme", False, "catalogue")
+    assert registry.source("acme/b") == ModelSource("catalogue", True, None)
     assert [spec.id for spec in registry.models()] == ["acme/a", "acme/b"]
 
 
 def test_two_ordinary_plugins_claiming_one_id_is_still_an_error_naming_both() -> None:
-    registry = kieframe.Registry(entry_points=False)
+    registry = Registry(entry_points=False)
     registry.register(_Fallback("acme/a"), name="catalogue")
     registry.register(_Ordinary("acme/a"), name="first")
     registry.register(_Ordinary("acme/a"), name="second")
-    with pytest.raises(kieframe.PluginError, match=r"'(first|second)' and '(first|second)'"):
+    with pytest.raises(PluginError, match=r"'(first|second)' and '(first|second)'"):
         registry.models()
 
 
 def test_two_fallback_plugins_claiming_one_id_is_an_error_too() -> None:
-    registry = kieframe.Registry(entry_points=False)
+    registry = Registry(entry_points=False)
     registry.register(_Fallback("acme/a"), name="one")
     registry.register(_Fallback("acme/a"), name="two")
-    with pytest.raises(kieframe.PluginError, match="two plugins"):
+    with pytest.raises(PluginError, match="two plugins"):
         registry.models()
 
 

@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 import kieframe
 from kieframe._cli._inputs import parse_assignment, parse_value
 from kieframe._validation import FieldInfo
+from kieframe.authoring import ModelSpec
+from kieframe.errors import InputValidationError
+from kieframe.registry import Registry
 from kieframe.testing import valid_inputs
 
 
@@ -24,10 +27,10 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-_REGISTRY = kieframe.Registry(environ={})
+_REGISTRY = Registry(environ={})
 
 
-def _budget(spec: kieframe.ModelSpec[Any]) -> settings:
+def _budget(spec: ModelSpec[Any]) -> settings:
     """The active profile; a few examples for a catalogue model (all built by one compiler)."""
     profile = settings()
     if not _REGISTRY.source(spec.id).fallback:
@@ -37,7 +40,7 @@ def _budget(spec: kieframe.ModelSpec[Any]) -> settings:
 
 
 @pytest.mark.parametrize("spec", kieframe.models(), ids=lambda spec: spec.id)
-def test_typed_text_reads_back_as_the_same_input(spec: kieframe.ModelSpec[Any]) -> None:
+def test_typed_text_reads_back_as_the_same_input(spec: ModelSpec[Any]) -> None:
     @_budget(spec)
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
@@ -87,5 +90,5 @@ def test_text_that_fits_no_reading_is_left_for_validation_to_report() -> None:
         "maybe",
     )
     assert parse_assignment(spec, "no_such_field=1") == ("no_such_field", "1")
-    with pytest.raises(kieframe.InputValidationError, match="seed"):
+    with pytest.raises(InputValidationError, match="seed"):
         spec.validate({"prompt": "x", "image_url": "https://a.b/c.png", "seed": "many"})

@@ -7,12 +7,14 @@ from typing import Any
 import pytest
 
 import kieframe
+from kieframe.errors import BadRequestError
+from kieframe.registry import Registry
 from kieframe.testing import Emulator
 
 IMAGE = "https://example.com/cat.png"
 # The hand-written models (both take a prompt and an image); the catalogue's models run end to end
 # in tests/catalogue/test_end_to_end.py, one per category and input shape.
-MODELS = [spec.id for spec in kieframe.models() if not kieframe.Registry().source(spec.id).fallback]
+MODELS = [spec.id for spec in kieframe.models() if not Registry().source(spec.id).fallback]
 
 
 def _input(model: str) -> dict[str, Any]:
@@ -93,7 +95,7 @@ def test_unknown_model_needs_an_explicit_raw_input(
         kie_client.submit("vendor/brand-new", {"prompt": "p"})
     assert sum(kie_emulator.stats.requests.values()) == 0
     # The emulator knows only registered models, so kie.ai's own 422 comes back for a raw input.
-    with pytest.raises(kieframe.UnprocessableError):
+    with pytest.raises(BadRequestError):
         kie_client.submit("vendor/brand-new", kieframe.RawInput({"prompt": "p"}))
     assert "unvalidated" in caplog.text
 

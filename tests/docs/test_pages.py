@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,9 @@ import pytest
 
 import kieframe
 from kieframe._cli import ExitCode
+from kieframe._cli._inputs import option_name
 from kieframe._cli._render import field_limit, model_markdown, models_index_markdown, models_nav
+from kieframe.authoring import ModelSpec
 
 DOCS = Path(__file__).parent.parent.parent / "docs"
 MKDOCS = DOCS.parent / "mkdocs.yml"
@@ -29,13 +33,15 @@ def _current(path: Path, text: str) -> str:
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
-def model_page(spec: kieframe.ModelSpec[Any]) -> Path:
+def model_page(spec: ModelSpec[Any]) -> Path:
     """Where a model's page lives: ``docs/models/<vendor>/<model>.md``."""
     return DOCS / "models" / f"{spec.id}.md"
 
 
 @pytest.mark.parametrize("spec", kieframe.models(), ids=lambda spec: spec.id)
-def test_every_model_has_a_page_that_matches_its_spec(spec: kieframe.ModelSpec[Any]) -> None:
+def test_every_model_has_a_page_that_matches_its_spec(
+    spec: ModelSpec[Any],
+) -> None:
     page = model_page(spec)
     text = _current(page, model_markdown(spec))
     assert text, f"no page for {spec.id}: {HINT}"
@@ -98,3 +104,20 @@ def test_the_exit_code_tables_match_the_command(page: str) -> None:
 def test_the_changelog_page_includes_the_changelog() -> None:
     # pymdownx.snippets (check_paths: true) fails the strict build if the file is missing.
     assert (DOCS / "changelog.md").read_text(encoding="utf-8").strip() == '--8<-- "CHANGELOG.md"'
+
+
+@pytest.mark.parametrize("spec", kieframe.models(), ids=lambda spec: spec.id)
+def test_the_run_command_on_a_model_page_is_whole(spec: ModelSpec[Any]) -> None:
+    """The page's command runs the first example as it is: no value is cut short."""
+    text = model_page(spec).read_text(encoding="utf-8")
+    block = text.split("## Run it", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    words = shlex.split(block.removeprefix("$ ").replace("\\\n", " "))
+    assert words[:4] == ["kieframe", "run", spec.id, "--emulator"]
+    given = dict(zip(words[4::2], words[5::2], strict=True))
+    example = spec.examples[0]["input"]
+    for field in spec.fields:
+        if field.required:
+            value = example[field.name]
+            assert given[option_name(field)] == (
+                value if isinstance(value, str) else json.dumps(value)
+            )

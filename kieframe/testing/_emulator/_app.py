@@ -252,8 +252,21 @@ class App:
             return ()
         completed = task.created_ms + round(task.timing.total * 1000)
         return self._files.result_links(
-            task.info.task_id, completed_ms=completed, kind=kind, count=count
+            task.info.task_id,
+            completed_ms=completed,
+            kind=kind,
+            count=count,
+            image=self._input_image(task) if kind == "video" else None,
         )
+
+    def _input_image(self, task: Task) -> bytes | None:
+        """The task's first input that links to an image this emulator holds (an upload)."""
+        for value in task.info.input.values():
+            path = self._files.own_path(value) if isinstance(value, str) else None
+            stored = self._files.get(path) if path is not None else None
+            if stored is not None and stored.mime_type.startswith("image/"):
+                return stored.data
+        return None
 
     def _output(self, model: str) -> tuple[str, int]:
         """What ``model`` returns (its spec's ``output``; video if it says nothing) and how many."""

@@ -10,6 +10,7 @@ from ._app import App, Keys, ModelSource
 from ._callbacks import CallbackMode, Callbacks
 from ._faults import Fault, FaultBook
 from ._links import LinkSigner
+from ._mp4 import smallest_mp4
 from ._records import (
     CallbackAttempt,
     Endpoint,
@@ -47,14 +48,17 @@ class Emulator:
     ``Bearer`` key is valid and shares the account, except :attr:`INVALID_KEY` (401) and
     :attr:`NO_CREDITS_KEY` (402 on create). Each create costs :attr:`TASK_COST` credits.
     Unless ``rate_limits`` is false, a 21st create within 10 s answers 429 and is dropped, and an
-    11th recordInfo per key within 1 s answers 429; both carry ``Retry-After``. A new task answers
+    11th recordInfo per key within 1 s answers 429; both carry ``Retry-After``. ``window_scale``
+    multiplies both windows (0.05: 20 creates per 0.5 s), so tests of the budgets take seconds.
+    A new task answers
     ``422 recordInfo is null`` for ``timing.invisible`` seconds, then is ``waiting``, ``queuing``,
     ``generating`` and ``success`` (or as scripted). Task ids start with a prefix drawn afresh
     for each emulator, so a restarted emulator never hands out an id again; ``seed`` drives the
     rest of each id, chance faults and callbacks. Inputs are checked with the model's spec
-    (``registry.get_model``, default :func:`kieframe.get_model`). Result videos are valid MP4
-    files of ``result_size`` bytes. A URL upload cannot reach the network: it accepts only links
-    to files this emulator serves, and copies them.
+    (``registry.get_model``, default :func:`kieframe.get_model`). Result videos are playable
+    H.264 MP4 files of ``result_size`` bytes (at least 2.6 kB): a slow pan over the task's
+    uploaded input image (a PNG), or over a picture generated for the task. A URL upload cannot
+    reach the network: it accepts only links to files this emulator serves, and copies them.
 
     The state is thread-safe: the server runs on its own thread and loop.
     """
@@ -77,17 +81,28 @@ class Emulator:
         hmac_key: str | None = None,
         credits: int = 10_000,
         rate_limits: bool = True,
+        window_scale: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
         lifetimes: Lifetimes = Lifetimes(),  # noqa: B008 - a frozen record
         result_size: int = 256 * 1024,
         registry: ModelSource | None = None,
     ) -> None:
+        self._server: ServerThread | None = None
+        if result_size < smallest_mp4():
+            raise ValueError(
+                f"result_size must be at least {smallest_mp4()} bytes (a playable MP4)"
+            )
         clock = Clock()
         self._host = host
         self._port = port
         self._tasks = TaskStore(
-            clock=clock, seed=seed, timing=timing, credits=credits, rate_limits=rate_limits
+            clock=clock,
+            seed=seed,
+            timing=timing,
+            credits=credits,
+            rate_limits=rate_limits,
+            window_scale=window_scale,
         )
         self._signer = LinkSigner(seed=seed, clock=clock)
         self._files = FileStore(signer=self._signer, lifetimes=lifetimes, result_size=result_size)
@@ -108,7 +123,6 @@ class Emulator:
             errors_as_http_status=errors_as_http_status,
             seed=seed,
         )
-        self._server: ServerThread | None = None
 
     def __repr__(self) -> str:
         where = self._server.base_url if self._server is not None else "not started"

@@ -51,21 +51,28 @@ class FileStore:
         self._lifetimes = lifetimes
         self._result_size = result_size
         self._files: dict[str, StoredFile] = {}
-        self._results: set[str] = set()
+        self._results: dict[str, bytes | None] = {}  # path -> the input image of a video
         self._uploads: dict[str, UploadInfo] = {}
 
     def result_links(
-        self, task_id: str, *, completed_ms: int, kind: str = "video", count: int = 1
+        self,
+        task_id: str,
+        *,
+        completed_ms: int,
+        kind: str = "video",
+        count: int = 1,
+        image: bytes | None = None,
     ) -> tuple[str, ...]:
         """Register a finished task's ``count`` result files of ``kind``; their links.
 
         ``kind`` is ``video`` (MP4), ``image`` (PNG) or ``audio`` (WAV); links are issued at
-        completion.
+        completion. ``image`` (the task's input image, if the emulator holds it) is a video's
+        first frame.
         """
         extension = EXTENSIONS[_RESULT_TYPES.get(kind, "video/mp4")]
         paths = [f"{_RESULTS}{task_id}/{kind}-{n}{extension}" for n in range(1, count + 1)]
         with self._lock:
-            self._results.update(paths)
+            self._results.update(dict.fromkeys(paths, image))
         lifetime = self._lifetimes.result
         return tuple(
             self._signer.sign(path, lifetime=lifetime, issued_ms=completed_ms) for path in paths
@@ -91,17 +98,17 @@ class FileStore:
             stored = self._files.get(path)
             if stored is None and path in self._results:
                 task_id, _, name = path.removeprefix(_RESULTS).partition("/")
-                stored = StoredFile.of(self._make(task_id, name))
+                stored = StoredFile.of(self._make(task_id, name, self._results[path]))
                 self._files[path] = stored
             return stored
 
-    def _make(self, task_id: str, name: str) -> bytes:
+    def _make(self, task_id: str, name: str, image: bytes | None) -> bytes:
         seed = f"{task_id}/{name}"
         if name.endswith(".png"):
             return build_png(seed=seed)
         if name.endswith(".wav"):
             return build_wav(seed=seed)
-        return build_mp4(size=self._result_size, seed=task_id)
+        return build_mp4(size=self._result_size, seed=task_id, image=image)
 
     def knows(self, path: str) -> bool:
         """Whether ``path`` is a file this store generated or holds."""
