@@ -51,7 +51,9 @@ class Figure:
         return self.ratio <= bound if op == "<=" else self.ratio >= bound
 
 
-def alternate(repeat: int, ours: Callable[[], float], theirs: Callable[[], float]) -> tuple[list[float], list[float]]:
+def alternate(
+    repeat: int, ours: Callable[[], float], theirs: Callable[[], float]
+) -> tuple[list[float], list[float]]:
     """Run ``ours`` and ``theirs`` in turn ``repeat`` times (which goes first alternates too)."""
     mine: list[float] = []
     other: list[float] = []
@@ -94,9 +96,10 @@ def machine() -> str:
     except OSError:
         pass
     curl = subprocess.run(["curl", "--version"], capture_output=True, text=True, check=False)
+    tool = curl.stdout.split(" (")[0] if curl.stdout else "no curl"
     return (
         f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, {curl.stdout.split(' (')[0] if curl.stdout else 'no curl'}"
+        f"Python {platform.python_version()}, {tool}"
     )
 
 

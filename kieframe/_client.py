@@ -502,6 +502,12 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     ``http_client`` is an ``httpx.AsyncClient``, ``transport`` an ``httpx.AsyncBaseTransport``.
     """
 
+    #: API requests in flight at once (httpx's default pool size). The others queue here, in
+    #: constant time: httpcore's pool handles thousands of queued requests in quadratic time,
+    #: which stalled the loop for seconds with 10,000 waits.
+    _in_flight_limit = 100
+    _in_flight: asyncio.Semaphore | None = None
+
     def _new_http(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=transport, timeout=self.timeout)
 
@@ -552,8 +558,11 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     async def _send_once(self, call: Call) -> Any:
         if delay := self._reserve(call):
             await asyncio.sleep(delay)
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(self._in_flight_limit)
         try:
-            response = await self._http.send(self._request(call))
+            async with self._in_flight:
+                response = await self._http.send(self._request(call))
         except httpx.TransportError as failure:
             raise self._transport_error(call, failure) from failure
         try:
