@@ -191,3 +191,18 @@ async def test_an_async_wait_outlasts_an_outage(kie_emulator: Emulator) -> None:
         task = await client.submit(WAN, INPUT)
         kie_emulator.fault("recordInfo", "code", code=455, times=5)
         assert (await client.wait(task, timeout=60)).succeeded
+
+
+async def test_many_waits_at_once_all_finish(kie_emulator: Emulator) -> None:
+    """More waits than API requests allowed in flight: the rest queue, none is lost."""
+    async with kieframe.AsyncClient(
+        Emulator.API_KEY,
+        base_url=kie_emulator.base_url,
+        poll=FAST_POLL,
+        rate_limits=kieframe.RateLimits.off(),
+    ) as client:
+        tasks = [await client.submit(WAN, INPUT) for _ in range(3)]
+        waits = [client.wait(tasks[n % 3]) for n in range(250)]
+        records = await asyncio.gather(*waits)
+    assert all(record.succeeded for record in records)
+    assert {record.task_id for record in records} == {task.task_id for task in tasks}
