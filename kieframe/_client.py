@@ -21,11 +21,11 @@ import httpx
 import stamina
 
 from ._callbacks._hub import CallbackHub
+from ._config import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, resolve_settings
 from ._drive import drive, drive_async
 from ._envelope import read_envelope
 from ._errors import (
     APIError,
-    AuthenticationError,
     KieError,
     TaskFailed,
     TransportError,
@@ -69,8 +69,6 @@ T = TypeVar("T")
 HttpT = TypeVar("HttpT", bound=httpx.Client | httpx.AsyncClient)
 TransportT = TypeVar("TransportT", bound=httpx.BaseTransport | httpx.AsyncBaseTransport)
 
-DEFAULT_BASE_URL = "https://api.kie.ai"
-DEFAULT_UPLOAD_BASE_URL = "https://kieai.redpandaai.co"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _DEFAULT_DEADLINE = 900.0
 
@@ -132,8 +130,8 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         self,
         api_key: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
-        upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
+        base_url: str | None = None,
+        upload_base_url: str | None = None,
         timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
         http_client: HttpT | None = None,
         transport: TransportT | None = None,
@@ -148,15 +146,12 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         journal: SubmissionLog | str | os.PathLike[str] | None = None,
         upload_cache: str | os.PathLike[str] | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("KIE_API_KEY", "")
-        if not key.strip():
-            raise AuthenticationError(
-                "no API key: pass api_key=... or set the KIE_API_KEY environment variable",
-                code=None,
-            )
-        self._key = _Secret(key.strip())
-        self.base_url = httpx.URL(base_url.rstrip("/"))
-        self.upload_base_url = httpx.URL(upload_base_url.rstrip("/"))
+        settings = resolve_settings(
+            api_key=api_key, base_url=base_url, upload_base_url=upload_base_url
+        )
+        self._key = _Secret(settings.api_key)
+        self.base_url = httpx.URL(settings.base_url)
+        self.upload_base_url = httpx.URL(settings.upload_base_url)
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.registry = registry or default_registry()
         self.poll = poll or PollPlan()
@@ -336,17 +331,22 @@ def _note_interrupted(error: BaseException, task_id: str) -> None:
 class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     """The blocking client. Use it as a context manager, or call :meth:`close`.
 
-    ``api_key`` defaults to the ``KIE_API_KEY`` environment variable; every other option is
-    keyword-only. ``http_client`` (an ``httpx.Client``) or ``transport`` (an
-    ``httpx.BaseTransport``) inject a configured client or transport: proxies, mocks, tests.
-    ``poll`` replaces kie.ai's polling schedule, ``rate_limits`` the client-side budgets,
-    ``visibility_grace`` how long "recordInfo is null" counts as "not visible yet" after a
-    submission (a wait on a bare task id allows at most 10 s: the id may be mistyped).
-    ``create_attempts`` bounds resends of a create kie.ai certainly did not take;
-    ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
+    ``api_key``, ``base_url`` and ``upload_base_url`` come from the arguments, else the
+    environment (``KIE_API_KEY``, ``KIE_BASE_URL``, ``KIE_UPLOAD_BASE_URL``), else the config
+    file the command line reads (``$KIEFRAME_CONFIG``, else ``~/.config/kieframe/config.toml``),
+    else kie.ai's hosts; a custom ``base_url`` serves uploads too unless ``upload_base_url`` is
+    set. A missing key is an :class:`~kieframe.AuthenticationError` with no code, a bad setting a
+    :class:`~kieframe.ConfigurationError`. Every other option is keyword-only.
+
+    ``http_client`` (an ``httpx.Client``) or ``transport`` (an ``httpx.BaseTransport``) inject a
+    configured client or transport: proxies, mocks, tests. ``poll`` replaces kie.ai's polling
+    schedule, ``rate_limits`` the client-side budgets, ``visibility_grace`` how long "recordInfo is
+    null" counts as "not visible yet" after a submission (a wait on a bare task id allows at most 10
+    s: the id may be mistyped). ``create_attempts`` bounds resends of a create kie.ai certainly did
+    not take; ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
     receiver or hub) lets waits resolve on callbacks; ``journal`` (a path or a
-    :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that
-    keeps upload links across runs.
+    :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that keeps
+    upload links across runs.
     """
 
     def _new_http(self, transport: httpx.BaseTransport | None) -> httpx.Client:

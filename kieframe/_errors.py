@@ -6,6 +6,7 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
     ├── InputValidationError          bad input, caught before anything is sent (also ValueError)
     ├── UnknownModelError             no plugin provides that model id (also LookupError)
     ├── PluginError                   a plugin failed to load, or two plugins claim one model id
+    ├── ConfigurationError            a setting (config file, environment) is unreadable or wrong
     ├── TransportError                the request never got an answer (connect, read, protocol)
     │   └── SubmissionUncertain       a create may or may not have started a paid task
     ├── APIError                      kie.ai answered with an error code (HTTP status or body)
@@ -53,6 +54,7 @@ __all__ = [
     "CallbackSignatureError",
     "CallbackStaleError",
     "CallbackTooLargeError",
+    "ConfigurationError",
     "DownloadError",
     "FeatureDisabledError",
     "GenerationError",
@@ -151,6 +153,14 @@ class UnknownModelError(KieError, LookupError):
 
 class PluginError(KieError):
     """A plugin could not be loaded, or two plugins register the same model id."""
+
+
+class ConfigurationError(KieError, ValueError):
+    """A setting is unreadable or malformed: the config file, ``KIE_BASE_URL``, an argument.
+
+    Raised when a client is built, so nothing was sent; the message names where the value came
+    from.
+    """
 
 
 class TransportError(KieError):

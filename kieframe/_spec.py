@@ -9,7 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 import msgspec
 
 from ._fields import MediaLimits, media_limits
-from ._validation import FieldInfo, input_fields, validate_input
+from ._validation import FieldInfo, input_fields, ordered_choices, validate_input
 
 __all__ = ["MediaField", "ModelSpec", "OutputKind"]
 
@@ -98,10 +98,22 @@ class ModelSpec(Generic[InputT]):
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema of the input object, with the model's title."""
-        schema: dict[str, Any] = msgspec.json.schema(self.input_type)
+        schema: dict[str, Any] = _ordered_enums(msgspec.json.schema(self.input_type))
         name = self.input_type.__name__
         body: dict[str, Any] = dict(schema["$defs"].pop(name))
         body["title"] = self.title
         if schema["$defs"]:
             body["$defs"] = schema["$defs"]
         return {"$schema": "https://json-schema.org/draft/2020-12/schema", **body}
+
+
+def _ordered_enums(schema: Any) -> Any:
+    """The schema with every ``enum`` in the order choices are listed everywhere else."""
+    if isinstance(schema, dict):
+        return {
+            key: ordered_choices(value) if key == "enum" else _ordered_enums(value)
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_ordered_enums(item) for item in schema]
+    return schema

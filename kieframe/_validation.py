@@ -11,7 +11,7 @@ import difflib
 import functools
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -20,7 +20,7 @@ import msgspec.inspect as mi
 
 from ._errors import InputValidationError, Problem
 
-__all__ = ["FieldInfo", "describe_type", "input_fields", "validate_input"]
+__all__ = ["FieldInfo", "describe_type", "input_fields", "ordered_choices", "validate_input"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +148,7 @@ def describe_type(node: mi.Type) -> str:
     if isinstance(node, mi.StrType):
         return _describe_str(node)
     if isinstance(node, mi.LiteralType):
-        return "one of " + ", ".join(repr(v) for v in _ordered(node.values))
+        return "one of " + ", ".join(repr(v) for v in ordered_choices(node.values))
     if isinstance(node, mi.BoolType):
         return "true or false"
     if isinstance(node, mi.IntType | mi.FloatType):
@@ -180,8 +180,11 @@ def _describe_number(node: mi.IntType | mi.FloatType) -> str:
     return kind
 
 
-def _ordered(values: tuple[Any, ...]) -> list[Any]:
-    """Literal values in a natural order: numeric strings by number (``'5'`` before ``'10'``)."""
+def ordered_choices(values: Iterable[Any]) -> list[Any]:
+    """Choices in the one order kieframe lists them everywhere (limits, options, JSON Schema).
+
+    A natural order: numeric strings by number (``'5'`` before ``'10'``), then as text.
+    """
 
     def key(value: Any) -> tuple[int, Any]:
         text = str(value)

@@ -24,6 +24,16 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
+@pytest.fixture(autouse=True)
+def no_outside_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test reads the developer's kieframe config file or host variables (see _config.py)."""
+    monkeypatch.setenv("KIEFRAME_CONFIG", str(tmp_path_factory.getbasetemp() / "no-config.toml"))
+    monkeypatch.delenv("KIE_BASE_URL", raising=False)
+    monkeypatch.delenv("KIE_UPLOAD_BASE_URL", raising=False)
+
+
 @pytest.fixture
 def registry() -> kieframe.Registry:
     """A registry with the installed plugins, private to one test."""

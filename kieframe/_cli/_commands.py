@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any
 
 import click
+import httpx
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -23,12 +24,12 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
 
 from .._client import Client
-from .._errors import KieError, SubmissionUncertain, WaitTimeout
+from .._config import DEFAULT_BASE_URL
+from .._errors import AuthenticationError, KieError, SubmissionUncertain, WaitTimeout
 from .._files._downloads import DownloadProgress
-from .._journal import Journal, JournalEntry
+from .._journal import Journal, JournalEntry, JournalStatus
 from .._records import TaskRecord
 from .._registry import default_registry
 from .._spec import ModelSpec
@@ -46,6 +47,7 @@ from ._render import (
     record_json,
     record_table,
 )
+from ._verbose import log_activity
 
 __all__ = ["cli"]
 
@@ -62,6 +64,8 @@ class _State:
 
     connection: Connection = field(default_factory=Connection)
     json: bool = False
+    #: The task the command is working on, once known: an interrupt names it.
+    task_id: str | None = None
 
     @property
     def progress(self) -> Console:
@@ -76,6 +80,8 @@ def _emit(data: Any) -> None:
 def _hint(error: KieError) -> str | None:
     if isinstance(error, WaitTimeout):
         return f"the task keeps running; wait again with: kieframe wait {error.task_id}"
+    if isinstance(error, AuthenticationError) and error.code is None:  # no key at all
+        return "to try kieframe without a key, add --emulator (a local kie.ai emulator, no cost)"
     return None
 
 
@@ -105,10 +111,22 @@ class _Group(click.Group):
                 _emit({"error": report})
             raise click.exceptions.Exit(code) from None
         except KeyboardInterrupt as interrupt:
-            _err.print("interrupted")
-            for note in getattr(interrupt, "__notes__", ()):
-                _err.print(note)
+            _err.print(_interrupted(ctx.find_object(_State), interrupt))
             raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+
+
+def _interrupted(state: _State | None, interrupt: KeyboardInterrupt) -> str:
+    """The one line a Ctrl-C prints: which task keeps running, and how to collect it."""
+    task_id = state.task_id if state is not None else None
+    if task_id is not None:
+        return (
+            f"interrupted: task {task_id} keeps running on kie.ai; "
+            f"to collect it later: kieframe download {task_id}"
+        )
+    notes = getattr(interrupt, "__notes__", ())
+    if notes:  # a create kie.ai accepted just before the interrupt (the client noted it)
+        return f"interrupted: {notes[-1].removeprefix('kieframe: ')}; see kieframe journal"
+    return "interrupted"
 
 
 def _json_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,16 +155,23 @@ def _connection(ctx: click.Context, options: dict[str, Any]) -> Connection:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "-V", "--version", prog_name="kieframe")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show each request and retry on stderr (never the key); -vv for more.",
+)
 @connection_options
 @_json_option
 @click.pass_context
-def cli(ctx: click.Context, /, **options: Any) -> None:
+def cli(ctx: click.Context, /, verbose: int, **options: Any) -> None:
     """Run kie.ai's media models from the command line: list, describe, run, wait, download.
 
     The API key comes from KIE_API_KEY or from api_key in ~/.config/kieframe/config.toml (the
     file is $KIEFRAME_CONFIG if set); it is never printed. Add --emulator to any command that
     talks to kie.ai to use a local emulator instead: no key, no cost.
     """
+    log_activity(verbose)
     ctx.ensure_object(_State).connection = connection_from(options)
 
 
@@ -211,6 +236,14 @@ class _ModelCommand(click.Command):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         model = self._model_argument(args)
+        if model is None and not any(arg in ("-h", "--help") for arg in args):
+            fields = [arg for arg in args if arg.startswith("--") and not self._known(arg)]
+            if fields:  # field options, but no model to give them meaning
+                raise click.UsageError(
+                    f"missing the MODEL argument (for {fields[0]}): name the model first, as in "
+                    f"kieframe {ctx.info_name} MODEL {fields[0]} ...; kieframe models lists them",
+                    ctx,
+                )
         if model is not None:
             wants_help = any(arg in ("-h", "--help") for arg in args)
             try:
@@ -224,7 +257,16 @@ class _ModelCommand(click.Command):
                 self.params = [*base, *field_options(spec, taken=taken | {"-h", "--help"})]
         return super().parse_args(ctx, args)
 
+    def _known(self, arg: str) -> bool:
+        name = arg.split("=", 1)[0]
+        return any(name in (*param.opts, *param.secondary_opts) for param in self.params)
+
     def _model_argument(self, args: Sequence[str]) -> str | None:
+        """The first argument that is no option's value: the model (None if there is none).
+
+        An option the command does not know yet is a model's field option, taken to have a
+        value (``--prompt x``), so that ``x`` is never mistaken for the model.
+        """
         takes_value = {
             opt
             for param in self.params
@@ -237,7 +279,9 @@ class _ModelCommand(click.Command):
                 skip = False
             elif arg == "--":
                 return args[position + 1] if position + 1 < len(args) else None
-            elif arg in takes_value:
+            elif arg in takes_value or (
+                arg.startswith("--") and "=" not in arg and not self._known(arg)
+            ):
                 skip = True
             elif not arg.startswith("-"):
                 return arg
@@ -327,11 +371,44 @@ def _out_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--out",
         "-o",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         default=DEFAULT_OUTPUT,
         show_default=True,
-        help="Folder to save the result files in.",
+        help="Folder to save the result files in; or, for a task with one result, the file to "
+        "write (a name with an extension, such as video.mp4).",
     )(function)
+
+
+def _names_a_file(out: Path) -> bool:
+    """Whether ``--out`` names the result file itself: it has an extension and is no folder."""
+    return bool(out.suffix) and not out.is_dir()
+
+
+def _check_out(out: Path) -> None:
+    """Refuse, before anything is sent, an ``--out`` file that exists (nothing is overwritten)."""
+    if _names_a_file(out) and (out.exists() or out.is_symlink()):
+        raise click.UsageError(f"--out {out} exists; kieframe overwrites nothing: name a new file")
+
+
+def _save(
+    client: Client, record: TaskRecord, out: Path, progress: DownloadProgress | None
+) -> tuple[Path, ...]:
+    """Download the results into the folder ``out``, or the single result as the file ``out``."""
+    if not _names_a_file(out):
+        return client.download(record, to=out, progress=progress)
+    count = len(record.result_urls)
+    if count != 1:
+        raise click.UsageError(
+            f"--out {out} names one file, but task {record.task_id} has {count} results: "
+            "give a folder"
+        )
+    _check_out(out)
+    [saved] = client.download(record, to=out.parent, progress=progress)
+    saved.rename(out)
+    metadata = saved.with_name(f"{saved.name}.json")
+    if metadata.exists():
+        metadata.rename(out.with_name(f"{out.name}.json"))
+    return (out,)
 
 
 @cli.command(cls=_ModelCommand)
@@ -351,21 +428,17 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     state: _State = ctx.ensure_object(_State)
     spec = default_registry().get_model(model)
     data = _model_input(spec, options)
+    if not options["no_download"]:
+        _check_out(options["out"])
     with connect(_connection(ctx, options)) as client:
         task = client.submit(model, data, callback_url=options["callback_url"])
-        try:
-            state.progress.print(f"task {task.task_id} submitted ({model})")
-            record = client.wait(task, timeout=options["timeout"], on_update=_show_update(state))
-            files: tuple[Path, ...] = ()
-            if not options["no_download"]:
-                with _download_progress(state.progress) as progress:
-                    files = client.download(record, to=options["out"], progress=progress)
-        except KeyboardInterrupt as interrupt:
-            # Ctrl-C may land outside the wait (which notes the task itself): say it here then.
-            if not any(task.task_id in note for note in getattr(interrupt, "__notes__", ())):
-                interrupt.add_note(f"task {task.task_id} is still running on kie.ai")
-            interrupt.add_note(f"to fetch the result later: kieframe download {task.task_id}")
-            raise
+        state.task_id = task.task_id
+        state.progress.print(f"task {task.task_id} submitted ({model})")
+        record = client.wait(task, timeout=options["timeout"], on_update=_show_update(state))
+        files: tuple[Path, ...] = ()
+        if not options["no_download"]:
+            with _download_progress(state.progress) as progress:
+                files = _save(client, record, options["out"], progress)
     _report_result(state, record, files)
 
 
@@ -432,6 +505,7 @@ def status(ctx: click.Context, /, task_id: str, **options: Any) -> None:
 def wait(ctx: click.Context, /, task_id: str, timeout: float | None, **options: Any) -> None:
     """Wait for a task to finish, showing each state change; print its final record."""
     state: _State = ctx.ensure_object(_State)
+    state.task_id = task_id
     with connect(_connection(ctx, options)) as client:
         record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
     _show_record(state, record)
@@ -449,10 +523,12 @@ def download(
 ) -> None:
     """Save a task's result files (waiting for it to finish first)."""
     state: _State = ctx.ensure_object(_State)
+    state.task_id = task_id
+    _check_out(out)
     with connect(_connection(ctx, options)) as client:
         record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
         with _download_progress(state.progress) as progress:
-            files = client.download(record, to=out, progress=progress)
+            files = _save(client, record, out, progress)
     _report_result(state, record, files)
 
 
@@ -471,28 +547,27 @@ def credits(ctx: click.Context, /, **options: Any) -> None:
         _out.print(str(remaining))
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--all", "show_all", is_flag=True, help="Every entry, not only the unfinished.")
 @_json_option
 @click.pass_context
-def journal(ctx: click.Context, /, show_all: bool, **options: Any) -> None:
+def journal(ctx: click.Context, /, show_all: bool) -> None:
     """List journaled creates: tasks to collect and creates to reconcile.
 
     Commands that create tasks write each create to the journal ($KIEFRAME_JOURNAL, else
     ~/.local/state/kieframe/journal.sqlite3; KIEFRAME_JOURNAL=off turns it off) before sending it,
     and its outcome after. An "accepted" task exists: collect it with `kieframe download ID`. A
-    "sending" or "uncertain" create may or may not have made a task: check before resubmitting.
+    "sending" or "uncertain" create may or may not have made a task: check before resubmitting,
+    then settle it with `kieframe journal resolve`.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     state: _State = ctx.ensure_object(_State)
     path = journal_path()
-    if path is None or not path.exists():
-        entries: list[JournalEntry] = []
-    else:
-        book = Journal(path)
-        try:
+    entries: list[JournalEntry] = []
+    if path is not None and path.exists():
+        with _opened(path) as book:
             entries = book.entries() if show_all else book.unfinished()
-        finally:
-            book.close()
     if state.json:
         _emit(
             {"journal": str(path) if path else None, "entries": [_entry_json(e) for e in entries]}
@@ -500,19 +575,80 @@ def journal(ctx: click.Context, /, show_all: bool, **options: Any) -> None:
         return
     if not entries:
         _out.print("nothing to collect or reconcile" if not show_all else "the journal is empty")
-        return
-    table = Table("id", "status", "task", "model", "host", "updated", "detail")
-    for entry in entries:
-        table.add_row(
-            str(entry.id),
-            entry.status.value,
-            entry.task_id or "-",
-            entry.model,
-            entry.host or "-",
-            entry.updated_at.isoformat(timespec="seconds"),
-            entry.detail or "",
+    for entry in entries:  # plain lines: task ids are never cut, whatever the width
+        for line in _entry_lines(entry):
+            click.echo(line)
+
+
+@journal.command()
+@click.argument("entry", type=int)
+@click.option("--task-id", metavar="ID", help="The task kie.ai made for it: to collect.")
+@click.option("--no-task", is_flag=True, help="kie.ai made no task for it: nothing to pay.")
+@click.option("--dismiss", is_flag=True, help="Set the entry aside, whatever its status.")
+@_json_option
+@click.pass_context
+def resolve(
+    ctx: click.Context, /, entry: int, task_id: str | None, no_task: bool, dismiss: bool
+) -> None:
+    """Settle journal ENTRY (the number `kieframe journal` shows).
+
+    After looking for the task (kie.ai's dashboard, `kieframe status ID`): --task-id ID records
+    the task found for a "sending" or "uncertain" create, so it is listed to collect; --no-task
+    records that there is none. --dismiss sets any unfinished entry aside.
+    """
+    if [task_id is not None, no_task, dismiss].count(True) != 1:
+        raise click.UsageError("give exactly one of --task-id ID, --no-task and --dismiss")
+    path = journal_path()
+    if path is None or not path.exists():
+        raise click.UsageError("there is no journal (see `kieframe journal --help`)")
+    with _opened(path) as book:
+        if entry not in {known.id for known in book.entries()}:
+            raise click.UsageError(f"the journal has no entry {entry}")
+        try:
+            if dismiss:
+                book.dismiss(entry, reason="dismissed from the command line")
+            else:
+                book.resolve(entry, task_id=task_id)
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+        [settled] = [known for known in book.entries() if known.id == entry]
+    if ctx.ensure_object(_State).json:
+        _emit(_entry_json(settled))
+    else:
+        for line in _entry_lines(settled):
+            click.echo(line)
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[Journal]:
+    book = Journal(path)
+    try:
+        yield book
+    finally:
+        book.close()
+
+
+def _entry_lines(entry: JournalEntry) -> list[str]:
+    """An entry for people: what it is, where and when, and what to do about it."""
+    task = f"task {entry.task_id}" if entry.task_id else "no task id"
+    where = f"on {entry.host}, " if entry.host else ""
+    lines = [
+        f"{entry.id}: {entry.status.value}, {task} ({entry.model})",
+        f"  {where}updated {entry.updated_at.isoformat(timespec='seconds')}",
+    ]
+    if entry.detail:
+        lines.append(f"  {entry.detail}")
+    base = ""
+    if entry.host and httpx.URL(entry.host).host != httpx.URL(DEFAULT_BASE_URL).host:
+        base = f" --base-url {entry.host}"
+    if entry.status is JournalStatus.ACCEPTED:
+        lines.append(f"  to collect: kieframe download {entry.task_id}{base}")
+    elif entry.status in (JournalStatus.SENDING, JournalStatus.UNCERTAIN):
+        lines.append(
+            f"  to reconcile: look for the task, then kieframe journal resolve {entry.id} "
+            "--task-id ID (or --no-task)"
         )
-    _out.print(table)
+    return lines
 
 
 def _collected(client: Client, record: TaskRecord, files: Sequence[Path]) -> None:

@@ -1,8 +1,9 @@
 """How a command reaches kie.ai: the connection options, and a client for them.
 
 With ``--emulator`` the command starts :class:`kieframe.testing.Emulator` in-process and talks to
-it, polling every 0.1 s; otherwise it talks to ``--base-url`` (default kie.ai) with the API key
-from ``KIE_API_KEY`` or the config file.
+it, polling every 0.1 s; otherwise it builds a :class:`kieframe.Client` from ``--base-url`` and
+``--upload-base-url``, which reads the rest (the key, and the hosts not given) from the
+environment and the config file like any client (see ``kieframe._config``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import httpx
 
-from .._client import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, Client
-from .._errors import AuthenticationError
+from .._client import Client
+from .._config import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, ENV_BASE_URL, ENV_UPLOAD_BASE_URL
 from .._journal import default_journal_path
 from .._lifecycle import PollPlan
-from ._config import ENV_KEY, config_path, load_settings
 
 __all__ = ["Connection", "connect", "connection_options", "journal_path"]
 
@@ -28,6 +27,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: How often the embedded emulator is polled.
 EMULATOR_POLL_SECONDS = 0.1
+#: The embedded emulator's task phases (seconds): each lasts a few polls, so that each state
+#: shows once, as the quick start prints them; short enough for a demo.
+EMULATOR_PHASES = {"invisible": 0.05, "waiting": 0.3, "queuing": 0.3, "generating": 0.6}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,13 +63,13 @@ def connection_options(function: F) -> F:
         ),
         click.option(
             "--base-url",
-            envvar="KIE_BASE_URL",
+            envvar=ENV_BASE_URL,
             metavar="URL",
             help=f"The Jobs API host [env KIE_BASE_URL; default {DEFAULT_BASE_URL}].",
         ),
         click.option(
             "--upload-base-url",
-            envvar="KIE_UPLOAD_BASE_URL",
+            envvar=ENV_UPLOAD_BASE_URL,
             metavar="URL",
             help="The upload API host [env KIE_UPLOAD_BASE_URL; default: a custom --base-url "
             f"(not kie.ai's), else {DEFAULT_UPLOAD_BASE_URL}].",
@@ -99,10 +101,10 @@ def connect(connection: Connection) -> Iterator[Client]:
     """A client for ``connection``; with ``emulator`` set, the emulator runs for the duration."""
     poll = PollPlan.every(connection.poll_every) if connection.poll_every else None
     if connection.emulator:
-        from ..testing import Emulator
+        from ..testing import Emulator, Timing
 
         with (
-            Emulator() as emulator,
+            Emulator(timing=Timing(**EMULATOR_PHASES)) as emulator,
             Client(
                 Emulator.API_KEY,
                 base_url=emulator.base_url,
@@ -112,23 +114,10 @@ def connect(connection: Connection) -> Iterator[Client]:
         ):
             yield client
         return
-    settings = load_settings()
-    if not settings.api_key:
-        raise AuthenticationError(
-            f"no API key: set {ENV_KEY}, or api_key in {config_path()} "
-            "(or try --emulator to run against a local emulator)",
-            code=None,
-        )
-    base_url = connection.base_url or settings.base_url
-    # A custom Jobs host (an emulator, a proxy) serves uploads too unless told otherwise; kie.ai's
-    # own Jobs host never does: its uploads live on a separate host.
-    custom = base_url and httpx.URL(base_url).host != httpx.URL(DEFAULT_BASE_URL).host
-    custom_host = base_url if custom else None
-    upload_base_url = connection.upload_base_url or settings.upload_base_url or custom_host
+    # Unset options are None: the client reads the environment and the config file itself.
     with Client(
-        settings.api_key,
-        base_url=base_url or DEFAULT_BASE_URL,
-        upload_base_url=upload_base_url or DEFAULT_UPLOAD_BASE_URL,
+        base_url=connection.base_url,
+        upload_base_url=connection.upload_base_url,
         poll=poll,
         journal=journal_path(),
     ) as client:

@@ -7,6 +7,7 @@ import enum
 from .._errors import (
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     InputValidationError,
     InsufficientCreditsError,
     JournalError,
@@ -46,8 +47,8 @@ class ExitCode(enum.IntEnum):
 
 _MEANINGS = {
     ExitCode.OK: "success",
-    ExitCode.UNEXPECTED: "an unexpected error, a broken plugin set-up or an unusable journal file",
-    ExitCode.BAD_INPUT: "bad usage or input: unknown model, invalid field, kie.ai refused it",
+    ExitCode.UNEXPECTED: "an unexpected error, a broken plugin set-up or an unusable journal",
+    ExitCode.BAD_INPUT: "bad usage, input or setting: unknown model, invalid field, refused input",
     ExitCode.AUTH: "no API key, or kie.ai refused it (401)",
     ExitCode.NO_CREDITS: "insufficient credits (402) or the key is over its usage cap (433)",
     ExitCode.TASK_FAILED: "the task ran and failed",
@@ -61,6 +62,7 @@ _MEANINGS = {
 _BY_ERROR: tuple[tuple[type[KieError], ExitCode], ...] = (
     (InputValidationError, ExitCode.BAD_INPUT),
     (UnknownModelError, ExitCode.BAD_INPUT),
+    (ConfigurationError, ExitCode.BAD_INPUT),
     (PluginError, ExitCode.UNEXPECTED),
     (JournalError, ExitCode.UNEXPECTED),
     (BadRequestError, ExitCode.BAD_INPUT),

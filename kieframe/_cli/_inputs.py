@@ -23,7 +23,7 @@ import msgspec.inspect as mi
 
 from .._fields import media_limits
 from .._spec import ModelSpec
-from .._validation import FieldInfo, describe_type
+from .._validation import FieldInfo, describe_type, ordered_choices
 
 __all__ = [
     "FIELD_PREFIX",
@@ -180,7 +180,7 @@ def _metavar(node: mi.Type) -> str:
         names = [_metavar(member) for member in node.types if member != mi.NoneType()]
         return "|".join(names) if len(names) == 1 else "VALUE"
     if isinstance(node, mi.LiteralType):
-        return "[" + "|".join(str(value) for value in node.values) + "]"
+        return "[" + "|".join(str(value) for value in ordered_choices(node.values)) + "]"
     if isinstance(node, mi.IntType):
         return "INTEGER"
     if isinstance(node, mi.FloatType):

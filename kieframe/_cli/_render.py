@@ -214,16 +214,15 @@ def _minutes(seconds: float) -> str:
 
 
 def _quick_start(spec: ModelSpec[Any]) -> str:
+    """The command that runs the model's first example: whole (never cut), one option a line."""
     example: Mapping[str, Any] = spec.examples[0]["input"] if spec.examples else {}
-    words = ["kieframe", "run", spec.id, "--emulator"]
+    lines = [shlex.join(["kieframe", "run", spec.id, "--emulator"])]
     for field in spec.fields:
         if field.required:
             value = example.get(field.name, "...")
-            if isinstance(value, str) and len(value) > 60:
-                value = value[:57].rstrip() + "..."
             text = json.dumps(value) if not isinstance(value, str) else value
-            words += [option_name(field), text]
-    return shlex.join(words)
+            lines.append(shlex.join([option_name(field), text]))
+    return " \\\n    ".join(lines)
 
 
 def model_markdown(spec: ModelSpec[Any]) -> str:

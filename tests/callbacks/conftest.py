@@ -15,7 +15,7 @@ from ._support import FAST, KEY, NO_WATCHDOG, client
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
     """An emulator that signs callbacks with ``KEY``; fast phases, no rate limits."""
-    with Emulator(timing=FAST, hmac_key=KEY, rate_limits=False, result_size=1024) as emu:
+    with Emulator(timing=FAST, hmac_key=KEY, rate_limits=False, result_size=4096) as emu:
         yield emu
 
 

@@ -102,7 +102,7 @@ def test_a_failing_handler_loses_no_delivery(
 
 
 def test_rereads_after_a_burst_stay_within_the_read_budget() -> None:
-    with Emulator(timing=FAST, hmac_key=KEY, rate_limits=True, result_size=1024) as emu:
+    with Emulator(timing=FAST, hmac_key=KEY, rate_limits=True, result_size=4096) as emu:
         # The default client keeps kie.ai's budgets (the emulator answers 429 beyond them).
         with kieframe.Client(Emulator.API_KEY, base_url=emu.base_url) as budgeted:
             bodies = {}

@@ -188,7 +188,7 @@ def test_a_handler_needs_a_client_to_reread() -> None:
 def test_an_unsigned_receiver_warns_once(
     caplog: pytest.LogCaptureFixture, emulator: Emulator
 ) -> None:
-    unsigned = Emulator(timing=FAST, rate_limits=False, result_size=1024)
+    unsigned = Emulator(timing=FAST, rate_limits=False, result_size=4096)
     receiver = kieframe.CallbackReceiver(reread=False)
     with (
         caplog.at_level(logging.WARNING, logger="kieframe"),

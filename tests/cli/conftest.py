@@ -68,9 +68,16 @@ class Runner:
 
     def __call__(self, *args: str, stdin: str | None = None, **env: str) -> Outcome:
         """Run ``kieframe args...`` to completion."""
-        # A fixed program: this interpreter running kieframe, with the test's arguments.
+        return self._run(command(*args), stdin=stdin, env=env)
+
+    def python(self, code: str, **env: str) -> Outcome:
+        """Run Python ``code`` in this interpreter, in the same environment as the commands."""
+        return self._run([sys.executable, "-c", code], stdin=None, env=env)
+
+    def _run(self, argv: list[str], *, stdin: str | None, env: dict[str, str]) -> Outcome:
+        # A fixed program: this interpreter, running kieframe or a test's snippet.
         done = subprocess.run(  # noqa: S603
-            command(*args),
+            argv,
             cwd=self.cwd,
             env=clean_env(self.cwd, **env),
             input=stdin,

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
+
+import pytest
+from video import decode
 
 from kieframe._cli import ExitCode
 from kieframe.testing import Emulator
@@ -36,6 +41,9 @@ def test_the_readme_quick_start_leaves_an_mp4(cli: Runner) -> None:
         full = cli.cwd / path
         assert full.parent == cli.cwd / "kieframe-output"
         assert _is_mp4(full)
+        frames = decode(full.read_bytes())  # it plays: FFmpeg decodes every frame
+        assert len(frames) > 1
+        assert (frames[0].width, frames[0].height) == (320, 180)
 
 
 def test_run_json_prints_the_record_and_the_files(cli: Runner, tmp_path: Path) -> None:
@@ -132,3 +140,69 @@ def test_a_local_image_path_is_uploaded(cli: Runner, emulator: Emulator) -> None
     [upload] = emulator.uploads
     assert sent["input"]["image_url"].startswith(emulator.base_url)
     assert upload.size == image.stat().st_size
+
+
+def test_out_with_a_file_name_writes_that_file(cli: Runner) -> None:
+    done = cli(
+        "run", WAN, "--emulator", "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "-o", "clips/video.mp4",
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    video = cli.cwd / "clips" / "video.mp4"
+    assert done.out.splitlines()[-1] == f"saved {Path('clips/video.mp4')}"
+    assert _is_mp4(video)
+    assert json.loads((cli.cwd / "clips" / "video.mp4.json").read_text())["task_id"]
+    assert sorted(path.name for path in video.parent.iterdir()) == ["video.mp4", "video.mp4.json"]
+    assert not (cli.cwd / "kieframe-output").exists()  # no folder made
+
+
+def test_out_never_overwrites_a_file_and_refuses_before_sending(
+    cli: Runner, emulator: Emulator
+) -> None:
+    (cli.cwd / "video.mp4").write_bytes(b"precious")
+    done = cli(
+        "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "--base-url", emulator.base_url, "-o", "video.mp4", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert "video.mp4 exists" in done.err
+    assert (cli.cwd / "video.mp4").read_bytes() == b"precious"
+    assert not emulator.tasks  # nothing was paid for
+
+
+@pytest.mark.parametrize("command_name", ["run", "submit"])
+def test_field_options_without_a_model_name_the_missing_model(
+    cli: Runner, command_name: str
+) -> None:
+    done = cli(command_name, "--prompt", "x", "--emulator")
+    assert done.code == ExitCode.BAD_INPUT
+    assert "missing the MODEL argument" in done.err
+    assert "'x'" not in done.err  # the prompt is not taken for a model id
+
+
+def test_options_may_come_before_the_model(cli: Runner) -> None:
+    done = cli(
+        "submit", "--prompt", "a cat", "wan/2-5-image-to-video", "--emulator",
+        "--image-url", "https://example.com/c.png",
+    )  # fmt: skip
+    assert done.code == 0, done.err
+
+
+_TASK_ID = re.compile(r"\b[0-9a-f]{32}\b")
+
+
+def test_the_quick_start_page_shows_what_the_command_prints(cli: Runner) -> None:
+    page = (Path(__file__).parent.parent.parent / "docs" / "quickstart.md").read_text()
+    block = page.split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+    start = next(n for n, line in enumerate(block) if line.startswith("$ kieframe run"))
+    command, documented = block[start].removeprefix("$ "), block[start + 1 :]
+    done = cli(*shlex.split(command)[1:])
+    assert done.code == 0, done.err
+    printed = [_TASK_ID.sub("ID", line) for line in done.out.splitlines()]
+    expected = [_TASK_ID.sub("ID", line) for line in documented]
+    # The first and last lines exactly; the states in between as documented, in order (a busy
+    # machine may poll past a short state, never invent one).
+    assert printed[0] == expected[0]
+    assert printed[-2:] == expected[-2:]
+    states = iter(expected[1:-2])
+    assert all(line in states for line in printed[1:-2])

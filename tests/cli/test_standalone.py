@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from pathlib import Path
 
 from kieframe.testing import Emulator
 
-from .conftest import Runner
+from .conftest import COMMAND_TIMEOUT, Runner, clean_env, command
 
 WAN = "wan/2-5-image-to-video"
 
@@ -77,3 +79,39 @@ def test_the_journal_can_be_turned_off(cli: Runner, standalone: str) -> None:
     cli("submit", WAN, "--prompt", "a cat", "--image-url", "https://example.com/cat.png", **env)
     assert set(cli.cwd.iterdir()) == before  # no journal file of any name
     assert cli("journal", "--json", **env).json() == {"journal": None, "entries": []}
+
+
+_SNIPPET = """
+import kieframe
+with kieframe.Client(poll=kieframe.PollPlan.every(0.05)) as client:
+    result = client.run(
+        "wan/2-5-image-to-video", {"prompt": "a fox", "image_url": "https://example.com/f.png"}
+    )
+print(result.record.state, client.base_url)
+"""
+
+
+def test_the_emulators_export_hint_works_for_the_cli_and_for_python(cli: Runner) -> None:
+    args = command("emulator", "--port", "0", "--generating", "0.2")
+    # A fixed program: this interpreter running the kieframe emulator.
+    with subprocess.Popen(  # noqa: S603
+        args, cwd=cli.cwd, env=clean_env(cli.cwd), stdout=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            lines = [process.stdout.readline() for _ in range(2)]
+            [hint] = [line.strip() for line in lines if line.strip().startswith("export ")]
+            exported = dict(pair.split("=", 1) for pair in hint.removeprefix("export ").split())
+            assert set(exported) == {"KIE_BASE_URL", "KIE_API_KEY"}
+
+            credits = cli("credits", **exported)
+            assert credits.code == 0, credits.err
+            # Python in the same shell: no base_url argument, only the exported variables.
+            done = cli.python(_SNIPPET, **exported)
+            assert done.code == 0, done.err
+            assert done.out.split() == ["success", exported["KIE_BASE_URL"]]
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=COMMAND_TIMEOUT) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()

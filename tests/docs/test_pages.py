@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 
 import kieframe
 from kieframe._cli import ExitCode
+from kieframe._cli._inputs import option_name
 from kieframe._cli._render import field_limit, model_markdown
 
 DOCS = Path(__file__).parent.parent.parent / "docs"
@@ -53,3 +56,20 @@ def test_the_exit_code_tables_match_the_command(page: str) -> None:
 def test_the_changelog_page_includes_the_changelog() -> None:
     # pymdownx.snippets (check_paths: true) fails the strict build if the file is missing.
     assert (DOCS / "changelog.md").read_text(encoding="utf-8").strip() == '--8<-- "CHANGELOG.md"'
+
+
+@pytest.mark.parametrize("spec", kieframe.models(), ids=lambda spec: spec.id)
+def test_the_run_command_on_a_model_page_is_whole(spec: kieframe.ModelSpec[Any]) -> None:
+    """The page's command runs the first example as it is: no value is cut short."""
+    text = model_page(spec).read_text(encoding="utf-8")
+    block = text.split("## Run it", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    words = shlex.split(block.removeprefix("$ ").replace("\\\n", " "))
+    assert words[:4] == ["kieframe", "run", spec.id, "--emulator"]
+    given = dict(zip(words[4::2], words[5::2], strict=True))
+    example = spec.examples[0]["input"]
+    for field in spec.fields:
+        if field.required:
+            value = example[field.name]
+            assert given[option_name(field)] == (
+                value if isinstance(value, str) else json.dumps(value)
+            )

@@ -12,13 +12,18 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def png(width: int = 4, height: int = 4, *, seed: int = 0, noise: bool = False) -> bytes:
-    """An RGB PNG; ``noise`` fills it with random pixels (which do not compress)."""
+def png(
+    width: int = 4,
+    height: int = 4,
+    *,
+    seed: int = 0,
+    noise: bool = False,
+    color: tuple[int, int, int] | None = None,
+) -> bytes:
+    """An RGB PNG: grey, of one ``color``, or ``noise`` (random pixels, which do not compress)."""
     rng = random.Random(seed)
-    rows = [
-        b"\x00" + (rng.randbytes(3 * width) if noise else bytes([seed % 256]) * (3 * width))
-        for _ in range(height)
-    ]
+    solid = bytes(color) if color is not None else bytes([seed % 256]) * 3
+    rows = [b"\x00" + (rng.randbytes(3 * width) if noise else solid * width) for _ in range(height)]
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"

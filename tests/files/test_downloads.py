@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from video import decode
 
 import kieframe
 from kieframe.testing import Emulator
@@ -205,7 +206,8 @@ def test_run_uploads_and_downloads(emu: Emulator, client: kieframe.Client, tmp_p
     image.write_bytes(png(16, 16, seed=2))
     result = client.run(HAILUO, {"prompt": "go", "image_url": image}, download_to=tmp_path / "r")
     (path,) = result.files
-    assert path.read_bytes() == build_mp4(size=RESULT_SIZE, seed=result.task_id)
+    expected = build_mp4(size=RESULT_SIZE, seed=result.task_id, image=image.read_bytes())
+    assert path.read_bytes() == expected  # made from the uploaded image
     assert [info.method for info in emu.uploads] == ["base64"]
 
 
@@ -216,7 +218,8 @@ async def test_async_run_uploads_and_downloads(
         HAILUO, {"prompt": "go", "image_url": png(seed=8)}, download_to=tmp_path
     )
     (path,) = result.files
-    assert path.read_bytes() == build_mp4(size=RESULT_SIZE, seed=result.task_id)
+    expected = build_mp4(size=RESULT_SIZE, seed=result.task_id, image=png(seed=8))
+    assert path.read_bytes() == expected
     assert emu.stats.requests["upload"] == 1
 
 
@@ -241,3 +244,21 @@ async def test_an_async_download_of_a_link_with_a_nul_is_a_download_error(
         broken = dataclasses.replace(record, result_urls=("https://example.com/a\x00.mp4",))
         with pytest.raises(kieframe.DownloadError):
             await client.download(broken, to=tmp_path)
+
+
+def test_the_video_of_an_uploaded_image_starts_with_that_image(
+    emu: Emulator, client: kieframe.Client, tmp_path: Path
+) -> None:
+    """Through real sockets: upload a red picture, download a clip whose first frame is red."""
+    red = png(48, 27, color=(230, 20, 20))
+    result = client.run(HAILUO, {"prompt": "go", "image_url": red}, download_to=tmp_path)
+    (path,) = result.files
+    frames = decode(path.read_bytes())
+    assert len(frames) > 1
+    first = frames[0]
+    assert first.mean("cr") - first.mean("cb") > 60  # red, not the generated sky and hills
+
+
+def test_an_emulator_result_size_too_small_for_a_video_is_refused() -> None:
+    with pytest.raises(ValueError, match="result_size"):
+        Emulator(result_size=1024)

@@ -238,7 +238,18 @@ class App:
     def result_links(self, task: Task) -> tuple[str, ...]:
         """Register and sign a finished task's result files (issued at its completion)."""
         completed = task.created_ms + round(task.timing.total * 1000)
-        return self._files.result_links(task.info.task_id, completed_ms=completed)
+        return self._files.result_links(
+            task.info.task_id, completed_ms=completed, image=self._input_image(task)
+        )
+
+    def _input_image(self, task: Task) -> bytes | None:
+        """The task's first input that links to an image this emulator holds (an upload)."""
+        for value in task.info.input.values():
+            path = self._files.own_path(value) if isinstance(value, str) else None
+            stored = self._files.get(path) if path is not None else None
+            if stored is not None and stored.mime_type.startswith("image/"):
+                return stored.data
+        return None
 
     async def _create_task(self, ex: Exchange) -> None:
         key = self._authorize(ex)

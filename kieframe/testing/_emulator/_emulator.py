@@ -10,6 +10,7 @@ from ._app import App, Keys, ModelSource
 from ._callbacks import CallbackMode, Callbacks
 from ._faults import Fault, FaultBook
 from ._links import LinkSigner
+from ._mp4 import smallest_mp4
 from ._records import (
     CallbackAttempt,
     Endpoint,
@@ -52,9 +53,10 @@ class Emulator:
     ``generating`` and ``success`` (or as scripted). Task ids start with a prefix drawn afresh
     for each emulator, so a restarted emulator never hands out an id again; ``seed`` drives the
     rest of each id, chance faults and callbacks. Inputs are checked with the model's spec
-    (``registry.get_model``, default :func:`kieframe.get_model`). Result videos are valid MP4
-    files of ``result_size`` bytes. A URL upload cannot reach the network: it accepts only links
-    to files this emulator serves, and copies them.
+    (``registry.get_model``, default :func:`kieframe.get_model`). Result videos are playable
+    H.264 MP4 files of ``result_size`` bytes (at least 2.6 kB): a slow pan over the task's
+    uploaded input image (a PNG), or over a picture generated for the task. A URL upload cannot
+    reach the network: it accepts only links to files this emulator serves, and copies them.
 
     The state is thread-safe: the server runs on its own thread and loop.
     """
@@ -83,6 +85,11 @@ class Emulator:
         result_size: int = 256 * 1024,
         registry: ModelSource | None = None,
     ) -> None:
+        self._server: ServerThread | None = None
+        if result_size < smallest_mp4():
+            raise ValueError(
+                f"result_size must be at least {smallest_mp4()} bytes (a playable MP4)"
+            )
         clock = Clock()
         self._host = host
         self._port = port
@@ -108,7 +115,6 @@ class Emulator:
             errors_as_http_status=errors_as_http_status,
             seed=seed,
         )
-        self._server: ServerThread | None = None
 
     def __repr__(self) -> str:
         where = self._server.base_url if self._server is not None else "not started"

@@ -53,14 +53,19 @@ class FileStore:
         self._lifetimes = lifetimes
         self._result_size = result_size
         self._files: dict[str, StoredFile] = {}
-        self._results: set[str] = set()
+        self._results: dict[str, bytes | None] = {}
         self._uploads: dict[str, UploadInfo] = {}
 
-    def result_links(self, task_id: str, *, completed_ms: int) -> tuple[str, ...]:
-        """Register a finished task's video and return its link, issued at completion."""
+    def result_links(
+        self, task_id: str, *, completed_ms: int, image: bytes | None = None
+    ) -> tuple[str, ...]:
+        """Register a finished task's video and return its link, issued at completion.
+
+        ``image`` (the task's input image, if the emulator holds it) is the video's first frame.
+        """
         path = f"{_RESULTS}{task_id}/video-1.mp4"
         with self._lock:
-            self._results.add(path)
+            self._results[path] = image
         return (self._signer.sign(path, lifetime=self._lifetimes.result, issued_ms=completed_ms),)
 
     def put_upload(self, info: UploadInfo, data: bytes) -> str:
@@ -83,7 +88,8 @@ class FileStore:
             stored = self._files.get(path)
             if stored is None and path in self._results:
                 task_id = path.removeprefix(_RESULTS).split("/", 1)[0]
-                stored = StoredFile.of(build_mp4(size=self._result_size, seed=task_id))
+                video = build_mp4(size=self._result_size, seed=task_id, image=self._results[path])
+                stored = StoredFile.of(video)
                 self._files[path] = stored
             return stored
 

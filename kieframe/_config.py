@@ -1,0 +1,164 @@
+"""Where the clients and the command line find their settings: one story for both.
+
+Each setting comes from the first of these that gives it:
+
+1. an argument (``Client(api_key=..., base_url=...)``, ``--base-url`` on the command line);
+2. the environment: ``KIE_API_KEY``, ``KIE_BASE_URL``, ``KIE_UPLOAD_BASE_URL``;
+3. the config file: ``$KIEFRAME_CONFIG`` if set, else ``$XDG_CONFIG_HOME/kieframe/config.toml``
+   (``~/.config/kieframe/config.toml``)::
+
+       api_key = "..."
+       base_url = "https://api.kie.ai"
+       upload_base_url = "https://kieai.redpandaai.co"
+
+4. the defaults: kie.ai's Jobs host, and its upload host, except that a custom Jobs host (an
+   emulator, a proxy) serves uploads too unless an upload host is set.
+
+So ``export KIE_BASE_URL=http://127.0.0.1:8787`` (what ``kieframe emulator`` prints) sends both
+``kieframe`` commands and ``kieframe.Client()`` to the emulator. The API key is kept out of every
+repr, message and output.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ._errors import AuthenticationError, ConfigurationError
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_UPLOAD_BASE_URL",
+    "ENV_BASE_URL",
+    "ENV_CONFIG",
+    "ENV_KEY",
+    "ENV_UPLOAD_BASE_URL",
+    "Settings",
+    "config_path",
+    "resolve_settings",
+]
+
+DEFAULT_BASE_URL = "https://api.kie.ai"
+DEFAULT_UPLOAD_BASE_URL = "https://kieai.redpandaai.co"
+
+ENV_KEY = "KIE_API_KEY"
+ENV_BASE_URL = "KIE_BASE_URL"
+ENV_UPLOAD_BASE_URL = "KIE_UPLOAD_BASE_URL"
+ENV_CONFIG = "KIEFRAME_CONFIG"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """The settings a client runs with, and where its key came from (never the key itself)."""
+
+    api_key: str = field(repr=False)
+    base_url: str
+    upload_base_url: str
+    key_source: str
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The config file to read (which need not exist)."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_CONFIG):
+        return Path(env[ENV_CONFIG]).expanduser()
+    base = env.get("XDG_CONFIG_HOME") or str(Path("~/.config").expanduser())
+    return Path(base) / "kieframe" / "config.toml"
+
+
+def resolve_settings(
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    upload_base_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """The settings from the arguments, then the environment, then the config file, then defaults.
+
+    Raises :class:`~kieframe.AuthenticationError` (with no code: nothing was sent) when no source
+    gives a key, and :class:`~kieframe.ConfigurationError` for an unreadable config file or a
+    value that is not what it should be.
+    """
+    env = os.environ if environ is None else environ
+    path = config_path(env)
+    table: Mapping[str, Any] = {}
+    if api_key is None or base_url is None or upload_base_url is None:
+        table = _read(path)
+
+    def pick(argument: str | None, variable: str, key: str) -> tuple[str | None, str]:
+        if argument is not None:
+            return argument, "the argument"
+        if env.get(variable, "").strip():
+            return env[variable], variable
+        return _text(table, key, path), str(path)
+
+    key, key_source = pick(api_key, ENV_KEY, "api_key")
+    if key is None or not key.strip():
+        raise _no_key(path)
+    if not _sendable(key.strip()):  # named by its source, never shown
+        raise ConfigurationError(
+            f"the API key from {key_source} has a character an HTTP header cannot carry "
+            "(only printable ASCII, no spaces): check how it was copied"
+        )
+    jobs, jobs_source = pick(base_url, ENV_BASE_URL, "base_url")
+    jobs = _url(jobs, jobs_source) if jobs is not None else DEFAULT_BASE_URL
+    uploads, uploads_source = pick(upload_base_url, ENV_UPLOAD_BASE_URL, "upload_base_url")
+    if uploads is not None:
+        uploads = _url(uploads, uploads_source)
+    elif httpx.URL(jobs).host != httpx.URL(DEFAULT_BASE_URL).host:
+        uploads = jobs  # a custom Jobs host: an emulator or a proxy serves uploads too
+    else:
+        uploads = DEFAULT_UPLOAD_BASE_URL
+    return Settings(
+        api_key=key.strip(), base_url=jobs, upload_base_url=uploads, key_source=key_source
+    )
+
+
+def _no_key(path: Path) -> AuthenticationError:
+    error = AuthenticationError(
+        f"no API key: set {ENV_KEY} or api_key in {path} (in Python, or pass api_key=...)"
+    )
+    error.code = None  # nothing was sent: kie.ai did not answer 401
+    return error
+
+
+def _sendable(key: str) -> bool:
+    """Whether ``key`` fits in an ``Authorization`` header: printable ASCII, no whitespace."""
+    return key.isascii() and key.isprintable() and not any(char.isspace() for char in key)
+
+
+def _url(value: str, source: str) -> str:
+    """A base URL, checked: http(s), with a host; its trailing slash removed."""
+    text = value.strip().rstrip("/")
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as error:
+        raise ConfigurationError(f"{source}: {value!r} is not a URL ({error})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(f"{source}: {value!r} is not an http(s) URL with a host")
+    return text
+
+
+def _read(path: Path) -> Mapping[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigurationError(f"cannot read the config file {path}: {error}") from None
+
+
+def _text(table: Mapping[str, Any], key: str, path: Path) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{path}: {key} must be a non-empty string")
+    return value.strip()
