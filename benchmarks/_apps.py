@@ -55,11 +55,12 @@ def starlette_app() -> Any:
 def receiver_app() -> Any:
     """kieframe's receiver, re-reading through a default client from a local emulator."""
     import kieframe
+    from kieframe.callbacks import CallbackReceiver
     from kieframe.testing import Emulator
 
     emulator = Emulator(hmac_key=KEY).start()
     reader = kieframe.Client(Emulator.API_KEY, base_url=emulator.base_url)
-    return kieframe.CallbackReceiver(hmac_key=KEY, client=reader)
+    return CallbackReceiver(hmac_key=KEY, client=reader)
 
 
 def emulator(*, fast: bool) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 import kieframe
+from kieframe.lifecycle import PollPlan, RateLimits
 from kieframe.testing import Emulator
 
 MODEL = "wan/2-5-image-to-video"
@@ -62,9 +63,9 @@ async def _measure(kind: str, url: str, ids: list[str], window: float) -> dict[s
     if kind == "bare":
         client: Any = httpx.AsyncClient(base_url=url, headers=HEADERS)
     else:
-        limits = kieframe.RateLimits() if kind == "kieframe-limited" else kieframe.RateLimits.off()
+        limits = RateLimits() if kind == "kieframe-limited" else RateLimits.off()
         client = kieframe.AsyncClient(
-            Emulator.API_KEY, base_url=url, poll=kieframe.PollPlan.every(INTERVAL),
+            Emulator.API_KEY, base_url=url, poll=PollPlan.every(INTERVAL),
             rate_limits=limits,
         )  # fmt: skip
     # A careful poller queues its reads itself: httpcore's pool handles thousands of waiting

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 import kieframe
+from kieframe.lifecycle import PollPlan, RateLimits
 from kieframe.testing import Emulator
 
 from ._common import Figure, alternate
@@ -76,8 +77,8 @@ def _cpu(lifecycles: int, work: Callable[[], object]) -> Callable[[], float]:
 def run(*, quick: bool) -> list[Figure]:
     lifecycles = 10 if quick else 40
     repeat = 2 if quick else 3
-    poll = kieframe.PollPlan.every(INTERVAL)
-    off = kieframe.RateLimits.off()
+    poll = PollPlan.every(INTERVAL)
+    off = RateLimits.off()
     with emulator("emulator-fast") as url, tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         sync_client = kieframe.Client(

@@ -7,7 +7,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-import kieframe
+from kieframe.registry import Registry
 
 pytest_plugins = ["kieframe.testing.pytest_plugin"]
 
@@ -35,6 +35,6 @@ def no_outside_settings(
 
 
 @pytest.fixture
-def registry() -> kieframe.Registry:
+def registry() -> Registry:
     """A registry with the installed plugins, private to one test."""
-    return kieframe.Registry(environ={})
+    return Registry(environ={})
