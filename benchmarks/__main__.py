@@ -3,7 +3,7 @@
     python -m benchmarks                    # the full run (several minutes)
     python -m benchmarks --quick            # a short run (what CI does)
     python -m benchmarks --only download    # some of them: validation, download, receiver,
-                                            # waits, lifecycle, import
+                                            # waits, lifecycle, import, batch
 
 Each figure pairs kieframe with a baseline measured in the same invocation, alternating repeats;
 the ratio is kieframe's figure over the baseline's, median [min–max]. Exits non-zero only if a
@@ -17,6 +17,7 @@ import argparse
 import logging
 
 from . import (
+    bench_batch,
     bench_download,
     bench_import,
     bench_lifecycle,
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "waits": bench_waits,
     "lifecycle": bench_lifecycle,
     "import": bench_import,
+    "batch": bench_batch,
 }
 
 
