@@ -31,7 +31,7 @@ def _batch(lines: int, scale: float) -> tuple[float, float, float, int, int]:
     # arrive bunched and are refused (429), then resent after Retry-After (whole seconds).
     limits = RateLimits(create_window=10 * scale + 0.03, read_window=1.1 * scale)
     with tempfile.TemporaryDirectory() as folder, Emulator(
-        timing=TIMING, window_scale=scale, result_size=2048, credits=10 * lines
+        timing=TIMING, window_scale=scale, result_size=4096, credits=10 * lines
     ) as emu:  # fmt: skip
         source = Path(folder) / "in.jsonl"
         with source.open("w", encoding="utf-8") as handle:
