@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -95,10 +96,13 @@ def machine() -> str:
                     break
     except OSError:
         pass
-    curl = subprocess.run(["curl", "--version"], capture_output=True, text=True, check=False)
+    tool = "no curl"
+    if shutil.which("curl"):
+        curl = subprocess.run(["curl", "--version"], capture_output=True, text=True, check=False)
+        tool = curl.stdout.split(" (")[0]
     return (
         f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, {curl.stdout.split(' (')[0] if curl.stdout else 'no curl'}"
+        f"Python {platform.python_version()}, {tool}"
     )
 
 
