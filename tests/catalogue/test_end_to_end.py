@@ -13,8 +13,8 @@ import pytest
 
 import kieframe
 from kieframe.testing import Emulator
+from kieframe.testing._emulator import build_mp4
 from kieframe.testing._emulator._media import build_png, build_wav
-from kieframe.testing._emulator._mp4 import build_mp4
 
 IMAGE_URL = "https://example.com/cat.png"
 VOICE = "EkK5I93UQWFDigLMpZcX"  # one of the voice ids kie.ai lists
@@ -24,7 +24,7 @@ def _files(tmp_path: Path) -> dict[str, Path]:
     made = {
         "png": build_png(seed="input"),
         "wav": build_wav(seed="input"),
-        "mp4": build_mp4(size=4096, seed="input", frames=10),
+        "mp4": build_mp4(size=4096, seed="input"),
     }
     paths = {}
     for suffix, body in made.items():
