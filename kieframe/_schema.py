@@ -40,6 +40,7 @@ import msgspec
 from ._errors import Problem
 from ._fields import MediaKind, media, media_list, number_meta, url_pattern
 from ._spec import ModelSpec, OutputCount, OutputKind
+from ._validation import Validator, validator_for
 
 __all__ = ["SchemaError", "media_facts", "media_kind", "spec_from_schema", "struct_from_schema"]
 
@@ -119,13 +120,15 @@ class _Pending(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 _INPUT_SLOT: Any = ModelSpec.__dict__["input_type"]
+_VALIDATOR_SLOT: Any = ModelSpec.__dict__["_validator"]
 
 
 class _DeferredSpec(ModelSpec[Any]):
     """A :class:`ModelSpec` whose ``input_type`` is compiled on first use, once.
 
     Everything else about the spec (id, title, output, ...) is checked when it is made; the input
-    Struct is built the first time ``input_type`` is read, under a lock.
+    Struct (and its validator) is built the first time ``input_type`` is read or an input is
+    validated, under a lock.
     """
 
     __slots__ = ("_build",)
@@ -145,12 +148,24 @@ class _DeferredSpec(ModelSpec[Any]):
                 current = _INPUT_SLOT.__get__(self)
                 if current is _Pending:
                     current = self._build()
+                    _VALIDATOR_SLOT.__set__(self, validator_for(current))
                     _INPUT_SLOT.__set__(self, current)
         return current
 
     @input_type.setter
     def input_type(self, value: type[msgspec.Struct]) -> None:
         _INPUT_SLOT.__set__(self, value)
+
+    @property
+    def _validator(self) -> Validator:
+        """The compiled input's validator (compiling it first, if need be)."""
+        _ = self.input_type
+        validator: Validator = _VALIDATOR_SLOT.__get__(self)
+        return validator
+
+    @_validator.setter
+    def _validator(self, value: Validator) -> None:
+        _VALIDATOR_SLOT.__set__(self, value)
 
     @property
     def compiled(self) -> bool:

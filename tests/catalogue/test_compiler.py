@@ -212,6 +212,28 @@ def test_lazy_specs_compile_on_first_use_and_fail_there() -> None:
         _ = spec.input_type
 
 
+def test_a_lazy_spec_first_used_by_validate_checks_like_an_eager_one() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "prompt": {"type": "string", "maxLength": 5},
+            "seed": {"type": "integer", "minimum": 0},
+        },
+        "required": ["prompt"],
+    }
+    options: dict[str, Any] = {"id": "acme/lazy", "title": "Lazy", "docs_url": DOCS}
+    eager = spec_from_schema(schema, **options)
+    for build_first in (False, True):
+        lazy = spec_from_schema(schema, **options, lazy=True)
+        if build_first:
+            _ = lazy.input_type
+        value = lazy.validate({"prompt": "cat"})  # the first use, when not built above
+        assert lazy.to_input(value) == eager.to_input(eager.validate({"prompt": "cat"}))
+        with pytest.raises(kieframe.InputValidationError) as caught:
+            lazy.validate({"prompt": "too long", "seed": -1})
+        assert sorted(p.field for p in caught.value.problems) == ["prompt", "seed"]
+
+
 def test_rules_from_prose_are_checked_as_one_input_error() -> None:
     spec = _spec(
         {"task_id": {"type": "string"}, "image_url": {"type": "string", "format": "uri"}},
