@@ -24,7 +24,7 @@ from .._records import TaskRecord
 from ._hub import CallbackHub
 from ._verify import DEFAULT_MAX_BODY_SIZE, DEFAULT_TOLERANCE, HmacKeys, Verifier, key_list
 
-__all__ = ["CallbackHandler", "CallbackReceiver", "ReceiverStats"]
+__all__ = ["CallbackClaims", "CallbackHandler", "CallbackReceiver", "ReceiverStats"]
 
 logger = logging.getLogger("kieframe")
 
@@ -42,6 +42,14 @@ class CallbackHandler(Protocol):
     """
 
     def __call__(self, record: TaskRecord, /) -> Awaitable[None] | None: ...
+
+
+class CallbackClaims(Protocol):
+    """Handled callbacks shared by several receivers (behind one load balancer, say)."""
+
+    def claim(self, task_id: str, state: str, /) -> bool:
+        """Claim the handling of ``task_id`` reaching ``state``; False if it was claimed."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +89,8 @@ class CallbackReceiver:
     Without a ``client``, records reach the hub unconfirmed and each wait re-reads its own task;
     a ``handler`` then needs a ``client`` (or ``reread=False``). An :class:`~kieframe.AsyncClient`
     must belong to the loop that serves the receiver; a :class:`~kieframe.Client` works from any.
+    With ``claims`` (shared by every receiver, such as the PostgreSQL backend's), a record is
+    passed on and handled by the one receiver that claims its task and state first.
     """
 
     def __init__(
@@ -96,6 +106,7 @@ class CallbackReceiver:
         dedupe_capacity: int = 100_000,
         workers: int = 8,
         queue_size: int = 10_000,
+        claims: CallbackClaims | None = None,
     ) -> None:
         if handler is not None and reread and client is None:
             raise ValueError(
@@ -108,6 +119,7 @@ class CallbackReceiver:
         self.reread = reread
         self._client = client
         self._handler = handler
+        self._claims = claims
         self._verifier = Verifier(
             key_list(hmac_key), tolerance=tolerance, max_body_size=max_body_size
         )
@@ -283,6 +295,16 @@ class CallbackReceiver:
                 )
                 return
             confirmed = True
+        if self._claims is not None:
+            try:
+                first = await asyncio.to_thread(self._claims.claim, *key)
+            except KieError as error:
+                self._unread(claimed, key, error)
+                return
+            if not first:
+                self._count("duplicates")
+                logger.debug("callback for task %s (%s) handled by another receiver", *key)
+                return
         self.hub.deliver(record, confirmed=confirmed)
         self._count("delivered")
         if self._handler is not None:

@@ -1,0 +1,56 @@
+"""The PostgreSQL backend: one database shared by every process and machine of a deployment.
+
+Give clients a database URL (``Client(database_url=...)`` or ``$KIEFRAME_DATABASE_URL``) and
+their journal, create and read budgets, upload cache and callback waits live in it; give the
+callback receivers the same backend's hub and claims::
+
+    backend = kieframe.postgres.connect("postgresql://kie@db/kieframe")
+    receiver = CallbackReceiver(client=client, hub=backend.hub, claims=backend.claims)
+
+Create the tables once with ``kieframe db init`` (or :meth:`Backend.migrate`). Needs
+``pip install "kieframe[postgres]"`` (psycopg 3). See the PostgreSQL guide for deployment.
+"""
+
+from __future__ import annotations
+
+from ._postgres import (
+    ENV_DATABASE_URL,
+    SCHEMA_VERSION,
+    Backend,
+    DatabaseUnavailable,
+    PostgresCallbackClaims,
+    PostgresCallbackHub,
+    PostgresJournal,
+    PostgresUploadCache,
+    PostgresWindow,
+    account_label,
+    backend_from_url,
+    database_url,
+)
+
+__all__ = [
+    "ENV_DATABASE_URL",
+    "SCHEMA_VERSION",
+    "Backend",
+    "DatabaseUnavailable",
+    "PostgresCallbackClaims",
+    "PostgresCallbackHub",
+    "PostgresJournal",
+    "PostgresUploadCache",
+    "PostgresWindow",
+    "account_label",
+    "connect",
+    "database_url",
+]
+
+
+def connect(url: str | None = None) -> Backend:
+    """The backend of the database at ``url`` (default ``$KIEFRAME_DATABASE_URL``).
+
+    One per URL and process, shared with the clients given the same URL. Raises ValueError when
+    no URL is given or configured. Nothing is opened until a store is used.
+    """
+    found = database_url(url)
+    if found is None:
+        raise ValueError(f"no database URL: pass one or set {ENV_DATABASE_URL}")
+    return backend_from_url(found)
