@@ -178,7 +178,7 @@ def test_a_killed_lock_holder_blocks_nobody_and_nothing_is_lost(
     for worker in workers:
         assert len([e for e in worker.finish() if e["event"] == "created"]) == 10
 
-    created = {info.task_id for info in emulator.tasks}
+    created: set[str] = {info.task_id for info in emulator.tasks}
     journal = _journal(kie_database_url)
     accepted = {task for status, task in journal if status == "accepted"}
     unsettled = [task for status, task in journal if status == "sending"]
