@@ -191,8 +191,6 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
 
         if http_client is not None and transport is not None:
             raise TypeError("pass http_client or transport, not both (the transport belongs in it)")
-        self._owns_http = http_client is None
-        self._http: HttpT = http_client or self._new_http(transport)
         #: Where every create is written down before and after it is sent (see Journal).
         self.journal: SubmissionLog | None
         self._owned_journal: Journal | None = None
@@ -200,8 +198,11 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
             self.journal = backend.journal
         elif journal is None or isinstance(journal, SubmissionLog):
             self.journal = journal
-        else:  # a path: the client opens it (last, so no later failure leaks it) and closes it
+        else:  # a path: the client opens it (a JournalError if it cannot) and closes it
             self.journal = self._owned_journal = Journal(journal)
+        self._owns_http = http_client is None
+        # Last: no later failure can leak the connection pool.
+        self._http: HttpT = http_client or self._new_http(transport)
 
     @abc.abstractmethod
     def _new_http(self, transport: TransportT | None) -> HttpT:
@@ -216,14 +217,18 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
 
     def _request(self, call: Call) -> httpx.Request:
         base = self.base_url if call.host == "api" else self.upload_base_url
+        headers = self._headers
+        if call.content is not None:  # JSON the operation encoded itself
+            headers["Content-Type"] = "application/json"
         return httpx.Request(
             call.method,
             _join(base, call.path),
             params=call.params,
             json=call.json,
+            content=call.content,
             files=call.files,
             data=call.data,
-            headers=self._headers,
+            headers=headers,
             extensions={"timeout": _timeouts(self.timeout, call.deadline)},
         )
 
@@ -293,7 +298,9 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
             op = callback_wait_op(task_id, since=since, options=options, watchdog=watchdog)
         else:
             op = wait_op(task_id, since=since, options=options)
-        return op if self.journal is None else _journaled_wait(op, self.journal, task_id)
+        if self.journal is None:
+            return op
+        return _journaled_wait(op, self.journal, task_id, str(self.base_url))
 
     def _spec_for(self, task: Task | str) -> ModelSpec[Any] | None:
         """The spec of a task's model, if the task handle names an installed one."""
@@ -318,16 +325,17 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         return spec.deadline if spec else _DEFAULT_DEADLINE
 
 
-def _journaled_wait(op: Op[TaskRecord], journal: SubmissionLog, task_id: str) -> Op[TaskRecord]:
-    """Run a wait and write its outcome (success or failure) to the journal."""
+def _journaled_wait(
+    op: Op[TaskRecord], journal: SubmissionLog, task_id: str, host: str
+) -> Op[TaskRecord]:
+    """Run a wait and write its outcome (success or failure) to the journal entry of ``host``."""
+    finished = functools.partial(journal.finished, task_id, host=host)
     try:
         record = yield from op
     except TaskFailed as failure:  # (a task kie.ai does not show stays "accepted": it was paid)
-        yield Blocking(
-            functools.partial(journal.finished, task_id, succeeded=False, detail=failure.message)
-        )
+        yield Blocking(functools.partial(finished, succeeded=False, detail=failure.message))
         raise
-    yield Blocking(functools.partial(journal.finished, task_id, succeeded=True))
+    yield Blocking(functools.partial(finished, succeeded=True))
     return record
 
 
@@ -344,7 +352,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     keyword-only. ``http_client`` (an ``httpx.Client``) or ``transport`` (an
     ``httpx.BaseTransport``) inject a configured client or transport: proxies, mocks, tests.
     ``poll`` replaces kie.ai's polling schedule, ``rate_limits`` the client-side budgets,
-    ``visibility_grace`` how long "recordInfo is null" counts as "not visible yet".
+    ``visibility_grace`` how long "recordInfo is null" counts as "not visible yet" after a
+    submission (a wait on a bare task id allows at most 10 s: the id may be mistyped).
     ``create_attempts`` bounds resends of a create kie.ai certainly did not take;
     ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
     receiver or hub) lets waits resolve on callbacks; ``journal`` (a path or a

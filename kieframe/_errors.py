@@ -23,6 +23,7 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
     │   └── FeatureDisabledError      505
     ├── TaskFailed                    the task ran and ended in state ``fail``
     ├── DownloadError                 a result file could not be downloaded completely
+    ├── JournalError                  the journal file cannot be opened, read or written
     ├── WaitTimeout                   no result before the wait's deadline (also TimeoutError)
     └── CallbackError                 a callback request was refused; ``status`` is the HTTP answer
         ├── CallbackSignatureError    401  signature missing or wrong
@@ -57,6 +58,7 @@ __all__ = [
     "GenerationError",
     "InputValidationError",
     "InsufficientCreditsError",
+    "JournalError",
     "KieError",
     "MaintenanceError",
     "NotFoundError",
@@ -297,6 +299,13 @@ class DownloadError(KieError):
 
     Nothing half-written is left under the file's name; a partial file stays hidden next to it
     (``.<name>.kieframe-part``) and the next download of the same task resumes from it.
+    """
+
+
+class JournalError(KieError):
+    """The journal file cannot be opened, read or written (corrupt, not SQLite, no access).
+
+    Raised before a create is sent, so nothing was submitted; the message names the file.
     """
 
 

@@ -7,11 +7,15 @@ to see the answer. The journal makes that survivable: each submission is written
 tasks ``succeeded`` or ``failed``. After a crash, :meth:`Journal.unfinished` lists what needs
 attention: tasks to collect (``accepted``) and creates to reconcile (``sending``, ``uncertain``).
 
+A task is known by its host and id together: two hosts (kie.ai, a proxy, an emulator) may hand out
+the same id, and neither entry hides the other.
+
 Any object with the methods of :class:`SubmissionLog` can stand in for the SQLite journal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import json
@@ -19,13 +23,16 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from ._errors import JournalError
+
 __all__ = [
     "ENV_JOURNAL",
+    "SCHEMA_VERSION",
     "Journal",
     "JournalEntry",
     "JournalStatus",
@@ -46,6 +53,7 @@ class JournalStatus(enum.StrEnum):
     UNCERTAIN = "uncertain"  # no usable answer: the task may or may not exist
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    DISMISSED = "dismissed"  # set aside by the user: not to collect or reconcile
 
 
 _OPEN = (JournalStatus.SENDING, JournalStatus.ACCEPTED, JournalStatus.UNCERTAIN)
@@ -88,8 +96,10 @@ class SubmissionLog(Protocol):
         """The create of ``entry`` got no usable answer."""
         ...
 
-    def finished(self, task_id: str, *, succeeded: bool, detail: str | None = None) -> None:
-        """The task ``task_id`` reached success or fail."""
+    def finished(
+        self, task_id: str, *, succeeded: bool, detail: str | None = None, host: str | None = None
+    ) -> None:
+        """The task ``task_id`` (created on ``host``, if known) reached success or fail."""
         ...
 
 
@@ -108,20 +118,27 @@ def default_journal_path() -> Path | None:
     return Path(state) / "kieframe" / "journal.sqlite3"
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS submissions (
+#: The schema's version, kept in SQLite's ``user_version``; older journals are migrated on open.
+SCHEMA_VERSION = 2
+
+_TABLE = """
+CREATE TABLE {name} (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     host TEXT,
     model TEXT NOT NULL,
     input TEXT NOT NULL,
     status TEXT NOT NULL,
-    task_id TEXT UNIQUE,
+    task_id TEXT,
     detail TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS submissions_status ON submissions (status);
+)
 """
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS submissions_status ON submissions (status);
+CREATE INDEX IF NOT EXISTS submissions_task ON submissions (task_id, host);
+"""
+_COLUMNS = "id, host, model, input, status, task_id, detail, created_at, updated_at"
 
 
 class Journal:
@@ -135,17 +152,62 @@ class Journal:
         target = default_journal_path() if path is None else path
         if target is None:
             raise ValueError(f"the default journal is turned off ({ENV_JOURNAL}); pass a path")
-        if str(target) != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(target)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: the "sending" row must survive a power cut; one fsync per create is cheap
-            # next to the create's own round trip.
-            self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            if self.path != ":memory:":
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise self._error("cannot open", error) from None
+        try:
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # FULL: the "sending" row must survive a power cut; one fsync per create is cheap
+                # next to the create's own round trip.
+                self._db.execute("PRAGMA synchronous=FULL")
+            self._prepare()
+        except sqlite3.Error as error:
+            self._db.close()
+            raise self._error("cannot use", error) from None
+
+    def _prepare(self) -> None:
+        """Create the table, or bring an older journal up to :data:`SCHEMA_VERSION`.
+
+        Version 1 (no ``user_version``) keyed tasks by id alone (``task_id UNIQUE``), and its
+        first form had no ``host`` column; its rows are copied as they are, host unknown.
+        """
+        self._db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(
+                    f"schema version {version} is newer than this kieframe's ({SCHEMA_VERSION})"
+                )
+            if version < SCHEMA_VERSION:
+                columns = {row[1] for row in self._db.execute("PRAGMA table_info(submissions)")}
+                self._db.execute(_TABLE.format(name="submissions_new"))
+                if columns:
+                    copied = _COLUMNS if "host" in columns else _COLUMNS.replace("host", "NULL")
+                    self._db.execute(
+                        f"INSERT INTO submissions_new ({_COLUMNS})"  # noqa: S608 - names are ours
+                        f" SELECT {copied} FROM submissions"
+                    )
+                    self._db.execute("DROP TABLE submissions")
+                self._db.execute("ALTER TABLE submissions_new RENAME TO submissions")
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            for statement in filter(str.strip, _INDEXES.split(";")):
+                self._db.execute(statement)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _error(self, what: str, error: Exception) -> JournalError:
+        return JournalError(
+            f"{what} the journal {self.path} ({type(error).__name__}: {error}); move the file "
+            f"aside, or set {ENV_JOURNAL} to another file (or to off)"
+        )
 
     def __repr__(self) -> str:
         return f"<Journal {self.path}>"
@@ -156,9 +218,17 @@ class Journal:
             self._db.close()
 
     def _write(self, sql: str, *args: Any) -> int:
-        with self._lock:
+        with self._lock, self._guard("cannot write to"):
             cursor = self._db.execute(sql, args)
             return cursor.lastrowid or 0
+
+    @contextlib.contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Turn a database failure (corrupt, read-only, disk full) into a JournalError."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise self._error(what, error) from None
 
     def begin(self, *, model: str, input: Mapping[str, Any], host: str | None = None) -> int:
         """Record a create about to be sent (to the Jobs API at ``host``); return its entry id."""
@@ -185,7 +255,7 @@ class Journal:
         """Update an entry; return whether a row changed (``only_if`` limits the old statuses)."""
         assignments = "".join(f", {name} = ?" for name in columns)
         guard = f" AND status IN ({', '.join('?' * len(only_if))})" if only_if else ""
-        with self._lock:
+        with self._lock, self._guard("cannot write to"):
             cursor = self._db.execute(
                 f"UPDATE submissions SET status = ?, updated_at = ?{assignments}"  # noqa: S608 - names are ours
                 f" WHERE id = ?{guard}",
@@ -209,40 +279,70 @@ class Journal:
         """Settle a ``sending`` or ``uncertain`` entry after checking with kie.ai.
 
         ``task_id`` is the task found for it (the entry becomes ``accepted``, to be collected), or
-        None when there is none (the entry becomes ``rejected``).
+        None when there is none (the entry becomes ``rejected``). Raises ValueError if the entry
+        is settled already, or another entry of the same host holds that task id.
         """
+        holder = None if task_id is None else self._holder(entry, task_id)
+        if holder is not None:
+            raise ValueError(f"task {task_id} is already in the journal (entry {holder})")
         status, column = (
             (JournalStatus.REJECTED, {"detail": "resolved: no task was created"})
             if task_id is None
             else (JournalStatus.ACCEPTED, {"task_id": task_id})
         )
-        try:
-            changed = self._set(entry, status, only_if=_UNSETTLED, **column)
-        except sqlite3.IntegrityError:
-            raise ValueError(f"task {task_id} is already in the journal") from None
-        if not changed:
+        if not self._set(entry, status, only_if=_UNSETTLED, **column):
             raise ValueError(f"entry {entry} is not sending or uncertain: nothing to resolve")
 
-    def finished(self, task_id: str, *, succeeded: bool, detail: str | None = None) -> None:
-        """The task ``task_id`` reached success or fail (unknown ids are ignored)."""
+    def dismiss(self, entry: int, *, reason: str = "dismissed") -> None:
+        """Set an open entry aside (``dismissed``): it is no longer listed as unfinished.
+
+        For a task that is not wanted any more, or a create checked by hand. Raises ValueError
+        if the entry is not open.
+        """
+        if not self._set(entry, JournalStatus.DISMISSED, only_if=_OPEN, detail=reason):
+            raise ValueError(f"entry {entry} is not open: nothing to dismiss")
+
+    def _holder(self, entry: int, task_id: str) -> int | None:
+        """Another entry of ``entry``'s host that holds ``task_id``, if any."""
+        with self._lock, self._guard("cannot read"):
+            row = self._db.execute(
+                "SELECT id FROM submissions WHERE task_id = ? AND id != ?"
+                " AND host IS (SELECT host FROM submissions WHERE id = ?)",
+                (task_id, entry, entry),
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def finished(
+        self, task_id: str, *, succeeded: bool, detail: str | None = None, host: str | None = None
+    ) -> None:
+        """The task ``task_id`` reached success or fail (unknown ids are ignored).
+
+        With ``host``, the entry of that host (or one whose host was never recorded) is
+        updated, never a namesake from another host; the newest such entry if several.
+        """
         status = JournalStatus.SUCCEEDED if succeeded else JournalStatus.FAILED
         self._write(
-            "UPDATE submissions SET status = ?, updated_at = ?, detail = ? WHERE task_id = ?",
+            "UPDATE submissions SET status = ?, updated_at = ?, detail = ? WHERE id = ("
+            " SELECT id FROM submissions WHERE task_id = ?"
+            " AND (? IS NULL OR host IS ? OR host IS NULL)"
+            " ORDER BY host IS ? DESC, id DESC LIMIT 1)",
             status.value,
             time.time(),
             detail,
             task_id,
+            host,
+            host,
+            host,
         )
 
     def entries(self, *, status: JournalStatus | None = None) -> list[JournalEntry]:
         """Every entry (or those with ``status``), oldest first."""
-        sql = "SELECT id, host, model, input, status, task_id, detail, created_at, updated_at"
-        sql += " FROM submissions"
+        sql = f"SELECT {_COLUMNS} FROM submissions"  # noqa: S608 - names are ours
         args: tuple[str, ...] = ()
         if status is not None:
             sql += " WHERE status = ?"
             args = (status.value,)
-        with self._lock:
+        with self._lock, self._guard("cannot read"):
             rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
         return [_entry(row) for row in rows]
 

@@ -69,7 +69,9 @@ class Waiter:
     ``started`` is when the task was submitted (for the poll schedule) and ``deadline`` when the
     wait gives up, both on the same monotonic clock as the ``now`` arguments. Right after a create
     kie.ai may answer "recordInfo is null" for a while: within ``grace`` seconds of ``started``
-    that means "not visible yet"; after it, the task is reported as not found.
+    that means "not visible yet"; after it, the task is reported as not found. ``submitted`` is
+    False for a wait on a task id this client did not submit (``started`` is then the wait's
+    start): its not-found message says to check the id.
     """
 
     task_id: str
@@ -77,6 +79,7 @@ class Waiter:
     deadline: float
     plan: PollPlan = field(default_factory=PollPlan)
     grace: float = 60.0
+    submitted: bool = True
     last: TaskRecord | None = None
     polls: int = 0
 
@@ -89,12 +92,7 @@ class Waiter:
         self.polls += 1
         if record is None:
             if now - self.started > self.grace and self.last is None:
-                raise NotFoundError(
-                    f"kie.ai does not know task {self.task_id} "
-                    f"({self.grace:g} s after it was submitted)",
-                    code=422,
-                    task_id=self.task_id,
-                )
+                raise NotFoundError(self._unknown(), code=422, task_id=self.task_id)
             return None
         self.last = record
         if record.failed:
@@ -106,6 +104,16 @@ class Waiter:
                 record=record,
             )
         return record if record.succeeded else None
+
+    def _unknown(self) -> str:
+        if self.submitted:
+            return (
+                f"kie.ai does not show task {self.task_id}, {self.grace:g} s after it was submitted"
+            )
+        return (
+            f"kie.ai does not know task {self.task_id} (not seen in {self.grace:g} s of "
+            "waiting): check the task id"
+        )
 
     def next_delay(self, now: float) -> float:
         """Seconds until the next poll; raises :class:`~kieframe.WaitTimeout` past the deadline."""

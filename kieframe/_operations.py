@@ -8,6 +8,7 @@ when to stop) lives here only, in the spirit of h11's sans-I/O design.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -46,6 +47,7 @@ __all__ = [
     "Sleep",
     "callback_wait_op",
     "credits_op",
+    "encode_body",
     "get_op",
     "prepare_submission",
     "submit_op",
@@ -65,6 +67,7 @@ CREDIT = "/api/v1/chat/credit"
 class Call:
     """Send one request to kie.ai and return the envelope's ``data`` (or raise its error).
 
+    The body is ``json`` (encoded by httpx) or ``content`` (JSON already encoded).
     ``budget`` names the rate limit it counts against; ``retry`` allows the driver to resend it
     with backoff (only for requests that are safe to repeat), until ``deadline`` (monotonic
     seconds) if one is given.
@@ -75,6 +78,7 @@ class Call:
     host: Literal["api", "upload"] = "api"
     params: Mapping[str, str] | None = None
     json: Any = None
+    content: bytes | None = None
     files: Any = None
     data: Mapping[str, str] | None = None
     budget: Literal["create", "read"] | None = None
@@ -178,13 +182,14 @@ def submit_op(
     With a ``journal``, the create (to ``host``) is written down before it is sent and its
     outcome after.
     """
+    content = encode_body(submission)  # a body that cannot be sent fails here, before the journal
     if journal is None:
-        return (yield from _create(submission, attempts=attempts, rate_window=rate_window))
+        return (yield from _create(submission, content, attempts=attempts, rate_window=rate_window))
     entry: int = yield Blocking(
         partial(journal.begin, model=submission.model, input=submission.input, host=host)
     )
     try:
-        task = yield from _create(submission, attempts=attempts, rate_window=rate_window)
+        task = yield from _create(submission, content, attempts=attempts, rate_window=rate_window)
     except KieError as error:
         if _definitely_refused(error):  # nothing was created, nothing to pay for
             yield Blocking(partial(journal.rejected, entry, reason=str(error)))
@@ -218,15 +223,31 @@ def _definitely_refused(error: KieError) -> bool:
     return isinstance(error, APIError) and error.code in _REFUSALS
 
 
-def _create(submission: Submission, *, attempts: int, rate_window: float) -> Op[Task]:
+def encode_body(submission: Submission) -> bytes:
+    """The createTask body as the UTF-8 JSON that is sent; InputValidationError if it cannot be.
+
+    A lone surrogate, a NaN or a value nested too deep (possible in a
+    :class:`~kieframe.RawInput`) fails here, before the journal or the network sees anything.
+    """
+    try:
+        text = json.dumps(
+            submission.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+        return text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as error:  # UnicodeEncodeError is a ValueError
+        problem = Problem("input", f"cannot be sent as JSON ({type(error).__name__}: {error})")
+        raise InputValidationError(submission.model, [problem]) from None
+
+
+def _create(
+    submission: Submission, content: bytes, *, attempts: int, rate_window: float
+) -> Op[Task]:
     attempt = 0
     while True:
         attempt += 1
         sent_at = time.time()
         try:
-            data = yield Call(
-                method="POST", path=CREATE_TASK, json=submission.body, budget="create"
-            )
+            data = yield Call(method="POST", path=CREATE_TASK, content=content, budget="create")
         except RateLimitError as error:
             if attempt == attempts:
                 raise
@@ -318,9 +339,18 @@ class UpdateHook(Protocol):
     def __call__(self, record: TaskRecord, /) -> None: ...
 
 
+#: The visibility grace of a wait on a bare task id (not a Task this client submitted): a
+#: mistyped or foreign id is reported as unknown after this many seconds, not after the full grace.
+UNKNOWN_ID_GRACE = 10.0
+
+
 @dataclass(slots=True)
 class WaitOptions:
-    """How one wait runs: its deadline in seconds, poll plan, visibility grace, update hook."""
+    """How one wait runs: its deadline in seconds, poll plan, visibility grace, update hook.
+
+    ``grace`` applies to a task whose submission time is known; a wait on a bare id gets at most
+    :data:`UNKNOWN_ID_GRACE` seconds, counted from the wait's start.
+    """
 
     timeout: float
     plan: PollPlan = field(default_factory=PollPlan)
@@ -333,9 +363,20 @@ def _waiter(
 ) -> tuple[Waiter, float]:
     """A waiter placed on the monotonic clock, and ``now``; ``since`` is Unix seconds or None."""
     now = time.monotonic()
-    started = now - max(0.0, time.time() - since) if since is not None else now
     deadline = now + options.timeout
-    return Waiter(task_id, started=started, deadline=deadline, plan=plan, grace=options.grace), now
+    if since is None:  # an id from elsewhere, maybe mistyped: only a short grace
+        started, grace = now, min(options.grace, UNKNOWN_ID_GRACE)
+    else:
+        started, grace = now - max(0.0, time.time() - since), options.grace
+    waiter = Waiter(
+        task_id,
+        started=started,
+        deadline=deadline,
+        plan=plan,
+        grace=grace,
+        submitted=since is not None,
+    )
+    return waiter, now
 
 
 class _StateChanges:
@@ -377,21 +418,44 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
 def _read_visible(waiter: Waiter) -> Op[TaskRecord | None]:
     """Read the task's record; None while kie.ai answers "recordInfo is null".
 
-    Retries of the read stop at the wait's deadline; a read still failing then ends the wait
-    with :class:`~kieframe.WaitTimeout` (the task is not lost), not with the read's error.
+    A read retries on its own (with backoff, within the wait's deadline). When its retries run
+    out during a longer outage (5xx, 429, 455, no connection), the wait reads again after a
+    backoff that doubles each time, up to the deadline: it ends then with
+    :class:`~kieframe.WaitTimeout` (the task is not lost), never early with the read's error.
     """
-    try:
-        return _record(waiter.task_id, (yield _record_call(waiter.task_id, waiter.deadline)))
-    except APIError as error:
-        if is_not_visible(error):
-            return None
-        if error.retryable and time.monotonic() >= waiter.deadline:
-            waiter.next_delay(time.monotonic())  # raises WaitTimeout
-        raise
-    except TransportError:
-        if time.monotonic() >= waiter.deadline:
-            waiter.next_delay(time.monotonic())
-        raise
+    outages = 0
+    while True:
+        try:
+            return _record(waiter.task_id, (yield _record_call(waiter.task_id, waiter.deadline)))
+        except APIError as error:
+            if is_not_visible(error):
+                return None
+            if not error.retryable:
+                raise
+            delay = _after_outage(waiter, error, outages)
+        except TransportError as error:
+            delay = _after_outage(waiter, error, outages)
+        outages += 1
+        yield Sleep(delay)
+
+
+#: The longest pause between two reads of a task during an outage, in seconds.
+_OUTAGE_PAUSE_MAX = 60.0
+
+
+def _after_outage(waiter: Waiter, error: KieError, outages: int) -> float:
+    """How long to pause before reading again after a read's retries ran out.
+
+    Called inside the ``except`` block, so the WaitTimeout raised at the deadline carries the
+    read's error as its context.
+    """
+    pause = waiter.next_delay(time.monotonic())  # raises WaitTimeout past the deadline
+    remaining = waiter.deadline - time.monotonic()
+    pause = max(0.0, min(pause * 2.0 ** min(outages, 16), _OUTAGE_PAUSE_MAX, remaining))
+    logger.warning(
+        "reading task %s failed (%s); reading again in %.1f s", waiter.task_id, error, pause
+    )
+    return pause
 
 
 def callback_wait_op(

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from kieframe._journal import Journal, JournalStatus, SubmissionLog, default_journal_path
+import kieframe
+from kieframe import JournalError
+from kieframe._journal import (
+    SCHEMA_VERSION,
+    Journal,
+    JournalStatus,
+    SubmissionLog,
+    default_journal_path,
+)
 
 
 def test_lifecycle_of_an_entry(tmp_path: Path) -> None:
@@ -76,3 +88,121 @@ def test_default_path_follows_the_environment(
     assert default_journal_path() is None
     with pytest.raises(ValueError, match="turned off"):
         Journal()
+
+
+def _corrupt(path: Path) -> Path:
+    path.write_bytes(b"this is not a database, it is a shopping list\n" * 100)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "a folder", "under a file"])
+def test_an_unusable_journal_path_is_a_journal_error_naming_it(tmp_path: Path, kind: str) -> None:
+    path = {
+        "corrupt": lambda: _corrupt(tmp_path / "j.sqlite3"),
+        "a folder": lambda: tmp_path,
+        "under a file": lambda: _corrupt(tmp_path / "file") / "j.sqlite3",
+    }[kind]()
+    with pytest.raises(JournalError) as caught:
+        Journal(path)
+    assert str(path) in str(caught.value)
+    assert "KIEFRAME_JOURNAL" in str(caught.value)
+
+
+def test_a_client_with_a_corrupt_journal_raises_before_anything_is_sent(tmp_path: Path) -> None:
+    path = _corrupt(tmp_path / "j.sqlite3")
+    with pytest.raises(JournalError):
+        kieframe.Client("key", base_url="http://127.0.0.1:9", journal=path)
+
+
+# The schema journals were written with before tasks were keyed by host and id (version 1), and
+# its first form, before the host column.
+_V1_SCHEMA = """
+CREATE TABLE submissions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    host TEXT,
+    model TEXT NOT NULL,
+    input TEXT NOT NULL,
+    status TEXT NOT NULL,
+    task_id TEXT UNIQUE,
+    detail TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX submissions_status ON submissions (status);
+"""
+
+
+@pytest.mark.parametrize("with_host", [True, False], ids=["v1", "v1-without-host"])
+def test_a_version_1_journal_is_migrated_with_its_entries(tmp_path: Path, with_host: bool) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    schema = _V1_SCHEMA if with_host else _V1_SCHEMA.replace("    host TEXT,\n", "")
+    old.executescript(schema)
+    columns = "model, input, status, task_id, created_at, updated_at"
+    if with_host:
+        columns = "host, " + columns
+    host = ("http://127.0.0.1:8787",) if with_host else ()
+    old.execute(
+        f"INSERT INTO submissions ({columns}) VALUES ({', '.join('?' * (6 + len(host)))})",  # noqa: S608
+        (*host, "m/x", '{"prompt": "p"}', "accepted", "same-id", 1.0, 2.0),
+    )
+    old.commit()
+    old.close()
+
+    journal = Journal(path)
+    (kept,) = journal.entries()
+    assert (kept.model, kept.input, kept.task_id) == ("m/x", {"prompt": "p"}, "same-id")
+    assert kept.status is JournalStatus.ACCEPTED
+    assert kept.host == (host[0] if host else None)
+    # The same id from another host is a second entry now, not an IntegrityError.
+    other = journal.begin(model="m/x", input={}, host="https://api.kie.ai")
+    journal.accepted(other, task_id="same-id")
+    journal.finished("same-id", succeeded=True, host="https://api.kie.ai")
+    statuses = {entry.id: entry.status for entry in journal.entries()}
+    assert statuses == {kept.id: JournalStatus.ACCEPTED, other: JournalStatus.SUCCEEDED}
+    journal.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    reopened = Journal(path)  # a migrated journal opens as it is
+    assert len(reopened.entries()) == 2
+    reopened.close()
+
+
+@given(
+    hosts=st.lists(st.sampled_from(["https://api.kie.ai", "http://127.0.0.1:1", None]), max_size=6)
+)
+def test_one_task_id_on_many_hosts_keeps_one_entry_each(hosts: list[str | None]) -> None:
+    journal = Journal(":memory:")
+    entries = {}
+    for host in hosts:
+        entry = journal.begin(model="m", input={}, host=host)
+        journal.accepted(entry, task_id="t")  # never an IntegrityError, never stuck at sending
+        entries[entry] = host
+    assert [e.status for e in journal.entries()] == [JournalStatus.ACCEPTED] * len(hosts)
+    if hosts and hosts[-1] is not None:
+        journal.finished("t", succeeded=True, host=hosts[-1])
+        done = [e.id for e in journal.entries() if e.status is JournalStatus.SUCCEEDED]
+        assert done == [max(e for e, h in entries.items() if h == hosts[-1])]
+    journal.close()
+
+
+def test_a_newer_journal_is_refused_not_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    Journal(path).close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(JournalError, match="newer"):
+        Journal(path)
+
+
+def test_dismissing_an_entry_closes_it(tmp_path: Path) -> None:
+    journal = Journal(":memory:")
+    entry = journal.begin(model="m", input={})
+    journal.accepted(entry, task_id="t1")
+    journal.dismiss(entry, reason="not wanted")
+    assert journal.unfinished() == []
+    (dismissed,) = journal.entries(status=JournalStatus.DISMISSED)
+    assert dismissed.detail == "not wanted"
+    with pytest.raises(ValueError, match="nothing to dismiss"):
+        journal.dismiss(entry)
+    journal.close()

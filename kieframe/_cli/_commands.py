@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .._client import Client
 from .._errors import KieError, SubmissionUncertain, WaitTimeout
 from .._files._downloads import DownloadProgress
 from .._journal import Journal, JournalEntry
@@ -515,6 +516,16 @@ def journal(ctx: click.Context, /, show_all: bool, **options: Any) -> None:
     _out.print(table)
 
 
+def _collected(client: Client, record: TaskRecord, files: Sequence[Path]) -> None:
+    """Mark a task the journal lists as "to collect" done: its files saved, or it failed."""
+    if client.journal is None:
+        return
+    detail = f"saved {', '.join(str(path) for path in files)}" if files else record.fail_msg
+    client.journal.finished(
+        record.task_id, succeeded=record.succeeded, detail=detail, host=str(client.base_url)
+    )
+
+
 def _entry_json(entry: JournalEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
@@ -535,7 +546,12 @@ def _entry_json(entry: JournalEntry) -> dict[str, Any]:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8787, show_default=True, help="Port to bind; 0 for any free one.")
-@click.option("--seed", default=0, show_default=True, help="Seed for task ids and chance faults.")
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    help="Seed for chance faults (task ids are new each run).",
+)
 @click.option("--hmac-key", metavar="KEY", help="Sign callbacks with this webhook HMAC key.")
 @click.option(
     "--generating",
@@ -679,6 +695,8 @@ def serve(
             files: tuple[Path, ...] = ()
             if out is not None and client is not None and record.succeeded:
                 files = client.download(record, to=out)
+            if client is not None and (files or record.failed):
+                _collected(client, record, files)
             if state.json:
                 line = {**record_json(record), "files": [str(path) for path in files]}
                 click.echo(json.dumps(line, ensure_ascii=False))

@@ -9,6 +9,7 @@ from .._errors import (
     BadRequestError,
     InputValidationError,
     InsufficientCreditsError,
+    JournalError,
     KieError,
     NotFoundError,
     PluginError,
@@ -45,7 +46,7 @@ class ExitCode(enum.IntEnum):
 
 _MEANINGS = {
     ExitCode.OK: "success",
-    ExitCode.UNEXPECTED: "an unexpected error, or a broken plugin set-up",
+    ExitCode.UNEXPECTED: "an unexpected error, a broken plugin set-up or an unusable journal file",
     ExitCode.BAD_INPUT: "bad usage or input: unknown model, invalid field, kie.ai refused it",
     ExitCode.AUTH: "no API key, or kie.ai refused it (401)",
     ExitCode.NO_CREDITS: "insufficient credits (402) or the key is over its usage cap (433)",
@@ -61,6 +62,7 @@ _BY_ERROR: tuple[tuple[type[KieError], ExitCode], ...] = (
     (InputValidationError, ExitCode.BAD_INPUT),
     (UnknownModelError, ExitCode.BAD_INPUT),
     (PluginError, ExitCode.UNEXPECTED),
+    (JournalError, ExitCode.UNEXPECTED),
     (BadRequestError, ExitCode.BAD_INPUT),
     (UnprocessableError, ExitCode.BAD_INPUT),
     (NotFoundError, ExitCode.BAD_INPUT),

@@ -204,9 +204,19 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
     return target
 
 
-def _request_headers(plan: FilePlan, user_agent: str) -> dict[str, str]:
+def _build_request(
+    http: httpx.Client | httpx.AsyncClient, plan: FilePlan, user_agent: str
+) -> httpx.Request:
+    """The GET of the plan's link; one httpx cannot send (a NUL, a newline): DownloadError."""
     # File hosts get no Authorization header: the API key is for kie.ai's API only.
-    return {"User-Agent": user_agent, "Accept-Encoding": "identity", **plan.request_headers()}
+    headers = {"User-Agent": user_agent, "Accept-Encoding": "identity", **plan.request_headers()}
+    try:
+        return http.build_request("GET", plan.url, headers=headers)
+    except httpx.InvalidURL as error:
+        raise DownloadError(
+            f"result {plan.index}: the link {plan.url!r} cannot be requested ({error})",
+            task_id=plan.task_id,
+        ) from None
 
 
 class _Downloader:
@@ -269,9 +279,7 @@ class SyncDownloader(_Downloader):
             raise _gave_up(plan, exhausted) from exhausted
 
     def _fetch_once(self, plan: FilePlan) -> Step:
-        request = self._http.build_request(
-            "GET", plan.url, headers=_request_headers(plan, self._user_agent)
-        )
+        request = _build_request(self._http, plan, self._user_agent)
         try:
             # File hosts get no Authorization header, so following their redirects is safe.
             response = self._http.send(request, stream=True, follow_redirects=True)
@@ -345,9 +353,7 @@ class AsyncDownloader(_Downloader):
             raise _gave_up(plan, exhausted) from exhausted
 
     async def _fetch_once(self, plan: FilePlan) -> Step:
-        request = self._http.build_request(
-            "GET", plan.url, headers=_request_headers(plan, self._user_agent)
-        )
+        request = _build_request(self._http, plan, self._user_agent)
         try:
             response = await self._http.send(request, stream=True, follow_redirects=True)
             try:

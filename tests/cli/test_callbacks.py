@@ -72,3 +72,12 @@ def test_a_callback_is_verified_reread_and_its_files_saved(cli: Runner) -> None:
     [saved] = line["files"]
     assert Path(cli.cwd / saved).parent == cli.cwd / "received"
     assert (cli.cwd / saved).read_bytes()[4:8] == b"ftyp"
+    # Collected: the journal no longer lists the task as one to collect.
+    journal = cli("journal", "--json").json()
+    assert isinstance(journal, dict)
+    assert journal["entries"] == []
+    every = cli("journal", "--all", "--json").json()
+    assert isinstance(every, dict)
+    [entry] = every["entries"]
+    assert (entry["task_id"], entry["status"]) == (line["task_id"], "succeeded")
+    assert saved in entry["detail"]

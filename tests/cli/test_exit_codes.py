@@ -6,6 +6,8 @@ import signal
 import socket
 import subprocess
 
+import pytest
+
 from kieframe._cli import ExitCode
 from kieframe.testing import Emulator
 
@@ -90,6 +92,37 @@ def test_a_timeout_names_the_task_to_wait_for_again(cli: Runner, emulator: Emula
     assert isinstance(error, dict)
     assert error["error"]["task_id"] == task.task_id
     assert error["error"]["exit_code"] == ExitCode.TIMED_OUT
+
+
+def test_waiting_for_a_mistyped_id_soon_says_it_is_unknown(cli: Runner, emulator: Emulator) -> None:
+    """An id this process did not submit gets a short grace (not the 60 s a new task gets)."""
+    mistyped = "0123456789abcdef0123456789abcdeX"
+    done = cli(
+        "wait", mistyped, "--base-url", emulator.base_url, "--poll-every", "0.5",
+        "--timeout", "45", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert mistyped in done.err
+    assert "check the task id" in done.err
+    assert "submitted" not in done.err
+
+
+@pytest.mark.parametrize("args", [("submit", WAN, *INPUT), ("journal",)], ids=["submit", "journal"])
+def test_a_corrupt_journal_is_one_clear_error(
+    cli: Runner, emulator: Emulator, args: tuple[str, ...]
+) -> None:
+    journal = cli.cwd / "corrupt.sqlite3"
+    journal.write_bytes(b"not a database\n" * 200)
+    done = cli(
+        *args, *(_against(emulator) if args[0] == "submit" else ()),
+        KIE_API_KEY=Emulator.API_KEY, KIEFRAME_JOURNAL=str(journal),
+    )  # fmt: skip
+    assert done.code == ExitCode.UNEXPECTED
+    assert "Traceback" not in done.err
+    assert "sqlite3" not in done.err.split(":", 1)[0]
+    assert str(journal) in done.err
+    assert "KIEFRAME_JOURNAL" in done.err
+    assert not emulator.tasks  # nothing was sent
 
 
 def test_an_uncertain_submission_is_not_resent(cli: Runner, emulator: Emulator) -> None:

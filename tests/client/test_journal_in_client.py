@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -11,11 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 import stamina
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import kieframe
 from kieframe._journal import Journal, JournalStatus
 from kieframe.testing import Emulator
-from kieframe.testing.pytest_plugin import FAST_POLL
+from kieframe.testing.pytest_plugin import FAST_POLL, FAST_TIMING
 
 WAN = "wan/2-5-image-to-video"
 INPUT = {"prompt": "a heron in the reeds", "image_url": "https://example.com/h.png"}
@@ -208,3 +211,61 @@ async def test_cancelling_a_submit_during_its_journal_write_keeps_the_task(
     assert any(created.task_id in note for note in caught.value.__notes__)
     (entry,) = journal.unfinished()
     assert (entry.status, entry.task_id) == (JournalStatus.ACCEPTED, created.task_id)
+
+
+def _nested(depth: int) -> object:
+    value: object = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("a lone \ud800 surrogate", id="surrogate"),
+        pytest.param(float("nan"), id="nan"),
+        pytest.param(_nested(100_000), id="nested"),
+    ],
+)
+def test_an_input_that_cannot_be_sent_leaves_no_uncertain_entry(
+    client: kieframe.Client, journal: Journal, kie_emulator: Emulator, value: object
+) -> None:
+    """A body that cannot be encoded is refused before the journal or kie.ai sees it."""
+    raw = kieframe.RawInput({"prompt": value, "image_url": "https://example.com/h.png"})
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        client.submit(WAN, raw)
+    assert caught.value.fields == ("input",)
+    assert journal.entries() == []
+    assert not kie_emulator.tasks
+
+
+@given(prompt=st.text(st.characters(exclude_categories=())))
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_text_is_sent_or_refused_never_left_uncertain(
+    client: kieframe.Client, journal: Journal, prompt: str
+) -> None:
+    raw = kieframe.RawInput({"prompt": prompt, "image_url": "https://example.com/h.png"})
+    # Refused here, or by the emulator's own validation (an empty or long prompt), or sent.
+    with contextlib.suppress(kieframe.InputValidationError, kieframe.UnprocessableError):
+        client.submit(WAN, raw)
+    unsettled = (JournalStatus.SENDING, JournalStatus.UNCERTAIN)
+    assert not [entry for entry in journal.entries() if entry.status in unsettled]
+
+
+def test_runs_against_restarted_emulators_keep_their_own_entries_and_files(
+    journal: Journal, tmp_path: Path
+) -> None:
+    """Two emulator runs (same seed, same port range) share a journal and an output folder."""
+    saved: list[Path] = []
+    for _ in range(2):
+        with (
+            Emulator(seed=0, timing=FAST_TIMING, rate_limits=False) as emulator,
+            kieframe.Client(
+                Emulator.API_KEY, base_url=emulator.base_url, poll=FAST_POLL, journal=journal
+            ) as client,
+        ):
+            saved += client.run(WAN, INPUT, download_to=tmp_path / "out").files
+    assert len(set(saved)) == 2
+    assert all(path.exists() for path in saved)
+    assert [e.status for e in journal.entries()] == [JournalStatus.SUCCEEDED] * 2

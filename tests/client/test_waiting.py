@@ -70,6 +70,22 @@ def test_a_task_that_never_appears_is_not_found_after_the_grace_window(
     ):
         client.wait("0123456789abcdef0123456789abcdef", timeout=5)
     assert caught.value.task_id == "0123456789abcdef0123456789abcdef"
+    assert "check the task id" in caught.value.message
+    assert "submitted" not in caught.value.message  # this client submitted nothing
+
+
+def test_a_submitted_task_that_stays_invisible_is_not_found_after_its_grace(
+    kie_emulator: Emulator,
+) -> None:
+    kie_emulator.script(timing=Timing(invisible=600))
+    with kieframe.Client(
+        Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL, visibility_grace=0.2
+    ) as client:
+        task = client.submit(WAN, INPUT)
+        with pytest.raises(kieframe.NotFoundError) as caught:
+            client.wait(task, timeout=30)
+    assert caught.value.task_id == task.task_id
+    assert "after it was submitted" in caught.value.message
 
 
 def test_an_interrupted_wait_keeps_the_task_id(
@@ -142,3 +158,36 @@ def test_the_deadline_holds_while_reads_keep_failing(kie_emulator: Emulator) -> 
             client.wait(task, timeout=0.5)
     assert caught.value.task_id == task.task_id
     assert isinstance(caught.value.__context__, kieframe.MaintenanceError)
+
+
+@pytest.mark.parametrize("kind", ["http_500", "rate_limited", "drop_before"])
+def test_a_wait_outlasts_an_outage_longer_than_one_reads_retries(
+    kie_emulator: Emulator, kind: str
+) -> None:
+    """When one read's retries run out before the deadline, the wait keeps reading."""
+    with kieframe.Client(
+        Emulator.API_KEY,
+        base_url=kie_emulator.base_url,
+        poll=FAST_POLL,
+        rate_limits=kieframe.RateLimits.off(),
+        read_attempts=2,  # one read gives up after two tries: the outage is longer
+    ) as client:
+        task = client.submit(WAN, INPUT)
+        if kind == "rate_limited":
+            kie_emulator.fault("recordInfo", "code", code=429, retry_after=0, times=5)
+        else:
+            kie_emulator.fault("recordInfo", kind, times=5)  # type: ignore[arg-type]
+        assert client.wait(task, timeout=60).succeeded
+
+
+async def test_an_async_wait_outlasts_an_outage(kie_emulator: Emulator) -> None:
+    async with kieframe.AsyncClient(
+        Emulator.API_KEY,
+        base_url=kie_emulator.base_url,
+        poll=FAST_POLL,
+        rate_limits=kieframe.RateLimits.off(),
+        read_attempts=2,
+    ) as client:
+        task = await client.submit(WAN, INPUT)
+        kie_emulator.fault("recordInfo", "code", code=455, times=5)
+        assert (await client.wait(task, timeout=60)).succeeded

@@ -217,3 +217,26 @@ async def test_async_run_uploads_and_downloads(
     (path,) = result.files
     assert path.read_bytes() == build_mp4(size=RESULT_SIZE, seed=result.task_id)
     assert emu.stats.requests["upload"] == 1
+
+
+@pytest.mark.parametrize("bad", ["\n", "\x00", "\r\nX-Injected: 1"])
+def test_a_link_with_a_control_character_is_a_download_error(
+    emu: Emulator, client: kieframe.Client, tmp_path: Path, bad: str
+) -> None:
+    record = finished(client)
+    broken = dataclasses.replace(record, result_urls=(record.result_urls[0] + bad + "x",))
+    with pytest.raises(kieframe.DownloadError) as caught:
+        client.download(broken, to=tmp_path)
+    assert caught.value.task_id == record.task_id
+
+
+async def test_an_async_download_of_a_link_with_a_nul_is_a_download_error(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    async with kieframe.AsyncClient(
+        Emulator.API_KEY, base_url=emu.base_url, poll=kieframe.PollPlan.every(0.05)
+    ) as client:
+        record = await client.wait(await client.submit(HAILUO, INPUT))
+        broken = dataclasses.replace(record, result_urls=("https://example.com/a\x00.mp4",))
+        with pytest.raises(kieframe.DownloadError):
+            await client.download(broken, to=tmp_path)

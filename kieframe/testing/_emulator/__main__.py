@@ -22,7 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--port", type=int, default=8787, help="port, 0 for any (default: %(default)s)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for ids and chance faults")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for chance faults (task ids are new each run)"
+    )
     parser.add_argument("--hmac-key", default=None, help="sign callbacks with this webhook key")
     parser.add_argument(
         "--generating",

@@ -50,7 +50,9 @@ class Emulator:
     kie.ai's; scale it down for quick tests of budgets) answers 429 and is dropped, and an
     11th recordInfo per key within 1 s answers 429; both carry ``Retry-After``. A new task answers
     ``422 recordInfo is null`` for ``timing.invisible`` seconds, then is ``waiting``, ``queuing``,
-    ``generating`` and ``success`` (or as scripted). Inputs are checked with the model's spec
+    ``generating`` and ``success`` (or as scripted). Task ids start with a prefix drawn afresh
+    for each emulator, so a restarted emulator never hands out an id again; ``seed`` drives the
+    rest of each id, chance faults and callbacks. Inputs are checked with the model's spec
     (``registry.get_model``, default :func:`kieframe.get_model`). Result videos are valid MP4
     files of ``result_size`` bytes. A URL upload cannot reach the network: it accepts only links
     to files this emulator serves, and copies them.

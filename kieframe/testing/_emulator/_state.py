@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import secrets
 import threading
 import time
 from collections import Counter, deque
@@ -138,6 +139,9 @@ class TaskStore:
         self._lock = threading.Lock()
         self._clock = clock
         self._ids = random.Random(f"{seed}:task-ids")
+        # Fresh per emulator: two runs (a restart, the same seed) never hand out the same id, so
+        # their journal entries and downloaded files never collide.
+        self._id_prefix = secrets.token_hex(4)
         self._timing = timing
         self._credits = credits
         self._rate_limits = rate_limits
@@ -190,7 +194,7 @@ class TaskStore:
             self._credits -= cost
             self._creates.append(now)
             script = self._scripts.popleft() if self._scripts else Script()
-            task_id = f"{self._ids.getrandbits(128):032x}"
+            task_id = f"{self._id_prefix}{self._ids.getrandbits(96):024x}"
             info = TaskInfo(
                 task_id=task_id,
                 model=model,
