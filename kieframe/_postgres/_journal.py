@@ -77,14 +77,23 @@ class PostgresJournal:
         """The create of ``entry`` got no usable answer."""
         self._settle(entry, JournalStatus.UNCERTAIN, detail=reason)
 
-    def finished(self, task_id: str, *, succeeded: bool, detail: str | None = None) -> None:
-        """The task ``task_id`` reached success or fail (unknown ids are ignored)."""
+    def finished(
+        self, task_id: str, *, succeeded: bool, detail: str | None = None, host: str | None = None
+    ) -> None:
+        """The task ``task_id`` reached success or fail (unknown ids are ignored).
+
+        With ``host``, the entry of that host (or one whose host was never recorded) is
+        updated, never a namesake from another host; the newest such entry if several.
+        """
         status = JournalStatus.SUCCEEDED if succeeded else JournalStatus.FAILED
         with self._db.session() as conn:
             conn.execute(
                 "UPDATE kieframe_submissions SET status = %s, detail = %s,"
-                " updated_at = clock_timestamp() WHERE task_id = %s",
-                (status.value, detail, task_id),
+                " updated_at = clock_timestamp() WHERE id = ("
+                " SELECT id FROM kieframe_submissions WHERE task_id = %s"
+                " AND (%s::text IS NULL OR host = %s OR host IS NULL)"
+                " ORDER BY host IS NOT DISTINCT FROM %s DESC, id DESC LIMIT 1)",
+                (status.value, detail, task_id, host, host, host),
             )
 
     def resolve(self, entry: int, *, task_id: str | None) -> None:
@@ -113,9 +122,21 @@ class PostgresJournal:
                 )
                 changed = cursor.rowcount
         except psycopg.errors.UniqueViolation:
-            raise ValueError(f"task {task_id} is already in the journal") from None
+            raise ValueError(f"task {task_id} is already in the journal (same host)") from None
         if not changed:
             raise ValueError(f"entry {entry} is not sending or uncertain: nothing to resolve")
+
+    def dismiss(self, entry: int, *, reason: str = "dismissed") -> None:
+        """Set an open entry aside (``dismissed``); raises ValueError if it is not open."""
+        with self._db.session() as conn:
+            cursor = conn.execute(
+                "UPDATE kieframe_submissions SET status = 'dismissed', detail = %s,"
+                " updated_at = clock_timestamp() WHERE id = %s AND status = ANY(%s)",
+                (reason, entry, list(_OPEN)),
+            )
+            changed = cursor.rowcount
+        if not changed:
+            raise ValueError(f"entry {entry} is not open: nothing to dismiss")
 
     def entries(self, *, status: JournalStatus | None = None) -> list[JournalEntry]:
         """Every entry (or those with ``status``), oldest first."""

@@ -27,12 +27,14 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             model text NOT NULL,
             input jsonb NOT NULL,
             status text NOT NULL,
-            task_id text UNIQUE,
+            task_id text,
             detail text,
             created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
             updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
         );
         CREATE INDEX kieframe_submissions_status ON kieframe_submissions (status);
+        CREATE UNIQUE INDEX kieframe_submissions_task
+            ON kieframe_submissions (task_id, coalesce(host, '')) WHERE task_id IS NOT NULL;
         CREATE TABLE kieframe_budgets (
             account text NOT NULL,
             kind text NOT NULL,
