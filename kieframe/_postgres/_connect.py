@@ -84,7 +84,8 @@ class Database:
         """The error to raise when the database failed with ``error``."""
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return DatabaseUnavailable(
-            f"the kieframe database ({redact(self.url)}) cannot be reached: {detail}"
+            f"the kieframe database ({redact(self.url)}) cannot be reached ({detail}); nothing"
+            " that needed it was sent to kie.ai"
         )
 
     @contextmanager
