@@ -123,11 +123,10 @@ class PostgresCallbackHub(CallbackHub):
                     conn = self._listen(check=False)
                     logger.info("callback listener reconnected to %r", self._db)
                     backoff = 0.1
-                seqs = [
-                    int(note.payload)
-                    for note in conn.notifies(timeout=_POLL)
-                    if note.payload.isdigit()
-                ]
+                # stop_after=1: return with the first notification (and any that came with it)
+                # instead of collecting them until the timeout.
+                notes = list(conn.notifies(timeout=_POLL, stop_after=1))
+                seqs = [int(note.payload) for note in notes if note.payload.isdigit()]
                 if seqs:
                     self._read(conn, "seq = ANY(%s)", seqs)
             except (psycopg.Error, DatabaseUnavailable) as error:

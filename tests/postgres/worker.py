@@ -4,7 +4,8 @@ Modes (the first argument) print one JSON line per event on stdout:
 
 - ``submit``: create ``--count`` tasks through a client sharing ``--database``; each create
   that the database made impossible is reported (``unavailable``) and tried again;
-- ``wait``: create one task whose callback goes to ``--callback-url`` and wait for it;
+- ``wait``: create ``--count`` tasks whose callbacks go to ``--callback-url``, then wait for
+  each in turn;
 - ``receive``: serve a callback receiver sharing the database's hub and claims; its handler
   reports each task it handles;
 - ``hold``: take the create budget's row lock and sleep (until killed).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from typing import Any
@@ -63,13 +65,18 @@ def wait(args: argparse.Namespace) -> None:
     with client(args) as kie:
         assert kie.callbacks is not None
         kie.callbacks.watchdog = 600.0  # a wait that returns is woken by a callback, not a poll
-        task = kie.submit(MODEL, INPUT, callback_url=args.callback_url)
-        emit(event="created", task_id=task.task_id)
-        record = kie.wait(task, timeout=20)
-        emit(event="finished", task_id=record.task_id, state=str(record.state))
+        tasks = [
+            kie.submit(MODEL, INPUT, callback_url=args.callback_url) for _ in range(args.count)
+        ]
+        for task in tasks:
+            emit(event="created", task_id=task.task_id)
+        for task in tasks:
+            record = kie.wait(task, timeout=20)
+            emit(event="finished", task_id=record.task_id, state=str(record.state))
 
 
 def receive(args: argparse.Namespace) -> None:
+    logging.getLogger("kieframe").setLevel(logging.ERROR)  # unsigned callbacks: a test receiver
     backend = connect(args.database)
     with client(args) as kie:
 
