@@ -1,8 +1,10 @@
 """The callback receiver: a raw ASGI 3 application that verifies, deduplicates and acknowledges.
 
-The request path only reads the body, verifies it and queues the record (milliseconds: kie.ai
-waits 15 s at most); worker tasks on the serving loop re-read the record from kie.ai, pass it to
-the hub (waking the waits) and run the user's handler.
+The request path only reads the body, verifies it and queues the record (well under a
+millisecond of CPU: kie.ai waits 15 s at most); worker tasks on the serving loop re-read the
+record from kie.ai, within the client's read budget, pass it to the hub (waking the waits) and run
+the user's handler. The queue is sized to hold any burst the machine can: a burst is answered at
+once and worked off at the pace of the read budget.
 """
 
 from __future__ import annotations
@@ -80,11 +82,14 @@ class CallbackReceiver:
     Each POST is verified (see :func:`~kieframe.verify_callback`; ``hmac_key`` is one key or
     several during a rotation) and answered at once: 200 when accepted (also for a duplicate),
     401 for a bad or missing signature, 400 for a stale or malformed one, 413 when too large,
-    405 for another method, 503 when the work queue is full. Work happens off the request path,
-    on ``workers`` tasks of the serving loop: the same task and final state is handled once (the
+    405 for another method, and 503 only when ``queue_size`` accepted callbacks still wait for
+    work (far more than any burst kie.ai sends). Work happens off the request path, on
+    ``workers`` tasks of the serving loop: the same task and final state is handled once (the
     last ``dedupe_capacity`` are remembered); with ``reread`` (the default) the record is read
-    again from kie.ai through ``client`` before it is trusted, because kie.ai does not sign the
-    body; then it goes to :attr:`hub` (waking ``wait()`` calls) and to ``handler``.
+    again from kie.ai through ``client``, within its read budget (:class:`~kieframe.RateLimits`),
+    before it is trusted, because kie.ai does not sign the body; then it goes to :attr:`hub`
+    (waking ``wait()`` calls) and to ``handler``. A handler that raises is logged and counted in
+    :attr:`ReceiverStats.errors`; the record has reached the hub, and the other callbacks go on.
 
     Without a ``client``, records reach the hub unconfirmed and each wait re-reads its own task;
     a ``handler`` then needs a ``client`` (or ``reread=False``). An :class:`~kieframe.AsyncClient`
@@ -105,7 +110,7 @@ class CallbackReceiver:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         dedupe_capacity: int = 100_000,
         workers: int = 8,
-        queue_size: int = 10_000,
+        queue_size: int = 100_000,
         claims: CallbackClaims | None = None,
     ) -> None:
         if handler is not None and reread and client is None:

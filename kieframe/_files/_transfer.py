@@ -1,9 +1,10 @@
 """The drivers of downloads (blocking with threads, asyncio with a semaphore) and the file's end.
 
 The drivers only perform: send the request the :class:`~._downloads.FilePlan` asks for, give it
-the answer, write the body where it says, and retry with stamina when it says so. Finishing a file
-(checking its size, moving it under a name that clobbers nothing, writing its metadata) is plain
-blocking file work shared by both.
+the answer, write the body where it says, and retry with stamina when it says so. The body goes
+to a :class:`PartFile`, which hashes it as it writes it (off the event loop for asyncio).
+Finishing a file (checking its size, moving it under a name that clobbers nothing, writing its
+metadata) is plain blocking file work shared by both.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import json
 import os
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from types import TracebackType
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -27,17 +30,19 @@ from .._drive import drive, drive_async
 from .._errors import DownloadError
 from .._operations import Call
 from .._records import TaskRecord
-from ._downloads import Decision, DownloadProgress, Fetch, FileOp, FilePlan, Step, download_op
+from ._downloads import Decision, DownloadProgress, Fetch, FilePlan, Step, download_op
 
-__all__ = ["AsyncDownloader", "SyncDownloader", "finish", "plan_downloads"]
+__all__ = ["AsyncDownloader", "PartFile", "SyncDownloader", "finish", "plan_downloads"]
 
-T = TypeVar("T")
-
-#: Bytes read from the network per write.
-CHUNK = 64 * 1024
+#: Bytes gathered from the network before a worker thread hashes (and, for asyncio, writes) them.
+BATCH = 1 << 20
 #: Files downloaded at once by default.
 DEFAULT_CONCURRENCY = 4
 _META_MARK = "kieframe.result/1"
+
+
+class _Progressed(Exception):
+    """An attempt was cut after it stored new bytes: resume at once, with a fresh retry budget."""
 
 
 class _Retry(Exception):
@@ -70,12 +75,121 @@ def _gave_up(plan: FilePlan, error: _Retry) -> DownloadError:
     )
 
 
-def _open_part(plan: FilePlan, start: int) -> IO[bytes]:
-    """The partial file, cut to ``start`` bytes and positioned there."""
-    handle = plan.part.open("r+b" if plan.part.exists() else "wb")
-    handle.truncate(start)
-    handle.seek(start)
-    return handle
+class PartFile:
+    """The partial file of one result, and the SHA-256 of its bytes, computed as they arrive.
+
+    Bytes are hashed as they are written, so the file is never read back to be hashed. Both
+    drivers gather reads into batches of :data:`BATCH` for a worker thread: the blocking driver
+    writes each read at once (:meth:`write`) and the worker hashes the batches beside it; the
+    asyncio driver hands each batch to the worker to write and hash (:meth:`awrite`), so its loop
+    never waits for the disk. :meth:`close` stores what is still gathered: every byte received is
+    kept, whatever ended the transfer, and a resumed download asks for exactly the rest.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._digest = hashlib.sha256()
+        self._hashed = 0  # bytes from the file's start that _digest covers (or will, once busy)
+        self._handle: IO[bytes] | None = None
+        self._gathered: list[bytes] = []
+        self._gathered_size = 0
+        self._unwritten = False  # whether the gathered bytes still need writing (asyncio)
+        self._busy: Future[None] | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="kieframe-write")
+
+    def __enter__(self) -> PartFile:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+        self._pool.shutdown()
+
+    def open(self, start: int) -> None:
+        """Cut the file to ``start`` bytes and write from there (blocking)."""
+        handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666), "r+b")
+        if os.fstat(handle.fileno()).st_size != start:
+            handle.truncate(start)
+        if self._hashed != start:  # a restart, or bytes an earlier process left
+            self._rehash(handle, start)
+        handle.seek(start)
+        self._handle = handle
+
+    def write(self, chunk: bytes) -> None:
+        """Write ``chunk`` now and hash it soon, on the worker (blocking)."""
+        assert self._handle is not None, "open() comes first"
+        self._handle.write(chunk)
+        if (batch := self._gather(chunk)) is not None:
+            if self._busy is not None:
+                self._busy.result()
+            self._busy = self._pool.submit(self._hash, batch)
+
+    async def awrite(self, chunk: bytes) -> int:
+        """Gather ``chunk``; write and hash each batch on the worker. Bytes handed to it."""
+        self._unwritten = True
+        if (batch := self._gather(chunk)) is None:
+            return 0
+        if self._busy is not None:
+            await asyncio.wrap_future(self._busy)
+        self._busy = self._pool.submit(self._store, batch)
+        return len(batch)
+
+    def close(self) -> int:
+        """Store what is gathered and close the file (blocking); how many bytes it wrote."""
+        rest = b"".join(self._gathered)
+        self._gathered.clear()
+        self._gathered_size = 0
+        if self._handle is None:
+            return 0
+        written = len(rest) if self._unwritten else 0
+        try:
+            if self._busy is not None:
+                self._busy.result()
+            if written:
+                self._store(rest)
+            else:
+                self._hash(rest)
+        finally:
+            self._busy, self._unwritten = None, False
+            self._handle.close()
+            self._handle = None
+        return written
+
+    def sha256(self, size: int) -> str:
+        """The hex SHA-256 of the file, which holds ``size`` bytes (blocking)."""
+        if self._hashed != size:  # completed without a body here (416: it was all on disk)
+            with self.path.open("rb") as handle:
+                self._rehash(handle, size)
+        return self._digest.hexdigest()
+
+    def _gather(self, chunk: bytes) -> bytes | None:
+        self._gathered.append(chunk)
+        self._gathered_size += len(chunk)
+        if self._gathered_size < BATCH:
+            return None
+        batch = b"".join(self._gathered)
+        self._gathered.clear()
+        self._gathered_size = 0
+        return batch
+
+    def _hash(self, data: bytes) -> None:
+        self._digest.update(data)
+        self._hashed += len(data)
+
+    def _store(self, data: bytes) -> None:
+        assert self._handle is not None, "open() comes first"
+        self._handle.write(data)
+        self._hash(data)
+
+    def _rehash(self, handle: IO[bytes], size: int) -> None:
+        self._digest, self._hashed = hashlib.sha256(), 0
+        handle.seek(0)
+        while self._hashed < size and (chunk := handle.read(min(BATCH, size - self._hashed))):
+            self._hash(chunk)
 
 
 def plan_downloads(record: TaskRecord, folder: Path) -> list[FilePlan]:
@@ -159,7 +273,7 @@ def _metadata(plan: FilePlan, record: TaskRecord, size: int, sha256: str) -> dic
     }
 
 
-def finish(plan: FilePlan, record: TaskRecord) -> Path:
+def finish(plan: FilePlan, record: TaskRecord, part: PartFile) -> Path:
     """Check the partial file, give it a name that overwrites nothing, write ``<name>.json``.
 
     A file already there with the same bytes (an earlier download of this result) is kept and
@@ -172,7 +286,7 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
             f"result {plan.index}: {size} bytes on disk, {plan.total} announced",
             task_id=plan.task_id,
         )
-    sha256 = _sha256(plan.part)
+    sha256 = part.sha256(size)
     for name in plan.candidates():
         target = plan.folder / name
         meta = plan.folder / f"{name}.json"
@@ -235,6 +349,20 @@ class _Downloader:
             self._progress(plan.folder / plan.name, plan.offset, plan.total)
         return failed
 
+    def _ended(self, plan: FilePlan, start: int, rest: int, cut: Decision | None) -> Decision:
+        """The decision once a body ended (``cut`` if it was interrupted) and its rest is stored.
+
+        A cut after new bytes were stored raises :class:`_Progressed`: the transfer goes on
+        from there at once, without spending the retries that are for failures.
+        """
+        failed = self._written(plan, rest)
+        if failed is not None:
+            return failed
+        decision = cut if cut is not None else plan.on_end()
+        if decision.step is Step.RETRY and plan.offset > start:
+            raise _Progressed
+        return decision
+
 
 class SyncDownloader(_Downloader):
     """Downloads a record's files with blocking I/O, several at once on threads."""
@@ -263,22 +391,26 @@ class SyncDownloader(_Downloader):
             return tuple(future.result() for future in futures)
 
     def _one(self, plan: FilePlan, record: TaskRecord) -> Path:
-        self._drive(download_op(plan))
-        return finish(plan, record)
+        with PartFile(plan.part) as part:
+            drive(download_op(plan), partial(self._effect, part))
+            return finish(plan, record, part)
 
-    def _drive(self, op: FileOp[T]) -> T:
-        return drive(op, self._effect)
+    def _effect(self, part: PartFile, effect: Fetch | Call) -> Any:
+        if isinstance(effect, Fetch):
+            return self._fetch(effect.plan, part)
+        return self._perform(effect)
 
-    def _effect(self, effect: Fetch | Call) -> Any:
-        return self._fetch(effect.plan) if isinstance(effect, Fetch) else self._perform(effect)
+    def _fetch(self, plan: FilePlan, part: PartFile) -> Step:
+        caller = stamina.RetryingCaller(**self._retry).on(_retry_hook)
+        while True:
+            try:
+                return caller(self._fetch_once, plan, part)
+            except _Progressed:
+                continue
+            except _Retry as exhausted:
+                raise _gave_up(plan, exhausted) from exhausted
 
-    def _fetch(self, plan: FilePlan) -> Step:
-        try:
-            return stamina.RetryingCaller(**self._retry).on(_retry_hook)(self._fetch_once, plan)
-        except _Retry as exhausted:
-            raise _gave_up(plan, exhausted) from exhausted
-
-    def _fetch_once(self, plan: FilePlan) -> Step:
+    def _fetch_once(self, plan: FilePlan, part: PartFile) -> Step:
         request = _build_request(self._http, plan, self._user_agent)
         try:
             # File hosts get no Authorization header, so following their redirects is safe.
@@ -286,21 +418,28 @@ class SyncDownloader(_Downloader):
             try:
                 decision = plan.on_head(response.status_code, response.headers)
                 if decision.step is Step.WRITE:
-                    decision = self._write(plan, decision.start, response)
+                    decision = self._write(plan, part, decision.start, response)
             finally:
                 response.close()
         except httpx.TransportError as error:
             decision = plan.on_interrupted(error)
         return _conclude(plan, decision)
 
-    def _write(self, plan: FilePlan, start: int, response: httpx.Response) -> Decision:
-        with _open_part(plan, start) as handle:
-            for chunk in response.iter_raw(CHUNK):
-                handle.write(chunk)
-                failed = self._written(plan, len(chunk))
-                if failed is not None:
+    def _write(
+        self, plan: FilePlan, part: PartFile, start: int, response: httpx.Response
+    ) -> Decision:
+        part.open(start)
+        ended: Decision | None = None
+        try:
+            for chunk in response.iter_raw():
+                part.write(chunk)
+                if (failed := self._written(plan, len(chunk))) is not None:
                     return failed
-        return plan.on_end()
+        except httpx.TransportError as error:
+            ended = plan.on_interrupted(error)
+        finally:
+            rest = part.close()
+        return self._ended(plan, start, rest, ended)
 
 
 class AsyncDownloader(_Downloader):
@@ -328,8 +467,9 @@ class AsyncDownloader(_Downloader):
 
         async def one(plan: FilePlan) -> Path:
             async with limit:
-                await self._drive(download_op(plan))
-                return await asyncio.to_thread(finish, plan, record)
+                with PartFile(plan.part) as part:
+                    await drive_async(download_op(plan), partial(self._effect, part))
+                    return await asyncio.to_thread(finish, plan, record, part)
 
         outcomes = await asyncio.gather(*(one(plan) for plan in plans), return_exceptions=True)
         for outcome in outcomes:
@@ -337,40 +477,48 @@ class AsyncDownloader(_Downloader):
                 raise outcome
         return tuple(outcome for outcome in outcomes if isinstance(outcome, Path))
 
-    async def _drive(self, op: FileOp[T]) -> T:
-        return await drive_async(op, self._effect)
-
-    async def _effect(self, effect: Fetch | Call) -> Any:
+    async def _effect(self, part: PartFile, effect: Fetch | Call) -> Any:
         if isinstance(effect, Fetch):
-            return await self._fetch(effect.plan)
+            return await self._fetch(effect.plan, part)
         return await self._perform(effect)
 
-    async def _fetch(self, plan: FilePlan) -> Step:
+    async def _fetch(self, plan: FilePlan, part: PartFile) -> Step:
         caller = stamina.AsyncRetryingCaller(**self._retry).on(_retry_hook)
-        try:
-            return await caller(self._fetch_once, plan)
-        except _Retry as exhausted:
-            raise _gave_up(plan, exhausted) from exhausted
+        while True:
+            try:
+                return await caller(self._fetch_once, plan, part)
+            except _Progressed:
+                continue
+            except _Retry as exhausted:
+                raise _gave_up(plan, exhausted) from exhausted
 
-    async def _fetch_once(self, plan: FilePlan) -> Step:
+    async def _fetch_once(self, plan: FilePlan, part: PartFile) -> Step:
         request = _build_request(self._http, plan, self._user_agent)
         try:
             response = await self._http.send(request, stream=True, follow_redirects=True)
             try:
                 decision = plan.on_head(response.status_code, response.headers)
                 if decision.step is Step.WRITE:
-                    decision = await self._write(plan, decision.start, response)
+                    decision = await self._write(plan, part, decision.start, response)
             finally:
                 await response.aclose()
         except httpx.TransportError as error:
             decision = plan.on_interrupted(error)
         return _conclude(plan, decision)
 
-    async def _write(self, plan: FilePlan, start: int, response: httpx.Response) -> Decision:
-        with _open_part(plan, start) as handle:
-            async for chunk in response.aiter_raw(CHUNK):
-                handle.write(chunk)
-                failed = self._written(plan, len(chunk))
-                if failed is not None:
+    async def _write(
+        self, plan: FilePlan, part: PartFile, start: int, response: httpx.Response
+    ) -> Decision:
+        await asyncio.to_thread(part.open, start)
+        ended: Decision | None = None
+        try:
+            async for chunk in response.aiter_raw():
+                if (stored := await part.awrite(chunk)) and (
+                    failed := self._written(plan, stored)
+                ) is not None:
                     return failed
-        return plan.on_end()
+        except httpx.TransportError as error:
+            ended = plan.on_interrupted(error)
+        finally:
+            rest = await asyncio.to_thread(part.close)
+        return self._ended(plan, start, rest, ended)
