@@ -49,6 +49,9 @@ def client(args: argparse.Namespace) -> Client:
 
 def submit(args: argparse.Namespace) -> None:
     with client(args) as kie:
+        # Warm up as a long-running worker would be: the first request of a fresh process (its
+        # connection, lazy imports) can lag far behind its budget slot.
+        kie.credits()
         done = 0
         while done < args.count:
             try:
