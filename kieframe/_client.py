@@ -52,8 +52,9 @@ from ._operations import (
     prepare_submission,
     wait_op,
 )
-from ._postgres import PostgresWindow, account_label, backend_from_url
-from ._postgres import database_url as _database_url
+from ._postgres._backend import account_label, backend_from_url
+from ._postgres._budget import PostgresWindow
+from ._postgres._connect import database_url as _database_url
 from ._ratelimit import RateLimits, SlidingWindow, shared_windows
 from ._records import Result, Task, TaskRecord
 from ._registry import Registry, default_registry

@@ -13,20 +13,13 @@ Create the tables once with ``kieframe db init`` (or :meth:`Backend.migrate`). N
 
 from __future__ import annotations
 
-from ._postgres import (
-    ENV_DATABASE_URL,
-    SCHEMA_VERSION,
-    Backend,
-    DatabaseUnavailable,
-    PostgresCallbackClaims,
-    PostgresCallbackHub,
-    PostgresJournal,
-    PostgresUploadCache,
-    PostgresWindow,
-    account_label,
-    backend_from_url,
-    database_url,
-)
+from ._postgres._backend import Backend, account_label, backend_from_url
+from ._postgres._budget import PostgresWindow
+from ._postgres._callbacks import PostgresCallbackClaims, PostgresCallbackHub
+from ._postgres._connect import ENV_DATABASE_URL, DatabaseUnavailable, database_url
+from ._postgres._journal import PostgresJournal
+from ._postgres._schema import SCHEMA_VERSION
+from ._postgres._uploads import PostgresUploadCache
 
 __all__ = [
     "ENV_DATABASE_URL",

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 from .._client import AsyncClient, Client
 from .._envelope import is_not_visible
 from .._errors import APIError, CallbackError, CallbackTooLargeError, KieError, NotFoundError
+from .._postgres._backend import backend_from_url
+from .._postgres._connect import database_url as _database_url
 from .._records import TaskRecord
 from ._hub import CallbackHub
 from ._verify import DEFAULT_MAX_BODY_SIZE, DEFAULT_TOLERANCE, HmacKeys, Verifier, key_list
@@ -96,6 +98,8 @@ class CallbackReceiver:
     must belong to the loop that serves the receiver; a :class:`~kieframe.Client` works from any.
     With ``claims`` (shared by every receiver, such as the PostgreSQL backend's), a record is
     passed on and handled by the one receiver that claims its task and state first.
+    ``database_url`` (default ``$KIEFRAME_DATABASE_URL``) names a PostgreSQL database shared with
+    the clients: then the hub and the claims default to its (see the PostgreSQL guide).
     """
 
     def __init__(
@@ -112,6 +116,7 @@ class CallbackReceiver:
         workers: int = 8,
         queue_size: int = 100_000,
         claims: CallbackClaims | None = None,
+        database_url: str | None = None,
     ) -> None:
         if handler is not None and reread and client is None:
             raise ValueError(
@@ -120,6 +125,11 @@ class CallbackReceiver:
             )
         if workers < 1 or queue_size < 1 or dedupe_capacity < 1:
             raise ValueError("workers, queue_size and dedupe_capacity must be at least 1")
+        url = _database_url(database_url)
+        if url:  # one database for every receiver and client: see docs/guide/postgres.md
+            backend = backend_from_url(url)
+            hub = hub if hub is not None else backend.hub
+            claims = claims if claims is not None else backend.claims
         self.hub = hub if hub is not None else CallbackHub()
         self.reread = reread
         self._client = client

@@ -6,7 +6,9 @@ import json
 
 import click
 
-from .._postgres import ENV_DATABASE_URL, SCHEMA_VERSION, backend_from_url, database_url, redact
+from .._postgres._backend import backend_from_url
+from .._postgres._connect import ENV_DATABASE_URL, database_url, redact
+from .._postgres._schema import SCHEMA_VERSION
 
 __all__ = ["db"]
 

@@ -47,21 +47,15 @@ class Backend:
 
     def windows(self, account: str, limits: RateLimits) -> tuple[PostgresWindow, PostgresWindow]:
         """The (create, read) budgets of ``account`` (see :func:`account_label`)."""
+
+        def window(kind: str, limit: int, seconds: float) -> PostgresWindow:
+            return PostgresWindow(
+                self.database, account=account, kind=kind, limit=limit, window=seconds
+            )
+
         return (
-            PostgresWindow(
-                self.database,
-                account=account,
-                kind="create",
-                limit=limits.creates,
-                window=limits.create_window,
-            ),
-            PostgresWindow(
-                self.database,
-                account=account,
-                kind="read",
-                limit=limits.reads,
-                window=limits.read_window,
-            ),
+            window("create", limits.creates, limits.create_window),
+            window("read", limits.reads, limits.read_window),
         )
 
     def upload_cache(self, namespace: str) -> PostgresUploadCache:

@@ -184,7 +184,7 @@ class PostgresCluster:
         """Create a fresh database (with kieframe's tables unless ``migrate`` is false)."""
         import psycopg
 
-        from .._postgres import migrate as apply
+        from .._postgres._schema import migrate as apply
 
         name = f"kieframe_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.url(), autocommit=True) as admin:

@@ -22,7 +22,7 @@ from typing import Any
 
 import kieframe
 from kieframe import CallbackReceiver, CallbackServer, Client, RateLimits
-from kieframe.postgres import DatabaseUnavailable, account_label, connect
+from kieframe.postgres import DatabaseUnavailable, account_label
 from kieframe.testing import Emulator
 
 MODEL = "wan/2-5-image-to-video"
@@ -80,15 +80,12 @@ def wait(args: argparse.Namespace) -> None:
 
 def receive(args: argparse.Namespace) -> None:
     logging.getLogger("kieframe").setLevel(logging.ERROR)  # unsigned callbacks: a test receiver
-    backend = connect(args.database)
     with client(args) as kie:
 
         def handle(record: kieframe.TaskRecord) -> None:
             emit(event="handled", task_id=record.task_id, state=str(record.state))
 
-        receiver = CallbackReceiver(
-            client=kie, handler=handle, hub=backend.hub, claims=backend.claims
-        )
+        receiver = CallbackReceiver(client=kie, handler=handle, database_url=args.database)
         with CallbackServer(receiver) as server:
             emit(event="ready", url=server.url)
             sys.stdin.read()  # until the test closes our stdin
