@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -12,11 +13,13 @@ from click.testing import CliRunner
 import kieframe
 from kieframe import AsyncClient, Client, RateLimits
 from kieframe._cli import cli
+from kieframe._postgres._connect import Database
 from kieframe._records import parse_record
 from kieframe.postgres import (
     SCHEMA_VERSION,
     Backend,
     DatabaseUnavailable,
+    PostgresCallbackHub,
     PostgresJournal,
     PostgresWindow,
     connect,
@@ -250,3 +253,35 @@ def test_uploads_are_shared_until_they_expire(kie_database_url: str) -> None:
     assert connect(NOWHERE).upload_cache("https://uploads").get("abc") is None  # a miss
     first.close()
     second.close()
+
+
+class _Astray(Database):
+    """Sends its statements to another database, as a transaction-mode pooler may route them."""
+
+    def __init__(self, url: str, elsewhere: str) -> None:
+        super().__init__(url)
+        self._elsewhere = Database(elsewhere)
+
+    @contextmanager
+    def session(self) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+        with self._elsewhere.session() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self._elsewhere.close()
+        super().close()
+
+
+def test_a_listener_that_misses_its_own_notification_says_why(
+    kie_postgres: PostgresCluster, kie_database_url: str
+) -> None:
+    elsewhere = kie_postgres.create_database()
+    database = _Astray(kie_database_url, elsewhere)
+    hub = PostgresCallbackHub(database)
+    try:
+        with pytest.raises(DatabaseUnavailable, match="need a session connection"):
+            hub.start()
+        assert not hub.listening
+    finally:
+        database.close()
+        kie_postgres.drop_database(elsewhere)
