@@ -52,6 +52,9 @@ from ._operations import (
     prepare_submission,
     wait_op,
 )
+from ._postgres._backend import account_label, backend_from_url
+from ._postgres._budget import PostgresWindow
+from ._postgres._connect import database_url as _database_url
 from ._ratelimit import RateLimits, SlidingWindow, shared_windows
 from ._records import Result, Task, TaskRecord
 from ._registry import Registry, default_registry
@@ -145,6 +148,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         callbacks: CallbackHub | CallbackReceiver | None = None,
         journal: SubmissionLog | str | os.PathLike[str] | None = None,
         upload_cache: str | os.PathLike[str] | None = None,
+        database_url: str | None = None,
     ) -> None:
         settings = resolve_settings(
             api_key=api_key, base_url=base_url, upload_base_url=upload_base_url
@@ -158,6 +162,9 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         self.visibility_grace = visibility_grace
         #: Where callbacks reach waits (a receiver's hub): see :meth:`Client.wait`.
         self.callbacks = callbacks if isinstance(callbacks, CallbackHub | None) else callbacks.hub
+        url = _database_url(database_url)
+        backend = backend_from_url(url) if url else None
+        self._shared = backend is not None  # budgets in the database: reserve() blocks
         self._uploads = UploadCache(
             namespace=str(self.upload_base_url), path=upload_cache or os.environ.get(CACHE_ENV)
         )
@@ -166,12 +173,16 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         self._read_retry_timeout = read_retry_timeout
         limits = rate_limits or RateLimits()
         self._rate_window = limits.create_window
-        self._windows: dict[str, SlidingWindow] = dict(
-            zip(
-                ("create", "read"),
-                shared_windows(str(self.base_url), self._key.reveal(), limits),
-                strict=True,
-            )
+        windows: tuple[SlidingWindow | PostgresWindow, ...]
+        windows = shared_windows(str(self.base_url), self._key.reveal(), limits)
+        if backend is not None:  # one database for every process: see docs/guide/postgres.md
+            windows = backend.windows(account_label(self._key.reveal()), limits)
+            if upload_cache is None:
+                self._uploads = backend.upload_cache(str(self.upload_base_url))
+            if self.callbacks is None:
+                self.callbacks = backend.hub
+        self._windows: dict[str, SlidingWindow | PostgresWindow] = dict(
+            zip(("create", "read"), windows, strict=True)
         )
 
         if http_client is not None and transport is not None:
@@ -179,7 +190,9 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         #: Where every create is written down before and after it is sent (see Journal).
         self.journal: SubmissionLog | None
         self._owned_journal: Journal | None = None
-        if journal is None or isinstance(journal, SubmissionLog):
+        if journal is None and backend is not None:
+            self.journal = backend.journal
+        elif journal is None or isinstance(journal, SubmissionLog):
             self.journal = journal
         else:  # a path: the client opens it (a JournalError if it cannot) and closes it
             self.journal = self._owned_journal = Journal(journal)
@@ -345,8 +358,11 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     s: the id may be mistyped). ``create_attempts`` bounds resends of a create kie.ai certainly did
     not take; ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
     receiver or hub) lets waits resolve on callbacks; ``journal`` (a path or a
-    :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that keeps
-    upload links across runs.
+    :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that
+    keeps upload links across runs. ``database_url`` (default ``$KIEFRAME_DATABASE_URL``) names
+    a PostgreSQL database that every process shares: then the budgets, the journal, the upload
+    cache and the callbacks (unless given) live there (``pip install "kieframe[postgres]"``,
+    ``kieframe db init``; see the PostgreSQL guide).
     """
 
     def _new_http(self, transport: httpx.BaseTransport | None) -> httpx.Client:
@@ -550,7 +566,10 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         return await self._send_once(call)
 
     async def _send_once(self, call: Call) -> Any:
-        if delay := self._reserve(call):
+        delay = (
+            await asyncio.to_thread(self._reserve, call) if self._shared else self._reserve(call)
+        )
+        if delay:
             await asyncio.sleep(delay)
         try:
             response = await self._http.send(self._request(call))

@@ -35,6 +35,7 @@ from .._registry import default_registry
 from .._spec import ModelSpec
 from .._version import __version__
 from ._connect import Connection, connect, connection_from, connection_options, journal_path
+from ._db import db
 from ._exit import EPILOG, ExitCode, exit_code_for
 from ._inputs import FIELD_PREFIX, build_input, field_options
 from ._render import (
@@ -856,3 +857,6 @@ def serve(
                 log_level=log_level,
                 forwarded_allow_ips=forwarded_allow_ips,
             )
+
+
+cli.add_command(db)

@@ -47,7 +47,8 @@ class Emulator:
     business errors come inside HTTP 200 unless ``errors_as_http_status``. Any non-empty
     ``Bearer`` key is valid and shares the account, except :attr:`INVALID_KEY` (401) and
     :attr:`NO_CREDITS_KEY` (402 on create). Each create costs :attr:`TASK_COST` credits.
-    Unless ``rate_limits`` is false, a 21st create within 10 s answers 429 and is dropped, and an
+    Unless ``rate_limits`` is false, a 21st create within ``create_window`` seconds (10, as
+    kie.ai's; scale it down for quick tests of budgets) answers 429 and is dropped, and an
     11th recordInfo per key within 1 s answers 429; both carry ``Retry-After``. A new task answers
     ``422 recordInfo is null`` for ``timing.invisible`` seconds, then is ``waiting``, ``queuing``,
     ``generating`` and ``success`` (or as scripted). Task ids start with a prefix drawn afresh
@@ -79,6 +80,7 @@ class Emulator:
         hmac_key: str | None = None,
         credits: int = 10_000,
         rate_limits: bool = True,
+        create_window: float = 10.0,
         host: str = "127.0.0.1",
         port: int = 0,
         lifetimes: Lifetimes = Lifetimes(),  # noqa: B008 - a frozen record
@@ -94,7 +96,12 @@ class Emulator:
         self._host = host
         self._port = port
         self._tasks = TaskStore(
-            clock=clock, seed=seed, timing=timing, credits=credits, rate_limits=rate_limits
+            clock=clock,
+            seed=seed,
+            timing=timing,
+            credits=credits,
+            rate_limits=rate_limits,
+            create_window=create_window,
         )
         self._signer = LinkSigner(seed=seed, clock=clock)
         self._files = FileStore(signer=self._signer, lifetimes=lifetimes, result_size=result_size)

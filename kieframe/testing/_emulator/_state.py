@@ -127,7 +127,14 @@ class TaskStore:
     """The account (credits, rate limits), the scripted outcomes and every created task."""
 
     def __init__(
-        self, *, clock: Clock, seed: int, timing: Timing, credits: int, rate_limits: bool
+        self,
+        *,
+        clock: Clock,
+        seed: int,
+        timing: Timing,
+        credits: int,
+        rate_limits: bool,
+        create_window: float = _CREATE_WINDOW,
     ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
@@ -138,6 +145,7 @@ class TaskStore:
         self._timing = timing
         self._credits = credits
         self._rate_limits = rate_limits
+        self._create_window = create_window
         self._scripts: deque[Script] = deque()
         self._tasks: dict[str, Task] = {}
         self._creates: deque[float] = deque()
@@ -171,12 +179,14 @@ class TaskStore:
         with self._lock:
             now = self._clock.now()
             if self._rate_limits:
-                wait = _window_wait(self._creates, now, limit=_CREATE_LIMIT, window=_CREATE_WINDOW)
+                wait = _window_wait(
+                    self._creates, now, limit=_CREATE_LIMIT, window=self._create_window
+                )
                 if wait is not None:
                     raise Rejected(
                         429,
                         f"rate limited: at most {_CREATE_LIMIT} new tasks per "
-                        f"{_CREATE_WINDOW:g} seconds; the request was dropped",
+                        f"{self._create_window:g} seconds; the request was dropped",
                         retry_after=max(1, math.ceil(wait)),
                     )
             if self._credits < cost:
