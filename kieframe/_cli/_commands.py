@@ -172,7 +172,7 @@ def cli(ctx: click.Context, /, verbose: int, **options: Any) -> None:
     file is $KIEFRAME_CONFIG if set); it is never printed. Add --emulator to any command that
     talks to kie.ai to use a local emulator instead: no key, no cost.
     """
-    log_activity(verbose)
+    ctx.call_on_close(log_activity(verbose))
     ctx.ensure_object(_State).connection = connection_from(options)
 
 
