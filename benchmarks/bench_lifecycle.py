@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 import kieframe
+from kieframe.lifecycle import PollPlan, RateLimits
 from kieframe.testing import Emulator, Timing
 
 from ._common import Figure, best_of
@@ -29,8 +30,8 @@ async def _kieframe(emu: Emulator, tasks: int) -> float:
     async with kieframe.AsyncClient(
         Emulator.API_KEY,
         base_url=emu.base_url,
-        poll=kieframe.PollPlan.every(INTERVAL),
-        rate_limits=kieframe.RateLimits.off(),
+        poll=PollPlan.every(INTERVAL),
+        rate_limits=RateLimits.off(),
     ) as client:
         results = await asyncio.gather(*(client.run(MODEL, INPUT) for _ in range(tasks)))
     assert all(r.record.succeeded for r in results)
@@ -59,7 +60,7 @@ async def _baseline(emu: Emulator, tasks: int) -> float:
 def _per_read(emu: Emulator, reads: int) -> tuple[float, float]:
     """Seconds per sequential recordInfo read: ``Client.get`` and a bare httpx GET."""
     with kieframe.Client(
-        Emulator.API_KEY, base_url=emu.base_url, rate_limits=kieframe.RateLimits.off()
+        Emulator.API_KEY, base_url=emu.base_url, rate_limits=RateLimits.off()
     ) as client:
         task = client.submit(MODEL, INPUT)
         client.wait(task)

@@ -13,6 +13,7 @@ import tracemalloc
 import httpx
 
 import kieframe
+from kieframe.lifecycle import PollPlan, RateLimits
 from kieframe.testing import Emulator, Timing
 
 from ._common import Figure
@@ -25,8 +26,8 @@ async def _held_by_waits(emu: Emulator, tasks: int) -> float:
     async with kieframe.AsyncClient(
         Emulator.API_KEY,
         base_url=emu.base_url,
-        poll=kieframe.PollPlan.every(2.0),
-        rate_limits=kieframe.RateLimits.off(),
+        poll=PollPlan.every(2.0),
+        rate_limits=RateLimits.off(),
     ) as client:
         handles = [await client.submit(MODEL, INPUT) for _ in range(tasks)]
         gc.collect()

@@ -1,126 +1,157 @@
-"""kieframe: a typed, plugin-based client for kie.ai's asynchronous media-generation API."""
+"""kieframe: a typed, plugin-based client for kie.ai's asynchronous media-generation API.
+
+The names here are the everyday ones: the clients, the task records, the model registry's
+look-ups and the errors people catch. The rest lives in public submodules, imported on first use:
+
+- :mod:`kieframe.errors`: the whole exception tree;
+- :mod:`kieframe.lifecycle`: client options (:class:`~kieframe.PollPlan`,
+  :class:`~kieframe.RateLimits`, update hooks, default hosts);
+- :mod:`kieframe.callbacks`: receiving kie.ai's callbacks;
+- :mod:`kieframe.journal`: the submission journal;
+- :mod:`kieframe.files`: :class:`~kieframe.Rehost` and download progress;
+- :mod:`kieframe.registry`: plugin registries and what they loaded;
+- :mod:`kieframe.postgres`: one database shared by every process (the ``postgres`` extra);
+- :mod:`kieframe.authoring` and :mod:`kieframe.hookspecs`: writing a model plugin;
+- :mod:`kieframe.testing`: the kie.ai emulator, strategies and the plugin contract.
+
+``import kieframe`` stays cheap: the clients (and httpx) load on first use of ``kieframe.Client``.
+Every public exception is also reachable as ``kieframe.<Name>`` (its ``__module__``), and so are
+the names that were top-level before 0.2, without a warning.
+"""
 
 from __future__ import annotations
 
-from ._callbacks._hub import CallbackHub
-from ._callbacks._receiver import CallbackHandler, CallbackReceiver, ReceiverStats
-from ._callbacks._serve import CallbackServer, serve_callbacks
-from ._callbacks._verify import verify_callback
-from ._client import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, AsyncClient, Client
+import importlib
+import typing
+
 from ._errors import (
     APIError,
     AuthenticationError,
-    BadRequestError,
-    CallbackError,
-    CallbackMalformedError,
-    CallbackSignatureError,
-    CallbackStaleError,
-    CallbackTooLargeError,
-    ConfigurationError,
     DownloadError,
-    FeatureDisabledError,
-    GenerationError,
     InputValidationError,
     InsufficientCreditsError,
-    JournalError,
     KieError,
-    MaintenanceError,
-    NotFoundError,
-    PluginError,
-    Problem,
+    NoAnswerError,
     RateLimitError,
-    ServerError,
     SubmissionUncertain,
     TaskFailed,
-    TransportError,
     UnknownModelError,
-    UnprocessableError,
-    UpstreamTimeoutError,
-    UsageCapError,
     WaitTimeout,
 )
-from ._fields import HttpUrl, ImageUrl, MediaLimits, OptionalImageUrl
-from ._files._downloads import DownloadProgress
-from ._files._local import Rehost
-from ._journal import Journal, JournalEntry, JournalStatus, SubmissionLog
-from ._lifecycle import PollPhase, PollPlan
-from ._operations import UpdateHook
-from ._ratelimit import RateLimits
 from ._records import RawInput, Result, Task, TaskRecord, TaskState
-from ._registry import PluginFailure, PluginInfo, Registry, get_model, models, plugins
-from ._spec import MediaField, ModelSpec
+from ._registry import get_model, models
 from ._version import __version__
-from .hookspecs import hookimpl
+
+# The clients are imported on first use: httpx loads click and rich when they are installed.
+if typing.TYPE_CHECKING:
+    from ._client import AsyncClient, Client
 
 __all__ = [
-    "DEFAULT_BASE_URL",
-    "DEFAULT_UPLOAD_BASE_URL",
     "APIError",
     "AsyncClient",
     "AuthenticationError",
-    "BadRequestError",
-    "CallbackError",
-    "CallbackHandler",
-    "CallbackHub",
-    "CallbackMalformedError",
-    "CallbackReceiver",
-    "CallbackServer",
-    "CallbackSignatureError",
-    "CallbackStaleError",
-    "CallbackTooLargeError",
     "Client",
     "ConfigurationError",
     "DownloadError",
-    "DownloadProgress",
-    "FeatureDisabledError",
-    "GenerationError",
-    "HttpUrl",
-    "ImageUrl",
     "InputValidationError",
     "InsufficientCreditsError",
-    "Journal",
-    "JournalEntry",
-    "JournalError",
-    "JournalStatus",
     "KieError",
-    "MaintenanceError",
-    "MediaField",
-    "MediaLimits",
-    "ModelSpec",
-    "NotFoundError",
-    "OptionalImageUrl",
-    "PluginError",
-    "PluginFailure",
-    "PluginInfo",
-    "PollPhase",
-    "PollPlan",
-    "Problem",
+    "NoAnswerError",
     "RateLimitError",
-    "RateLimits",
     "RawInput",
-    "ReceiverStats",
-    "Registry",
-    "Rehost",
     "Result",
-    "ServerError",
-    "SubmissionLog",
     "SubmissionUncertain",
     "Task",
     "TaskFailed",
     "TaskRecord",
     "TaskState",
-    "TransportError",
     "UnknownModelError",
-    "UnprocessableError",
-    "UpdateHook",
-    "UpstreamTimeoutError",
-    "UsageCapError",
     "WaitTimeout",
     "__version__",
     "get_model",
-    "hookimpl",
     "models",
-    "plugins",
-    "serve_callbacks",
-    "verify_callback",
 ]
+
+_SUBMODULES = frozenset(
+    {"authoring", "callbacks", "errors", "files", "hookspecs", "journal", "lifecycle"}
+    | {"postgres", "registry", "testing"}
+)
+
+# Names reachable as ``kieframe.<name>`` outside ``__all__``: the rest of the error tree (so
+# reprs and pickles of ``kieframe.<Error>`` resolve) and names that were top-level before 0.2.
+_HOMES = {
+    **dict.fromkeys(["AsyncClient", "Client"], "_client"),
+    **dict.fromkeys(
+        [
+            "BadRequestError",
+            "CallbackError",
+            "CallbackMalformedError",
+            "CallbackSignatureError",
+            "CallbackStaleError",
+            "CallbackTooLargeError",
+            "ConfigurationError",
+            "DatabaseUnavailable",
+            "JournalError",
+            "NotFoundError",
+            "PluginError",
+            "Problem",
+            "ServerError",
+        ],
+        "errors",
+    ),
+    **dict.fromkeys(
+        [
+            "CallbackClaims",
+            "CallbackHandler",
+            "CallbackHub",
+            "CallbackReceiver",
+            "CallbackServer",
+            "ReceiverStats",
+            "serve_callbacks",
+            "verify_callback",
+        ],
+        "callbacks",
+    ),
+    **dict.fromkeys(["Journal", "JournalEntry", "JournalStatus", "SubmissionLog"], "journal"),
+    **dict.fromkeys(["DownloadProgress", "Rehost"], "files"),
+    **dict.fromkeys(["PluginFailure", "PluginInfo", "Registry", "plugins"], "registry"),
+    **dict.fromkeys(
+        [
+            "DEFAULT_BASE_URL",
+            "DEFAULT_UPLOAD_BASE_URL",
+            "PollPhase",
+            "PollPlan",
+            "RateLimits",
+            "UpdateHook",
+        ],
+        "lifecycle",
+    ),
+    **dict.fromkeys(
+        [
+            "HttpUrl",
+            "ImageUrl",
+            "MediaField",
+            "MediaLimits",
+            "ModelSpec",
+            "OptionalImageUrl",
+            "hookimpl",
+        ],
+        "authoring",
+    ),
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    """Import public submodules, and names outside ``__all__``, on first use."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # the next look-up is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *_SUBMODULES})

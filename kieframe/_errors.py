@@ -1,39 +1,42 @@
-"""The exception tree of kieframe.
+"""The exception tree of kieframe, drawn by one question: did kie.ai answer?
 
-Every error kieframe raises derives from :class:`KieError`, so one ``except`` catches them all::
+Every error kieframe raises derives from :class:`KieError`, so one ``except`` catches them all:
 
-    KieError                          code, message, task_id, retryable
+    KieError                          message, code, task_id, retryable
+    ├── NoAnswerError                 no answer from kie.ai: connect, read or protocol failure
+    │   └── DatabaseUnavailable       the shared PostgreSQL database is down: nothing was sent
+    ├── APIError                      kie.ai answered with an error code (HTTP status or body)
+    │   ├── BadRequestError           400, 422  kie.ai refused the request or its parameters
+    │   ├── AuthenticationError       401       the API key is missing or wrong
+    │   ├── InsufficientCreditsError  402       too few credits
+    │   ├── NotFoundError             404       no such task (also one kie.ai never shows)
+    │   ├── RateLimitError            429       dropped, not queued: send again later
+    │   └── ServerError               455, 5xx  kie.ai failed or is under maintenance
+    ├── SubmissionUncertain           a create may or may not have started a paid task
+    ├── TaskFailed                    the task ran and ended in state "fail"
+    ├── WaitTimeout                   no result before the wait's deadline (also TimeoutError)
     ├── InputValidationError          bad input, caught before anything is sent (also ValueError)
     ├── UnknownModelError             no plugin provides that model id (also LookupError)
     ├── PluginError                   a plugin failed to load, or two plugins claim one model id
     ├── ConfigurationError            a setting (config file, environment) is unreadable or wrong
-    ├── TransportError                the request never got an answer (connect, read, protocol)
-    │   └── SubmissionUncertain       a create may or may not have started a paid task
-    ├── APIError                      kie.ai answered with an error code (HTTP status or body)
-    │   ├── BadRequestError           400
-    │   ├── AuthenticationError       401
-    │   ├── InsufficientCreditsError  402
-    │   ├── NotFoundError             404
-    │   ├── UpstreamTimeoutError      408  the model gave no result for 10 minutes
-    │   ├── UnprocessableError        422
-    │   ├── RateLimitError            429
-    │   ├── UsageCapError             433  a sub-key is over its usage cap
-    │   ├── MaintenanceError          455
-    │   ├── ServerError               500 and any other 5xx
-    │   ├── GenerationError           501
-    │   └── FeatureDisabledError      505
-    ├── TaskFailed                    the task ran and ended in state ``fail``
     ├── DownloadError                 a result file could not be downloaded completely
     ├── JournalError                  the journal file cannot be opened, read or written
-    ├── WaitTimeout                   no result before the wait's deadline (also TimeoutError)
-    └── CallbackError                 a callback request was refused; ``status`` is the HTTP answer
+    └── CallbackError                 a callback request was refused; status is the HTTP answer
         ├── CallbackSignatureError    401  signature missing or wrong
         ├── CallbackStaleError        400  timestamp outside the tolerance (a replay, a bad clock)
         ├── CallbackMalformedError    400  not JSON, or no task id
         └── CallbackTooLargeError     413  body over the size limit
 
-``retryable`` says whether sending the same request again later can succeed. kieframe's own retries
-use it for reads; a create is never resent blindly (see :class:`SubmissionUncertain`).
+Other codes (408, 433, 501, 505, ...) raise a plain :class:`APIError`; branch on its ``code``.
+``retryable`` says whether sending the same *read* again later can succeed: true for
+:class:`NoAnswerError`, :class:`RateLimitError`, :class:`ServerError` and :class:`WaitTimeout`.
+
+:class:`SubmissionUncertain` sits on a branch of its own on purpose: no retry idiom
+(``except NoAnswerError``, ``except APIError``, ``except (OSError, TimeoutError)``) catches it, so
+an uncertain create is never resent by accident, which could pay for the task twice.
+
+Every class reports ``kieframe`` as its module (as httpx does) and is reachable as
+``kieframe.<Name>``, so reprs and pickles name the public home, not this private module.
 """
 
 from __future__ import annotations
@@ -55,14 +58,13 @@ __all__ = [
     "CallbackStaleError",
     "CallbackTooLargeError",
     "ConfigurationError",
+    "DatabaseUnavailable",
     "DownloadError",
-    "FeatureDisabledError",
-    "GenerationError",
     "InputValidationError",
     "InsufficientCreditsError",
     "JournalError",
     "KieError",
-    "MaintenanceError",
+    "NoAnswerError",
     "NotFoundError",
     "PluginError",
     "Problem",
@@ -70,14 +72,18 @@ __all__ = [
     "ServerError",
     "SubmissionUncertain",
     "TaskFailed",
-    "TransportError",
     "UnknownModelError",
-    "UnprocessableError",
-    "UpstreamTimeoutError",
-    "UsageCapError",
     "WaitTimeout",
     "error_for_code",
 ]
+
+
+def _restore(cls: type[KieError], args: tuple[Any, ...], state: dict[str, Any]) -> KieError:
+    """Rebuild a pickled error without calling its (keyword-only) constructor."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class KieError(Exception):
@@ -106,6 +112,9 @@ class KieError(Exception):
         return (
             f"{type(self).__name__}({self.message!r}, code={self.code!r}, task_id={self.task_id!r})"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +172,13 @@ class ConfigurationError(KieError, ValueError):
     """
 
 
-class TransportError(KieError):
-    """The request got no usable answer: connection refused, timed out, or cut.
+class NoAnswerError(KieError):
+    """kie.ai gave no usable answer: the connection was refused, timed out, or cut.
 
-    ``request_sent`` is False only when the request certainly never reached kie.ai (the connection
-    could not be opened), which is what makes resending a create safe.
+    Always safe to retry for a read. ``request_sent`` is False only when the request certainly
+    never reached kie.ai (the connection could not be opened), which is what makes resending a
+    create safe; a create that was sent and got no answer raises :class:`SubmissionUncertain`
+    instead, never this.
     """
 
     retryable = True
@@ -179,28 +190,43 @@ class TransportError(KieError):
         self.request_sent = request_sent
 
 
-class SubmissionUncertain(TransportError):
+class DatabaseUnavailable(NoAnswerError):
+    """The shared PostgreSQL database could not be reached, so the request was not sent.
+
+    Raised before a request goes out when its budget slot or (for a create) its journal entry
+    cannot be written: nothing reached kie.ai and nothing is paid for, so ``request_sent`` is
+    always False and sending again once the database is back is safe. A wait treats it as a
+    read that got no answer and tries again.
+    """
+
+    def __init__(self, message: str, *, task_id: str | None = None) -> None:
+        super().__init__(message, task_id=task_id, request_sent=False)
+
+
+class SubmissionUncertain(KieError):
     """A create was sent, but whether kie.ai accepted it is unknown.
 
     kie.ai has no idempotency key, so kieframe never resends such a create on its own: that could
     start (and pay for) a second task. ``model`` and ``input`` say what was sent, ``sent_at``
     when (Unix seconds); reconcile by looking for the task (for example in kie.ai's dashboard or
-    the journal) before submitting again.
+    the journal) before submitting again. The error that made it uncertain is its ``__cause__``.
     """
-
-    retryable = False
 
     def __init__(
         self, message: str, *, model: str, input: Mapping[str, Any], sent_at: float
     ) -> None:
-        super().__init__(message, request_sent=True)
+        super().__init__(message)
         self.model = model
         self.input = dict(input)
         self.sent_at = sent_at
 
 
 class APIError(KieError):
-    """kie.ai answered with an error code, in the HTTP status or inside an HTTP 200 body."""
+    """kie.ai answered with an error ``code``, in the HTTP status or inside an HTTP 200 body.
+
+    ``http_status`` is the HTTP status of the answer and ``retry_after`` the seconds kie.ai asked
+    to wait, if it did. Codes without a subclass of their own raise this class.
+    """
 
     default_code: ClassVar[int] = 0
 
@@ -219,7 +245,7 @@ class APIError(KieError):
 
 
 class BadRequestError(APIError):
-    """400: the request was malformed (for example a missing taskId)."""
+    """400 or 422: kie.ai refused the request or its parameters; nothing was created."""
 
     default_code = 400
 
@@ -237,21 +263,9 @@ class InsufficientCreditsError(APIError):
 
 
 class NotFoundError(APIError):
-    """404: the resource does not exist."""
+    """404: no such task (also raised for a task kie.ai keeps answering "recordInfo is null")."""
 
     default_code = 404
-
-
-class UpstreamTimeoutError(APIError):
-    """408: the upstream model gave no result for 10 minutes."""
-
-    default_code = 408
-
-
-class UnprocessableError(APIError):
-    """422: kie.ai refused the parameters (or a record is not visible yet)."""
-
-    default_code = 422
 
 
 class RateLimitError(APIError):
@@ -261,36 +275,11 @@ class RateLimitError(APIError):
     retryable = True
 
 
-class UsageCapError(APIError):
-    """433: this sub-key is over its usage cap."""
-
-    default_code = 433
-
-
-class MaintenanceError(APIError):
-    """455: the service is under maintenance."""
-
-    default_code = 455
-    retryable = True
-
-
 class ServerError(APIError):
-    """500 (or another 5xx): kie.ai failed on its side."""
+    """455 or a 5xx (other than 501 and 505): kie.ai failed, or is under maintenance."""
 
     default_code = 500
     retryable = True
-
-
-class GenerationError(APIError):
-    """501: generation failed."""
-
-    default_code = 501
-
-
-class FeatureDisabledError(APIError):
-    """505: the feature is disabled for this account."""
-
-    default_code = 505
 
 
 class TaskFailed(KieError):
@@ -359,28 +348,29 @@ class CallbackTooLargeError(CallbackError):
 
 
 _BY_CODE: dict[int, type[APIError]] = {
-    cls.default_code: cls
-    for cls in (
-        BadRequestError,
-        AuthenticationError,
-        InsufficientCreditsError,
-        NotFoundError,
-        UpstreamTimeoutError,
-        UnprocessableError,
-        RateLimitError,
-        UsageCapError,
-        MaintenanceError,
-        ServerError,
-        GenerationError,
-        FeatureDisabledError,
-    )
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    404: NotFoundError,
+    422: BadRequestError,
+    429: RateLimitError,
+    455: ServerError,
 }
+# Server-side codes that are final answers, not outages: "generation failed", "feature disabled".
+_FINAL_5XX = frozenset({501, 505})
 
 
 def error_for_code(code: int) -> type[APIError]:
     """The exception class for a kie.ai error code; other 5xx codes map to :class:`ServerError`."""
     if code in _BY_CODE:
         return _BY_CODE[code]
-    if 500 <= code < 600:
+    if 500 <= code < 600 and code not in _FINAL_5XX:
         return ServerError
     return APIError
+
+
+for _name in __all__:  # reprs, tracebacks and pickles name the public home (as httpx does)
+    _public = globals()[_name]
+    if isinstance(_public, type) and issubclass(_public, KieError):
+        _public.__module__ = "kieframe"
+del _name, _public

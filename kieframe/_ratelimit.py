@@ -12,10 +12,11 @@ import hashlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["RateLimits", "SlidingWindow", "shared_windows"]
+__all__ = ["Budgets", "RateLimits", "SlidingWindow", "Window", "shared_budgets"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +74,56 @@ class SlidingWindow:
             self._blocked_until = max(self._blocked_until, self._clock() + seconds)
 
 
+class Window(Protocol):
+    """One budget's window: a :class:`SlidingWindow`, or one shared by several processes."""
+
+    @property
+    def window(self) -> float:
+        """The window's length, in seconds."""
+        ...
+
+    def reserve(self) -> float:
+        """Take a slot; the seconds to wait before using it."""
+        ...
+
+    def penalise(self, seconds: float) -> None:
+        """Hold every new event back for ``seconds``."""
+        ...
+
+
+class Budgets:
+    """The client's rate-limit budgets by name (``"create"``, ``"read"``): slots and 429 holds.
+
+    This is the limiter the drivers take a slot from before each request they send. ``blocking``
+    says that taking a slot may block (a window kept in a database): the asyncio driver then takes
+    it on a worker thread, never on the event loop.
+    """
+
+    __slots__ = ("_windows", "blocking")
+
+    def __init__(self, windows: Mapping[str, Window], *, blocking: bool = False) -> None:
+        self._windows = dict(windows)
+        self.blocking = blocking
+
+    def reserve(self, budget: str) -> float:
+        """Take a slot of ``budget``; the seconds to wait before using it."""
+        return self._windows[budget].reserve()
+
+    def penalise(self, budget: str, seconds: float | None) -> None:
+        """After a 429, hold ``budget`` back ``seconds`` (by default, one window)."""
+        window = self._windows[budget]
+        window.penalise(window.window if seconds is None else seconds)
+
+
 _shared: dict[tuple[str, str, str], SlidingWindow] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_windows(
-    host: str, api_key: str, limits: RateLimits
-) -> tuple[SlidingWindow, SlidingWindow]:
-    """The (create, read) windows for this host and key, shared by every client in the process."""
+def shared_budgets(host: str, api_key: str, limits: RateLimits) -> Budgets:
+    """The budgets for this host and key, shared by every client in the process."""
     key_hash = hashlib.sha256(api_key.encode()).hexdigest()[:16]  # never keep the key itself
+    windows = {}
     with _shared_lock:
-        windows = []
         for kind, limit, window in (
             ("create", limits.creates, limits.create_window),
             ("read", limits.reads, limits.read_window),
@@ -91,5 +131,5 @@ def shared_windows(
             slot = (host, key_hash, f"{kind}:{limit}/{window}")
             if slot not in _shared:
                 _shared[slot] = SlidingWindow(limit, window)
-            windows.append(_shared[slot])
-        return windows[0], windows[1]
+            windows[kind] = _shared[slot]
+    return Budgets(windows)

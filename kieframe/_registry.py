@@ -43,7 +43,7 @@ __all__ = [
     "plugins",
 ]
 
-logger = logging.getLogger("kieframe.plugins")
+logger = logging.getLogger("kieframe.registry.plugins")
 
 ENV_ONLY = "KIEFRAME_PLUGINS"
 ENV_BLOCK = "KIEFRAME_BLOCK_PLUGINS"

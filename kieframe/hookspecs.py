@@ -13,12 +13,12 @@ Its hook implementations are marked with :data:`hookimpl`::
 
     class Input(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         prompt: str
-        image_url: kieframe.ImageUrl
+        image_url: kieframe.authoring.ImageUrl
 
-    @kieframe.hookimpl
-    def kieframe_models() -> list[kieframe.ModelSpec[Input]]:
+    @kieframe.authoring.hookimpl
+    def kieframe_models() -> list[kieframe.authoring.ModelSpec[Input]]:
         return [
-            kieframe.ModelSpec(
+            kieframe.authoring.ModelSpec(
                 id="acme/animate", input_type=Input, title="Acme Animate",
                 docs_url="https://docs.kie.ai/market/acme/animate",
             )

@@ -13,10 +13,12 @@ Create the tables once with ``kieframe db init`` (or :meth:`Backend.migrate`). N
 
 from __future__ import annotations
 
-from ._postgres._backend import Backend, account_label, backend_from_url
+from ._errors import DatabaseUnavailable
+from ._postgres._backend import Backend, account_label
+from ._postgres._backend import backend_from_url as _backend_from_url
 from ._postgres._budget import PostgresWindow
 from ._postgres._callbacks import PostgresCallbackClaims, PostgresCallbackHub
-from ._postgres._connect import ENV_DATABASE_URL, DatabaseUnavailable, database_url
+from ._postgres._connect import ENV_DATABASE_URL, database_url
 from ._postgres._journal import PostgresJournal
 from ._postgres._schema import SCHEMA_VERSION
 from ._postgres._uploads import PostgresUploadCache
@@ -46,4 +48,4 @@ def connect(url: str | None = None) -> Backend:
     found = database_url(url)
     if found is None:
         raise ValueError(f"no database URL: pass one or set {ENV_DATABASE_URL}")
-    return backend_from_url(found)
+    return _backend_from_url(found)

@@ -7,7 +7,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-import kieframe
+from kieframe.registry import Registry
 
 pytest_plugins = ["kieframe.testing.pytest_plugin"]
 
@@ -32,9 +32,10 @@ def no_outside_settings(
     monkeypatch.setenv("KIEFRAME_CONFIG", str(tmp_path_factory.getbasetemp() / "no-config.toml"))
     monkeypatch.delenv("KIE_BASE_URL", raising=False)
     monkeypatch.delenv("KIE_UPLOAD_BASE_URL", raising=False)
+    monkeypatch.delenv("KIEFRAME_DATABASE_URL", raising=False)
 
 
 @pytest.fixture
-def registry() -> kieframe.Registry:
+def registry() -> Registry:
     """A registry with the installed plugins, private to one test."""
-    return kieframe.Registry(environ={})
+    return Registry(environ={})

@@ -9,16 +9,17 @@ import msgspec
 import pytest
 
 import kieframe
+from kieframe.authoring import ImageUrl, ModelSpec
 from kieframe.testing import check_model
 
 
 class _Input(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     prompt: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
-    image_url: kieframe.ImageUrl
+    image_url: ImageUrl
     steps: Annotated[int, msgspec.Meta(ge=1, le=50)] = 10
 
 
-def _spec(**changes: Any) -> kieframe.ModelSpec[_Input]:
+def _spec(**changes: Any) -> ModelSpec[_Input]:
     fields: dict[str, Any] = {
         "id": "test/model",
         "input_type": _Input,
@@ -26,7 +27,7 @@ def _spec(**changes: Any) -> kieframe.ModelSpec[_Input]:
         "docs_url": "https://example.com",
     }
     fields.update(changes)
-    return kieframe.ModelSpec(**fields)
+    return ModelSpec(**fields)
 
 
 def test_a_correct_model_passes() -> None:
@@ -47,15 +48,15 @@ def test_an_example_that_does_not_round_trip_fails() -> None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _DropsAField(kieframe.ModelSpec[_Input]):
+class _DropsAField(ModelSpec[_Input]):
     def to_input(self, value: msgspec.Struct) -> dict[str, Any]:
-        body = kieframe.ModelSpec.to_input(self, value)
+        body = ModelSpec.to_input(self, value)
         body.pop("steps", None)
         return body
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _AcceptsAnything(kieframe.ModelSpec[_Input]):
+class _AcceptsAnything(ModelSpec[_Input]):
     def validate(self, data: Any) -> _Input:
         if isinstance(data, _Input):
             return data

@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kieframe
-from kieframe import JournalError
 from kieframe._journal import (
     SCHEMA_VERSION,
     Journal,
@@ -20,6 +19,7 @@ from kieframe._journal import (
     SubmissionLog,
     default_journal_path,
 )
+from kieframe.errors import JournalError
 
 
 def test_lifecycle_of_an_entry(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 
 import kieframe
+from kieframe.authoring import ModelSpec
 from kieframe.testing import (
     InvalidInput,
     check_invalid_input,
@@ -28,7 +29,7 @@ IDS = [spec.id for spec in MODELS]
 
 
 @pytest.mark.parametrize("spec", MODELS, ids=IDS)
-def test_every_registered_model_keeps_the_contract(spec: kieframe.ModelSpec[Any]) -> None:
+def test_every_registered_model_keeps_the_contract(spec: ModelSpec[Any]) -> None:
     check_model(spec)
 
 
@@ -44,7 +45,7 @@ def test_documented_request_example_round_trips_exactly(name: str) -> None:
 
 
 @pytest.mark.parametrize("spec", MODELS, ids=IDS)
-def test_valid_inputs_stay_inside_every_limit(spec: kieframe.ModelSpec[Any]) -> None:
+def test_valid_inputs_stay_inside_every_limit(spec: ModelSpec[Any]) -> None:
     @given(data=valid_inputs(spec))
     def check(data: dict[str, Any]) -> None:
         for field in spec.fields:
@@ -59,7 +60,7 @@ FIELDS = [(spec, field.name) for spec in MODELS for field in spec.fields]
 
 
 @pytest.mark.parametrize(("spec", "name"), FIELDS, ids=[f"{s.id}:{n}" for s, n in FIELDS])
-def test_each_field_is_fuzzed_past_its_limits(spec: kieframe.ModelSpec[Any], name: str) -> None:
+def test_each_field_is_fuzzed_past_its_limits(spec: ModelSpec[Any], name: str) -> None:
     @settings(max_examples=25)
     @given(case=invalid_inputs(spec, fields=[name]))
     def check(case: InvalidInput) -> None:

@@ -11,6 +11,10 @@ import msgspec
 import pytest
 
 import kieframe
+import kieframe.registry
+from kieframe.authoring import ModelSpec, hookimpl
+from kieframe.errors import PluginError
+from kieframe.registry import Registry
 
 BUILTIN = {"wan/2-5-image-to-video", "hailuo/02-image-to-video-pro"}
 
@@ -19,18 +23,16 @@ class _Input(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     prompt: str
 
 
-def _spec(model_id: str) -> kieframe.ModelSpec[_Input]:
-    return kieframe.ModelSpec(
-        id=model_id, input_type=_Input, title=model_id, docs_url="https://example.com"
-    )
+def _spec(model_id: str) -> ModelSpec[_Input]:
+    return ModelSpec(id=model_id, input_type=_Input, title=model_id, docs_url="https://example.com")
 
 
 class _Plugin:
     def __init__(self, *ids: str) -> None:
         self.ids = ids
 
-    @kieframe.hookimpl
-    def kieframe_models(self) -> list[kieframe.ModelSpec[Any]]:
+    @hookimpl
+    def kieframe_models(self) -> list[ModelSpec[Any]]:
         return [_spec(i) for i in self.ids]
 
 
@@ -49,7 +51,9 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return install
 
 
-def test_first_party_models_are_found_through_entry_points(registry: kieframe.Registry) -> None:
+def test_first_party_models_are_found_through_entry_points(
+    registry: Registry,
+) -> None:
     assert {m.id for m in registry.models()} >= BUILTIN
     by_name = {p.name: p for p in registry.plugins()}
     assert by_name["wan"].models == ("wan/2-5-image-to-video",)
@@ -58,14 +62,14 @@ def test_first_party_models_are_found_through_entry_points(registry: kieframe.Re
     assert by_name["wan"].version == kieframe.__version__
 
 
-def test_models_are_sorted(registry: kieframe.Registry) -> None:
+def test_models_are_sorted(registry: Registry) -> None:
     ids = [m.id for m in registry.models()]
     assert ids == sorted(ids)
 
 
 def test_loading_is_lazy(installed: Any) -> None:
     installed("kf_lazy", "raise RuntimeError('imported too early')\n")
-    registry = kieframe.Registry(environ={})  # constructing imports nothing
+    registry = Registry(environ={})  # constructing imports nothing
     assert "not loaded" in repr(registry)
     assert registry.failures[0].name == "kf_lazy"
 
@@ -74,16 +78,17 @@ def test_third_party_plugin_is_discovered_with_its_version(installed: Any) -> No
     installed(
         "kf_acme",
         """
-        import msgspec, kieframe
+        import msgspec
+        from kieframe.authoring import ModelSpec, hookimpl
         class In(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             prompt: str
-        @kieframe.hookimpl
+        @hookimpl
         def kieframe_models():
-            return [kieframe.ModelSpec(id="acme/x", input_type=In, title="X",
+            return [ModelSpec(id="acme/x", input_type=In, title="X",
                                        docs_url="https://example.com")]
         """,
     )
-    registry = kieframe.Registry(environ={})
+    registry = Registry(environ={})
     assert registry.get_model("acme/x").title == "X"
     info = {p.name: p for p in registry.plugins()}["kf_acme"]
     assert (info.distribution, info.version, info.models) == ("kf_acme", "1.2.3", ("acme/x",))
@@ -93,8 +98,8 @@ def test_broken_plugin_is_reported_by_name_and_skipped(
     installed: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     installed("kf_broken", "import no_such_module_anywhere\n")
-    registry = kieframe.Registry(environ={})
-    with caplog.at_level(logging.WARNING, logger="kieframe.plugins"):
+    registry = Registry(environ={})
+    with caplog.at_level(logging.WARNING, logger="kieframe.registry.plugins"):
         ids = {m.id for m in registry.models()}
     assert ids >= BUILTIN  # the others still load
     (failure,) = registry.failures
@@ -105,14 +110,14 @@ def test_broken_plugin_is_reported_by_name_and_skipped(
 
 def test_strict_mode_raises_on_a_broken_plugin(installed: Any) -> None:
     installed("kf_broken", "import no_such_module_anywhere\n")
-    registry = kieframe.Registry(environ={"KIEFRAME_STRICT_PLUGINS": "1"})
-    with pytest.raises(kieframe.PluginError, match="kf_broken"):
+    registry = Registry(environ={"KIEFRAME_STRICT_PLUGINS": "1"})
+    with pytest.raises(PluginError, match="kf_broken"):
         registry.models()
 
 
 def test_misspelled_hook_is_caught(installed: Any) -> None:
     installed("kf_typo", "def kieframe_model():\n    return []\n")
-    registry = kieframe.Registry(environ={})
+    registry = Registry(environ={})
     (failure,) = registry.failures
     assert failure.name == "kf_typo"
     assert "kieframe_model" in failure.error
@@ -123,22 +128,22 @@ def test_misspelled_hook_on_direct_registration_raises() -> None:
         def kieframe_modles(self) -> list[Any]:
             return []
 
-    registry = kieframe.Registry(entry_points=False)
-    with pytest.raises(kieframe.PluginError, match="kieframe_modles"):
+    registry = Registry(entry_points=False)
+    with pytest.raises(PluginError, match="kieframe_modles"):
         registry.register(Typo(), name="typo")
     assert registry.plugins() == ()
 
 
 def test_hook_that_raises_is_reported_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
     class Exploding:
-        @kieframe.hookimpl
+        @hookimpl
         def kieframe_models(self) -> list[Any]:
             raise RuntimeError("boom")
 
-    registry = kieframe.Registry(entry_points=False)
+    registry = Registry(entry_points=False)
     registry.register(Exploding(), name="exploding")
     registry.register(_Plugin("ok/model"), name="ok")
-    with caplog.at_level(logging.WARNING, logger="kieframe.plugins"):
+    with caplog.at_level(logging.WARNING, logger="kieframe.registry.plugins"):
         assert [m.id for m in registry.models()] == ["ok/model"]
     assert [f.name for f in registry.failures] == ["exploding"]
     assert "boom" in registry.failures[0].error
@@ -146,28 +151,28 @@ def test_hook_that_raises_is_reported_and_skipped(caplog: pytest.LogCaptureFixtu
 
 def test_hook_returning_something_else_is_reported() -> None:
     class Wrong:
-        @kieframe.hookimpl
+        @hookimpl
         def kieframe_models(self) -> list[Any]:
             return [{"id": "not/a-spec"}]
 
-    registry = kieframe.Registry(entry_points=False)
+    registry = Registry(entry_points=False)
     registry.register(Wrong(), name="wrong")
     assert registry.models() == ()
     assert "not a ModelSpec" in registry.failures[0].error
 
 
 def test_duplicate_model_id_names_both_plugins() -> None:
-    registry = kieframe.Registry(entry_points=False)
+    registry = Registry(entry_points=False)
     registry.register(_Plugin("same/id"), name="first")
     registry.register(_Plugin("same/id"), name="second")
-    with pytest.raises(kieframe.PluginError) as caught:
+    with pytest.raises(PluginError) as caught:
         registry.models()
     assert "'first'" in str(caught.value)
     assert "'second'" in str(caught.value)
     assert "same/id" in str(caught.value)
 
 
-def test_unknown_model_suggests_close_matches(registry: kieframe.Registry) -> None:
+def test_unknown_model_suggests_close_matches(registry: Registry) -> None:
     with pytest.raises(kieframe.UnknownModelError) as caught:
         registry.get_model("wan/2-5-image-to-vide")
     assert caught.value.suggestions[0] == "wan/2-5-image-to-video"
@@ -175,7 +180,7 @@ def test_unknown_model_suggests_close_matches(registry: kieframe.Registry) -> No
     assert isinstance(caught.value, LookupError)
 
 
-def test_bare_family_name_suggests_its_models(registry: kieframe.Registry) -> None:
+def test_bare_family_name_suggests_its_models(registry: Registry) -> None:
     with pytest.raises(kieframe.UnknownModelError) as caught:
         registry.get_model("hailuo")
     assert caught.value.suggestions == ("hailuo/02-image-to-video-pro",)
@@ -191,17 +196,17 @@ def test_bare_family_name_suggests_its_models(registry: kieframe.Registry) -> No
     ],
 )
 def test_environment_switches_choose_plugins(environ: dict[str, str], expected: set[str]) -> None:
-    registry = kieframe.Registry(environ=environ)
+    registry = Registry(environ=environ)
     assert {m.id for m in registry.models()} & BUILTIN == expected
 
 
 def test_keyword_switches_override_the_environment() -> None:
-    registry = kieframe.Registry(only=["hailuo"], environ={"KIEFRAME_PLUGINS": "wan"})
+    registry = Registry(only=["hailuo"], environ={"KIEFRAME_PLUGINS": "wan"})
     assert [m.id for m in registry.models()] == ["hailuo/02-image-to-video-pro"]
 
 
 def test_registering_invalidates_the_model_list() -> None:
-    registry = kieframe.Registry(entry_points=False)
+    registry = Registry(entry_points=False)
     assert registry.models() == ()
     registry.register(_Plugin("late/model"), name="late")
     assert [m.id for m in registry.models()] == ["late/model"]
@@ -210,7 +215,7 @@ def test_registering_invalidates_the_model_list() -> None:
 def test_module_level_functions_use_the_installed_plugins() -> None:
     assert {m.id for m in kieframe.models()} >= BUILTIN
     assert kieframe.get_model("wan/2-5-image-to-video").id == "wan/2-5-image-to-video"
-    assert {p.name for p in kieframe.plugins()} >= {"wan", "hailuo"}
+    assert {p.name for p in kieframe.registry.plugins()} >= {"wan", "hailuo"}
 
 
 def test_model_spec_refuses_a_struct_that_allows_unknown_fields() -> None:
@@ -218,9 +223,9 @@ def test_model_spec_refuses_a_struct_that_allows_unknown_fields() -> None:
         prompt: str
 
     with pytest.raises(TypeError, match="forbid_unknown_fields"):
-        kieframe.ModelSpec(id="x/y", input_type=Loose, title="", docs_url="")
+        ModelSpec(id="x/y", input_type=Loose, title="", docs_url="")
 
 
 def test_model_spec_refuses_a_non_struct_input() -> None:
     with pytest.raises(TypeError, match=r"msgspec\.Struct"):
-        kieframe.ModelSpec(id="x/y", input_type=dict, title="", docs_url="")  # type: ignore[type-var]
+        ModelSpec(id="x/y", input_type=dict, title="", docs_url="")  # type: ignore[type-var]

@@ -1,5 +1,5 @@
 """Receiving kie.ai's task callbacks: verification, the ASGI receiver, the hub and serving.
 
-The modules are imported one by one (``kieframe/__init__.py`` re-exports the public names): the
-clients import only :mod:`._hub`, and :mod:`._receiver` imports the clients.
+The public names are in :mod:`kieframe.callbacks`. Dependencies point one way: the receiver uses
+a client to re-read records; the clients know only the hub (through the ``HubOwner`` protocol).
 """

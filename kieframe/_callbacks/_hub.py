@@ -10,26 +10,15 @@ import asyncio
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from .._core._effects import Delivery
 from .._records import TaskRecord
 
-__all__ = ["DEFAULT_WATCHDOG_FLOOR", "CallbackHub", "Delivery"]
+__all__ = ["DEFAULT_WATCHDOG_FLOOR", "CallbackHub", "HubOwner"]
 
 #: The shortest default watchdog interval, in seconds.
 DEFAULT_WATCHDOG_FLOOR = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A record passed on by a receiver; ``seq`` orders deliveries across the hub.
-
-    ``confirmed`` is True when the record was re-read from kie.ai (or the receiver was told to
-    trust callback bodies); a wait re-reads an unconfirmed record before it trusts it.
-    """
-
-    seq: int
-    record: TaskRecord
-    confirmed: bool
 
 
 @dataclass(slots=True, eq=False)
@@ -55,6 +44,15 @@ class _AsyncSlot:
     def wake(self, delivery: Delivery) -> None:
         if not self.loop.is_closed():
             self.loop.call_soon_threadsafe(_settle, self.future, delivery)
+
+
+class HubOwner(Protocol):
+    """Anything that feeds a hub, such as a receiver: a client takes it as ``callbacks=...``."""
+
+    @property
+    def hub(self) -> CallbackHub:
+        """The hub this object delivers callback records to."""
+        ...
 
 
 class CallbackHub:

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .._client import AsyncClient, Client
+from .._config import resolve_database_url
 from .._envelope import is_not_visible
 from .._errors import APIError, CallbackError, CallbackTooLargeError, KieError, NotFoundError
 from .._postgres._backend import backend_from_url
-from .._postgres._connect import database_url as _database_url
 from .._records import TaskRecord
 from ._hub import CallbackHub
 from ._verify import DEFAULT_MAX_BODY_SIZE, DEFAULT_TOLERANCE, HmacKeys, Verifier, key_list
@@ -125,7 +125,7 @@ class CallbackReceiver:
             )
         if workers < 1 or queue_size < 1 or dedupe_capacity < 1:
             raise ValueError("workers, queue_size and dedupe_capacity must be at least 1")
-        url = _database_url(database_url)
+        url = resolve_database_url(database_url)
         if url:  # one database for every receiver and client: see docs/guide/postgres.md
             backend = backend_from_url(url)
             hub = hub if hub is not None else backend.hub

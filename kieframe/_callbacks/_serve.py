@@ -86,7 +86,7 @@ class CallbackServer:
 
     For tests and for programs that are not ASGI apps themselves::
 
-        with kieframe.CallbackServer(receiver, port=0) as server:
+        with kieframe.callbacks.CallbackServer(receiver, port=0) as server:
             client.submit(model, input, callback_url=f"{server.url}/kie")
     """
 

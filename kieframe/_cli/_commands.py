@@ -27,8 +27,8 @@ from rich.progress import (
 
 from .._client import Client
 from .._config import DEFAULT_BASE_URL
+from .._core._fileplan import DownloadProgress
 from .._errors import AuthenticationError, KieError, SubmissionUncertain, WaitTimeout
-from .._files._downloads import DownloadProgress
 from .._journal import Journal, JournalEntry, JournalStatus
 from .._records import TaskRecord
 from .._registry import default_registry

@@ -18,8 +18,8 @@ import click
 
 from .._client import Client
 from .._config import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, ENV_BASE_URL, ENV_UPLOAD_BASE_URL
+from .._core._poll import PollPlan
 from .._journal import default_journal_path
-from .._lifecycle import PollPlan
 
 __all__ = ["Connection", "connect", "connection_options", "journal_path"]
 

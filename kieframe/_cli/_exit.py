@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 
 from .._errors import (
+    APIError,
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -12,13 +13,12 @@ from .._errors import (
     InsufficientCreditsError,
     JournalError,
     KieError,
+    NoAnswerError,
     NotFoundError,
     PluginError,
     SubmissionUncertain,
     TaskFailed,
     UnknownModelError,
-    UnprocessableError,
-    UsageCapError,
     WaitTimeout,
 )
 
@@ -37,6 +37,7 @@ class ExitCode(enum.IntEnum):
     TIMED_OUT = 6
     SUBMISSION_UNCERTAIN = 7
     API_ERROR = 8
+    NO_ANSWER = 9
     INTERRUPTED = 130
 
     @property
@@ -54,9 +55,13 @@ _MEANINGS = {
     ExitCode.TASK_FAILED: "the task ran and failed",
     ExitCode.TIMED_OUT: "no result before the deadline; the task may still finish",
     ExitCode.SUBMISSION_UNCERTAIN: "the create may or may not have started a task: check first",
-    ExitCode.API_ERROR: "a transport error or another kie.ai API error",
+    ExitCode.API_ERROR: "another kie.ai API error (408, 429 after retries, 5xx...) or download",
+    ExitCode.NO_ANSWER: "kie.ai gave no answer (network); safe to run a read again",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); a submitted task keeps running",
 }
+
+# kie.ai's code for a sub-key over its usage cap: as final as running out of credits.
+_USAGE_CAP = 433
 
 # Checked in order: the first class the error is an instance of decides.
 _BY_ERROR: tuple[tuple[type[KieError], ExitCode], ...] = (
@@ -66,19 +71,20 @@ _BY_ERROR: tuple[tuple[type[KieError], ExitCode], ...] = (
     (PluginError, ExitCode.UNEXPECTED),
     (JournalError, ExitCode.UNEXPECTED),
     (BadRequestError, ExitCode.BAD_INPUT),
-    (UnprocessableError, ExitCode.BAD_INPUT),
     (NotFoundError, ExitCode.BAD_INPUT),
     (AuthenticationError, ExitCode.AUTH),
     (InsufficientCreditsError, ExitCode.NO_CREDITS),
-    (UsageCapError, ExitCode.NO_CREDITS),
     (TaskFailed, ExitCode.TASK_FAILED),
     (WaitTimeout, ExitCode.TIMED_OUT),
     (SubmissionUncertain, ExitCode.SUBMISSION_UNCERTAIN),
+    (NoAnswerError, ExitCode.NO_ANSWER),
 )
 
 
 def exit_code_for(error: KieError) -> ExitCode:
-    """The exit code for a kieframe error; any other API or transport error is ``API_ERROR``."""
+    """The exit code for a kieframe error; any other API or download error is ``API_ERROR``."""
+    if isinstance(error, APIError) and error.code == _USAGE_CAP:
+        return ExitCode.NO_CREDITS
     for cls, code in _BY_ERROR:
         if isinstance(error, cls):
             return code

@@ -1,7 +1,6 @@
-"""Files in and out: uploads of local inputs, resumable verified downloads of results.
+"""Files on this machine: local inputs to upload, and result files on disk.
 
 Modules: ``_sniff`` (content types), ``_names`` (safe names), ``_local`` (checking local inputs),
-``_cache`` (the upload cache), ``_uploads`` (the upload operation), ``_downloads`` (the sans-I/O
-download plan and operation) and ``_transfer`` (the blocking and asyncio drivers, and finishing a
-file on disk). Nothing is imported here, so ``_operations`` can use ``_local`` without a cycle.
+``_cache`` (the upload cache) and ``_finish`` (planning result files and finishing them on disk).
+They know nothing of the network; the operations that upload and download are in ``_core``.
 """

@@ -32,7 +32,7 @@ PLACEHOLDER_URL = "https://upload.kieframe.invalid/pending"
 class Rehost:
     """Have kie.ai copy ``url`` to its own file host and use the copy as the input.
 
-    Put it where a model takes an image URL, as ``{"image_url": kieframe.Rehost(url)}``: for a
+    Put it where a model takes an image URL, as ``{"image_url": kieframe.files.Rehost(url)}``: for a
     link that expires, or one kie.ai's models cannot reach directly. kie.ai fetches the file
     (``POST /api/file-url-upload``); its type and size can only be checked from kie.ai's answer,
     so unlike a local file it is checked *after* the copy (a wrong one still creates no task).

@@ -6,7 +6,7 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 
-from .._ratelimit import RateLimits
+from .._ratelimit import Budgets, RateLimits
 from ._budget import PostgresWindow
 from ._callbacks import PostgresCallbackClaims, PostgresCallbackHub
 from ._connect import Database, redact
@@ -57,6 +57,11 @@ class Backend:
             window("create", limits.creates, limits.create_window),
             window("read", limits.reads, limits.read_window),
         )
+
+    def budgets(self, account: str, limits: RateLimits) -> Budgets:
+        """``account``'s budgets as a client's limiter: taking a slot blocks (off the loop)."""
+        create, read = self.windows(account, limits)
+        return Budgets({"create": create, "read": read}, blocking=True)
 
     def upload_cache(self, namespace: str) -> PostgresUploadCache:
         """The shared upload cache of uploads to ``namespace`` (an upload host)."""

@@ -17,7 +17,8 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-from .._callbacks._hub import CallbackHub, Delivery
+from .._callbacks._hub import CallbackHub
+from .._core._effects import Delivery
 from .._records import TaskRecord, parse_record
 from ._connect import Database, DatabaseUnavailable
 

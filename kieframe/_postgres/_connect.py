@@ -8,40 +8,21 @@ decides (a create is never sent when its journal entry or its budget slot could 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from .._errors import TransportError
+from .._config import ENV_DATABASE_URL
+from .._config import resolve_database_url as database_url
+from .._errors import DatabaseUnavailable
 
 if TYPE_CHECKING:
     import psycopg
 
 __all__ = ["ENV_DATABASE_URL", "Database", "DatabaseUnavailable", "database_url", "redact"]
 
-#: The environment variable naming the PostgreSQL database that turns the shared backend on.
-ENV_DATABASE_URL = "KIEFRAME_DATABASE_URL"
 _CONNECT_TIMEOUT = 5
-
-
-class DatabaseUnavailable(TransportError):
-    """The PostgreSQL backend could not be reached; whatever needed it was not done.
-
-    Raised before a create is sent when its journal entry or its budget slot cannot be written
-    (so nothing was sent to kie.ai and nothing is paid for): ``request_sent`` is False.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, request_sent=False)
-
-
-def database_url(explicit: str | None = None) -> str | None:
-    """The database URL: ``explicit``, else ``$KIEFRAME_DATABASE_URL``, else None (embedded)."""
-    if explicit:
-        return explicit
-    return os.environ.get(ENV_DATABASE_URL, "").strip() or None
 
 
 def redact(url: str) -> str:

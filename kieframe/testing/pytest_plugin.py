@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .._client import AsyncClient, Client
-from .._lifecycle import PollPlan
+from .._core._poll import PollPlan
 from .._ratelimit import RateLimits
 from ._emulator import Emulator, Timing
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import msgspec
 
-import kieframe
+from kieframe.authoring import ImageUrl, ModelSpec, OptionalImageUrl, hookimpl
 
 __all__ = ["SPEC", "HailuoImageToVideoProInput", "kieframe_models"]
 
@@ -25,8 +25,8 @@ class HailuoImageToVideoProInput(msgspec.Struct, frozen=True, forbid_unknown_fie
             min_length=1, max_length=1500, description="the text prompt describing the animation"
         ),
     ]
-    image_url: kieframe.ImageUrl
-    end_image_url: kieframe.OptionalImageUrl = ""
+    image_url: ImageUrl
+    end_image_url: OptionalImageUrl = ""
     prompt_optimizer: bool = True
 
 
@@ -39,7 +39,7 @@ _EXAMPLE_PROMPT = (
     "drift apart."
 )
 
-SPEC = kieframe.ModelSpec(
+SPEC = ModelSpec(
     id=MODEL_ID,
     input_type=HailuoImageToVideoProInput,
     title="Hailuo 02 Image to Video Pro",
@@ -63,7 +63,7 @@ SPEC = kieframe.ModelSpec(
 )
 
 
-@kieframe.hookimpl
-def kieframe_models() -> list[kieframe.ModelSpec[HailuoImageToVideoProInput]]:
+@hookimpl
+def kieframe_models() -> list[ModelSpec[HailuoImageToVideoProInput]]:
     """Provide the Hailuo 02 image-to-video Pro model."""
     return [SPEC]

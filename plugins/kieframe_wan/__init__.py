@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-import kieframe
+from kieframe.authoring import ImageUrl, ModelSpec, hookimpl
 
 __all__ = ["SPEC", "WanImageToVideoInput", "kieframe_models"]
 
@@ -28,7 +28,7 @@ class WanImageToVideoInput(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
             min_length=1, max_length=800, description="the text prompt describing the motion"
         ),
     ]
-    image_url: kieframe.ImageUrl
+    image_url: ImageUrl
     duration: Annotated[
         Literal["5", "10"], msgspec.Meta(description="video length in seconds, as a string")
     ] = "5"
@@ -51,7 +51,7 @@ _EXAMPLE_PROMPT = (
     "dialogue."
 )
 
-SPEC = kieframe.ModelSpec(
+SPEC = ModelSpec(
     id=MODEL_ID,
     input_type=WanImageToVideoInput,
     title="Wan 2.5 Image to Video",
@@ -78,7 +78,7 @@ SPEC = kieframe.ModelSpec(
 )
 
 
-@kieframe.hookimpl
-def kieframe_models() -> list[kieframe.ModelSpec[WanImageToVideoInput]]:
+@hookimpl
+def kieframe_models() -> list[ModelSpec[WanImageToVideoInput]]:
     """Provide the Wan 2.5 image-to-video model."""
     return [SPEC]

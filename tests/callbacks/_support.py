@@ -14,6 +14,8 @@ import uvicorn
 from waiting import wait_for
 
 import kieframe
+from kieframe.callbacks import CallbackHub, CallbackReceiver
+from kieframe.lifecycle import PollPlan, RateLimits
 from kieframe.testing._emulator import Emulator, Timing, sign_callback
 
 T = TypeVar("T")
@@ -31,26 +33,29 @@ NO_WATCHDOG = 600.0
 
 
 def _options(
-    emu: Emulator, callbacks: kieframe.CallbackHub | kieframe.CallbackReceiver | None
+    emu: Emulator,
+    callbacks: CallbackHub | CallbackReceiver | None,
 ) -> dict[str, Any]:
     return {
         "base_url": emu.base_url,
         "upload_base_url": emu.upload_base_url,
-        "poll": kieframe.PollPlan.every(0.05),
-        "rate_limits": kieframe.RateLimits.off(),
+        "poll": PollPlan.every(0.05),
+        "rate_limits": RateLimits.off(),
         "callbacks": callbacks,
     }
 
 
 def client(
-    emu: Emulator, callbacks: kieframe.CallbackHub | kieframe.CallbackReceiver | None = None
+    emu: Emulator,
+    callbacks: CallbackHub | CallbackReceiver | None = None,
 ) -> kieframe.Client:
     """A blocking client for ``emu`` with no client-side rate limits."""
     return kieframe.Client(Emulator.API_KEY, **_options(emu, callbacks))
 
 
 def async_client(
-    emu: Emulator, callbacks: kieframe.CallbackHub | kieframe.CallbackReceiver | None = None
+    emu: Emulator,
+    callbacks: CallbackHub | CallbackReceiver | None = None,
 ) -> kieframe.AsyncClient:
     """An asyncio client for ``emu`` with no client-side rate limits."""
     return kieframe.AsyncClient(Emulator.API_KEY, **_options(emu, callbacks))

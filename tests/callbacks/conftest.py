@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import kieframe
+from kieframe.callbacks import CallbackHub, CallbackReceiver, CallbackServer
 from kieframe.testing._emulator import Emulator
 
 from ._support import FAST, KEY, NO_WATCHDOG, client
@@ -33,20 +34,20 @@ def handled() -> list[kieframe.TaskRecord]:
 
 
 @pytest.fixture
-def receiver(
-    reader: kieframe.Client, handled: list[kieframe.TaskRecord]
-) -> kieframe.CallbackReceiver:
+def receiver(reader: kieframe.Client, handled: list[kieframe.TaskRecord]) -> CallbackReceiver:
     """A verifying, re-reading receiver whose handler appends to ``handled``."""
-    return kieframe.CallbackReceiver(
+    return CallbackReceiver(
         hmac_key=KEY,
         client=reader,
         handler=handled.append,
-        hub=kieframe.CallbackHub(watchdog=NO_WATCHDOG),
+        hub=CallbackHub(watchdog=NO_WATCHDOG),
     )
 
 
 @pytest.fixture
-def server(receiver: kieframe.CallbackReceiver) -> Iterator[kieframe.CallbackServer]:
+def server(
+    receiver: CallbackReceiver,
+) -> Iterator[CallbackServer]:
     """``receiver`` served by uvicorn on a loopback port."""
-    with kieframe.CallbackServer(receiver, port=0) as serving:
+    with CallbackServer(receiver, port=0) as serving:
         yield serving

@@ -12,6 +12,8 @@ import pytest
 from waiting import wait_for
 
 import kieframe
+from kieframe.callbacks import CallbackReceiver, CallbackServer
+from kieframe.lifecycle import RateLimits
 from kieframe.testing._emulator import Emulator
 
 from ._support import FAST, HAILUO, INPUT, KEY, client, record_count, served, signed_headers
@@ -30,7 +32,7 @@ def callback_body(emu: Emulator, task_id: str) -> bytes:
 
 
 @pytest.fixture
-def http(server: kieframe.CallbackServer) -> Iterator[httpx.Client]:
+def http(server: CallbackServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=10) as session:
         yield session
 
@@ -38,8 +40,8 @@ def http(server: kieframe.CallbackServer) -> Iterator[httpx.Client]:
 def test_a_signed_callback_is_accepted_reread_and_handled_once(
     emulator: Emulator,
     reader: kieframe.Client,
-    receiver: kieframe.CallbackReceiver,
-    server: kieframe.CallbackServer,
+    receiver: CallbackReceiver,
+    server: CallbackServer,
     handled: list[kieframe.TaskRecord],
 ) -> None:
     task = reader.submit(HAILUO, INPUT, callback_url=f"{server.url}/kie/callback")
@@ -56,8 +58,8 @@ def test_a_signed_callback_is_accepted_reread_and_handled_once(
 def test_a_duplicated_callback_runs_the_handler_once(
     emulator: Emulator,
     reader: kieframe.Client,
-    receiver: kieframe.CallbackReceiver,
-    server: kieframe.CallbackServer,
+    receiver: CallbackReceiver,
+    server: CallbackServer,
     handled: list[kieframe.TaskRecord],
 ) -> None:
     emulator.callbacks_mode(duplicate=3)
@@ -72,7 +74,7 @@ def test_a_duplicated_callback_runs_the_handler_once(
 
 
 def test_a_forged_signature_is_401(
-    emulator: Emulator, reader: kieframe.Client, receiver: kieframe.CallbackReceiver,
+    emulator: Emulator, reader: kieframe.Client, receiver: CallbackReceiver,
     http: httpx.Client, handled: list[kieframe.TaskRecord],
 ) -> None:  # fmt: skip
     done = finished_task(emulator, reader)
@@ -89,7 +91,7 @@ def test_a_forged_signature_is_401(
 
 @pytest.mark.parametrize("skew", [-3600, 3600])
 def test_a_stale_callback_from_the_past_or_future_is_400(
-    emulator: Emulator, reader: kieframe.Client, receiver: kieframe.CallbackReceiver,
+    emulator: Emulator, reader: kieframe.Client, receiver: CallbackReceiver,
     http: httpx.Client, skew: int,
 ) -> None:  # fmt: skip
     done = finished_task(emulator, reader)
@@ -101,7 +103,7 @@ def test_a_stale_callback_from_the_past_or_future_is_400(
 
 
 def test_malformed_bodies_are_400_and_other_methods_405(
-    receiver: kieframe.CallbackReceiver, http: httpx.Client
+    receiver: CallbackReceiver, http: httpx.Client
 ) -> None:
     headers = signed_headers("a")
     assert http.post("/", content=b"{nope", headers=headers).status_code == 400
@@ -116,9 +118,12 @@ def test_malformed_bodies_are_400_and_other_methods_405(
 def test_an_oversized_body_is_413_declared_or_streamed(
     reader: kieframe.Client, emulator: Emulator
 ) -> None:
-    receiver = kieframe.CallbackReceiver(hmac_key=KEY, client=reader, max_body_size=4096)
+    receiver = CallbackReceiver(hmac_key=KEY, client=reader, max_body_size=4096)
     big = b'{"data": {"taskId": "a"}, "pad": "' + b"x" * 8192 + b'"}'
-    with kieframe.CallbackServer(receiver) as server, httpx.Client(base_url=server.url) as http:
+    with (
+        CallbackServer(receiver) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
         headers = signed_headers("a")
         assert http.post("/", content=big, headers=headers).status_code == 413
         chunks = iter([big[:3000], big[3000:]])  # chunked: no Content-Length to go by
@@ -130,17 +135,17 @@ def test_an_oversized_body_is_413_declared_or_streamed(
 def test_several_keys_accept_callbacks_during_a_rotation(
     emulator: Emulator, reader: kieframe.Client, handled: list[kieframe.TaskRecord]
 ) -> None:
-    receiver = kieframe.CallbackReceiver(
+    receiver = CallbackReceiver(
         hmac_key=["the-new-key", KEY], client=reader, handler=handled.append
     )
-    with kieframe.CallbackServer(receiver) as server:
+    with CallbackServer(receiver) as server:
         task = reader.submit(HAILUO, INPUT, callback_url=server.url)
         (record,) = wait_for(lambda: handled)
     assert record.task_id == task.task_id
 
 
 def test_a_callback_for_a_task_kie_does_not_know_is_acknowledged_and_recorded(
-    emulator: Emulator, receiver: kieframe.CallbackReceiver, http: httpx.Client,
+    emulator: Emulator, receiver: CallbackReceiver, http: httpx.Client,
     handled: list[kieframe.TaskRecord],
 ) -> None:  # fmt: skip
     body = json.dumps({"code": 200, "data": {"taskId": "no-such-task", "state": "success"}})
@@ -152,7 +157,7 @@ def test_a_callback_for_a_task_kie_does_not_know_is_acknowledged_and_recorded(
 
 
 def test_a_callback_claiming_a_result_kie_does_not_show_is_ignored(
-    emulator: Emulator, reader: kieframe.Client, receiver: kieframe.CallbackReceiver,
+    emulator: Emulator, reader: kieframe.Client, receiver: CallbackReceiver,
     http: httpx.Client, handled: list[kieframe.TaskRecord],
 ) -> None:  # fmt: skip
     emulator.script(outcome="never")
@@ -171,8 +176,8 @@ def test_a_callback_claiming_a_result_kie_does_not_show_is_ignored(
 
 def test_without_reread_the_body_is_trusted_and_no_record_is_read(emulator: Emulator) -> None:
     handled: list[kieframe.TaskRecord] = []
-    receiver = kieframe.CallbackReceiver(hmac_key=KEY, reread=False, handler=handled.append)
-    with client(emulator) as submitting, kieframe.CallbackServer(receiver) as server:
+    receiver = CallbackReceiver(hmac_key=KEY, reread=False, handler=handled.append)
+    with client(emulator) as submitting, CallbackServer(receiver) as server:
         task = submitting.submit(HAILUO, INPUT, callback_url=server.url)
         (record,) = wait_for(lambda: handled)
     assert record.task_id == task.task_id
@@ -182,19 +187,19 @@ def test_without_reread_the_body_is_trusted_and_no_record_is_read(emulator: Emul
 
 def test_a_handler_needs_a_client_to_reread() -> None:
     with pytest.raises(ValueError, match="client"):
-        kieframe.CallbackReceiver(handler=print)
+        CallbackReceiver(handler=print)
 
 
 def test_an_unsigned_receiver_warns_once(
     caplog: pytest.LogCaptureFixture, emulator: Emulator
 ) -> None:
     unsigned = Emulator(timing=FAST, rate_limits=False, result_size=4096)
-    receiver = kieframe.CallbackReceiver(reread=False)
+    receiver = CallbackReceiver(reread=False)
     with (
         caplog.at_level(logging.WARNING, logger="kieframe"),
         unsigned,
         client(unsigned) as submitting,
-        kieframe.CallbackServer(receiver) as server,
+        CallbackServer(receiver) as server,
     ):
         for _ in range(3):
             submitting.submit(HAILUO, INPUT, callback_url=server.url)
@@ -210,11 +215,13 @@ async def test_an_async_handler_runs_on_the_serving_loop(emulator: Emulator) -> 
 
     async with (
         kieframe.AsyncClient(
-            Emulator.API_KEY, base_url=emulator.base_url, rate_limits=kieframe.RateLimits.off()
+            Emulator.API_KEY,
+            base_url=emulator.base_url,
+            rate_limits=RateLimits.off(),
         ) as submitting,
     ):
-        receiver = kieframe.CallbackReceiver(hmac_key=KEY, reread=False, handler=handler)
-        with kieframe.CallbackServer(receiver) as server:
+        receiver = CallbackReceiver(hmac_key=KEY, reread=False, handler=handler)
+        with CallbackServer(receiver) as server:
             task = await submitting.submit(HAILUO, INPUT, callback_url=server.url)
             wait_for(lambda: seen)
     assert seen == [task.task_id]
@@ -225,7 +232,7 @@ def test_the_receiver_mounts_in_starlette(emulator: Emulator, reader: kieframe.C
     from starlette.routing import Mount
 
     handled: list[kieframe.TaskRecord] = []
-    receiver = kieframe.CallbackReceiver(hmac_key=KEY, client=reader, handler=handled.append)
+    receiver = CallbackReceiver(hmac_key=KEY, client=reader, handler=handled.append)
     app = Starlette(routes=[Mount("/kie/callbacks", app=receiver)])
     with served(app) as url:
         task = reader.submit(HAILUO, INPUT, callback_url=f"{url}/kie/callbacks/")

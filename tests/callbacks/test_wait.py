@@ -12,6 +12,7 @@ import pytest
 from waiting import wait_for
 
 import kieframe
+from kieframe.callbacks import CallbackHub, CallbackReceiver, CallbackServer
 from kieframe.testing._emulator import Emulator
 
 from ._support import HAILUO, INPUT, KEY, NO_WATCHDOG, async_client, client, record_count
@@ -43,7 +44,9 @@ def test_a_callback_url_that_is_not_http_is_refused_before_sending(
 
 
 def test_wait_returns_on_the_callback_without_polling(
-    emulator: Emulator, receiver: kieframe.CallbackReceiver, server: kieframe.CallbackServer
+    emulator: Emulator,
+    receiver: CallbackReceiver,
+    server: CallbackServer,
 ) -> None:
     updates: list[kieframe.TaskRecord] = []
     with client(emulator, callbacks=receiver) as waiting:
@@ -55,7 +58,9 @@ def test_wait_returns_on_the_callback_without_polling(
 
 
 def test_wait_after_the_callback_arrived_returns_at_once(
-    emulator: Emulator, receiver: kieframe.CallbackReceiver, server: kieframe.CallbackServer
+    emulator: Emulator,
+    receiver: CallbackReceiver,
+    server: CallbackServer,
 ) -> None:
     with client(emulator, callbacks=receiver.hub) as waiting:
         task = waiting.submit(HAILUO, INPUT, callback_url=server.url)
@@ -66,7 +71,9 @@ def test_wait_after_the_callback_arrived_returns_at_once(
 
 
 def test_a_failure_callback_raises_task_failed(
-    emulator: Emulator, receiver: kieframe.CallbackReceiver, server: kieframe.CallbackServer
+    emulator: Emulator,
+    receiver: CallbackReceiver,
+    server: CallbackServer,
 ) -> None:
     emulator.script(outcome="fail", fail_code="500", fail_msg="boom")
     with client(emulator, callbacks=receiver) as waiting:
@@ -79,8 +86,11 @@ def test_a_failure_callback_raises_task_failed(
 
 def test_a_lost_callback_is_recovered_by_the_watchdog(emulator: Emulator) -> None:
     emulator.callbacks_mode(lose=True)
-    receiver = kieframe.CallbackReceiver(hmac_key=KEY, hub=kieframe.CallbackHub(watchdog=0.3))
-    with kieframe.CallbackServer(receiver) as server, client(emulator, receiver) as waiting:
+    receiver = CallbackReceiver(hmac_key=KEY, hub=CallbackHub(watchdog=0.3))
+    with (
+        CallbackServer(receiver) as server,
+        client(emulator, receiver) as waiting,
+    ):
         task = waiting.submit(HAILUO, INPUT, callback_url=server.url)
         record = waiting.wait(task, timeout=30)
     assert record.succeeded
@@ -93,7 +103,7 @@ def test_a_lost_callback_is_recovered_by_the_watchdog(emulator: Emulator) -> Non
 
 def test_the_watchdog_times_out_a_task_that_never_ends(emulator: Emulator) -> None:
     emulator.script(outcome="never")
-    hub = kieframe.CallbackHub(watchdog=0.1)
+    hub = CallbackHub(watchdog=0.1)
     with client(emulator, callbacks=hub) as waiting:
         task = waiting.submit(HAILUO, INPUT, callback_url="https://hooks.example.com/kie")
         with pytest.raises(kieframe.WaitTimeout) as caught:
@@ -105,8 +115,11 @@ def test_the_watchdog_times_out_a_task_that_never_ends(emulator: Emulator) -> No
 
 def test_an_unconfirmed_callback_is_reread_by_the_wait(emulator: Emulator) -> None:
     # No client on the receiver: it cannot re-read, so each wait re-reads its own task.
-    receiver = kieframe.CallbackReceiver(hmac_key=KEY, hub=kieframe.CallbackHub(watchdog=600))
-    with kieframe.CallbackServer(receiver) as server, client(emulator, receiver) as waiting:
+    receiver = CallbackReceiver(hmac_key=KEY, hub=CallbackHub(watchdog=600))
+    with (
+        CallbackServer(receiver) as server,
+        client(emulator, receiver) as waiting,
+    ):
         tasks = [waiting.submit(HAILUO, INPUT, callback_url=server.url) for _ in range(3)]
         records = [waiting.wait(task, timeout=30) for task in tasks]
     assert all(r.succeeded for r in records)
@@ -114,7 +127,9 @@ def test_an_unconfirmed_callback_is_reread_by_the_wait(emulator: Emulator) -> No
 
 
 def test_a_task_id_without_a_handle_is_polled(
-    emulator: Emulator, receiver: kieframe.CallbackReceiver, server: kieframe.CallbackServer
+    emulator: Emulator,
+    receiver: CallbackReceiver,
+    server: CallbackServer,
 ) -> None:
     with client(emulator, callbacks=receiver) as waiting:
         task = waiting.submit(HAILUO, INPUT, callback_url=server.url)
@@ -122,7 +137,9 @@ def test_a_task_id_without_a_handle_is_polled(
 
 
 def test_many_blocking_waits_share_one_receiver(
-    emulator: Emulator, receiver: kieframe.CallbackReceiver, server: kieframe.CallbackServer
+    emulator: Emulator,
+    receiver: CallbackReceiver,
+    server: CallbackServer,
 ) -> None:
     count = 100
     with client(emulator, callbacks=receiver) as waiting:
@@ -138,11 +155,9 @@ async def test_a_thousand_tasks_resolve_by_callback_with_no_polling(
     emulator: Emulator, reader: kieframe.Client
 ) -> None:
     count = 1000
-    receiver = kieframe.CallbackReceiver(
-        hmac_key=KEY, client=reader, hub=kieframe.CallbackHub(watchdog=NO_WATCHDOG)
-    )
+    receiver = CallbackReceiver(hmac_key=KEY, client=reader, hub=CallbackHub(watchdog=NO_WATCHDOG))
     started = time.monotonic()
-    with kieframe.CallbackServer(receiver) as server:
+    with CallbackServer(receiver) as server:
         async with async_client(emulator, callbacks=receiver) as waiting:
             gate = asyncio.Semaphore(50)
 
@@ -162,7 +177,9 @@ async def test_a_thousand_tasks_resolve_by_callback_with_no_polling(
 
 
 async def test_an_async_wait_is_woken_by_the_callback(
-    emulator: Emulator, receiver: kieframe.CallbackReceiver, server: kieframe.CallbackServer
+    emulator: Emulator,
+    receiver: CallbackReceiver,
+    server: CallbackServer,
 ) -> None:
     async with async_client(emulator, callbacks=receiver) as waiting:
         task = await waiting.submit(HAILUO, INPUT, callback_url=server.url)
@@ -172,7 +189,7 @@ async def test_an_async_wait_is_woken_by_the_callback(
 
 
 def test_the_default_watchdog_is_a_minute_or_half_the_typical_run() -> None:
-    hub = kieframe.CallbackHub()
+    hub = CallbackHub()
     assert hub.watchdog_interval(30) == 60
     assert hub.watchdog_interval(600) == 300
-    assert kieframe.CallbackHub(watchdog=5).watchdog_interval(600) == 5
+    assert CallbackHub(watchdog=5).watchdog_interval(600) == 5

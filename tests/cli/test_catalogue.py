@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import kieframe
+import kieframe.registry
 from kieframe._cli import ExitCode
 from kieframe._validation import describe_type
 
@@ -73,7 +74,7 @@ def test_plugins_lists_name_distribution_version_and_models(cli: Runner) -> None
             "version": info.version,
             "models": list(info.models),
         }
-        for info in kieframe.plugins()
+        for info in kieframe.registry.plugins()
     ]
     assert listed == {"plugins": expected, "failed": []}
 
@@ -88,7 +89,9 @@ def test_a_plugin_that_fails_to_load_is_listed_as_failed(cli: Runner, tmp_path: 
     assert done.code == 0, done.err
     listed = done.json()
     assert isinstance(listed, dict)
-    assert [entry["name"] for entry in listed["plugins"]] == [i.name for i in kieframe.plugins()]
+    assert [entry["name"] for entry in listed["plugins"]] == [
+        i.name for i in kieframe.registry.plugins()
+    ]
     [failed] = listed["failed"]
     assert failed["name"] == "broken"
     assert failed["distribution"] == "kieframe-broken"

@@ -142,7 +142,7 @@ def test_an_api_error(cli: Runner, emulator: Emulator) -> None:
     assert "505" in done.err
 
 
-def test_a_transport_error(cli: Runner) -> None:
+def test_no_answer_from_kie_ai(cli: Runner) -> None:
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -150,7 +150,7 @@ def test_a_transport_error(cli: Runner) -> None:
         "submit", WAN, *INPUT, "--base-url", f"http://127.0.0.1:{port}",
         KIE_API_KEY=Emulator.API_KEY,
     )  # fmt: skip
-    assert done.code == ExitCode.API_ERROR
+    assert done.code == ExitCode.NO_ANSWER
     assert "Traceback" not in done.err
 
 

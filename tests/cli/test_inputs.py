@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import kieframe
 from kieframe._cli._inputs import parse_assignment, parse_value
 from kieframe._validation import FieldInfo
+from kieframe.authoring import ModelSpec
 from kieframe.testing import valid_inputs
 
 
@@ -26,9 +27,7 @@ def _as_text(value: Any) -> str:
 
 @pytest.mark.parametrize("spec", kieframe.models(), ids=lambda spec: spec.id)
 @given(data=st.data())
-def test_typed_text_reads_back_as_the_same_input(
-    spec: kieframe.ModelSpec[Any], data: st.DataObject
-) -> None:
+def test_typed_text_reads_back_as_the_same_input(spec: ModelSpec[Any], data: st.DataObject) -> None:
     value = data.draw(valid_inputs(spec))
     parsed = dict(parse_assignment(spec, f"{key}={_as_text(item)}") for key, item in value.items())
     assert spec.validate(parsed) == spec.validate(value)

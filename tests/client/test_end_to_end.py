@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import kieframe
+from kieframe.errors import BadRequestError
 from kieframe.testing import Emulator
 
 IMAGE = "https://example.com/cat.png"
@@ -91,7 +92,7 @@ def test_unknown_model_needs_an_explicit_raw_input(
         kie_client.submit("vendor/brand-new", {"prompt": "p"})
     assert sum(kie_emulator.stats.requests.values()) == 0
     # The emulator knows only registered models, so kie.ai's own 422 comes back for a raw input.
-    with pytest.raises(kieframe.UnprocessableError):
+    with pytest.raises(BadRequestError):
         kie_client.submit("vendor/brand-new", kieframe.RawInput({"prompt": "p"}))
     assert "unvalidated" in caplog.text
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import kieframe
 from kieframe._envelope import parse_retry_after, read_envelope
+from kieframe.errors import ServerError
 
 STATUSES = st.sampled_from([200, 201, 400, 401, 402, 403, 404, 422, 429, 455, 500, 502, 503])
 CODES = st.sampled_from([200, 400, 401, 402, 404, 408, 422, 429, 433, 455, 500, 501, 505])
@@ -43,7 +44,7 @@ def test_non_json_error_page_uses_the_http_status() -> None:
 
 
 def test_non_json_success_is_a_server_error() -> None:
-    with pytest.raises(kieframe.ServerError):
+    with pytest.raises(ServerError):
         read_envelope(_response(200, b"<html>oops</html>"))
 
 

@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kieframe
-from kieframe._journal import Journal, JournalStatus
+from kieframe.errors import BadRequestError
+from kieframe.journal import Journal, JournalStatus
+from kieframe.lifecycle import RateLimits
 from kieframe.testing import Emulator
 from kieframe.testing.pytest_plugin import FAST_POLL, FAST_TIMING
 
@@ -37,7 +39,7 @@ def client(kie_emulator: Emulator, journal: Journal) -> Iterator[kieframe.Client
         Emulator.API_KEY,
         base_url=kie_emulator.base_url,
         poll=FAST_POLL,
-        rate_limits=kieframe.RateLimits.off(),
+        rate_limits=RateLimits.off(),
         journal=journal,
     ) as client:
         yield client
@@ -161,7 +163,8 @@ def test_an_unexpected_code_on_create_is_not_taken_for_a_refusal(
     kie_emulator.fault("createTask", "code", code=501, msg="generation failed")
     with pytest.raises(kieframe.SubmissionUncertain) as caught:
         client.submit(WAN, INPUT)
-    assert isinstance(caught.value.__cause__, kieframe.GenerationError)
+    assert isinstance(caught.value.__cause__, kieframe.APIError)
+    assert caught.value.__cause__.code == 501
     assert [e.status for e in journal.unfinished()] == [JournalStatus.UNCERTAIN]
 
 
@@ -251,7 +254,7 @@ def test_any_text_is_sent_or_refused_never_left_uncertain(
 ) -> None:
     raw = kieframe.RawInput({"prompt": prompt, "image_url": "https://example.com/h.png"})
     # Refused here, or by the emulator's own validation (an empty or long prompt), or sent.
-    with contextlib.suppress(kieframe.InputValidationError, kieframe.UnprocessableError):
+    with contextlib.suppress(kieframe.InputValidationError, BadRequestError):
         client.submit(WAN, raw)
     unsettled = (JournalStatus.SENDING, JournalStatus.UNCERTAIN)
     assert not [entry for entry in journal.entries() if entry.status in unsettled]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kieframe._ratelimit import RateLimits, SlidingWindow, shared_windows
+from kieframe._ratelimit import RateLimits, SlidingWindow, shared_budgets
 
 
 class FakeClock:
@@ -48,12 +48,15 @@ def test_penalty_holds_everything_back() -> None:
 
 
 def test_off_means_unlimited() -> None:
-    create, read = shared_windows("h", "k", RateLimits.off())
-    assert all(create.reserve() == 0 for _ in range(100))
-    assert all(read.reserve() == 0 for _ in range(100))
+    budgets = shared_budgets("h", "k", RateLimits.off())
+    assert all(budgets.reserve("create") == 0 for _ in range(100))
+    assert all(budgets.reserve("read") == 0 for _ in range(100))
 
 
 def test_clients_with_one_key_share_a_budget() -> None:
-    first = shared_windows("https://api.kie.ai", "key-a", RateLimits())
-    assert shared_windows("https://api.kie.ai", "key-a", RateLimits()) == first
-    assert shared_windows("https://api.kie.ai", "key-b", RateLimits()) != first
+    limits = RateLimits(creates=1, create_window=60.0)
+    first = shared_budgets("https://api.kie.ai", "key-a", limits)
+    assert first.reserve("create") == 0
+    # The second client with that key waits for the slot the first one took; another key does not.
+    assert shared_budgets("https://api.kie.ai", "key-a", limits).reserve("create") > 0
+    assert shared_budgets("https://api.kie.ai", "key-b", limits).reserve("create") == 0

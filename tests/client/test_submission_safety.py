@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kieframe
+from kieframe.lifecycle import RateLimits
 from kieframe.testing import Emulator
 from kieframe.testing.pytest_plugin import FAST_POLL, FAST_TIMING
 
@@ -31,7 +32,7 @@ def _client(emulator: Emulator, **options: object) -> kieframe.Client:
         Emulator.API_KEY,
         base_url=emulator.base_url,
         poll=FAST_POLL,
-        rate_limits=kieframe.RateLimits.off(),
+        rate_limits=RateLimits.off(),
         **options,  # type: ignore[arg-type]  # test-only pass-through of keyword options
     )
 
@@ -111,7 +112,7 @@ def test_create_is_resent_when_the_connection_was_never_made(kie_emulator: Emula
 
 def test_create_against_a_dead_host_says_nothing_was_sent() -> None:
     with kieframe.Client("k", base_url="http://127.0.0.1:9", create_attempts=2) as client:
-        with pytest.raises(kieframe.TransportError) as caught:
+        with pytest.raises(kieframe.NoAnswerError) as caught:
             client.submit(WAN, INPUT)
     assert not caught.value.request_sent
     assert not isinstance(caught.value, kieframe.SubmissionUncertain)

@@ -8,6 +8,8 @@ import logging
 import pytest
 
 import kieframe
+from kieframe.errors import NotFoundError, ServerError
+from kieframe.lifecycle import RateLimits
 from kieframe.testing import Emulator, Timing
 from kieframe.testing.pytest_plugin import FAST_POLL
 
@@ -54,7 +56,7 @@ def test_not_visible_yet_is_not_a_failure(kie_emulator: Emulator) -> None:
         Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL
     ) as client:
         task = client.submit(WAN, INPUT)
-        with pytest.raises(kieframe.NotFoundError, match="yet"):
+        with pytest.raises(NotFoundError, match="yet"):
             client.get(task)  # a single read says so plainly
         assert client.wait(task).succeeded
 
@@ -66,7 +68,7 @@ def test_a_task_that_never_appears_is_not_found_after_the_grace_window(
         kieframe.Client(
             Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL, visibility_grace=0.2
         ) as client,
-        pytest.raises(kieframe.NotFoundError) as caught,
+        pytest.raises(NotFoundError) as caught,
     ):
         client.wait("0123456789abcdef0123456789abcdef", timeout=5)
     assert caught.value.task_id == "0123456789abcdef0123456789abcdef"
@@ -82,7 +84,7 @@ def test_a_submitted_task_that_stays_invisible_is_not_found_after_its_grace(
         Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL, visibility_grace=0.2
     ) as client:
         task = client.submit(WAN, INPUT)
-        with pytest.raises(kieframe.NotFoundError) as caught:
+        with pytest.raises(NotFoundError) as caught:
             client.wait(task, timeout=30)
     assert caught.value.task_id == task.task_id
     assert "after it was submitted" in caught.value.message
@@ -125,7 +127,7 @@ def test_many_concurrent_async_runs(kie_emulator: Emulator) -> None:
             Emulator.API_KEY,
             base_url=kie_emulator.base_url,
             poll=FAST_POLL,
-            rate_limits=kieframe.RateLimits.off(),
+            rate_limits=RateLimits.off(),
         ) as client:
             return await asyncio.gather(*(client.run(WAN, INPUT) for _ in range(40)))
 
@@ -157,7 +159,7 @@ def test_the_deadline_holds_while_reads_keep_failing(kie_emulator: Emulator) -> 
         with pytest.raises(kieframe.WaitTimeout) as caught:
             client.wait(task, timeout=0.5)
     assert caught.value.task_id == task.task_id
-    assert isinstance(caught.value.__context__, kieframe.MaintenanceError)
+    assert isinstance(caught.value.__context__, ServerError)
 
 
 @pytest.mark.parametrize("kind", ["http_500", "rate_limited", "drop_before"])
@@ -169,7 +171,7 @@ def test_a_wait_outlasts_an_outage_longer_than_one_reads_retries(
         Emulator.API_KEY,
         base_url=kie_emulator.base_url,
         poll=FAST_POLL,
-        rate_limits=kieframe.RateLimits.off(),
+        rate_limits=RateLimits.off(),
         read_attempts=2,  # one read gives up after two tries: the outage is longer
     ) as client:
         task = client.submit(WAN, INPUT)
@@ -185,7 +187,7 @@ async def test_an_async_wait_outlasts_an_outage(kie_emulator: Emulator) -> None:
         Emulator.API_KEY,
         base_url=kie_emulator.base_url,
         poll=FAST_POLL,
-        rate_limits=kieframe.RateLimits.off(),
+        rate_limits=RateLimits.off(),
         read_attempts=2,
     ) as client:
         task = await client.submit(WAN, INPUT)

@@ -14,17 +14,20 @@ import kieframe
 from kieframe._cli import ExitCode
 from kieframe._cli._inputs import option_name
 from kieframe._cli._render import field_limit, model_markdown
+from kieframe.authoring import ModelSpec
 
 DOCS = Path(__file__).parent.parent.parent / "docs"
 
 
-def model_page(spec: kieframe.ModelSpec[Any]) -> Path:
+def model_page(spec: ModelSpec[Any]) -> Path:
     """Where a model's page lives: ``docs/models/<vendor>/<model>.md``."""
     return DOCS / "models" / f"{spec.id}.md"
 
 
 @pytest.mark.parametrize("spec", kieframe.models(), ids=lambda spec: spec.id)
-def test_every_model_has_a_page_that_matches_its_spec(spec: kieframe.ModelSpec[Any]) -> None:
+def test_every_model_has_a_page_that_matches_its_spec(
+    spec: ModelSpec[Any],
+) -> None:
     page = model_page(spec)
     assert page.is_file(), f"no page for {spec.id}: kieframe describe {spec.id} --markdown > {page}"
     text = page.read_text(encoding="utf-8")
@@ -35,7 +38,9 @@ def test_every_model_has_a_page_that_matches_its_spec(spec: kieframe.ModelSpec[A
 
 
 @pytest.mark.parametrize("spec", kieframe.models(), ids=lambda spec: spec.id)
-def test_every_model_page_is_in_the_nav_and_the_index(spec: kieframe.ModelSpec[Any]) -> None:
+def test_every_model_page_is_in_the_nav_and_the_index(
+    spec: ModelSpec[Any],
+) -> None:
     nav = (DOCS.parent / "mkdocs.yml").read_text(encoding="utf-8")
     assert f"models/{spec.id}.md" in nav
     index = (DOCS / "models" / "index.md").read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ import pytest
 import stamina
 
 import kieframe
+from kieframe.lifecycle import PollPlan
 from kieframe.testing import Emulator
 from kieframe.testing._emulator import Timing
 
@@ -37,7 +38,7 @@ def make_client(emu: Emulator, *, upload_cache: Path | None = None) -> kieframe.
         Emulator.API_KEY,
         base_url=emu.base_url,
         upload_base_url=emu.upload_base_url,
-        poll=kieframe.PollPlan.every(0.05),
+        poll=PollPlan.every(0.05),
         upload_cache=upload_cache,
     )
 
@@ -56,6 +57,6 @@ async def aclient(emu: Emulator) -> AsyncIterator[kieframe.AsyncClient]:
         Emulator.API_KEY,
         base_url=emu.base_url,
         upload_base_url=emu.upload_base_url,
-        poll=kieframe.PollPlan.every(0.05),
+        poll=PollPlan.every(0.05),
     ) as made:
         yield made

@@ -11,6 +11,7 @@ import pytest
 from video import decode
 
 import kieframe
+from kieframe.lifecycle import PollPlan
 from kieframe.testing import Emulator
 from kieframe.testing._emulator import build_mp4
 
@@ -238,7 +239,7 @@ async def test_an_async_download_of_a_link_with_a_nul_is_a_download_error(
     emu: Emulator, tmp_path: Path
 ) -> None:
     async with kieframe.AsyncClient(
-        Emulator.API_KEY, base_url=emu.base_url, poll=kieframe.PollPlan.every(0.05)
+        Emulator.API_KEY, base_url=emu.base_url, poll=PollPlan.every(0.05)
     ) as client:
         record = await client.wait(await client.submit(HAILUO, INPUT))
         broken = dataclasses.replace(record, result_urls=("https://example.com/a\x00.mp4",))

@@ -13,6 +13,7 @@ import pytest
 from kieframe_hailuo import HailuoImageToVideoProInput
 
 import kieframe
+from kieframe.files import Rehost
 from kieframe.testing import Emulator
 
 from ._images import GIF, WEBP, jpeg, png
@@ -72,7 +73,7 @@ def test_bytes_file_objects_and_structs(emu: Emulator, client: kieframe.Client) 
 def test_rehost_goes_through_the_url_route(emu: Emulator, client: kieframe.Client) -> None:
     first = client.submit(HAILUO, {"prompt": "a", "image_url": png(seed=5)})
     source = first.input["image_url"]
-    again = client.submit(HAILUO, {"prompt": "a", "image_url": kieframe.Rehost(source)})
+    again = client.submit(HAILUO, {"prompt": "a", "image_url": Rehost(source)})
     assert again.input["image_url"] != source
     assert served(client, again) == png(seed=5)
     assert [info.method for info in emu.uploads] == ["base64", "url"]
@@ -86,12 +87,12 @@ def test_a_rehost_is_checked_from_kies_answer(emu: Emulator, client: kieframe.Cl
     ).json()
     gif_url = answer["data"]["downloadUrl"]
     with pytest.raises(kieframe.InputValidationError) as caught:
-        client.submit(HAILUO, {"prompt": "a", "image_url": kieframe.Rehost(gif_url)})
+        client.submit(HAILUO, {"prompt": "a", "image_url": Rehost(gif_url)})
     # The emulator, like a file host, types what it does not know as application/octet-stream.
     assert "is application/octet-stream (expected image/jpeg" in str(caught.value)
     assert emu.tasks == ()
     with pytest.raises(kieframe.InputValidationError, match="needs an http"):
-        client.submit(HAILUO, {"prompt": "a", "image_url": kieframe.Rehost("not a url")})
+        client.submit(HAILUO, {"prompt": "a", "image_url": Rehost("not a url")})
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -145,6 +146,28 @@ def test_an_unreachable_database_sends_no_create(kie_emulator: Emulator) -> None
     assert caught.value.request_sent is False
     assert "hunter2" not in str(caught.value)
     assert kie_emulator.stats.requests.get("createTask", 0) == 0
+
+
+def test_a_database_url_in_the_config_file_shares_every_store(
+    kie_emulator: Emulator,
+    kie_database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"database_url = {kie_database_url!r}\n")
+    monkeypatch.setenv("KIEFRAME_CONFIG", str(config))
+    with Client(Emulator.API_KEY, base_url=kie_emulator.base_url) as client:
+        backend = connect()  # the same backend: the config file names the same database
+        assert (client.journal, client.callbacks) == (backend.journal, backend.hub)
+        task = client.submit(MODEL, INPUT)
+    (entry,) = backend.journal.entries()
+    assert (entry.task_id, entry.status) == (task.task_id, "accepted")
+    monkeypatch.setenv("KIEFRAME_DATABASE_URL", NOWHERE)  # the environment wins over the file
+    with Client(Emulator.API_KEY, base_url=kie_emulator.base_url, timeout=5) as client:
+        with pytest.raises(DatabaseUnavailable):
+            client.submit(MODEL, INPUT)
+    assert kie_emulator.stats.requests.get("createTask", 0) == 1
 
 
 def test_a_budget_fails_closed_and_unlimited_needs_no_database() -> None:

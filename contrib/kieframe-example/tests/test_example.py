@@ -8,6 +8,8 @@ import hypothesis
 from kieframe_example import MODEL_ID, SPEC
 
 import kieframe
+from kieframe.lifecycle import PollPlan
+from kieframe.registry import Registry
 from kieframe.testing import Emulator, check_model
 
 
@@ -16,7 +18,7 @@ def test_the_model_keeps_the_plugin_contract() -> None:
 
 
 def test_the_plugin_is_found_through_its_entry_point() -> None:
-    registry = kieframe.Registry(environ={})
+    registry = Registry(environ={})
     assert registry.get_model(MODEL_ID) is SPEC
     [info] = [info for info in registry.plugins() if info.name == "example"]
     assert info.distribution == "kieframe-example"
@@ -30,7 +32,7 @@ def test_the_model_runs_against_the_emulator(tmp_path: Path) -> None:
             Emulator.API_KEY,
             base_url=emulator.base_url,
             upload_base_url=emulator.upload_base_url,
-            poll=kieframe.PollPlan.every(0.05),
+            poll=PollPlan.every(0.05),
         ) as client,
     ):
         example = dict(SPEC.examples[0]["input"])

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-import kieframe
+from kieframe.authoring import ImageUrl, ModelSpec, hookimpl
 
 __all__ = ["MODEL_ID", "SPEC", "ExampleImageToVideoInput", "kieframe_models"]
 
@@ -26,7 +26,7 @@ class ExampleImageToVideoInput(msgspec.Struct, frozen=True, forbid_unknown_field
     prompt: Annotated[
         str, msgspec.Meta(min_length=1, max_length=1000, description="what should happen")
     ]
-    image_url: kieframe.ImageUrl
+    image_url: ImageUrl
     aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
     duration: Annotated[int, msgspec.Meta(ge=2, le=12, description="video length in seconds")] = 4
     motion: Annotated[
@@ -35,7 +35,7 @@ class ExampleImageToVideoInput(msgspec.Struct, frozen=True, forbid_unknown_field
     loop: bool = False
 
 
-SPEC = kieframe.ModelSpec(
+SPEC = ModelSpec(
     id=MODEL_ID,
     input_type=ExampleImageToVideoInput,
     title="Example Image to Video",
@@ -61,7 +61,7 @@ SPEC = kieframe.ModelSpec(
 )
 
 
-@kieframe.hookimpl
-def kieframe_models() -> list[kieframe.ModelSpec[ExampleImageToVideoInput]]:
+@hookimpl
+def kieframe_models() -> list[ModelSpec[ExampleImageToVideoInput]]:
     """Provide the example model."""
     return [SPEC]

@@ -10,8 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kieframe
-from kieframe._lifecycle import Waiter
+from kieframe._core._poll import Waiter
 from kieframe._records import parse_record
+from kieframe.errors import NotFoundError
+from kieframe.lifecycle import PollPhase, PollPlan
 
 
 def _record(state: str, **extra: object) -> kieframe.TaskRecord:
@@ -20,7 +22,7 @@ def _record(state: str, **extra: object) -> kieframe.TaskRecord:
 
 @given(elapsed=st.floats(0, 10_000), seed=st.integers())
 def test_default_plan_follows_kies_schedule(elapsed: float, seed: int) -> None:
-    delay = kieframe.PollPlan(rng=random.Random(seed)).delay(elapsed)
+    delay = PollPlan(rng=random.Random(seed)).delay(elapsed)
     if elapsed < 30:
         assert 2 <= delay <= 3
     elif elapsed < 120:
@@ -30,15 +32,15 @@ def test_default_plan_follows_kies_schedule(elapsed: float, seed: int) -> None:
 
 
 def test_plan_is_jittered() -> None:
-    plan = kieframe.PollPlan(rng=random.Random(1))
+    plan = PollPlan(rng=random.Random(1))
     assert len({plan.delay(0) for _ in range(20)}) > 1
 
 
 def test_plan_must_end_open() -> None:
     with pytest.raises(ValueError, match=r"math\.inf"):
-        kieframe.PollPlan(phases=(kieframe.PollPhase(10, 1, 2),))
+        PollPlan(phases=(PollPhase(10, 1, 2),))
     with pytest.raises(ValueError, match="low <= high"):
-        kieframe.PollPhase(math.inf, 2, 1)
+        PollPhase(math.inf, 2, 1)
 
 
 @given(now=st.floats(0, 1000), deadline=st.floats(0, 1000))
@@ -73,7 +75,7 @@ def test_success_returns_the_record_and_failure_raises() -> None:
 def test_invisible_within_grace_then_not_found() -> None:
     waiter = Waiter("t1", started=0.0, deadline=100.0, grace=10.0)
     assert waiter.observe(None, now=5.0) is None
-    with pytest.raises(kieframe.NotFoundError):
+    with pytest.raises(NotFoundError):
         waiter.observe(None, now=11.0)
 
 

@@ -1,38 +1,23 @@
-"""The download of one result file, decided without I/O: names, Range headers, what answers mean.
+"""The transfer of one result file, decided without I/O: names, Range headers, what answers mean.
 
 A :class:`FilePlan` holds the state of one file (where it goes, how many bytes are safely in its
-partial file, the size the server announced); the drivers feed it what happened and do what it
-says. :func:`download_op` is the operation around it: fetch (an effect the drivers perform with
-retries), and when a link has expired, ask kie.ai for a fresh one and fetch again.
+partial file, the size the server announced); the driver that performs a ``Fetch`` feeds it what
+happened and does what it says. The operation around it is in ``_download``.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 from .._envelope import parse_retry_after
-from .._errors import DownloadError, KieError
-from .._operations import Call
-from ._names import result_stem, safe_extension
+from .._files._names import result_stem, safe_extension
 
-__all__ = [
-    "DOWNLOAD_URL",
-    "Decision",
-    "DownloadProgress",
-    "Fetch",
-    "FileOp",
-    "FilePlan",
-    "Step",
-    "download_op",
-    "parse_content_range",
-]
-
-DOWNLOAD_URL = "/api/v1/common/download-url"
+__all__ = ["Decision", "DownloadProgress", "FilePlan", "Step", "parse_content_range"]
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)", re.IGNORECASE)
 # An expired or withdrawn link: ask kie.ai for a fresh one.
@@ -99,7 +84,8 @@ class FilePlan:
 
     ``offset`` is how many bytes the partial file holds (a resumed download starts there);
     ``total`` the size the server announced (``Content-Length`` of a whole answer, or the total
-    of ``Content-Range``).
+    of ``Content-Range``); ``sha256`` the digest of the complete partial file, when the driver
+    computed it while writing.
     """
 
     task_id: str
@@ -113,6 +99,7 @@ class FilePlan:
     etag: str | None = None
     content_type: str | None = None
     refreshes: int = 0
+    sha256: str | None = None
     stem: str = field(init=False)
     extension: str = field(init=False)
 
@@ -208,44 +195,3 @@ class FilePlan:
         """Continue from a fresh link."""
         self.refreshes += 1
         self.url = fresh_url
-
-
-@dataclass(frozen=True, slots=True)
-class Fetch:
-    """Effect: fetch ``plan.url`` into the partial file, with retries; answers DONE or REFRESH."""
-
-    plan: FilePlan
-
-
-T = TypeVar("T")
-
-#: An operation of the file drivers: it yields :class:`Fetch` and API :class:`Call` effects.
-FileOp = Generator[Call | Fetch, Any, T]
-
-
-def download_op(plan: FilePlan) -> FileOp[FilePlan]:
-    """Fetch one file until it is complete, refreshing its link when it has expired."""
-    while True:
-        step = yield Fetch(plan)
-        if step is Step.DONE:
-            return plan
-        try:
-            fresh = yield Call(
-                method="POST",
-                path=DOWNLOAD_URL,
-                json={"url": plan.source_url},
-                budget="read",
-                retry=True,
-                task_id=plan.task_id,
-            )
-        except KieError as error:
-            raise DownloadError(
-                f"result {plan.index}: the link expired and kie.ai gave no fresh one ({error})",
-                task_id=plan.task_id,
-            ) from error
-        if not isinstance(fresh, str) or not fresh.startswith(("http://", "https://")):
-            raise DownloadError(
-                f"result {plan.index}: download-url answered {fresh!r} instead of a link",
-                task_id=plan.task_id,
-            )
-        plan.use(fresh)

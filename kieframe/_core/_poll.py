@@ -12,8 +12,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ._errors import NotFoundError, TaskFailed, WaitTimeout
-from ._records import TaskRecord
+from .._errors import NotFoundError, TaskFailed, WaitTimeout
+from .._records import TaskRecord
+from ._effects import Jitter
 
 __all__ = ["PollPhase", "PollPlan", "Waiter"]
 
@@ -56,10 +57,13 @@ class PollPlan:
         """A flat plan: every ``low`` to ``high`` seconds (handy against the emulator)."""
         return cls(phases=(PollPhase(math.inf, low, high if high is not None else low),))
 
-    def delay(self, elapsed: float) -> float:
-        """Seconds until the next poll, ``elapsed`` seconds after submission."""
+    def delay(self, elapsed: float, jitter: Jitter | None = None) -> float:
+        """Seconds until the next poll, ``elapsed`` seconds after submission.
+
+        The delay is drawn from ``jitter`` (by default the plan's own ``rng``).
+        """
         phase = next(p for p in self.phases if elapsed < p.until)
-        return self.rng.uniform(phase.low, phase.high)
+        return (jitter or self.rng).uniform(phase.low, phase.high)
 
 
 @dataclass(slots=True)
@@ -71,7 +75,8 @@ class Waiter:
     kie.ai may answer "recordInfo is null" for a while: within ``grace`` seconds of ``started``
     that means "not visible yet"; after it, the task is reported as not found. ``submitted`` is
     False for a wait on a task id this client did not submit (``started`` is then the wait's
-    start): its not-found message says to check the id.
+    start): its not-found message says to check the id. Poll delays are drawn from ``jitter``
+    (by default the plan's own random source).
     """
 
     task_id: str
@@ -80,6 +85,7 @@ class Waiter:
     plan: PollPlan = field(default_factory=PollPlan)
     grace: float = 60.0
     submitted: bool = True
+    jitter: Jitter | None = None
     last: TaskRecord | None = None
     polls: int = 0
 
@@ -126,4 +132,4 @@ class Waiter:
                 task_id=self.task_id,
                 last_state=state,
             )
-        return min(self.plan.delay(now - self.started), remaining)
+        return min(self.plan.delay(now - self.started, self.jitter), remaining)

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kieframe._files._downloads import FilePlan, Step, parse_content_range
+from kieframe._core._fileplan import FilePlan, Step, parse_content_range
 
 
 def plan(tmp: Path = Path("/tmp/results"), **state: object) -> FilePlan:

@@ -1,0 +1,528 @@
+"""Perform effects: one driver loop, one performer for blocking I/O and one for asyncio.
+
+:func:`drive` (and :func:`drive_async`) runs an operation: it performs each effect the operation
+yields and sends back the result or throws in the error. Every exception an effect raises,
+``KeyboardInterrupt`` and ``asyncio.CancelledError`` included, is thrown back into the operation
+at the point that yielded the effect, so its cleanup (a journal entry marked uncertain, a partial
+file kept for resuming) runs before the exception reaches the caller.
+
+:class:`SyncPerformer` and :class:`AsyncPerformer` are the only places kieframe does I/O for an
+operation. Each performs every effect of ``_effects``: a :class:`~._effects.Call` takes a slot of
+its rate-limit budget, is sent through httpx and read as kie.ai's envelope (a read is resent with
+stamina's backoff); a :class:`~._effects.Fetch` streams a result file as its
+:class:`~._fileplan.FilePlan` says; sleeps, callback waits and blocking work are the rest. The
+blocking performer runs several operations at once on threads, the asyncio one as tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import httpx
+import stamina
+
+from .._envelope import read_envelope
+from .._errors import APIError, DownloadError, KieError, NoAnswerError
+from .._files._part import PartFile
+from ._effects import Blocking, Call, Delivery, Effect, Fetch, Op, Sleep
+from ._fileplan import Decision, FilePlan, Step
+
+__all__ = [
+    "AsyncPerformer",
+    "CallbackWaits",
+    "Connection",
+    "RateLimiter",
+    "SyncPerformer",
+    "drive",
+    "drive_async",
+]
+
+E = TypeVar("E")
+T = TypeVar("T")
+
+# httpx errors that prove the request never left this machine: resending cannot duplicate it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def drive(op: Generator[E, Any, T], perform: Callable[[E], Any]) -> T:
+    """Run ``op`` to its end, performing its effects with blocking ``perform``."""
+    result: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]  # the op's declared result
+            finally:
+                del error  # break the frame cycle of a thrown traceback
+            result, error = None, None
+            try:
+                result = perform(effect)
+            except BaseException as failure:  # the op decides; see the module docstring
+                error = failure
+    finally:
+        op.close()  # an interrupt between two steps still runs the op's cleanup, now
+
+
+async def drive_async(op: Generator[E, Any, T], perform: Callable[[E], Awaitable[Any]]) -> T:
+    """Run ``op`` to its end, performing its effects with awaited ``perform``."""
+    result: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]  # the op's declared result
+            finally:
+                del error
+            result, error = None, None
+            try:
+                result = await perform(effect)
+            except BaseException as failure:  # the op decides; see the module docstring
+                error = failure
+    finally:
+        op.close()
+
+
+class RateLimiter(Protocol):
+    """The budgets requests take slots from (``_ratelimit.Budgets``).
+
+    ``blocking`` says :meth:`reserve` may block (a budget kept in a database): the asyncio
+    performer then calls it on a worker thread.
+    """
+
+    blocking: bool
+
+    def reserve(self, budget: str) -> float:
+        """Take a slot of ``budget``; the seconds to wait before using it."""
+        ...
+
+    def penalise(self, budget: str, seconds: float | None) -> None:
+        """After a 429, hold ``budget`` back ``seconds`` (by default, one window)."""
+        ...
+
+
+class CallbackWaits(Protocol):
+    """Where callback records meet waits (a ``CallbackHub``)."""
+
+    def wait(self, task_id: str, *, after: int, timeout: float) -> Delivery | None:
+        """Block until a delivery newer than ``after`` arrives for the task, or ``timeout``."""
+        ...
+
+    async def wait_async(
+        self,
+        task_id: str,
+        *,
+        after: int,
+        timeout: float,  # noqa: ASYNC109 - mirrors wait()
+    ) -> Delivery | None:
+        """Await a delivery newer than ``after`` for the task, or ``timeout``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Connection:
+    """Where requests go and how they are sent and retried; the same for both performers.
+
+    ``headers`` gives the API's headers (with the key) for each request: the key is kept by the
+    client, not here. ``user_agent`` alone goes to file hosts.
+    """
+
+    base_url: httpx.URL
+    upload_base_url: httpx.URL
+    timeout: httpx.Timeout
+    headers: Callable[[], Mapping[str, str]]
+    user_agent: str
+    limiter: RateLimiter
+    callbacks: CallbackWaits | None = None
+    read_attempts: int = 6
+    read_retry_timeout: float = 120.0
+
+    def request(self, call: Call) -> httpx.Request:
+        """The HTTP request of ``call``, its timeouts capped at its deadline."""
+        base = self.base_url if call.host == "api" else self.upload_base_url
+        headers = dict(self.headers())
+        if call.content is not None:  # JSON the operation encoded itself
+            headers["Content-Type"] = "application/json"
+        return httpx.Request(
+            call.method,
+            _join(base, call.path),
+            params=call.params,
+            json=call.json,
+            content=call.content,
+            files=call.files,
+            data=call.data,
+            headers=headers,
+            extensions={"timeout": _timeouts(self.timeout, call.deadline)},
+        )
+
+    def retry_options(self, deadline: float | None = None) -> dict[str, Any]:
+        """stamina's options; a call with a ``deadline`` (monotonic) stops retrying by then."""
+        attempts, budget, longest = self.read_attempts, self.read_retry_timeout, 10.0
+        if deadline is not None:
+            budget = min(budget, deadline - time.monotonic())
+            if budget <= 0:  # past the deadline: one attempt, no retries
+                attempts, budget = 1, self.read_retry_timeout
+            longest = min(longest, max(budget, 0.01))  # no backoff sleeps far past the deadline
+        return {
+            "attempts": attempts,
+            "timeout": budget,
+            "wait_initial": min(0.5, longest),
+            "wait_max": longest,
+        }
+
+    def fetch_options(self) -> dict[str, Any]:
+        """stamina's options for a file transfer: no overall timeout, a long file takes its time."""
+        return {**self.retry_options(), "timeout": None}
+
+    def read(self, call: Call, response: httpx.Response) -> Any:
+        """The envelope's data; after a 429, the call's budget is held back."""
+        try:
+            return read_envelope(response, task_id=call.task_id)
+        except KieError as failure:
+            if isinstance(failure, APIError) and failure.code == 429 and call.budget:
+                self.limiter.penalise(call.budget, failure.retry_after)
+            raise
+
+    def file_request(self, http: httpx.Client | httpx.AsyncClient, plan: FilePlan) -> httpx.Request:
+        """The GET of the plan's link; one httpx cannot send (a NUL, a newline): DownloadError."""
+        # File hosts get no Authorization header: the API key is for kie.ai's API only.
+        headers = {
+            "User-Agent": self.user_agent,
+            "Accept-Encoding": "identity",
+            **plan.request_headers(),
+        }
+        try:
+            return http.build_request("GET", plan.url, headers=headers)
+        except httpx.InvalidURL as error:
+            raise DownloadError(
+                f"result {plan.index}: the link {plan.url!r} cannot be requested ({error})",
+                task_id=plan.task_id,
+            ) from None
+
+    def hub(self) -> CallbackWaits:
+        """The callback hub; an operation awaits callbacks only when there is one."""
+        if self.callbacks is None:  # pragma: no cover - callback waits need a hub
+            raise RuntimeError("waiting for a callback needs callbacks=... on the client")
+        return self.callbacks
+
+
+@functools.lru_cache(maxsize=64)
+def _join(base: httpx.URL, path: str) -> httpx.URL:
+    """An endpoint's URL; cached, as URL parsing is a visible share of a request's cost."""
+    return base.join(path)
+
+
+def _timeouts(timeout: httpx.Timeout, deadline: float | None) -> dict[str, float | None]:
+    """The request's timeouts, none of them reaching past ``deadline`` (monotonic) if given."""
+    limits = timeout.as_dict()
+    if deadline is None:
+        return limits
+    left = max(deadline - time.monotonic(), 0.5)  # a last read still gets a fair chance
+    return {name: left if value is None else min(value, left) for name, value in limits.items()}
+
+
+def _read_backoff(error: Exception) -> bool | float:
+    """stamina's retry hook for reads: no answer, 429, 455 and 5xx; honours Retry-After."""
+    if isinstance(error, APIError):
+        if not error.retryable:
+            return False
+        return error.retry_after if error.retry_after is not None else True
+    return isinstance(error, NoAnswerError)
+
+
+def _no_answer(call: Call, error: httpx.TransportError) -> NoAnswerError:
+    return NoAnswerError(
+        f"{call.method} {call.path} failed: {type(error).__name__}: {error}".rstrip(": "),
+        task_id=call.task_id,
+        request_sent=not isinstance(error, _NOT_SENT),
+    )
+
+
+class _Progressed(Exception):
+    """An attempt was cut after it stored new bytes: resume at once, with a fresh retry budget."""
+
+
+class _Retry(Exception):
+    """A transient file failure stamina should retry (the plan has already moved its offset)."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+
+
+def _fetch_backoff(error: Exception) -> bool | float:
+    if isinstance(error, _Retry):
+        return error.decision.retry_after if error.decision.retry_after is not None else True
+    return False
+
+
+def _conclude(plan: FilePlan, decision: Decision) -> Step:
+    if decision.step in (Step.DONE, Step.REFRESH):
+        return decision.step
+    if decision.step is Step.RETRY:
+        raise _Retry(decision)
+    raise DownloadError(f"result {plan.index}: {decision.reason}", task_id=plan.task_id)
+
+
+def _gave_up(plan: FilePlan, error: _Retry) -> DownloadError:
+    return DownloadError(
+        f"result {plan.index}: gave up after retries ({error.decision.reason}); "
+        f"{plan.offset} bytes are kept in {plan.part.name} for the next attempt",
+        task_id=plan.task_id,
+    )
+
+
+def _written(fetch: Fetch, size: int) -> Decision | None:
+    plan = fetch.plan
+    failed = plan.on_data(size)
+    if failed is None and fetch.progress is not None:
+        fetch.progress(plan.folder / plan.name, plan.offset, plan.total)
+    return failed
+
+
+def _ended(fetch: Fetch, start: int, rest: int, cut: Decision | None) -> Decision:
+    """The decision once a body ended (``cut`` if it was interrupted) and its rest is stored.
+
+    A cut after new bytes were stored raises :class:`_Progressed`: the transfer goes on from
+    there at once, without spending the retries that are for failures.
+    """
+    failed = _written(fetch, rest)
+    if failed is not None:
+        return failed
+    decision = cut if cut is not None else fetch.plan.on_end()
+    if decision.step is Step.RETRY and fetch.plan.offset > start:
+        raise _Progressed
+    return decision
+
+
+def _digest(plan: FilePlan, part: PartFile) -> None:
+    """Note the complete file's SHA-256 (hashed while it was written; blocking)."""
+    plan.sha256 = part.sha256(plan.part.stat().st_size)
+
+
+class SyncPerformer:
+    """Performs effects with blocking I/O; runs several operations at once on threads."""
+
+    def __init__(self, http: httpx.Client, connection: Connection) -> None:
+        self._http = http
+        self._connection = connection
+
+    def run(self, op: Op[T]) -> T:
+        """Run ``op`` to its end."""
+        return drive(op, self.perform)
+
+    def run_all(self, ops: Sequence[Op[T]], *, concurrency: int) -> tuple[T, ...]:
+        """Run ``ops``, at most ``concurrency`` at once; their results, in order."""
+        if concurrency <= 1 or len(ops) <= 1:
+            return tuple(self.run(op) for op in ops)
+        with ThreadPoolExecutor(min(concurrency, len(ops)), thread_name_prefix="kieframe") as pool:
+            futures = [pool.submit(self.run, op) for op in ops]
+            return tuple(future.result() for future in futures)
+
+    def perform(self, effect: Effect) -> Any:
+        """Perform one effect and return its result."""
+        if isinstance(effect, Call):
+            return self._call(effect)
+        if isinstance(effect, Fetch):
+            return self._fetch(effect)
+        if isinstance(effect, Blocking):
+            return effect.function()
+        if isinstance(effect, Sleep):
+            return time.sleep(effect.seconds)
+        hub = self._connection.hub()
+        return hub.wait(effect.task_id, after=effect.after, timeout=effect.timeout)
+
+    def _call(self, call: Call) -> Any:
+        if call.retry:
+            options = self._connection.retry_options(call.deadline)
+            return stamina.RetryingCaller(**options).on(_read_backoff)(self._send, call)
+        return self._send(call)
+
+    def _send(self, call: Call) -> Any:
+        if call.budget and (delay := self._connection.limiter.reserve(call.budget)):
+            time.sleep(delay)
+        try:
+            response = self._http.send(self._connection.request(call))
+        except httpx.TransportError as failure:
+            raise _no_answer(call, failure) from failure
+        return self._connection.read(call, response)
+
+    def _fetch(self, fetch: Fetch) -> Step:
+        caller = stamina.RetryingCaller(**self._connection.fetch_options()).on(_fetch_backoff)
+        with PartFile(fetch.plan.part) as part:
+            while True:
+                try:
+                    step = caller(self._fetch_once, fetch, part)
+                    break
+                except _Progressed:
+                    continue
+                except _Retry as exhausted:
+                    raise _gave_up(fetch.plan, exhausted) from exhausted
+            if step is Step.DONE:
+                _digest(fetch.plan, part)
+        return step
+
+    def _fetch_once(self, fetch: Fetch, part: PartFile) -> Step:
+        plan = fetch.plan
+        request = self._connection.file_request(self._http, plan)
+        try:
+            # File hosts get no Authorization header, so following their redirects is safe.
+            response = self._http.send(request, stream=True, follow_redirects=True)
+            try:
+                decision = plan.on_head(response.status_code, response.headers)
+                if decision.step is Step.WRITE:
+                    decision = self._write(fetch, part, decision.start, response)
+            finally:
+                response.close()
+        except httpx.TransportError as error:
+            decision = plan.on_interrupted(error)
+        return _conclude(plan, decision)
+
+    def _write(
+        self, fetch: Fetch, part: PartFile, start: int, response: httpx.Response
+    ) -> Decision:
+        part.open(start)
+        ended: Decision | None = None
+        try:
+            for chunk in response.iter_raw():
+                part.write(chunk)
+                if (failed := _written(fetch, len(chunk))) is not None:
+                    return failed
+        except httpx.TransportError as error:
+            ended = fetch.plan.on_interrupted(error)
+        finally:
+            rest = part.close()
+        return _ended(fetch, start, rest, ended)
+
+
+class AsyncPerformer:
+    """Performs effects with asyncio; runs several operations at once as tasks."""
+
+    #: API requests in flight at once (httpx's default pool size). The others queue here, in
+    #: constant time: httpcore's pool handles thousands of queued requests in quadratic time,
+    #: which stalled the loop for seconds with 10,000 waits.
+    in_flight_limit = 100
+
+    def __init__(self, http: httpx.AsyncClient, connection: Connection) -> None:
+        self._http = http
+        self._connection = connection
+        self._in_flight: asyncio.Semaphore | None = None  # made on first use, in the loop
+
+    async def run(self, op: Op[T]) -> T:
+        """Run ``op`` to its end."""
+        return await drive_async(op, self.perform)
+
+    async def run_all(self, ops: Sequence[Op[T]], *, concurrency: int) -> tuple[T, ...]:
+        """Run ``ops``, at most ``concurrency`` at once; their results, in order."""
+        limit = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(op: Op[T]) -> T:
+            async with limit:
+                return await self.run(op)
+
+        outcomes = await asyncio.gather(*(one(op) for op in ops), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return tuple(outcomes)  # type: ignore[arg-type]  # no exceptions left
+
+    async def perform(self, effect: Effect) -> Any:
+        """Perform one effect and return its result."""
+        if isinstance(effect, Call):
+            return await self._call(effect)
+        if isinstance(effect, Fetch):
+            return await self._fetch(effect)
+        if isinstance(effect, Blocking):
+            # Cancelled or not, a journal write runs to its end: the op learns of the
+            # cancellation only once the write is done (or the task id could be lost).
+            done = asyncio.ensure_future(asyncio.to_thread(effect.function))
+            try:
+                return await asyncio.shield(done)
+            except asyncio.CancelledError:
+                await asyncio.wait([done])
+                raise
+        if isinstance(effect, Sleep):
+            return await asyncio.sleep(effect.seconds)
+        hub = self._connection.hub()
+        return await hub.wait_async(effect.task_id, after=effect.after, timeout=effect.timeout)
+
+    async def _call(self, call: Call) -> Any:
+        if call.retry:
+            options = self._connection.retry_options(call.deadline)
+            return await stamina.AsyncRetryingCaller(**options).on(_read_backoff)(self._send, call)
+        return await self._send(call)
+
+    async def _send(self, call: Call) -> Any:
+        if call.budget and (delay := await self._reserve(call.budget)):
+            await asyncio.sleep(delay)
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(self.in_flight_limit)
+        try:
+            async with self._in_flight:
+                response = await self._http.send(self._connection.request(call))
+        except httpx.TransportError as failure:
+            raise _no_answer(call, failure) from failure
+        return self._connection.read(call, response)
+
+    async def _reserve(self, budget: str) -> float:
+        limiter = self._connection.limiter
+        if limiter.blocking:  # a slot from a database: never on the event loop
+            return await asyncio.to_thread(limiter.reserve, budget)
+        return limiter.reserve(budget)
+
+    async def _fetch(self, fetch: Fetch) -> Step:
+        caller = stamina.AsyncRetryingCaller(**self._connection.fetch_options())
+        retrying = caller.on(_fetch_backoff)
+        with PartFile(fetch.plan.part) as part:
+            while True:
+                try:
+                    step = await retrying(self._fetch_once, fetch, part)
+                    break
+                except _Progressed:
+                    continue
+                except _Retry as exhausted:
+                    raise _gave_up(fetch.plan, exhausted) from exhausted
+            if step is Step.DONE:
+                await asyncio.to_thread(_digest, fetch.plan, part)
+        return step
+
+    async def _fetch_once(self, fetch: Fetch, part: PartFile) -> Step:
+        plan = fetch.plan
+        request = self._connection.file_request(self._http, plan)
+        try:
+            response = await self._http.send(request, stream=True, follow_redirects=True)
+            try:
+                decision = plan.on_head(response.status_code, response.headers)
+                if decision.step is Step.WRITE:
+                    decision = await self._write(fetch, part, decision.start, response)
+            finally:
+                await response.aclose()
+        except httpx.TransportError as error:
+            decision = plan.on_interrupted(error)
+        return _conclude(plan, decision)
+
+    async def _write(
+        self, fetch: Fetch, part: PartFile, start: int, response: httpx.Response
+    ) -> Decision:
+        await asyncio.to_thread(part.open, start)
+        ended: Decision | None = None
+        try:
+            async for chunk in response.aiter_raw():
+                if (stored := await part.awrite(chunk)) and (
+                    failed := _written(fetch, stored)
+                ) is not None:
+                    return failed
+        except httpx.TransportError as error:
+            ended = fetch.plan.on_interrupted(error)
+        finally:
+            rest = await asyncio.to_thread(part.close)
+        return _ended(fetch, start, rest, ended)

@@ -1,0 +1,62 @@
+"""Reading from kie.ai: a task's record (once) and the account's credits.
+
+Reads are safe to repeat: the driver resends them with backoff on no answer, 429, 455 and 5xx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._envelope import is_not_visible
+from .._errors import APIError, NotFoundError, ServerError
+from .._records import TaskRecord, parse_record
+from ._effects import Call, Op
+
+__all__ = ["CREDIT", "RECORD_INFO", "credits_op", "get_op", "record_call", "to_record"]
+
+RECORD_INFO = "/api/v1/jobs/recordInfo"
+CREDIT = "/api/v1/chat/credit"
+
+
+def record_call(task_id: str, deadline: float | None = None) -> Call:
+    """The recordInfo read of ``task_id``, retried by the driver until ``deadline`` if given."""
+    return Call(
+        method="GET",
+        path=RECORD_INFO,
+        params={"taskId": task_id},
+        budget="read",
+        retry=True,
+        task_id=task_id,
+        deadline=deadline,
+    )
+
+
+def get_op(task_id: str) -> Op[TaskRecord]:
+    """Read a task's record once; a task kie.ai does not show (yet) is a NotFoundError."""
+    try:
+        data = yield record_call(task_id)
+    except APIError as error:
+        if not is_not_visible(error):
+            raise
+        raise NotFoundError(
+            f"kie.ai shows no task {task_id} (yet): it answers {error.message!r}",
+            code=error.code,
+            task_id=task_id,
+        ) from error
+    return to_record(task_id, data)
+
+
+def to_record(task_id: str, data: Any) -> TaskRecord:
+    """The record in recordInfo's ``data``; a ServerError if it is not one."""
+    if not isinstance(data, Mapping):
+        raise ServerError(f"recordInfo answered {data!r} instead of a record", task_id=task_id)
+    return parse_record({**data, "taskId": task_id})
+
+
+def credits_op() -> Op[int]:
+    """Read the account's remaining credits."""
+    data = yield Call(method="GET", path=CREDIT, budget="read", retry=True)
+    if isinstance(data, bool) or not isinstance(data, int | float):
+        raise ServerError(f"credit answered {data!r} instead of a number")
+    return int(data)

@@ -1,0 +1,215 @@
+"""Waiting for a task to finish, as operations: by polling, or by callback with a watchdog.
+
+Both judge every record and the deadline with the same pure :class:`~._poll.Waiter`; only the
+"sleep" between reads differs. :func:`wait_op` polls on kie.ai's schedule (a ``Sleep``);
+:func:`callback_wait_op` awaits the task's callback (an ``AwaitCallback`` a callback ends early)
+and polls only as a watchdog. :func:`journaled_wait` writes a wait's outcome to the journal.
+The clock and the poll jitter come in through :class:`WaitOptions`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
+
+from .._envelope import is_not_visible
+from .._errors import APIError, KieError, NoAnswerError, TaskFailed
+from .._journal import SubmissionLog
+from .._records import TaskRecord
+from ._effects import SYSTEM_CLOCK, AwaitCallback, Blocking, Clock, Delivery, Jitter, Op, Sleep
+from ._poll import PollPlan, Waiter
+from ._read import record_call, to_record
+
+__all__ = [
+    "UNKNOWN_ID_GRACE",
+    "UpdateHook",
+    "WaitOptions",
+    "callback_wait_op",
+    "journaled_wait",
+    "wait_op",
+]
+
+logger = logging.getLogger("kieframe")
+
+
+class UpdateHook(Protocol):
+    """Called by a wait with each record whose state differs from the previous one."""
+
+    def __call__(self, record: TaskRecord, /) -> None: ...
+
+
+#: The visibility grace of a wait on a bare task id (not a Task this client submitted): a
+#: mistyped or foreign id is reported as unknown after this many seconds, not after the full grace.
+UNKNOWN_ID_GRACE = 10.0
+
+
+@dataclass(slots=True)
+class WaitOptions:
+    """How one wait runs: deadline in seconds, poll plan, visibility grace, update hook, clocks.
+
+    ``grace`` applies to a task whose submission time is known; a wait on a bare id gets at most
+    :data:`UNKNOWN_ID_GRACE` seconds, counted from the wait's start.
+    """
+
+    timeout: float
+    plan: PollPlan = field(default_factory=PollPlan)
+    grace: float = 60.0
+    on_update: UpdateHook | None = None
+    clock: Clock = SYSTEM_CLOCK
+    jitter: Jitter | None = None
+
+
+def _waiter(
+    task_id: str, since: float | None, options: WaitOptions, plan: PollPlan
+) -> tuple[Waiter, float]:
+    """A waiter placed on the monotonic clock, and ``now``; ``since`` is Unix seconds or None."""
+    clock = options.clock
+    now = clock.monotonic()
+    deadline = now + options.timeout
+    if since is None:  # an id from elsewhere, maybe mistyped: only a short grace
+        started, grace = now, min(options.grace, UNKNOWN_ID_GRACE)
+    else:
+        started, grace = now - max(0.0, clock.time() - since), options.grace
+    waiter = Waiter(
+        task_id,
+        started=started,
+        deadline=deadline,
+        plan=plan,
+        grace=grace,
+        submitted=since is not None,
+        jitter=options.jitter,
+    )
+    return waiter, now
+
+
+class _StateChanges:
+    """Calls the wait's ``on_update`` hook once per state."""
+
+    def __init__(self, hook: UpdateHook | None) -> None:
+        self.hook = hook
+        self.previous: str | None = None
+
+    def __call__(self, record: TaskRecord | None) -> None:
+        if record is not None and self.hook is not None and record.state != self.previous:
+            self.previous = str(record.state)
+            self.hook(record)
+
+
+def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[TaskRecord]:
+    """Poll until the task succeeds (return its record), fails, or the deadline passes.
+
+    ``since`` is when the task was submitted (Unix seconds) if known: it places the poll schedule
+    and the visibility grace window, and a task submitted moments ago is first polled after the
+    schedule's first interval, not at once (it cannot have finished yet). Without ``since`` the
+    first poll is immediate.
+    """
+    clock = options.clock
+    waiter, now = _waiter(task_id, since, options, options.plan)
+    if since is not None:
+        first = waiter.started + options.plan.delay(0.0, options.jitter) - now
+        if first > 0:
+            yield Sleep(min(first, options.timeout))
+    changes = _StateChanges(options.on_update)
+    while True:
+        record = yield from _read_visible(waiter, clock)
+        changes(record)
+        final = waiter.observe(record, clock.monotonic())
+        if final is not None:
+            return final
+        yield Sleep(waiter.next_delay(clock.monotonic()))
+
+
+def _read_visible(waiter: Waiter, clock: Clock) -> Op[TaskRecord | None]:
+    """Read the task's record; None while kie.ai answers "recordInfo is null".
+
+    A read retries on its own (with backoff, within the wait's deadline). When its retries run
+    out during a longer outage (5xx, 429, 455, no connection), the wait reads again after a
+    backoff that doubles each time, up to the deadline: it ends then with
+    :class:`~kieframe.WaitTimeout` (the task is not lost), never early with the read's error.
+    """
+    outages = 0
+    while True:
+        try:
+            return to_record(waiter.task_id, (yield record_call(waiter.task_id, waiter.deadline)))
+        except APIError as error:
+            if is_not_visible(error):
+                return None
+            if not error.retryable:
+                raise
+            delay = _after_outage(waiter, clock, error, outages)
+        except NoAnswerError as error:
+            delay = _after_outage(waiter, clock, error, outages)
+        outages += 1
+        yield Sleep(delay)
+
+
+#: The longest pause between two reads of a task during an outage, in seconds.
+_OUTAGE_PAUSE_MAX = 60.0
+
+
+def _after_outage(waiter: Waiter, clock: Clock, error: KieError, outages: int) -> float:
+    """How long to pause before reading again after a read's retries ran out.
+
+    Called inside the ``except`` block, so the WaitTimeout raised at the deadline carries the
+    read's error as its context.
+    """
+    pause = waiter.next_delay(clock.monotonic())  # raises WaitTimeout past the deadline
+    remaining = waiter.deadline - clock.monotonic()
+    pause = max(0.0, min(pause * 2.0 ** min(outages, 16), _OUTAGE_PAUSE_MAX, remaining))
+    logger.warning(
+        "reading task %s failed (%s); reading again in %.1f s", waiter.task_id, error, pause
+    )
+    return pause
+
+
+def callback_wait_op(
+    task_id: str, *, since: float | None, options: WaitOptions, watchdog: float
+) -> Op[TaskRecord]:
+    """Wait for the task's callback, polling only as a watchdog every ``watchdog`` seconds.
+
+    The same :class:`~._poll.Waiter` as :func:`wait_op` judges every record and the
+    deadline; only the "sleep" differs: an :class:`AwaitCallback` that a callback ends early.
+    The first watchdog poll comes ``watchdog`` seconds after submission (at once when ``since``
+    is unknown: the task may have finished long ago). A record the receiver could not confirm
+    is re-read here before it is trusted.
+    """
+    # Jittered, so that the watchdogs of many tasks submitted together do not poll together.
+    clock = options.clock
+    waiter, now = _waiter(task_id, since, options, PollPlan.every(watchdog, watchdog * 1.25))
+    next_poll = now if since is None else min(waiter.started + watchdog, waiter.deadline)
+    seen = 0
+    changes = _StateChanges(options.on_update)
+    while True:
+        now = clock.monotonic()
+        delivery: Delivery | None = None
+        if now < next_poll:
+            delivery = yield AwaitCallback(task_id, timeout=next_poll - now, after=seen)
+        if delivery is not None:
+            seen = delivery.seq
+        polled = delivery is None or not delivery.confirmed
+        if delivery is not None and delivery.confirmed:
+            record: TaskRecord | None = delivery.record
+        else:
+            record = yield from _read_visible(waiter, clock)
+        changes(record)
+        final = waiter.observe(record, clock.monotonic())
+        if final is not None:
+            return final
+        if polled:
+            next_poll = clock.monotonic() + waiter.next_delay(clock.monotonic())
+
+
+def journaled_wait(
+    op: Op[TaskRecord], journal: SubmissionLog, task_id: str, host: str
+) -> Op[TaskRecord]:
+    """Run a wait and write its outcome (success or failure) to the journal entry of ``host``."""
+    finished = partial(journal.finished, task_id, host=host)
+    try:
+        record = yield from op
+    except TaskFailed as failure:  # (a task kie.ai does not show stays "accepted": it was paid)
+        yield Blocking(partial(finished, succeeded=False, detail=failure.message))
+        raise
+    yield Blocking(partial(finished, succeeded=True))
+    return record

@@ -1,0 +1,151 @@
+"""A result file's end on disk, and the plans of a record's files: blocking file work.
+
+Finishing a file checks its size, moves it under a name that overwrites nothing and writes its
+metadata beside it; planning resumes from any partial file an earlier attempt left. Both run as
+``Blocking`` effects of the download operation (``_core/_download.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .._core._fileplan import FilePlan
+from .._errors import DownloadError
+from .._records import TaskRecord
+
+__all__ = ["finish", "plan_downloads"]
+
+_META_MARK = "kieframe.result/1"
+
+
+def plan_downloads(record: TaskRecord, folder: Path) -> list[FilePlan]:
+    """One plan per result URL, resuming from any partial file an earlier attempt left."""
+    if not record.succeeded:
+        raise DownloadError(
+            f"task {record.task_id} has no results to download (state {record.state})",
+            task_id=record.task_id,
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    plans = []
+    for index, url in enumerate(record.result_urls, start=1):
+        plan = FilePlan(task_id=record.task_id, index=index, source_url=url, folder=folder)
+        if plan.part.is_file():
+            plan.offset = plan.part.stat().st_size
+        plans.append(plan)
+    return plans
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _is_our_metadata(path: Path, plan: FilePlan) -> bool:
+    """Whether ``path`` is free for this file's metadata: absent, or ours for the same result."""
+    if not path.exists() and not path.is_symlink():
+        return True
+    try:
+        meta = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(meta, dict)
+        and meta.get("written_by") == _META_MARK
+        and meta.get("task_id") == plan.task_id
+        and meta.get("index") == plan.index
+    )
+
+
+def _place(part: Path, target: Path) -> bool:
+    """Move ``part`` to ``target`` unless something is there; False if it was taken."""
+    try:
+        os.link(part, target)  # atomic, and never replaces an existing file
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: check, then rename
+        if target.exists() or target.is_symlink():
+            return False
+        os.replace(part, target)
+        return True
+    part.unlink()
+    return True
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _metadata(plan: FilePlan, record: TaskRecord, size: int, sha256: str) -> dict[str, Any]:
+    source = urlsplit(plan.source_url)
+    return {
+        "written_by": _META_MARK,
+        "task_id": record.task_id,
+        "model": record.model,
+        "index": plan.index,
+        "size": size,
+        "sha256": sha256,
+        "content_type": plan.content_type,
+        "source": urlunsplit((source.scheme, source.netloc, source.path, "", "")),
+        # The create's body without callBackUrl, which may carry a receiver's secret token.
+        "input": {k: v for k, v in (record.param or {}).items() if k != "callBackUrl"},
+        "cost_ms": record.cost_ms,
+        "credits_consumed": record.credits_consumed,
+        "created_at": _iso(record.created_at),
+        "completed_at": _iso(record.completed_at),
+        "downloaded_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+
+
+def finish(plan: FilePlan, record: TaskRecord) -> Path:
+    """Check the partial file, give it a name that overwrites nothing, write ``<name>.json``.
+
+    A file already there with the same bytes (an earlier download of this result) is kept and
+    reused; a different file is never replaced: the next free name ``<stem>~2<ext>``... is taken.
+    """
+    size = plan.part.stat().st_size
+    if plan.total is not None and size != plan.total:
+        plan.part.unlink()
+        raise DownloadError(
+            f"result {plan.index}: {size} bytes on disk, {plan.total} announced",
+            task_id=plan.task_id,
+        )
+    sha256 = plan.sha256 if plan.sha256 is not None else _sha256(plan.part)
+    for name in plan.candidates():
+        target = plan.folder / name
+        meta = plan.folder / f"{name}.json"
+        if not _is_our_metadata(meta, plan):
+            continue
+        if target.exists() or target.is_symlink():
+            same = (
+                target.is_file()
+                and not target.is_symlink()
+                and target.stat().st_size == size
+                and _sha256(target) == sha256
+            )
+            if not same:
+                continue
+            plan.part.unlink()
+            break
+        if _place(plan.part, target):
+            break
+    else:
+        raise DownloadError(
+            f"result {plan.index}: every name for it in {plan.folder} is taken",
+            task_id=plan.task_id,
+        )
+    body = json.dumps(_metadata(plan, record, size, sha256), indent=2, ensure_ascii=False)
+    temporary = plan.folder / f".{name}.{secrets.token_hex(6)}.tmp"
+    with temporary.open("x", encoding="utf-8") as handle:  # "x": honours the umask, unlike mkstemp
+        handle.write(body + "\n")
+    os.replace(temporary, meta)
+    return target

@@ -1,0 +1,116 @@
+"""The performers: a request takes its budget's slot (off the event loop when that may block)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kieframe._core._effects import Call, Fetch
+from kieframe._core._fileplan import FilePlan, Step
+from kieframe._core._perform import AsyncPerformer, Connection, SyncPerformer
+from kieframe._ratelimit import Budgets
+from kieframe.errors import RateLimitError
+
+
+class RecordingWindow:
+    """A window that records the threads slots are taken on, and the holds it is given."""
+
+    window = 10.0
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+        self.holds: list[float] = []
+
+    def reserve(self) -> float:
+        self.threads.append(threading.current_thread())
+        return 0.0
+
+    def penalise(self, seconds: float) -> None:
+        self.holds.append(seconds)
+
+
+def answer(request: httpx.Request) -> httpx.Response:
+    if request.url.path.endswith("/credit"):
+        return httpx.Response(200, json={"code": 200, "msg": "ok", "data": 42})
+    return httpx.Response(429, json={"code": 429, "msg": "slow down"}, headers={"Retry-After": "3"})
+
+
+def connection(window: RecordingWindow, *, blocking: bool) -> Connection:
+    return Connection(
+        base_url=httpx.URL("https://api.example"),
+        upload_base_url=httpx.URL("https://upload.example"),
+        timeout=httpx.Timeout(5.0),
+        headers=lambda: {"Authorization": "Bearer k"},
+        user_agent="test",
+        limiter=Budgets({"create": window, "read": window}, blocking=blocking),
+    )
+
+
+CREDIT = Call(method="GET", path="/api/v1/chat/credit", budget="read")
+CREATE = Call(method="POST", path="/api/v1/jobs/createTask", json={}, budget="create")
+
+
+def test_each_request_takes_a_slot_and_a_429_holds_its_budget_back() -> None:
+    window = RecordingWindow()
+    with httpx.Client(transport=httpx.MockTransport(answer)) as http:
+        performer = SyncPerformer(http, connection(window, blocking=False))
+        assert performer.perform(CREDIT) == 42
+        with pytest.raises(RateLimitError):
+            performer.perform(CREATE)
+    assert len(window.threads) == 2
+    assert window.holds == [3.0]  # the server's Retry-After
+
+
+@pytest.mark.parametrize("blocking", [False, True])
+async def test_a_blocking_budget_is_taken_off_the_event_loop(blocking: bool) -> None:
+    window = RecordingWindow()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        performer = AsyncPerformer(http, connection(window, blocking=blocking))
+        assert await performer.perform(CREDIT) == 42
+    [thread] = window.threads
+    assert (thread is threading.current_thread()) is not blocking
+
+
+BODY = bytes(range(256)) * 5000  # over one hashing batch
+
+
+def file_host(request: httpx.Request) -> httpx.Response:
+    """A file host that honours ``Range`` from an offset."""
+    start = int(request.headers.get("range", "bytes=0-")[6:].rstrip("-") or 0)
+    headers = {"content-length": str(len(BODY) - start)}
+    if start:
+        headers["content-range"] = f"bytes {start}-{len(BODY) - 1}/{len(BODY)}"
+    body = httpx.ByteStream(BODY[start:])
+    return httpx.Response(206 if start else 200, stream=body, headers=headers)
+
+
+def plan_in(folder: Path, *, kept: int = 0) -> FilePlan:
+    plan = FilePlan(task_id="t", index=1, source_url="https://files.example/r.bin", folder=folder)
+    if kept:
+        plan.part.write_bytes(BODY[:kept])
+        plan.offset = kept
+    return plan
+
+
+@pytest.mark.parametrize("kept", [0, 12_345])
+def test_a_fetch_writes_the_file_and_hashes_it_as_it_goes(tmp_path: Path, kept: int) -> None:
+    plan = plan_in(tmp_path, kept=kept)
+    with httpx.Client(transport=httpx.MockTransport(file_host)) as http:
+        performer = SyncPerformer(http, connection(RecordingWindow(), blocking=False))
+        assert performer.perform(Fetch(plan)) is Step.DONE
+    assert plan.part.read_bytes() == BODY
+    assert plan.sha256 == hashlib.sha256(BODY).hexdigest()
+
+
+@pytest.mark.parametrize("kept", [0, 12_345])
+async def test_an_async_fetch_writes_the_file_and_hashes_it(tmp_path: Path, kept: int) -> None:
+    plan = plan_in(tmp_path, kept=kept)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(file_host)) as http:
+        performer = AsyncPerformer(http, connection(RecordingWindow(), blocking=False))
+        assert await performer.perform(Fetch(plan)) is Step.DONE
+    assert plan.part.read_bytes() == BODY
+    assert plan.sha256 == hashlib.sha256(BODY).hexdigest()
