@@ -9,18 +9,49 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._envelope import is_not_visible
-from .._errors import APIError, NotFoundError, ServerError
+from .._errors import APIError, InputValidationError, NotFoundError, Problem, ServerError
 from .._records import TaskRecord, parse_record
 from ._effects import Call, Op
 
-__all__ = ["CREDIT", "RECORD_INFO", "credits_op", "get_op", "record_call", "to_record"]
+__all__ = [
+    "CREDIT",
+    "MAX_TASK_ID",
+    "RECORD_INFO",
+    "check_task_id",
+    "credits_op",
+    "get_op",
+    "record_call",
+    "to_record",
+]
 
 RECORD_INFO = "/api/v1/jobs/recordInfo"
 CREDIT = "/api/v1/chat/credit"
 
 
+#: The longest task id kieframe sends; kie.ai's are a few dozen characters.
+MAX_TASK_ID = 256
+
+
+def check_task_id(task_id: str) -> str:
+    """``task_id`` if it can be a kie.ai task id; else an InputValidationError, before sending.
+
+    A task id is what kie.ai handed out: printable, without spaces, short. Anything else (a
+    pasted line with its newline, a lone surrogate no request can carry) is refused here rather
+    than becoming a confusing answer from kie.ai or an encoding error from the HTTP stack.
+    """
+    limit = f"a kie.ai task id: 1 to {MAX_TASK_ID} printable characters, no spaces"
+    if not 0 < len(task_id) <= MAX_TASK_ID:
+        problem = f"is {len(task_id)} characters long"
+    elif not (task_id.isprintable() and task_id.isascii()) or any(c.isspace() for c in task_id):
+        problem = f"{task_id!r} has a character no task id has"
+    else:
+        return task_id
+    raise InputValidationError("a task read", [Problem("task_id", problem, limit)])
+
+
 def record_call(task_id: str, deadline: float | None = None) -> Call:
     """The recordInfo read of ``task_id``, retried by the driver until ``deadline`` if given."""
+    check_task_id(task_id)
     return Call(
         method="GET",
         path=RECORD_INFO,
