@@ -54,7 +54,7 @@ def _next(process: subprocess.Popen[str]) -> dict[str, Any]:
 
 
 def _budget(url: str, creates: int) -> Figure:
-    with Emulator(timing=TIMING, create_window=WINDOW, result_size=1024) as emu:
+    with Emulator(timing=TIMING, window_scale=WINDOW / 10, result_size=1024) as emu:
         workers = [_spawn("submit", url, emu, "--count", str(creates // 4)) for _ in range(4)]
         for worker in workers:
             _events(worker)

@@ -11,6 +11,7 @@ look-ups and the errors people catch. The rest lives in public submodules, impor
 - :mod:`kieframe.files`: :class:`~kieframe.Rehost` and download progress;
 - :mod:`kieframe.registry`: plugin registries and what they loaded;
 - :mod:`kieframe.postgres`: one database shared by every process (the ``postgres`` extra);
+- :mod:`kieframe.batch`: batch runs from a JSONL or CSV file, resumable, never paid twice;
 - :mod:`kieframe.authoring` and :mod:`kieframe.hookspecs`: writing a model plugin;
 - :mod:`kieframe.testing`: the kie.ai emulator, strategies and the plugin contract.
 
@@ -73,7 +74,7 @@ __all__ = [
 ]
 
 _SUBMODULES = frozenset(
-    {"authoring", "callbacks", "errors", "files", "hookspecs", "journal", "lifecycle"}
+    {"authoring", "batch", "callbacks", "errors", "files", "hookspecs", "journal", "lifecycle"}
     | {"postgres", "registry", "testing"}
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import signal
 import threading
@@ -860,3 +861,4 @@ def serve(
 
 
 cli.add_command(db)
+cli.add_command(importlib.import_module(f"{__package__}._batch").batch)  # after the helpers it uses

@@ -82,7 +82,7 @@ class Worker:
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
     timing = Timing(invisible=0.0, waiting=0.02, queuing=0.02, generating=0.05)
-    with Emulator(timing=timing, create_window=1.0, result_size=4096) as emu:
+    with Emulator(timing=timing, window_scale=0.1, result_size=4096) as emu:
         yield emu
 
 

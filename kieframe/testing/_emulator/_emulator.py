@@ -47,9 +47,10 @@ class Emulator:
     business errors come inside HTTP 200 unless ``errors_as_http_status``. Any non-empty
     ``Bearer`` key is valid and shares the account, except :attr:`INVALID_KEY` (401) and
     :attr:`NO_CREDITS_KEY` (402 on create). Each create costs :attr:`TASK_COST` credits.
-    Unless ``rate_limits`` is false, a 21st create within ``create_window`` seconds (10, as
-    kie.ai's; scale it down for quick tests of budgets) answers 429 and is dropped, and an
-    11th recordInfo per key within 1 s answers 429; both carry ``Retry-After``. A new task answers
+    Unless ``rate_limits`` is false, a 21st create within 10 s answers 429 and is dropped, and an
+    11th recordInfo per key within 1 s answers 429; both carry ``Retry-After``. ``window_scale``
+    multiplies both windows (0.05: 20 creates per 0.5 s), so tests of the budgets take seconds.
+    A new task answers
     ``422 recordInfo is null`` for ``timing.invisible`` seconds, then is ``waiting``, ``queuing``,
     ``generating`` and ``success`` (or as scripted). Task ids start with a prefix drawn afresh
     for each emulator, so a restarted emulator never hands out an id again; ``seed`` drives the
@@ -80,7 +81,7 @@ class Emulator:
         hmac_key: str | None = None,
         credits: int = 10_000,
         rate_limits: bool = True,
-        create_window: float = 10.0,
+        window_scale: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
         lifetimes: Lifetimes = Lifetimes(),  # noqa: B008 - a frozen record
@@ -101,7 +102,7 @@ class Emulator:
             timing=timing,
             credits=credits,
             rate_limits=rate_limits,
-            create_window=create_window,
+            window_scale=window_scale,
         )
         self._signer = LinkSigner(seed=seed, clock=clock)
         self._files = FileStore(signer=self._signer, lifetimes=lifetimes, result_size=result_size)

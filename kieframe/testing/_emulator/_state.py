@@ -134,7 +134,7 @@ class TaskStore:
         timing: Timing,
         credits: int,
         rate_limits: bool,
-        create_window: float = _CREATE_WINDOW,
+        window_scale: float = 1.0,
     ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
@@ -145,7 +145,8 @@ class TaskStore:
         self._timing = timing
         self._credits = credits
         self._rate_limits = rate_limits
-        self._create_window = create_window
+        self._create_window = _CREATE_WINDOW * window_scale
+        self._poll_window = _POLL_WINDOW * window_scale
         self._scripts: deque[Script] = deque()
         self._tasks: dict[str, Task] = {}
         self._creates: deque[float] = deque()
@@ -221,10 +222,11 @@ class TaskStore:
         with self._lock:
             now = self._clock.now()
             times = self._polls.setdefault(key_id, deque())
-            if _window_wait(times, now, limit=_POLL_LIMIT, window=_POLL_WINDOW) is not None:
+            if _window_wait(times, now, limit=_POLL_LIMIT, window=self._poll_window) is not None:
                 raise Rejected(
                     429,
-                    f"rate limited: at most {_POLL_LIMIT} recordInfo requests per second",
+                    f"rate limited: at most {_POLL_LIMIT} recordInfo requests per"
+                    f" {self._poll_window:g} seconds",
                     retry_after=1,
                 )
             times.append(now)
