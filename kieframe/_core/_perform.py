@@ -95,8 +95,8 @@ async def drive_async(op: Generator[E, Any, T], perform: Callable[[E], Awaitable
 class RateLimiter(Protocol):
     """The budgets requests take slots from (``_ratelimit.Budgets``).
 
-    ``blocking`` says :meth:`reserve` may block (a budget kept in a database): the asyncio
-    performer then calls it on a worker thread.
+    ``blocking`` says :meth:`reserve` and :meth:`penalise` may block (a budget kept in a
+    database): the asyncio performer then calls them on a worker thread.
     """
 
     blocking: bool
@@ -471,6 +471,8 @@ class AsyncPerformer:
                 response = await self._http.send(self._connection.request(call))
         except httpx.TransportError as failure:
             raise _no_answer(call, failure) from failure
+        if self._connection.limiter.blocking:  # a 429's hold goes to a database: off the loop
+            return await asyncio.to_thread(self._connection.read, call, response)
         return self._connection.read(call, response)
 
     async def _reserve(self, budget: str) -> float:
