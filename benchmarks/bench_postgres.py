@@ -33,7 +33,7 @@ TIMING = Timing(invisible=0.0, waiting=0.01, queuing=0.01, generating=0.02)
 
 
 def _spawn(mode: str, url: str, emu: Emulator, *options: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(  # noqa: S603 - our interpreter and script
+    return subprocess.Popen(
         [
             sys.executable, str(WORKER), mode, "--database", url, "--base-url", emu.base_url,
             "--creates", str(LIMIT), "--window", str(WINDOW * MARGIN), *options,
