@@ -273,3 +273,36 @@ def test_a_404_after_the_task_was_seen_is_not_swallowed() -> None:
 
     with client(answer) as kie, pytest.raises(kieframe.NotFoundError, match="gone"):
         kie.wait("t1", timeout=30)
+
+
+# -- rehosted inputs --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        {},
+        {"mimeType": "image/jpg"},
+        {"mimeType": "image/png; charset=binary"},
+        {"mimeType": "IMAGE/JPEG"},
+        {"mimeType": None},
+    ],
+)
+def test_a_rehost_answer_in_a_stand_in_spelling_is_accepted(info: dict[str, object]) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/file-url-upload"):
+            return envelope({"downloadUrl": "https://up.example/a", **info})
+        return envelope({"taskId": "t1"})
+
+    with client(answer) as kie:
+        task = kie.submit(WAN, {**INPUT, "image_url": Rehost("https://elsewhere.example/a")})
+    assert task.input["image_url"] == "https://up.example/a"
+
+
+@pytest.mark.parametrize("media_type", ["image/gif", "video/mp4; codecs=avc1", "text/html"])
+def test_a_rehost_of_another_media_type_is_still_refused(media_type: str) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return envelope({"downloadUrl": "https://up.example/a", "mimeType": media_type})
+
+    with client(answer) as kie, pytest.raises(kieframe.InputValidationError, match="image_url"):
+        kie.submit(WAN, {**INPUT, "image_url": Rehost("https://elsewhere.example/a")})
