@@ -1,7 +1,8 @@
 """Checking one kie.ai callback: size, shape, HMAC signature and freshness, for any web framework.
 
 kie.ai signs a callback (when the account has a webhook HMAC key) with two headers:
-``X-Webhook-Timestamp`` (Unix seconds; 13 digits are read as milliseconds) and ``X-Webhook-Signature`` =
+``X-Webhook-Timestamp`` (Unix seconds; 13 digits are read as milliseconds) and
+``X-Webhook-Signature`` =
 base64(HMAC-SHA256(key, taskId + "." + timestamp)). The body itself is not signed, which is why the
 receiver re-reads the record from kie.ai before trusting a result.
 """
@@ -195,9 +196,10 @@ def verify_callback(
     ``hmac_key`` is the account's webhook key, or several keys while one is rotated. The checks:
     the body is at most ``max_body_size`` bytes (:class:`~kieframe.CallbackTooLargeError`), a JSON
     object whose ``data`` (or, without a ``data`` object, the body itself) names the task as
-    ``taskId`` or ``task_id`` (:class:`~kieframe.CallbackMalformedError`); with a key, ``X-Webhook-Signature`` matches one
-    key, compared in constant time (:class:`~kieframe.CallbackSignatureError`), and
-    ``X-Webhook-Timestamp`` is within ``tolerance`` seconds of ``now`` either way
+    ``taskId`` or ``task_id`` (:class:`~kieframe.CallbackMalformedError`); with a key,
+    ``X-Webhook-Signature`` matches one key, compared in constant time
+    (:class:`~kieframe.CallbackSignatureError`), and ``X-Webhook-Timestamp`` (seconds, or
+    milliseconds) is within ``tolerance`` seconds of ``now`` either way
     (:class:`~kieframe.CallbackStaleError`). Every error's ``status`` is the HTTP status to
     answer. With no key, unsigned callbacks are accepted and a warning is logged once per process.
 

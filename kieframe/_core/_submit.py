@@ -224,7 +224,11 @@ def _check_rehosted(model: str, item: PendingUpload, answer: Mapping[str, Any]) 
 
 
 #: Media types file hosts send under another name than the one the limits use.
-_MEDIA_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
+_MEDIA_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "image/x-png": "image/png",
+}
 
 
 def _media_type(value: Any) -> str | None:

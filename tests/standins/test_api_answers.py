@@ -128,7 +128,8 @@ def test_a_cloudflare_403_on_create_is_a_refusal_not_an_uncertain_create(
         kie.submit(WAN, INPUT)
     assert len(sent) == 1  # never resent
     assert caught.value.http_status == 403
-    assert "Cloudflare" in caught.value.message and "User-Agent" in caught.value.message
+    assert "Cloudflare" in caught.value.message
+    assert "User-Agent" in caught.value.message
     (entry,) = journal.entries()
     assert entry.status is JournalStatus.REJECTED
 
@@ -175,7 +176,8 @@ def test_a_huge_retry_after_on_create_is_capped(monkeypatch: pytest.MonkeyPatch)
     )
     with client(lambda _: next(answers)) as kie:
         assert kie.submit(WAN, INPUT).task_id == "t1"
-    assert slept and max(slept) <= MAX_RETRY_AFTER
+    assert slept
+    assert max(slept) <= MAX_RETRY_AFTER
 
 
 def test_a_retry_after_on_a_read_is_bounded_by_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,7 +189,8 @@ def test_a_retry_after_on_a_read_is_bounded_by_the_wait(monkeypatch: pytest.Monk
 
     with client(busy) as kie, pytest.raises(kieframe.WaitTimeout):
         kie.wait("t1", timeout=0.5)
-    assert slept and max(slept) <= 0.5
+    assert slept
+    assert max(slept) <= 0.5
 
 
 # -- records -------------------------------------------------------------------------------------
@@ -200,8 +203,10 @@ def read(data: dict[str, object]) -> kieframe.TaskRecord:
 
 def test_times_and_cost_as_digit_strings_are_read() -> None:
     found = read(record(createTime="1757584164490", costTime="1234", completeTime="1757584165"))
-    assert found.created_at is not None and found.created_at.timestamp() == 1757584164.49
-    assert found.completed_at is not None and found.completed_at.timestamp() == 1757584165
+    assert found.created_at is not None
+    assert found.created_at.timestamp() == 1757584164.49
+    assert found.completed_at is not None
+    assert found.completed_at.timestamp() == 1757584165
     assert found.cost_ms == 1234
 
 
@@ -211,7 +216,8 @@ def test_seconds_and_milliseconds_give_the_same_time(seconds: int) -> None:
     in_millis = parse_record(record(updateTime=seconds * 1000))
     as_text = parse_record(record(updateTime=str(seconds * 1000)))
     assert in_seconds.updated_at == in_millis.updated_at == as_text.updated_at
-    assert in_seconds.updated_at is not None and in_seconds.updated_at.year >= 2001
+    assert in_seconds.updated_at is not None
+    assert in_seconds.updated_at.year >= 2001
 
 
 def test_a_bare_result_url_is_one_file() -> None:
@@ -251,7 +257,8 @@ def test_a_task_not_shown_yet_in_a_stand_in_spelling_is_waited_for(
 
     with client(answer) as kie:
         final = kie.wait(kie.submit(WAN, INPUT), timeout=30)
-    assert final.succeeded and reads == 3
+    assert final.succeeded
+    assert reads == 3
 
 
 @pytest.mark.parametrize("not_yet", NOT_YET)

@@ -1,4 +1,4 @@
-"""Callbacks a kie.ai stand-in may send: millisecond timestamps, bodies without a ``data`` object."""
+"""Callbacks a kie.ai stand-in may send: timestamps in milliseconds, bodies without ``data``."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import stamina
@@ -26,7 +27,7 @@ PACKED = gzip.compress(VIDEO)
 class FileHost(http.server.BaseHTTPRequestHandler):
     """Answers by path; every request's Range header is noted in ``ranges``."""
 
-    ranges: list[str | None] = []
+    ranges: ClassVar[list[str | None]] = []
 
     def log_message(self, *args: object) -> None:
         pass
@@ -39,9 +40,9 @@ class FileHost(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         FileHost.ranges.append(self.headers.get("Range"))
-        port = self.server.server_address[1]
+        port = self.server.server_address[1]  # type: ignore[index]  # an (address, port) pair
         if self.path == "/r/v":
             self.send(302, b"", Location=f"http://127.0.0.1:{port}/real/clip.mp4?sig=1")
         elif self.path.startswith("/real/clip.mp4"):
