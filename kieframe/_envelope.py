@@ -108,7 +108,7 @@ def _status_text(response: httpx.Response) -> str:
     text = f"HTTP {response.status_code} {response.reason_phrase}".strip()
     if response.status_code == 403:
         text += (
-            " (Cloudflare in front of kie.ai refused the request before kie.ai saw it; "
+            " (Cloudflare, the proxy in front of kie.ai, refused it before kie.ai saw it; "
             "a missing or unusual User-Agent header is the usual cause)"
         )
     return text
