@@ -1,7 +1,8 @@
 """Read kie.ai's answer envelope, where errors hide in the HTTP status or inside an HTTP 200.
 
-Every answer is ``{"code": int, "msg": str, "data": ...}`` (some say ``message``). An answer is a
-success only when both the HTTP status is 2xx and the body's ``code`` is 200.
+Every answer is ``{"code": int, "msg": str, "data": ...}`` (some say ``message``; some stand-ins
+send the code as a digit string). An answer is a success only when both the HTTP status is 2xx and
+the body's ``code`` is 200.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from ._errors import APIError, AuthenticationError, ServerError, error_for_code
 __all__ = [
     "MAX_RETRY_AFTER",
     "NOT_VISIBLE_MESSAGE",
-    "envelope_code",
     "is_not_visible",
     "parse_retry_after",
     "read_envelope",
@@ -31,7 +31,7 @@ NOT_VISIBLE_MESSAGE = "recordInfo is null"
 MAX_RETRY_AFTER = 60.0
 
 
-def envelope_code(value: Any) -> int | None:
+def _code(value: Any) -> int | None:
     """An envelope's ``code`` as an int: kie.ai sends a number, some stand-ins a digit string."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -66,7 +66,7 @@ def read_envelope(response: httpx.Response, *, task_id: str | None = None) -> An
     """Return the envelope's ``data``, or raise the typed :class:`~kieframe.APIError` it carries."""
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     body = _decode(response.content)
-    code = envelope_code(body.get("code", response.status_code)) if body is not None else None
+    code = _code(body.get("code", response.status_code)) if body is not None else None
     if body is None or code is None:
         if response.is_success:
             raise ServerError(
