@@ -50,7 +50,9 @@ class FileHost(http.server.BaseHTTPRequestHandler):
         elif self.path == "/typed":
             self.send(200, VIDEO, Content_Type="video/mp4; charset=binary")
         elif self.path == "/untyped":
-            self.send(200, VIDEO)
+            self.send(200, VIDEO, Content_Type="application/octet-stream")
+        elif self.path == "/text":
+            self.send(200, b"plain words, no magic", Content_Type="application/octet-stream")
         elif self.path == "/packed.mp4":
             if self.headers.get("Range"):  # a compressed range: useless for resuming
                 end = len(PACKED) - 1
@@ -109,8 +111,12 @@ def test_an_extensionless_link_gets_the_extension_its_answer_says(
     assert saved.read_bytes() == VIDEO
 
 
-def test_a_link_saying_nothing_is_saved_as_bin(host: str, tmp_path: Path) -> None:
-    assert download(host + "/untyped", tmp_path).name == "t1-1.bin"
+def test_a_link_saying_nothing_is_named_by_its_content(host: str, tmp_path: Path) -> None:
+    assert download(host + "/untyped", tmp_path).name == "t1-1.mp4"
+
+
+def test_content_nothing_recognises_is_saved_as_bin(host: str, tmp_path: Path) -> None:
+    assert download(host + "/text", tmp_path).name == "t1-1.bin"
 
 
 def test_a_gzip_answer_is_saved_decoded(host: str, tmp_path: Path) -> None:
