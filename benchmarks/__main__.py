@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from . import bench_lifecycle, bench_memory, bench_validation
+from . import bench_batch, bench_lifecycle, bench_memory, bench_validation
 from ._common import table
 
 
@@ -22,7 +22,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     figures = []
-    for bench in (bench_validation, bench_lifecycle, bench_memory):
+    for bench in (bench_validation, bench_lifecycle, bench_memory, bench_batch):
         figures += bench.run(quick=args.quick)
     print(table(figures))
 

@@ -10,6 +10,7 @@ look-ups and the errors people catch. The rest lives in public submodules, impor
 - :mod:`kieframe.journal`: the submission journal;
 - :mod:`kieframe.files`: :class:`~kieframe.Rehost` and download progress;
 - :mod:`kieframe.registry`: plugin registries and what they loaded;
+- :mod:`kieframe.batch`: batch runs from a JSONL or CSV file, resumable, never paid twice;
 - :mod:`kieframe.authoring` and :mod:`kieframe.hookspecs`: writing a model plugin;
 - :mod:`kieframe.testing`: the kie.ai emulator, strategies and the plugin contract.
 
@@ -72,7 +73,7 @@ __all__ = [
 ]
 
 _SUBMODULES = frozenset(
-    {"authoring", "callbacks", "errors", "files", "hookspecs", "journal", "lifecycle"}
+    {"authoring", "batch", "callbacks", "errors", "files", "hookspecs", "journal", "lifecycle"}
     | {"registry", "testing"}
 )
 

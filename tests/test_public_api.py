@@ -20,6 +20,7 @@ from kieframe.errors import Problem
 PUBLIC_MODULES = [
     "kieframe",
     "kieframe.authoring",
+    "kieframe.batch",
     "kieframe.callbacks",
     "kieframe.errors",
     "kieframe.files",

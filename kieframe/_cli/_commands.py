@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import signal
 import threading
@@ -856,3 +857,6 @@ def serve(
                 log_level=log_level,
                 forwarded_allow_ips=forwarded_allow_ips,
             )
+
+
+cli.add_command(importlib.import_module(f"{__package__}._batch").batch)  # after the helpers it uses

@@ -21,7 +21,7 @@ from .._config import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, ENV_BASE_URL, E
 from .._core._poll import PollPlan
 from .._journal import default_journal_path
 
-__all__ = ["Connection", "connect", "connection_options", "journal_path"]
+__all__ = ["Connection", "client_settings", "connect", "connection_options", "journal_path"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -114,14 +114,20 @@ def connect(connection: Connection) -> Iterator[Client]:
         ):
             yield client
         return
-    # Unset options are None: the client reads the environment and the config file itself.
-    with Client(
-        base_url=connection.base_url,
-        upload_base_url=connection.upload_base_url,
-        poll=poll,
-        journal=journal_path(),
-    ) as client:
+    with Client(**client_settings(connection), journal=journal_path()) as client:
         yield client
+
+
+def client_settings(connection: Connection) -> dict[str, Any]:
+    """The client options ``connection`` sets (not ``--emulator``); unset ones are None.
+
+    The client reads the key, and hosts not given, from the environment and the config file.
+    """
+    return {
+        "base_url": connection.base_url,
+        "upload_base_url": connection.upload_base_url,
+        "poll": PollPlan.every(connection.poll_every) if connection.poll_every else None,
+    }
 
 
 def journal_path() -> Path | None:

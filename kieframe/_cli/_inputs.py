@@ -23,6 +23,7 @@ import msgspec.inspect as mi
 
 from .._fields import media_limits
 from .._spec import ModelSpec
+from .._text_values import parse_value
 from .._validation import FieldInfo, describe_type, ordered_choices
 
 __all__ = [
@@ -35,63 +36,11 @@ __all__ = [
     "read_input_file",
 ]
 
-_URL = re.compile(r"^https?://", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # A whole createTask body, as in the model docs, is unwrapped to its input.
 _REQUEST_KEYS = frozenset({"model", "input", "callBackUrl"})
 #: The keyword arguments that carry generated field options into a command's callback.
 FIELD_PREFIX = "field__"
-
-
-def parse_value(field: FieldInfo | None, text: str) -> Any:
-    """The value ``text`` stands for in ``field`` (an unknown field keeps the text)."""
-    if field is None:
-        return text
-    if media_limits(field.type) is not None and text and not _URL.match(text):
-        return _local_path(text)
-    return _parse(field.type, text)
-
-
-def _local_path(text: str) -> Path:
-    path = Path(text)
-    try:
-        return path.expanduser()
-    except RuntimeError:  # "~someone" for an unknown user: the upload reports the missing file
-        return path
-
-
-def _parse(node: mi.Type, text: str) -> Any:
-    if isinstance(node, mi.Metadata):
-        return _parse(node.type, text)
-    if isinstance(node, mi.UnionType):
-        if text == "null" and mi.NoneType() in node.types:
-            return None
-        for member in node.types:
-            value = _parse(member, text)
-            if value is not text:
-                return value
-        return text
-    if isinstance(node, mi.BoolType):
-        return {"true": True, "false": False}.get(text.lower(), text)
-    if isinstance(node, mi.IntType):
-        return _number(int, text)
-    if isinstance(node, mi.FloatType):
-        return _number(float, text)
-    if isinstance(node, mi.LiteralType):
-        return next((value for value in node.values if str(value) == text), text)
-    if isinstance(node, mi.ListType | mi.DictType | mi.StructType | mi.TupleType):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
-
-
-def _number(kind: type[int] | type[float], text: str) -> Any:
-    try:
-        return kind(text)
-    except ValueError:
-        return text
 
 
 def parse_assignment(spec: ModelSpec[Any], assignment: str) -> tuple[str, Any]:

@@ -48,7 +48,9 @@ class Emulator:
     ``Bearer`` key is valid and shares the account, except :attr:`INVALID_KEY` (401) and
     :attr:`NO_CREDITS_KEY` (402 on create). Each create costs :attr:`TASK_COST` credits.
     Unless ``rate_limits`` is false, a 21st create within 10 s answers 429 and is dropped, and an
-    11th recordInfo per key within 1 s answers 429; both carry ``Retry-After``. A new task answers
+    11th recordInfo per key within 1 s answers 429; both carry ``Retry-After``. ``window_scale``
+    multiplies both windows (0.05: 20 creates per 0.5 s), so tests of the budgets take seconds.
+    A new task answers
     ``422 recordInfo is null`` for ``timing.invisible`` seconds, then is ``waiting``, ``queuing``,
     ``generating`` and ``success`` (or as scripted). Task ids start with a prefix drawn afresh
     for each emulator, so a restarted emulator never hands out an id again; ``seed`` drives the
@@ -79,6 +81,7 @@ class Emulator:
         hmac_key: str | None = None,
         credits: int = 10_000,
         rate_limits: bool = True,
+        window_scale: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
         lifetimes: Lifetimes = Lifetimes(),  # noqa: B008 - a frozen record
@@ -94,7 +97,12 @@ class Emulator:
         self._host = host
         self._port = port
         self._tasks = TaskStore(
-            clock=clock, seed=seed, timing=timing, credits=credits, rate_limits=rate_limits
+            clock=clock,
+            seed=seed,
+            timing=timing,
+            credits=credits,
+            rate_limits=rate_limits,
+            window_scale=window_scale,
         )
         self._signer = LinkSigner(seed=seed, clock=clock)
         self._files = FileStore(signer=self._signer, lifetimes=lifetimes, result_size=result_size)

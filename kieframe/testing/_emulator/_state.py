@@ -127,7 +127,14 @@ class TaskStore:
     """The account (credits, rate limits), the scripted outcomes and every created task."""
 
     def __init__(
-        self, *, clock: Clock, seed: int, timing: Timing, credits: int, rate_limits: bool
+        self,
+        *,
+        clock: Clock,
+        seed: int,
+        timing: Timing,
+        credits: int,
+        rate_limits: bool,
+        window_scale: float = 1.0,
     ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
@@ -138,6 +145,8 @@ class TaskStore:
         self._timing = timing
         self._credits = credits
         self._rate_limits = rate_limits
+        self._create_window = _CREATE_WINDOW * window_scale
+        self._poll_window = _POLL_WINDOW * window_scale
         self._scripts: deque[Script] = deque()
         self._tasks: dict[str, Task] = {}
         self._creates: deque[float] = deque()
@@ -171,12 +180,14 @@ class TaskStore:
         with self._lock:
             now = self._clock.now()
             if self._rate_limits:
-                wait = _window_wait(self._creates, now, limit=_CREATE_LIMIT, window=_CREATE_WINDOW)
+                wait = _window_wait(
+                    self._creates, now, limit=_CREATE_LIMIT, window=self._create_window
+                )
                 if wait is not None:
                     raise Rejected(
                         429,
                         f"rate limited: at most {_CREATE_LIMIT} new tasks per "
-                        f"{_CREATE_WINDOW:g} seconds; the request was dropped",
+                        f"{self._create_window:g} seconds; the request was dropped",
                         retry_after=max(1, math.ceil(wait)),
                     )
             if self._credits < cost:
@@ -211,10 +222,11 @@ class TaskStore:
         with self._lock:
             now = self._clock.now()
             times = self._polls.setdefault(key_id, deque())
-            if _window_wait(times, now, limit=_POLL_LIMIT, window=_POLL_WINDOW) is not None:
+            if _window_wait(times, now, limit=_POLL_LIMIT, window=self._poll_window) is not None:
                 raise Rejected(
                     429,
-                    f"rate limited: at most {_POLL_LIMIT} recordInfo requests per second",
+                    f"rate limited: at most {_POLL_LIMIT} recordInfo requests per"
+                    f" {self._poll_window:g} seconds",
                     retry_after=1,
                 )
             times.append(now)

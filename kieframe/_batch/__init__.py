@@ -1,0 +1,1 @@
+"""Batch runs: many generations from a file, resumable, never paid twice (see kieframe.batch)."""

@@ -1,0 +1,215 @@
+"""Reading a batch's input (JSONL or CSV) and validating every line before anything is paid.
+
+JSONL: one object per line, ``{"id": ..., "model": ..., "input": {...}}`` (``model`` may come
+from the caller). CSV: a header of the model's field names plus ``id`` (and optionally
+``model``); each cell is typed from the model's spec exactly like the command line's ``--set``.
+A line without an id gets its line number. In media fields, anything but an http(s) URL is a
+local file, relative to the input file's folder, uploaded when the line is sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._fields import media_limits
+from .._files._local import stage_input
+from .._registry import Registry
+from .._spec import ModelSpec
+from .._text_values import is_url, parse_value
+from ..errors import InputValidationError, KieError, UnknownModelError
+from ._records import LineError
+from ._store import LineInput
+
+__all__ = ["BatchInvalid", "LineProblem", "read_lines", "submit_input"]
+
+_JSONL_KEYS = frozenset({"id", "model", "input"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineProblem:
+    """One thing wrong with one input line (``line`` counts from 1, the CSV header aside)."""
+
+    line: int
+    id: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f" (id {self.id})" if self.id is not None else "")
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class BatchInvalid(KieError, ValueError):
+    """Some input lines are invalid; nothing was sent. ``problems`` lists every one."""
+
+    def __init__(self, problems: Iterable[LineProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = {problem.line for problem in self.problems}
+        head = f"{len(lines)} invalid input line{'s' if len(lines) != 1 else ''}"
+        body = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"{head} (nothing was sent; --skip-invalid sends the others):\n{body}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Raw:
+    line: int
+    id: str | None
+    model: str | None
+    input: Mapping[str, Any] | None
+    cells: Mapping[str, str] | None = None  # CSV: typed once the model is known
+    problem: str | None = None
+
+
+def read_lines(
+    path: str | os.PathLike[str], *, model: str | None, registry: Registry
+) -> tuple[list[LineInput], list[LineProblem]]:
+    """Read and validate every line; return the lines (invalid ones carry their error) and all
+    problems, each with its line number."""
+    source = Path(path)
+    folder = source.parent
+    raws = _read_csv(source, model) if source.suffix.lower() == ".csv" else _read_jsonl(source)
+    lines: list[LineInput] = []
+    problems: list[LineProblem] = []
+    seen: set[str] = set()
+    for raw in raws:
+        ident = raw.id if raw.id is not None else str(raw.line)
+        found: list[LineProblem] = []
+        if raw.problem is not None:
+            found.append(LineProblem(line=raw.line, id=raw.id, field=None, message=raw.problem))
+        if ident in seen:
+            message = f"the id {ident!r} is used by an earlier line"
+            found.append(LineProblem(line=raw.line, id=ident, field="id", message=message))
+            ident = f"{ident}#line{raw.line}"  # recorded (as invalid) under an id of its own
+        seen.add(ident)
+        chosen = raw.model or model
+        data: dict[str, Any] = dict(raw.input or {})
+        if not found:
+            if chosen is None:
+                message = "no model: give one in the line or with --model"
+                found.append(LineProblem(line=raw.line, id=ident, field="model", message=message))
+            else:
+                data, errors = _check(registry, chosen, raw, folder)
+                found += [
+                    LineProblem(line=raw.line, id=ident, field=field, message=message)
+                    for field, message in errors
+                ]
+        error = None
+        if found:
+            problems += found
+            message = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in found)
+            error = LineError(type="InputValidationError", message=message)
+        lines.append(LineInput(id=ident, line=raw.line, model=chosen, input=data, error=error))
+    return lines, problems
+
+
+def _check(
+    registry: Registry, model: str, raw: _Raw, folder: Path
+) -> tuple[dict[str, Any], list[tuple[str | None, str]]]:
+    """The line's JSON-ready input (local paths made absolute) and its problems."""
+    try:
+        spec = registry.get_model(model)
+    except UnknownModelError as error:
+        return dict(raw.input or {}), [("model", str(error))]
+    if raw.cells is not None:
+        by_name = {field.name: field for field in spec.fields}
+        data = {key: parse_value(by_name.get(key), text) for key, text in raw.cells.items()}
+    else:
+        data = dict(raw.input or {})
+    ready = {key: _ready(spec, key, value, folder) for key, value in data.items()}
+    try:
+        stage_input(spec, submit_input(spec, ready))
+    except InputValidationError as error:
+        return ready, [(problem.field, _text(problem)) for problem in error.problems]
+    return ready, []
+
+
+def _text(problem: Any) -> str:
+    text = str(problem)
+    prefix = f"{problem.field}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def _ready(spec: ModelSpec[Any], key: str, value: Any, folder: Path) -> Any:
+    """A value as stored: a local path in a media field becomes an absolute path string."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str) and _is_media(spec, key) and not is_url(value):
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else folder / path)
+    return value
+
+
+def _is_media(spec: ModelSpec[Any], key: str) -> bool:
+    return any(field.name == key and media_limits(field.type) for field in spec.fields)
+
+
+def submit_input(spec: ModelSpec[Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored input as the client takes it: local paths in media fields as :class:`Path`."""
+    return {
+        key: Path(value) if isinstance(value, str) and _is_media(spec, key) and not is_url(value)
+        else value
+        for key, value in data.items()
+    }  # fmt: skip
+
+
+def _read_jsonl(path: Path) -> Iterator[_Raw]:
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                item = json.loads(text)
+            except ValueError as error:
+                yield _Raw(
+                    line=number, id=None, model=None, input=None, problem=f"not JSON: {error}"
+                )
+                continue
+            yield _jsonl_line(number, item)
+
+
+def _jsonl_line(number: int, item: Any) -> _Raw:
+    if not isinstance(item, dict):
+        return _Raw(line=number, id=None, model=None, input=None, problem="not a JSON object")
+    ident = item.get("id")
+    ident = str(ident) if isinstance(ident, str | int) and not isinstance(ident, bool) else None
+    problem = None
+    unknown = sorted(set(item) - _JSONL_KEYS)
+    model, data = item.get("model"), item.get("input")
+    if unknown:
+        problem = f"unknown keys {unknown}: a line holds id, model and input"
+    elif "id" in item and ident is None:
+        problem = "id must be a string or an integer"
+    elif model is not None and not isinstance(model, str):
+        problem = "model must be a string"
+    elif not isinstance(data, dict):
+        problem = "input must be a JSON object"
+    return _Raw(
+        line=number,
+        id=ident,
+        model=model if isinstance(model, str) else None,
+        input=data if isinstance(data, dict) else None,
+        problem=problem,
+    )
+
+
+def _read_csv(path: Path, model: str | None) -> Iterator[_Raw]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for number, row in enumerate(reader, start=1):
+            if None in row:
+                yield _Raw(
+                    line=number, id=None, model=None, input=None, problem="more cells than columns"
+                )
+                continue
+            cells = {key: value for key, value in row.items() if value not in (None, "")}
+            ident = cells.pop("id", None)
+            chosen = cells.pop("model", None) or model
+            yield _Raw(line=number, id=ident, model=chosen, input={}, cells=cells)

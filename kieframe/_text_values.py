@@ -1,0 +1,81 @@
+"""Text read as a model field's value, by the field's declared type (``--set``, CSV cells).
+
+Text is parsed against the field's declared type, read with ``msgspec.inspect``: ``true``/``false``
+for booleans, numbers for number fields, ``null`` where the field allows it; strings stay strings
+(``duration=5`` stays ``"5"`` for a field that takes the string ``"5"``). A value that fits no
+reading is passed on as text, so that validation reports it against the field's documented limit.
+For a media field, anything but an http(s) URL is a local file path, given as a
+:class:`pathlib.Path` so that the client uploads it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec.inspect as mi
+
+from ._fields import media_limits
+from ._validation import FieldInfo
+
+__all__ = ["is_url", "parse_value"]
+
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def is_url(text: str) -> bool:
+    """Whether ``text`` is an http(s) URL (anything else in a media field is a local path)."""
+    return bool(_URL.match(text))
+
+
+def parse_value(field: FieldInfo | None, text: str) -> Any:
+    """The value ``text`` stands for in ``field`` (an unknown field keeps the text)."""
+    if field is None:
+        return text
+    if media_limits(field.type) is not None and text and not is_url(text):
+        return _local_path(text)
+    return _parse(field.type, text)
+
+
+def _local_path(text: str) -> Path:
+    path = Path(text)
+    try:
+        return path.expanduser()
+    except RuntimeError:  # "~someone" for an unknown user: the upload reports the missing file
+        return path
+
+
+def _parse(node: mi.Type, text: str) -> Any:
+    if isinstance(node, mi.Metadata):
+        return _parse(node.type, text)
+    if isinstance(node, mi.UnionType):
+        if text == "null" and mi.NoneType() in node.types:
+            return None
+        for member in node.types:
+            value = _parse(member, text)
+            if value is not text:
+                return value
+        return text
+    if isinstance(node, mi.BoolType):
+        return {"true": True, "false": False}.get(text.lower(), text)
+    if isinstance(node, mi.IntType):
+        return _number(int, text)
+    if isinstance(node, mi.FloatType):
+        return _number(float, text)
+    if isinstance(node, mi.LiteralType):
+        return next((value for value in node.values if str(value) == text), text)
+    if isinstance(node, mi.ListType | mi.DictType | mi.StructType | mi.TupleType):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _number(kind: type[int] | type[float], text: str) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        return text

@@ -1,0 +1,214 @@
+"""Batches end to end against the emulator: a clean run, resume, invalid lines, conflicts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+import kieframe.batch as kb
+from kieframe.batch import LineStatus
+
+from ._support import (
+    MODEL,
+    batch_options,
+    comparable,
+    emulator,
+    make_registry,
+    manifest,
+    write_jsonl,
+)
+
+
+def _check_files(out: Path, records: list[kb.LineRecord]) -> None:
+    for line in records:
+        for entry in line.files:
+            data = (out / entry.path).read_bytes()
+            assert len(data) == entry.bytes
+            assert hashlib.sha256(data).hexdigest() == entry.sha256
+            meta = json.loads((out / f"{entry.path}.json").read_text())
+            assert meta["line_id"] == line.id
+            assert meta["task_id"] == line.task_id
+
+
+@pytest.mark.parametrize("callbacks", [False, True], ids=["polling", "callbacks"])
+def test_a_clean_batch_succeeds_line_by_line_in_input_order(
+    tmp_path: Path, callbacks: bool
+) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 25)
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        if callbacks:
+            options["listen"] = ("127.0.0.1", 0)
+        result = kb.run(source, out=tmp_path / "out", **options)
+        assert len(emu.tasks) == 25  # (a create refused with 429 under load is resent: not paid)
+    assert result.all_succeeded
+    assert [r.id for r in result.records] == [f"l{n}" for n in range(25)]
+    assert all(r.status == LineStatus.SUCCEEDED and r.model == MODEL for r in result.records)
+    assert manifest(tmp_path / "out") == [
+        json.loads(json.dumps(_builtins(r))) for r in result.records
+    ]
+    _check_files(tmp_path / "out", list(result.records))
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["counts"] == {"succeeded": 25}
+
+
+def _builtins(record: kb.LineRecord) -> object:
+    import msgspec
+
+    return msgspec.to_builtins(record)
+
+
+def test_running_a_finished_batch_again_sends_nothing(tmp_path: Path) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 5)
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        first = kb.run(source, out=tmp_path / "out", **options)
+        second = kb.run(source, out=tmp_path / "out", **options)
+        assert len(emu.tasks) == 5
+    assert comparable(first.records) == comparable(second.records)
+    assert [r.task_id for r in first.records] == [r.task_id for r in second.records]
+
+
+def test_invalid_lines_are_all_reported_with_line_numbers_and_nothing_is_sent(
+    tmp_path: Path,
+) -> None:
+    registry = make_registry()
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {"id": "ok", "input": {"prompt": "x", "image_url": "https://e.com/a.png"}}
+                ),
+                json.dumps(
+                    {
+                        "id": "long",
+                        "input": {"prompt": "x" * 300, "image_url": "https://e.com/a.png"},
+                    }
+                ),
+                "{not json",
+                json.dumps(
+                    {"id": "ok", "input": {"prompt": "dup", "image_url": "https://e.com/a.png"}}
+                ),
+                json.dumps(
+                    {
+                        "id": "dur",
+                        "input": {
+                            "prompt": "x",
+                            "image_url": "https://e.com/a.png",
+                            "duration": 11,
+                        },
+                    }
+                ),
+            ]
+        )
+        + "\n"
+    )
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        with pytest.raises(kb.BatchInvalid) as caught:
+            kb.run(source, out=tmp_path / "out", **options)
+        assert emu.tasks == ()
+        lines = sorted({p.line for p in caught.value.problems})
+        assert lines == [2, 3, 4, 5]
+        fields = {p.line: p.field for p in caught.value.problems}
+        assert fields[2] == "prompt"
+        assert fields[4] == "id"
+        assert fields[5] == "duration"
+        result = kb.run(source, out=tmp_path / "out2", skip_invalid=True, **options)
+        assert len(emu.tasks) == 1
+    statuses = [(r.line, r.status) for r in result.records]
+    assert statuses[0] == (1, LineStatus.SUCCEEDED)
+    assert {status for _, status in statuses[1:]} == {LineStatus.INVALID}
+    assert not result.all_succeeded
+
+
+def test_a_changed_line_is_refused_unless_replaced(tmp_path: Path) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 3)
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        kb.run(source, out=tmp_path / "out", **options)
+        text = source.read_text().replace("prompt 1", "prompt one")
+        source.write_text(text)
+        with pytest.raises(kb.BatchConflict) as caught:
+            kb.run(source, out=tmp_path / "out", **options)
+        assert caught.value.ids == ("l1",)
+        assert len(emu.tasks) == 3
+        result = kb.run(source, out=tmp_path / "out", replace=True, **options)
+        assert len(emu.tasks) == 4
+        assert emu.tasks[-1].input["prompt"] == "prompt one"
+    assert result.all_succeeded
+
+
+def test_a_dry_run_reads_the_balance_and_pays_nothing(tmp_path: Path) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 50)
+    seen: list[kb.Preview] = []
+    with emulator(registry) as emu:
+        result = kb.run(
+            source, out=tmp_path / "out", dry_run=True, on_preview=seen.append,
+            **batch_options(emu, registry),
+        )  # fmt: skip
+        assert emu.tasks == ()
+    (preview,) = seen
+    assert preview.to_send == 50
+    assert preview.balance == 10_000
+    # Polling 0.2 s tasks every 50 ms needs 4 reads per task: more than the scaled read budget
+    # allows at the full create rate, so creates are paced below it.
+    assert preview.mode == kb.WaitMode.PACED
+    assert preview.create_rate < 20 / (10 * 0.05 + 0.1)
+    assert preview.floor_seconds == pytest.approx(50 / preview.create_rate)
+    assert "time floor" in "\n".join(preview.describe())
+    assert {r.status for r in result.records} == {LineStatus.PENDING}
+
+
+def test_a_refused_confirmation_pays_nothing(tmp_path: Path) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 3)
+    with emulator(registry) as emu:
+        with pytest.raises(kb.BatchCancelled):
+            kb.run(
+                source,
+                out=tmp_path / "out",
+                confirm=lambda p: False,
+                **batch_options(emu, registry),
+            )
+        assert emu.tasks == ()
+
+
+def test_local_files_in_a_csv_are_uploaded_once_and_cached(tmp_path: Path) -> None:
+    registry = make_registry()
+    (tmp_path / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    source = tmp_path / "in.csv"
+    rows = "".join(f"c{n},cat {n},cat.png,{n + 1}\n" for n in range(3))  # paths beside the CSV
+    source.write_text("id,prompt,image_url,duration\n" + rows)
+    with emulator(registry) as emu:
+        # One create at a time: concurrent sends could each upload the file before the cache
+        # holds it (harmless: the same content-hash name, the same bytes), but not countable.
+        options = batch_options(emu, registry) | {"concurrency": 1}
+        result = kb.run(source, out=tmp_path / "out", **options)
+        assert result.all_succeeded
+        assert len(emu.uploads) == 1
+        assert emu.stats.requests.get("upload", 0) == 1
+        (upload,) = emu.uploads
+        (url,) = {str(task.input["image_url"]) for task in emu.tasks}
+        assert upload.file_path in url
+        assert [task.input["duration"] for task in emu.tasks] == [1, 2, 3]
+
+
+def test_a_missing_local_file_is_a_problem_of_its_line(tmp_path: Path) -> None:
+    registry = make_registry()
+    source = tmp_path / "in.csv"
+    source.write_text("id,prompt,image_url\na,cat,missing.png\n")
+    with emulator(registry) as emu:
+        with pytest.raises(kb.BatchInvalid) as caught:
+            kb.run(source, out=tmp_path / "out", **batch_options(emu, registry))
+        assert emu.tasks == ()
+    ((line, field),) = {(p.line, p.field) for p in caught.value.problems}
+    assert (line, field) == (1, "image_url")

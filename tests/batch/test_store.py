@@ -1,0 +1,106 @@
+"""The batch store's rules, for any sequence of runners' moves: fencing and never sending twice."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kieframe.batch import BatchBusy, LineInput, LineStatus, SQLiteBatchStore, StaleTransition
+
+OWNERS = ("a", "b")
+# What runners do; the moves a person or an explicit retry option makes are not in this list.
+MOVES = st.lists(
+    st.tuples(
+        st.sampled_from(["claim", "send", "accept", "uncertain", "refuse", "recover", "settle"]),
+        st.sampled_from(OWNERS),
+        st.integers(0, 3),
+    ),
+    max_size=40,
+)
+
+
+def _store(folder: str, lines: int = 4) -> SQLiteBatchStore:
+    store = SQLiteBatchStore(Path(folder) / "state.sqlite3")
+    store.add_lines(
+        [LineInput(id=f"l{n}", line=n + 1, model="m", input={"n": n}) for n in range(lines)]
+    )
+    return store
+
+
+def _apply(store: SQLiteBatchStore, move: str, owner: str, index: int) -> None:
+    line = f"l{index}"
+    moves: dict[str, tuple[LineStatus, LineStatus, dict[str, Any]]] = {
+        "send": (LineStatus.CLAIMED, LineStatus.SENDING, {"sent_at": 1.0}),
+        "accept": (LineStatus.SENDING, LineStatus.ACCEPTED, {"task_id": f"t{index}"}),
+        "uncertain": (LineStatus.SENDING, LineStatus.UNCERTAIN, {}),
+        "refuse": (LineStatus.SENDING, LineStatus.REJECTED, {}),
+    }
+    if move == "claim":
+        store.claim(owner, lease=600)
+    elif move == "recover":
+        store.recover(owner)
+    elif move == "settle":  # a callback, unfenced by owner
+        with contextlib.suppress(StaleTransition):
+            store.transition(line, expect=LineStatus.UNCERTAIN, to=LineStatus.ACCEPTED)
+    else:
+        expect, to, values = moves[move]
+        before = {stored.id: stored for stored in store.lines()}[line]
+        try:
+            store.transition(line, expect=expect, to=to, owner=owner, **values)
+        except StaleTransition:
+            after = {stored.id: stored for stored in store.lines()}[line]
+            assert after == before  # a refused transition changes nothing
+        else:
+            assert before.status == expect
+            assert before.owner == owner
+
+
+@settings(max_examples=60, deadline=None)
+@given(MOVES)
+def test_a_line_once_sent_is_never_claimed_again(moves: list[tuple[str, str, int]]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        store = _store(folder)
+        sent: set[str] = set()
+        try:
+            for move, owner, index in moves:
+                _apply(store, move, owner, index)
+                statuses = {line.id: line.status for line in store.lines()}
+                sent |= {
+                    line
+                    for line, status in statuses.items()
+                    if status not in (LineStatus.PENDING, LineStatus.CLAIMED)
+                }
+                for line in sent:
+                    assert statuses[line] not in (LineStatus.PENDING, LineStatus.CLAIMED)
+        finally:
+            store.close()
+
+
+def test_a_changed_input_is_reported_and_replaced_only_when_not_in_flight(
+    tmp_path: Path,
+) -> None:
+    store = _store(str(tmp_path), lines=2)
+    claimed = store.claim("a", lease=600)
+    assert claimed is not None
+    store.transition(claimed.id, expect=LineStatus.CLAIMED, to=LineStatus.SENDING, owner="a")
+    changed = [LineInput(id=f"l{n}", line=n + 1, model="m", input={"n": -n - 1}) for n in range(2)]
+    assert store.add_lines(changed) == ["l0", "l1"]
+    assert store.add_lines(changed, replace=True) == ["l0"]  # l0 is in flight: never replaced
+    assert {line.id: line.input["n"] for line in store.lines()} == {"l0": 0, "l1": -2}
+    store.close()
+
+
+def test_a_second_runner_is_refused(tmp_path: Path) -> None:
+    first = SQLiteBatchStore(tmp_path / "s.sqlite3")
+    first.lock()
+    second = SQLiteBatchStore(tmp_path / "s.sqlite3")
+    with pytest.raises(BatchBusy):
+        second.lock()
+    second.close()
+    first.close()
