@@ -1,10 +1,12 @@
-"""Callback endpoints served in their own process: kieframe's receiver, or bare Starlette.
+"""Servers for the benchmarks, each in its own process, until killed.
 
-    python -m benchmarks._apps receiver|starlette
+    python -m benchmarks._apps receiver|starlette|emulator|emulator-fast
 
-prints the port it listens on, then serves with uvicorn (same settings for both) until killed.
-The receiver re-reads each callback (its default) through a client with kie.ai's default read
-budget, from an emulator in the same process.
+``receiver`` and ``starlette`` print the port they listen on, then serve a callback endpoint with
+uvicorn (same settings for both): kieframe's receiver, which re-reads each callback (its default)
+through a client with kie.ai's default read budget from an emulator in the same process, or a
+bare Starlette endpoint with the same HMAC check. ``emulator`` prints the URL of an emulator with
+no rate limits, plenty of credits and tasks that run for an hour (0.2 s: ``emulator-fast``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import socket
 import sys
+import threading
 from typing import Any
 
 import uvicorn
@@ -52,15 +55,32 @@ def starlette_app() -> Any:
 def receiver_app() -> Any:
     """kieframe's receiver, re-reading through a default client from a local emulator."""
     import kieframe
+    from kieframe.callbacks import CallbackReceiver
     from kieframe.testing import Emulator
 
     emulator = Emulator(hmac_key=KEY).start()
     reader = kieframe.Client(Emulator.API_KEY, base_url=emulator.base_url)
-    return kieframe.CallbackReceiver(hmac_key=KEY, client=reader)
+    return CallbackReceiver(hmac_key=KEY, client=reader)
+
+
+def emulator(*, fast: bool) -> None:
+    """Serve an emulator until killed: tasks of an hour, or of 0.2 s (``fast``)."""
+    from kieframe.testing import Emulator, Timing
+
+    if fast:
+        timing = Timing(invisible=0.0, waiting=0.05, queuing=0.05, generating=0.1)
+    else:
+        timing = Timing(invisible=0.0, waiting=1800.0, queuing=1800.0, generating=3600.0)
+    with Emulator(timing=timing, rate_limits=False, credits=10**9, result_size=100_000) as emu:
+        print(emu.base_url, flush=True)
+        threading.Event().wait()
 
 
 def main() -> None:
     logging.disable(logging.WARNING)  # the receiver logs every callback of an unknown task
+    if sys.argv[1].startswith("emulator"):
+        emulator(fast=sys.argv[1] == "emulator-fast")
+        return
     app = receiver_app() if sys.argv[1] == "receiver" else starlette_app()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

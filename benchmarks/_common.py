@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,7 +52,9 @@ class Figure:
         return self.ratio <= bound if op == "<=" else self.ratio >= bound
 
 
-def alternate(repeat: int, ours: Callable[[], float], theirs: Callable[[], float]) -> tuple[list[float], list[float]]:
+def alternate(
+    repeat: int, ours: Callable[[], float], theirs: Callable[[], float]
+) -> tuple[list[float], list[float]]:
     """Run ``ours`` and ``theirs`` in turn ``repeat`` times (which goes first alternates too)."""
     mine: list[float] = []
     other: list[float] = []
@@ -93,10 +96,13 @@ def machine() -> str:
                     break
     except OSError:
         pass
-    curl = subprocess.run(["curl", "--version"], capture_output=True, text=True, check=False)
+    tool = "no curl"
+    if shutil.which("curl"):
+        curl = subprocess.run(["curl", "--version"], capture_output=True, text=True, check=False)
+        tool = curl.stdout.split(" (")[0]
     return (
         f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, {curl.stdout.split(' (')[0] if curl.stdout else 'no curl'}"
+        f"Python {platform.python_version()}, {tool}"
     )
 
 

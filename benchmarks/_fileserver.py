@@ -37,7 +37,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with self.path_served.open("rb") as handle:
             self.connection.sendfile(handle, first, size - first)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: a benchmark prints only its table."""
 
 

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import kieframe
 import kieframe.batch
+from kieframe.lifecycle import RateLimits
 from kieframe.testing import Emulator, Timing
 
 from ._common import Figure
@@ -29,9 +29,9 @@ def _batch(lines: int, scale: float) -> tuple[float, float, float, int, int]:
     # The client keeps its windows a little longer than the emulator's, as against kie.ai; scaled
     # down, that margin must stay a few tens of milliseconds (jitter does not scale), or creates
     # arrive bunched and are refused (429), then resent after Retry-After (whole seconds).
-    limits = kieframe.RateLimits(create_window=10 * scale + 0.03, read_window=1.1 * scale)
+    limits = RateLimits(create_window=10 * scale + 0.03, read_window=1.1 * scale)
     with tempfile.TemporaryDirectory() as folder, Emulator(
-        timing=TIMING, window_scale=scale, result_size=2048, credits=10 * lines
+        timing=TIMING, window_scale=scale, result_size=4096, credits=10 * lines
     ) as emu:  # fmt: skip
         source = Path(folder) / "in.jsonl"
         with source.open("w", encoding="utf-8") as handle:

@@ -80,15 +80,18 @@ def _figures(
         asyncio.run(download())
 
     def bare_sync() -> None:
-        with httpx.Client() as http, http.stream("GET", url) as answer:
-            with (out / "bare.bin").open("wb") as handle:
-                for chunk in answer.iter_raw():
-                    handle.write(chunk)
+        with (
+            httpx.Client() as http,
+            http.stream("GET", url) as answer,
+            (out / "bare.bin").open("wb") as handle,
+        ):
+            for chunk in answer.iter_raw():
+                handle.write(chunk)
 
     def bare_async() -> None:
         async def download() -> None:
             async with httpx.AsyncClient() as http, http.stream("GET", url) as answer:
-                with (out / "bare.bin").open("wb") as handle:  # noqa: ASYNC230 - the baseline
+                with (out / "bare.bin").open("wb") as handle:
                     async for chunk in answer.aiter_raw():
                         handle.write(chunk)
 

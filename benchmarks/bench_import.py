@@ -1,4 +1,4 @@
-"""Start-up: ``import kieframe`` and ``kieframe --help`` against ``import httpx``, fresh processes."""
+"""Start-up, in fresh processes: ``import kieframe`` and ``kieframe --help`` vs ``import httpx``."""
 
 from __future__ import annotations
 

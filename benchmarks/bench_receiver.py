@@ -107,9 +107,7 @@ def run(*, quick: bool) -> list[Figure]:
 
             return once
 
-        mine, other = alternate(
-            repeat, measure("receiver", ours), measure("starlette", theirs)
-        )
+        mine, other = alternate(repeat, measure("receiver", ours), measure("starlette", theirs))
     return [
         Figure(
             f"callbacks, a burst of {size} (re-read on)",

@@ -38,7 +38,7 @@ from ._errors import (
     UnknownModelError,
     WaitTimeout,
 )
-from ._records import RawInput, Result, Task, TaskRecord, TaskState
+from ._records import RawInput, Result, Task, TaskRecord, TaskState, Unchecked
 from ._registry import get_model, models
 from ._version import __version__
 
@@ -65,6 +65,7 @@ __all__ = [
     "TaskFailed",
     "TaskRecord",
     "TaskState",
+    "Unchecked",
     "UnknownModelError",
     "WaitTimeout",
     "__version__",

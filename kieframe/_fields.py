@@ -1,42 +1,112 @@
-"""Field types for model inputs: URLs, and URLs that a local file may fill.
+"""Field types for model inputs: URLs, and media URLs that a local file may fill.
 
 A model plugin declares its input as a frozen ``msgspec.Struct`` and uses these annotated types for
 its URL fields. The limits live in ``msgspec.Meta`` so that validation, the JSON Schema, the docs
 and the hypothesis strategies all read them from one place (``msgspec.inspect``).
 
-A *media* field additionally carries :class:`MediaLimits` in ``Meta.extra``: the media types and the
-size kie.ai accepts there. The client reads them to upload a local file given in that field, after
-checking its content type and size.
+A *media* field additionally carries :class:`MediaLimits` in ``Meta.extra`` (and, for JSON Schema
+readers, under ``x-kieframe-media``): its kind, the media types and the size kie.ai accepts there.
+The client reads them to upload a local file given in that field, after checking its content type
+and size. A media field may stand alone, in a list (:func:`media_list`) or inside a nested Struct.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 import msgspec.inspect as mi
 
 __all__ = [
+    "AudioUrl",
     "HttpUrl",
     "ImageUrl",
+    "MediaKind",
     "MediaLimits",
+    "OptionalAudioUrl",
     "OptionalImageUrl",
+    "OptionalVideoUrl",
+    "VideoUrl",
+    "is_list_type",
+    "media",
     "media_limits",
+    "media_list",
+    "media_meta",
+    "number_meta",
+    "url_pattern",
 ]
 
+#: The kinds of media a field may take.
+MediaKind = Literal["image", "video", "audio"]
+
 _EXTRA_KEY = "kieframe.media"
-_URL_PATTERN = r"^https?://[^\s/?#]+[^\s]*$"
+#: The ``Meta.extra`` key of a decimal step, checked by kieframe's validation.
+STEP_KEY = "kieframe.step"
+_SCHEMA_KEY = "x-kieframe-media"
 _MAX_URL_LENGTH = 2048
+
+#: What each kind accepts unless a field says otherwise (kie.ai's most common documented limits).
+DEFAULT_MEDIA_TYPES: Mapping[str, tuple[str, ...]] = {
+    "image": ("image/jpeg", "image/png", "image/webp"),
+    "video": ("video/mp4", "video/quicktime", "video/x-matroska", "video/webm"),
+    "audio": (
+        "audio/mpeg",
+        "audio/wav",
+        "audio/aac",
+        "audio/mp4",
+        "audio/ogg",
+        "audio/flac",
+    ),
+}
+DEFAULT_MAX_BYTES: Mapping[str, int] = {"image": 10 << 20, "video": 100 << 20, "audio": 10 << 20}
+
+
+def url_pattern(*schemes: str) -> str:
+    """A pattern for absolute URLs of the given schemes: ``url_pattern("https", "oss")``.
+
+    With no schemes, http and https. kie.ai's media fields take http(s) URLs, and some also
+    ``asset://`` references or ``oss://`` URLs.
+    """
+    chosen = schemes or ("http", "https")
+    for scheme in chosen:
+        if not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme):
+            raise ValueError(f"not a URL scheme: {scheme!r}")
+    names = ["https?" if s == "https" and "http" in chosen else re.escape(s) for s in chosen]
+    kept = [
+        name
+        for name, s in zip(names, chosen, strict=True)
+        if not (s == "http" and "https" in chosen)
+    ]
+    alternatives = kept[0] if len(kept) == 1 else "(?:" + "|".join(kept) + ")"
+    return rf"^{alternatives}://[^\s/?#]+[^\s]*$"
+
+
+_URL_PATTERN = url_pattern()
 
 
 @dataclass(frozen=True, slots=True)
 class MediaLimits:
-    """What a media field accepts when it is filled from a file: media types and a size cap."""
+    """What a media field accepts when it is filled from a file: media types and a size cap.
+
+    ``kind`` is the family the media types belong to (``"image"``, ``"video"`` or ``"audio"``).
+    """
 
     media_types: tuple[str, ...]
     max_bytes: int
+
+    def __post_init__(self) -> None:
+        if not self.media_types:
+            raise ValueError("a media field must accept at least one media type")
+        if self.max_bytes < 1:
+            raise ValueError("max_bytes must be positive")
+
+    @property
+    def kind(self) -> str:
+        """The family of the first accepted media type: ``image``, ``video`` or ``audio``."""
+        return self.media_types[0].partition("/")[0]
 
     def describe(self) -> str:
         """A short human description, such as ``"image/jpeg, image/png; at most 10 MB"``."""
@@ -50,21 +120,101 @@ def _human_bytes(size: int) -> str:
     return f"{size} bytes"
 
 
-def _media_meta(limits: MediaLimits, *, optional: bool, description: str) -> msgspec.Meta:
-    pattern = f"^(?:{_URL_PATTERN[1:-1]})?$" if optional else _URL_PATTERN
+def media_meta(
+    kind: MediaKind,
+    *,
+    media_types: Iterable[str] | None = None,
+    max_bytes: int | None = None,
+    optional: bool = False,
+    pattern: str | None = None,
+    schemes: Iterable[str] | None = None,
+    max_length: int = _MAX_URL_LENGTH,
+    description: str | None = None,
+) -> msgspec.Meta:
+    """The ``msgspec.Meta`` of a media URL field, for ``Annotated[str, media_meta(...)]``.
+
+    ``media_types`` and ``max_bytes`` default to the kind's usual limits; ``optional`` also
+    accepts ``""`` (kie.ai's "none"); ``pattern`` replaces the URL pattern outright, ``schemes``
+    builds it from URL schemes (``("https", "asset")``).
+    """
+    if kind not in get_args(MediaKind):
+        raise ValueError(f"kind must be one of {', '.join(get_args(MediaKind))}, not {kind!r}")
+    if pattern is not None and schemes is not None:
+        raise ValueError("give pattern or schemes, not both")
+    limits = MediaLimits(
+        media_types=tuple(media_types or DEFAULT_MEDIA_TYPES[kind]),
+        max_bytes=max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[kind],
+    )
+    base = pattern if pattern is not None else url_pattern(*(schemes or ()))
+    if optional:
+        base = f"^$|{base}" if pattern is not None else f"^(?:{base[1:-1]})?$"
+    text = description or f"the URL of {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    raw = {"kind": kind, "media_types": list(limits.media_types), "max_bytes": limits.max_bytes}
     return msgspec.Meta(
-        pattern=pattern,
-        max_length=_MAX_URL_LENGTH,
-        description=description,
-        extra={
-            _EXTRA_KEY: {"media_types": list(limits.media_types), "max_bytes": limits.max_bytes}
-        },
+        pattern=base,
+        max_length=max_length,
+        description=f"{text}, or empty for none" if optional and not description else text,
+        extra={_EXTRA_KEY: raw},
+        extra_json_schema={_SCHEMA_KEY: raw},
     )
 
 
-_IMAGE_LIMITS = MediaLimits(
-    media_types=("image/jpeg", "image/png", "image/webp"), max_bytes=10 << 20
-)
+def media(
+    kind: MediaKind,
+    *,
+    media_types: Iterable[str] | None = None,
+    max_bytes: int | None = None,
+    optional: bool = False,
+    pattern: str | None = None,
+    schemes: Iterable[str] | None = None,
+    description: str | None = None,
+) -> Any:
+    """A media URL field type built at run time (for ``msgspec.defstruct`` and generated specs).
+
+    The same as ``Annotated[str, media_meta(kind, ...)]``, which hand-written Structs should use
+    so that type checkers see a ``str``.
+    """
+    meta = media_meta(
+        kind,
+        media_types=media_types,
+        max_bytes=max_bytes,
+        optional=optional,
+        pattern=pattern,
+        schemes=schemes,
+        description=description,
+    )
+    return Annotated[str, meta]
+
+
+def media_list(
+    kind: MediaKind,
+    *,
+    min_items: int | None = None,
+    max_items: int | None = None,
+    media_types: Iterable[str] | None = None,
+    max_bytes: int | None = None,
+    pattern: str | None = None,
+    schemes: Iterable[str] | None = None,
+    description: str | None = None,
+) -> Any:
+    """A list of media URLs, each with the limits of :func:`media`, and the list's item limits.
+
+    Hand-written Structs spell it ``Annotated[list[ImageUrl], msgspec.Meta(max_length=4)]``.
+    """
+    if min_items is not None and max_items is not None and min_items > max_items:
+        raise ValueError("min_items must not exceed max_items")
+    item = media(
+        kind, media_types=media_types, max_bytes=max_bytes, pattern=pattern, schemes=schemes
+    )
+    return Annotated[
+        list[item],  # type: ignore[valid-type]
+        msgspec.Meta(
+            min_length=min_items,
+            max_length=max_items,
+            description=description or f"{kind} URLs",
+        ),
+    ]
+
 
 #: A public http(s) URL.
 HttpUrl = Annotated[
@@ -73,27 +223,86 @@ HttpUrl = Annotated[
 ]
 
 #: The URL of a JPEG, PNG or WebP image of at most 10 MB; a local file may fill it.
-ImageUrl = Annotated[
-    str,
-    _media_meta(_IMAGE_LIMITS, optional=False, description="the http(s) URL of an image"),
-]
+ImageUrl = Annotated[str, media_meta("image", description="the http(s) URL of an image")]
 
 #: Like :data:`ImageUrl`, but the empty string means "none".
 OptionalImageUrl = Annotated[
     str,
-    _media_meta(
-        _IMAGE_LIMITS, optional=True, description="the http(s) URL of an image, or empty for none"
+    media_meta(
+        "image", optional=True, description="the http(s) URL of an image, or empty for none"
+    ),
+]
+
+#: The URL of an MP4, MOV, MKV or WebM video of at most 100 MB; a local file may fill it.
+VideoUrl = Annotated[str, media_meta("video", description="the http(s) URL of a video")]
+
+#: Like :data:`VideoUrl`, but the empty string means "none".
+OptionalVideoUrl = Annotated[
+    str,
+    media_meta("video", optional=True, description="the http(s) URL of a video, or empty for none"),
+]
+
+#: The URL of an MP3, WAV, AAC, M4A, OGG or FLAC file of at most 10 MB; a local file may fill it.
+AudioUrl = Annotated[str, media_meta("audio", description="the http(s) URL of an audio file")]
+
+#: Like :data:`AudioUrl`, but the empty string means "none".
+OptionalAudioUrl = Annotated[
+    str,
+    media_meta(
+        "audio", optional=True, description="the http(s) URL of an audio file, or empty for none"
     ),
 ]
 
 
+def number_meta(
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    step: float | None = None,
+    description: str | None = None,
+) -> msgspec.Meta:
+    """The ``msgspec.Meta`` of a number field, for ``Annotated[float, number_meta(...)]``.
+
+    Unlike ``msgspec.Meta(multiple_of=...)``, which is exact (0.3 is no multiple of 0.1 in binary
+    floats), ``step`` is checked within float rounding, as kie.ai's ``multipleOf`` means it; the
+    JSON Schema still shows ``multipleOf``.
+    """
+    if step is not None and not step > 0:
+        raise ValueError("step must be positive")
+    options: dict[str, Any] = {"ge": ge, "gt": gt, "le": le, "lt": lt}
+    if step is not None:
+        options["extra"] = {STEP_KEY: step}
+        options["extra_json_schema"] = {"multipleOf": step}
+    meta: msgspec.Meta = msgspec.Meta(description=description, **options)
+    return meta
+
+
 def media_limits(field_type: mi.Type) -> MediaLimits | None:
-    """The :class:`MediaLimits` carried by a field's inspected type, or None for a plain field."""
+    """The :class:`MediaLimits` of a media URL type (or of a list's items), else None."""
     for node in _walk(field_type):
         if isinstance(node, mi.Metadata) and node.extra and _EXTRA_KEY in node.extra:
             raw: dict[str, Any] = node.extra[_EXTRA_KEY]
             return MediaLimits(media_types=tuple(raw["media_types"]), max_bytes=raw["max_bytes"])
     return None
+
+
+def media_pattern(field_type: mi.Type) -> str | None:
+    """The URL pattern of a media type (or of a list's items): what is a URL and not a file."""
+    for node in _walk(field_type):
+        if isinstance(node, mi.StrType) and node.pattern is not None:
+            return node.pattern
+    return None
+
+
+def is_list_type(node: mi.Type) -> bool:
+    """Whether an inspected field type is a list (possibly annotated, or in a union)."""
+    if isinstance(node, mi.Metadata):
+        return is_list_type(node.type)
+    if isinstance(node, mi.UnionType):
+        return any(is_list_type(member) for member in node.types)
+    return isinstance(node, mi.ListType)
 
 
 def _walk(node: mi.Type) -> Iterable[mi.Type]:
@@ -103,3 +312,5 @@ def _walk(node: mi.Type) -> Iterable[mi.Type]:
     elif isinstance(node, mi.UnionType):
         for member in node.types:
             yield from _walk(member)
+    elif isinstance(node, mi.ListType):
+        yield from _walk(node.item_type)

@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RawInput", "Result", "Task", "TaskRecord", "TaskState", "parse_number", "parse_record"]
+__all__ = [
+    "RawInput",
+    "Result",
+    "Task",
+    "TaskRecord",
+    "TaskState",
+    "Unchecked",
+    "parse_number",
+    "parse_record",
+]
 
 
 class TaskState(enum.StrEnum):
@@ -38,6 +47,23 @@ class RawInput:
     data: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Unchecked:
+    """A field value sent as is, for a field the installed plugin does not know yet.
+
+    kie.ai adds parameters to models; until the plugin catches up, an unknown field is refused
+    (with a "did you mean"). Wrap its value to send it anyway::
+
+        client.submit("wan/2-5-image-to-video", {"prompt": "...", "image_url": url,
+                                                 "new_option": kieframe.Unchecked(True)})
+
+    The other fields are still validated; the value must be JSON-encodable. A field the plugin
+    does know cannot be wrapped (its limits are checked as documented).
+    """
+
+    value: Any
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Task:
     """A handle on a task kie.ai accepted: keep ``task_id`` and the task is never lost."""
@@ -59,7 +85,9 @@ class TaskRecord:
 
     ``state`` is a :class:`TaskState` when kie.ai uses a known state and the raw string otherwise;
     ``param`` and ``result`` are decoded from the JSON strings kie.ai sends; ``raw`` is the record
-    exactly as received.
+    exactly as received. A file result is in ``result_urls`` (and ``watermark_urls``, where kie.ai
+    also sends watermarked copies); a text result (a model whose output is ``"text"``) is in
+    ``result_object``, as kie.ai sent it (a string or a decoded JSON value).
     """
 
     task_id: str
@@ -68,6 +96,8 @@ class TaskRecord:
     param: Mapping[str, Any] | None = None
     result: Mapping[str, Any] | None = None
     result_urls: tuple[str, ...] = ()
+    watermark_urls: tuple[str, ...] = ()
+    result_object: Any = None
     fail_code: str | None = None
     fail_msg: str | None = None
     created_at: dt.datetime | None = None
@@ -111,6 +141,11 @@ class Result:
     def urls(self) -> tuple[str, ...]:
         """The result URLs (short-lived: download them promptly)."""
         return self.record.result_urls
+
+    @property
+    def text(self) -> Any:
+        """A text model's result (``resultObject``), or None for a model that returns files."""
+        return self.record.result_object
 
 
 def _state(value: Any) -> TaskState | str:
@@ -165,19 +200,28 @@ def parse_number(value: Any) -> float | None:
     return None
 
 
-def _urls(value: Any) -> tuple[str, ...]:
-    """``resultUrls``: a list of links, or one bare link."""
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        return ()
-    return tuple(str(url) for url in value if isinstance(url, str) and url.strip())
-
-
 def _text(value: Any) -> str | None:
     if value is None or value == "":
         return None
     return str(value)
+
+
+def _urls(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) and value:
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(url) for url in value if isinstance(url, str) and url)
+    return ()
+
+
+def _result_object(value: Any) -> Any:
+    """kie.ai's ``resultObject``: sometimes a JSON string holding an object, kept decoded."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def parse_record(data: Mapping[str, Any]) -> TaskRecord:
@@ -186,14 +230,17 @@ def parse_record(data: Mapping[str, Any]) -> TaskRecord:
     if not task_id:
         raise ValueError("the record has no taskId")
     result = _json_field(data.get("resultJson"))
+    result = result or {}
     cost = parse_number(data.get("costTime"))
     return TaskRecord(
         task_id=str(task_id),
         model=_text(data.get("model")),
         state=_state(data.get("state")),
         param=_json_field(data.get("param")),
-        result=result,
-        result_urls=_urls(result.get("resultUrls")) if result else (),
+        result=result or None,
+        result_urls=_urls(result.get("resultUrls")),
+        watermark_urls=_urls(result.get("resultWaterMarkUrls")),
+        result_object=_result_object(result.get("resultObject")),
         fail_code=_text(data.get("failCode")),
         fail_msg=_text(data.get("failMsg")),
         created_at=_time(data.get("createTime")),

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 import msgspec
 
-from ._fields import MediaLimits, media_limits
-from ._validation import FieldInfo, input_fields, ordered_choices, validate_input
+from ._errors import InputValidationError, Problem
+from ._fields import MediaLimits, is_list_type, media_limits
+from ._validation import (
+    FieldInfo,
+    Validator,
+    input_fields,
+    ordered_choices,
+    validator_for,
+    without_nulls,
+)
 
-__all__ = ["MediaField", "ModelSpec", "OutputKind"]
+__all__ = ["MediaField", "ModelSpec", "OutputCount", "OutputKind", "without_nulls"]
 
 InputT = TypeVar("InputT", bound=msgspec.Struct)
 
-#: What a model's result files hold.
+#: What a model's results are: video, image or audio files, or text (``resultObject``).
 OutputKind = Literal["video", "image", "audio", "text"]
+
+#: Whether a task gives one result file or may give several.
+OutputCount = Literal["one", "many"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +38,7 @@ class MediaField:
     name: str
     limits: MediaLimits
     required: bool
+    many: bool = False  # a list of URLs, each of which a local file may fill
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +49,9 @@ class ModelSpec(Generic[InputT]):
     ``examples`` are documented request bodies (``{"model": ..., "input": {...}}``); each must
     validate and serialise back to itself. ``typical_seconds`` is how long a task usually runs and
     ``deadline`` how long a wait gives it before :class:`~kieframe.WaitTimeout`; both plan polling.
+    ``output`` is what the results are and ``outputs`` whether there is one file or may be several.
+    ``rules`` are cross-field rules (see :mod:`kieframe.authoring`): each takes the validated input
+    and yields a :class:`~kieframe.Problem` per breach.
     """
 
     id: str
@@ -44,10 +60,13 @@ class ModelSpec(Generic[InputT]):
     docs_url: str
     summary: str = ""
     output: OutputKind = "video"
+    outputs: OutputCount = "one"
+    rules: tuple[Callable[[InputT], Iterable[Problem]], ...] = ()
     examples: tuple[Mapping[str, Any], ...] = ()
     typical_seconds: float = 120.0
     deadline: float = 900.0
     tags: tuple[str, ...] = field(default=())
+    _validator: Validator = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.input_type, type) and issubclass(self.input_type, msgspec.Struct)):
@@ -58,25 +77,49 @@ class ModelSpec(Generic[InputT]):
             )
         if not 0 < self.typical_seconds <= self.deadline:
             raise ValueError(f"{self.id}: need 0 < typical_seconds <= deadline")
+        if self.output not in get_args(OutputKind):
+            raise ValueError(f"{self.id}: output must be one of {', '.join(get_args(OutputKind))}")
+        if self.outputs not in get_args(OutputCount):
+            raise ValueError(f"{self.id}: outputs must be 'one' or 'many'")
+        if not all(callable(rule) for rule in self.rules):
+            raise TypeError(f"{self.id}: each rule must be a callable")
+        object.__setattr__(self, "_validator", validator_for(self.input_type))
 
-    def validate(self, data: Mapping[str, Any] | msgspec.Struct) -> InputT:
-        """Check ``data`` against every documented limit and return the typed input.
+    def validate(self, data: Any) -> InputT:
+        """Check ``data`` against every documented limit and rule and return the typed input.
 
-        Raises :class:`~kieframe.InputValidationError` listing every problem, each naming its field
-        and the limit.
+        Raises :class:`~kieframe.InputValidationError` listing every problem, each naming its
+        field path and the limit; no other exception, whatever ``data`` holds.
         """
-        return validate_input(self.input_type, data, model_id=self.id)
+        value: InputT = self._validator(data, model_id=self.id)
+        if self.rules:
+            problems = [problem for rule in self.rules for problem in rule(value)]
+            if problems:
+                raise InputValidationError(self.id, problems)
+        return value
 
-    def to_input(self, value: msgspec.Struct) -> dict[str, Any]:
-        """The ``input`` object kie.ai expects for a validated input (unset optionals left out)."""
-        raw: dict[str, Any] = msgspec.to_builtins(value)
-        return {key: item for key, item in raw.items() if item is not None}
+    def to_input(
+        self, value: msgspec.Struct, *, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The ``input`` object kie.ai expects for a validated input (unset optionals left out).
+
+        ``extra`` holds fields the plugin does not know, sent as given (see
+        :class:`~kieframe.Unchecked`).
+        """
+        body = self._validator.dump(value)
+        if extra:
+            body.update(extra)
+        return body
 
     def to_request(
-        self, value: msgspec.Struct, *, callback_url: str | None = None
+        self,
+        value: msgspec.Struct,
+        *,
+        callback_url: str | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The JSON body of ``createTask`` for a validated input."""
-        body: dict[str, Any] = {"model": self.id, "input": self.to_input(value)}
+        """The JSON body of ``createTask`` for a validated input (and any unchecked fields)."""
+        body: dict[str, Any] = {"model": self.id, "input": self.to_input(value, extra=extra)}
         if callback_url is not None:
             body["callBackUrl"] = callback_url
         return body
@@ -89,12 +132,7 @@ class ModelSpec(Generic[InputT]):
     @property
     def media_fields(self) -> tuple[MediaField, ...]:
         """The fields that take media URLs (which local files may fill), with their limits."""
-        found = []
-        for info in self.fields:
-            limits = media_limits(info.type)
-            if limits is not None:
-                found.append(MediaField(name=info.name, limits=limits, required=info.required))
-        return tuple(found)
+        return _media_fields(self.input_type)
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema of the input object, with the model's title."""
@@ -117,3 +155,16 @@ def _ordered_enums(schema: Any) -> Any:
     if isinstance(schema, list):
         return [_ordered_enums(item) for item in schema]
     return schema
+
+
+@functools.cache
+def _media_fields(input_type: type[msgspec.Struct]) -> tuple[MediaField, ...]:
+    found = []
+    for info in input_fields(input_type):
+        limits = media_limits(info.type)
+        if limits is not None:
+            many = is_list_type(info.type)
+            found.append(
+                MediaField(name=info.name, limits=limits, required=info.required, many=many)
+            )
+    return tuple(found)

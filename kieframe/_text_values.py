@@ -4,8 +4,9 @@ Text is parsed against the field's declared type, read with ``msgspec.inspect``:
 for booleans, numbers for number fields, ``null`` where the field allows it; strings stay strings
 (``duration=5`` stays ``"5"`` for a field that takes the string ``"5"``). A value that fits no
 reading is passed on as text, so that validation reports it against the field's documented limit.
-For a media field, anything but an http(s) URL is a local file path, given as a
-:class:`pathlib.Path` so that the client uploads it.
+For a media field (alone or in a list), anything but a URL the field takes (http(s), or the
+``asset://`` or ``oss://`` references some fields accept) is a local file path, given as a
+:class:`pathlib.Path` so that the client uploads it; a list field's text is a JSON list or one item.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Any
 
 import msgspec.inspect as mi
 
-from ._fields import media_limits
+from ._fields import is_list_type, media_limits, media_pattern
 from ._validation import FieldInfo
 
-__all__ = ["is_url", "parse_value"]
+__all__ = ["is_url", "media_value", "parse_value"]
 
 _URL = re.compile(r"^https?://", re.IGNORECASE)
 
@@ -34,9 +35,29 @@ def parse_value(field: FieldInfo | None, text: str) -> Any:
     """The value ``text`` stands for in ``field`` (an unknown field keeps the text)."""
     if field is None:
         return text
-    if media_limits(field.type) is not None and text and not is_url(text):
-        return _local_path(text)
+    if media_limits(field.type) is not None:
+        if is_list_type(field.type):
+            parsed = _parse(field.type, text)
+            items = parsed if isinstance(parsed, list) else [text]
+            return [media_value(field.type, item) for item in items]
+        return media_value(field.type, text)
     return _parse(field.type, text)
+
+
+def media_value(node: mi.Type, value: Any) -> Any:
+    """A media field's value: a URL the field takes stays text, other text is a local path."""
+    if not isinstance(value, str) or not value or _takes_url(node, value):
+        return value
+    return _local_path(value)
+
+
+def _takes_url(node: mi.Type, text: str) -> bool:
+    pattern = media_pattern(node)
+    try:
+        matched = pattern is not None and re.search(pattern, text) is not None
+    except re.error:
+        matched = False
+    return matched or is_url(text)
 
 
 def _local_path(text: str) -> Path:

@@ -1,17 +1,21 @@
 """Validate a model input against its msgspec Struct, reporting every problem at once.
 
-``msgspec.convert`` stops at the first error and words it for machines (``Expected `str` of length
-<= 800 - at `$.prompt```). Here each field is checked on its own, so one error lists every problem,
-and each problem is worded from the field's limits as read back with ``msgspec.inspect``.
+The happy path is one ``msgspec.convert`` of the whole input (plus a JSON encode, which proves the
+request body can be sent). Only when that fails is the input walked field by field, against the
+limits read back with ``msgspec.inspect``, to word every problem with its field path
+(``multi_prompt[2].duration``) and its limit. The walk never raises: whatever the input holds
+(objects, bytes, lone surrogates, 1000-deep nesting, enormous integers, NaN), it ends in
+:class:`~kieframe.InputValidationError`.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import math
 import re
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -19,8 +23,18 @@ import msgspec
 import msgspec.inspect as mi
 
 from ._errors import InputValidationError, Problem
+from ._fields import STEP_KEY
 
-__all__ = ["FieldInfo", "describe_type", "input_fields", "ordered_choices", "validate_input"]
+__all__ = [
+    "FieldInfo",
+    "Validator",
+    "check_value",
+    "describe_type",
+    "input_fields",
+    "ordered_choices",
+    "validator_for",
+    "without_nulls",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,89 +61,509 @@ def input_fields(input_type: type[msgspec.Struct]) -> tuple[FieldInfo, ...]:
             type=field.type,
             annotation=hints[field.name],
             required=field.required,
-            default=None if field.default is msgspec.NODEFAULT else field.default,
+            default=_default(field),
         )
         for field in info.fields
     )
 
 
-S = TypeVar("S", bound=msgspec.Struct)
-
-
-def validate_input(
-    input_type: type[S], data: Mapping[str, Any] | msgspec.Struct, *, model_id: str
-) -> S:
-    """Return ``data`` as a validated ``input_type``, or raise one error listing every problem."""
-    if isinstance(data, msgspec.Struct):
-        # Constructing a Struct does not validate it: take it apart and check it like a dict.
-        data = msgspec.to_builtins(data)
-    if not isinstance(data, Mapping):
-        problem = Problem("input", f"must be an object of fields, got {_kind(data)}")
-        raise InputValidationError(model_id, [problem])
-
-    fields = input_fields(input_type)
-    by_name = {field.name: field for field in fields}
-    problems: list[Problem] = []
-    for key in data:
-        if key not in by_name:
-            problems.append(_unknown_field(str(key), by_name))
-    for field in fields:
-        if field.name not in data:
-            if field.required:
-                problems.append(Problem(field.name, "is required", describe_type(field.type)))
-            continue
-        mistake = _check_field(field, data[field.name])
-        if mistake is not None:
-            problems.append(mistake)
-    if problems:
-        raise InputValidationError(model_id, problems)
-    return msgspec.convert(dict(data), input_type)
-
-
-def _unknown_field(key: str, by_name: Mapping[str, FieldInfo]) -> Problem:
-    close = difflib.get_close_matches(key, list(by_name), n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}?" if close else "known fields: " + ", ".join(by_name)
-    return Problem(key, f"is not a field of this model; {hint}")
-
-
-def _check_field(field: FieldInfo, value: Any) -> Problem | None:
-    try:
-        msgspec.convert(value, field.annotation)
-    except msgspec.ValidationError as error:
-        return Problem(
-            field.name, _explain(field.type, value, str(error)), describe_type(field.type)
-        )
+def _default(field: mi.Field) -> Any:
+    if field.default is not msgspec.NODEFAULT:
+        return field.default
+    if field.default_factory is not msgspec.NODEFAULT:
+        return field.default_factory()
     return None
 
 
-def _explain(node: mi.Type, value: Any, fallback: str) -> str:
-    """Say what is wrong with ``value`` for a field of inspected type ``node``."""
+S = TypeVar("S", bound=msgspec.Struct)
+
+_ENCODE = msgspec.json.Encoder().encode
+
+
+class Validator:
+    """The validation of one input Struct type: one msgspec pass, explained only on failure.
+
+    The explanation is driven by msgspec too: a *lenient* twin of the Struct (every field
+    optional) is converted, and each field msgspec names is worded by walking its limits and set
+    aside, until the rest converts. Only the fields at fault are walked in Python.
+    """
+
+    __slots__ = (
+        "_checks_after",
+        "_fields",
+        "_flat",
+        "_lenient",
+        "_node",
+        "_nullable",
+        "_order",
+        "_required",
+        "input_type",
+    )
+
+    def __init__(self, input_type: type[msgspec.Struct]) -> None:
+        self.input_type = input_type
+        node = mi.type_info(input_type)
+        assert isinstance(node, mi.StructType)
+        self._node = node
+        # msgspec lets NaN and infinity through an unbounded float, and has no decimal steps.
+        self._checks_after = _has(node, _needs_own_check)
+        self._fields = {field.encode_name: field for field in node.fields}
+        self._order = {name: index for index, name in enumerate(self._fields)}
+        self._required = tuple(field.encode_name for field in node.fields if field.required)
+        self._lenient = _lenient_twin(input_type, node)
+        # A Struct of plain values dumps with a shallow asdict; only nullable fields may be None.
+        self._flat = not _has(node, _is_nested, skip_root=True) and all(
+            field.name == field.encode_name for field in node.fields
+        )
+        self._nullable = tuple(
+            field.name
+            for field in node.fields
+            if _has(field.type, lambda n: isinstance(n, mi.NoneType | mi.AnyType))
+        )
+
+    def __call__(self, data: Any, *, model_id: str) -> Any:
+        """Return ``data`` as the input Struct, or raise one error listing every problem."""
+        try:
+            plain = data if type(data) is dict else _plain(data)
+            value = msgspec.convert(plain, self.input_type)
+            _ENCODE(value)  # lone surrogates pass convert but cannot be sent
+        except Exception:
+            raise InputValidationError(model_id, self.explain(data)) from None
+        if self._checks_after:
+            problems = self._walk(plain)
+            if problems:
+                raise InputValidationError(model_id, problems)
+        return value
+
+    def dump(self, value: msgspec.Struct) -> dict[str, Any]:
+        """A validated input as the JSON object kie.ai expects, unset (None) fields left out.
+
+        In nested objects too; a Struct of plain values is taken apart shallowly (the fast path).
+        """
+        if not self._flat:
+            raw: dict[str, Any] = without_nulls(msgspec.to_builtins(value))
+            return raw
+        body: dict[str, Any] = msgspec.structs.asdict(value)
+        for name in self._nullable:
+            if body[name] is None:
+                del body[name]
+        return body
+
+    def explain(self, data: Any) -> list[Problem]:
+        """Every problem of ``data`` msgspec refused, each with its field path and limit."""
+        try:
+            plain = data if type(data) is dict else _plain(data)
+        except RecursionError:
+            return [Problem("input", "is nested too deeply to check")]
+        problems = self._by_msgspec(plain) if type(plain) is dict else None
+        if problems is None:
+            problems = self._walk(plain)
+        if not problems:  # msgspec saw something the walk did not: fall back to its words
+            problems.append(_from_msgspec(self.input_type, plain))
+        return problems
+
+    def _by_msgspec(self, data: dict[Any, Any]) -> list[Problem] | None:
+        """The problems found by converting to the lenient twin; None to walk everything."""
+        if self._lenient is None:
+            return None
+        problems = [
+            Problem(name, "is required", _described(self._fields[name].type))
+            for name in self._required
+            if name not in data
+        ]
+        rest = dict(data)
+        while True:
+            try:
+                msgspec.convert(rest, self._lenient)
+                _ENCODE(rest)
+            except msgspec.ValidationError as error:
+                name = _culprit(str(error), rest)  # None for a key that is not a string
+                if name is None:
+                    return None
+                field = self._fields.get(name)
+                if field is None:
+                    problems.append(_unknown_field(_safe(name), name, self._fields))
+                else:
+                    found: list[Problem] = []
+                    check_value(field.type, rest[name], name, found)
+                    problems += found or [_worded(str(error), name)]
+                del rest[name]
+                continue
+            except Exception:
+                return None  # msgspec itself choked (a lone surrogate...): walk everything
+            break
+        if self._checks_after:
+            problems += self._walk_fields(rest)
+        if len(problems) > 1:
+            problems.sort(key=lambda p: self._order.get(p.field.split(".")[0].split("[")[0], -1))
+        return problems
+
+    def _walk_fields(self, data: dict[str, Any]) -> list[Problem]:
+        """The problems of ``data``'s fields (all known: msgspec converted them) alone."""
+        problems: list[Problem] = []
+        try:
+            for name, value in data.items():
+                check_value(self._fields[name].type, value, name, problems)
+        except RecursionError:
+            problems.append(Problem("input", "is nested too deeply to check"))
+        return problems
+
+    def _walk(self, data: Any) -> list[Problem]:
+        problems: list[Problem] = []
+        try:
+            check_value(self._node, _plain(data), "", problems)
+        except RecursionError:
+            problems.append(Problem("input", "is nested too deeply to check"))
+        return problems
+
+
+def _lenient_twin(
+    input_type: type[msgspec.Struct], node: mi.StructType
+) -> type[msgspec.Struct] | None:
+    """The Struct with every field optional (its default, never checked, is None)."""
+    hints = typing.get_type_hints(input_type, include_extras=True)
+    try:
+        return msgspec.defstruct(
+            f"Lenient{input_type.__name__}",
+            [(field.name, hints[field.name], None) for field in node.fields],
+            rename={f.name: f.encode_name for f in node.fields},
+            forbid_unknown_fields=node.forbid_unknown_fields,
+        )
+    except Exception:
+        return None
+
+
+_AT = re.compile(r" - at `\$\.(.+)`$")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(.*)`$", re.DOTALL)
+
+
+def _culprit(message: str, data: Mapping[str, Any]) -> str | None:
+    """The top-level field a msgspec error is about, if it names one that ``data`` holds."""
+    unknown = _UNKNOWN.match(message)
+    if unknown is not None:
+        return unknown.group(1) if unknown.group(1) in data else None
+    at = _AT.search(message)
+    if at is None:
+        return None
+    path = at.group(1)
+    for name in data:  # the longest name the path starts with (names may hold dots)
+        if path == name or path.startswith((f"{name}.", f"{name}[")):
+            return name
+    return None
+
+
+def _worded(message: str, name: str) -> Problem:
+    return Problem(name, message.rpartition(" - at `")[0] or message)
+
+
+@functools.cache
+def validator_for(input_type: type[msgspec.Struct]) -> Validator:
+    """The (cached) :class:`Validator` of an input Struct type."""
+    return Validator(input_type)
+
+
+def without_nulls(raw: Any) -> Any:
+    """``raw`` with unset (``None``) fields left out, in nested objects too."""
+    if isinstance(raw, dict):
+        return {key: without_nulls(item) for key, item in raw.items() if item is not None}
+    if isinstance(raw, list):
+        return [without_nulls(item) for item in raw]
+    return raw
+
+
+def _plain(data: Any) -> Any:
+    """``data`` with Structs taken apart into dicts (constructing a Struct checks nothing)."""
+    if isinstance(data, msgspec.Struct):
+        return {
+            field.encode_name: _plain(getattr(data, field.name))
+            for field in msgspec.structs.fields(data)
+        }
+    if isinstance(data, list | tuple) and any(isinstance(item, msgspec.Struct) for item in data):
+        return [_plain(item) for item in data]
+    if isinstance(data, Mapping) and not isinstance(data, dict):
+        return dict(data)
+    return data
+
+
+def _from_msgspec(input_type: type[msgspec.Struct], data: Any) -> Problem:
+    try:
+        msgspec.convert(_plain(data), input_type)
+        _ENCODE(msgspec.convert(_plain(data), input_type))
+    except msgspec.ValidationError as error:
+        message, _, where = str(error).rpartition(" - at `")
+        path = where.rstrip("`").removeprefix("$").lstrip(".") or "input"
+        return Problem(_safe(path), message or str(error))
+    except Exception as error:
+        return Problem("input", f"cannot be sent ({type(error).__name__})")
+    return Problem("input", "is not valid")  # pragma: no cover - only reached on a failure
+
+
+def _needs_own_check(node: mi.Type) -> bool:
+    if isinstance(node, mi.FloatType):
+        return True
+    return isinstance(node, mi.Metadata) and bool(node.extra) and STEP_KEY in (node.extra or {})
+
+
+def _is_nested(node: mi.Type) -> bool:
+    return not isinstance(
+        node,
+        mi.Metadata
+        | mi.UnionType
+        | mi.StrType
+        | mi.IntType
+        | mi.FloatType
+        | mi.BoolType
+        | mi.NoneType
+        | mi.LiteralType,
+    )
+
+
+def _has(
+    node: mi.Type,
+    test: Callable[[mi.Type], bool],
+    seen: set[int] | None = None,
+    *,
+    skip_root: bool = False,
+) -> bool:
+    seen = set() if seen is None else seen
+    if not skip_root and test(node):
+        return True
+    if isinstance(node, mi.StructType):
+        if id(node.cls) in seen:
+            return False
+        seen.add(id(node.cls))
+        return any(_has(field.type, test, seen) for field in node.fields)
+    return any(_has(child, test, seen) for child in _children(node))
+
+
+def _children(node: mi.Type) -> Iterable[mi.Type]:
     if isinstance(node, mi.Metadata):
-        return _explain(node.type, value, fallback)
+        return (node.type,)
     if isinstance(node, mi.UnionType):
-        members = [member for member in node.types if member != mi.NoneType()]
-        if len(members) == 1 and value is not None:
-            return _explain(members[0], value, fallback)
-        return f"got {_kind(value)} {_show(value)}"
-    if isinstance(node, mi.StrType):
-        if not isinstance(value, str):
-            return f"must be a string, got {_kind(value)} {_show(value)}"
-        if node.max_length is not None and len(value) > node.max_length:
-            return f"is {len(value)} characters long"
-        if node.min_length is not None and len(value) < node.min_length:
-            return (
-                "must not be empty" if node.min_length == 1 else f"is {len(value)} characters long"
+        return node.types
+    if isinstance(node, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
+        return (node.item_type,)
+    if isinstance(node, mi.TupleType):
+        return node.item_types
+    if isinstance(node, mi.DictType):
+        return (node.key_type, node.value_type)
+    return ()
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def check_value(node: mi.Type, value: Any, path: str, problems: list[Problem]) -> None:
+    """Append the problems of ``value`` for inspected type ``node`` at ``path``."""
+    before = len(problems)
+    _check_node(node, value, path, problems)
+    if (
+        len(problems) > before
+        and not problems[-1].limit
+        and problems[-1].field == (path or "input")
+    ):
+        last = problems[-1]
+        problems[-1] = Problem(last.field, last.message, _described(node))
+
+
+# describe_type of the nodes problems were found at: inspected types are not hashable, so by id,
+# each kept with its node (so the id is not reused while cached).
+_DESCRIBED: dict[int, tuple[mi.Type, str]] = {}
+
+
+def _described(node: mi.Type) -> str:
+    found = _DESCRIBED.get(id(node))
+    if found is not None and found[0] is node:
+        return found[1]
+    if len(_DESCRIBED) > 4096:
+        _DESCRIBED.clear()
+    text = describe_type(node)
+    _DESCRIBED[id(node)] = (node, text)
+    return text
+
+
+def _check_node(node: mi.Type, value: Any, path: str, problems: list[Problem]) -> None:
+    where = path or "input"
+    if isinstance(node, mi.Metadata):
+        extra = node.extra or {}
+        before = len(problems)
+        _check_node(node.type, value, path, problems)
+        step = extra.get(STEP_KEY)
+        if len(problems) == before and step is not None and not on_step(value, step):
+            problems.append(Problem(where, f"{_show(value)} is not a multiple of {step}"))
+        return
+    if isinstance(node, mi.UnionType):
+        _check_union(node, value, path, problems)
+    elif isinstance(node, mi.StructType):
+        _check_struct(node, value, path, problems)
+    elif isinstance(node, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
+        if not isinstance(value, list | tuple):
+            problems.append(Problem(where, f"must be a list, got {_kind(value)} {_show(value)}"))
+            return
+        low, high = node.min_length, node.max_length
+        if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+            count = len(value)
+            problems.append(Problem(where, f"has {count} item{'s' if count != 1 else ''}"))
+        for index, item in enumerate(value):
+            check_value(node.item_type, item, f"{path}[{index}]", problems)
+    elif isinstance(node, mi.StrType):
+        _check_str(node, value, where, problems)
+    elif isinstance(node, mi.LiteralType):
+        if not any(type(value) is type(allowed) and value == allowed for allowed in node.values):
+            problems.append(Problem(where, f"got {_kind(value)} {_show(value)}"))
+    elif isinstance(node, mi.BoolType):
+        if not isinstance(value, bool):
+            problems.append(Problem(where, f"got {_kind(value)} {_show(value)}"))
+    elif isinstance(node, mi.NoneType):
+        if value is not None:
+            problems.append(Problem(where, f"must be null, got {_kind(value)} {_show(value)}"))
+    elif isinstance(node, mi.IntType | mi.FloatType):
+        _check_number(node, value, where, problems)
+    elif isinstance(node, mi.DictType):
+        if not isinstance(value, dict):
+            problems.append(Problem(where, f"must be an object, got {_kind(value)} {_show(value)}"))
+            return
+        for key, item in value.items():
+            check_value(node.key_type, key, where, problems)
+            check_value(node.value_type, item, f"{path}[{_show(key)}]", problems)
+    elif not isinstance(node, mi.AnyType):
+        _check_other(node, value, where, problems)
+
+
+def _check_other(node: mi.Type, value: Any, where: str, problems: list[Problem]) -> None:
+    """Types the walk does not know itself (enums, dates...): ask msgspec about the value alone."""
+    python_type = getattr(node, "cls", None)
+    if python_type is None:
+        return
+    try:
+        msgspec.convert(value, python_type)
+    except Exception:
+        problems.append(Problem(where, f"got {_kind(value)} {_show(value)}"))
+
+
+def _check_union(node: mi.UnionType, value: Any, path: str, problems: list[Problem]) -> None:
+    members = [member for member in node.types if member != mi.NoneType()]
+    if value is None and len(members) < len(node.types):
+        return
+    attempts: list[list[Problem]] = []
+    for member in members:
+        found: list[Problem] = []
+        check_value(member, value, path, found)
+        if not found:
+            return
+        attempts.append(found)
+    fitting = [
+        found for member, found in zip(members, attempts, strict=True) if _same_kind(member, value)
+    ]
+    if len(members) == 1 or len(fitting) == 1:
+        problems.extend(fitting[0] if fitting else attempts[0])
+    else:
+        problems.append(Problem(path or "input", f"got {_kind(value)} {_show(value)}"))
+
+
+def _same_kind(node: mi.Type, value: Any) -> bool:
+    while isinstance(node, mi.Metadata):
+        node = node.type
+    kinds: dict[type[mi.Type], Callable[[Any], bool]] = {
+        mi.StrType: lambda v: isinstance(v, str),
+        mi.StructType: lambda v: isinstance(v, dict),
+        mi.ListType: lambda v: isinstance(v, list | tuple),
+        mi.BoolType: lambda v: isinstance(v, bool),
+        mi.IntType: lambda v: isinstance(v, int) and not isinstance(v, bool),
+        mi.FloatType: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    }
+    if isinstance(node, mi.LiteralType):
+        return any(type(v) is type(value) for v in node.values)
+    test = kinds.get(type(node))
+    return test is not None and test(value)
+
+
+def _check_struct(node: mi.StructType, value: Any, path: str, problems: list[Problem]) -> None:
+    where = path or "input"
+    if not isinstance(value, dict):
+        problems.append(
+            Problem(where, f"must be an object of fields, got {_kind(value)} {_show(value)}")
+        )
+        return
+    by_name = {field.encode_name: field for field in node.fields}
+    for key in value:
+        if not isinstance(key, str):
+            problems.append(Problem(where, f"has a field name that is not a string: {_show(key)}"))
+        elif key not in by_name and node.forbid_unknown_fields:
+            problems.append(_unknown_field(_join(path, _safe(key)), key, by_name))
+    for field in node.fields:
+        name = _join(path, field.encode_name)
+        if field.encode_name not in value:
+            if field.required:
+                problems.append(Problem(name, "is required", describe_type(field.type)))
+            continue
+        check_value(field.type, value[field.encode_name], name, problems)
+
+
+def _unknown_field(where: str, key: str, by_name: Mapping[str, Any]) -> Problem:
+    close = difflib.get_close_matches(key, list(by_name), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else "known fields: " + ", ".join(by_name)
+    return Problem(where, f"is not a field of this model; {hint}")
+
+
+def _check_str(node: mi.StrType, value: Any, where: str, problems: list[Problem]) -> None:
+    if not isinstance(value, str):
+        problems.append(Problem(where, f"must be a string, got {_kind(value)} {_show(value)}"))
+    elif not _encodable(value):
+        problems.append(Problem(where, "holds a lone surrogate, which cannot be sent as UTF-8"))
+    elif node.max_length is not None and len(value) > node.max_length:
+        problems.append(Problem(where, f"is {len(value)} characters long"))
+    elif node.min_length is not None and len(value) < node.min_length:
+        problems.append(
+            Problem(
+                where,
+                "must not be empty" if node.min_length == 1 else f"is {len(value)} characters long",
             )
-        if node.pattern is not None and not re.search(node.pattern, value):
-            return f"{_show(value)} is not of the expected form"
-        return fallback
-    if isinstance(node, mi.LiteralType | mi.BoolType):
-        return f"got {_kind(value)} {_show(value)}"
-    if isinstance(node, mi.IntType | mi.FloatType):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"must be a number, got {_kind(value)} {_show(value)}"
-        return f"{value} is out of range"
-    return fallback.replace(" - at `$`", "")
+        )
+    elif node.pattern is not None and not re.search(node.pattern, value):
+        problems.append(Problem(where, f"{_show(value)} is not of the expected form"))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_number(
+    node: mi.IntType | mi.FloatType, value: Any, where: str, problems: list[Problem]
+) -> None:
+    integer = isinstance(node, mi.IntType)
+    accepted = int if integer else int | float
+    if isinstance(value, bool) or not isinstance(value, accepted):
+        kind = "an integer" if integer else "a number"
+        problems.append(Problem(where, f"must be {kind}, got {_kind(value)} {_show(value)}"))
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.append(Problem(where, f"{value} cannot be sent as JSON"))
+        return
+    if integer and not -(2**63) <= value < 2**64:
+        problems.append(Problem(where, f"{_show(value)} is too large for kie.ai"))
+        return
+    low_ok = (node.ge is None or value >= node.ge) and (node.gt is None or value > node.gt)
+    high_ok = (node.le is None or value <= node.le) and (node.lt is None or value < node.lt)
+    if not (low_ok and high_ok):
+        problems.append(Problem(where, f"{_show(value)} is out of range"))
+    elif node.multiple_of is not None and not on_step(value, node.multiple_of):
+        problems.append(Problem(where, f"{_show(value)} is not a multiple of {node.multiple_of}"))
+
+
+def on_step(value: Any, step: float) -> bool:
+    """Whether a number is a multiple of ``step``, within float rounding (0.3 is 3 times 0.1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or step <= 0:
+        return True
+    if isinstance(value, int) and isinstance(step, int):
+        return value % step == 0
+    quotient = value / step
+    return abs(quotient - round(quotient)) <= 1e-9 * max(1.0, abs(quotient))
 
 
 def describe_type(node: mi.Type) -> str:
@@ -138,9 +572,13 @@ def describe_type(node: mi.Type) -> str:
         # A pattern says nothing to a person: a patterned string is described by its description.
         description = (node.extra_json_schema or {}).get("description")
         inner = node.type
+        step = (node.extra or {}).get(STEP_KEY)
         if description and isinstance(inner, mi.StrType) and inner.pattern is not None:
+            if inner.max_length is None:
+                return str(description)
             return f"{description}, at most {inner.max_length} characters"
-        return describe_type(inner)
+        text = describe_type(inner)
+        return f"{text}, in steps of {step}" if step is not None else text
     if isinstance(node, mi.UnionType):
         members = [describe_type(member) for member in node.types if member != mi.NoneType()]
         text = " or ".join(members)
@@ -153,7 +591,24 @@ def describe_type(node: mi.Type) -> str:
         return "true or false"
     if isinstance(node, mi.IntType | mi.FloatType):
         return _describe_number(node)
+    if isinstance(node, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
+        return _describe_list(node)
+    if isinstance(node, mi.StructType):
+        return "an object with " + ", ".join(field.encode_name for field in node.fields)
     return type(node).__name__.removesuffix("Type").lower()
+
+
+def _describe_list(node: mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType) -> str:
+    low, high = node.min_length, node.max_length
+    if low and high is not None:
+        count = f"{low} to {high}" if low != high else f"exactly {low}"
+    elif high is not None:
+        count = f"at most {high}"
+    elif low:
+        count = f"at least {low}"
+    else:
+        count = "any number of"
+    return f"a list of {count} items, each {describe_type(node.item_type)}"
 
 
 def _describe_str(node: mi.StrType) -> str:
@@ -172,12 +627,19 @@ def _describe_number(node: mi.IntType | mi.FloatType) -> str:
     low = node.ge if node.ge is not None else node.gt
     high = node.le if node.le is not None else node.lt
     if low is not None and high is not None:
-        return f"{kind} from {low} to {high}"
-    if low is not None:
-        return f"{kind} {'>=' if node.ge is not None else '>'} {low}"
-    if high is not None:
-        return f"{kind} {'<=' if node.le is not None else '<'} {high}"
-    return kind
+        left = "from" if node.ge is not None else "above"
+        right = "to" if node.le is not None else "and below"
+        text = f"{kind} {left} {low} {right} {high}"
+    elif low is not None:
+        text = f"{kind} {'>=' if node.ge is not None else '>'} {low}"
+    elif high is not None:
+        text = f"{kind} {'<=' if node.le is not None else '<'} {high}"
+    else:
+        text = kind
+    return f"{text}, in steps of {node.multiple_of}" if node.multiple_of is not None else text
+
+
+_DIGITS = re.compile(r"\d+")
 
 
 def ordered_choices(values: Iterable[Any]) -> list[Any]:
@@ -188,7 +650,7 @@ def ordered_choices(values: Iterable[Any]) -> list[Any]:
 
     def key(value: Any) -> tuple[int, Any]:
         text = str(value)
-        digits = re.match(r"\d+", text)
+        digits = _DIGITS.match(text)
         return (int(digits.group()) if digits else 0, text)
 
     return sorted(values, key=key)
@@ -196,9 +658,35 @@ def ordered_choices(values: Iterable[Any]) -> list[Any]:
 
 def _kind(value: Any) -> str:
     names = {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null"}
-    return names.get(type(value), "list" if isinstance(value, list) else type(value).__name__)
+    found = names.get(type(value))
+    if found is not None:
+        return found
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return _safe(type(value).__name__)
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    """A short, always printable rendering of any value (never raises, never recurses deeply)."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        if value.bit_length() > 128:
+            return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+        return repr(value)
+    if isinstance(value, float | str | bytes):
+        text = repr(value[:60] if isinstance(value, str | bytes) else value)
+    elif isinstance(value, list | tuple):
+        text = f"[{len(value)} items]" if value else "[]"
+    elif isinstance(value, dict):
+        text = f"{{{len(value)} fields}}" if value else "{}"
+    else:
+        text = f"<{_kind(value)}>"
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _safe(text: str) -> str:
+    """``text`` if it prints as UTF-8, else its escaped ``repr`` (a key may hold a surrogate)."""
+    return text if _encodable(text) else repr(text)[1:-1]

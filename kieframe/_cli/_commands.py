@@ -37,7 +37,7 @@ from .._spec import ModelSpec
 from .._version import __version__
 from ._connect import Connection, connect, connection_from, connection_options, journal_path
 from ._exit import EPILOG, ExitCode, exit_code_for
-from ._inputs import FIELD_PREFIX, build_input, field_options
+from ._inputs import FIELD_PREFIX, build_input, describe_uploads, field_options
 from ._render import (
     describe_json,
     fields_table,
@@ -431,6 +431,7 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     data = _model_input(spec, options)
     if not options["no_download"]:
         _check_out(options["out"])
+    _show_uploads(state, data)
     with connect(_connection(ctx, options)) as client:
         task = client.submit(model, data, callback_url=options["callback_url"])
         state.task_id = task.task_id
@@ -441,6 +442,12 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
             with _download_progress(state.progress) as progress:
                 files = _save(client, record, options["out"], progress)
     _report_result(state, record, files)
+
+
+def _show_uploads(state: _State, data: dict[str, Any]) -> None:
+    """Say which local files will be uploaded (once checked), and into which field."""
+    for line in describe_uploads(data):
+        state.progress.print(f"upload {line}")
 
 
 def _show_record(state: _State, record: TaskRecord) -> None:
@@ -458,6 +465,9 @@ def _report_result(state: _State, record: TaskRecord, files: Sequence[Path]) -> 
     if files:
         for path in files:
             _out.print(f"saved {path}")
+    elif record.result_object is not None:  # a text model's answer
+        text = record.result_object
+        _out.print(text if isinstance(text, str) else json.dumps(text, indent=2), markup=False)
     else:
         for url in record.result_urls:
             _out.print(url)
@@ -473,6 +483,7 @@ def submit(ctx: click.Context, /, model: str, **options: Any) -> None:
     state: _State = ctx.ensure_object(_State)
     spec = default_registry().get_model(model)
     data = _model_input(spec, options)
+    _show_uploads(state, data)
     with connect(_connection(ctx, options)) as client:
         task = client.submit(model, data, callback_url=options["callback_url"])
     if state.json:

@@ -21,14 +21,16 @@ from typing import Any
 import click
 import msgspec.inspect as mi
 
-from .._fields import media_limits
+from .._fields import is_list_type, media_limits
+from .._files._local import is_local
 from .._spec import ModelSpec
-from .._text_values import parse_value
+from .._text_values import media_value, parse_value
 from .._validation import FieldInfo, describe_type, ordered_choices
 
 __all__ = [
     "FIELD_PREFIX",
     "build_input",
+    "describe_uploads",
     "field_options",
     "option_name",
     "parse_assignment",
@@ -83,14 +85,39 @@ def build_input(
     by_name = {field.name: field for field in spec.fields}
     for key, value in data.items():
         field = by_name.get(key)
-        if isinstance(value, str) and field is not None and media_limits(field.type) is not None:
-            data[key] = parse_value(field, value)
+        if field is not None and media_limits(field.type) is not None:
+            if isinstance(value, list):
+                data[key] = [media_value(field.type, item) for item in value]
+            elif isinstance(value, str):
+                data[key] = media_value(field.type, value)
     data.update(parse_assignment(spec, assignment) for assignment in assignments)
     for key, value in field_values.items():
-        if value is not None:
-            field = by_name[key]
+        if value is None or value == ():
+            continue
+        field = by_name[key]
+        if isinstance(value, tuple):  # a repeated list option: one item each
+            data[key] = [item for text in value for item in parse_value(field, text)]
+        else:
             data[key] = value if isinstance(value, bool) else parse_value(field, value)
     return data
+
+
+def describe_uploads(data: Mapping[str, Any]) -> list[str]:
+    """One line per local file in an input (``image_urls[1]: cat.png``), at any depth."""
+    lines: list[str] = []
+    _find_local(data, "", lines)
+    return lines
+
+
+def _find_local(value: Any, path: str, lines: list[str]) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _find_local(item, f"{path}.{key}" if path else str(key), lines)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _find_local(item, f"{path}[{index}]", lines)
+    elif is_local(value):
+        lines.append(f"{path}: {value}")
 
 
 def option_name(field: FieldInfo) -> str:
@@ -116,6 +143,11 @@ def field_options(spec: ModelSpec[Any], *, taken: Iterable[str]) -> list[click.O
         if _is_bool(field.type):
             decls[0] = f"{name}/--no-{name[2:]}"
             options.append(click.Option(decls, default=None, help=text))
+        elif limits is not None and is_list_type(field.type):
+            text += "; repeat the option for each item"
+            options.append(
+                click.Option(decls, multiple=True, default=(), metavar="PATH|URL", help=text)
+            )
         else:
             metavar = "PATH|URL" if limits is not None else _metavar(field.type)
             options.append(click.Option(decls, default=None, metavar=metavar, help=text))

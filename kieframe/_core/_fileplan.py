@@ -16,7 +16,7 @@ from typing import Protocol
 
 from .._envelope import parse_retry_after
 from .._files._names import result_stem, safe_extension
-from .._files._sniff import EXTENSIONS, sniff
+from .._files._sniff import EXTENSIONS
 
 __all__ = ["Decision", "DownloadProgress", "FilePlan", "Step", "parse_content_range"]
 
@@ -94,7 +94,7 @@ class FilePlan:
     ``Content-Encoding`` the file host sent despite ``Accept-Encoding: identity``): the driver
     stores it decoded, and such a transfer is restarted rather than resumed. The extension comes
     from the link; for a link without one, from the final URL after redirects or the
-    ``Content-Type`` once the file host answered, else from the file's first bytes.
+    ``Content-Type`` once the file host answered (``finish`` may still rename it by content).
     """
 
     task_id: str
@@ -196,11 +196,6 @@ class FilePlan:
         if self.extension == _UNKNOWN_EXTENSION:
             self.extension = self._learnt_extension(final_url)
         return Decision(Step.WRITE, start=self.offset)
-
-    def recognise(self, head: bytes) -> None:
-        """Take the extension from the file's first bytes when nothing else gave one."""
-        if self.extension == _UNKNOWN_EXTENSION:
-            self.extension = EXTENSIONS.get(sniff(head) or "", _UNKNOWN_EXTENSION)
 
     def _learnt_extension(self, final_url: str | None) -> str:
         """For a link without an extension: the final URL's, else the Content-Type's."""

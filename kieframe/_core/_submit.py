@@ -42,7 +42,7 @@ from .._errors import (
 )
 from .._fields import HttpUrl
 from .._files._cache import UploadCache
-from .._files._local import PendingUpload, describe_size, stage_input
+from .._files._local import Location, PendingUpload, describe_size, put_urls, stage_input
 from .._files._names import upload_name
 from .._journal import SubmissionLog
 from .._records import RawInput, Task
@@ -93,7 +93,7 @@ def submit_op(
     )
     if submission.uploads:
         urls = yield from upload_op(submission.model, submission.uploads, cache=cache)
-        data = {**submission.input, **urls}
+        data = put_urls(submission.input, urls)
         submission = Submission(
             model=submission.model,
             input=data,
@@ -152,9 +152,11 @@ def prepare_submission(
         error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
         error.args = (error.message,)
         raise
-    value, uploads = stage_input(spec, input)
-    body = spec.to_request(value, callback_url=callback_url)
-    return Submission(model=model, input=body["input"], body=body, validated=True, uploads=uploads)
+    staged = stage_input(spec, input)
+    body = spec.to_request(staged.value, callback_url=callback_url, extra=staged.extra)
+    return Submission(
+        model=model, input=body["input"], body=body, validated=True, uploads=staged.uploads
+    )
 
 
 def upload_call(item: PendingUpload) -> Call:
@@ -182,16 +184,22 @@ def upload_call(item: PendingUpload) -> Call:
 
 def upload_op(
     model: str, uploads: Sequence[PendingUpload], *, cache: UploadCache | None
-) -> Op[dict[str, str]]:
-    """Upload each staged input (unless the cache still holds its link); field → download URL."""
-    urls: dict[str, str] = {}
+) -> Op[dict[Location, str]]:
+    """Upload each staged input once (unless the cache holds its link); location → URL.
+
+    The same content given in several fields (or twice in a list) is uploaded once.
+    """
+    urls: dict[Location, str] = {}
+    done: dict[str, str] = {}  # sha256 (or rehosted URL) -> download URL, for this submission
     for item in uploads:
-        cached = None
-        if cache is not None and item.sha256:
+        key = item.sha256 or f"url:{item.source_url}"
+        where = item.location or (item.field,)
+        cached = done.get(key)
+        if cached is None and cache is not None and item.sha256:
             cached = yield Blocking(partial(cache.get, item.sha256))
         if cached is not None:
             logger.info("%s: reusing the upload of %s", item.field, item.label)
-            urls[item.field] = cached
+            urls[where] = done[key] = cached
             continue
         answer = yield upload_call(item)
         url = _download_url(answer)
@@ -200,7 +208,7 @@ def upload_op(
         elif cache is not None:
             yield Blocking(partial(cache.put, item.sha256, url))
         logger.info("%s: uploaded %s", item.field, item.label)
-        urls[item.field] = url
+        urls[where] = done[key] = url
     return urls
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .._core._fileplan import FilePlan
 from .._errors import DownloadError
 from .._records import TaskRecord
-from ._sniff import SNIFF_BYTES
+from ._names import content_extension
 
 __all__ = ["finish", "plan_downloads"]
 
@@ -121,8 +121,8 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
             task_id=plan.task_id,
         )
     sha256 = plan.sha256 if plan.sha256 is not None else _sha256(plan.part)
-    with plan.part.open("rb") as handle:
-        plan.recognise(handle.read(SNIFF_BYTES))
+    path = plan.part
+    plan.extension = content_extension(path, default=plan.extension)  # names change, not path
     for name in plan.candidates():
         target = plan.folder / name
         meta = plan.folder / f"{name}.json"
@@ -137,9 +137,9 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
             )
             if not same:
                 continue
-            plan.part.unlink()
+            path.unlink()
             break
-        if _place(plan.part, target):
+        if _place(path, target):
             break
     else:
         raise DownloadError(

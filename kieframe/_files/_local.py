@@ -1,31 +1,51 @@
-"""Local inputs: files, bytes and file objects given where a model takes an image URL.
+"""Local inputs: files, bytes and file objects given where a model takes a media URL.
 
-:func:`stage_input` runs before anything is sent: it reads each local input, checks its type (from
-the content) and size against the field's :class:`~kieframe.MediaLimits`, swaps in a placeholder
-URL and validates the whole input, so that one :class:`~kieframe.InputValidationError` lists every
-problem and a bad prompt never costs an upload.
+:func:`stage_input` runs before anything is sent: it finds each local input wherever a media field
+sits (alone, in a list, in a nested object), reads it, checks its type (from the content) and size
+against the field's :class:`~kieframe.MediaLimits`, swaps in a placeholder URL and validates the
+whole input, so that one :class:`~kieframe.InputValidationError` lists every problem and a bad
+prompt never costs an upload. :func:`put_urls` then puts kie.ai's links where the files were.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
+import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
 import msgspec
+import msgspec.inspect as mi
 
 from .._errors import InputValidationError, Problem
-from .._fields import HttpUrl, MediaLimits
-from .._spec import MediaField, ModelSpec
-from ._sniff import sniff
+from .._fields import HttpUrl, MediaLimits, media_limits
+from .._records import Unchecked
+from .._spec import ModelSpec
+from .._validation import input_fields
+from ._sniff import canonical_media_type, sniff
 
-__all__ = ["PLACEHOLDER_URL", "PendingUpload", "Rehost", "describe_size", "stage_input"]
+__all__ = [
+    "PLACEHOLDER_URL",
+    "PendingUpload",
+    "Rehost",
+    "Staged",
+    "describe_size",
+    "put_urls",
+    "stage_input",
+]
+
+logger = logging.getLogger("kieframe")
 
 #: What a local input stands as while the rest of the input is validated.
 PLACEHOLDER_URL = "https://upload.kieframe.invalid/pending"
+
+#: Where a value sits in an input: keys of objects and indexes of lists.
+Location = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +63,10 @@ class Rehost:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PendingUpload:
-    """A checked local input waiting to be uploaded into ``field``.
+    """A checked local input waiting to be uploaded into the field at ``field`` (a path).
 
     Either ``data`` (with its ``sha256`` and sniffed ``media_type``) or a ``source_url`` to rehost.
+    ``location`` is the path as keys and indexes, for :func:`put_urls`.
     """
 
     field: str
@@ -55,6 +76,16 @@ class PendingUpload:
     sha256: str = ""
     media_type: str = ""
     source_url: str | None = None
+    location: Location = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Staged:
+    """A validated input (placeholders where local files were), its uploads and unchecked fields."""
+
+    value: msgspec.Struct
+    uploads: tuple[PendingUpload, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def is_local(value: object) -> bool:
@@ -74,12 +105,11 @@ def describe_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def stage_input(
-    spec: ModelSpec[Any], data: Mapping[str, Any] | msgspec.Struct
-) -> tuple[msgspec.Struct, tuple[PendingUpload, ...]]:
+def stage_input(spec: ModelSpec[Any], data: Any) -> Staged:
     """Validate ``data`` with local inputs checked and replaced by a placeholder URL.
 
-    Returns the validated input (placeholders still in it) and the uploads to make. Raises
+    Returns the validated input (placeholders still in it), the uploads to make and the
+    :class:`~kieframe.Unchecked` fields to send as they are. Raises
     :class:`~kieframe.InputValidationError` with every problem, of the files and of the other
     fields, before anything is uploaded.
     """
@@ -88,89 +118,223 @@ def stage_input(
             field.encode_name: getattr(data, field.name) for field in msgspec.structs.fields(data)
         }
     if not isinstance(data, Mapping):
-        return spec.validate(data), ()
-    staged = dict(data)
-    uploads: list[PendingUpload] = []
+        return Staged(value=spec.validate(data))
     problems: list[Problem] = []
-    for media in spec.media_fields:
-        value = data.get(media.name)
-        if not is_local(value):
-            continue
-        staged[media.name] = PLACEHOLDER_URL
-        found = _load(media, value)
-        if isinstance(found, Problem):
-            problems.append(found)
-        else:
-            uploads.append(found)
+    extra = _unchecked(spec, data, problems)
+    if extra:
+        data = {key: value for key, value in data.items() if key not in extra}
+    uploads: list[PendingUpload] = []
+    try:
+        staged = _stage_struct(spec.input_type, data, (), uploads, problems)
+    except RecursionError:
+        raise InputValidationError(spec.id, [Problem("input", "is nested too deeply")]) from None
     try:
         value = spec.validate(staged)
     except InputValidationError as error:
         raise InputValidationError(spec.id, [*error.problems, *problems]) from None
     if problems:
         raise InputValidationError(spec.id, problems)
-    return value, tuple(uploads)
+    if extra:
+        logger.warning(
+            "%s: sending fields the plugin does not check: %s", spec.id, ", ".join(extra)
+        )
+    return Staged(value=value, uploads=tuple(uploads), extra=extra)
 
 
-def _load(media: MediaField, value: Any) -> PendingUpload | Problem:
-    limits = media.limits
+def _unchecked(
+    spec: ModelSpec[Any], data: Mapping[Any, Any], problems: list[Problem]
+) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    known = {info.name for info in spec.fields}
+    for key, value in data.items():
+        if not isinstance(value, Unchecked):
+            continue
+        if key in known:
+            problems.append(
+                Problem(str(key), "is a field of this model: give its value, not Unchecked")
+            )
+            continue
+        try:
+            msgspec.json.encode({key: value.value})
+        except Exception as error:
+            problems.append(
+                Problem(
+                    repr(key)[1:-1],
+                    f"Unchecked value cannot be sent as JSON ({type(error).__name__})",
+                )
+            )
+            continue
+        extra[key] = value.value
+    return extra
+
+
+def put_urls(data: Mapping[str, Any], urls: Mapping[Location, str]) -> dict[str, Any]:
+    """A copy of the ``input`` object with each upload's URL at its location."""
+    result: dict[str, Any] = dict(data)
+    for location, url in urls.items():
+        _put(result, location, url)
+    return result
+
+
+def _put(container: Any, location: Location, url: str) -> None:
+    head, rest = location[0], location[1:]
+    if not rest:
+        container[head] = url
+        return
+    child = container[head]
+    copy = list(child) if isinstance(child, list) else dict(child)
+    container[head] = copy
+    _put(copy, rest, url)
+
+
+def _label(location: Location) -> str:
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+@functools.cache
+def _media_plan(input_type: type[msgspec.Struct]) -> tuple[tuple[str, mi.Type], ...]:
+    """The fields of a Struct that hold media somewhere (alone, in lists, in nested Structs)."""
+    return tuple(
+        (info.name, info.type) for info in input_fields(input_type) if _holds_media(info.type)
+    )
+
+
+def _holds_media(node: mi.Type, depth: int = 0) -> bool:
+    if depth > 20:  # a recursive Struct: deep enough for any input kie.ai takes
+        return False
+    if media_limits(node) is not None:
+        return True
+    if isinstance(node, mi.Metadata):
+        return _holds_media(node.type, depth)
+    if isinstance(node, mi.UnionType):
+        return any(_holds_media(member, depth) for member in node.types)
+    if isinstance(node, mi.ListType):
+        return _holds_media(node.item_type, depth)
+    if isinstance(node, mi.StructType):
+        return any(_holds_media(field.type, depth + 1) for field in node.fields)
+    return False
+
+
+def _stage_struct(
+    input_type: type[msgspec.Struct],
+    data: Mapping[Any, Any],
+    location: Location,
+    uploads: list[PendingUpload],
+    problems: list[Problem],
+) -> dict[Any, Any]:
+    staged = dict(data)
+    for name, node in _media_plan(input_type):
+        if name in data:
+            staged[name] = _stage(node, data[name], (*location, name), uploads, problems)
+    return staged
+
+
+def _stage(
+    node: mi.Type,
+    value: Any,
+    location: Location,
+    uploads: list[PendingUpload],
+    problems: list[Problem],
+) -> Any:
+    for member, limits in _options(node, None):
+        if limits is not None and isinstance(member, mi.StrType) and is_local(value):
+            found = _load(_label(location), limits, value)
+            if isinstance(found, Problem):
+                problems.append(found)
+            else:
+                uploads.append(dataclasses.replace(found, location=location))
+            return PLACEHOLDER_URL
+        if isinstance(member, mi.ListType) and isinstance(value, list | tuple):
+            return [
+                _stage(member.item_type, item, (*location, index), uploads, problems)
+                for index, item in enumerate(value)
+            ]
+        if isinstance(member, mi.StructType) and isinstance(value, Mapping):
+            return _stage_struct(member.cls, value, location, uploads, problems)
+    return value
+
+
+def _options(
+    node: mi.Type, limits: MediaLimits | None
+) -> Iterator[tuple[mi.Type, MediaLimits | None]]:
+    """The members of a (possibly annotated, possibly union) type, each with its media limits."""
+    if isinstance(node, mi.Metadata):
+        own = media_limits(node) if isinstance(node.type, mi.StrType | mi.Metadata) else None
+        yield from _options(node.type, own or limits)
+    elif isinstance(node, mi.UnionType):
+        for member in node.types:
+            yield from _options(member, limits)
+    else:
+        yield node, limits
+
+
+def _load(name: str, limits: MediaLimits, value: Any) -> PendingUpload | Problem:
     if isinstance(value, Rehost):
         try:
             msgspec.convert(value.url, HttpUrl)
         except msgspec.ValidationError:
-            return Problem(media.name, f"Rehost({value.url!r}) needs an http(s) URL")
+            return Problem(name, f"Rehost({value.url!r}) needs an http(s) URL")
         return PendingUpload(
-            field=media.name, limits=limits, label=f"Rehost({value.url})", source_url=value.url
+            field=name, limits=limits, label=f"Rehost({value.url})", source_url=value.url
         )
     if isinstance(value, PurePath | os.PathLike):
         label = f"file {Path(value).name}"
-        read = _read_path(media, Path(value), limits.max_bytes + 1)
+        read = _read_path(name, limits, Path(value))
         if isinstance(read, Problem):
             return read
         content = read
     elif isinstance(value, bytes | bytearray | memoryview):
         label, content = "the given bytes", bytes(value)
     else:
-        name = getattr(value, "name", None)
-        label = f"file {os.path.basename(name)}" if isinstance(name, str) else "the file object"
+        file_name = getattr(value, "name", None)
+        label = (
+            f"file {os.path.basename(file_name)}"
+            if isinstance(file_name, str)
+            else "the file object"
+        )
         try:
             chunk = value.read(limits.max_bytes + 1)
-        except OSError as error:
-            return Problem(media.name, f"{label} cannot be read ({error})")
+        except (OSError, ValueError) as error:
+            return Problem(name, f"{label} cannot be read ({error})")
         if not isinstance(chunk, bytes | bytearray):
-            return Problem(media.name, f"{label} must be opened in binary mode ('rb')")
+            return Problem(name, f"{label} must be opened in binary mode ('rb')")
         content = bytes(chunk)
-    return _check(media, label, content)
+    return _check(name, limits, label, content)
 
 
-def _read_path(media: MediaField, path: Path, at_most: int) -> bytes | Problem:
+def _read_path(name: str, limits: MediaLimits, path: Path) -> bytes | Problem:
     try:
         if path.is_dir():
-            return Problem(media.name, f"{path} is a folder, not a file")
+            return Problem(name, f"{path} is a folder, not a file")
         size = path.stat().st_size
-        if size > media.limits.max_bytes:
+        if size > limits.max_bytes:
             message = f"file {path.name} is {size:,} bytes"
-            return Problem(media.name, message, media.limits.describe())
+            return Problem(name, message, limits.describe())
         with path.open("rb") as handle:
-            return handle.read(at_most)
+            return handle.read(limits.max_bytes + 1)
     except FileNotFoundError:
-        return Problem(media.name, f"file {path} does not exist")
-    except OSError as error:
-        return Problem(media.name, f"file {path} cannot be read ({error.strerror or error})")
+        return Problem(name, f"file {path} does not exist")
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or error
+        return Problem(name, f"file {path} cannot be read ({reason})")
 
 
-def _check(media: MediaField, label: str, content: bytes) -> PendingUpload | Problem:
-    limits = media.limits
+def _check(name: str, limits: MediaLimits, label: str, content: bytes) -> PendingUpload | Problem:
     if not content:
-        return Problem(media.name, f"{label} is empty", limits.describe())
+        return Problem(name, f"{label} is empty", limits.describe())
     if len(content) > limits.max_bytes:
         # Only max_bytes + 1 bytes were read: the exact size is unknown, "more than" is not.
-        return Problem(media.name, f"{label} is over {limits.max_bytes:,} bytes", limits.describe())
+        return Problem(name, f"{label} is over {limits.max_bytes:,} bytes", limits.describe())
     media_type = sniff(content)
-    if media_type not in limits.media_types:
-        kind = media_type or "not a recognised image"
-        return Problem(media.name, f"{label} is {kind}", limits.describe())
+    accepted = {canonical_media_type(item) for item in limits.media_types}
+    if media_type is None or media_type not in accepted:
+        kind = media_type or f"not a recognised {limits.kind} file"
+        return Problem(name, f"{label} is {kind}", limits.describe())
     return PendingUpload(
-        field=media.name,
+        field=name,
         limits=limits,
         label=label,
         data=content,

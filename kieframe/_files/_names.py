@@ -11,11 +11,19 @@ import hashlib
 import posixpath
 import re
 import unicodedata
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ._sniff import EXTENSIONS
+from ._sniff import EXTENSIONS, SNIFF_BYTES, sniff
 
-__all__ = ["MAX_STEM", "result_stem", "safe_component", "safe_extension", "upload_name"]
+__all__ = [
+    "MAX_STEM",
+    "content_extension",
+    "result_stem",
+    "safe_component",
+    "safe_extension",
+    "upload_name",
+]
 
 #: The longest stem kieframe writes (room is left for an extension and a ``.part`` suffix).
 MAX_STEM = 120
@@ -65,3 +73,17 @@ def result_stem(task_id: str, index: int) -> str:
 def upload_name(sha256: str, media_type: str) -> str:
     """The name an upload is stored under: its content hash, so names never collide."""
     return f"kf-{sha256[:40]}{EXTENSIONS.get(media_type, '.bin')}"
+
+
+def content_extension(path: Path, *, default: str) -> str:
+    """The extension the file at ``path`` should have by its content (``.png``), or ``default``.
+
+    A result link's name may say nothing (``.../file``) or the wrong thing; the bytes decide.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError:
+        return default
+    media_type = sniff(head)
+    return EXTENSIONS.get(media_type, default) if media_type is not None else default

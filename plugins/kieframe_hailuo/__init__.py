@@ -1,6 +1,7 @@
 """kieframe plugin: MiniMax Hailuo 02 image-to-video Pro (``hailuo/02-image-to-video-pro``).
 
-Limits from https://docs.kie.ai/market/hailuo/02-image-to-video-pro (the model's kie.ai page).
+Limits from https://docs.kie.ai/market/hailuo/02-image-to-video-pro (the model's kie.ai page, August
+2026).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class HailuoImageToVideoProInput(msgspec.Struct, frozen=True, forbid_unknown_fie
     image_url: ImageUrl
     end_image_url: OptionalImageUrl = ""
     prompt_optimizer: bool = True
+    nsfw_checker: Annotated[
+        bool,
+        msgspec.Meta(description="filter unsafe content; off returns the model's output as is"),
+    ] = False
 
 
 _EXAMPLE_PROMPT = (

@@ -1,6 +1,7 @@
 """kieframe plugin: Alibaba Wan 2.5 image-to-video (``wan/2-5-image-to-video``) on kie.ai.
 
-Limits from https://docs.kie.ai/market/wan/2-5-image-to-video (the model's kie.ai page).
+Limits from https://docs.kie.ai/market/wan/2-5-image-to-video (the model's kie.ai page, August
+2026). kie.ai marks ``duration`` required; it keeps its default here and is always sent.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class WanImageToVideoInput(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
         Annotated[int, msgspec.Meta(ge=0, le=_MAX_SEED, description="random seed; omit for random")]
         | None
     ) = None
+    nsfw_checker: Annotated[
+        bool,
+        msgspec.Meta(description="filter unsafe content; off returns the model's output as is"),
+    ] = False
 
 
 _EXAMPLE_PROMPT = (
@@ -71,7 +76,8 @@ SPEC = ModelSpec(
                 "resolution": "1080p",
                 "negative_prompt": "Enter your prompt here...",
                 "enable_prompt_expansion": True,
-                "seed": 42,
+                "seed": 123456,
+                "nsfw_checker": False,
             },
         },
     ),

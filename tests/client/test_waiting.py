@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import pytest
 
@@ -182,14 +183,29 @@ def test_a_wait_outlasts_an_outage_longer_than_one_reads_retries(
         assert client.wait(task, timeout=60).succeeded
 
 
-async def test_an_async_wait_outlasts_an_outage(kie_emulator: Emulator) -> None:
-    async with kieframe.AsyncClient(
+def _unlimited_async(emu: Emulator, **options: Any) -> kieframe.AsyncClient:
+    """An asyncio client for ``emu`` that polls fast, with no client-side rate limits."""
+    return kieframe.AsyncClient(
         Emulator.API_KEY,
-        base_url=kie_emulator.base_url,
+        base_url=emu.base_url,
         poll=FAST_POLL,
         rate_limits=RateLimits.off(),
-        read_attempts=2,
-    ) as client:
+        **options,
+    )
+
+
+async def test_an_async_wait_outlasts_an_outage(kie_emulator: Emulator) -> None:
+    async with _unlimited_async(kie_emulator, read_attempts=2) as client:
         task = await client.submit(WAN, INPUT)
         kie_emulator.fault("recordInfo", "code", code=455, times=5)
         assert (await client.wait(task, timeout=60)).succeeded
+
+
+async def test_many_waits_at_once_all_finish(kie_emulator: Emulator) -> None:
+    """More waits than API requests allowed in flight: the rest queue, none is lost."""
+    async with _unlimited_async(kie_emulator) as client:
+        tasks = [await client.submit(WAN, INPUT) for _ in range(3)]
+        waits = [client.wait(tasks[n % 3]) for n in range(250)]
+        records = await asyncio.gather(*waits)
+    assert all(record.succeeded for record in records)
+    assert {record.task_id for record in records} == {task.task_id for task in tasks}

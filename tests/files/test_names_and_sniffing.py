@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -34,7 +35,27 @@ def test_jpeg_and_webp_and_gif_are_told_apart(shade: int) -> None:
 
 @given(st.binary(max_size=64).filter(lambda data: not data.startswith(_MAGIC)))
 def test_no_magic_is_no_image(data: bytes) -> None:
-    assert sniff(data) in (None, "video/mp4")
+    assert not (sniff(data) or "").startswith("image/")
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"\x00\x00\x00\x18ftypisom", "video/mp4"),
+        (b"\x00\x00\x00\x14ftypqt  ", "video/quicktime"),
+        (b"\x00\x00\x00\x20ftypM4A ", "audio/mp4"),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x82\x84webm", "video/webm"),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x82\x88matroska", "video/x-matroska"),
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00", "audio/mpeg"),
+        (b"\xff\xfb\x90\x64\x00", "audio/mpeg"),
+        (b"\xff\xf1\x50\x80\x00", "audio/aac"),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", "audio/wav"),
+        (b"OggS\x00\x02", "audio/ogg"),
+        (b"fLaC\x00\x00\x00\x22", "audio/flac"),
+    ],
+)
+def test_video_and_audio_are_told_apart_by_content(head: bytes, expected: str) -> None:
+    assert sniff(head + bytes(32)) == expected
 
 
 @given(st.sampled_from(["cat.png", "cat.jpg", "cat.webp"]), st.binary(max_size=32))

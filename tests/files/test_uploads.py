@@ -88,8 +88,8 @@ def test_a_rehost_is_checked_from_kies_answer(emu: Emulator, client: kieframe.Cl
     gif_url = answer["data"]["downloadUrl"]
     with pytest.raises(kieframe.InputValidationError) as caught:
         client.submit(HAILUO, {"prompt": "a", "image_url": Rehost(gif_url)})
-    # The emulator, like a file host, types what it does not know as application/octet-stream.
-    assert "is application/octet-stream (expected image/jpeg" in str(caught.value)
+    # The emulator types what it stores by content, as a file host does.
+    assert "is image/gif (expected image/jpeg" in str(caught.value)
     assert emu.tasks == ()
     with pytest.raises(kieframe.InputValidationError, match="needs an http"):
         client.submit(HAILUO, {"prompt": "a", "image_url": Rehost("not a url")})

@@ -74,6 +74,13 @@ class Keys:
     task_cost: int
 
 
+def _text_result(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A text model's emulated answer (kie.ai's ``resultObject``), made from its input."""
+    prompt = data.get("prompt")
+    topic = prompt if isinstance(prompt, str) and prompt else "the input"
+    return {"text": f"An emulated answer about {topic[:200]}.", "fields": sorted(data)}
+
+
 def _default_lookup(model_id: str) -> _Model:
     import kieframe  # lazily: kieframe's package may one day import this one
 
@@ -236,10 +243,20 @@ class App:
     # -- the Jobs API -------------------------------------------------------------------------
 
     def result_links(self, task: Task) -> tuple[str, ...]:
-        """Register and sign a finished task's result files (issued at its completion)."""
+        """Register and sign a finished task's result files (issued at its completion).
+
+        The files are of the kind the model declares (``output``): a text model has none.
+        """
+        kind, count = self._output(task.info.model)
+        if kind == "text":
+            return ()
         completed = task.created_ms + round(task.timing.total * 1000)
         return self._files.result_links(
-            task.info.task_id, completed_ms=completed, image=self._input_image(task)
+            task.info.task_id,
+            completed_ms=completed,
+            kind=kind,
+            count=count,
+            image=self._input_image(task) if kind == "video" else None,
         )
 
     def _input_image(self, task: Task) -> bytes | None:
@@ -250,6 +267,25 @@ class App:
             if stored is not None and stored.mime_type.startswith("image/"):
                 return stored.data
         return None
+
+    def _output(self, model: str) -> tuple[str, int]:
+        """What ``model`` returns (its spec's ``output``; video if it says nothing) and how many."""
+        try:
+            spec = self._lookup(model)
+        except LookupError:
+            return "video", 1
+        kind = getattr(spec, "output", "video")
+        return (kind if isinstance(kind, str) else "video"), (
+            2 if getattr(spec, "outputs", "one") == "many" else 1
+        )
+
+    def _known_fields(self, model: _Model, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` without fields the installed spec does not list (kie.ai knows newer ones)."""
+        fields = getattr(model, "fields", None)
+        if not isinstance(fields, tuple):
+            return data
+        names = {getattr(field, "name", None) for field in fields}
+        return {key: value for key, value in data.items() if key in names}
 
     async def _create_task(self, ex: Exchange) -> None:
         key = self._authorize(ex)
@@ -262,7 +298,8 @@ class App:
         if callback is not None and not _is_http_url(callback):
             raise Rejected(422, "callBackUrl must be an http(s) URL")
         try:
-            self._lookup(model).validate(data)
+            spec = self._lookup(model)
+            spec.validate(self._known_fields(spec, data))
         except (LookupError, ValueError) as exc:
             raise Rejected(422, str(exc)) from None
         if key == self._keys.no_credits:
@@ -273,6 +310,7 @@ class App:
             param=msgspec.json.encode(body).decode(),
             callback_url=callback,
             cost=self._keys.task_cost,
+            result_object=_text_result(data) if self._output(model)[0] == "text" else None,
         )
         if callback is not None and task.finishes_after is not None:
             task_id = task.info.task_id

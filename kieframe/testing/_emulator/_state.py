@@ -90,6 +90,7 @@ class Task:
     script: Script
     timing: Timing
     result_urls: tuple[str, ...] | None = field(default=None)
+    result_object: Any = None  # a text model's answer
 
     @property
     def finishes_after(self) -> float | None:
@@ -174,7 +175,14 @@ class TaskStore:
             return tuple(task.info for task in self._tasks.values())
 
     def create(
-        self, *, model: str, input: dict[str, Any], param: str, callback_url: str | None, cost: int
+        self,
+        *,
+        model: str,
+        input: dict[str, Any],
+        param: str,
+        callback_url: str | None,
+        cost: int,
+        result_object: Any = None,
     ) -> Task:
         """Accept a task, or raise :class:`Rejected` (429 rate limit, 402 credits)."""
         with self._lock:
@@ -211,6 +219,7 @@ class TaskStore:
                 created_ms=self._clock.unix_ms(now),
                 script=script,
                 timing=script.timing or self._timing,
+                result_object=result_object,
             )
             self._tasks[task_id] = task
             return task
@@ -267,6 +276,13 @@ class TaskStore:
         }
 
 
+def _result(task: Task) -> dict[str, Any]:
+    """A successful task's ``resultJson``: file links, or a text model's ``resultObject``."""
+    if task.result_object is not None:
+        return {"resultObject": task.result_object}
+    return {"resultUrls": task.result_urls or ()}
+
+
 def _record(task: Task, phase: Phase) -> dict[str, Any]:
     """The record of ``task`` in ``phase``, shaped as in kie.ai's Query Task documentation."""
     created = task.created_ms
@@ -278,9 +294,7 @@ def _record(task: Task, phase: Phase) -> dict[str, Any]:
         "model": task.info.model,
         "state": phase.state,
         "param": task.param,
-        "resultJson": (
-            msgspec.json.encode({"resultUrls": task.result_urls or ()}).decode() if success else ""
-        ),
+        "resultJson": msgspec.json.encode(_result(task)).decode() if success else "",
         "failCode": task.script.fail_code if failed else None,
         "failMsg": task.script.fail_msg if failed else None,
         "costTime": round(phase.since * 1000) if success else None,

@@ -1,4 +1,4 @@
-"""The emulator's object store: result videos (made on first read) and uploaded files."""
+"""The emulator's object store: result files (made on first read) and uploaded files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from ..._files._sniff import EXTENSIONS, sniff
 from ._links import LinkSigner
+from ._media import build_png, build_wav
 from ._mp4 import build_mp4
 from ._records import Lifetimes, UploadInfo
 
@@ -18,16 +20,12 @@ _UPLOADS = "/files/uploads/"
 
 
 def sniff_mime(data: bytes) -> str:
-    """The MIME type of ``data`` from its leading bytes: JPEG, PNG, WebP or MP4."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[4:8] == b"ftyp":
-        return "video/mp4"
-    return "application/octet-stream"
+    """The MIME type of ``data`` from its leading bytes (as kieframe sniffs it)."""
+    return sniff(data) or "application/octet-stream"
+
+
+# The kind of result a model declares, and the file the store makes for it.
+_RESULT_TYPES = {"video": "video/mp4", "image": "image/png", "audio": "audio/wav"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +51,32 @@ class FileStore:
         self._lifetimes = lifetimes
         self._result_size = result_size
         self._files: dict[str, StoredFile] = {}
-        self._results: dict[str, bytes | None] = {}
+        self._results: dict[str, bytes | None] = {}  # path -> the input image of a video
         self._uploads: dict[str, UploadInfo] = {}
 
     def result_links(
-        self, task_id: str, *, completed_ms: int, image: bytes | None = None
+        self,
+        task_id: str,
+        *,
+        completed_ms: int,
+        kind: str = "video",
+        count: int = 1,
+        image: bytes | None = None,
     ) -> tuple[str, ...]:
-        """Register a finished task's video and return its link, issued at completion.
+        """Register a finished task's ``count`` result files of ``kind``; their links.
 
-        ``image`` (the task's input image, if the emulator holds it) is the video's first frame.
+        ``kind`` is ``video`` (MP4), ``image`` (PNG) or ``audio`` (WAV); links are issued at
+        completion. ``image`` (the task's input image, if the emulator holds it) is a video's
+        first frame.
         """
-        path = f"{_RESULTS}{task_id}/video-1.mp4"
+        extension = EXTENSIONS[_RESULT_TYPES.get(kind, "video/mp4")]
+        paths = [f"{_RESULTS}{task_id}/{kind}-{n}{extension}" for n in range(1, count + 1)]
         with self._lock:
-            self._results[path] = image
-        return (self._signer.sign(path, lifetime=self._lifetimes.result, issued_ms=completed_ms),)
+            self._results.update(dict.fromkeys(paths, image))
+        lifetime = self._lifetimes.result
+        return tuple(
+            self._signer.sign(path, lifetime=lifetime, issued_ms=completed_ms) for path in paths
+        )
 
     def put_upload(self, info: UploadInfo, data: bytes) -> str:
         """Store an upload (replacing any file at its path) and return its download link."""
@@ -87,11 +97,18 @@ class FileStore:
         with self._lock:
             stored = self._files.get(path)
             if stored is None and path in self._results:
-                task_id = path.removeprefix(_RESULTS).split("/", 1)[0]
-                video = build_mp4(size=self._result_size, seed=task_id, image=self._results[path])
-                stored = StoredFile.of(video)
+                task_id, _, name = path.removeprefix(_RESULTS).partition("/")
+                stored = StoredFile.of(self._make(task_id, name, self._results[path]))
                 self._files[path] = stored
             return stored
+
+    def _make(self, task_id: str, name: str, image: bytes | None) -> bytes:
+        seed = f"{task_id}/{name}"
+        if name.endswith(".png"):
+            return build_png(seed=seed)
+        if name.endswith(".wav"):
+            return build_wav(seed=seed)
+        return build_mp4(size=self._result_size, seed=task_id, image=image)
 
     def knows(self, path: str) -> bool:
         """Whether ``path`` is a file this store generated or holds."""

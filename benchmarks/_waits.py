@@ -1,0 +1,110 @@
+"""Many waits in one process: ``python -m benchmarks._waits kieframe|kieframe-limited|bare N URL``.
+
+Creates ``N`` tasks on the emulator at ``URL`` (not measured), then starts ``N`` waits that poll
+every few seconds (kieframe's ``AsyncClient.wait``, or a bare asyncio + httpx poller), lets them
+poll, and prints as JSON the memory they hold per wait (resident set growth) and the worst
+event-loop lag seen meanwhile (how late a 5 ms sleep woke up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import httpx
+
+import kieframe
+from kieframe.lifecycle import PollPlan, RateLimits
+from kieframe.testing import Emulator
+
+MODEL = "wan/2-5-image-to-video"
+INPUT = {"prompt": "a fox in the snow", "image_url": "https://example.com/fox.png"}
+INTERVAL = 4.0
+PAGE = os.sysconf("SC_PAGE_SIZE")
+HEADERS = {"Authorization": f"Bearer {Emulator.API_KEY}", "User-Agent": "benchmark"}
+
+
+def _resident() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
+async def _lag(stop: asyncio.Event) -> float:
+    worst = 0.0
+    while not stop.is_set():
+        start = time.perf_counter()
+        await asyncio.sleep(0.005)
+        worst = max(worst, time.perf_counter() - start - 0.005)
+    return worst
+
+
+async def _create(url: str, tasks: int) -> list[str]:
+    limits = httpx.Limits(max_connections=20)
+    async with httpx.AsyncClient(base_url=url, headers=HEADERS, limits=limits) as http:
+        sem = asyncio.Semaphore(20)
+
+        async def one() -> str:
+            async with sem:
+                answer = await http.post(
+                    "/api/v1/jobs/createTask", json={"model": MODEL, "input": INPUT}
+                )
+            return str(answer.json()["data"]["taskId"])
+
+        return list(await asyncio.gather(*(one() for _ in range(tasks))))
+
+
+async def _measure(kind: str, url: str, ids: list[str], window: float) -> dict[str, Any]:
+    stop = asyncio.Event()
+    if kind == "bare":
+        client: Any = httpx.AsyncClient(base_url=url, headers=HEADERS)
+    else:
+        limits = RateLimits() if kind == "kieframe-limited" else RateLimits.off()
+        client = kieframe.AsyncClient(
+            Emulator.API_KEY, base_url=url, poll=PollPlan.every(INTERVAL),
+            rate_limits=limits,
+        )  # fmt: skip
+    # A careful poller queues its reads itself: httpcore's pool handles thousands of waiting
+    # requests in quadratic time (seconds of loop lag at 1,000).
+    gate = asyncio.Semaphore(100)
+    async with client:
+
+        async def bare(task_id: str) -> None:
+            while True:
+                await asyncio.sleep(INTERVAL)
+                async with gate:
+                    answer = await client.get("/api/v1/jobs/recordInfo", params={"taskId": task_id})
+                if answer.json()["data"]["state"] in ("success", "fail"):
+                    return
+
+        gc.collect()
+        before = _resident()
+        lag = asyncio.ensure_future(_lag(stop))
+        if kind != "bare":
+            waits = [asyncio.ensure_future(client.wait(i, timeout=3600)) for i in ids]
+        else:
+            waits = [asyncio.ensure_future(bare(i)) for i in ids]
+        await asyncio.sleep(window)
+        held = _resident() - before
+        stop.set()
+        worst = await lag
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+    return {"per_wait": held / len(ids), "lag": worst}
+
+
+def main() -> None:
+    kind, tasks, url = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    ids = asyncio.run(_create(url, tasks))
+    window = INTERVAL * 2.5
+    result = asyncio.run(_measure(kind, url, ids, window))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

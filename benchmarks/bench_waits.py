@@ -1,0 +1,66 @@
+"""Many waits in flight: memory per wait and the worst event-loop lag, against a bare poller.
+
+Each side runs in a fresh process (:mod:`._waits`) against one emulator in another process, with
+kieframe's default rate limits on (the emulator's are off, so the bare poller is not refused).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ._common import Figure, python_cmd
+
+
+@contextmanager
+def emulator(kind: str = "emulator") -> Iterator[str]:
+    """An emulator in its own process (see :mod:`._apps`); yields its URL."""
+    command = python_cmd("-m", "benchmarks._apps", kind)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.kill()
+        process.wait(10)
+
+
+def _side(kind: str, tasks: int, url: str) -> dict[str, float]:
+    command = python_cmd("-m", "benchmarks._waits", kind, str(tasks), url)
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(*, quick: bool) -> list[Figure]:
+    tasks = 1_000 if quick else 10_000
+    repeat = 1 if quick else 2
+    ours: list[dict[str, float]] = []
+    theirs: list[dict[str, float]] = []
+    with emulator() as url:
+        for n in range(repeat):
+            order = [("kieframe", ours), ("bare", theirs)]
+            for kind, into in order if n % 2 == 0 else order[::-1]:
+                into.append(_side(kind, tasks, url))
+    name = f"{tasks:,} waits in flight"
+    return [
+        Figure(
+            f"{name}: memory per wait",
+            "KB",
+            [r["per_wait"] / 1e3 for r in ours],
+            "bare asyncio + httpx poller",
+            [r["per_wait"] / 1e3 for r in theirs],
+            ("<=", 1.2),
+        ),
+        Figure(
+            f"{name}: worst event-loop lag",
+            "ms",
+            [r["lag"] * 1e3 for r in ours],
+            "bare poller",
+            [r["lag"] * 1e3 for r in theirs],
+            ("<=", 1.0),
+            note="goal: under 50 ms",
+        ),
+    ]
