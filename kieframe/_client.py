@@ -335,8 +335,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
             files = self.download(record, to=download_to, progress=progress)
         return Result(task=task, record=record, files=files)
 
-    def credits(self) -> int:
-        """The account's remaining credits."""
+    def credits(self) -> float:
+        """The account's remaining credits: an int when whole, else a float (``12.5``)."""
         return self._performer.run(credits_op())
 
     def download(
@@ -437,8 +437,8 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
             files = await self.download(record, to=download_to, progress=progress)
         return Result(task=task, record=record, files=files)
 
-    async def credits(self) -> int:
-        """The account's remaining credits."""
+    async def credits(self) -> float:
+        """The account's remaining credits: an int when whole, else a float (``12.5``)."""
         return await self._performer.run(credits_op())
 
     async def download(

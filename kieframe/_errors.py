@@ -251,7 +251,10 @@ class BadRequestError(APIError):
 
 
 class AuthenticationError(APIError):
-    """401: the API key is missing or wrong."""
+    """401: the API key is missing or wrong; or 403 without kie.ai's answer: Cloudflare refused it.
+
+    Either way the request was refused before anything was created.
+    """
 
     default_code = 401
 
