@@ -21,6 +21,7 @@ from . import (
     bench_download,
     bench_import,
     bench_lifecycle,
+    bench_postgres,
     bench_receiver,
     bench_validation,
     bench_waits,
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "lifecycle": bench_lifecycle,
     "import": bench_import,
     "batch": bench_batch,
+    "postgres": bench_postgres,
 }
 
 

@@ -10,6 +10,7 @@ look-ups and the errors people catch. The rest lives in public submodules, impor
 - :mod:`kieframe.journal`: the submission journal;
 - :mod:`kieframe.files`: :class:`~kieframe.Rehost` and download progress;
 - :mod:`kieframe.registry`: plugin registries and what they loaded;
+- :mod:`kieframe.postgres`: one database shared by every process (the ``postgres`` extra);
 - :mod:`kieframe.batch`: batch runs from a JSONL or CSV file, resumable, never paid twice;
 - :mod:`kieframe.authoring` and :mod:`kieframe.hookspecs`: writing a model plugin;
 - :mod:`kieframe.testing`: the kie.ai emulator, strategies and the plugin contract.
@@ -75,7 +76,7 @@ __all__ = [
 
 _SUBMODULES = frozenset(
     {"authoring", "batch", "callbacks", "errors", "files", "hookspecs", "journal", "lifecycle"}
-    | {"registry", "testing"}
+    | {"postgres", "registry", "testing"}
 )
 
 # Names reachable as ``kieframe.<name>`` outside ``__all__``: the rest of the error tree (so
@@ -91,6 +92,7 @@ _HOMES = {
             "CallbackStaleError",
             "CallbackTooLargeError",
             "ConfigurationError",
+            "DatabaseUnavailable",
             "JournalError",
             "NotFoundError",
             "PluginError",
@@ -101,6 +103,7 @@ _HOMES = {
     ),
     **dict.fromkeys(
         [
+            "CallbackClaims",
             "CallbackHandler",
             "CallbackHub",
             "CallbackReceiver",

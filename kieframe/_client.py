@@ -34,6 +34,7 @@ from ._core._wait import UpdateHook, WaitOptions, callback_wait_op, journaled_wa
 from ._errors import KieError
 from ._files._cache import CACHE_ENV, UploadCache
 from ._journal import Journal, SubmissionLog
+from ._postgres._backend import account_label, backend_from_url
 from ._ratelimit import RateLimits, shared_budgets
 from ._records import Result, Task, TaskRecord
 from ._registry import Registry, default_registry
@@ -92,9 +93,13 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         callbacks: CallbackHub | HubOwner | None = None,
         journal: SubmissionLog | str | os.PathLike[str] | None = None,
         upload_cache: str | os.PathLike[str] | None = None,
+        database_url: str | None = None,
     ) -> None:
         settings = resolve_settings(
-            api_key=api_key, base_url=base_url, upload_base_url=upload_base_url
+            api_key=api_key,
+            base_url=base_url,
+            upload_base_url=upload_base_url,
+            database_url=database_url,
         )
         self._key = _Secret(settings.api_key)
         self.base_url = httpx.URL(settings.base_url)
@@ -111,13 +116,21 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         self._create_attempts = create_attempts
         limits = rate_limits or RateLimits()
         self._rate_window = limits.create_window
+        limiter = shared_budgets(str(self.base_url), self._key.reveal(), limits)
+        backend = backend_from_url(settings.database_url) if settings.database_url else None
+        if backend is not None:  # one database for every process: see docs/guide/postgres.md
+            limiter = backend.budgets(account_label(self._key.reveal()), limits)
+            if upload_cache is None:
+                self._uploads = backend.upload_cache(str(self.upload_base_url))
+            if self.callbacks is None:
+                self.callbacks = backend.hub
         self._connection = Connection(
             base_url=self.base_url,
             upload_base_url=self.upload_base_url,
             timeout=self.timeout,
             headers=self._headers,
             user_agent=_USER_AGENT,
-            limiter=shared_budgets(str(self.base_url), self._key.reveal(), limits),
+            limiter=limiter,
             callbacks=self.callbacks,
             read_attempts=read_attempts,
             read_retry_timeout=read_retry_timeout,
@@ -128,7 +141,9 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         #: Where every create is written down before and after it is sent (see Journal).
         self.journal: SubmissionLog | None
         self._owned_journal: Journal | None = None
-        if journal is None or isinstance(journal, SubmissionLog):
+        if journal is None and backend is not None:
+            self.journal = backend.journal
+        elif journal is None or isinstance(journal, SubmissionLog):
             self.journal = journal
         else:  # a path: the client opens it (a JournalError if it cannot) and closes it
             self.journal = self._owned_journal = Journal(journal)
@@ -228,8 +243,11 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     s: the id may be mistyped). ``create_attempts`` bounds resends of a create kie.ai certainly did
     not take; ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
     receiver or hub) lets waits resolve on callbacks; ``journal`` (a path or a
-    :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that keeps
-    upload links across runs.
+    :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that
+    keeps upload links across runs. ``database_url`` (else ``$KIEFRAME_DATABASE_URL``, else the
+    config file's ``database_url``) names a PostgreSQL database that every process shares: then
+    the budgets, the journal, the upload cache and the callbacks (unless given) live there
+    (``pip install "kieframe[postgres]"``, ``kieframe db init``; see the PostgreSQL guide).
     """
 
     def _new_http(self, transport: httpx.BaseTransport | None) -> httpx.Client:
@@ -317,8 +335,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
             files = self.download(record, to=download_to, progress=progress)
         return Result(task=task, record=record, files=files)
 
-    def credits(self) -> int:
-        """The account's remaining credits."""
+    def credits(self) -> float:
+        """The account's remaining credits: an int when whole, else a float (``12.5``)."""
         return self._performer.run(credits_op())
 
     def download(
@@ -419,8 +437,8 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
             files = await self.download(record, to=download_to, progress=progress)
         return Result(task=task, record=record, files=files)
 
-    async def credits(self) -> int:
-        """The account's remaining credits."""
+    async def credits(self) -> float:
+        """The account's remaining credits: an int when whole, else a float (``12.5``)."""
         return await self._performer.run(credits_op())
 
     async def download(

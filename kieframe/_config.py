@@ -3,16 +3,19 @@
 Each setting comes from the first of these that gives it:
 
 1. an argument (``Client(api_key=..., base_url=...)``, ``--base-url`` on the command line);
-2. the environment: ``KIE_API_KEY``, ``KIE_BASE_URL``, ``KIE_UPLOAD_BASE_URL``;
+2. the environment: ``KIE_API_KEY``, ``KIE_BASE_URL``, ``KIE_UPLOAD_BASE_URL``,
+   ``KIEFRAME_DATABASE_URL``;
 3. the config file: ``$KIEFRAME_CONFIG`` if set, else ``$XDG_CONFIG_HOME/kieframe/config.toml``
    (``~/.config/kieframe/config.toml``)::
 
        api_key = "..."
        base_url = "https://api.kie.ai"
        upload_base_url = "https://kieai.redpandaai.co"
+       database_url = "postgresql://kie@db/kieframe"
 
 4. the defaults: kie.ai's Jobs host, and its upload host, except that a custom Jobs host (an
-   emulator, a proxy) serves uploads too unless an upload host is set.
+   emulator, a proxy) serves uploads too unless an upload host is set; no database (each
+   process keeps its own budgets, journal and callbacks).
 
 So ``export KIE_BASE_URL=http://127.0.0.1:8787`` (what ``kieframe emulator`` prints) sends both
 ``kieframe`` commands and ``kieframe.Client()`` to the emulator. The API key is kept out of every
@@ -37,10 +40,12 @@ __all__ = [
     "DEFAULT_UPLOAD_BASE_URL",
     "ENV_BASE_URL",
     "ENV_CONFIG",
+    "ENV_DATABASE_URL",
     "ENV_KEY",
     "ENV_UPLOAD_BASE_URL",
     "Settings",
     "config_path",
+    "resolve_database_url",
     "resolve_settings",
 ]
 
@@ -51,16 +56,22 @@ ENV_KEY = "KIE_API_KEY"
 ENV_BASE_URL = "KIE_BASE_URL"
 ENV_UPLOAD_BASE_URL = "KIE_UPLOAD_BASE_URL"
 ENV_CONFIG = "KIEFRAME_CONFIG"
+#: The environment variable naming the PostgreSQL database shared by every process.
+ENV_DATABASE_URL = "KIEFRAME_DATABASE_URL"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
-    """The settings a client runs with, and where its key came from (never the key itself)."""
+    """The settings a client runs with, and where its key came from (never the key itself).
+
+    ``database_url`` (None: no shared database) may hold a password, so it is not in the repr.
+    """
 
     api_key: str = field(repr=False)
     base_url: str
     upload_base_url: str
     key_source: str
+    database_url: str | None = field(default=None, repr=False)
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -77,6 +88,7 @@ def resolve_settings(
     api_key: str | None = None,
     base_url: str | None = None,
     upload_base_url: str | None = None,
+    database_url: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """The settings from the arguments, then the environment, then the config file, then defaults.
@@ -86,21 +98,10 @@ def resolve_settings(
     value that is not what it should be.
     """
     env = os.environ if environ is None else environ
-    path = config_path(env)
-    table: Mapping[str, Any] = {}
-    if api_key is None or base_url is None or upload_base_url is None:
-        table = _read(path)
-
-    def pick(argument: str | None, variable: str, key: str) -> tuple[str | None, str]:
-        if argument is not None:
-            return argument, "the argument"
-        if env.get(variable, "").strip():
-            return env[variable], variable
-        return _text(table, key, path), str(path)
-
+    pick = _Sources(env, read_file=None in (api_key, base_url, upload_base_url, database_url))
     key, key_source = pick(api_key, ENV_KEY, "api_key")
     if key is None or not key.strip():
-        raise _no_key(path)
+        raise _no_key(pick.path)
     if not _sendable(key.strip()):  # named by its source, never shown
         raise ConfigurationError(
             f"the API key from {key_source} has a character an HTTP header cannot carry "
@@ -116,8 +117,52 @@ def resolve_settings(
     else:
         uploads = DEFAULT_UPLOAD_BASE_URL
     return Settings(
-        api_key=key.strip(), base_url=jobs, upload_base_url=uploads, key_source=key_source
+        api_key=key.strip(),
+        base_url=jobs,
+        upload_base_url=uploads,
+        key_source=key_source,
+        database_url=_database(pick(database_url, ENV_DATABASE_URL, "database_url")),
     )
+
+
+def resolve_database_url(
+    database_url: str | None = None, *, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The shared database's URL: the argument, ``$KIEFRAME_DATABASE_URL``, the config file's.
+
+    None when no source names one. For what needs no API key (the callback receiver,
+    ``kieframe db``); a client reads it with the rest in :func:`resolve_settings`.
+    """
+    env = os.environ if environ is None else environ
+    pick = _Sources(env, read_file=database_url is None)
+    return _database(pick(database_url, ENV_DATABASE_URL, "database_url"))
+
+
+class _Sources:
+    """Picks a setting from the first source that gives it: argument, environment, config file."""
+
+    __slots__ = ("env", "path", "table")
+
+    def __init__(self, env: Mapping[str, str], *, read_file: bool) -> None:
+        self.env = env
+        self.path = config_path(env)
+        self.table: Mapping[str, Any] = _read(self.path) if read_file else {}
+
+    def __call__(self, argument: str | None, variable: str, key: str) -> tuple[str | None, str]:
+        """The value and where it came from (``None`` and the file when no source gives it)."""
+        if argument is not None:
+            return argument, "the argument"
+        if self.env.get(variable, "").strip():
+            return self.env[variable], variable
+        return _text(self.table, key, self.path), str(self.path)
+
+
+def _database(picked: tuple[str | None, str]) -> str | None:
+    """A database URL (stripped), or None for none; an empty argument also means none."""
+    value, _ = picked
+    if value is None:
+        return None
+    return value.strip() or None
 
 
 def _no_key(path: Path) -> AuthenticationError:

@@ -1,7 +1,8 @@
 """Read kie.ai's answer envelope, where errors hide in the HTTP status or inside an HTTP 200.
 
-Every answer is ``{"code": int, "msg": str, "data": ...}`` (some say ``message``). An answer is a
-success only when both the HTTP status is 2xx and the body's ``code`` is 200.
+Every answer is ``{"code": int, "msg": str, "data": ...}`` (some say ``message``; some stand-ins
+send the code as a digit string). An answer is a success only when both the HTTP status is 2xx and
+the body's ``code`` is 200.
 """
 
 from __future__ import annotations
@@ -14,44 +15,74 @@ from typing import Any
 import httpx
 import msgspec
 
-from ._errors import APIError, ServerError, error_for_code
+from ._errors import APIError, AuthenticationError, ServerError, error_for_code
 
-__all__ = ["NOT_VISIBLE_MESSAGE", "is_not_visible", "parse_retry_after", "read_envelope"]
+__all__ = [
+    "MAX_RETRY_AFTER",
+    "NOT_VISIBLE_MESSAGE",
+    "is_not_visible",
+    "parse_retry_after",
+    "read_envelope",
+]
 
 #: What recordInfo says for a task it does not show (yet).
 NOT_VISIBLE_MESSAGE = "recordInfo is null"
+#: The longest ``Retry-After`` honoured, in seconds: a server asking for a day gets a minute.
+MAX_RETRY_AFTER = 60.0
+
+
+def _code(value: Any) -> int | None:
+    """An envelope's ``code`` as an int: kie.ai sends a number, some stand-ins a digit string."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date)."""
+    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date).
+
+    At most :data:`MAX_RETRY_AFTER`: a server asking for longer would stall a submit for as long.
+    """
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        current = dt.datetime.now(dt.UTC).timestamp() if now is None else now
+        seconds = when.timestamp() - current
+    if seconds != seconds:  # NaN
         return None
-    current = dt.datetime.now(dt.UTC).timestamp() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def read_envelope(response: httpx.Response, *, task_id: str | None = None) -> Any:
     """Return the envelope's ``data``, or raise the typed :class:`~kieframe.APIError` it carries."""
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     body = _decode(response.content)
-    if body is None or not isinstance(body.get("code", response.status_code), int):
+    code = _code(body.get("code", response.status_code)) if body is not None else None
+    if body is None or code is None:
         if response.is_success:
             raise ServerError(
                 f"kie.ai answered HTTP {response.status_code} without a JSON envelope",
                 http_status=response.status_code,
                 task_id=task_id,
             )
+        if response.status_code == 403:  # Cloudflare's page: kie.ai never saw the request
+            raise AuthenticationError(
+                _status_text(response),
+                code=403,
+                task_id=task_id,
+                http_status=403,
+                retry_after=retry_after,
+            )
         raise _error(response.status_code, _status_text(response), response, task_id, retry_after)
-    code = body.get("code", response.status_code)
     message = str(body.get("msg") or body.get("message") or "")
     if response.is_success and code == 200:
         return body.get("data")
@@ -76,7 +107,10 @@ def _decode(content: bytes) -> Mapping[str, Any] | None:
 def _status_text(response: httpx.Response) -> str:
     text = f"HTTP {response.status_code} {response.reason_phrase}".strip()
     if response.status_code == 403:
-        text += " (a proxy in front of kie.ai refused the request)"
+        text += (
+            " (Cloudflare, the proxy in front of kie.ai, refused it before kie.ai saw it; "
+            "a missing or unusual User-Agent header is the usual cause)"
+        )
     return text
 
 

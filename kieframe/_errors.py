@@ -4,6 +4,7 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
 
     KieError                          message, code, task_id, retryable
     ├── NoAnswerError                 no answer from kie.ai: connect, read or protocol failure
+    │   └── DatabaseUnavailable       the shared PostgreSQL database is down: nothing was sent
     ├── APIError                      kie.ai answered with an error code (HTTP status or body)
     │   ├── BadRequestError           400, 422  kie.ai refused the request or its parameters
     │   ├── AuthenticationError       401       the API key is missing or wrong
@@ -57,6 +58,7 @@ __all__ = [
     "CallbackStaleError",
     "CallbackTooLargeError",
     "ConfigurationError",
+    "DatabaseUnavailable",
     "DownloadError",
     "InputValidationError",
     "InsufficientCreditsError",
@@ -188,6 +190,19 @@ class NoAnswerError(KieError):
         self.request_sent = request_sent
 
 
+class DatabaseUnavailable(NoAnswerError):
+    """The shared PostgreSQL database could not be reached, so the request was not sent.
+
+    Raised before a request goes out when its budget slot or (for a create) its journal entry
+    cannot be written: nothing reached kie.ai and nothing is paid for, so ``request_sent`` is
+    always False and sending again once the database is back is safe. A wait treats it as a
+    read that got no answer and tries again.
+    """
+
+    def __init__(self, message: str, *, task_id: str | None = None) -> None:
+        super().__init__(message, task_id=task_id, request_sent=False)
+
+
 class SubmissionUncertain(KieError):
     """A create was sent, but whether kie.ai accepted it is unknown.
 
@@ -236,7 +251,10 @@ class BadRequestError(APIError):
 
 
 class AuthenticationError(APIError):
-    """401: the API key is missing or wrong."""
+    """401: the API key is missing or wrong; or 403 without kie.ai's answer: Cloudflare refused it.
+
+    Either way the request was refused before anything was created.
+    """
 
     default_code = 401
 

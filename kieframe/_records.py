@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ __all__ = [
     "TaskRecord",
     "TaskState",
     "Unchecked",
+    "parse_number",
     "parse_record",
 ]
 
@@ -167,15 +169,33 @@ def _json_field(value: Any) -> Mapping[str, Any] | None:
     return None
 
 
+#: Timestamps below this are Unix seconds, above it milliseconds (1e11 s is the year 5138).
+_SECONDS_BELOW = 1e11
+
+
 def _time(value: Any) -> dt.datetime | None:
-    """kie.ai's timestamps are Unix milliseconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
-    return None
+    """kie.ai's timestamps are Unix milliseconds; Unix seconds and digit strings are accepted."""
+    number = parse_number(value)
+    if number is None or number <= 0:
+        return None
+    seconds = number if number < _SECONDS_BELOW else number / 1000
+    try:
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):  # past the year 9999: not a timestamp
+        return None
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+def parse_number(value: Any) -> float | None:
+    """A number, or a string holding one (``"1234"``); None for anything else."""
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            try:
+                value = float(value)
+            except ValueError:
+                return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return value
     return None
 
@@ -211,7 +231,7 @@ def parse_record(data: Mapping[str, Any]) -> TaskRecord:
         raise ValueError("the record has no taskId")
     result = _json_field(data.get("resultJson"))
     result = result or {}
-    cost = data.get("costTime")
+    cost = parse_number(data.get("costTime"))
     return TaskRecord(
         task_id=str(task_id),
         model=_text(data.get("model")),
@@ -226,8 +246,8 @@ def parse_record(data: Mapping[str, Any]) -> TaskRecord:
         created_at=_time(data.get("createTime")),
         updated_at=_time(data.get("updateTime")),
         completed_at=_time(data.get("completeTime")),
-        cost_ms=int(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
-        credits_consumed=_number(data.get("consumeCredits")),
-        credits_remaining=_number(data.get("remainedCredits")),
+        cost_ms=int(cost) if cost is not None else None,
+        credits_consumed=parse_number(data.get("consumeCredits")),
+        credits_remaining=parse_number(data.get("remainedCredits")),
         raw=dict(data),
     )

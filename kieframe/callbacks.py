@@ -9,12 +9,18 @@ records from a framework of your own; :func:`verify_callback` checks one request
 from __future__ import annotations
 
 from ._callbacks._hub import CallbackHub
-from ._callbacks._receiver import CallbackHandler, CallbackReceiver, ReceiverStats
+from ._callbacks._receiver import (
+    CallbackClaims,
+    CallbackHandler,
+    CallbackReceiver,
+    ReceiverStats,
+)
 from ._callbacks._serve import CallbackServer, serve_callbacks
 from ._callbacks._verify import verify_callback
 from ._core._effects import Delivery
 
 __all__ = [
+    "CallbackClaims",
     "CallbackHandler",
     "CallbackHub",
     "CallbackReceiver",

@@ -32,6 +32,7 @@ def no_outside_settings(
     monkeypatch.setenv("KIEFRAME_CONFIG", str(tmp_path_factory.getbasetemp() / "no-config.toml"))
     monkeypatch.delenv("KIE_BASE_URL", raising=False)
     monkeypatch.delenv("KIE_UPLOAD_BASE_URL", raising=False)
+    monkeypatch.delenv("KIEFRAME_DATABASE_URL", raising=False)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from kieframe._config import (
     DEFAULT_BASE_URL,
     DEFAULT_UPLOAD_BASE_URL,
     config_path,
+    resolve_database_url,
     resolve_settings,
 )
 
@@ -118,3 +120,31 @@ def test_a_key_no_header_can_carry_is_refused_before_anything_is_sent(
     with pytest.raises(kieframe.ConfigurationError, match="the argument") as caught:
         resolve_settings(api_key=key, environ=environ)
     assert key.strip() not in str(caught.value)
+
+
+@given(given_by=st.sets(st.sampled_from(_SOURCES)))
+@settings(deadline=None)  # writes a file per example: no timing on a busy machine
+def test_the_database_url_comes_from_the_first_source_that_gives_it(
+    tmp_path_factory: pytest.TempPathFactory, given_by: set[str]
+) -> None:
+    folder = tmp_path_factory.mktemp("config")
+    urls = {source: f"postgresql://kie:pw-{source}@db.example/kf" for source in _SOURCES}
+    file_values = {"database_url": urls["file"]} if "file" in given_by else {}
+    environ = {"KIEFRAME_CONFIG": str(_write(folder / "config.toml", **file_values))}
+    if "environment" in given_by:
+        environ["KIEFRAME_DATABASE_URL"] = urls["environment"]
+    argument = urls["argument"] if "argument" in given_by else None
+    winner = next((urls[source] for source in _SOURCES if source in given_by), None)
+    assert resolve_database_url(argument, environ=environ) == winner
+    settings = resolve_settings(api_key="k", database_url=argument, environ=environ)
+    assert settings.database_url == winner
+    assert "pw-" not in repr(settings)  # a URL may carry a password
+
+
+def test_a_database_url_that_is_not_text_is_a_configuration_error(tmp_path: Path) -> None:
+    path = _write(tmp_path / "config.toml", api_key="k")
+    path.write_text(path.read_text() + "database_url = 5\n")
+    with pytest.raises(kieframe.ConfigurationError, match="database_url must be a non-empty"):
+        resolve_database_url(environ={"KIEFRAME_CONFIG": str(path)})
+    with pytest.raises(kieframe.ConfigurationError, match=re.escape(str(path))):
+        kieframe.Client()  # KIEFRAME_CONFIG points there (the fixture)

@@ -92,7 +92,7 @@ def test_kieframe_has_no_import_cycle() -> None:
 
 
 def test_import_kieframe_loads_no_command_line_server_or_emulator() -> None:
-    heavy = ["click", "rich", "uvicorn", "httpx", "kieframe.testing", "kieframe._cli"]
+    heavy = ["click", "rich", "uvicorn", "httpx", "psycopg", "kieframe.testing", "kieframe._cli"]
     code = f"import sys, kieframe; print([m for m in {heavy!r} if m in sys.modules])"
     loaded = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

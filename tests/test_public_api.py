@@ -27,6 +27,7 @@ PUBLIC_MODULES = [
     "kieframe.hookspecs",
     "kieframe.journal",
     "kieframe.lifecycle",
+    "kieframe.postgres",
     "kieframe.registry",
     "kieframe.testing",
 ]
@@ -106,6 +107,7 @@ def _instance(cls: Any, text: str) -> kieframe.KieError:
         kieframe.TaskFailed: lambda: cls(text, task_id="t1", fail_code="500", record=record),
         kieframe.WaitTimeout: lambda: cls(text, task_id="t1", last_state="generating"),
         kieframe.NoAnswerError: lambda: cls(text, task_id="t1", request_sent=False),
+        kieframe.DatabaseUnavailable: lambda: cls(text, task_id="t1"),
     }
     if cls in special:
         error: kieframe.KieError = special[cls]()
@@ -129,3 +131,11 @@ def test_every_exception_pickles_round_trip(cls: type[kieframe.KieError], text: 
 
 def test_version_is_the_installed_distribution_version() -> None:
     assert kieframe.__version__ == importlib.metadata.version("kieframe")
+
+
+def test_a_database_outage_is_a_request_not_sent_never_an_uncertain_create() -> None:
+    error = kieframe.DatabaseUnavailable("the database is down")
+    assert isinstance(error, kieframe.NoAnswerError)  # reads retry it; a create may be resent
+    assert not error.request_sent
+    assert not issubclass(kieframe.DatabaseUnavailable, kieframe.SubmissionUncertain)
+    assert kieframe.postgres.DatabaseUnavailable is kieframe.DatabaseUnavailable

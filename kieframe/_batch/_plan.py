@@ -74,7 +74,7 @@ class Preview:
     counts: Mapping[str, int]
     problems: Sequence[LineProblem]
     reconcile: Sequence[Reconcile]
-    balance: int | None
+    balance: float | None
     credits_so_far: float
     models: Sequence[str]
     mode: WaitMode

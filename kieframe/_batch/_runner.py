@@ -269,7 +269,7 @@ class _Runner:
         balance = await self.client.credits()
         return self._preview(problems, balance)
 
-    def _preview(self, problems: list[LineProblem], balance: int | None) -> Preview:
+    def _preview(self, problems: list[LineProblem], balance: float | None) -> Preview:
         counts = self.store.counts()
         to_send = counts.get(LineStatus.PENDING.value, 0) + counts.get(LineStatus.CLAIMED.value, 0)
         models = sorted({line.model for line in self.store.lines() if line.model})

@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .._client import AsyncClient, Client
+from .._config import resolve_database_url
 from .._envelope import is_not_visible
 from .._errors import APIError, CallbackError, CallbackTooLargeError, KieError, NotFoundError
+from .._postgres._backend import backend_from_url
 from .._records import TaskRecord
 from ._hub import CallbackHub
 from ._verify import DEFAULT_MAX_BODY_SIZE, DEFAULT_TOLERANCE, HmacKeys, Verifier, key_list
 
-__all__ = ["CallbackHandler", "CallbackReceiver", "ReceiverStats"]
+__all__ = ["CallbackClaims", "CallbackHandler", "CallbackReceiver", "ReceiverStats"]
 
 logger = logging.getLogger("kieframe")
 
@@ -44,6 +46,14 @@ class CallbackHandler(Protocol):
     """
 
     def __call__(self, record: TaskRecord, /) -> Awaitable[None] | None: ...
+
+
+class CallbackClaims(Protocol):
+    """Handled callbacks shared by several receivers (behind one load balancer, say)."""
+
+    def claim(self, task_id: str, state: str, /) -> bool:
+        """Claim the handling of ``task_id`` reaching ``state``; False if it was claimed."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +96,10 @@ class CallbackReceiver:
     Without a ``client``, records reach the hub unconfirmed and each wait re-reads its own task;
     a ``handler`` then needs a ``client`` (or ``reread=False``). An :class:`~kieframe.AsyncClient`
     must belong to the loop that serves the receiver; a :class:`~kieframe.Client` works from any.
+    With ``claims`` (shared by every receiver, such as the PostgreSQL backend's), a record is
+    passed on and handled by the one receiver that claims its task and state first.
+    ``database_url`` (default ``$KIEFRAME_DATABASE_URL``) names a PostgreSQL database shared with
+    the clients: then the hub and the claims default to its (see the PostgreSQL guide).
     """
 
     def __init__(
@@ -101,6 +115,8 @@ class CallbackReceiver:
         dedupe_capacity: int = 100_000,
         workers: int = 8,
         queue_size: int = 100_000,
+        claims: CallbackClaims | None = None,
+        database_url: str | None = None,
     ) -> None:
         if handler is not None and reread and client is None:
             raise ValueError(
@@ -109,10 +125,16 @@ class CallbackReceiver:
             )
         if workers < 1 or queue_size < 1 or dedupe_capacity < 1:
             raise ValueError("workers, queue_size and dedupe_capacity must be at least 1")
+        url = resolve_database_url(database_url)
+        if url:  # one database for every receiver and client: see docs/guide/postgres.md
+            backend = backend_from_url(url)
+            hub = hub if hub is not None else backend.hub
+            claims = claims if claims is not None else backend.claims
         self.hub = hub if hub is not None else CallbackHub()
         self.reread = reread
         self._client = client
         self._handler = handler
+        self._claims = claims
         self._verifier = Verifier(
             key_list(hmac_key), tolerance=tolerance, max_body_size=max_body_size
         )
@@ -288,6 +310,16 @@ class CallbackReceiver:
                 )
                 return
             confirmed = True
+        if self._claims is not None:
+            try:
+                first = await asyncio.to_thread(self._claims.claim, *key)
+            except KieError as error:
+                self._unread(claimed, key, error)
+                return
+            if not first:
+                self._count("duplicates")
+                logger.debug("callback for task %s (%s) handled by another receiver", *key)
+                return
         self.hub.deliver(record, confirmed=confirmed)
         self._count("delivered")
         if self._handler is not None:

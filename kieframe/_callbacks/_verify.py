@@ -1,7 +1,8 @@
 """Checking one kie.ai callback: size, shape, HMAC signature and freshness, for any web framework.
 
 kie.ai signs a callback (when the account has a webhook HMAC key) with two headers:
-``X-Webhook-Timestamp`` (Unix seconds) and ``X-Webhook-Signature`` =
+``X-Webhook-Timestamp`` (Unix seconds; 13 digits are read as milliseconds) and
+``X-Webhook-Signature`` =
 base64(HMAC-SHA256(key, taskId + "." + timestamp)). The body itself is not signed, which is why the
 receiver re-reads the record from kie.ai before trusting a result.
 """
@@ -89,7 +90,7 @@ def _task_id(body: Mapping[str, Any], data: Mapping[str, Any]) -> str:
             value = source.get(name)
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
                 return str(value)
-    raise CallbackMalformedError("the callback has no taskId in its data")
+    raise CallbackMalformedError("the callback names no task (no taskId in it or its data)")
 
 
 @dataclass(slots=True)
@@ -128,9 +129,11 @@ class Verifier:
             decoded = msgspec.json.decode(body)
         except msgspec.DecodeError:
             raise CallbackMalformedError("the callback body is not JSON") from None
-        data = decoded.get("data") if isinstance(decoded, dict) else None
-        if not isinstance(data, dict):
-            raise CallbackMalformedError("the callback body has no 'data' object")
+        if not isinstance(decoded, dict):
+            raise CallbackMalformedError("the callback body is not a JSON object")
+        data = decoded.get("data")
+        if not isinstance(data, dict):  # a flat record, or data: null beside a top-level taskId
+            data = {k: v for k, v in decoded.items() if k not in ("code", "msg", "data")}
         task_id = _task_id(decoded, data)
         if self.keys:
             self._check_signature(_lowercase(headers), task_id, now)
@@ -158,11 +161,13 @@ class Verifier:
             raise CallbackSignatureError(
                 "the callback's signature matches none of the HMAC keys", task_id=task_id
             )
-        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 13):
             raise CallbackMalformedError(
-                f"X-Webhook-Timestamp {timestamp!r} is not Unix seconds", task_id=task_id
+                f"X-Webhook-Timestamp {timestamp!r} is not Unix seconds (or milliseconds)",
+                task_id=task_id,
             )
-        skew = (time.time() if now is None else now) - int(timestamp)
+        sent = int(timestamp) / 1000 if len(timestamp) == 13 else int(timestamp)
+        skew = (time.time() if now is None else now) - sent
         if abs(skew) > self.tolerance:
             when = "old" if skew > 0 else "in the future"
             raise CallbackStaleError(
@@ -190,10 +195,11 @@ def verify_callback(
     ``request.headers``, or ASGI's ``(name, value)`` byte pairs) and ``body`` the raw request body.
     ``hmac_key`` is the account's webhook key, or several keys while one is rotated. The checks:
     the body is at most ``max_body_size`` bytes (:class:`~kieframe.CallbackTooLargeError`), a JSON
-    object whose ``data`` names the task as ``taskId`` or ``task_id``
-    (:class:`~kieframe.CallbackMalformedError`); with a key, ``X-Webhook-Signature`` matches one
-    key, compared in constant time (:class:`~kieframe.CallbackSignatureError`), and
-    ``X-Webhook-Timestamp`` is within ``tolerance`` seconds of ``now`` either way
+    object whose ``data`` (or, without a ``data`` object, the body itself) names the task as
+    ``taskId`` or ``task_id`` (:class:`~kieframe.CallbackMalformedError`); with a key,
+    ``X-Webhook-Signature`` matches one key, compared in constant time
+    (:class:`~kieframe.CallbackSignatureError`), and ``X-Webhook-Timestamp`` (seconds, or
+    milliseconds) is within ``tolerance`` seconds of ``now`` either way
     (:class:`~kieframe.CallbackStaleError`). Every error's ``status`` is the HTTP status to
     answer. With no key, unsigned callbacks are accepted and a warning is logged once per process.
 

@@ -36,6 +36,7 @@ from .._registry import default_registry
 from .._spec import ModelSpec
 from .._version import __version__
 from ._connect import Connection, connect, connection_from, connection_options, journal_path
+from ._db import db
 from ._exit import EPILOG, ExitCode, exit_code_for
 from ._inputs import FIELD_PREFIX, build_input, describe_uploads, field_options
 from ._render import (
@@ -174,7 +175,7 @@ def cli(ctx: click.Context, /, verbose: int, **options: Any) -> None:
     file is $KIEFRAME_CONFIG if set); it is never printed. Add --emulator to any command that
     talks to kie.ai to use a local emulator instead: no key, no cost.
     """
-    log_activity(verbose)
+    ctx.call_on_close(log_activity(verbose))
     ctx.ensure_object(_State).connection = connection_from(options)
 
 
@@ -892,4 +893,5 @@ def serve(
             )
 
 
+cli.add_command(db)
 cli.add_command(importlib.import_module(f"{__package__}._batch").batch)  # after the helpers it uses

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 import stamina.instrumentation
 
@@ -39,18 +40,32 @@ class _Brief(logging.Formatter):
         return ""
 
 
-def log_activity(verbosity: int) -> None:
+def log_activity(verbosity: int) -> Callable[[], None]:
     """Print kieframe's errors on stderr; with ``verbosity`` > 0 its activity and httpx's too.
 
     Without ``-v`` only errors show (say, a task created but not journaled): warnings such as
-    "wait interrupted" repeat what the command itself prints.
+    "wait interrupted" repeat what the command itself prints. Returns the function that puts the
+    loggers and stamina's retry hooks back as they were: a command run in-process (a test, an
+    embedding program) leaves the global logging state as it found it.
     """
+    hooks = stamina.instrumentation.get_on_retry_hooks()
     stamina.instrumentation.set_on_retry_hooks([_log_retry])
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Brief("%(name)s: %(message)s"))
     level = logging.ERROR if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    saved: list[tuple[logging.Logger, int, bool]] = []
     for name in _LOGGERS if verbosity > 0 else _LOGGERS[:1]:
         logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
         logger.addHandler(handler)
         logger.setLevel(level)
         logger.propagate = False  # printed once, here
+
+    def restore() -> None:
+        for logger, old_level, old_propagate in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+            logger.propagate = old_propagate
+        stamina.instrumentation.set_on_retry_hooks(hooks)
+
+    return restore

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from .._envelope import parse_retry_after
 from .._files._names import result_stem, safe_extension
+from .._files._sniff import EXTENSIONS
 
 __all__ = ["Decision", "DownloadProgress", "FilePlan", "Step", "parse_content_range"]
 
@@ -24,6 +25,10 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)", re.IGNORECAS
 _EXPIRED = frozenset({403, 404, 410})
 # Worth the same request again, after a pause.
 _TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Content-Encodings the driver decodes (httpx's own decoders); the rest cannot be saved.
+_DECODABLE = frozenset({"gzip", "x-gzip", "deflate"})
+# The extension of a file whose link, final URL and Content-Type all say nothing.
+_UNKNOWN_EXTENSION = ".bin"
 
 
 class DownloadProgress(Protocol):
@@ -85,7 +90,11 @@ class FilePlan:
     ``offset`` is how many bytes the partial file holds (a resumed download starts there);
     ``total`` the size the server announced (``Content-Length`` of a whole answer, or the total
     of ``Content-Range``); ``sha256`` the digest of the complete partial file, when the driver
-    computed it while writing.
+    computed it while writing. ``decode`` says the answer's body is compressed (a
+    ``Content-Encoding`` the file host sent despite ``Accept-Encoding: identity``): the driver
+    stores it decoded, and such a transfer is restarted rather than resumed. The extension comes
+    from the link; for a link without one, from the final URL after redirects or the
+    ``Content-Type`` once the file host answered (``finish`` may still rename it by content).
     """
 
     task_id: str
@@ -100,23 +109,24 @@ class FilePlan:
     content_type: str | None = None
     refreshes: int = 0
     sha256: str | None = None
+    decode: bool = False
+    resumable: bool = True
     stem: str = field(init=False)
     extension: str = field(init=False)
+    part: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.url = self.url or self.source_url
         self.stem = result_stem(self.task_id, self.index)
-        self.extension = safe_extension(self.source_url, default=".bin")
+        self.extension = safe_extension(self.source_url, default=_UNKNOWN_EXTENSION)
+        # The hidden partial file the bytes go to until the file is complete; its name stays
+        # the same when the extension is learnt later, so that a transfer can resume into it.
+        self.part = self.folder / f".{self.name}.kieframe-part"
 
     @property
     def name(self) -> str:
         """The preferred file name, ``<task_id>-<index><extension>`` made safe."""
         return f"{self.stem}{self.extension}"
-
-    @property
-    def part(self) -> Path:
-        """The hidden partial file the bytes go to until the file is complete."""
-        return self.folder / f".{self.name}.kieframe-part"
 
     def candidates(self) -> list[str]:
         """Names to try in turn, so that no other file is ever overwritten."""
@@ -124,17 +134,22 @@ class FilePlan:
 
     def request_headers(self) -> dict[str, str]:
         """The headers of the next request: a Range from ``offset`` when resuming."""
-        if self.offset <= 0:
+        if self.offset <= 0 or not self.resumable:
             return {}
         headers = {"Range": f"bytes={self.offset}-"}
         if self.etag is not None:
             headers["If-Range"] = self.etag
         return headers
 
-    def on_head(self, status: int, headers: Mapping[str, str]) -> Decision:
-        """What an answer's status and headers mean; ``headers`` have lower-case names."""
+    def on_head(
+        self, status: int, headers: Mapping[str, str], *, final_url: str | None = None
+    ) -> Decision:
+        """What an answer's status and headers mean; ``headers`` have lower-case names.
+
+        ``final_url`` is the URL that answered, after any redirects.
+        """
         if status in (200, 206):
-            return self._on_success(status, headers)
+            return self._on_success(status, headers, final_url)
         if status == 416:
             found = parse_content_range(headers.get("content-range"))
             if self.offset > 0 and found is not None and found[2] == self.offset:
@@ -153,8 +168,20 @@ class FilePlan:
             return Decision(Step.RETRY, reason=f"HTTP {status}", retry_after=after)
         return Decision(Step.FAIL, reason=f"the file host answered HTTP {status}")
 
-    def _on_success(self, status: int, headers: Mapping[str, str]) -> Decision:
-        length = _content_length(headers)
+    def _on_success(
+        self, status: int, headers: Mapping[str, str], final_url: str | None
+    ) -> Decision:
+        encoding = headers.get("content-encoding", "").strip().lower()
+        self.decode = encoding not in ("", "identity")
+        if self.decode:
+            if encoding not in _DECODABLE:
+                return Decision(
+                    Step.FAIL, reason=f"the file host sent it {encoding}-encoded, not as is"
+                )
+            self.resumable = False  # offsets in a compressed body are not offsets in the file
+            if status == 206:
+                return self._restart("the server sent a compressed range")
+        length = None if self.decode else _content_length(headers)
         if status == 200:
             self.offset, self.total = 0, length  # the whole file: start over
         else:
@@ -166,7 +193,16 @@ class FilePlan:
                 return self._restart("Content-Length disagrees with Content-Range")
         self.etag = headers.get("etag") or self.etag
         self.content_type = headers.get("content-type") or self.content_type
+        if self.extension == _UNKNOWN_EXTENSION:
+            self.extension = self._learnt_extension(final_url)
         return Decision(Step.WRITE, start=self.offset)
+
+    def _learnt_extension(self, final_url: str | None) -> str:
+        """For a link without an extension: the final URL's, else the Content-Type's."""
+        if final_url and (found := safe_extension(final_url, default="")):
+            return found
+        media_type = (self.content_type or "").split(";", 1)[0].strip().lower()
+        return EXTENSIONS.get(media_type, _UNKNOWN_EXTENSION)
 
     def _restart(self, reason: str) -> Decision:
         self.offset, self.total, self.etag = 0, None, None

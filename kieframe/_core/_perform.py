@@ -95,8 +95,8 @@ async def drive_async(op: Generator[E, Any, T], perform: Callable[[E], Awaitable
 class RateLimiter(Protocol):
     """The budgets requests take slots from (``_ratelimit.Budgets``).
 
-    ``blocking`` says :meth:`reserve` may block (a budget kept in a database): the asyncio
-    performer then calls it on a worker thread.
+    ``blocking`` says :meth:`reserve` and :meth:`penalise` may block (a budget kept in a
+    database): the asyncio performer then calls them on a worker thread.
     """
 
     blocking: bool
@@ -188,8 +188,12 @@ class Connection:
         try:
             return read_envelope(response, task_id=call.task_id)
         except KieError as failure:
-            if isinstance(failure, APIError) and failure.code == 429 and call.budget:
-                self.limiter.penalise(call.budget, failure.retry_after)
+            if isinstance(failure, APIError):
+                if failure.retry_after is not None and call.deadline is not None:
+                    left = max(0.0, call.deadline - time.monotonic())  # no pause past the wait
+                    failure.retry_after = min(failure.retry_after, left)
+                if failure.code == 429 and call.budget:
+                    self.limiter.penalise(call.budget, failure.retry_after)
             raise
 
     def file_request(self, http: httpx.Client | httpx.AsyncClient, plan: FilePlan) -> httpx.Request:
@@ -217,8 +221,11 @@ class Connection:
 
 @functools.lru_cache(maxsize=64)
 def _join(base: httpx.URL, path: str) -> httpx.URL:
-    """An endpoint's URL; cached, as URL parsing is a visible share of a request's cost."""
-    return base.join(path)
+    """An endpoint's URL under ``base``, keeping its path (``http://h/kie`` + ``/api/v1/x``).
+
+    Cached, as URL parsing is a visible share of a request's cost.
+    """
+    return base.copy_with(path=base.path.rstrip("/") + "/" + path.lstrip("/"))
 
 
 def _timeouts(timeout: httpx.Timeout, deadline: float | None) -> dict[str, float | None]:
@@ -304,6 +311,12 @@ def _ended(fetch: Fetch, start: int, rest: int, cut: Decision | None) -> Decisio
     return decision
 
 
+def _undecodable(plan: FilePlan, error: httpx.DecodingError) -> Decision:
+    """A compressed body that does not decompress: the file cannot be saved from it."""
+    plan.offset, plan.total = 0, None
+    return Decision(Step.FAIL, reason=f"the compressed answer could not be decoded ({error})")
+
+
 def _digest(plan: FilePlan, part: PartFile) -> None:
     """Note the complete file's SHA-256 (hashed while it was written; blocking)."""
     plan.sha256 = part.sha256(plan.part.stat().st_size)
@@ -378,7 +391,9 @@ class SyncPerformer:
             # File hosts get no Authorization header, so following their redirects is safe.
             response = self._http.send(request, stream=True, follow_redirects=True)
             try:
-                decision = plan.on_head(response.status_code, response.headers)
+                decision = plan.on_head(
+                    response.status_code, response.headers, final_url=str(response.url)
+                )
                 if decision.step is Step.WRITE:
                     decision = self._write(fetch, part, decision.start, response)
             finally:
@@ -393,10 +408,12 @@ class SyncPerformer:
         part.open(start)
         ended: Decision | None = None
         try:
-            for chunk in response.iter_raw():
+            for chunk in response.iter_bytes() if fetch.plan.decode else response.iter_raw():
                 part.write(chunk)
                 if (failed := _written(fetch, len(chunk))) is not None:
                     return failed
+        except httpx.DecodingError as error:
+            return _undecodable(fetch.plan, error)
         except httpx.TransportError as error:
             ended = fetch.plan.on_interrupted(error)
         finally:
@@ -471,6 +488,8 @@ class AsyncPerformer:
                 response = await self._http.send(self._connection.request(call))
         except httpx.TransportError as failure:
             raise _no_answer(call, failure) from failure
+        if self._connection.limiter.blocking:  # a 429's hold goes to a database: off the loop
+            return await asyncio.to_thread(self._connection.read, call, response)
         return self._connection.read(call, response)
 
     async def _reserve(self, budget: str) -> float:
@@ -501,7 +520,9 @@ class AsyncPerformer:
         try:
             response = await self._http.send(request, stream=True, follow_redirects=True)
             try:
-                decision = plan.on_head(response.status_code, response.headers)
+                decision = plan.on_head(
+                    response.status_code, response.headers, final_url=str(response.url)
+                )
                 if decision.step is Step.WRITE:
                     decision = await self._write(fetch, part, decision.start, response)
             finally:
@@ -515,12 +536,15 @@ class AsyncPerformer:
     ) -> Decision:
         await asyncio.to_thread(part.open, start)
         ended: Decision | None = None
+        chunks = response.aiter_bytes() if fetch.plan.decode else response.aiter_raw()
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in chunks:
                 if (stored := await part.awrite(chunk)) and (
                     failed := _written(fetch, stored)
                 ) is not None:
                     return failed
+        except httpx.DecodingError as error:
+            return _undecodable(fetch.plan, error)
         except httpx.TransportError as error:
             ended = fetch.plan.on_interrupted(error)
         finally:

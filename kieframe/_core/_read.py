@@ -10,7 +10,7 @@ from typing import Any
 
 from .._envelope import is_not_visible
 from .._errors import APIError, InputValidationError, NotFoundError, Problem, ServerError
-from .._records import TaskRecord, parse_record
+from .._records import TaskRecord, parse_number, parse_record
 from ._effects import Call, Op
 
 __all__ = [
@@ -75,6 +75,10 @@ def get_op(task_id: str) -> Op[TaskRecord]:
             code=error.code,
             task_id=task_id,
         ) from error
+    if data is None:
+        raise NotFoundError(
+            f"kie.ai shows no task {task_id} (yet): it answers with no record", task_id=task_id
+        )
     return to_record(task_id, data)
 
 
@@ -85,9 +89,10 @@ def to_record(task_id: str, data: Any) -> TaskRecord:
     return parse_record({**data, "taskId": task_id})
 
 
-def credits_op() -> Op[int]:
-    """Read the account's remaining credits."""
+def credits_op() -> Op[float]:
+    """Read the account's remaining credits: an int when whole, else a float (``12.5``)."""
     data = yield Call(method="GET", path=CREDIT, budget="read", retry=True)
-    if isinstance(data, bool) or not isinstance(data, int | float):
+    number = parse_number(data)
+    if number is None:
         raise ServerError(f"credit answered {data!r} instead of a number")
-    return int(data)
+    return int(number) if number == int(number) else number

@@ -30,6 +30,7 @@ import msgspec
 
 from .._errors import (
     APIError,
+    AuthenticationError,
     InputValidationError,
     KieError,
     NoAnswerError,
@@ -220,14 +221,30 @@ def _download_url(answer: Any) -> str:
 
 def _check_rehosted(model: str, item: PendingUpload, answer: Mapping[str, Any]) -> None:
     """A rehosted file is checked from kie.ai's answer: its content was never here."""
-    media_type, size = answer.get("mimeType"), answer.get("fileSize")
+    media_type, size = _media_type(answer.get("mimeType")), answer.get("fileSize")
     limits = item.limits
-    if media_type not in limits.media_types:
+    if media_type is not None and media_type not in limits.media_types:
         problem = Problem(item.field, f"{item.label} is {media_type}", limits.describe())
         raise InputValidationError(model, [problem])
     if isinstance(size, int) and size > limits.max_bytes:
         problem = Problem(item.field, f"{item.label} is {describe_size(size)}", limits.describe())
         raise InputValidationError(model, [problem])
+
+
+#: Media types file hosts send under another name than the one the limits use.
+_MEDIA_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "image/x-png": "image/png",
+}
+
+
+def _media_type(value: Any) -> str | None:
+    """A ``mimeType`` as the limits spell it (lower-case, no parameters); None if not given."""
+    if not isinstance(value, str) or not value.split(";", 1)[0].strip():
+        return None
+    media_type = value.split(";", 1)[0].strip().lower()
+    return _MEDIA_ALIASES.get(media_type, media_type)
 
 
 def create_op(
@@ -288,10 +305,15 @@ def create_op(
 _REFUSALS = frozenset({400, 401, 402, 404, 422, 429, 433, 455, 505})
 
 
+def _refusal(error: APIError) -> bool:
+    """Whether kie.ai (or Cloudflare in front of it, a 403 page) refused the create outright."""
+    return error.code in _REFUSALS or isinstance(error, AuthenticationError)
+
+
 def _definitely_refused(error: KieError) -> bool:
     if isinstance(error, NoAnswerError):
         return not error.request_sent
-    return isinstance(error, APIError) and error.code in _REFUSALS
+    return isinstance(error, APIError) and _refusal(error)
 
 
 def encode_body(submission: Submission) -> bytes:
@@ -336,10 +358,10 @@ def _create(
                 raise
             raise _uncertain(submission, sent_at, error) from error
         except APIError as error:
-            if error.code in _REFUSALS:  # kie.ai said no: no task exists
+            if _refusal(error):  # kie.ai said no: no task exists
                 raise
             raise _uncertain(submission, sent_at, error) from error
-        task_id = data.get("taskId") if isinstance(data, Mapping) else None
+        task_id = _task_id(data)
         if not task_id:
             missing = ValueError(f"no taskId in {data!r}")
             raise _uncertain(submission, sent_at, missing) from missing
@@ -352,6 +374,17 @@ def _create(
             submitted_at=sent_at,
             validated=submission.validated,
         )
+
+
+def _task_id(data: Any) -> str | None:
+    """The id in a create's ``data``: ``taskId`` (kie.ai) or ``task_id`` (some stand-ins)."""
+    if not isinstance(data, Mapping):
+        return None
+    for name in ("taskId", "task_id"):
+        value = data.get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            return str(value).strip()
+    return None
 
 
 def _uncertain(submission: Submission, sent_at: float, cause: Exception) -> SubmissionUncertain:

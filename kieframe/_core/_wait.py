@@ -121,8 +121,16 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
         yield Sleep(waiter.next_delay(clock.monotonic()))
 
 
+#: Error codes that, before a task was ever seen, mean "not visible yet" whatever their message.
+_NOT_YET = frozenset({404, 422})
+
+
 def _read_visible(waiter: Waiter, clock: Clock) -> Op[TaskRecord | None]:
-    """Read the task's record; None while kie.ai answers "recordInfo is null".
+    """Read the task's record; None while kie.ai does not show the task (yet).
+
+    kie.ai says "recordInfo is null" (a 422); until the task was first seen, any 404 or 422 and
+    an answer without a record mean the same (the :class:`~._poll.Waiter` turns them into a
+    NotFoundError once its grace window has passed).
 
     A read retries on its own (with backoff, within the wait's deadline). When its retries run
     out during a longer outage (5xx, 429, 455, no connection), the wait reads again after a
@@ -132,15 +140,19 @@ def _read_visible(waiter: Waiter, clock: Clock) -> Op[TaskRecord | None]:
     outages = 0
     while True:
         try:
-            return to_record(waiter.task_id, (yield record_call(waiter.task_id, waiter.deadline)))
+            data = yield record_call(waiter.task_id, waiter.deadline)
         except APIError as error:
-            if is_not_visible(error):
+            if is_not_visible(error) or (error.code in _NOT_YET and waiter.last is None):
                 return None
             if not error.retryable:
                 raise
             delay = _after_outage(waiter, clock, error, outages)
         except NoAnswerError as error:
             delay = _after_outage(waiter, clock, error, outages)
+        else:
+            if data is None and waiter.last is None:
+                return None
+            return to_record(waiter.task_id, data)
         outages += 1
         yield Sleep(delay)
 

@@ -48,6 +48,7 @@ def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
             "KIE_BASE_URL",
             "KIE_UPLOAD_BASE_URL",
             "KIEFRAME_CONFIG",
+            "KIEFRAME_DATABASE_URL",
             "KIEFRAME_JOURNAL",
         }
     }

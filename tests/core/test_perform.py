@@ -24,6 +24,7 @@ class RecordingWindow:
     def __init__(self) -> None:
         self.threads: list[threading.Thread] = []
         self.holds: list[float] = []
+        self.hold_threads: list[threading.Thread] = []
 
     def reserve(self) -> float:
         self.threads.append(threading.current_thread())
@@ -31,6 +32,7 @@ class RecordingWindow:
 
     def penalise(self, seconds: float) -> None:
         self.holds.append(seconds)
+        self.hold_threads.append(threading.current_thread())
 
 
 def answer(request: httpx.Request) -> httpx.Response:
@@ -66,13 +68,16 @@ def test_each_request_takes_a_slot_and_a_429_holds_its_budget_back() -> None:
 
 
 @pytest.mark.parametrize("blocking", [False, True])
-async def test_a_blocking_budget_is_taken_off_the_event_loop(blocking: bool) -> None:
+async def test_a_blocking_budget_is_taken_and_held_back_off_the_event_loop(blocking: bool) -> None:
     window = RecordingWindow()
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         performer = AsyncPerformer(http, connection(window, blocking=blocking))
         assert await performer.perform(CREDIT) == 42
-    [thread] = window.threads
-    assert (thread is threading.current_thread()) is not blocking
+        with pytest.raises(RateLimitError):
+            await performer.perform(CREATE)
+    assert window.holds == [3.0]
+    for thread in [*window.threads, *window.hold_threads]:  # a 429's hold too
+        assert (thread is threading.current_thread()) is not blocking
 
 
 BODY = bytes(range(256)) * 5000  # over one hashing batch

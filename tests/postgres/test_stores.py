@@ -1,0 +1,310 @@
+"""The PostgreSQL stores one by one, against a real server (a fresh database per test)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+import kieframe
+from kieframe import AsyncClient, Client, RateLimits
+from kieframe._cli import cli
+from kieframe._postgres._connect import Database
+from kieframe._records import parse_record
+from kieframe.postgres import (
+    SCHEMA_VERSION,
+    Backend,
+    DatabaseUnavailable,
+    PostgresCallbackHub,
+    PostgresJournal,
+    PostgresWindow,
+    connect,
+)
+from kieframe.testing import Emulator
+from kieframe.testing.postgres import PostgresCluster
+
+MODEL = "wan/2-5-image-to-video"
+INPUT = {"prompt": "a cat surfing a wave at sunset", "image_url": "https://example.com/cat.png"}
+NOWHERE = "postgresql://kieframe:hunter2@127.0.0.1:1/nothing?connect_timeout=1"
+
+
+@pytest.fixture
+def backend(kie_database_url: str) -> Iterator[Backend]:
+    made = Backend(kie_database_url)
+    yield made
+    made.close()
+
+
+def _record(task_id: str, state: str = "success") -> kieframe.TaskRecord:
+    return parse_record({"taskId": task_id, "state": state, "model": MODEL})
+
+
+# -- schema and `kieframe db` ---------------------------------------------------------------
+
+
+def test_db_init_creates_the_tables_once(kie_postgres: PostgresCluster) -> None:
+    url = kie_postgres.create_database(migrate=False)
+    runner = CliRunner()
+    first = runner.invoke(cli, ["db", "init", "--database-url", url, "--json"])
+    assert first.exit_code == 0, first.output
+    assert first.output.strip() == f'{{"applied": [1], "schema_version": {SCHEMA_VERSION}}}'
+    again = runner.invoke(cli, ["db", "init"], env={"KIEFRAME_DATABASE_URL": url})
+    assert again.exit_code == 0
+    assert "up to date" in again.output
+    assert runner.invoke(cli, ["db", "status", "--database-url", url]).exit_code == 0
+
+
+def test_db_commands_say_what_is_wrong(kie_postgres: PostgresCluster) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["db", "init"], env={"KIEFRAME_DATABASE_URL": ""})
+    assert missing.exit_code == 2
+    assert "KIEFRAME_DATABASE_URL" in missing.output
+    empty = kie_postgres.create_database(migrate=False)
+    stale = runner.invoke(cli, ["db", "status", "--database-url", empty])
+    assert stale.exit_code == 1
+    assert "kieframe db init" in stale.output
+    down = runner.invoke(cli, ["db", "init", "--database-url", NOWHERE])
+    assert down.exit_code != 0
+    assert "cannot be reached" in down.output
+    assert "hunter2" not in down.output  # a password is never shown
+
+
+def test_migrations_from_several_processes_at_once_apply_once(
+    kie_postgres: PostgresCluster,
+) -> None:
+    url = kie_postgres.create_database(migrate=False)
+    results: list[list[int]] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(Backend(url).migrate())) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [[], [], [], [1]]
+
+
+# -- the journal ----------------------------------------------------------------------------
+
+
+def test_the_journal_records_a_create_and_its_outcome(backend: Backend) -> None:
+    journal = backend.journal
+    entry = journal.begin(model=MODEL, input=INPUT, host="https://api.kie.ai")
+    assert [e.status for e in journal.unfinished()] == ["sending"]
+    journal.accepted(entry, task_id="t1")
+    journal.finished("t1", succeeded=True, host="https://api.kie.ai")
+    (done,) = journal.entries()
+    assert (done.status, done.task_id, done.input, done.host) == (
+        "succeeded", "t1", INPUT, "https://api.kie.ai",
+    )  # fmt: skip
+    assert journal.unfinished() == []
+
+
+def test_only_the_owner_settles_a_create_and_only_while_it_is_sending(backend: Backend) -> None:
+    mine = backend.journal
+    other = PostgresJournal(backend.database)
+    entry = mine.begin(model=MODEL, input=INPUT)
+    with pytest.raises(RuntimeError, match="no longer sending under this owner"):
+        other.accepted(entry, task_id="t1")
+    mine.resolve(entry, task_id=None)  # someone reconciled it meanwhile
+    with pytest.raises(RuntimeError, match="no longer sending"):
+        mine.accepted(entry, task_id="t1")
+    (settled,) = mine.entries()
+    assert (settled.status, settled.task_id) == ("rejected", None)
+
+
+def test_resolve_and_dismiss_guard_their_entries(backend: Backend) -> None:
+    journal = backend.journal
+    first = journal.begin(model=MODEL, input=INPUT, host="h")
+    journal.accepted(first, task_id="t1")
+    second = journal.begin(model=MODEL, input=INPUT, host="h")
+    journal.uncertain(second, reason="read timeout")
+    with pytest.raises(ValueError, match="already in the journal"):
+        journal.resolve(second, task_id="t1")
+    with pytest.raises(ValueError, match="not sending or uncertain"):
+        journal.resolve(first, task_id="t2")
+    journal.dismiss(second)
+    with pytest.raises(ValueError, match="not open"):
+        journal.dismiss(second)
+    assert [e.status for e in journal.entries()] == ["accepted", "dismissed"]
+
+
+# -- budgets and fail-closed creates ----------------------------------------------------------
+
+
+def test_an_unreachable_database_sends_no_create(kie_emulator: Emulator) -> None:
+    with Client(
+        Emulator.API_KEY, base_url=kie_emulator.base_url, database_url=NOWHERE, timeout=5
+    ) as client:
+        with pytest.raises(DatabaseUnavailable, match="nothing that needed it was sent") as caught:
+            client.submit(MODEL, INPUT)
+    assert caught.value.request_sent is False
+    assert "hunter2" not in str(caught.value)
+    assert kie_emulator.stats.requests.get("createTask", 0) == 0
+
+
+def test_a_database_url_in_the_config_file_shares_every_store(
+    kie_emulator: Emulator,
+    kie_database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"database_url = {kie_database_url!r}\n")
+    monkeypatch.setenv("KIEFRAME_CONFIG", str(config))
+    with Client(Emulator.API_KEY, base_url=kie_emulator.base_url) as client:
+        backend = connect()  # the same backend: the config file names the same database
+        assert (client.journal, client.callbacks) == (backend.journal, backend.hub)
+        task = client.submit(MODEL, INPUT)
+    (entry,) = backend.journal.entries()
+    assert (entry.task_id, entry.status) == (task.task_id, "accepted")
+    monkeypatch.setenv("KIEFRAME_DATABASE_URL", NOWHERE)  # the environment wins over the file
+    with Client(Emulator.API_KEY, base_url=kie_emulator.base_url, timeout=5) as client:
+        with pytest.raises(DatabaseUnavailable):
+            client.submit(MODEL, INPUT)
+    assert kie_emulator.stats.requests.get("createTask", 0) == 1
+
+
+def test_a_budget_fails_closed_and_unlimited_needs_no_database() -> None:
+    window = PostgresWindow(
+        connect(NOWHERE).database, account="a", kind="create", limit=2, window=1.0
+    )
+    with pytest.raises(DatabaseUnavailable):
+        window.reserve()
+    unlimited = PostgresWindow(window._db, account="a", kind="create", limit=0, window=1.0)
+    assert unlimited.reserve() == 0.0
+
+
+@pytest.mark.parametrize("limit", [1, 4])
+def test_a_budget_grants_its_limit_then_holds_back(kie_database_url: str, limit: int) -> None:
+    backend = Backend(kie_database_url)
+    create, _ = backend.windows("acct", RateLimits(creates=limit, create_window=1.0))
+    for _ in range(limit):
+        assert create.reserve() == 0.0  # free at once
+    held = threading.Thread(target=create.reserve)
+    held.start()
+    held.join(0.3)
+    assert held.is_alive()  # the next one waits for the window to pass
+    held.join()
+    backend.close()
+
+
+async def test_the_async_client_shares_the_budget_and_journal(
+    kie_emulator: Emulator, kie_database_url: str
+) -> None:
+    async with AsyncClient(
+        Emulator.API_KEY,
+        base_url=kie_emulator.base_url,
+        database_url=kie_database_url,
+        rate_limits=RateLimits(creates=5, create_window=1.0),
+    ) as client:
+        task = await client.submit(MODEL, INPUT)
+        record = await client.wait(task, timeout=30)
+    assert record.succeeded
+    (entry,) = connect(kie_database_url).journal.entries()
+    assert (entry.task_id, entry.status) == (task.task_id, "succeeded")
+
+
+# -- callbacks ------------------------------------------------------------------------------
+
+
+def test_a_delivery_wakes_a_wait_on_another_hub(kie_database_url: str) -> None:
+    sender, listener = Backend(kie_database_url), Backend(kie_database_url)
+    try:
+        listener.hub.start()
+        threading.Timer(0.1, sender.hub.deliver, (_record("t1"),), {"confirmed": True}).start()
+        delivery = listener.hub.wait("t1", timeout=30)
+        assert delivery is not None
+        assert (delivery.record.task_id, delivery.confirmed) == ("t1", True)
+        # A hub started later still knows the records delivered before it.
+        late = Backend(kie_database_url)
+        try:
+            assert (found := late.hub.wait("t1", timeout=0)) is not None
+            assert found.record.state == "success"
+        finally:
+            late.close()
+    finally:
+        sender.close()
+        listener.close()
+
+
+def test_a_listener_that_lost_its_connection_catches_up(kie_database_url: str) -> None:
+    sender, listener = Backend(kie_database_url), Backend(kie_database_url)
+    try:
+        listener.hub.start()
+        with psycopg.connect(kie_database_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE query LIKE 'LISTEN%%' AND pid <> pg_backend_pid()"
+            )
+        sender.hub.deliver(_record("t2", "fail"), confirmed=False)  # while it reconnects
+        delivery = listener.hub.wait("t2", timeout=30)
+        assert delivery is not None
+        assert (delivery.record.state, delivery.confirmed) == ("fail", False)
+        assert listener.hub.listening
+    finally:
+        sender.close()
+        listener.close()
+
+
+def test_claims_are_granted_once_across_backends(kie_database_url: str) -> None:
+    first, second = Backend(kie_database_url), Backend(kie_database_url)
+    assert first.claims.claim("t1", "success")
+    assert not second.claims.claim("t1", "success")
+    assert second.claims.claim("t1", "fail")  # another state is another callback
+    first.close()
+    second.close()
+
+
+# -- the upload cache -----------------------------------------------------------------------
+
+
+def test_uploads_are_shared_until_they_expire(kie_database_url: str) -> None:
+    first, second = Backend(kie_database_url), Backend(kie_database_url)
+    one = first.upload_cache("https://uploads")
+    two = second.upload_cache("https://uploads")
+    elsewhere = second.upload_cache("https://other")
+    one.put("abc", "https://uploads/f.png", now=1000.0)
+    assert two.get("abc", now=1000.0 + one.ttl - 1) == "https://uploads/f.png"
+    assert two.get("abc", now=1000.0 + one.ttl + 1) is None
+    assert elsewhere.get("abc", now=1000.0) is None
+    assert connect(NOWHERE).upload_cache("https://uploads").get("abc") is None  # a miss
+    first.close()
+    second.close()
+
+
+class _Astray(Database):
+    """Sends its statements to another database, as a transaction-mode pooler may route them."""
+
+    def __init__(self, url: str, elsewhere: str) -> None:
+        super().__init__(url)
+        self._elsewhere = Database(elsewhere)
+
+    @contextmanager
+    def session(self) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+        with self._elsewhere.session() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self._elsewhere.close()
+        super().close()
+
+
+def test_a_listener_that_misses_its_own_notification_says_why(
+    kie_postgres: PostgresCluster, kie_database_url: str
+) -> None:
+    elsewhere = kie_postgres.create_database()
+    database = _Astray(kie_database_url, elsewhere)
+    hub = PostgresCallbackHub(database)
+    try:
+        with pytest.raises(DatabaseUnavailable, match="need a session connection"):
+            hub.start()
+        assert not hub.listening
+    finally:
+        database.close()
+        kie_postgres.drop_database(elsewhere)
