@@ -58,7 +58,7 @@ def test_every_problem_is_reported_at_once() -> None:
             "resolution": "4k",
             "negative_prompt": "n" * 501,
             "enable_prompt_expansion": "yes",
-            "seed": -1,
+            "seed": 1.5,
         },
     )
     assert set(problems) == {
@@ -76,7 +76,7 @@ def test_every_problem_is_reported_at_once() -> None:
     assert "one of '5', '10'" in problems["duration"]
     assert "one of '720p', '1080p'" in problems["resolution"]
     assert "http(s) URL" in problems["image_url"]
-    assert "from 0 to 2147483647" in problems["seed"]
+    assert "integer" in problems["seed"]
     assert "true or false" in problems["enable_prompt_expansion"]
 
 
@@ -165,3 +165,12 @@ def test_json_schema_carries_the_limits() -> None:
     assert schema["properties"]["prompt"]["maxLength"] == 800
     assert schema["required"] == ["prompt", "image_url"]
     assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("seed", [-1, 0, 2**31, 3_000_000_000])
+def test_wan_takes_any_integer_seed_as_kie_documents(seed: int) -> None:
+    # kie.ai's page and schema say "integer" with no range: kieframe invents none.
+    value = kieframe.get_model(WAN).validate(
+        {"prompt": "a fox", "image_url": "https://example.com/f.png", "seed": seed}
+    )
+    assert kieframe.get_model(WAN).to_input(value)["seed"] == seed

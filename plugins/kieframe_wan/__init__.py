@@ -16,9 +16,6 @@ __all__ = ["SPEC", "WanImageToVideoInput", "kieframe_models"]
 
 MODEL_ID = "wan/2-5-image-to-video"
 
-# Alibaba's Wan API takes seeds in [0, 2**31 - 1]; kie.ai's page says only "number".
-_MAX_SEED = 2**31 - 1
-
 
 class WanImageToVideoInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Input of Wan 2.5 image-to-video: animate a first frame following a prompt."""
@@ -38,10 +35,8 @@ class WanImageToVideoInput(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
         str, msgspec.Meta(max_length=500, description="content to avoid")
     ] = ""
     enable_prompt_expansion: bool = True
-    seed: (
-        Annotated[int, msgspec.Meta(ge=0, le=_MAX_SEED, description="random seed; omit for random")]
-        | None
-    ) = None
+    # kie.ai documents an integer and no range (its page and its OpenAPI schema): none is invented.
+    seed: Annotated[int, msgspec.Meta(description="random seed; omit for random")] | None = None
     nsfw_checker: Annotated[
         bool,
         msgspec.Meta(description="filter unsafe content; off returns the model's output as is"),

@@ -106,7 +106,7 @@ def test_the_input_can_come_from_stdin(cli: Runner) -> None:
 
 def test_bad_input_is_one_message_listing_every_problem(cli: Runner) -> None:
     done = cli(
-        "run", WAN, "--emulator", "--prompt", "", "--duration", "7", "--seed", "-1",
+        "run", WAN, "--emulator", "--prompt", "", "--duration", "7", "--seed", "1.5",
         "--image-url", "https://example.com/a.png", "--set", "resolutoin=720p",
     )  # fmt: skip
     assert done.code == ExitCode.BAD_INPUT
