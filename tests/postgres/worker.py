@@ -3,7 +3,8 @@
 Modes (the first argument) print one JSON line per event on stdout:
 
 - ``submit``: create ``--count`` tasks through a client sharing ``--database``; each create
-  that the database made impossible is reported (``unavailable``) and tried again;
+  that the database made impossible is reported (``unavailable``) and tried again; with
+  ``--barrier`` it reports ``ready`` once warmed up and starts on a line from stdin;
 - ``wait``: create ``--count`` tasks whose callbacks go to ``--callback-url``, then wait for
   each in turn;
 - ``receive``: serve a callback receiver sharing the database's hub and claims; its handler
@@ -52,6 +53,9 @@ def submit(args: argparse.Namespace) -> None:
         # Warm up as a long-running worker would be: the first request of a fresh process (its
         # connection, lazy imports) can lag far behind its budget slot.
         kie.credits()
+        if args.barrier:  # start together with the other workers: the test says when
+            emit(event="ready")
+            sys.stdin.readline()
         done = 0
         while done < args.count:
             try:
@@ -118,6 +122,7 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=20)
     parser.add_argument("--window", type=float, default=10.5)
     parser.add_argument("--callback-url", default="")
+    parser.add_argument("--barrier", action="store_true", help="wait for a line on stdin")
     args = parser.parse_args()
     {"submit": submit, "wait": wait, "receive": receive, "hold": hold}[args.mode](args)
 
