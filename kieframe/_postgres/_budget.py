@@ -1,33 +1,38 @@
 """Rate budgets shared by every process: one row per account and kind, serialised by its lock.
 
-A slot is taken inside one short transaction that locks the budget's row
+A slot is booked inside one short transaction that locks the budget's row
 (``SELECT ... FOR UPDATE``) and reads the database's clock (``clock_timestamp()``), so workers on
-several machines share one window whatever their own clocks say. Only a slot that is free *now*
-is taken; otherwise the caller sleeps until the database says one will be and asks again. So a
-429 seen by any process (:meth:`PostgresWindow.penalise`, stored as the row's ``blocked_until``)
-holds back every process's next create, and no slot is ever held by a process that died: a
-lock dies with its connection, and a slot is only a time already past.
+several machines share one window whatever their own clocks say. The row's lock queues the
+callers in turn (first come, first served), and each one books the earliest free slot, now or
+later: the booking is a time in the row's ``slots``, and the caller sleeps until it comes. So the
+budget is shared in the order the callers asked, not by who wins a race when a slot frees up.
+
+A 429 seen by any process (:meth:`PostgresWindow.penalise`) sets the row's ``blocked_until`` and
+cancels the bookings not yet due: a caller that wakes up to a cancelled booking books again,
+after the pause. No slot is held by a process that died: a lock dies with its connection, and a
+booking is only a time, used once or wasted once (a caller interrupted while it sleeps gives its
+booking back).
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import Any
 
 from ._connect import Database
 
 __all__ = ["PostgresWindow"]
 
-# How long a caller sleeps at most before asking again (a penalty may have been lifted, or
-# another process's reservation may have been given back).
-_MAX_NAP = 1.0
+logger = logging.getLogger("kieframe")
 
 
 class PostgresWindow:
     """At most ``limit`` events in any ``window`` seconds for ``account``'s ``kind`` of request.
 
     The same methods as the in-process :class:`~kieframe._ratelimit.SlidingWindow`, except that
-    :meth:`reserve` blocks until a slot is free and then returns 0 (call it from a thread in
-    async code). Raises :class:`~kieframe._postgres.DatabaseUnavailable` when the database
+    :meth:`reserve` blocks until the booked slot comes and then returns 0 (call it from a thread
+    in async code). Raises :class:`~kieframe._postgres.DatabaseUnavailable` when the database
     cannot be reached: then no slot was taken and the request must not be sent.
     """
 
@@ -44,15 +49,24 @@ class PostgresWindow:
         return f"<PostgresWindow {self.kind} {self.limit}/{self.window:g}s account={self.account}>"
 
     def reserve(self) -> float:
-        """Block until a slot is free, take it and return 0 (also 0 when unlimited)."""
+        """Book the earliest free slot, sleep until it comes, and return 0 (0 when unlimited)."""
         if self.limit <= 0:
             return 0.0
-        while (wait := self._try_take()) > 0:
-            time.sleep(min(wait, _MAX_NAP))
-        return 0.0
+        while True:
+            at, delay = self._book()
+            if delay <= 0:
+                return 0.0
+            try:
+                time.sleep(delay)
+                if self._still_booked(at):
+                    return 0.0
+            except BaseException:
+                self._give_back(at)
+                raise
+            logger.info("a 429 cancelled this process's %s slot; booking again", self.kind)
 
-    def _try_take(self) -> float:
-        """Take a slot if one is free now (return 0), else return the seconds to the next."""
+    def _book(self) -> tuple[float, float]:
+        """Book the earliest free slot: its time on the database's clock, and the wait for it."""
         with self._db.session() as conn, conn.transaction():
             conn.execute(
                 "INSERT INTO kieframe_budgets (account, kind) VALUES (%s, %s)"
@@ -60,30 +74,52 @@ class PostgresWindow:
                 (self.account, self.kind),
             )
             row = conn.execute(
-                "SELECT slots, blocked_until FROM kieframe_budgets"
-                " WHERE account = %s AND kind = %s FOR UPDATE",
+                "SELECT slots, blocked_until, extract(epoch FROM clock_timestamp())"
+                " FROM kieframe_budgets WHERE account = %s AND kind = %s FOR UPDATE",
                 (self.account, self.kind),
             ).fetchone()
-            clock = conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
-            if row is None or clock is None:  # pragma: no cover - the row was just ensured
+            if row is None:  # pragma: no cover - the row was just ensured
                 raise RuntimeError("the budget row vanished")
-            now = float(str(clock[0]))
             stored: list[float] = row[0]  # type: ignore[assignment]  # double precision[]
-            slots = [slot for slot in stored if slot > now - self.window]
+            now = float(str(row[2]))
+            slots = sorted(slot for slot in stored if slot > now - self.window)
             at = max(now, float(str(row[1])))
-            if len(slots) >= self.limit:
+            if len(slots) >= self.limit:  # free when the limit-th latest leaves the window
                 at = max(at, slots[-self.limit] + self.window)
-            if at > now:
-                return at - now
-            slots.append(now)
+            slots.append(at)
             conn.execute(
                 "UPDATE kieframe_budgets SET slots = %s WHERE account = %s AND kind = %s",
                 (slots, self.account, self.kind),
             )
-            return 0.0
+        return at, at - now
+
+    def _still_booked(self, at: float) -> bool:
+        """Whether the booking at ``at`` stands (a 429 since then cancels it)."""
+        with self._db.session() as conn:
+            row: Any = conn.execute(
+                "SELECT %s::float8 = ANY(slots) FROM kieframe_budgets"
+                " WHERE account = %s AND kind = %s",
+                (at, self.account, self.kind),
+            ).fetchone()
+        return bool(row is not None and row[0])
+
+    def _give_back(self, at: float) -> None:
+        """Cancel the booking at ``at`` (best effort: at worst one slot goes unused)."""
+        try:
+            with self._db.session() as conn:
+                conn.execute(
+                    "UPDATE kieframe_budgets SET slots = array_remove(slots, %s::float8)"
+                    " WHERE account = %s AND kind = %s",
+                    (at, self.account, self.kind),
+                )
+        except Exception as error:  # the interrupt matters more than the slot
+            logger.debug("could not give back a %s slot: %s", self.kind, error)
 
     def penalise(self, seconds: float) -> None:
-        """After a 429, hold every process's next event back for ``seconds``."""
+        """After a 429, hold every process's next event back for ``seconds``.
+
+        The bookings not yet due are cancelled: their callers book again, after the pause.
+        """
         if self.limit <= 0:
             return
         with self._db.session() as conn:
@@ -91,6 +127,8 @@ class PostgresWindow:
                 "INSERT INTO kieframe_budgets AS b (account, kind, blocked_until)"
                 " VALUES (%s, %s, extract(epoch FROM clock_timestamp()) + %s)"
                 " ON CONFLICT (account, kind) DO UPDATE SET blocked_until ="
-                " greatest(b.blocked_until, excluded.blocked_until)",
+                " greatest(b.blocked_until, excluded.blocked_until), slots = ARRAY("
+                "SELECT slot FROM unnest(b.slots) AS slot"
+                " WHERE slot <= extract(epoch FROM clock_timestamp()))",
                 (self.account, self.kind, seconds),
             )
