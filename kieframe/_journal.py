@@ -10,7 +10,14 @@ attention: tasks to collect (``accepted``) and creates to reconcile (``sending``
 A task is known by its host and id together: two hosts (kie.ai, a proxy, an emulator) may hand out
 the same id, and neither entry hides the other.
 
+A create sent with a callback URL carries its own submission token in that URL (the query
+parameter ``kieframe_submission``): the receiver that gets the task's callback settles an
+``uncertain`` (or ``sending``) entry to ``accepted`` with the task id, through
+:meth:`SqlJournal.settle_callback`. That relies on kie.ai calling the URL as given, query string
+included; otherwise the entry stays to reconcile by hand (``kieframe journal resolve``).
+
 Any object with the methods of :class:`SubmissionLog` can stand in for the SQLite journal.
+:class:`SqlJournal` holds the rules shared by the SQLite journal and the PostgreSQL one.
 """
 
 from __future__ import annotations
@@ -19,26 +26,35 @@ import contextlib
 import datetime as dt
 import enum
 import json
+import logging
 import os
+import secrets
 import sqlite3
 import threading
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ._errors import JournalError
 
 __all__ = [
+    "CALLBACK_PARAMETER",
     "ENV_JOURNAL",
     "SCHEMA_VERSION",
     "Journal",
     "JournalEntry",
     "JournalStatus",
+    "SqlJournal",
     "SubmissionLog",
+    "callback_token",
     "default_journal_path",
+    "new_token",
+    "tag_callback_url",
 ]
+
+logger = logging.getLogger("kieframe")
 
 #: The environment variable naming the journal file.
 ENV_JOURNAL = "KIEFRAME_JOURNAL"
@@ -58,6 +74,8 @@ class JournalStatus(enum.StrEnum):
 
 _OPEN = (JournalStatus.SENDING, JournalStatus.ACCEPTED, JournalStatus.UNCERTAIN)
 _UNSETTLED = (JournalStatus.SENDING, JournalStatus.UNCERTAIN)
+#: The columns of an entry, in the order the stores' ``_entry`` decoders take them.
+_COLUMNS = "id, host, model, input, status, task_id, detail, created_at, updated_at"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,6 +121,224 @@ class SubmissionLog(Protocol):
         ...
 
 
+#: The query parameter of a callback URL that names the submission it reports on.
+CALLBACK_PARAMETER = "kieframe_submission"
+
+
+def new_token() -> str:
+    """A fresh submission token: random, unguessable, safe in a URL."""
+    return secrets.token_urlsafe(16)
+
+
+def tag_callback_url(url: str, token: str) -> str:
+    """``url`` with the submission ``token`` added to its query (the user's parameters kept)."""
+    parts = urlsplit(url)
+    query = "&".join(
+        part
+        for part in parts.query.split("&")
+        if part and part.split("=", 1)[0] != CALLBACK_PARAMETER
+    )
+    query = f"{query}&" if query else ""
+    return urlunsplit(parts._replace(query=f"{query}{CALLBACK_PARAMETER}={token}"))
+
+
+def callback_token(query_string: bytes | str) -> str | None:
+    """The submission token in a callback request's query string, if it carries one."""
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    values = parse_qs(query_string).get(CALLBACK_PARAMETER)
+    return values[-1] if values else None
+
+
+class SqlJournal:
+    """The journal's rules over one table of submissions; stores supply the SQL connection.
+
+    An outcome (accepted, rejected, uncertain) is written only while the entry is ``sending``,
+    and only by its owner where the store has owners (:meth:`_fence`): a settled entry is never
+    overwritten, and an outcome that comes too late is logged, not raised, so the create's own
+    result (a task, or the reason it is uncertain) reaches the caller. Subclasses give the table,
+    the database's clock in the stored form, one statement runner and the row decoder; SQL is
+    written with ``?`` placeholders.
+    """
+
+    _table: ClassVar[str]
+    _now: ClassVar[str]
+
+    def _run(self, sql: str, args: Sequence[object]) -> tuple[int, list[tuple[Any, ...]]]:
+        """Run one statement: (rows changed, rows returned)."""
+        raise NotImplementedError
+
+    def _insert(self, *, model: str, payload: str, host: str | None, token: str | None) -> int:
+        """Add a ``sending`` entry; return its id."""
+        raise NotImplementedError
+
+    def _entry(self, row: tuple[Any, ...]) -> JournalEntry:
+        """The entry of one row of :data:`_COLUMNS`."""
+        raise NotImplementedError
+
+    def _fence(self) -> tuple[str, tuple[object, ...]]:
+        """The condition (and its arguments) that an entry is this journal object's own."""
+        return "", ()
+
+    def begin(
+        self,
+        *,
+        model: str,
+        input: Mapping[str, Any],
+        host: str | None = None,
+        token: str | None = None,
+    ) -> int:
+        """Record a create about to be sent (to the Jobs API at ``host``); return its entry id.
+
+        ``token`` is the submission token its callback URL carries (see :func:`tag_callback_url`).
+        """
+        payload = json.dumps(dict(input), sort_keys=True, default=str)
+        return self._insert(model=model, payload=payload, host=host, token=token)
+
+    def _set(
+        self,
+        entry: int,
+        status: JournalStatus,
+        *,
+        only_if: tuple[JournalStatus, ...],
+        fenced: bool = False,
+        columns: Mapping[str, str | None],
+    ) -> bool:
+        """Update an entry whose status is one of ``only_if``; return whether it changed."""
+        assignments = "".join(f", {name} = ?" for name in columns)
+        fence, fence_args = self._fence() if fenced else ("", ())
+        changed, _ = self._run(
+            f"UPDATE {self._table} SET status = ?, updated_at = {self._now}{assignments}"  # noqa: S608 - names are ours
+            f" WHERE id = ? AND status IN ({', '.join('?' * len(only_if))}){fence}",
+            (status.value, *columns.values(), entry, *(old.value for old in only_if), *fence_args),
+        )
+        return changed > 0
+
+    def _get(self, entry: int) -> JournalEntry | None:
+        _, rows = self._run(f"SELECT {_COLUMNS} FROM {self._table} WHERE id = ?", (entry,))  # noqa: S608
+        return self._entry(rows[0]) if rows else None
+
+    def _outcome(self, entry: int, status: JournalStatus, **columns: str) -> None:
+        """Write the outcome of this owner's create, unless the entry was settled meanwhile."""
+        if self._set(entry, status, only_if=(JournalStatus.SENDING,), fenced=True, columns=columns):
+            return
+        now = self._get(entry)
+        if (
+            now is not None
+            and now.status is not JournalStatus.SENDING
+            and now.task_id
+            and (status is not JournalStatus.ACCEPTED or columns.get("task_id") == now.task_id)
+        ):  # its callback came first and settled it: nothing is lost
+            logger.info("journal entry %s was settled as task %s already", entry, now.task_id)
+            return
+        found = "gone" if now is None else f"now {now.status.value}"
+        logger.warning(
+            "journal entry %s is not sending under this journal (%s): not marking it %s %s",
+            entry,
+            found,
+            status.value,
+            columns,
+        )
+
+    def accepted(self, entry: int, *, task_id: str) -> None:
+        """kie.ai accepted the create of ``entry`` as ``task_id``."""
+        self._outcome(entry, JournalStatus.ACCEPTED, task_id=task_id)
+
+    def rejected(self, entry: int, *, reason: str) -> None:
+        """kie.ai refused the create of ``entry``."""
+        self._outcome(entry, JournalStatus.REJECTED, detail=reason)
+
+    def uncertain(self, entry: int, *, reason: str) -> None:
+        """The create of ``entry`` got no usable answer."""
+        self._outcome(entry, JournalStatus.UNCERTAIN, detail=reason)
+
+    def resolve(self, entry: int, *, task_id: str | None) -> None:
+        """Settle a ``sending`` or ``uncertain`` entry after checking with kie.ai (any owner).
+
+        ``task_id`` is the task found for it (the entry becomes ``accepted``, to be collected), or
+        None when there is none (the entry becomes ``rejected``). Raises ValueError if the entry
+        is settled already, or another entry of the same host holds that task id.
+        """
+        holder = None if task_id is None else self._holder(entry, task_id)
+        if holder is not None:
+            raise ValueError(f"task {task_id} is already in the journal (entry {holder})")
+        status, column = (
+            (JournalStatus.REJECTED, {"detail": "resolved: no task was created"})
+            if task_id is None
+            else (JournalStatus.ACCEPTED, {"task_id": task_id})
+        )
+        if not self._set(entry, status, only_if=_UNSETTLED, columns=column):
+            raise ValueError(f"entry {entry} is not sending or uncertain: nothing to resolve")
+
+    def settle_callback(self, token: str, *, task_id: str) -> int | None:
+        """Settle the create whose callback URL carried ``token``: kie.ai made ``task_id``.
+
+        A ``sending`` or ``uncertain`` entry becomes ``accepted`` with the task id; return its id,
+        or None when no unsettled entry carries the token (another journal's, or settled).
+        """
+        _, rows = self._run(f"SELECT id FROM {self._table} WHERE token = ?", (token,))  # noqa: S608
+        if not rows:
+            return None
+        entry = int(rows[0][0])
+        if self._holder(entry, task_id) is not None:
+            return None
+        columns = {"task_id": task_id, "detail": "settled by its callback"}
+        if self._set(entry, JournalStatus.ACCEPTED, only_if=_UNSETTLED, columns=columns):
+            logger.info("journal entry %s settled by its callback: task %s", entry, task_id)
+            return entry
+        return None
+
+    def dismiss(self, entry: int, *, reason: str = "dismissed") -> None:
+        """Set an open entry aside (``dismissed``): it is no longer listed as unfinished.
+
+        For a task that is not wanted any more, or a create checked by hand. Raises ValueError
+        if the entry is not open.
+        """
+        if not self._set(entry, JournalStatus.DISMISSED, only_if=_OPEN, columns={"detail": reason}):
+            raise ValueError(f"entry {entry} is not open: nothing to dismiss")
+
+    def _holder(self, entry: int, task_id: str) -> int | None:
+        """Another entry of ``entry``'s host that holds ``task_id``, if any."""
+        _, rows = self._run(
+            f"SELECT id FROM {self._table} WHERE task_id = ? AND id <> ?"  # noqa: S608
+            f" AND coalesce(host, '') = (SELECT coalesce(host, '') FROM {self._table}"
+            " WHERE id = ?)",
+            (task_id, entry, entry),
+        )
+        return None if not rows else int(rows[0][0])
+
+    def finished(
+        self, task_id: str, *, succeeded: bool, detail: str | None = None, host: str | None = None
+    ) -> None:
+        """The task ``task_id`` reached success or fail (unknown ids are ignored).
+
+        With ``host``, the entry of that host (or one whose host was never recorded) is
+        updated, never a namesake from another host; the newest such entry if several.
+        """
+        status = JournalStatus.SUCCEEDED if succeeded else JournalStatus.FAILED
+        self._run(
+            f"UPDATE {self._table} SET status = ?, updated_at = {self._now}, detail = ?"  # noqa: S608
+            f" WHERE id = (SELECT id FROM {self._table} WHERE task_id = ?"
+            " AND (CAST(? AS TEXT) IS NULL OR host = ? OR host IS NULL)"
+            " ORDER BY CASE WHEN coalesce(host, '') = coalesce(CAST(? AS TEXT), '') THEN 0"
+            " ELSE 1 END, id DESC LIMIT 1)",
+            (status.value, detail, task_id, host, host, host),
+        )
+
+    def entries(self, *, status: JournalStatus | None = None) -> list[JournalEntry]:
+        """Every entry (or those with ``status``), oldest first."""
+        where, args = ("", ()) if status is None else (" WHERE status = ?", (status.value,))
+        _, rows = self._run(
+            f"SELECT {_COLUMNS} FROM {self._table}{where} ORDER BY id",  # noqa: S608
+            args,
+        )
+        return [self._entry(row) for row in rows]
+
+    def unfinished(self) -> list[JournalEntry]:
+        """Entries that need attention: tasks to collect and creates to reconcile."""
+        return [entry for entry in self.entries() if entry.status in _OPEN]
+
+
 def default_journal_path() -> Path | None:
     """Where the journal lives: ``$KIEFRAME_JOURNAL``, else under ``$XDG_STATE_HOME/kieframe/``.
 
@@ -119,7 +355,7 @@ def default_journal_path() -> Path | None:
 
 
 #: The schema's version, kept in SQLite's ``user_version``; older journals are migrated on open.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _TABLE = """
 CREATE TABLE {name} (
@@ -130,6 +366,7 @@ CREATE TABLE {name} (
     status TEXT NOT NULL,
     task_id TEXT,
     detail TEXT,
+    token TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 )
@@ -137,11 +374,11 @@ CREATE TABLE {name} (
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS submissions_status ON submissions (status);
 CREATE INDEX IF NOT EXISTS submissions_task ON submissions (task_id, host);
+CREATE UNIQUE INDEX IF NOT EXISTS submissions_token ON submissions (token) WHERE token IS NOT NULL;
 """
-_COLUMNS = "id, host, model, input, status, task_id, detail, created_at, updated_at"
 
 
-class Journal:
+class Journal(SqlJournal):
     """The SQLite journal (the default :class:`SubmissionLog`); thread-safe, one file.
 
     ``path`` defaults to :func:`default_journal_path`; ``":memory:"`` keeps it in memory (tests).
@@ -176,6 +413,7 @@ class Journal:
 
         Version 1 (no ``user_version``) keyed tasks by id alone (``task_id UNIQUE``), and its
         first form had no ``host`` column; its rows are copied as they are, host unknown.
+        Version 2 lacked the submission token of callback URLs (``token``).
         """
         self._db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
         try:
@@ -184,7 +422,9 @@ class Journal:
                 raise sqlite3.DatabaseError(
                     f"schema version {version} is newer than this kieframe's ({SCHEMA_VERSION})"
                 )
-            if version < SCHEMA_VERSION:
+            if version == 2:  # the version before the token
+                self._db.execute("ALTER TABLE submissions ADD COLUMN token TEXT")
+            elif version < SCHEMA_VERSION:
                 columns = {row[1] for row in self._db.execute("PRAGMA table_info(submissions)")}
                 self._db.execute(_TABLE.format(name="submissions_new"))
                 if columns:
@@ -195,6 +435,7 @@ class Journal:
                     )
                     self._db.execute("DROP TABLE submissions")
                 self._db.execute("ALTER TABLE submissions_new RENAME TO submissions")
+            if version < SCHEMA_VERSION:
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             for statement in filter(str.strip, _INDEXES.split(";")):
                 self._db.execute(statement)
@@ -217,11 +458,6 @@ class Journal:
         with self._lock:
             self._db.close()
 
-    def _write(self, sql: str, *args: Any) -> int:
-        with self._lock, self._guard("cannot write to"):
-            cursor = self._db.execute(sql, args)
-            return cursor.lastrowid or 0
-
     @contextlib.contextmanager
     def _guard(self, what: str) -> Iterator[None]:
         """Turn a database failure (corrupt, read-only, disk full) into a JournalError."""
@@ -230,125 +466,25 @@ class Journal:
         except sqlite3.Error as error:
             raise self._error(what, error) from None
 
-    def begin(self, *, model: str, input: Mapping[str, Any], host: str | None = None) -> int:
-        """Record a create about to be sent (to the Jobs API at ``host``); return its entry id."""
-        now = time.time()
-        return self._write(
-            "INSERT INTO submissions (host, model, input, status, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            host,
-            model,
-            json.dumps(dict(input), sort_keys=True, default=str),
-            JournalStatus.SENDING.value,
-            now,
-            now,
-        )
+    _table = "submissions"
+    _now = "((julianday('now') - 2440587.5) * 86400.0)"  # the epoch, as the rows keep it
 
-    def _set(
-        self,
-        entry: int,
-        status: JournalStatus,
-        *,
-        only_if: tuple[JournalStatus, ...] = (),
-        **columns: str | None,
-    ) -> bool:
-        """Update an entry; return whether a row changed (``only_if`` limits the old statuses)."""
-        assignments = "".join(f", {name} = ?" for name in columns)
-        guard = f" AND status IN ({', '.join('?' * len(only_if))})" if only_if else ""
+    def _run(self, sql: str, args: Sequence[object]) -> tuple[int, list[tuple[Any, ...]]]:
+        with self._lock, self._guard("cannot use"):
+            cursor = self._db.execute(sql, tuple(args))
+            return cursor.rowcount, cursor.fetchall()
+
+    def _insert(self, *, model: str, payload: str, host: str | None, token: str | None) -> int:
         with self._lock, self._guard("cannot write to"):
             cursor = self._db.execute(
-                f"UPDATE submissions SET status = ?, updated_at = ?{assignments}"  # noqa: S608 - names are ours
-                f" WHERE id = ?{guard}",
-                (status.value, time.time(), *columns.values(), entry, *only_if),
+                "INSERT INTO submissions (host, model, input, status, token, created_at,"  # noqa: S608
+                f" updated_at) VALUES (?, ?, ?, 'sending', ?, {self._now}, {self._now})",
+                (host, model, payload, token),
             )
-            return cursor.rowcount > 0
+            return cursor.lastrowid or 0
 
-    def accepted(self, entry: int, *, task_id: str) -> None:
-        """kie.ai accepted the create of ``entry`` as ``task_id``."""
-        self._set(entry, JournalStatus.ACCEPTED, task_id=task_id)
-
-    def rejected(self, entry: int, *, reason: str) -> None:
-        """kie.ai refused the create of ``entry``."""
-        self._set(entry, JournalStatus.REJECTED, detail=reason)
-
-    def uncertain(self, entry: int, *, reason: str) -> None:
-        """The create of ``entry`` got no usable answer."""
-        self._set(entry, JournalStatus.UNCERTAIN, detail=reason)
-
-    def resolve(self, entry: int, *, task_id: str | None) -> None:
-        """Settle a ``sending`` or ``uncertain`` entry after checking with kie.ai.
-
-        ``task_id`` is the task found for it (the entry becomes ``accepted``, to be collected), or
-        None when there is none (the entry becomes ``rejected``). Raises ValueError if the entry
-        is settled already, or another entry of the same host holds that task id.
-        """
-        holder = None if task_id is None else self._holder(entry, task_id)
-        if holder is not None:
-            raise ValueError(f"task {task_id} is already in the journal (entry {holder})")
-        status, column = (
-            (JournalStatus.REJECTED, {"detail": "resolved: no task was created"})
-            if task_id is None
-            else (JournalStatus.ACCEPTED, {"task_id": task_id})
-        )
-        if not self._set(entry, status, only_if=_UNSETTLED, **column):
-            raise ValueError(f"entry {entry} is not sending or uncertain: nothing to resolve")
-
-    def dismiss(self, entry: int, *, reason: str = "dismissed") -> None:
-        """Set an open entry aside (``dismissed``): it is no longer listed as unfinished.
-
-        For a task that is not wanted any more, or a create checked by hand. Raises ValueError
-        if the entry is not open.
-        """
-        if not self._set(entry, JournalStatus.DISMISSED, only_if=_OPEN, detail=reason):
-            raise ValueError(f"entry {entry} is not open: nothing to dismiss")
-
-    def _holder(self, entry: int, task_id: str) -> int | None:
-        """Another entry of ``entry``'s host that holds ``task_id``, if any."""
-        with self._lock, self._guard("cannot read"):
-            row = self._db.execute(
-                "SELECT id FROM submissions WHERE task_id = ? AND id != ?"
-                " AND host IS (SELECT host FROM submissions WHERE id = ?)",
-                (task_id, entry, entry),
-            ).fetchone()
-        return None if row is None else int(row[0])
-
-    def finished(
-        self, task_id: str, *, succeeded: bool, detail: str | None = None, host: str | None = None
-    ) -> None:
-        """The task ``task_id`` reached success or fail (unknown ids are ignored).
-
-        With ``host``, the entry of that host (or one whose host was never recorded) is
-        updated, never a namesake from another host; the newest such entry if several.
-        """
-        status = JournalStatus.SUCCEEDED if succeeded else JournalStatus.FAILED
-        self._write(
-            "UPDATE submissions SET status = ?, updated_at = ?, detail = ? WHERE id = ("
-            " SELECT id FROM submissions WHERE task_id = ?"
-            " AND (? IS NULL OR host IS ? OR host IS NULL)"
-            " ORDER BY host IS ? DESC, id DESC LIMIT 1)",
-            status.value,
-            time.time(),
-            detail,
-            task_id,
-            host,
-            host,
-            host,
-        )
-
-    def entries(self, *, status: JournalStatus | None = None) -> list[JournalEntry]:
-        """Every entry (or those with ``status``), oldest first."""
-        sql = f"SELECT {_COLUMNS} FROM submissions"  # noqa: S608 - names are ours
-        args: tuple[str, ...] = ()
-        if status is not None:
-            sql += " WHERE status = ?"
-            args = (status.value,)
-        with self._lock, self._guard("cannot read"):
-            rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
-        return [_entry(row) for row in rows]
-
-    def unfinished(self) -> list[JournalEntry]:
-        """Entries that need attention: tasks to collect and creates to reconcile."""
-        return [entry for entry in self.entries() if entry.status in _OPEN]
+    def _entry(self, row: tuple[Any, ...]) -> JournalEntry:
+        return _entry(row)
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:

@@ -116,6 +116,14 @@ class CallbackHub:
         for slot in slots:
             slot.wake(delivery)
 
+    async def deliver_async(self, record: TaskRecord, *, confirmed: bool) -> None:
+        """:meth:`deliver` from a coroutine, never blocking its event loop.
+
+        The in-process hub only wakes waits, so it delivers at once; a hub that writes
+        elsewhere (a database) does it on a worker thread.
+        """
+        self.deliver(record, confirmed=confirmed)
+
     def _newer(self, task_id: str, after: int) -> Delivery | None:
         delivery = self._latest.get(task_id)
         return delivery if delivery is not None and delivery.seq > after else None

@@ -294,10 +294,10 @@ class CallbackReceiver:
                     self._count("unknown")
                     logger.warning("callback for task %s, which kie.ai does not know", key[0])
                     return
-                self._unread(claimed, key, error)
+                await self._unread(claimed, key, error)
                 return
             except KieError as error:
-                self._unread(claimed, key, error)
+                await self._unread(claimed, key, error)
                 return
             if not record.finished:
                 self._forget(key)
@@ -314,22 +314,22 @@ class CallbackReceiver:
             try:
                 first = await asyncio.to_thread(self._claims.claim, *key)
             except KieError as error:
-                self._unread(claimed, key, error)
+                await self._unread(claimed, key, error)
                 return
             if not first:
                 self._count("duplicates")
                 logger.debug("callback for task %s (%s) handled by another receiver", *key)
                 return
-        self.hub.deliver(record, confirmed=confirmed)
+        await self.hub.deliver_async(record, confirmed=confirmed)  # a database's: off the loop
         self._count("delivered")
         if self._handler is not None:
             await _call(self._handler, record)
 
-    def _unread(self, claimed: TaskRecord, key: tuple[str, str], error: KieError) -> None:
+    async def _unread(self, claimed: TaskRecord, key: tuple[str, str], error: KieError) -> None:
         """The re-read failed: the waits re-read themselves, and a redelivery counts as new."""
         self._forget(key)
         self._count("errors")
-        self.hub.deliver(claimed, confirmed=False)
+        await self.hub.deliver_async(claimed, confirmed=False)
         logger.warning("could not re-read task %s after its callback: %s", claimed.task_id, error)
 
 

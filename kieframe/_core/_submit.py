@@ -22,7 +22,7 @@ import base64
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -44,7 +44,7 @@ from .._fields import HttpUrl
 from .._files._cache import UploadCache
 from .._files._local import Location, PendingUpload, describe_size, put_urls, stage_input
 from .._files._names import upload_name
-from .._journal import SubmissionLog
+from .._journal import SqlJournal, SubmissionLog, new_token, tag_callback_url
 from .._records import RawInput, Task
 from .._registry import Registry
 from ._effects import SYSTEM_CLOCK, Blocking, Call, Clock, Op, Sleep
@@ -271,9 +271,15 @@ def create_op(
                 submission, content, attempts=attempts, rate_window=rate_window, clock=clock
             )
         )
-    entry: int = yield Blocking(
-        partial(journal.begin, model=submission.model, input=submission.input, host=host)
-    )
+    begin = partial(journal.begin, model=submission.model, input=submission.input, host=host)
+    callback_url = submission.body.get("callBackUrl")
+    if isinstance(journal, SqlJournal) and isinstance(callback_url, str):
+        # The callback names its submission, so that the receiver can settle an uncertain one.
+        token = new_token()
+        body = {**submission.body, "callBackUrl": tag_callback_url(callback_url, token)}
+        content = encode_body(replace(submission, body=body))
+        begin = partial(begin, token=token)
+    entry: int = yield Blocking(begin)
     try:
         task = yield from _create(
             submission, content, attempts=attempts, rate_window=rate_window, clock=clock

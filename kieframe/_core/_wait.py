@@ -216,12 +216,29 @@ def callback_wait_op(
 def journaled_wait(
     op: Op[TaskRecord], journal: SubmissionLog, task_id: str, host: str
 ) -> Op[TaskRecord]:
-    """Run a wait and write its outcome (success or failure) to the journal entry of ``host``."""
+    """Run a wait and write its outcome (success or failure) to the journal entry of ``host``.
+
+    A journal that cannot be written then (a database gone) does not spoil the wait's outcome:
+    it is logged, and the entry stays ``accepted``, listed to collect.
+    """
     finished = partial(journal.finished, task_id, host=host)
     try:
         record = yield from op
     except TaskFailed as failure:  # (a task kie.ai does not show stays "accepted": it was paid)
-        yield Blocking(partial(finished, succeeded=False, detail=failure.message))
+        yield from _note(partial(finished, succeeded=False, detail=failure.message), task_id)
         raise
-    yield Blocking(partial(finished, succeeded=True))
+    yield from _note(partial(finished, succeeded=True), task_id)
     return record
+
+
+def _note(write: partial[None], task_id: str) -> Op[None]:
+    """Write a finished task to the journal; a failure is logged, never raised."""
+    try:
+        yield Blocking(write)
+    except Exception as error:
+        logger.warning(
+            "task %s finished, but the journal could not record it (%s): it stays listed to"
+            " collect (see `kieframe journal`)",
+            task_id,
+            error,
+        )

@@ -198,6 +198,12 @@ class PostgresCallbackHub(CallbackHub):
         finally:
             super().deliver(record, confirmed=confirmed)
 
+    async def deliver_async(self, record: TaskRecord, *, confirmed: bool) -> None:
+        """:meth:`deliver` on a worker thread: the database write never blocks the loop."""
+        import asyncio
+
+        await asyncio.to_thread(self.deliver, record, confirmed=confirmed)
+
     def wait(self, task_id: str, *, after: int = 0, timeout: float) -> Delivery | None:
         """Block until a delivery newer than ``after`` arrives for the task, or ``timeout``."""
         self.start()

@@ -65,6 +65,15 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        "the submission token that callback URLs carry",
+        """
+        ALTER TABLE kieframe_submissions ADD COLUMN token text;
+        CREATE UNIQUE INDEX kieframe_submissions_token
+            ON kieframe_submissions (token) WHERE token IS NOT NULL;
+        """,
+    ),
 )
 
 #: The schema version this kieframe expects.
