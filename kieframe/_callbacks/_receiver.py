@@ -23,6 +23,7 @@ from .._client import AsyncClient, Client
 from .._config import resolve_database_url
 from .._envelope import is_not_visible
 from .._errors import APIError, CallbackError, CallbackTooLargeError, KieError, NotFoundError
+from .._journal import SqlJournal, callback_token
 from .._postgres._backend import backend_from_url
 from .._records import TaskRecord
 from ._hub import CallbackHub
@@ -97,7 +98,10 @@ class CallbackReceiver:
     a ``handler`` then needs a ``client`` (or ``reread=False``). An :class:`~kieframe.AsyncClient`
     must belong to the loop that serves the receiver; a :class:`~kieframe.Client` works from any.
     With ``claims`` (shared by every receiver, such as the PostgreSQL backend's), a record is
-    passed on and handled by the one receiver that claims its task and state first.
+    passed on and handled by the one receiver that claims its task and state first. A callback
+    whose URL names its submission (``kieframe_submission``, added by the client that sent the
+    create) settles that create in the journal (the ``client``'s, else the database's) if its
+    answer was lost: the entry becomes ``accepted`` with the task id.
     ``database_url`` (default ``$KIEFRAME_DATABASE_URL``) names a PostgreSQL database shared with
     the clients: then the hub and the claims default to its (see the PostgreSQL guide).
     """
@@ -125,11 +129,14 @@ class CallbackReceiver:
             )
         if workers < 1 or queue_size < 1 or dedupe_capacity < 1:
             raise ValueError("workers, queue_size and dedupe_capacity must be at least 1")
+        journal = client.journal if client is not None else None
         url = resolve_database_url(database_url)
         if url:  # one database for every receiver and client: see docs/guide/postgres.md
             backend = backend_from_url(url)
             hub = hub if hub is not None else backend.hub
             claims = claims if claims is not None else backend.claims
+            journal = journal if isinstance(journal, SqlJournal) else backend.journal
+        self._journal = journal if isinstance(journal, SqlJournal) else None
         self.hub = hub if hub is not None else CallbackHub()
         self.reread = reread
         self._client = client
@@ -146,7 +153,7 @@ class CallbackReceiver:
         self._counts = dict.fromkeys(_COUNTERS, 0)
         self._refused: dict[int, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[TaskRecord] | None = None
+        self._queue: asyncio.Queue[tuple[TaskRecord, str | None]] | None = None
         self._workers: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
@@ -200,7 +207,7 @@ class CallbackReceiver:
             logger.debug("duplicate callback for task %s (%s)", *key)
             return 200, {"ok": True, "duplicate": True}
         try:
-            self._start().put_nowait(record)
+            self._start().put_nowait((record, callback_token(scope.get("query_string", b""))))
         except asyncio.QueueFull:
             self._forget(key)
             logger.warning("callback queue full; refused the callback of task %s", record.task_id)
@@ -241,7 +248,7 @@ class CallbackReceiver:
 
     # -- work off the request path ------------------------------------------------------------
 
-    def _start(self) -> asyncio.Queue[TaskRecord]:
+    def _start(self) -> asyncio.Queue[tuple[TaskRecord, str | None]]:
         """The work queue of the running loop, with its workers (started on first use)."""
         loop = asyncio.get_running_loop()
         if self._queue is None or self._loop is not loop:
@@ -267,11 +274,11 @@ class CallbackReceiver:
         await asyncio.gather(*workers, return_exceptions=True)
         self._queue, self._loop, self._workers = None, None, set()
 
-    async def _work(self, queue: asyncio.Queue[TaskRecord]) -> None:
+    async def _work(self, queue: asyncio.Queue[tuple[TaskRecord, str | None]]) -> None:
         while True:
-            record = await queue.get()
+            record, token = await queue.get()
             try:
-                await self._process(record)
+                await self._process(record, token)
             except Exception:
                 self._count("errors")
                 logger.exception("handling the callback of task %s failed", record.task_id)
@@ -282,7 +289,7 @@ class CallbackReceiver:
         with self._lock:
             self._seen.pop(key, None)
 
-    async def _process(self, claimed: TaskRecord) -> None:
+    async def _process(self, claimed: TaskRecord, token: str | None) -> None:
         key = (claimed.task_id, str(claimed.state))
         record, confirmed = claimed, not self.reread
         if self.reread and self._client is not None:
@@ -320,10 +327,21 @@ class CallbackReceiver:
                 self._count("duplicates")
                 logger.debug("callback for task %s (%s) handled by another receiver", *key)
                 return
+        if token is not None and self._journal is not None:
+            await self._settle(self._journal, token, record.task_id)
         await self.hub.deliver_async(record, confirmed=confirmed)  # a database's: off the loop
         self._count("delivered")
         if self._handler is not None:
             await _call(self._handler, record)
+
+    async def _settle(self, journal: SqlJournal, token: str, task_id: str) -> None:
+        """Settle the create the callback names, if its answer was lost (off the loop)."""
+        try:
+            await asyncio.to_thread(journal.settle_callback, token, task_id=task_id)
+        except Exception as error:  # the entry stays to reconcile by hand
+            logger.warning(
+                "could not settle the create of task %s in the journal: %s", task_id, error
+            )
 
     async def _unread(self, claimed: TaskRecord, key: tuple[str, str], error: KieError) -> None:
         """The re-read failed: the waits re-read themselves, and a redelivery counts as new."""

@@ -23,11 +23,14 @@ import httpx
 import psycopg
 import pytest
 
+import kieframe
 from kieframe.postgres import account_label
 from kieframe.testing import Emulator, Timing
 from kieframe.testing.postgres import PostgresCluster
 
 WORKER = Path(__file__).with_name("worker.py")
+WORKER_MODEL = "wan/2-5-image-to-video"
+WORKER_INPUT = {"prompt": "a cat surfing a wave", "image_url": "https://example.com/cat.png"}
 CREATES, WINDOW = 20, 1.3
 
 Event = dict[str, Any]
@@ -263,3 +266,20 @@ def test_duplicated_callbacks_over_two_receivers_run_the_handler_once(
         receiver.stop()
         handled += [e for e in receiver.events if e["event"] == "handled"]
     assert [e["task_id"] for e in handled] == [task_id]
+
+
+def test_a_create_whose_answer_was_lost_is_settled_by_its_callback_on_another_replica(
+    spawn: Callable[..., Worker], emulator: Emulator, kie_database_url: str
+) -> None:
+    receiver = spawn("receive")  # a receiver process: its journal is the database's
+    ready = receiver.next_event()
+    assert ready["event"] == "ready"
+    emulator.fault("createTask", "drop")  # the task is made, its answer is lost
+    with kieframe.Client(
+        Emulator.API_KEY, base_url=emulator.base_url, database_url=kie_database_url
+    ) as client:
+        with pytest.raises(kieframe.SubmissionUncertain):
+            client.submit(WORKER_MODEL, WORKER_INPUT, callback_url=f"{ready['url']}/kie")
+    (info,) = emulator.tasks
+    _until(lambda: _journal(kie_database_url) == [("accepted", info.task_id)], "the settlement")
+    assert emulator.stats.requests["createTask"] == 1  # never sent again

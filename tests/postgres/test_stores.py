@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from click.testing import CliRunner
 
 import kieframe
-from kieframe import AsyncClient, Client, RateLimits
+from kieframe import AsyncClient, CallbackReceiver, CallbackServer, Client, RateLimits
 from kieframe._cli import cli
+from kieframe._journal import Journal, SqlJournal
 from kieframe._postgres._connect import Database
 from kieframe._records import parse_record
 from kieframe.postgres import (
@@ -138,6 +141,50 @@ def test_resolve_and_dismiss_guard_their_entries(backend: Backend) -> None:
     assert [e.status for e in journal.entries()] == ["accepted", "dismissed"]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlJournal]:
+    """The SQLite journal and the PostgreSQL one: the same rules hold for both."""
+    if request.param == "sqlite":
+        book = Journal(tmp_path / "journal.sqlite3")
+        yield book
+        book.close()
+    else:
+        backend = Backend(request.getfixturevalue("kie_database_url"))
+        yield backend.journal
+        backend.close()
+
+
+def test_a_callback_settles_the_create_it_names_and_nothing_else(any_journal: SqlJournal) -> None:
+    lost = any_journal.begin(model=MODEL, input=INPUT, host="h", token="tok-1")
+    any_journal.uncertain(lost, reason="read timeout")
+    racing = any_journal.begin(model=MODEL, input=INPUT, host="h", token="tok-2")
+    known = any_journal.begin(model=MODEL, input=INPUT, host="h", token="tok-3")
+    any_journal.accepted(known, task_id="t3")
+
+    assert any_journal.settle_callback("tok-1", task_id="t1") == lost
+    assert any_journal.settle_callback("tok-1", task_id="t1") is None  # settled already
+    assert any_journal.settle_callback("unknown", task_id="t9") is None  # another journal's
+    assert any_journal.settle_callback("tok-3", task_id="t3") is None  # its answer came
+    # The callback may come before the create's own outcome: that outcome then changes nothing.
+    assert any_journal.settle_callback("tok-2", task_id="t2") == racing
+    any_journal.uncertain(racing, reason="read timeout")
+    any_journal.accepted(racing, task_id="t2")
+    assert [(e.status, e.task_id) for e in any_journal.entries()] == [
+        ("accepted", "t1"), ("accepted", "t2"), ("accepted", "t3"),
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="not sending or uncertain"):
+        any_journal.resolve(lost, task_id=None)  # settled: nothing to reconcile by hand
+
+
+def test_a_callback_never_gives_one_task_to_two_entries(any_journal: SqlJournal) -> None:
+    first = any_journal.begin(model=MODEL, input=INPUT, host="h")
+    any_journal.accepted(first, task_id="t1")
+    second = any_journal.begin(model=MODEL, input=INPUT, host="h", token="tok")
+    any_journal.uncertain(second, reason="read timeout")
+    assert any_journal.settle_callback("tok", task_id="t1") is None
+    assert [e.status for e in any_journal.entries()] == ["accepted", "uncertain"]
+
+
 # -- budgets and fail-closed creates ----------------------------------------------------------
 
 
@@ -198,6 +245,44 @@ def test_a_budget_grants_its_limit_then_holds_back(kie_database_url: str, limit:
     backend.close()
 
 
+def _booked(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT cardinality(slots) FROM kieframe_budgets").fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def _db_clock(url: str) -> float:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
+    assert row is not None
+    return float(row[0])
+
+
+def test_a_429_cancels_the_bookings_not_yet_due(kie_database_url: str) -> None:
+    backend = Backend(kie_database_url)
+    create, _ = backend.windows("acct", RateLimits(creates=1, create_window=1.0))
+    create.reserve()  # the only slot of this second
+    ended: list[float] = []
+    booked = threading.Thread(target=lambda: ended.append(create.reserve() + _db_clock(
+        kie_database_url)))  # fmt: skip
+    booked.start()
+    _until_true(lambda: _booked(kie_database_url) == 2)  # it booked the next second's slot
+    create.penalise(3.0)  # then a 429: every process holds back 3 s
+    with psycopg.connect(kie_database_url) as conn:
+        row = conn.execute("SELECT blocked_until FROM kieframe_budgets").fetchone()
+    assert row is not None
+    booked.join()
+    assert ended[0] >= float(row[0])  # it booked again, after the pause
+    backend.close()
+
+
+def _until_true(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 60  # a generous bound, not a timing
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
 async def test_the_async_client_shares_the_budget_and_journal(
     kie_emulator: Emulator, kie_database_url: str
 ) -> None:
@@ -212,6 +297,31 @@ async def test_the_async_client_shares_the_budget_and_journal(
     assert record.succeeded
     (entry,) = connect(kie_database_url).journal.entries()
     assert (entry.task_id, entry.status) == (task.task_id, "succeeded")
+
+
+def test_a_journal_outage_after_a_finished_wait_spoils_nothing(
+    kie_emulator: Emulator,
+    kie_postgres: PostgresCluster,
+    kie_database_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with Client(
+        Emulator.API_KEY,
+        base_url=kie_emulator.base_url,
+        database_url=kie_database_url,
+        rate_limits=RateLimits.off(),  # no budget to take from the database
+        poll=kieframe.PollPlan.every(0.05),
+    ) as client:
+        task = client.submit(MODEL, INPUT)
+        kie_postgres.stop()
+        try:
+            record = client.wait(task, timeout=60)  # the journal cannot record its end
+        finally:
+            kie_postgres.start()
+    assert record.succeeded
+    assert "the journal could not record it" in caplog.text
+    (entry,) = connect(kie_database_url).journal.entries()
+    assert (entry.task_id, entry.status) == (task.task_id, "accepted")  # still to collect
 
 
 # -- callbacks ------------------------------------------------------------------------------
@@ -254,6 +364,33 @@ def test_a_listener_that_lost_its_connection_catches_up(kie_database_url: str) -
     finally:
         sender.close()
         listener.close()
+
+
+def test_a_receiver_answers_while_a_delivery_waits_for_the_database(
+    kie_database_url: str,
+) -> None:
+    backend = Backend(kie_database_url)
+    receiver = CallbackReceiver(reread=False, hub=backend.hub)
+    body = {"code": 200, "msg": "ok", "data": {"taskId": "t1", "state": "success"}}
+    with psycopg.connect(kie_database_url) as lock, CallbackServer(receiver, port=0) as server:
+        lock.execute("LOCK TABLE kieframe_callbacks IN EXCLUSIVE MODE")  # writes wait
+        assert httpx.post(f"{server.url}/kie", json=body, timeout=30).status_code == 200
+        _until_true(lambda: _waiting_on_a_lock(kie_database_url))  # the delivery is stuck
+        second = {**body, "data": {"taskId": "t2", "state": "success"}}
+        answer = httpx.post(f"{server.url}/kie", json=second, timeout=30)
+        assert answer.status_code == 200  # the loop that answers kie.ai is free
+        lock.rollback()
+        _until_true(lambda: receiver.stats.delivered == 2)
+    backend.close()
+
+
+def _waiting_on_a_lock(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND query LIKE 'WITH added AS (INSERT INTO kieframe_callbacks%%'"
+        ).fetchone()
+    return row is not None and int(row[0]) > 0
 
 
 def test_claims_are_granted_once_across_backends(kie_database_url: str) -> None:
