@@ -30,12 +30,12 @@ from .._client import Client
 from .._config import DEFAULT_BASE_URL
 from .._core._fileplan import DownloadProgress
 from .._errors import AuthenticationError, KieError, SubmissionUncertain, WaitTimeout
-from .._journal import Journal, JournalEntry, JournalStatus
+from .._journal import JournalEntry, JournalStatus
 from .._records import TaskRecord
 from .._registry import default_registry
 from .._spec import ModelSpec
 from .._version import __version__
-from ._connect import Connection, connect, connection_from, connection_options, journal_path
+from ._connect import Connection, connect, connection_from, connection_options, opened_journal
 from ._db import db
 from ._exit import EPILOG, ExitCode, exit_code_for
 from ._inputs import FIELD_PREFIX, build_input, describe_uploads, field_options
@@ -591,22 +591,21 @@ def journal(ctx: click.Context, /, show_all: bool) -> None:
 
     Commands that create tasks write each create to the journal ($KIEFRAME_JOURNAL, else
     ~/.local/state/kieframe/journal.sqlite3; KIEFRAME_JOURNAL=off turns it off) before sending it,
-    and its outcome after. An "accepted" task exists: collect it with `kieframe download ID`. A
-    "sending" or "uncertain" create may or may not have made a task: check before resubmitting,
-    then settle it with `kieframe journal resolve`.
+    and its outcome after; with a database ($KIEFRAME_DATABASE_URL or the config file), to the
+    journal every process shares there. An "accepted" task exists: collect it with `kieframe
+    download ID`. A "sending" or "uncertain" create may or may not have made a task: check before
+    resubmitting, then settle it with `kieframe journal resolve` (a create sent with a callback
+    URL is settled by its callback when it arrives).
     """
     if ctx.invoked_subcommand is not None:
         return
     state: _State = ctx.ensure_object(_State)
-    path = journal_path()
     entries: list[JournalEntry] = []
-    if path is not None and path.exists():
-        with _opened(path) as book:
+    with opened_journal() as (where, book):
+        if book is not None:
             entries = book.entries() if show_all else book.unfinished()
     if state.json:
-        _emit(
-            {"journal": str(path) if path else None, "entries": [_entry_json(e) for e in entries]}
-        )
+        _emit({"journal": where, "entries": [_entry_json(e) for e in entries]})
         return
     if not entries:
         _out.print("nothing to collect or reconcile" if not show_all else "the journal is empty")
@@ -633,10 +632,9 @@ def resolve(
     """
     if [task_id is not None, no_task, dismiss].count(True) != 1:
         raise click.UsageError("give exactly one of --task-id ID, --no-task and --dismiss")
-    path = journal_path()
-    if path is None or not path.exists():
-        raise click.UsageError("there is no journal (see `kieframe journal --help`)")
-    with _opened(path) as book:
+    with opened_journal() as (_, book):
+        if book is None:
+            raise click.UsageError("there is no journal (see `kieframe journal --help`)")
         if entry not in {known.id for known in book.entries()}:
             raise click.UsageError(f"the journal has no entry {entry}")
         try:
@@ -652,15 +650,6 @@ def resolve(
     else:
         for line in _entry_lines(settled):
             click.echo(line)
-
-
-@contextlib.contextmanager
-def _opened(path: Path) -> Iterator[Journal]:
-    book = Journal(path)
-    try:
-        yield book
-    finally:
-        book.close()
 
 
 def _entry_lines(entry: JournalEntry) -> list[str]:

@@ -17,11 +17,24 @@ from typing import Any, TypeVar
 import click
 
 from .._client import Client
-from .._config import DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL, ENV_BASE_URL, ENV_UPLOAD_BASE_URL
+from .._config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_UPLOAD_BASE_URL,
+    ENV_BASE_URL,
+    ENV_UPLOAD_BASE_URL,
+    resolve_database_url,
+)
 from .._core._poll import PollPlan
-from .._journal import default_journal_path
+from .._journal import Journal, SqlJournal, default_journal_path
 
-__all__ = ["Connection", "client_settings", "connect", "connection_options", "journal_path"]
+__all__ = [
+    "Connection",
+    "client_settings",
+    "connect",
+    "connection_options",
+    "journal_path",
+    "opened_journal",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -114,7 +127,8 @@ def connect(connection: Connection) -> Iterator[Client]:
         ):
             yield client
         return
-    with Client(**client_settings(connection), journal=journal_path()) as client:
+    journal = None if resolve_database_url(None) else journal_path()  # else the database's
+    with Client(**client_settings(connection), journal=journal) as client:
         yield client
 
 
@@ -133,3 +147,36 @@ def client_settings(connection: Connection) -> dict[str, Any]:
 def journal_path() -> Path | None:
     """Where commands journal their creates: ``$KIEFRAME_JOURNAL`` (``off`` for nowhere)."""
     return default_journal_path()
+
+
+@contextlib.contextmanager
+def opened_journal() -> Iterator[tuple[str | None, SqlJournal | None]]:
+    """The journal commands use, and where it is (shown to people; no password).
+
+    The PostgreSQL journal when a database is configured (``$KIEFRAME_DATABASE_URL`` or the
+    config file), else the SQLite file of :func:`journal_path`; None when there is none yet.
+    """
+    url = resolve_database_url(None)
+    if url:
+        try:
+            from .._postgres._backend import backend_from_url
+            from .._postgres._connect import redact
+
+            backend = backend_from_url(url)
+            where = redact(url)
+        except ImportError as error:
+            raise click.UsageError(f'{error}: pip install "kieframe[postgres]"') from None
+        try:
+            yield where, backend.journal
+        finally:
+            backend.close()
+        return
+    path = journal_path()
+    if path is None or not path.exists():
+        yield (str(path) if path else None), None
+        return
+    book = Journal(path)
+    try:
+        yield str(path), book
+    finally:
+        book.close()

@@ -68,7 +68,7 @@ def test_a_callback_settles_only_the_create_it_names(
             task = journaled.submit(HAILUO, INPUT, callback_url=f"{server.url}/kie")
             wait_for(lambda: receiver.stats.delivered == 1)
     assert [(e.status, e.task_id) for e in other.entries()] == [("uncertain", None)]
-    assert journaled.journal is not None
+    assert isinstance(journaled.journal, Journal)
     (mine,) = journaled.journal.entries()
     assert (mine.status, mine.task_id, mine.detail) == ("accepted", task.task_id, None)
     other.close()

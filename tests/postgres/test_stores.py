@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ import kieframe
 from kieframe import AsyncClient, CallbackReceiver, CallbackServer, Client, RateLimits
 from kieframe._cli import cli
 from kieframe._journal import Journal, SqlJournal
-from kieframe._postgres._connect import Database
+from kieframe._postgres._connect import Database, redact
 from kieframe._records import parse_record
 from kieframe.postgres import (
     SCHEMA_VERSION,
@@ -183,6 +184,53 @@ def test_a_callback_never_gives_one_task_to_two_entries(any_journal: SqlJournal)
     any_journal.uncertain(second, reason="read timeout")
     assert any_journal.settle_callback("tok", task_id="t1") is None
     assert [e.status for e in any_journal.entries()] == ["accepted", "uncertain"]
+
+
+def test_the_journal_command_reads_and_settles_the_database_journal(
+    backend: Backend, kie_database_url: str
+) -> None:
+    journal = backend.journal
+    accepted = journal.begin(model=MODEL, input=INPUT, host="https://api.kie.ai")
+    journal.accepted(accepted, task_id="t1")
+    lost = journal.begin(model=MODEL, input=INPUT, host="https://api.kie.ai")
+    journal.uncertain(lost, reason="read timeout")
+    runner = CliRunner()
+    env = {"KIEFRAME_DATABASE_URL": kie_database_url, "KIEFRAME_JOURNAL": "off"}
+
+    listed = runner.invoke(cli, ["journal"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "to collect: kieframe download t1" in listed.output
+    assert f"kieframe journal resolve {lost} --task-id ID" in listed.output
+    settled = runner.invoke(cli, ["journal", "resolve", str(lost), "--task-id", "t2"], env=env)
+    assert settled.exit_code == 0, settled.output
+    dismissed = runner.invoke(cli, ["journal", "resolve", str(accepted), "--dismiss"], env=env)
+    assert dismissed.exit_code == 0, dismissed.output
+    assert [(e.status, e.task_id) for e in journal.entries()] == [
+        ("dismissed", "t1"), ("accepted", "t2"),
+    ]  # fmt: skip
+    shown = runner.invoke(cli, ["journal", "--all", "--json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    document = json.loads(shown.output)
+    assert document["journal"] == redact(kie_database_url)
+    assert [entry["status"] for entry in document["entries"]] == ["dismissed", "accepted"]
+
+
+def test_commands_journal_their_creates_in_the_database(
+    kie_emulator: Emulator, kie_database_url: str, tmp_path: Path
+) -> None:
+    env = {
+        "KIEFRAME_DATABASE_URL": kie_database_url,
+        "KIEFRAME_JOURNAL": str(tmp_path / "not-this.sqlite3"),
+        "KIE_API_KEY": Emulator.API_KEY,
+    }
+    options = ["--base-url", kie_emulator.base_url, "--prompt", "a cat", "--image-url",
+               "https://example.com/cat.png"]  # fmt: skip
+    done = CliRunner().invoke(cli, ["submit", MODEL, *options], env=env)
+    assert done.exit_code == 0, done.output
+    (info,) = kie_emulator.tasks
+    (entry,) = connect(kie_database_url).journal.entries()
+    assert (entry.task_id, entry.status) == (info.task_id, "accepted")
+    assert not (tmp_path / "not-this.sqlite3").exists()
 
 
 # -- budgets and fail-closed creates ----------------------------------------------------------
