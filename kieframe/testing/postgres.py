@@ -7,7 +7,9 @@
         ...
 
 The cluster lives in a temporary folder (data, log and unix socket), listens on a free loopback
-port, trusts local connections and is stopped and deleted on exit. Run as root, it runs as the
+port, trusts local connections and is stopped and deleted on exit. A watchdog process stops
+and deletes it too when the process that started it dies without cleaning up (a SIGKILLed
+pytest leaves no server behind). Run as root, it runs as the
 ``postgres`` user (PostgreSQL refuses to run as root). Through ``kieframe.testing.pytest_plugin``
 the session-scoped ``kie_postgres`` fixture gives one cluster to a test session and
 ``kie_database_url`` a fresh database to each test; both skip the test when no binaries are
@@ -22,6 +24,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -35,6 +38,27 @@ _USER = "kieframe"
 _RUN_AS = "postgres"
 _START_TIMEOUT = 60.0
 _STOP_TIMEOUT = 30.0
+
+# Waits for its stdin to close (the test process died), then stops the server (argv 1, its pid)
+# at once and deletes the cluster's folder (argv 2). An orderly stop kills the watchdog first.
+_WATCHDOG = """
+import os, shutil, signal, sys, time
+pid, root = int(sys.argv[1]), sys.argv[2]
+sys.stdin.buffer.read()
+for sig in (signal.SIGQUIT, signal.SIGKILL):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        break
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+shutil.rmtree(root, ignore_errors=True)
+"""
 
 
 def find_binaries() -> Path | None:
@@ -64,6 +88,7 @@ class PostgresCluster:
         self.port = port
         self._as_other_user = os.geteuid() == 0
         self._server: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
 
     def __repr__(self) -> str:
         return f"<PostgresCluster port={self.port} root={self.root}>"
@@ -133,6 +158,10 @@ class PostgresCluster:
                 ],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **self._user(),
             )  # fmt: skip
+        self._watchdog = subprocess.Popen(  # noqa: S603 - our interpreter and code
+            [sys.executable, "-c", _WATCHDOG, str(self._server.pid), str(self.root)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
         deadline = time.monotonic() + _START_TIMEOUT
         while True:
             try:
@@ -147,6 +176,12 @@ class PostgresCluster:
 
     def stop(self) -> None:
         """Stop the server now (a fast shutdown: connections are cut); the data stays."""
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:  # first, so that it neither stops nor deletes anything
+            watchdog.kill()
+            watchdog.wait()
+            if watchdog.stdin is not None:
+                watchdog.stdin.close()
         server, self._server = self._server, None
         if server is None:
             return
