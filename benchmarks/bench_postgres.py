@@ -2,10 +2,12 @@
 
 Figures (skipped, with the reason printed, without PostgreSQL binaries or psycopg):
 
-- 4 worker processes share one create budget against an emulator whose window is scaled down to
-  1 s: the creates per second they reach next to the budget's maximum (20 per window); goal:
-  >= 95 % with 0 creates dropped (429, in the note). The workers keep kieframe's default 5 %
-  margin on the window.
+- 4 worker processes share one create budget against an emulator with kie.ai's window (20
+  creates per 10 s): the creates per second they reach next to their budget's maximum (20 per
+  10.5 s: kieframe's default 5 % margin); goal: >= 95 % with 0 creates dropped (429, in the note,
+  with the share of kie's own maximum). The window is not scaled down: the margin is there to
+  absorb the time from a slot's booking to the request's arrival, which a busy machine stretches
+  to a few tenths of a second, more than 5 % of a scaled-down window.
 - A callback POSTed to a receiver in one process, to ``wait()`` returning in another: p99 next to
   the goal of 50 ms (p50, and a bare PostgreSQL NOTIFY round trip, in the note).
 """
@@ -28,7 +30,7 @@ from kieframe.testing import Emulator, Timing
 from ._common import Figure
 
 WORKER = Path(__file__).resolve().parents[1] / "tests" / "postgres" / "worker.py"
-LIMIT, WINDOW, MARGIN = 20, 1.0, 1.05
+LIMIT, WINDOW, MARGIN = 20, 10.0, 1.05
 TIMING = Timing(invisible=0.0, waiting=0.01, queuing=0.01, generating=0.02)
 
 
@@ -69,10 +71,10 @@ def _budget(url: str, creates: int) -> Figure:
         f"4 workers, {len(times)} creates: creates per second",
         "/s",
         [achieved],
-        "the budget's maximum",
-        [LIMIT / WINDOW],
+        "their budget's maximum",
+        [LIMIT / (WINDOW * MARGIN)],
         (">=", 0.95),
-        note=f"{dropped} dropped with 429",
+        note=f"{dropped} dropped with 429; {achieved / (LIMIT / WINDOW):.0%} of kie's maximum",
     )
 
 
@@ -135,7 +137,7 @@ def run(*, quick: bool) -> list[Figure]:
         print("bench_postgres skipped: no PostgreSQL binaries (apt-get install postgresql)")
         return []
     with PostgresCluster.start_new() as cluster:
-        budget = _budget(cluster.create_database(), 80 if quick else 400)
+        budget = _budget(cluster.create_database(), 40 if quick else 120)
         latencies = _fanout(cluster.create_database(), 21 if quick else 201)
         notify = _notify_round_trip(cluster.create_database(), 20 if quick else 200)
     p50, p99 = statistics.median(latencies) * 1e3, _percentile(latencies, 0.99) * 1e3

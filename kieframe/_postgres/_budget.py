@@ -11,12 +11,13 @@ A 429 seen by any process (:meth:`PostgresWindow.penalise`) sets the row's ``blo
 cancels the bookings not yet due: a caller that wakes up to a cancelled booking books again,
 after the pause. No slot is held by a process that died: a lock dies with its connection, and a
 booking is only a time, used once or wasted once (a caller interrupted while it sleeps gives its
-booking back).
+booking back). A caller that wakes late stamps its slot with the time it really uses it.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -58,7 +59,7 @@ class PostgresWindow:
                 return 0.0
             try:
                 time.sleep(delay)
-                if self._still_booked(at):
+                if self._use(at):
                     return 0.0
             except BaseException:
                 self._give_back(at)
@@ -86,6 +87,8 @@ class PostgresWindow:
             at = max(now, float(str(row[1])))
             if len(slots) >= self.limit:  # free when the limit-th latest leaves the window
                 at = max(at, slots[-self.limit] + self.window)
+            while at in slots:  # each booking its own time: it is found again by it
+                at = math.nextafter(at, math.inf)
             slots.append(at)
             conn.execute(
                 "UPDATE kieframe_budgets SET slots = %s WHERE account = %s AND kind = %s",
@@ -93,15 +96,20 @@ class PostgresWindow:
             )
         return at, at - now
 
-    def _still_booked(self, at: float) -> bool:
-        """Whether the booking at ``at`` stands (a 429 since then cancels it)."""
+    def _use(self, at: float) -> bool:
+        """Take up the booking at ``at``, now; False if a 429 cancelled it meanwhile.
+
+        The slot is stamped with the database's time of use, when the caller woke later than
+        booked (a busy machine): the window then counts the request from when it really leaves.
+        """
         with self._db.session() as conn:
             row: Any = conn.execute(
-                "SELECT %s::float8 = ANY(slots) FROM kieframe_budgets"
-                " WHERE account = %s AND kind = %s",
-                (at, self.account, self.kind),
+                "UPDATE kieframe_budgets SET slots = array_replace(slots, %s::float8,"
+                " greatest(%s::float8, extract(epoch FROM clock_timestamp())))"
+                " WHERE account = %s AND kind = %s AND %s::float8 = ANY(slots) RETURNING 1",
+                (at, at, self.account, self.kind, at),
             ).fetchone()
-        return bool(row is not None and row[0])
+        return row is not None
 
     def _give_back(self, at: float) -> None:
         """Cancel the booking at ``at`` (best effort: at worst one slot goes unused)."""
