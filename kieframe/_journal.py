@@ -14,7 +14,8 @@ A create sent with a callback URL carries its own submission token in that URL (
 parameter ``kieframe_submission``): the receiver that gets the task's callback settles an
 ``uncertain`` (or ``sending``) entry to ``accepted`` with the task id, through
 :meth:`SqlJournal.settle_callback`. That relies on kie.ai calling the URL as given, query string
-included; otherwise the entry stays to reconcile by hand (``kieframe journal resolve``).
+included, or on the record that kie.ai echoes the create in (its ``param``, the callback URL
+included); without either the entry stays to reconcile by hand (``kieframe journal resolve``).
 
 Any object with the methods of :class:`SubmissionLog` can stand in for the SQLite journal.
 :class:`SqlJournal` holds the rules shared by the SQLite journal and the PostgreSQL one.
@@ -51,6 +52,7 @@ __all__ = [
     "callback_token",
     "default_journal_path",
     "new_token",
+    "record_token",
     "tag_callback_url",
 ]
 
@@ -148,6 +150,12 @@ def callback_token(query_string: bytes | str) -> str | None:
         query_string = query_string.decode("latin-1")
     values = parse_qs(query_string).get(CALLBACK_PARAMETER)
     return values[-1] if values else None
+
+
+def record_token(param: Mapping[str, Any] | None) -> str | None:
+    """The submission token in the callback URL of a create, as a task record echoes it."""
+    url = param.get("callBackUrl") if param is not None else None
+    return callback_token(urlsplit(url).query) if isinstance(url, str) else None
 
 
 class SqlJournal:

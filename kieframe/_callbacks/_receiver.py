@@ -23,7 +23,7 @@ from .._client import AsyncClient, Client
 from .._config import resolve_database_url
 from .._envelope import is_not_visible
 from .._errors import APIError, CallbackError, CallbackTooLargeError, KieError, NotFoundError
-from .._journal import SqlJournal, callback_token
+from .._journal import SqlJournal, callback_token, record_token
 from .._postgres._backend import backend_from_url
 from .._records import TaskRecord
 from ._hub import CallbackHub
@@ -327,6 +327,7 @@ class CallbackReceiver:
                 self._count("duplicates")
                 logger.debug("callback for task %s (%s) handled by another receiver", *key)
                 return
+        token = token or record_token(record.param)  # kie.ai echoes the create's callback URL
         if token is not None and self._journal is not None:
             await self._settle(self._journal, token, record.task_id)
         await self.hub.deliver_async(record, confirmed=confirmed)  # a database's: off the loop

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from waiting import wait_for
 
@@ -15,7 +16,7 @@ from kieframe.journal import Journal, JournalStatus
 from kieframe.lifecycle import PollPlan, RateLimits
 from kieframe.testing._emulator import Emulator
 
-from ._support import HAILUO, INPUT, KEY, NO_WATCHDOG
+from ._support import HAILUO, INPUT, KEY, NO_WATCHDOG, signed_headers
 
 
 @pytest.fixture
@@ -72,3 +73,29 @@ def test_a_callback_settles_only_the_create_it_names(
     (mine,) = journaled.journal.entries()
     assert (mine.status, mine.task_id, mine.detail) == ("accepted", task.task_id, None)
     other.close()
+
+
+def test_a_callback_url_without_its_query_settles_by_the_record_kie_echoes(
+    emulator: Emulator, journaled: kieframe.Client
+) -> None:
+    receiver = CallbackReceiver(
+        hmac_key=KEY, client=journaled, hub=CallbackHub(watchdog=NO_WATCHDOG)
+    )
+    assert isinstance(journaled.journal, Journal)
+    book = journaled.journal
+    emulator.fault("createTask", "drop")
+    with pytest.raises(kieframe.SubmissionUncertain):  # its callback goes nowhere
+        journaled.submit(HAILUO, INPUT, callback_url="http://127.0.0.1:9/nowhere")
+    (info,) = emulator.tasks
+    record = wait_for(lambda: _finished(emulator, info.task_id))
+    with CallbackServer(receiver, port=0) as server:  # a URL that lost its query string
+        body = {"code": 200, "msg": "ok", "data": record}
+        answer = httpx.post(f"{server.url}/kie", json=body, headers=signed_headers(info.task_id))
+        assert answer.status_code == 200
+        entry = wait_for(lambda: next(iter(book.entries(status=JournalStatus.ACCEPTED)), None))
+    assert entry.task_id == info.task_id
+
+
+def _finished(emulator: Emulator, task_id: str) -> dict[str, object] | None:
+    record = emulator.record(task_id)
+    return record if record is not None and record["state"] == "success" else None
