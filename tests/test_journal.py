@@ -6,6 +6,7 @@ import contextlib
 import sqlite3
 import threading
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from hypothesis import given
@@ -13,11 +14,15 @@ from hypothesis import strategies as st
 
 import kieframe
 from kieframe._journal import (
+    CALLBACK_PARAMETER,
     SCHEMA_VERSION,
     Journal,
     JournalStatus,
     SubmissionLog,
+    callback_token,
     default_journal_path,
+    new_token,
+    tag_callback_url,
 )
 from kieframe.errors import JournalError
 
@@ -206,3 +211,52 @@ def test_dismissing_an_entry_closes_it(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="nothing to dismiss"):
         journal.dismiss(entry)
     journal.close()
+
+
+_params = st.lists(
+    st.tuples(st.text(min_size=1, max_size=8), st.text(max_size=8)).filter(
+        lambda pair: pair[0] != CALLBACK_PARAMETER
+    ),
+    max_size=4,
+)
+
+
+@given(params=_params, stale=st.booleans())
+def test_a_tagged_callback_url_keeps_its_query_and_names_one_submission(
+    params: list[tuple[str, str]], stale: bool
+) -> None:
+    query = urlencode([*params, *([(CALLBACK_PARAMETER, "old")] if stale else [])])
+    url = "https://hooks.example.com/kie" + (f"?{query}" if query else "")
+    token = new_token()
+    tagged = tag_callback_url(url, token)
+    parts = urlsplit(tagged)
+    assert (parts.netloc, parts.path) == ("hooks.example.com", "/kie")
+    assert callback_token(parts.query) == token
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    assert [pair for pair in pairs if pair[0] != CALLBACK_PARAMETER] == params
+    assert [value for name, value in pairs if name == CALLBACK_PARAMETER] == [token]
+
+
+def test_a_version_2_journal_gains_the_token_and_keeps_its_entries(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(
+            """
+            CREATE TABLE submissions (id INTEGER PRIMARY KEY AUTOINCREMENT, host TEXT,
+                model TEXT NOT NULL, input TEXT NOT NULL, status TEXT NOT NULL, task_id TEXT,
+                detail TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+            INSERT INTO submissions (host, model, input, status, task_id, created_at, updated_at)
+                VALUES ('h', 'm', '{}', 'uncertain', NULL, 1.0, 1.0);
+            PRAGMA user_version = 2;
+            """
+        )
+    journal = Journal(path)
+    (old,) = journal.entries()
+    assert (old.status, old.host) == ("uncertain", "h")
+    assert journal.settle_callback("tok", task_id="t1") is None  # it carried no token
+    entry = journal.begin(model="m", input={}, token="tok")
+    journal.uncertain(entry, reason="read timeout")
+    assert journal.settle_callback("tok", task_id="t1") == entry
+    journal.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
