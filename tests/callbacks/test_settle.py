@@ -33,14 +33,17 @@ def journaled(emulator: Emulator, tmp_path: Path) -> Iterator[kieframe.Client]:
         yield client
 
 
+def _receiver_of(client: kieframe.Client) -> tuple[CallbackReceiver, Journal]:
+    """A receiver that re-reads through ``client`` (and so settles in its journal); the journal."""
+    assert isinstance(client.journal, Journal)
+    hub = CallbackHub(watchdog=NO_WATCHDOG)
+    return CallbackReceiver(hmac_key=KEY, client=client, hub=hub), client.journal
+
+
 def test_a_create_whose_answer_was_lost_is_settled_by_its_callback(
     emulator: Emulator, journaled: kieframe.Client
 ) -> None:
-    receiver = CallbackReceiver(
-        hmac_key=KEY, client=journaled, hub=CallbackHub(watchdog=NO_WATCHDOG)
-    )
-    assert isinstance(journaled.journal, Journal)
-    book = journaled.journal
+    receiver, book = _receiver_of(journaled)
     emulator.fault("createTask", "drop")  # the task is made, its answer is lost
     with CallbackServer(receiver, port=0) as server:
         with pytest.raises(kieframe.SubmissionUncertain):
@@ -78,11 +81,7 @@ def test_a_callback_settles_only_the_create_it_names(
 def test_a_callback_url_without_its_query_settles_by_the_record_kie_echoes(
     emulator: Emulator, journaled: kieframe.Client
 ) -> None:
-    receiver = CallbackReceiver(
-        hmac_key=KEY, client=journaled, hub=CallbackHub(watchdog=NO_WATCHDOG)
-    )
-    assert isinstance(journaled.journal, Journal)
-    book = journaled.journal
+    receiver, book = _receiver_of(journaled)
     emulator.fault("createTask", "drop")
     with pytest.raises(kieframe.SubmissionUncertain):  # its callback goes nowhere
         journaled.submit(HAILUO, INPUT, callback_url="http://127.0.0.1:9/nowhere")
