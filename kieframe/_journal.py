@@ -284,8 +284,8 @@ class SqlJournal:
         A ``sending`` or ``uncertain`` entry becomes ``accepted`` with the task id; return its id,
         or None when no unsettled entry carries the token (another journal's, or settled).
         """
-        _, rows = self._run(f"SELECT id FROM {self._table} WHERE token = ?", (token,))  # noqa: S608
-        if not rows:
+        _, rows = self._run(f"SELECT id, status FROM {self._table} WHERE token = ?", (token,))  # noqa: S608
+        if not rows or rows[0][1] not in _UNSETTLED:  # the common case: its answer came
             return None
         entry = int(rows[0][0])
         if self._holder(entry, task_id) is not None:
