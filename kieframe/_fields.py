@@ -170,11 +170,11 @@ class MediaLimits:
             ("pixels", ""),
             ("duration", " s"),
         ):
-            text = _range(
-                getattr(self, f"min_{quantity}"), getattr(self, f"max_{quantity}"), unit
-            )
+            text = _range(getattr(self, f"min_{quantity}"), getattr(self, f"max_{quantity}"), unit)
             if text:
-                label = {"aspect": "width/height", "pixels": "width×height"}.get(quantity, quantity)
+                label = {"aspect": "width/height", "pixels": "pixels (width x height)"}.get(
+                    quantity, quantity
+                )
                 parts.append(f"{label} {text}")
         return "; ".join(parts)
 

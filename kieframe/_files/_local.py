@@ -351,13 +351,13 @@ def _check(name: str, limits: MediaLimits, label: str, content: bytes) -> Pendin
 
 
 def out_of_bounds(limits: MediaLimits, info: MediaInfo) -> str | None:
-    """What breaks the bounds of ``limits`` in a file's ``info`` (``"is 120×90 px"``), else None.
+    """What breaks the bounds of ``limits`` in a file's ``info`` (``"is 120x90 px"``), else None.
 
     What the header does not state is not checked.
     """
     if info.width is not None and info.height is not None:
         width, height = info.width, info.height
-        size = f"is {width}×{height} px"
+        size = f"is {width}x{height} px"
         if not _within(width, limits.min_width, limits.max_width):
             return size
         if not _within(height, limits.min_height, limits.max_height):
@@ -374,4 +374,6 @@ def out_of_bounds(limits: MediaLimits, info: MediaInfo) -> str | None:
 
 
 def _within(value: float, low: float | None, high: float | None, *, slack: float = 0.0) -> bool:
-    return (low is None or value >= low * (1 - slack)) and (high is None or value <= high * (1 + slack))
+    return (low is None or value >= low * (1 - slack)) and (
+        high is None or value <= high * (1 + slack)
+    )

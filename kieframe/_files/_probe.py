@@ -166,7 +166,7 @@ def _mvhd(data: memoryview, body: int) -> float | None:
         timescale, length = struct.unpack_from(">II", data, body + 12)
     if timescale == 0 or length in (0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):
         return None  # an unknown duration, as the format spells it
-    return length / timescale
+    return float(length / timescale)
 
 
 def _tkhd(data: memoryview, body: int) -> tuple[int, int]:

@@ -193,6 +193,7 @@ LIMITS: tuple[Limit, ...] = (
         "kling-3.0/video",
         "kling_elements[].element_input_urls",
         {
+            "minItems": 1,
             "maxItems": 4,
             "x-media": {
                 "kind": "image",
@@ -201,7 +202,7 @@ LIMITS: tuple[Limit, ...] = (
             },
         },
         "an element takes 2 to 4 JPG or PNG images, or (as the example shows) one video; "
-        "the count is left to kie, the file kinds are both accepted",
+        "both file kinds are accepted, and a rule checks the count by kind",
     ),
     Limit("pixverse-v6/image-to-video", "image_urls", {"maxItems": 2}, "at most 2 images"),
     Limit(
@@ -276,6 +277,19 @@ LIMITS: tuple[Limit, ...] = (
         "duration",
         {"default": None, "x-required": False},
         "duration is required unless a template fixes it, and may not be sent with one",
+    ),
+    Limit(
+        "kling-3.0-omni/reference-to-video",
+        "aspect_ratio",
+        {"enum": ["16:9", "9:16", "1:1", "auto"], "default": None},
+        "'auto' is the only ratio with video input only, which the merged variants lost; a rule "
+        "says when each applies",
+    ),
+    Limit(
+        "kling-3.0-omni/transformation",
+        "aspect_ratio",
+        {"default": None},
+        "the default is 'auto' with video input only and 16:9 with images; kie picks it",
     ),
 )
 
@@ -466,7 +480,7 @@ MEDIA_LIMITS: tuple[Limit, ...] = (
     _media(
         "omnihuman-1-5/human-identification",
         "image_url",
-        "at most 4096×4096 px",
+        "at most 4096x4096 px",
         max_width=4096,
         max_height=4096,
     ),
@@ -498,7 +512,7 @@ MEDIA_LIMITS: tuple[Limit, ...] = (
     ),
     *(
         _media(
-            model, "image_urls", "every image at least 256×256 px", min_width=256, min_height=256
+            model, "image_urls", "every image at least 256x256 px", min_width=256, min_height=256
         )
         for model in ("wan/2-6-flash-image-to-video", "wan/2-6-image-to-video")
     ),
@@ -692,6 +706,150 @@ def _total_items(*paths: str, most: int) -> Rule:
     return rule
 
 
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic")
+_VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".mkv")
+_ELEMENT_FILES = "2 to 4 images, or exactly one video"
+
+
+def _url_kind(url: Any) -> str | None:
+    """``"image"`` or ``"video"`` when a URL's path ends in a known suffix, else None (unknown)."""
+    if not isinstance(url, str):
+        return None
+    path = url.split("?", 1)[0].split("#", 1)[0].lower()
+    if path.endswith(_IMAGE_SUFFIXES):
+        return "image"
+    if path.endswith(_VIDEO_SUFFIXES):
+        return "video"
+    return None
+
+
+def _subject(element: Any) -> str | None:
+    """What a subject (an element) is: ``"images"``, ``"video"``, or None when it cannot be told.
+
+    Several URLs make a multi-image subject; one URL is a video character subject if it names a
+    video file. Local files (validated as a placeholder URL) and URLs without a file suffix are
+    unknown, so they are never counted against a limit.
+    """
+    urls: list[Any] = value_at(element, "element_input_urls") or []
+    if len(urls) >= 2:
+        return "images"
+    if len(urls) == 1:
+        kind = _url_kind(urls[0])
+        return {"image": "images", "video": "video"}.get(kind or "")
+    return None
+
+
+def _element_files(path: str) -> Rule:
+    """Each element of the list at ``path`` takes 2 to 4 images or one video, never both."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        for index, element in enumerate(value_at(value, path) or ()):
+            urls = value_at(element, "element_input_urls") or ()
+            kinds = [_url_kind(url) for url in urls]
+            where = f"{path}[{index}].element_input_urls"
+            if len(urls) >= 2 and "video" in kinds:
+                yield Problem(where, "mixes a video with other files", _ELEMENT_FILES)
+            elif len(urls) == 1 and kinds == ["image"]:
+                yield Problem(where, "has one image", _ELEMENT_FILES)
+
+    return rule
+
+
+def _trim_windows(
+    path: str, *, start: str, end: str, low: float, high: float, defaults: tuple[float, float]
+) -> Rule:
+    """Each item of the list at ``path`` cuts ``end - start`` within ``low`` to ``high``.
+
+    ``defaults`` stand for a start or end left out (kie.ai's documented ones).
+    """
+
+    def rule(value: Any) -> Iterator[Problem]:
+        for index, item in enumerate(value_at(value, path) or ()):
+            first, last = value_at(item, start), value_at(item, end)
+            if first is None and last is None:
+                continue
+            first = defaults[0] if first is None else first
+            last = defaults[1] if last is None else last
+            if not low <= last - first <= high or last <= first:
+                yield Problem(
+                    f"{path}[{index}].{end}",
+                    f"is {last:g} with {start} {first:g}",
+                    f"{end} after {start}, {low:g} to {high:g} apart",
+                )
+
+    return rule
+
+
+def _subject_counts(*, images: str | None = None, video: str | None = None) -> Rule:
+    """Kling 3.0 Omni's joint limits on its subjects, reference images and reference video.
+
+    Without a reference video: at most 3 video subjects; multi-image subjects (with the reference
+    images, where the model takes them) at most 7, or 4 beside video subjects. With one: at most
+    one video subject, which goes with neither multi-image subjects nor reference images, and
+    multi-image subjects with the reference images at most 4.
+    """
+
+    def rule(value: Any) -> Iterator[Problem]:
+        kinds = [_subject(element) for element in value_at(value, "elements") or ()]
+        videos, multi = kinds.count("video"), kinds.count("images")
+        pictures = len(value_at(value, images) or ()) if images else 0
+        with_video = bool(video and value_at(value, video))
+        counted = "multi-image subjects" + (f" with {images}" if images else "")
+        if with_video and videos and (multi or pictures):
+            yield Problem(
+                "elements",
+                f"has a video subject with {counted}",
+                "with a reference video, a video subject goes alone",
+            )
+        elif videos > (1 if with_video else 3):
+            yield Problem(
+                "elements",
+                f"has {videos} video subjects",
+                f"at most {1 if with_video else 3}"
+                + (" with a reference video" if with_video else ""),
+            )
+        most = 4 if with_video or videos else 7
+        if multi + pictures > most:
+            yield Problem("elements", f"has {multi + pictures} {counted}", f"at most {most} in all")
+
+    return rule
+
+
+def _at_most_with(path: str, *, most: int, other: str) -> Rule:
+    """The list at ``path`` holds at most ``most`` items while ``other`` is set."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        items = value_at(value, path) or ()
+        if is_set(value_at(value, other)) and len(items) > most:
+            yield Problem(path, f"has {len(items)} items", f"at most {most} with {other}")
+
+    return rule
+
+
+def _auto_aspect(*, video: str, images: str) -> Rule:
+    """``aspect_ratio`` is ``"auto"`` exactly when ``video`` is given without ``images``.
+
+    Left out, kie.ai picks the variant's default (``auto`` with video input only).
+    """
+
+    def rule(value: Any) -> Iterator[Problem]:
+        video_only = is_set(value_at(value, video)) and not is_set(value_at(value, images))
+        ratio = value_at(value, "aspect_ratio")
+        if ratio is not None and video_only != (ratio == "auto"):
+            yield Problem(
+                "aspect_ratio",
+                f"is {ratio!r}" + (" with video input only" if video_only else ""),
+                f"'auto' exactly when {video} is given without {images}",
+            )
+
+    return rule
+
+
+_OMNI_ELEMENTS = (_element_files("elements"), _subject_counts())
+_OMNI_TRIM = _trim_windows(
+    "elements", start="start_time", end="end_time", low=3000, high=8000, defaults=(0, 8000)
+)
+
 _SEEDANCE_2_5_FRAMES = tuple(
     mutually_exclusive("first_frame_url", refs)
     for refs in ("reference_image_urls", "reference_video_urls", "reference_audio_urls")
@@ -713,18 +871,44 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
         one_of_required("task_id", "image_url"),
         mutually_exclusive("task_id", "image_url"),
     ),
+    "gemini-omni-video": (
+        _at_most_with("character_ids", most=3, other="video_list"),
+        _trim_windows("video_list", start="start", end="ends", low=0, high=10, defaults=(0, 0)),
+    ),
     "kling-3.0/video": (
         requires("multi_shots", "multi_prompt", when=True),
         requires("multi_shots", "prompt", when=False),
+        _element_files("kling_elements"),
+        _trim_windows(
+            "kling_elements",
+            start="start_time",
+            end="end_time",
+            low=3000,
+            high=8000,
+            defaults=(0, 8000),
+        ),
     ),
     "kling-3.0-omni/text-to-video": (
         _both_true("customize_multi_shots", "prefer_multi_shots"),
         requires("customize_multi_shots", "multi_prompt", when=True),
         _only_when("multi_prompt", other="customize_multi_shots", equals=True),
+        *_OMNI_ELEMENTS,
     ),
-    "kling-3.0-omni/image-to-video": (_both_true("customize_multi_shots", "prefer_multi_shots"),),
+    "kling-3.0-omni/image-to-video": (
+        _both_true("customize_multi_shots", "prefer_multi_shots"),
+        _element_files("elements"),
+        _OMNI_TRIM,
+    ),
     "kling-3.0-omni/reference-to-video": (
         _both_true("customize_multi_shots", "prefer_multi_shots"),
+        _subject_counts(images="image_urls", video="video_urls"),
+        _auto_aspect(video="video_urls", images="image_urls"),
+        mutually_exclusive("audio", "video_urls"),
+    ),
+    "kling-3.0-omni/transformation": (
+        _element_files("elements"),
+        _subject_counts(),
+        _auto_aspect(video="video_urls", images="image_urls"),
     ),
     "minimax-h3/image-to-video": (one_of_required("first_frame_url", "last_frame_url"),),
     "minimax-h3/reference-to-video": (
@@ -747,6 +931,15 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
 }
 
 _NOT_BOTH_SHOT_MODES = "customize_multi_shots and prefer_multi_shots may not both be true"
+_ELEMENTS_NOTE = (
+    "an element takes 2 to 4 images or one video, not mixed (told by the URL's file suffix; "
+    "URLs without one and local files are left to kie)"
+)
+_AUTO_NOTE = "aspect_ratio is 'auto' exactly when video_urls is given without image_urls"
+_TRIM_NOTE = "a video element's end_time is 3000 to 8000 ms after its start_time"
+_SUBJECTS_NOTE = (
+    "at most 3 video subjects, and at most 7 multi-image subjects (4 beside a video subject)"
+)
 _WAN_27_IMAGE_NOTE = (
     "n is 1 to 4, or 1 to 12 with enable_sequential; color_palette only without enable_sequential"
 )
@@ -756,11 +949,18 @@ RULE_NOTES: Mapping[str, str] = {
     "bytedance/seedance-2-5": "first_frame_url cannot go with any reference list; "
     "last_frame_url needs first_frame_url",
     "grok-imagine-image-2-0/segment-map": "exactly one of task_id and image_url",
-    "kling-3.0/video": "multi_prompt is required with multi_shots, prompt without",
+    "gemini-omni-video": "at most 3 character_ids with a video (it takes 2 of the 7 image "
+    "slots); each clip's ends after its start, at most 10 s later",
+    "kling-3.0/video": "multi_prompt is required with multi_shots, prompt without; "
+    f"{_ELEMENTS_NOTE}; {_TRIM_NOTE}",
     "kling-3.0-omni/text-to-video": f"{_NOT_BOTH_SHOT_MODES}; multi_prompt is required with, "
-    "and only allowed with, customize_multi_shots",
-    "kling-3.0-omni/image-to-video": _NOT_BOTH_SHOT_MODES,
-    "kling-3.0-omni/reference-to-video": _NOT_BOTH_SHOT_MODES,
+    f"and only allowed with, customize_multi_shots; {_ELEMENTS_NOTE}; {_SUBJECTS_NOTE}",
+    "kling-3.0-omni/image-to-video": f"{_NOT_BOTH_SHOT_MODES}; {_ELEMENTS_NOTE}; {_TRIM_NOTE}",
+    "kling-3.0-omni/reference-to-video": f"{_NOT_BOTH_SHOT_MODES}; without video_urls: at most "
+    "3 video subjects, and multi-image subjects with image_urls at most 7 (4 beside a video "
+    "subject); with video_urls: at most 1 video subject, alone, or multi-image subjects with "
+    f"image_urls at most 4; audio only without video_urls; {_AUTO_NOTE}",
+    "kling-3.0-omni/transformation": f"{_ELEMENTS_NOTE}; {_SUBJECTS_NOTE}; {_AUTO_NOTE}",
     "minimax-h3/image-to-video": "at least one of first_frame_url and last_frame_url",
     "minimax-h3/reference-to-video": "at least one of the reference images and videos",
     "pixverse-v6/extend": "exactly one of taskId and video_url",
@@ -809,6 +1009,25 @@ def markdown() -> str:
         lines.append(
             f"| `{limit.model}` | `{limit.field}` | {_cell(patch)} | {_cell(limit.source)} |"
         )
+    lines += [
+        "",
+        "## Limits on media files",
+        "",
+        "Pixel sizes, aspect ratios (width divided by height), pixel counts (width times height) "
+        "and durations the docs state for the files a media field takes. They are checked for "
+        "local files before upload, from the file's header: PNG, JPEG, WebP, GIF and BMP sizes; "
+        "MP4 and MOV duration and picture size; WAV, FLAC and MP3 durations (MP3 from the "
+        "Xing/Info header, else estimated from the first frame's bit rate). A file whose header "
+        "does not state a value (another format, or an unusual header) is not refused for it, "
+        "and URLs are not fetched, so kie.ai checks them. Frame rates and totals across several "
+        "files (\"all reference videos together at most 15 s\") are left to kie.ai.",
+        "",
+        "| model | field | limits | what the docs say |",
+        "| --- | --- | --- | --- |",
+    ]
+    for limit in MEDIA_LIMITS:
+        bounds = ", ".join(f"{key} {value:g}" for key, value in limit.patch["x-media"].items())
+        lines.append(f"| `{limit.model}` | `{limit.field}` | {bounds} | {_cell(limit.source)} |")
     lines += [
         "",
         "## Cross-field rules stated in prose",
