@@ -15,9 +15,11 @@ from kieframe.authoring import (
     OutputKind,
     Problem,
     Rule,
+    count_range,
     is_set,
     mutually_exclusive,
     one_of_required,
+    only_with,
     requires,
     value_at,
 )
@@ -82,8 +84,20 @@ LIMITS: tuple[Limit, ...] = (
     Limit(
         "bytedance/seedance-2-5",
         "duration",
-        {"minimum": 4, "maximum": 30},
-        "the docs give the video length as 4 to 30 seconds",
+        {"enum": [-1, *range(4, 31)]},
+        "the docs give the video length as 4 to 30 seconds, or -1 for the model to choose",
+    ),
+    Limit(
+        "kling/v3-turbo-image-to-video",
+        "duration",
+        {"pattern": r"^(?:[3-9]|1[0-5])$"},
+        "the length is 3 to 15 seconds, sent as a digit string",
+    ),
+    Limit(
+        "kling/v3-turbo-text-to-video",
+        "duration",
+        {"pattern": r"^(?:[3-9]|1[0-5])$"},
+        "the length is 3 to 15 seconds, sent as a digit string",
     ),
     Limit(
         "infinitalk/from-audio",
@@ -158,6 +172,15 @@ LIMITS: tuple[Limit, ...] = (
         {"maxLength": 5000},
         "prompts may be up to 5000 characters",
     ),
+    *(
+        Limit(model, "prompt", {"minLength": 2}, "prompts have at least 2 characters")
+        for model in (
+            "wan/2-6-flash-image-to-video",
+            "wan/2-6-flash-video-to-video",
+            "wan/2-6-image-to-video",
+            "wan/2-6-video-to-video",
+        )
+    ),
     Limit(
         "kling-3.0/motion-control",
         "prompt",
@@ -183,6 +206,12 @@ LIMITS: tuple[Limit, ...] = (
     Limit("kling-3.0-omni/text-to-video", "elements", {"maxItems": 7}, "at most 7 subjects"),
     Limit("kling-3.0-omni/transformation", "elements", {"maxItems": 7}, "at most 7 subjects"),
     Limit("kling-3.0/video", "multi_prompt", {"maxItems": 5}, "at most 5 shots"),
+    Limit(
+        "kling-3.0/video",
+        "image_urls",
+        {"maxItems": 2},
+        "a first frame and optionally a last frame (only the first with multi_shots)",
+    ),
     Limit(
         "kling-3.0/video",
         "multi_prompt[].duration",
@@ -541,6 +570,13 @@ MEDIA_LIMITS: tuple[Limit, ...] = (
         max_aspect=8,
     ),
     _media(
+        "wan/2-7-r2v",
+        "reference_voice",
+        "the voice sample lasts 1 to 10 s",
+        min_duration=1,
+        max_duration=10,
+    ),
+    _media(
         "gemini-omni-video",
         "video_list[].url",
         "a source video lasts at most 30 s",
@@ -605,6 +641,12 @@ EXAMPLES: tuple[ExampleDecision, ...] = (
         "the example leaves the required image_url empty, which kie refuses; a sample image "
         "from the Qwen docs is filled in",
         {"image_url": _QWEN_SAMPLE_IMAGE},
+    ),
+    ExampleDecision(
+        "grok-imagine/image-to-video",
+        "example",
+        "the text says not to send image_urls with task_id, but the example sends both and the "
+        "text on index says image_urls then wins; both are accepted",
     ),
     ExampleDecision(
         "kling-3.0/video",
@@ -850,6 +892,17 @@ _OMNI_TRIM = _trim_windows(
     "elements", start="start_time", end="end_time", low=3000, high=8000, defaults=(0, 8000)
 )
 
+_GPT_RATIOS = (
+    *("1:1", "3:2", "2:3", "4:3", "3:4", "5:4", "4:5", "16:9", "9:16", "2:1", "1:2"),
+    *("3:1", "1:3", "21:9", "9:21"),
+)
+_GPT_1K_TEXT_RATIOS = ("5:4", "4:5", "3:1", "1:3", "9:21")
+_GPT_IMAGE_2 = (
+    only_with("aspect_ratio", ("1:1",), other="resolution", other_values=("1K", "2K", None)),
+    only_with("resolution", ("2K", "4K"), other="aspect_ratio", other_values=_GPT_RATIOS),
+)
+_ONE_IMAGE_AT_1080P = count_range("image_urls", by="resolution", ranges={"1080p": (0, 1)})
+_HAILUO_10S = only_with("duration", ("10",), other="resolution", other_values=("768P",))
 _SEEDANCE_2_5_FRAMES = tuple(
     mutually_exclusive("first_frame_url", refs)
     for refs in ("reference_image_urls", "reference_video_urls", "reference_audio_urls")
@@ -867,6 +920,20 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
         *_SEEDANCE_2_5_FRAMES,
         requires("last_frame_url", "first_frame_url"),
     ),
+    "gpt-image-2-text-to-image": (
+        only_with(
+            "aspect_ratio", _GPT_1K_TEXT_RATIOS, other="resolution", other_values=("1K", None)
+        ),
+        *_GPT_IMAGE_2,
+    ),
+    "gpt-image-2-image-to-image": (
+        only_with("aspect_ratio", ("5:4", "4:5"), other="resolution", other_values=("1K", None)),
+        *_GPT_IMAGE_2,
+    ),
+    "grok-imagine/image-to-video": (_ONE_IMAGE_AT_1080P,),
+    "grok-imagine-video-1-5-preview": (_ONE_IMAGE_AT_1080P,),
+    "hailuo/2-3-image-to-video-pro": (_HAILUO_10S,),
+    "hailuo/2-3-image-to-video-standard": (_HAILUO_10S,),
     "grok-imagine-image-2-0/segment-map": (
         one_of_required("task_id", "image_url"),
         mutually_exclusive("task_id", "image_url"),
@@ -878,6 +945,7 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
     "kling-3.0/video": (
         requires("multi_shots", "multi_prompt", when=True),
         requires("multi_shots", "prompt", when=False),
+        count_range("image_urls", by="multi_shots", ranges={True: (0, 1)}),
         _element_files("kling_elements"),
         _trim_windows(
             "kling_elements",
@@ -948,10 +1016,19 @@ _WAN_27_IMAGE_NOTE = (
 RULE_NOTES: Mapping[str, str] = {
     "bytedance/seedance-2-5": "first_frame_url cannot go with any reference list; "
     "last_frame_url needs first_frame_url",
+    "gpt-image-2-text-to-image": "5:4, 4:5, 3:1, 1:3 and 9:21 only at 1K; 1:1 not at 4K; 2K "
+    "and 4K need an aspect ratio other than auto",
+    "gpt-image-2-image-to-image": "5:4 and 4:5 only at 1K; 1:1 not at 4K; 2K and 4K need an "
+    "aspect ratio other than auto",
+    "grok-imagine/image-to-video": "at most one image at 1080p",
+    "grok-imagine-video-1-5-preview": "at most one image at 1080p",
+    "hailuo/2-3-image-to-video-pro": "10-second videos only at 768P",
+    "hailuo/2-3-image-to-video-standard": "10-second videos only at 768P",
     "grok-imagine-image-2-0/segment-map": "exactly one of task_id and image_url",
     "gemini-omni-video": "at most 3 character_ids with a video (it takes 2 of the 7 image "
     "slots); each clip's ends after its start, at most 10 s later",
-    "kling-3.0/video": "multi_prompt is required with multi_shots, prompt without; "
+    "kling-3.0/video": "multi_prompt is required with multi_shots, prompt without; only a "
+    "first frame with multi_shots; "
     f"{_ELEMENTS_NOTE}; {_TRIM_NOTE}",
     "kling-3.0-omni/text-to-video": f"{_NOT_BOTH_SHOT_MODES}; multi_prompt is required with, "
     f"and only allowed with, customize_multi_shots; {_ELEMENTS_NOTE}; {_SUBJECTS_NOTE}",
@@ -1020,7 +1097,7 @@ def markdown() -> str:
         "Xing/Info header, else estimated from the first frame's bit rate). A file whose header "
         "does not state a value (another format, or an unusual header) is not refused for it, "
         "and URLs are not fetched, so kie.ai checks them. Frame rates and totals across several "
-        "files (\"all reference videos together at most 15 s\") are left to kie.ai.",
+        'files ("all reference videos together at most 15 s") are left to kie.ai.',
         "",
         "| model | field | limits | what the docs say |",
         "| --- | --- | --- | --- |",
