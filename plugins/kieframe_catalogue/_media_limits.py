@@ -16,7 +16,12 @@ def _media(model: str, path: str, source: str, **bounds: float) -> Limit:
     return Limit(model, path, {"x-media": bounds}, source)
 
 
-_SEEDANCE_IMAGE = {"min_width": 300, "max_width": 6000, "min_height": 300, "max_height": 6000}
+def _sides(low: int, high: int) -> dict[str, int]:
+    """Both width and height from ``low`` to ``high`` pixels."""
+    return {"min_width": low, "max_width": high, "min_height": low, "max_height": high}
+
+
+_SEEDANCE_IMAGE = _sides(300, 6000)
 _SEEDANCE_IMAGE_TEXT = "images 300 to 6000 px a side, width/height 0.4 to 2.5"
 _SEEDANCE_VIDEO = {**_SEEDANCE_IMAGE, "min_pixels": 409_600, "max_pixels": 927_408}
 _SEEDANCE_VIDEO_TEXT = (
@@ -25,10 +30,7 @@ _SEEDANCE_VIDEO_TEXT = (
 _ASPECT_04_25 = {"min_aspect": 0.4, "max_aspect": 2.5}
 _AT_LEAST_300 = {"min_width": 300, "min_height": 300, **_ASPECT_04_25}
 _KLING_OMNI_VIDEO = {
-    "min_width": 700,
-    "max_width": 4553,
-    "min_height": 700,
-    "max_height": 4553,
+    **_sides(700, 4553),
     "max_pixels": 8_294_400,
     "min_aspect": 0.4,
     "max_aspect": 2.0,
@@ -38,7 +40,7 @@ _KLING_OMNI_VIDEO = {
 _KLING_OMNI_VIDEO_TEXT = (
     "a video of 3 to 15.5 s, 700 to 4553 px a side, at most 8,294,400 pixels, width/height 0.4 to 2"
 )
-_MINIMAX_SIDES = {"min_width": 256, "max_width": 5760, "min_height": 256, "max_height": 5760}
+_MINIMAX_SIDES = _sides(256, 5760)
 _MINIMAX_TEXT = "256 to 5760 px a side, width/height 0.4 to 2.5"
 _ELEMENT_AUDIO = "an element's reference audio lasts 5 to 30 s"
 
@@ -109,10 +111,7 @@ MEDIA_LIMITS: tuple[Limit, ...] = (
         "happyhorse/video-edit",
         "video_url",
         "3 to 60 s, sides 320 to 2160 px, width/height 1:2.5 to 2.5:1",
-        min_width=320,
-        max_width=2160,
-        min_height=320,
-        max_height=2160,
+        **_sides(320, 2160),
         **_ASPECT_04_25,
         min_duration=3,
         max_duration=60,
@@ -205,10 +204,7 @@ MEDIA_LIMITS: tuple[Limit, ...] = (
         "recraft/remove-background",
         "image",
         "256 to 4096 px a side, at most 16 megapixels",
-        min_width=256,
-        max_width=4096,
-        min_height=256,
-        max_height=4096,
+        **_sides(256, 4096),
         max_pixels=16_000_000,
     ),
     _media(
@@ -237,10 +233,7 @@ MEDIA_LIMITS: tuple[Limit, ...] = (
         "wan/2-7-videoedit",
         "video_url",
         "2 to 10 s, 240 to 4096 px a side, width/height 1:8 to 8:1",
-        min_width=240,
-        max_width=4096,
-        min_height=240,
-        max_height=4096,
+        **_sides(240, 4096),
         min_aspect=1 / 8,
         max_aspect=8,
         min_duration=2,
@@ -250,10 +243,7 @@ MEDIA_LIMITS: tuple[Limit, ...] = (
         "wan/2-7-videoedit",
         "reference_image",
         "240 to 8000 px a side, width/height 1:8 to 8:1",
-        min_width=240,
-        max_width=8000,
-        min_height=240,
-        max_height=8000,
+        **_sides(240, 8000),
         min_aspect=1 / 8,
         max_aspect=8,
     ),
