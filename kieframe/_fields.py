@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Annotated, Any, Literal, TypedDict, Unpack, cast, get_args
 
 import msgspec
@@ -114,7 +114,7 @@ class MediaBounds(TypedDict, total=False):
 BOUND_NAMES: tuple[str, ...] = tuple(MediaBounds.__annotations__)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class MediaLimits:
     """What a media field accepts when it is filled from a file: media types, size and bounds.
 
@@ -124,6 +124,7 @@ class MediaLimits:
 
     media_types: tuple[str, ...]
     max_bytes: int
+    _: KW_ONLY
     min_width: int | None = None
     max_width: int | None = None
     min_height: int | None = None

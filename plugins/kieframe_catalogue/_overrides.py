@@ -469,7 +469,10 @@ def markdown() -> str:
         "| --- | --- | --- | --- |",
     ]
     for limit in MEDIA_LIMITS:
-        bounds = ", ".join(f"{key} {value:g}" for key, value in limit.patch["x-media"].items())
+        bounds = ", ".join(
+            f"{key} {value:,}" if isinstance(value, int) else f"{key} {value:g}"
+            for key, value in limit.patch["x-media"].items()
+        )
         lines.append(f"| `{limit.model}` | `{limit.field}` | {bounds} | {_cell(limit.source)} |")
     lines += [
         "",
