@@ -6,19 +6,24 @@ example (where there is one) still validates.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kieframe
 from kieframe.registry import Registry
 
+#: Timing is no part of what these tests check, and CI machines are busy.
+untimed = settings(deadline=None)
+
 IMAGE, VIDEO = "https://e.com/a.png", "https://e.com/b.mp4"
 UNKNOWN = "https://e.com/asset?id=3"  # no file suffix: the kind cannot be told from the URL
 
 
+@functools.cache
 def _spec(model_id: str) -> kieframe.ModelSpec[Any]:
     return Registry(environ={"KIEFRAME_PLUGINS": "catalogue"}).get_model(model_id)
 
@@ -81,6 +86,7 @@ def test_kling_3_elements_need_a_file_and_take_at_most_four() -> None:
     assert problems(KLING, {**example(KLING), "kling_elements": [element(UNKNOWN)]}) == []
 
 
+@untimed
 @given(start=st.integers(0, 20_000), end=st.integers(0, 20_000))
 def test_kling_3_video_element_trim_window(start: int, end: int) -> None:
     data = {
@@ -107,6 +113,7 @@ def subjects(videos: int, multi: int) -> list[dict[str, Any]]:
     return [element(VIDEO)] * videos + [element(IMAGE, IMAGE)] * multi
 
 
+@untimed
 @given(videos=st.integers(0, 5), multi=st.integers(0, 8))
 def test_omni_text_to_video_subject_counts(videos: int, multi: int) -> None:
     data = {"prompt": "a walk", "customize_multi_shots": False, "elements": subjects(videos, multi)}
@@ -125,6 +132,7 @@ def test_omni_subject_count_problems_say_the_limit() -> None:
     assert (problem.message, problem.limit) == ("has 5 multi-image subjects", "at most 4 in all")
 
 
+@untimed
 @given(
     videos=st.integers(0, 4),
     multi=st.integers(0, 6),
@@ -180,6 +188,7 @@ def test_gemini_example_validates() -> None:
     assert problems(GEMINI, example(GEMINI)) == []
 
 
+@untimed
 @given(characters=st.integers(0, 7), video=st.booleans())
 def test_gemini_at_most_three_characters_with_a_video(characters: int, video: bool) -> None:
     data = {

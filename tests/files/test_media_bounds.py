@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import msgspec
 import msgspec.inspect as mi
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kieframe
@@ -22,6 +22,9 @@ from kieframe.testing import Emulator
 
 from . import _media
 from ._images import jpeg, png
+
+#: Timing is no part of what these tests check, and CI machines are busy.
+untimed = settings(deadline=None)
 
 
 class Framed(msgspec.Struct, frozen=True):
@@ -114,6 +117,7 @@ def test_an_image_too_small_is_refused_before_any_upload(
     assert emu.tasks == ()
 
 
+@untimed
 @given(width=st.integers(300, 1200), height=st.integers(300, 1200))
 def test_image_aspect_ratio_decides_between_refusal_and_upload(width: int, height: int) -> None:
     limits = kieframe.get_model(HAPPYHORSE).media_fields[0].limits

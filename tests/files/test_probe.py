@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kieframe._files._probe import MediaInfo, probe
@@ -12,6 +12,9 @@ from kieframe.testing._emulator._mp4 import build_mp4, smallest_mp4
 
 from . import _media
 from ._images import GIF, WEBP, jpeg, png
+
+#: Timing is no part of what these tests check, and CI machines are busy.
+untimed = settings(deadline=None)
 
 sides = st.integers(1, 16383)
 wide_sides = st.integers(1, 65535)
@@ -23,6 +26,7 @@ def read(data: bytes) -> MediaInfo:
     return probe(data, media_type)
 
 
+@untimed
 @given(width=st.integers(1, 4096), height=st.integers(1, 4096))
 def test_png_gif_bmp_and_jpeg_sizes(width: int, height: int) -> None:
     expected = MediaInfo(width, height)
@@ -33,6 +37,7 @@ def test_png_gif_bmp_and_jpeg_sizes(width: int, height: int) -> None:
     assert read(_media.jpeg_sof(width, height, marker=0xC2)) == expected  # progressive
 
 
+@untimed
 @given(width=sides, height=sides)
 def test_webp_sizes_in_all_three_forms(width: int, height: int) -> None:
     expected = MediaInfo(width, height)
@@ -49,6 +54,7 @@ def test_the_test_suites_real_images() -> None:
     assert read(build_mp4(size=smallest_mp4(), seed="s")) == MediaInfo(32, 18, 2.0)
 
 
+@untimed
 @given(
     width=wide_sides,
     height=wide_sides,
@@ -87,6 +93,7 @@ def test_mp3_duration_from_the_info_frame_or_the_bit_rate(id3: bool) -> None:
     assert read(_media.mp3(frames, id3=id3)).duration == pytest.approx(exact, rel=0.01)
 
 
+@untimed
 @given(st.binary(max_size=256), st.sampled_from(sorted({*_media.PREFIXES, "image/tiff"})))
 def test_any_bytes_give_values_or_unknown_never_an_error(data: bytes, media_type: str) -> None:
     for candidate in (data, _media.PREFIXES.get(media_type, b"") + data):
@@ -97,6 +104,7 @@ def test_any_bytes_give_values_or_unknown_never_an_error(data: bytes, media_type
         assert info.duration is None or info.duration >= 0
 
 
+@untimed
 @given(data=st.data(), media_type=st.sampled_from(sorted(_media.PREFIXES)))
 def test_damaged_headers_give_values_or_unknown_never_an_error(
     data: st.DataObject, media_type: str
