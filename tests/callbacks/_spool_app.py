@@ -1,0 +1,43 @@
+"""A receiver whose handler never returns, serving until killed: ``python _spool_app.py SPOOL``.
+
+Prints its port once it accepts connections. The crash test kills it after its acknowledgements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import threading
+
+import uvicorn
+
+from kieframe.callbacks import CallbackReceiver
+
+KEY = "webhook-secret"
+
+
+def main() -> None:
+    never = threading.Event()
+
+    def handler(record: object) -> None:
+        never.wait()  # killed before any handler returns
+
+    receiver = CallbackReceiver(hmac_key=KEY, reread=False, handler=handler, spool=sys.argv[1])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(receiver, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            await asyncio.sleep(0.01)
+        print(sock.getsockname()[1], flush=True)
+        await task
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
