@@ -88,9 +88,10 @@ class CallbackReceiver:
     several during a rotation) and answered at once: 200 when accepted (also for a duplicate),
     401 for a bad or missing signature, 400 for a stale or malformed one, 413 when too large,
     405 for another method, and 503 only when ``queue_size`` accepted callbacks still wait for
-    work (far more than any burst kie.ai sends) or the spool cannot be written. Work happens off the request path, on
-    ``workers`` tasks of the serving loop: the same task and final state is handled once (the
-    last ``dedupe_capacity`` are remembered); with ``reread`` (the default) the record is read
+    work (far more than any burst kie.ai sends) or the spool cannot be written. Work happens off
+    the request path, on ``workers`` tasks of the serving loop: the same task and final state is
+    handled once (the last ``dedupe_capacity`` are remembered); with ``reread`` (the default) the
+    record is read
     again from kie.ai through ``client``, within its read budget (:class:`~kieframe.RateLimits`),
     before it is trusted, because kie.ai does not sign the body; then it goes to :attr:`hub`
     (waking ``wait()`` calls) and to ``handler``. A handler that raises is logged and counted in
@@ -108,6 +109,9 @@ class CallbackReceiver:
     missing): then a callback is answered 200 only once it is on disk (callbacks arriving together
     share one commit), and a receiver started on the same file handles the callbacks that an
     earlier one acknowledged but did not handle (it was killed, say). One receiver per file.
+    Each commit is flushed to the disk; with ``spool_fsync=False`` it is only handed to the
+    operating system (it survives the process being killed, not a power cut): faster, since a
+    burst's acknowledgements no longer wait for the disk.
     """
 
     def __init__(
@@ -126,6 +130,7 @@ class CallbackReceiver:
         claims: CallbackClaims | None = None,
         database_url: str | None = None,
         spool: str | os.PathLike[str] | None = None,
+        spool_fsync: bool = True,
     ) -> None:
         if handler is not None and reread and client is None:
             raise ValueError(
@@ -156,7 +161,7 @@ class CallbackReceiver:
         self._refused: dict[int, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[tuple[int, TaskRecord]] | None = None
-        self._spool = None if spool is None else Spool(spool, self._queued)
+        self._spool = None if spool is None else Spool(spool, self._queued, fsync=spool_fsync)
         self._pending = 0  # accepted, not handled yet
         self._workers: set[asyncio.Task[None]] = set()
 

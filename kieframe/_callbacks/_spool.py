@@ -33,13 +33,18 @@ Committed = Callable[[int, TaskRecord], None]
 class Spool:
     """Accepted callbacks kept in the SQLite file at ``path`` until they were handled.
 
-    :meth:`open` creates the file (and its directory) and returns the records left in it;
+    Each commit is flushed to the disk (fsync) unless ``fsync`` is False: then it is handed to
+    the operating system, which keeps it if the process is killed, though not if the machine loses
+    power. :meth:`open` creates the file (and its directory) and returns the records left in it;
     :meth:`add` resolves once its record is committed (``committed`` was called with it and its
     number first); :meth:`done` forgets a handled record. All of it runs on one event loop.
     """
 
-    def __init__(self, path: str | os.PathLike[str], committed: Committed) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], committed: Committed, *, fsync: bool = True
+    ) -> None:
         self.path = Path(path)
+        self.fsync = fsync
         self._committed = committed
         self._db: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
@@ -63,7 +68,9 @@ class Spool:
             raise OSError(f"cannot open the callback spool {str(self.path)!r}: {error}") from None
         try:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # a commit is on disk when it returns
+            # FULL: a commit is on disk when it returns; NORMAL: in the OS's cache, which a
+            # killed process does not lose (a power cut may), and the disk at checkpoints.
+            db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
             db.execute("CREATE TABLE IF NOT EXISTS callbacks"
                        " (seq INTEGER PRIMARY KEY, record BLOB NOT NULL)")  # fmt: skip
             rows = db.execute("SELECT seq, record FROM callbacks ORDER BY seq").fetchall()
@@ -109,7 +116,8 @@ class Spool:
         self._flusher, self._closing = None, True
         wake.set()
         await flusher
-        assert self._thread is not None and self._db is not None
+        assert self._thread is not None
+        assert self._db is not None
         self._thread.shutdown()
         self._db.close()
         self._db, self._thread, self._wake = None, None, None
@@ -150,7 +158,10 @@ class Spool:
         db.execute("BEGIN IMMEDIATE")
         try:
             seqs = [
-                int(db.execute("INSERT INTO callbacks (record) VALUES (?)", (record,)).lastrowid or 0)
+                int(
+                    db.execute("INSERT INTO callbacks (record) VALUES (?)", (record,)).lastrowid
+                    or 0
+                )
                 for record in records
             ]
             db.executemany("DELETE FROM callbacks WHERE seq = ?", [(seq,) for seq in done])

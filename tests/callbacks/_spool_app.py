@@ -1,6 +1,6 @@
 """A receiver whose handler never returns, serving until killed: ``python _spool_app.py SPOOL``.
 
-Prints its port once it accepts connections. The crash test kills it after its acknowledgements.
+Prints its port once it listens. The crash test kills it after its acknowledgements.
 """
 
 from __future__ import annotations
@@ -26,17 +26,10 @@ def main() -> None:
     receiver = CallbackReceiver(hmac_key=KEY, reread=False, handler=handler, spool=sys.argv[1])
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # connections wait in the backlog until the server accepts them
+    print(sock.getsockname()[1], flush=True)
     config = uvicorn.Config(receiver, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-
-    async def serve() -> None:
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            await asyncio.sleep(0.01)
-        print(sock.getsockname()[1], flush=True)
-        await task
-
-    asyncio.run(serve())
+    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
 
 
 if __name__ == "__main__":

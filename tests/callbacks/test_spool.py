@@ -62,7 +62,7 @@ def killed_receiver(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str
     spool = tmp_path / "spool" / "callbacks.sqlite"
     app = Path(__file__).with_name("_spool_app.py")
     env = {**os.environ, "KIEFRAME_DATABASE_URL": ""}
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
         [sys.executable, str(app), str(spool)], stdout=subprocess.PIPE, text=True, env=env
     )
     try:
