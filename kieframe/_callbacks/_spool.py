@@ -135,11 +135,11 @@ class Spool:
     async def _commit_pending(self) -> None:
         adds, self._adds = self._adds, []
         done, self._done = self._done, []
-        records = [msgspec.json.encode(dict(record.raw)) for record, _ in adds]
         loop = asyncio.get_running_loop()
         try:
+            records = [msgspec.json.encode(dict(record.raw)) for record, _ in adds]
             seqs = await loop.run_in_executor(self._thread, self._write, records, done)
-        except (OSError, sqlite3.Error) as error:
+        except Exception as error:  # every request waiting here must get its answer
             logger.error("could not write %d callbacks to %s: %s", len(adds), self.path, error)
             self._done.extend(done)  # deleted in a later commit, or replayed and handled again
             for _, future in adds:
@@ -155,18 +155,16 @@ class Spool:
         """One transaction (one fsync): add ``records``, delete ``done``; the new numbers."""
         db = self._db
         assert db is not None
+        seqs: list[int] = []
         db.execute("BEGIN IMMEDIATE")
         try:
-            seqs = [
-                int(
-                    db.execute("INSERT INTO callbacks (record) VALUES (?)", (record,)).lastrowid
-                    or 0
-                )
-                for record in records
-            ]
+            for record in records:
+                cursor = db.execute("INSERT INTO callbacks (record) VALUES (?)", (record,))
+                seqs.append(cursor.lastrowid or 0)  # never 0: an INTEGER PRIMARY KEY from 1
             db.executemany("DELETE FROM callbacks WHERE seq = ?", [(seq,) for seq in done])
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         return seqs

@@ -22,9 +22,6 @@ from kieframe.callbacks import CallbackReceiver, CallbackServer
 
 from ._support import KEY, signed_headers
 
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")  # the killed process's pipes
-
-
 def _body(task_id: str) -> bytes:
     data = {"taskId": task_id, "model": "wan/2-5-image-to-video", "state": "success",
             "resultJson": json.dumps({"resultUrls": ["https://example.com/v.mp4"]})}  # fmt: skip
