@@ -6,7 +6,7 @@ the whole group in one transaction from a worker thread, then passes every recor
 releases its requests. Handled records are deleted in a later commit. Records still in the file
 when a receiver starts (it was killed after acknowledging them) are replayed, so an acknowledged
 callback is handled even across a crash: at least once, and exactly once unless the process dies
-between a handler's end and the commit that deletes its record.
+while its handler runs or before the commit that deletes its record.
 """
 
 from __future__ import annotations
