@@ -91,11 +91,11 @@ class CallbackReceiver:
     work (far more than any burst kie.ai sends) or the spool cannot be written. Work happens off
     the request path, on ``workers`` tasks of the serving loop: the same task and final state is
     handled once (the last ``dedupe_capacity`` are remembered); with ``reread`` (the default) the
-    record is read
-    again from kie.ai through ``client``, within its read budget (:class:`~kieframe.RateLimits`),
-    before it is trusted, because kie.ai does not sign the body; then it goes to :attr:`hub`
-    (waking ``wait()`` calls) and to ``handler``. A handler that raises is logged and counted in
-    :attr:`ReceiverStats.errors`; the record has reached the hub, and the other callbacks go on.
+    record is read again from kie.ai through ``client``, within its read budget
+    (:class:`~kieframe.RateLimits`), before it is trusted, because kie.ai does not sign the body;
+    then it goes to :attr:`hub` (waking ``wait()`` calls) and to ``handler``. A handler that
+    raises is logged and counted in :attr:`ReceiverStats.errors`; the record has reached the hub,
+    and the other callbacks go on.
 
     Without a ``client``, records reach the hub unconfirmed and each wait re-reads its own task;
     a ``handler`` then needs a ``client`` (or ``reread=False``). An :class:`~kieframe.AsyncClient`
