@@ -1,6 +1,7 @@
-"""A receiver whose handler never returns, serving until killed: ``python _spool_app.py SPOOL``.
+"""A receiver whose handler never returns, serving until killed.
 
-Prints its port once it listens. The crash test kills it after its acknowledgements.
+``python _spool_app.py SPOOL fsync|nofsync`` prints its port once it listens; the crash test
+kills it after its acknowledgements.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ def main() -> None:
     def handler(record: object) -> None:
         never.wait()  # killed before any handler returns
 
-    receiver = CallbackReceiver(hmac_key=KEY, reread=False, handler=handler, spool=sys.argv[1])
+    fsync = sys.argv[2] == "fsync"
+    receiver = CallbackReceiver(
+        hmac_key=KEY, reread=False, handler=handler, spool=sys.argv[1], spool_fsync=fsync
+    )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)  # connections wait in the backlog until the server accepts them

@@ -22,6 +22,7 @@ from kieframe.callbacks import CallbackReceiver, CallbackServer
 
 from ._support import KEY, signed_headers
 
+
 def _body(task_id: str) -> bytes:
     data = {"taskId": task_id, "model": "wan/2-5-image-to-video", "state": "success",
             "resultJson": json.dumps({"resultUrls": ["https://example.com/v.mp4"]})}  # fmt: skip
@@ -53,14 +54,22 @@ class _Handled:
             return len(self.ids)
 
 
-@pytest.fixture
-def killed_receiver(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str], str]]:
-    """A receiver process with a spool whose handler never returns; yields spool, process, URL."""
+@pytest.fixture(params=["fsync", "nofsync"])
+def killed_receiver(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Path, subprocess.Popen[str], str]]:
+    """A receiver process with a spool whose handler never returns; yields spool, process, URL.
+
+    Its commits are flushed to the disk, or (``nofsync``) handed to the operating system only.
+    """
     spool = tmp_path / "spool" / "callbacks.sqlite"
     app = Path(__file__).with_name("_spool_app.py")
     env = {**os.environ, "KIEFRAME_DATABASE_URL": ""}
     process = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, str(app), str(spool)], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, str(app), str(spool), request.param],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert process.stdout is not None
