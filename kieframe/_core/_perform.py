@@ -473,39 +473,35 @@ def _receive(
     """Read the body's last ``left`` bytes from ``raw`` into the part file's buffers.
 
     Each buffer is filled before it is stored, so the file takes few, large writes and the hash
-    large blocks (on a worker thread, while the next buffer fills). Bytes received before a
-    failure are stored before the failure is raised, as an httpx transport error.
+    large blocks (on a worker thread, while the next buffer fills). Whatever ends a read early
+    (a cut, a timeout, an interrupt), the bytes received before it are stored first; socket
+    errors are raised as httpx's.
     """
     raw.settimeout(timeout)
     while left > 0:
         view = part.buffer()
-        size, error = _fill(raw, view[: min(len(view), left)])
-        if size:
-            part.commit(view, size)
-            left -= size
-            if (failed := _written(fetch, size)) is not None:
-                return failed
-        if error is not None:
-            raise error
+        want, size = min(len(view), left), 0
+        failed = None
+        try:
+            while size < want:
+                got = raw.recv_into(view[size:want])
+                if not got:
+                    raise httpx.RemoteProtocolError(
+                        "the server closed the connection before the body ended"
+                    )
+                size += got
+        except TimeoutError as error:
+            raise httpx.ReadTimeout(str(error) or "timed out") from error
+        except OSError as error:
+            raise httpx.ReadError(str(error) or type(error).__name__) from error
+        finally:
+            if size:
+                part.commit(view, size)
+                failed = _written(fetch, size)
+        if failed is not None:
+            return failed
+        left -= size
     return None
-
-
-def _fill(raw: socket.socket, view: memoryview) -> tuple[int, httpx.TransportError | None]:
-    """Receive until ``view`` is full: the bytes received, and the error that stopped it early."""
-    size = 0
-    try:
-        while size < len(view):
-            got = raw.recv_into(view[size:])
-            if not got:
-                return size, httpx.RemoteProtocolError(
-                    "the server closed the connection before the body ended"
-                )
-            size += got
-    except TimeoutError as error:
-        return size, httpx.ReadTimeout(str(error) or "timed out")
-    except OSError as error:
-        return size, httpx.ReadError(str(error) or type(error).__name__)
-    return size, None
 
 
 class _Stop:
