@@ -12,6 +12,11 @@ its rate-limit budget, is sent through httpx and read as kie.ai's envelope (a re
 stamina's backoff); a :class:`~._effects.Fetch` streams a result file as its
 :class:`~._fileplan.FilePlan` says; sleeps, callback waits and blocking work are the rest. The
 blocking performer runs several operations at once on threads, the asyncio one as tasks.
+
+A file body comes as fast as the disk allows: past its first bytes, a plain HTTP/1.1 body is read
+from the socket in large buffers (:func:`_receive`), hashed on a worker thread while the next one
+fills. Given a blocking twin of its httpx client, the asyncio performer runs each transfer on a
+thread with it, since asyncio's socket reads cannot keep up with a fast file host.
 """
 
 from __future__ import annotations
