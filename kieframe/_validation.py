@@ -32,6 +32,7 @@ __all__ = [
     "describe_type",
     "input_fields",
     "ordered_choices",
+    "struct_attributes",
     "validator_for",
     "without_nulls",
 ]
@@ -65,6 +66,15 @@ def input_fields(input_type: type[msgspec.Struct]) -> tuple[FieldInfo, ...]:
         )
         for field in info.fields
     )
+
+
+@functools.cache
+def struct_attributes(cls: type[msgspec.Struct]) -> dict[str, str]:
+    """A Struct type's attribute names by the names kie.ai uses (its encode names).
+
+    Cached: ``msgspec.structs.fields`` evaluates every annotation on each call.
+    """
+    return dict(zip(cls.__struct_encode_fields__, cls.__struct_fields__, strict=True))
 
 
 def _default(field: mi.Field) -> Any:
@@ -107,8 +117,11 @@ class Validator:
         node = mi.type_info(input_type)
         assert isinstance(node, mi.StructType)
         self._node = node
-        # msgspec lets NaN and infinity through an unbounded float, and has no decimal steps.
-        self._checks_after = _has(node, _needs_own_check)
+        # msgspec lets NaN and infinity through an unbounded float, and has no decimal steps:
+        # the fields that hold such a number are walked after msgspec passed them.
+        self._checks_after = tuple(
+            field.encode_name for field in node.fields if _has(field.type, _needs_own_check)
+        )
         self._fields = {field.encode_name: field for field in node.fields}
         self._order = {name: index for index, name in enumerate(self._fields)}
         self._required = tuple(field.encode_name for field in node.fields if field.required)
@@ -134,7 +147,7 @@ class Validator:
         except Exception:
             raise InputValidationError(model_id, self.explain(data)) from None
         if self._checks_after:
-            problems = self._walk(plain)
+            problems = self._walk_fields(plain, self._checks_after)
             if problems:
                 raise InputValidationError(model_id, problems)
         return value
@@ -214,17 +227,18 @@ class Validator:
             del rest[name]
             error = None
         if self._checks_after:
-            problems += self._walk_fields(rest)
+            problems += self._walk_fields(rest, self._checks_after)
         if len(problems) > 1:
             problems.sort(key=lambda p: self._order.get(p.field.split(".")[0].split("[")[0], -1))
         return problems
 
-    def _walk_fields(self, data: dict[str, Any]) -> list[Problem]:
-        """The problems of ``data``'s fields (all known: msgspec converted them) alone."""
+    def _walk_fields(self, data: Mapping[str, Any], names: Iterable[str]) -> list[Problem]:
+        """The problems of the fields ``names`` of ``data`` (which msgspec converted) alone."""
         problems: list[Problem] = []
         try:
-            for name, value in data.items():
-                check_value(self._fields[name].type, value, name, problems)
+            for name in names:
+                if name in data:
+                    check_value(self._fields[name].type, data[name], name, problems)
         except RecursionError:
             problems.append(Problem("input", "is nested too deeply to check"))
         return problems
@@ -298,8 +312,8 @@ def _plain(data: Any) -> Any:
     """``data`` with Structs taken apart into dicts (constructing a Struct checks nothing)."""
     if isinstance(data, msgspec.Struct):
         return {
-            field.encode_name: _plain(getattr(data, field.name))
-            for field in msgspec.structs.fields(data)
+            name: _plain(getattr(data, attribute))
+            for name, attribute in struct_attributes(type(data)).items()
         }
     if isinstance(data, list | tuple) and any(isinstance(item, msgspec.Struct) for item in data):
         return [_plain(item) for item in data]
