@@ -109,6 +109,7 @@ class Validator:
         "_nullable",
         "_order",
         "_required",
+        "_stepped",
         "input_type",
     )
 
@@ -121,6 +122,9 @@ class Validator:
         # the fields that hold such a number are walked after msgspec passed them.
         self._checks_after = tuple(
             field.encode_name for field in node.fields if _has(field.type, _needs_own_check)
+        )
+        self._stepped = frozenset(
+            field.encode_name for field in node.fields if _has(field.type, _has_step)
         )
         self._fields = {field.encode_name: field for field in node.fields}
         self._order = {name: index for index, name in enumerate(self._fields)}
@@ -237,8 +241,12 @@ class Validator:
         problems: list[Problem] = []
         try:
             for name in names:
-                if name in data:
-                    check_value(self._fields[name].type, data[name], name, problems)
+                if name not in data:
+                    continue
+                value = data[name]
+                if name not in self._stepped and _finite_or_none(value):
+                    continue  # msgspec checked it, and a finite number is all the walk would add
+                check_value(self._fields[name].type, value, name, problems)
         except RecursionError:
             problems.append(Problem("input", "is nested too deeply to check"))
         return problems
@@ -336,9 +344,16 @@ def _from_msgspec(input_type: type[msgspec.Struct], data: Any) -> Problem:
 
 
 def _needs_own_check(node: mi.Type) -> bool:
-    if isinstance(node, mi.FloatType):
-        return True
+    return isinstance(node, mi.FloatType) or _has_step(node)
+
+
+def _has_step(node: mi.Type) -> bool:
     return isinstance(node, mi.Metadata) and bool(node.extra) and STEP_KEY in (node.extra or {})
+
+
+def _finite_or_none(value: Any) -> bool:
+    kind = type(value)
+    return value is None or kind is int or (kind is float and math.isfinite(value))
 
 
 def _is_nested(node: mi.Type) -> bool:
