@@ -5,17 +5,19 @@ its URL fields. The limits live in ``msgspec.Meta`` so that validation, the JSON
 and the hypothesis strategies all read them from one place (``msgspec.inspect``).
 
 A *media* field additionally carries :class:`MediaLimits` in ``Meta.extra`` (and, for JSON Schema
-readers, under ``x-kieframe-media``): its kind, the media types and the size kie.ai accepts there.
-The client reads them to upload a local file given in that field, after checking its content type
-and size. A media field may stand alone, in a list (:func:`media_list`) or inside a nested Struct.
+readers, under ``x-kieframe-media``): its kind, the media types and the size kie.ai accepts there,
+and optionally the pixel dimensions, aspect ratio and duration (:class:`MediaBounds`). The client
+reads them to upload a local file given in that field, after checking its content type, size and,
+where the file's header says them, its dimensions and duration. A media field may stand alone, in a
+list (:func:`media_list`) or inside a nested Struct.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args
+from dataclasses import KW_ONLY, dataclass
+from typing import Annotated, Any, Literal, TypedDict, Unpack, cast, get_args
 
 import msgspec
 import msgspec.inspect as mi
@@ -24,6 +26,7 @@ __all__ = [
     "AudioUrl",
     "HttpUrl",
     "ImageUrl",
+    "MediaBounds",
     "MediaKind",
     "MediaLimits",
     "OptionalAudioUrl",
@@ -87,30 +90,110 @@ def url_pattern(*schemes: str) -> str:
 _URL_PATTERN = url_pattern()
 
 
+class MediaBounds(TypedDict, total=False):
+    """Limits of a media file beyond its type and size, as keyword options of :func:`media_meta`.
+
+    Widths and heights are in pixels, ``min_aspect``/``max_aspect`` bound width divided by height,
+    ``min_pixels``/``max_pixels`` bound width times height, durations are in seconds. All bounds
+    are inclusive. They are checked for local files from the file's header only (never for URLs).
+    """
+
+    min_width: int
+    max_width: int
+    min_height: int
+    max_height: int
+    min_aspect: float
+    max_aspect: float
+    min_pixels: int
+    max_pixels: int
+    min_duration: float
+    max_duration: float
+
+
+#: The names of :class:`MediaBounds`, in the order they are described.
+BOUND_NAMES: tuple[str, ...] = tuple(MediaBounds.__annotations__)
+
+
 @dataclass(frozen=True, slots=True)
 class MediaLimits:
-    """What a media field accepts when it is filled from a file: media types and a size cap.
+    """What a media field accepts when it is filled from a file: media types, size and bounds.
 
     ``kind`` is the family the media types belong to (``"image"``, ``"video"`` or ``"audio"``).
+    The optional bounds (see :class:`MediaBounds`) are None when kie.ai states none.
     """
 
     media_types: tuple[str, ...]
     max_bytes: int
+    _: KW_ONLY
+    min_width: int | None = None
+    max_width: int | None = None
+    min_height: int | None = None
+    max_height: int | None = None
+    min_aspect: float | None = None
+    max_aspect: float | None = None
+    min_pixels: int | None = None
+    max_pixels: int | None = None
+    min_duration: float | None = None
+    max_duration: float | None = None
 
     def __post_init__(self) -> None:
         if not self.media_types:
             raise ValueError("a media field must accept at least one media type")
         if self.max_bytes < 1:
             raise ValueError("max_bytes must be positive")
+        for name in BOUND_NAMES:
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not value > 0):
+                raise ValueError(f"{name} must be a positive number, not {value!r}")
+        for quantity in ("width", "height", "aspect", "pixels", "duration"):
+            low, high = getattr(self, f"min_{quantity}"), getattr(self, f"max_{quantity}")
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"min_{quantity} must not exceed max_{quantity}")
 
     @property
     def kind(self) -> str:
         """The family of the first accepted media type: ``image``, ``video`` or ``audio``."""
         return self.media_types[0].partition("/")[0]
 
+    @property
+    def bounds(self) -> MediaBounds:
+        """The bounds that are set, by name (what :func:`media_meta` takes as keywords)."""
+        found = {name: getattr(self, name) for name in BOUND_NAMES}
+        return cast("MediaBounds", {name: v for name, v in found.items() if v is not None})
+
     def describe(self) -> str:
         """A short human description, such as ``"image/jpeg, image/png; at most 10 MB"``."""
-        return f"{', '.join(self.media_types)}; at most {_human_bytes(self.max_bytes)}"
+        parts = [", ".join(self.media_types), f"at most {_human_bytes(self.max_bytes)}"]
+        for quantity, unit in (
+            ("width", " px"),
+            ("height", " px"),
+            ("aspect", ""),
+            ("pixels", ""),
+            ("duration", " s"),
+        ):
+            text = _range(getattr(self, f"min_{quantity}"), getattr(self, f"max_{quantity}"), unit)
+            if text:
+                label = {"aspect": "width/height", "pixels": "pixels (width x height)"}.get(
+                    quantity, quantity
+                )
+                parts.append(f"{label} {text}")
+        return "; ".join(parts)
+
+
+def _range(low: float | None, high: float | None, unit: str) -> str:
+    if low is not None and high is not None:
+        return f"{_number(low)} to {_number(high)}{unit}"
+    if low is not None:
+        return f"at least {_number(low)}{unit}"
+    if high is not None:
+        return f"at most {_number(high)}{unit}"
+    return ""
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int) or value.is_integer():
+        return f"{int(value):,}"
+    return f"{value:g}"
 
 
 def _human_bytes(size: int) -> str:
@@ -130,26 +213,38 @@ def media_meta(
     schemes: Iterable[str] | None = None,
     max_length: int = _MAX_URL_LENGTH,
     description: str | None = None,
+    **bounds: Unpack[MediaBounds],
 ) -> msgspec.Meta:
     """The ``msgspec.Meta`` of a media URL field, for ``Annotated[str, media_meta(...)]``.
 
     ``media_types`` and ``max_bytes`` default to the kind's usual limits; ``optional`` also
     accepts ``""`` (kie.ai's "none"); ``pattern`` replaces the URL pattern outright, ``schemes``
-    builds it from URL schemes (``("https", "asset")``).
+    builds it from URL schemes (``("https", "asset")``). The keywords of :class:`MediaBounds`
+    (``min_width=300``, ``max_aspect=2.5``, ``max_duration=60``, ...) bound a file's dimensions
+    and duration; they are checked for local files whose header says them.
     """
     if kind not in get_args(MediaKind):
         raise ValueError(f"kind must be one of {', '.join(get_args(MediaKind))}, not {kind!r}")
     if pattern is not None and schemes is not None:
         raise ValueError("give pattern or schemes, not both")
+    unknown = set(bounds) - set(BOUND_NAMES)
+    if unknown:
+        raise TypeError(f"unknown media bounds: {', '.join(sorted(unknown))}")
     limits = MediaLimits(
         media_types=tuple(media_types or DEFAULT_MEDIA_TYPES[kind]),
         max_bytes=max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[kind],
+        **bounds,
     )
     base = pattern if pattern is not None else url_pattern(*(schemes or ()))
     if optional:
         base = f"^$|{base}" if pattern is not None else f"^(?:{base[1:-1]})?$"
     text = description or f"the URL of {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
-    raw = {"kind": kind, "media_types": list(limits.media_types), "max_bytes": limits.max_bytes}
+    raw = {
+        "kind": kind,
+        "media_types": list(limits.media_types),
+        "max_bytes": limits.max_bytes,
+        **limits.bounds,
+    }
     return msgspec.Meta(
         pattern=base,
         max_length=max_length,
@@ -168,6 +263,7 @@ def media(
     pattern: str | None = None,
     schemes: Iterable[str] | None = None,
     description: str | None = None,
+    **bounds: Unpack[MediaBounds],
 ) -> Any:
     """A media URL field type built at run time (for ``msgspec.defstruct`` and generated specs).
 
@@ -182,6 +278,7 @@ def media(
         pattern=pattern,
         schemes=schemes,
         description=description,
+        **bounds,
     )
     return Annotated[str, meta]
 
@@ -196,6 +293,7 @@ def media_list(
     pattern: str | None = None,
     schemes: Iterable[str] | None = None,
     description: str | None = None,
+    **bounds: Unpack[MediaBounds],
 ) -> Any:
     """A list of media URLs, each with the limits of :func:`media`, and the list's item limits.
 
@@ -204,7 +302,12 @@ def media_list(
     if min_items is not None and max_items is not None and min_items > max_items:
         raise ValueError("min_items must not exceed max_items")
     item = media(
-        kind, media_types=media_types, max_bytes=max_bytes, pattern=pattern, schemes=schemes
+        kind,
+        media_types=media_types,
+        max_bytes=max_bytes,
+        pattern=pattern,
+        schemes=schemes,
+        **bounds,
     )
     return Annotated[
         list[item],  # type: ignore[valid-type]
@@ -284,7 +387,11 @@ def media_limits(field_type: mi.Type) -> MediaLimits | None:
     for node in _walk(field_type):
         if isinstance(node, mi.Metadata) and node.extra and _EXTRA_KEY in node.extra:
             raw: dict[str, Any] = node.extra[_EXTRA_KEY]
-            return MediaLimits(media_types=tuple(raw["media_types"]), max_bytes=raw["max_bytes"])
+            return MediaLimits(
+                media_types=tuple(raw["media_types"]),
+                max_bytes=raw["max_bytes"],
+                **{name: raw[name] for name in BOUND_NAMES if name in raw},
+            )
     return None
 
 

@@ -38,7 +38,7 @@ from typing import Annotated, Any, Literal, TypeGuard, cast
 import msgspec
 
 from ._errors import Problem
-from ._fields import MediaKind, media, media_list, number_meta, url_pattern
+from ._fields import BOUND_NAMES, MediaKind, media, media_list, number_meta, url_pattern
 from ._spec import ModelSpec, OutputCount, OutputKind
 from ._validation import Validator, validator_for
 
@@ -220,7 +220,19 @@ def _paths(schema: Mapping[str, Any], prefix: str = "") -> set[str]:
 
 
 def _patched(prop: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """``prop`` with ``patch`` over it; an ``x-media`` patch adds to the media facts (of the items,
+    for an array) instead of replacing them."""
     merged = {**prop, **patch}
+    media_patch = patch.get("x-media")
+    if isinstance(media_patch, Mapping):
+        items = prop.get("items")
+        target = items if isinstance(items, Mapping) else prop
+        facts = {**(target.get("x-media") or {}), **media_patch}
+        if isinstance(items, Mapping):
+            del merged["x-media"]
+            merged["items"] = {**items, "x-media": facts}
+        else:
+            merged["x-media"] = facts
     return {key: value for key, value in merged.items() if value is not None}
 
 
@@ -701,11 +713,15 @@ def _options(facts: Mapping[str, Any]) -> dict[str, Any]:
         "media_types": tuple(facts.get("types", ())) or None,
         "max_bytes": facts.get("max_bytes"),
         "schemes": ("http", "https", *schemes) if schemes else None,
+        **{name: facts[name] for name in BOUND_NAMES if name in facts},
     }
 
 
 def media_facts(prop: Mapping[str, Any], name: str) -> dict[str, Any] | None:
     """What a URL property takes: ``{"kind", "types", "max_bytes", "schemes"}``, or None.
+
+    An ``x-media`` keyword may also give the bounds of :class:`~kieframe.authoring.MediaBounds`
+    (``min_width``, ``max_duration``, ...).
 
     Read from an ``x-media`` keyword when the schema has one (the catalogue's data file keeps them
     so), else from the property's name, pattern and description (``Accepted types: ...``,

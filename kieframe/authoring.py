@@ -32,8 +32,10 @@ every documented limit, and a :class:`ModelSpec`::
         return [SPEC]
 
 Media fields (:data:`ImageUrl`, :func:`media_meta`, :func:`media`, :func:`media_list`) take URLs,
-and a local path, bytes or file object given there is checked by content and size, uploaded once
-and replaced by kie.ai's URL, wherever the field sits (alone, in a list, in a nested object).
+and a local path, bytes or file object given there is checked by content and size (and, with
+:class:`MediaBounds` such as ``min_width`` or ``max_duration``, by the dimensions and duration its
+header states), uploaded once and replaced by kie.ai's URL, wherever the field sits (alone, in a
+list, in a nested object).
 :func:`media` and :func:`media_list` build the same types at run time, for generated Structs
 (``msgspec.defstruct``); :func:`spec_from_schema` builds a whole spec from a JSON Schema of the
 input (the shape kie.ai publishes per model). A *rule* is a callable taking the validated input
@@ -50,6 +52,7 @@ from ._fields import (
     AudioUrl,
     HttpUrl,
     ImageUrl,
+    MediaBounds,
     MediaKind,
     MediaLimits,
     OptionalAudioUrl,
@@ -84,6 +87,7 @@ __all__ = [
     "AudioUrl",
     "HttpUrl",
     "ImageUrl",
+    "MediaBounds",
     "MediaField",
     "MediaKind",
     "MediaLimits",

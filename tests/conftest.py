@@ -28,8 +28,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 def no_outside_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """No test reads the developer's kieframe config file or host variables (see _config.py)."""
-    monkeypatch.setenv("KIEFRAME_CONFIG", str(tmp_path_factory.getbasetemp() / "no-config.toml"))
+    """No test reads the developer's config file or host variables, or writes their journal."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("KIEFRAME_CONFIG", str(base / "no-config.toml"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))  # the default journal's home
+    monkeypatch.delenv("KIEFRAME_JOURNAL", raising=False)
     monkeypatch.delenv("KIE_BASE_URL", raising=False)
     monkeypatch.delenv("KIE_UPLOAD_BASE_URL", raising=False)
     monkeypatch.delenv("KIEFRAME_DATABASE_URL", raising=False)

@@ -192,6 +192,7 @@ def describe_json(spec: ModelSpec[Any], source: ModelSource | None = None) -> di
                     "kind": limits.kind,
                     "media_types": list(limits.media_types),
                     "max_bytes": limits.max_bytes,
+                    **limits.bounds,
                 },
             }
         )

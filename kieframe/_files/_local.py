@@ -2,7 +2,9 @@
 
 :func:`stage_input` runs before anything is sent: it finds each local input wherever a media field
 sits (alone, in a list, in a nested object), reads it, checks its type (from the content) and size
-against the field's :class:`~kieframe.MediaLimits`, swaps in a placeholder URL and validates the
+(and, where the field bounds them and the file's header states them, its pixel size, aspect ratio
+and duration) against the field's :class:`~kieframe.MediaLimits`, swaps in a placeholder URL and
+validates the
 whole input, so that one :class:`~kieframe.InputValidationError` lists every problem and a bad
 prompt never costs an upload. :func:`put_urls` then puts kie.ai's links where the files were.
 """
@@ -27,6 +29,7 @@ from .._fields import HttpUrl, MediaLimits, media_limits
 from .._records import Unchecked
 from .._spec import ModelSpec
 from .._validation import input_fields, struct_attributes
+from ._probe import MediaInfo, probe
 from ._sniff import canonical_media_type, sniff
 
 __all__ = [
@@ -334,6 +337,10 @@ def _check(name: str, limits: MediaLimits, label: str, content: bytes) -> Pendin
     if media_type is None or media_type not in accepted:
         kind = media_type or f"not a recognised {limits.kind} file"
         return Problem(name, f"{label} is {kind}", limits.describe())
+    if limits.bounds:
+        breach = out_of_bounds(limits, probe(content, media_type))
+        if breach is not None:
+            return Problem(name, f"{label} {breach}", limits.describe())
     return PendingUpload(
         field=name,
         limits=limits,
@@ -341,4 +348,33 @@ def _check(name: str, limits: MediaLimits, label: str, content: bytes) -> Pendin
         data=content,
         sha256=hashlib.sha256(content).hexdigest(),
         media_type=media_type,
+    )
+
+
+def out_of_bounds(limits: MediaLimits, info: MediaInfo) -> str | None:
+    """What breaks the bounds of ``limits`` in a file's ``info`` (``"is 120x90 px"``), else None.
+
+    What the header does not state is not checked.
+    """
+    if info.width is not None and info.height is not None:
+        width, height = info.width, info.height
+        size = f"is {width}x{height} px"
+        if not _within(width, limits.min_width, limits.max_width):
+            return size
+        if not _within(height, limits.min_height, limits.max_height):
+            return size
+        if not _within(width * height, limits.min_pixels, limits.max_pixels):
+            return f"{size} ({width * height:,} pixels)"
+        if not _within(width / height, limits.min_aspect, limits.max_aspect, slack=1e-9):
+            return f"{size} (width/height {width / height:.3g})"
+    if info.duration is not None and not _within(
+        info.duration, limits.min_duration, limits.max_duration, slack=1e-6
+    ):
+        return f"lasts {info.duration:.3g} s"
+    return None
+
+
+def _within(value: float, low: float | None, high: float | None, *, slack: float = 0.0) -> bool:
+    return (low is None or value >= low * (1 - slack)) and (
+        high is None or value <= high * (1 + slack)
     )

@@ -63,13 +63,15 @@ class Entry:
         """The model's spec; its input Struct is compiled on first use."""
         typical, deadline = TIMING[self.output]
         example = _corrected(self.id, self.example)
+        patches = limits_for(self.id)
+        defaults = _defaults(self.schema, patches)
         return spec_from_schema(
             self.schema,
             id=self.id,
             title=self.title,
             docs_url=self.docs_url,
-            patches=limits_for(self.id),
-            rules=tuple(_with_defaults(rule, self.schema) for rule in RULES.get(self.id, ())),
+            patches=patches,
+            rules=tuple(_with_defaults(rule, defaults) for rule in RULES.get(self.id, ())),
             lazy=True,
             output=self.output,
             outputs=self.outputs,
@@ -80,13 +82,21 @@ class Entry:
         )
 
 
-def _with_defaults(rule: Rule, schema: Mapping[str, Any]) -> Rule:
-    """``rule``, checked on the input with kie's documented defaults in place of unset fields."""
-    defaults = {
+def _defaults(schema: Mapping[str, Any], patches: Mapping[str, Any]) -> dict[str, Any]:
+    """kie's documented defaults of the top-level fields, as the table patches them."""
+    found = {
         name: prop["default"]
         for name, prop in schema.get("properties", {}).items()
         if isinstance(prop, Mapping) and "default" in prop and name.isidentifier()
     }
+    for name, patch in patches.items():
+        if "default" in patch and name.isidentifier():
+            found[name] = patch["default"]
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def _with_defaults(rule: Rule, defaults: Mapping[str, Any]) -> Rule:
+    """``rule``, checked on the input with kie's documented defaults in place of unset fields."""
 
     def checked(value: Any) -> Iterable[Problem]:
         unset = {

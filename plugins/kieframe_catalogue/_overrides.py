@@ -7,25 +7,21 @@ The compiler applies a :class:`Limit` as JSON-Schema keywords merged over the pr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from kieframe.authoring import (
-    OutputKind,
-    Problem,
-    Rule,
-    is_set,
-    mutually_exclusive,
-    one_of_required,
-    requires,
-    value_at,
-)
+from kieframe.authoring import OutputKind
+
+from ._limit import Limit
+from ._media_limits import MEDIA_LIMITS
+from ._prose_rules import RULE_NOTES, RULES
 
 __all__ = [
     "EXAMPLES",
     "LIMITS",
     "MANY",
+    "MEDIA_LIMITS",
     "OUTPUTS",
     "RULES",
     "RULE_NOTES",
@@ -34,16 +30,6 @@ __all__ = [
     "limits_for",
     "markdown",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """A limit kie.ai states only in prose, as JSON-Schema keywords for one property."""
-
-    model: str
-    field: str
-    patch: Mapping[str, Any]
-    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +67,20 @@ LIMITS: tuple[Limit, ...] = (
     Limit(
         "bytedance/seedance-2-5",
         "duration",
-        {"minimum": 4, "maximum": 30},
-        "the docs give the video length as 4 to 30 seconds",
+        {"enum": [-1, *range(4, 31)]},
+        "the docs give the video length as 4 to 30 seconds, or -1 for the model to choose",
+    ),
+    Limit(
+        "kling/v3-turbo-image-to-video",
+        "duration",
+        {"pattern": r"^(?:[3-9]|1[0-5])$"},
+        "the length is 3 to 15 seconds, sent as a digit string",
+    ),
+    Limit(
+        "kling/v3-turbo-text-to-video",
+        "duration",
+        {"pattern": r"^(?:[3-9]|1[0-5])$"},
+        "the length is 3 to 15 seconds, sent as a digit string",
     ),
     Limit(
         "infinitalk/from-audio",
@@ -157,6 +155,15 @@ LIMITS: tuple[Limit, ...] = (
         {"maxLength": 5000},
         "prompts may be up to 5000 characters",
     ),
+    *(
+        Limit(model, "prompt", {"minLength": 2}, "prompts have at least 2 characters")
+        for model in (
+            "wan/2-6-flash-image-to-video",
+            "wan/2-6-flash-video-to-video",
+            "wan/2-6-image-to-video",
+            "wan/2-6-video-to-video",
+        )
+    ),
     Limit(
         "kling-3.0/motion-control",
         "prompt",
@@ -184,6 +191,12 @@ LIMITS: tuple[Limit, ...] = (
     Limit("kling-3.0/video", "multi_prompt", {"maxItems": 5}, "at most 5 shots"),
     Limit(
         "kling-3.0/video",
+        "image_urls",
+        {"maxItems": 2},
+        "a first frame and optionally a last frame (only the first with multi_shots)",
+    ),
+    Limit(
+        "kling-3.0/video",
         "multi_prompt[].duration",
         {"minimum": 1, "maximum": 12},
         "each shot lasts 1 to 12 seconds",
@@ -192,6 +205,7 @@ LIMITS: tuple[Limit, ...] = (
         "kling-3.0/video",
         "kling_elements[].element_input_urls",
         {
+            "minItems": 1,
             "maxItems": 4,
             "x-media": {
                 "kind": "image",
@@ -200,7 +214,7 @@ LIMITS: tuple[Limit, ...] = (
             },
         },
         "an element takes 2 to 4 JPG or PNG images, or (as the example shows) one video; "
-        "the count is left to kie, the file kinds are both accepted",
+        "both file kinds are accepted, and a rule checks the count by kind",
     ),
     Limit("pixverse-v6/image-to-video", "image_urls", {"maxItems": 2}, "at most 2 images"),
     Limit(
@@ -276,7 +290,21 @@ LIMITS: tuple[Limit, ...] = (
         {"default": None, "x-required": False},
         "duration is required unless a template fixes it, and may not be sent with one",
     ),
+    Limit(
+        "kling-3.0-omni/reference-to-video",
+        "aspect_ratio",
+        {"enum": ["16:9", "9:16", "1:1", "auto"], "default": None},
+        "'auto' is the only ratio with video input only, which the merged variants lost; a rule "
+        "says when each applies",
+    ),
+    Limit(
+        "kling-3.0-omni/transformation",
+        "aspect_ratio",
+        {"default": None},
+        "the default is 'auto' with video input only and 16:9 with images; kie picks it",
+    ),
 )
+
 
 _QWEN_SAMPLE_IMAGE = (
     "https://file.aiquickdraw.com/custom-page/akr/section-images/1755603225969i6j87xnw.jpg"
@@ -337,6 +365,12 @@ EXAMPLES: tuple[ExampleDecision, ...] = (
         {"image_url": _QWEN_SAMPLE_IMAGE},
     ),
     ExampleDecision(
+        "grok-imagine/image-to-video",
+        "example",
+        "the text says not to send image_urls with task_id, but the example sends both and the "
+        "text on index says image_urls then wins; both are accepted",
+    ),
+    ExampleDecision(
         "kling-3.0/video",
         "example",
         "the text asks 2 to 4 images per element, but the example gives an element one video; "
@@ -354,9 +388,14 @@ OUTPUTS: Mapping[str, tuple[OutputKind, str]] = {
 def limits_for(model_id: str) -> dict[str, dict[str, Any]]:
     """The patches for one model, by property path."""
     found: dict[str, dict[str, Any]] = {}
-    for limit in LIMITS:
-        if limit.model == model_id:
-            found.setdefault(limit.field, {}).update(limit.patch)
+    for limit in (*LIMITS, *MEDIA_LIMITS):
+        if limit.model != model_id:
+            continue
+        patch = found.setdefault(limit.field, {})
+        media = {**patch.get("x-media", {}), **limit.patch.get("x-media", {})}
+        patch.update(limit.patch)
+        if media:
+            patch["x-media"] = media
     return found
 
 
@@ -372,141 +411,6 @@ MANY: Mapping[str, str] = {
     "wan/2-7-image": "n asks for up to 12 images",
     "wan/2-7-image-pro": "n asks for up to 12 images",
     "seedream/5-pro-layer-decomposition": "an image is split into several layer images",
-}
-
-
-# -- cross-field rules stated in prose ----------------------------------------------------------
-
-
-def _both_true(first: str, second: str) -> Rule:
-    """Two flags may not both be true (both false is allowed)."""
-
-    def rule(value: Any) -> Iterator[Problem]:
-        if value_at(value, first) is True and value_at(value, second) is True:
-            yield Problem(second, f"cannot be true together with {first!r}", "not both true")
-
-    return rule
-
-
-def _range_by(path: str, *, by: str, ranges: Mapping[Any, tuple[int, int]]) -> Rule:
-    """A number's range depends on another field's value."""
-
-    def rule(value: Any) -> Iterator[Problem]:
-        key = value_at(value, by)
-        number = value_at(value, path)
-        if key in ranges and isinstance(number, int):
-            low, high = ranges[key]
-            if not low <= number <= high:
-                yield Problem(
-                    path, f"{number} is out of range", f"{low} to {high} when {by!r} is {key!r}"
-                )
-
-    return rule
-
-
-def _only_when(path: str, *, other: str, equals: Any) -> Rule:
-    """``path`` may be set only while ``other`` equals ``equals``."""
-
-    def rule(value: Any) -> Iterator[Problem]:
-        if is_set(value_at(value, path)) and value_at(value, other) != equals:
-            yield Problem(
-                path,
-                f"is set while {other!r} is not {equals!r}",
-                f"only when {other!r} is {equals!r}",
-            )
-
-    return rule
-
-
-def _total_items(*paths: str, most: int) -> Rule:
-    """Several lists together hold at most ``most`` items."""
-
-    def rule(value: Any) -> Iterator[Problem]:
-        total = sum(len(value_at(value, path) or ()) for path in paths)
-        if total > most:
-            yield Problem(
-                paths[0], f"has {total} items with {', '.join(paths[1:])}", f"at most {most} in all"
-            )
-
-    return rule
-
-
-_SEEDANCE_2_5_FRAMES = tuple(
-    mutually_exclusive("first_frame_url", refs)
-    for refs in ("reference_image_urls", "reference_video_urls", "reference_audio_urls")
-)
-_WAN_27_IMAGE = (
-    _range_by("n", by="enable_sequential", ranges={False: (1, 4), True: (1, 12)}),
-    _only_when("color_palette", other="enable_sequential", equals=False),
-)
-
-#: Cross-field rules the docs state in prose, by model. They see the input with kie's documented
-#: defaults filled in where a field is unset (kie applies them), so ``when=False`` of a flag that
-#: defaults to false also holds when the flag is left out.
-RULES: Mapping[str, tuple[Rule, ...]] = {
-    "bytedance/seedance-2-5": (
-        *_SEEDANCE_2_5_FRAMES,
-        requires("last_frame_url", "first_frame_url"),
-    ),
-    "grok-imagine-image-2-0/segment-map": (
-        one_of_required("task_id", "image_url"),
-        mutually_exclusive("task_id", "image_url"),
-    ),
-    "kling-3.0/video": (
-        requires("multi_shots", "multi_prompt", when=True),
-        requires("multi_shots", "prompt", when=False),
-    ),
-    "kling-3.0-omni/text-to-video": (
-        _both_true("customize_multi_shots", "prefer_multi_shots"),
-        requires("customize_multi_shots", "multi_prompt", when=True),
-        _only_when("multi_prompt", other="customize_multi_shots", equals=True),
-    ),
-    "kling-3.0-omni/image-to-video": (_both_true("customize_multi_shots", "prefer_multi_shots"),),
-    "kling-3.0-omni/reference-to-video": (
-        _both_true("customize_multi_shots", "prefer_multi_shots"),
-    ),
-    "minimax-h3/image-to-video": (one_of_required("first_frame_url", "last_frame_url"),),
-    "minimax-h3/reference-to-video": (
-        one_of_required("reference_image_urls", "reference_video_urls"),
-    ),
-    "pixverse-v6/extend": (
-        one_of_required("taskId", "video_url"),
-        mutually_exclusive("taskId", "video_url"),
-    ),
-    "pixverse-v6/image-to-video": (
-        one_of_required("duration", "template_id"),
-        mutually_exclusive("duration", "template_id"),
-    ),
-    "wan/2-7-r2v": (
-        one_of_required("reference_image", "reference_video"),
-        _total_items("reference_image", "reference_video", most=5),
-    ),
-    "wan/2-7-image": _WAN_27_IMAGE,
-    "wan/2-7-image-pro": _WAN_27_IMAGE,
-}
-
-_NOT_BOTH_SHOT_MODES = "customize_multi_shots and prefer_multi_shots may not both be true"
-_WAN_27_IMAGE_NOTE = (
-    "n is 1 to 4, or 1 to 12 with enable_sequential; color_palette only without enable_sequential"
-)
-
-#: The rules above, in words (for the docs page).
-RULE_NOTES: Mapping[str, str] = {
-    "bytedance/seedance-2-5": "first_frame_url cannot go with any reference list; "
-    "last_frame_url needs first_frame_url",
-    "grok-imagine-image-2-0/segment-map": "exactly one of task_id and image_url",
-    "kling-3.0/video": "multi_prompt is required with multi_shots, prompt without",
-    "kling-3.0-omni/text-to-video": f"{_NOT_BOTH_SHOT_MODES}; multi_prompt is required with, "
-    "and only allowed with, customize_multi_shots",
-    "kling-3.0-omni/image-to-video": _NOT_BOTH_SHOT_MODES,
-    "kling-3.0-omni/reference-to-video": _NOT_BOTH_SHOT_MODES,
-    "minimax-h3/image-to-video": "at least one of first_frame_url and last_frame_url",
-    "minimax-h3/reference-to-video": "at least one of the reference images and videos",
-    "pixverse-v6/extend": "exactly one of taskId and video_url",
-    "pixverse-v6/image-to-video": "exactly one of duration and template_id",
-    "wan/2-7-r2v": "at least one reference image or video, at most 5 in all",
-    "wan/2-7-image": _WAN_27_IMAGE_NOTE,
-    "wan/2-7-image-pro": _WAN_27_IMAGE_NOTE,
 }
 
 
@@ -548,6 +452,28 @@ def markdown() -> str:
         lines.append(
             f"| `{limit.model}` | `{limit.field}` | {_cell(patch)} | {_cell(limit.source)} |"
         )
+    lines += [
+        "",
+        "## Limits on media files",
+        "",
+        "Pixel sizes, aspect ratios (width divided by height), pixel counts (width times height) "
+        "and durations the docs state for the files a media field takes. They are checked for "
+        "local files before upload, from the file's header: PNG, JPEG, WebP, GIF and BMP sizes; "
+        "MP4 and MOV duration and picture size; WAV, FLAC and MP3 durations (MP3 from the "
+        "Xing/Info header, else estimated from the first frame's bit rate). A file whose header "
+        "does not state a value (another format, or an unusual header) is not refused for it, "
+        "and URLs are not fetched, so kie.ai checks them. Frame rates and totals across several "
+        'files ("all reference videos together at most 15 s") are left to kie.ai.',
+        "",
+        "| model | field | limits | what the docs say |",
+        "| --- | --- | --- | --- |",
+    ]
+    for limit in MEDIA_LIMITS:
+        bounds = ", ".join(
+            f"{key} {value:,}" if isinstance(value, int) else f"{key} {value:g}"
+            for key, value in limit.patch["x-media"].items()
+        )
+        lines.append(f"| `{limit.model}` | `{limit.field}` | {bounds} | {_cell(limit.source)} |")
     lines += [
         "",
         "## Cross-field rules stated in prose",

@@ -14,6 +14,7 @@ from kieframe_catalogue._overrides import (
     EXAMPLES,
     LIMITS,
     MANY,
+    MEDIA_LIMITS,
     OUTPUTS,
     RULE_NOTES,
     RULES,
@@ -211,5 +212,5 @@ def test_the_catalogue_docs_page_is_the_reviewed_table() -> None:
         page.write_text(markdown(), encoding="utf-8")
     text = page.read_text(encoding="utf-8")
     assert text == markdown(), "regenerate: KIEFRAME_REGENERATE_DOCS=1 pytest tests/catalogue"
-    for limit in LIMITS:
+    for limit in (*LIMITS, *MEDIA_LIMITS):
         assert f"| `{limit.model}` | `{limit.field}` |" in text

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kieframe
@@ -306,6 +306,8 @@ def _without_descriptions(schema: Any) -> Any:
     return schema
 
 
+# A loaded machine once made drawing one example take a second (too_slow in the dev profile).
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.dictionaries(
         st.sampled_from(["prompt", "image_urls", "cfg_scale", "voice_url", "duration", "other"]),

@@ -1,0 +1,373 @@
+"""The cross-field rules kie.ai's docs state in prose, by model, and their notes for the docs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from kieframe.authoring import (
+    Problem,
+    Rule,
+    count_range,
+    is_set,
+    mutually_exclusive,
+    one_of_required,
+    only_with,
+    requires,
+    value_at,
+)
+
+__all__ = ["RULES", "RULE_NOTES"]
+
+
+def _both_true(first: str, second: str) -> Rule:
+    """Two flags may not both be true (both false is allowed)."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        if value_at(value, first) is True and value_at(value, second) is True:
+            yield Problem(second, f"cannot be true together with {first!r}", "not both true")
+
+    return rule
+
+
+def _range_by(path: str, *, by: str, ranges: Mapping[Any, tuple[int, int]]) -> Rule:
+    """A number's range depends on another field's value."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        key = value_at(value, by)
+        number = value_at(value, path)
+        if key in ranges and isinstance(number, int):
+            low, high = ranges[key]
+            if not low <= number <= high:
+                yield Problem(
+                    path, f"{number} is out of range", f"{low} to {high} when {by!r} is {key!r}"
+                )
+
+    return rule
+
+
+def _only_when(path: str, *, other: str, equals: Any) -> Rule:
+    """``path`` may be set only while ``other`` equals ``equals``."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        if is_set(value_at(value, path)) and value_at(value, other) != equals:
+            yield Problem(
+                path,
+                f"is set while {other!r} is not {equals!r}",
+                f"only when {other!r} is {equals!r}",
+            )
+
+    return rule
+
+
+def _total_items(*paths: str, most: int) -> Rule:
+    """Several lists together hold at most ``most`` items."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        total = sum(len(value_at(value, path) or ()) for path in paths)
+        if total > most:
+            yield Problem(
+                paths[0], f"has {total} items with {', '.join(paths[1:])}", f"at most {most} in all"
+            )
+
+    return rule
+
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic")
+_VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".mkv")
+_ELEMENT_FILES = "2 to 4 images, or exactly one video"
+
+
+def _url_kind(url: Any) -> str | None:
+    """``"image"`` or ``"video"`` when a URL's path ends in a known suffix, else None (unknown)."""
+    if not isinstance(url, str):
+        return None
+    path = url.split("?", 1)[0].split("#", 1)[0].lower()
+    if path.endswith(_IMAGE_SUFFIXES):
+        return "image"
+    if path.endswith(_VIDEO_SUFFIXES):
+        return "video"
+    return None
+
+
+def _subject(element: Any) -> str | None:
+    """What a subject (an element) is: ``"images"``, ``"video"``, or None when it cannot be told.
+
+    Several URLs make a multi-image subject; one URL is a video character subject if it names a
+    video file. Local files (validated as a placeholder URL) and URLs without a file suffix are
+    unknown, so they are never counted against a limit.
+    """
+    urls: list[Any] = value_at(element, "element_input_urls") or []
+    if len(urls) >= 2:
+        return "images"
+    if len(urls) == 1:
+        kind = _url_kind(urls[0])
+        return {"image": "images", "video": "video"}.get(kind or "")
+    return None
+
+
+def _element_files(path: str) -> Rule:
+    """Each element of the list at ``path`` takes 2 to 4 images or one video, never both."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        for index, element in enumerate(value_at(value, path) or ()):
+            urls = value_at(element, "element_input_urls") or ()
+            kinds = [_url_kind(url) for url in urls]
+            where = f"{path}[{index}].element_input_urls"
+            if len(urls) >= 2 and "video" in kinds:
+                yield Problem(where, "mixes a video with other files", _ELEMENT_FILES)
+            elif len(urls) == 1 and kinds == ["image"]:
+                yield Problem(where, "has one image", _ELEMENT_FILES)
+
+    return rule
+
+
+def _trim_windows(
+    path: str, *, start: str, end: str, low: float, high: float, defaults: tuple[float, float]
+) -> Rule:
+    """Each item of the list at ``path`` cuts ``end - start`` within ``low`` to ``high``.
+
+    ``defaults`` stand for a start or end left out (kie.ai's documented ones).
+    """
+
+    def rule(value: Any) -> Iterator[Problem]:
+        for index, item in enumerate(value_at(value, path) or ()):
+            first, last = value_at(item, start), value_at(item, end)
+            if first is None and last is None:
+                continue
+            first = defaults[0] if first is None else first
+            last = defaults[1] if last is None else last
+            if not low <= last - first <= high or last <= first:
+                yield Problem(
+                    f"{path}[{index}].{end}",
+                    f"is {last:g} with {start} {first:g}",
+                    f"{end} after {start}, {low:g} to {high:g} apart",
+                )
+
+    return rule
+
+
+def _subject_counts(*, images: str | None = None, video: str | None = None) -> Rule:
+    """Kling 3.0 Omni's joint limits on its subjects, reference images and reference video.
+
+    Without a reference video: at most 3 video subjects; multi-image subjects (with the reference
+    images, where the model takes them) at most 7, or 4 beside video subjects. With one: at most
+    one video subject, which goes with neither multi-image subjects nor reference images, and
+    multi-image subjects with the reference images at most 4.
+    """
+
+    def rule(value: Any) -> Iterator[Problem]:
+        kinds = [_subject(element) for element in value_at(value, "elements") or ()]
+        videos, multi = kinds.count("video"), kinds.count("images")
+        pictures = len(value_at(value, images) or ()) if images else 0
+        with_video = bool(video and value_at(value, video))
+        counted = "multi-image subjects" + (f" with {images}" if images else "")
+        if with_video and videos and (multi or pictures):
+            yield Problem(
+                "elements",
+                f"has a video subject with {counted}",
+                "with a reference video, a video subject goes alone",
+            )
+        elif videos > (1 if with_video else 3):
+            yield Problem(
+                "elements",
+                f"has {videos} video subjects",
+                f"at most {1 if with_video else 3}"
+                + (" with a reference video" if with_video else ""),
+            )
+        most = 4 if with_video or videos else 7
+        if multi + pictures > most:
+            yield Problem("elements", f"has {multi + pictures} {counted}", f"at most {most} in all")
+
+    return rule
+
+
+def _at_most_with(path: str, *, most: int, other: str) -> Rule:
+    """The list at ``path`` holds at most ``most`` items while ``other`` is set."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        items = value_at(value, path) or ()
+        if is_set(value_at(value, other)) and len(items) > most:
+            yield Problem(path, f"has {len(items)} items", f"at most {most} with {other}")
+
+    return rule
+
+
+def _auto_aspect(*, video: str, images: str) -> Rule:
+    """``aspect_ratio`` is ``"auto"`` exactly when ``video`` is given without ``images``.
+
+    Left out, kie.ai picks the variant's default (``auto`` with video input only).
+    """
+
+    def rule(value: Any) -> Iterator[Problem]:
+        video_only = is_set(value_at(value, video)) and not is_set(value_at(value, images))
+        ratio = value_at(value, "aspect_ratio")
+        if ratio is not None and video_only != (ratio == "auto"):
+            yield Problem(
+                "aspect_ratio",
+                f"is {ratio!r}" + (" with video input only" if video_only else ""),
+                f"'auto' exactly when {video} is given without {images}",
+            )
+
+    return rule
+
+
+_OMNI_ELEMENTS = (_element_files("elements"), _subject_counts())
+_OMNI_TRIM = _trim_windows(
+    "elements", start="start_time", end="end_time", low=3000, high=8000, defaults=(0, 8000)
+)
+
+_GPT_RATIOS = (
+    *("1:1", "3:2", "2:3", "4:3", "3:4", "5:4", "4:5", "16:9", "9:16", "2:1", "1:2"),
+    *("3:1", "1:3", "21:9", "9:21"),
+)
+_GPT_1K_TEXT_RATIOS = ("5:4", "4:5", "3:1", "1:3", "9:21")
+_GPT_IMAGE_2 = (
+    only_with("aspect_ratio", ("1:1",), other="resolution", other_values=("1K", "2K", None)),
+    only_with("resolution", ("2K", "4K"), other="aspect_ratio", other_values=_GPT_RATIOS),
+)
+_ONE_IMAGE_AT_1080P = count_range("image_urls", by="resolution", ranges={"1080p": (0, 1)})
+_HAILUO_10S = only_with("duration", ("10",), other="resolution", other_values=("768P",))
+_SEEDANCE_2_5_FRAMES = tuple(
+    mutually_exclusive("first_frame_url", refs)
+    for refs in ("reference_image_urls", "reference_video_urls", "reference_audio_urls")
+)
+_WAN_27_IMAGE = (
+    _range_by("n", by="enable_sequential", ranges={False: (1, 4), True: (1, 12)}),
+    _only_when("color_palette", other="enable_sequential", equals=False),
+)
+
+#: Cross-field rules the docs state in prose, by model. They see the input with kie's documented
+#: defaults filled in where a field is unset (kie applies them), so ``when=False`` of a flag that
+#: defaults to false also holds when the flag is left out.
+RULES: Mapping[str, tuple[Rule, ...]] = {
+    "bytedance/seedance-2-5": (
+        *_SEEDANCE_2_5_FRAMES,
+        requires("last_frame_url", "first_frame_url"),
+    ),
+    "gpt-image-2-text-to-image": (
+        only_with(
+            "aspect_ratio", _GPT_1K_TEXT_RATIOS, other="resolution", other_values=("1K", None)
+        ),
+        *_GPT_IMAGE_2,
+    ),
+    "gpt-image-2-image-to-image": (
+        only_with("aspect_ratio", ("5:4", "4:5"), other="resolution", other_values=("1K", None)),
+        *_GPT_IMAGE_2,
+    ),
+    "grok-imagine/image-to-video": (_ONE_IMAGE_AT_1080P,),
+    "grok-imagine-video-1-5-preview": (_ONE_IMAGE_AT_1080P,),
+    "hailuo/2-3-image-to-video-pro": (_HAILUO_10S,),
+    "hailuo/2-3-image-to-video-standard": (_HAILUO_10S,),
+    "grok-imagine-image-2-0/segment-map": (
+        one_of_required("task_id", "image_url"),
+        mutually_exclusive("task_id", "image_url"),
+    ),
+    "gemini-omni-video": (
+        _at_most_with("character_ids", most=3, other="video_list"),
+        _trim_windows("video_list", start="start", end="ends", low=0, high=10, defaults=(0, 0)),
+    ),
+    "kling-3.0/video": (
+        requires("multi_shots", "multi_prompt", when=True),
+        requires("multi_shots", "prompt", when=False),
+        count_range("image_urls", by="multi_shots", ranges={True: (0, 1)}),
+        _element_files("kling_elements"),
+        _trim_windows(
+            "kling_elements",
+            start="start_time",
+            end="end_time",
+            low=3000,
+            high=8000,
+            defaults=(0, 8000),
+        ),
+    ),
+    "kling-3.0-omni/text-to-video": (
+        _both_true("customize_multi_shots", "prefer_multi_shots"),
+        requires("customize_multi_shots", "multi_prompt", when=True),
+        _only_when("multi_prompt", other="customize_multi_shots", equals=True),
+        *_OMNI_ELEMENTS,
+    ),
+    "kling-3.0-omni/image-to-video": (
+        _both_true("customize_multi_shots", "prefer_multi_shots"),
+        _element_files("elements"),
+        _OMNI_TRIM,
+    ),
+    "kling-3.0-omni/reference-to-video": (
+        _both_true("customize_multi_shots", "prefer_multi_shots"),
+        _subject_counts(images="image_urls", video="video_urls"),
+        _auto_aspect(video="video_urls", images="image_urls"),
+        mutually_exclusive("audio", "video_urls"),
+    ),
+    "kling-3.0-omni/transformation": (
+        _element_files("elements"),
+        _subject_counts(),
+        _auto_aspect(video="video_urls", images="image_urls"),
+    ),
+    "minimax-h3/image-to-video": (one_of_required("first_frame_url", "last_frame_url"),),
+    "minimax-h3/reference-to-video": (
+        one_of_required("reference_image_urls", "reference_video_urls"),
+    ),
+    "pixverse-v6/extend": (
+        one_of_required("taskId", "video_url"),
+        mutually_exclusive("taskId", "video_url"),
+    ),
+    "pixverse-v6/image-to-video": (
+        one_of_required("duration", "template_id"),
+        mutually_exclusive("duration", "template_id"),
+    ),
+    "wan/2-7-r2v": (
+        one_of_required("reference_image", "reference_video"),
+        _total_items("reference_image", "reference_video", most=5),
+    ),
+    "wan/2-7-image": _WAN_27_IMAGE,
+    "wan/2-7-image-pro": _WAN_27_IMAGE,
+}
+
+_NOT_BOTH_SHOT_MODES = "customize_multi_shots and prefer_multi_shots may not both be true"
+_ELEMENTS_NOTE = (
+    "an element takes 2 to 4 images or one video, not mixed (told by the URL's file suffix; "
+    "URLs without one and local files are left to kie)"
+)
+_AUTO_NOTE = "aspect_ratio is 'auto' exactly when video_urls is given without image_urls"
+_TRIM_NOTE = "a video element's end_time is 3000 to 8000 ms after its start_time"
+_SUBJECTS_NOTE = (
+    "at most 3 video subjects, and at most 7 multi-image subjects (4 beside a video subject)"
+)
+_WAN_27_IMAGE_NOTE = (
+    "n is 1 to 4, or 1 to 12 with enable_sequential; color_palette only without enable_sequential"
+)
+
+#: The rules above, in words (for the docs page).
+RULE_NOTES: Mapping[str, str] = {
+    "bytedance/seedance-2-5": "first_frame_url cannot go with any reference list; "
+    "last_frame_url needs first_frame_url",
+    "gpt-image-2-text-to-image": "5:4, 4:5, 3:1, 1:3 and 9:21 only at 1K; 1:1 not at 4K; 2K "
+    "and 4K need an aspect ratio other than auto",
+    "gpt-image-2-image-to-image": "5:4 and 4:5 only at 1K; 1:1 not at 4K; 2K and 4K need an "
+    "aspect ratio other than auto",
+    "grok-imagine/image-to-video": "at most one image at 1080p",
+    "grok-imagine-video-1-5-preview": "at most one image at 1080p",
+    "hailuo/2-3-image-to-video-pro": "10-second videos only at 768P",
+    "hailuo/2-3-image-to-video-standard": "10-second videos only at 768P",
+    "grok-imagine-image-2-0/segment-map": "exactly one of task_id and image_url",
+    "gemini-omni-video": "at most 3 character_ids with a video (it takes 2 of the 7 image "
+    "slots); each clip's ends after its start, at most 10 s later",
+    "kling-3.0/video": "multi_prompt is required with multi_shots, prompt without; only a "
+    "first frame with multi_shots; "
+    f"{_ELEMENTS_NOTE}; {_TRIM_NOTE}",
+    "kling-3.0-omni/text-to-video": f"{_NOT_BOTH_SHOT_MODES}; multi_prompt is required with, "
+    f"and only allowed with, customize_multi_shots; {_ELEMENTS_NOTE}; {_SUBJECTS_NOTE}",
+    "kling-3.0-omni/image-to-video": f"{_NOT_BOTH_SHOT_MODES}; {_ELEMENTS_NOTE}; {_TRIM_NOTE}",
+    "kling-3.0-omni/reference-to-video": f"{_NOT_BOTH_SHOT_MODES}; without video_urls: at most "
+    "3 video subjects, and multi-image subjects with image_urls at most 7 (4 beside a video "
+    "subject); with video_urls: at most 1 video subject, alone, or multi-image subjects with "
+    f"image_urls at most 4; audio only without video_urls; {_AUTO_NOTE}",
+    "kling-3.0-omni/transformation": f"{_ELEMENTS_NOTE}; {_SUBJECTS_NOTE}; {_AUTO_NOTE}",
+    "minimax-h3/image-to-video": "at least one of first_frame_url and last_frame_url",
+    "minimax-h3/reference-to-video": "at least one of the reference images and videos",
+    "pixverse-v6/extend": "exactly one of taskId and video_url",
+    "pixverse-v6/image-to-video": "exactly one of duration and template_id",
+    "wan/2-7-r2v": "at least one reference image or video, at most 5 in all",
+    "wan/2-7-image": _WAN_27_IMAGE_NOTE,
+    "wan/2-7-image-pro": _WAN_27_IMAGE_NOTE,
+}
