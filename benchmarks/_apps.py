@@ -1,11 +1,13 @@
 """Servers for the benchmarks, each in its own process, until killed.
 
-    python -m benchmarks._apps receiver|starlette|emulator|emulator-fast
+    python -m benchmarks._apps receiver|receiver-spool[-nofsync]|starlette|emulator|emulator-fast
 
 ``receiver`` and ``starlette`` print the port they listen on, then serve a callback endpoint with
 uvicorn (same settings for both): kieframe's receiver, which re-reads each callback (its default)
 through a client with kie.ai's default read budget from an emulator in the same process, or a
-bare Starlette endpoint with the same HMAC check. ``emulator`` prints the URL of an emulator with
+bare Starlette endpoint with the same HMAC check. ``receiver-spool`` acknowledges a callback only
+once it is in a spool file (in a temporary directory), flushed to the disk (without ``-nofsync``)
+or handed to the operating system. ``emulator`` prints the URL of an emulator with
 no rate limits, plenty of credits and tasks that run for an hour (0.2 s: ``emulator-fast``).
 """
 
@@ -19,6 +21,7 @@ import json
 import logging
 import socket
 import sys
+import tempfile
 import threading
 from typing import Any
 
@@ -52,7 +55,7 @@ def starlette_app() -> Any:
     return Starlette(routes=[Route("/", callback, methods=["POST"])])
 
 
-def receiver_app() -> Any:
+def receiver_app(*, spool: str | None = None, fsync: bool = True) -> Any:
     """kieframe's receiver, re-reading through a default client from a local emulator."""
     import kieframe
     from kieframe.callbacks import CallbackReceiver
@@ -60,7 +63,7 @@ def receiver_app() -> Any:
 
     emulator = Emulator(hmac_key=KEY).start()
     reader = kieframe.Client(Emulator.API_KEY, base_url=emulator.base_url)
-    return CallbackReceiver(hmac_key=KEY, client=reader)
+    return CallbackReceiver(hmac_key=KEY, client=reader, spool=spool, spool_fsync=fsync)
 
 
 def emulator(*, fast: bool) -> None:
@@ -81,7 +84,13 @@ def main() -> None:
     if sys.argv[1].startswith("emulator"):
         emulator(fast=sys.argv[1] == "emulator-fast")
         return
-    app = receiver_app() if sys.argv[1] == "receiver" else starlette_app()
+    if sys.argv[1] == "starlette":
+        app = starlette_app()
+    elif sys.argv[1].startswith("receiver-spool"):
+        spool = f"{tempfile.mkdtemp(prefix='kieframe-bench-')}/spool.sqlite"
+        app = receiver_app(spool=spool, fsync=not sys.argv[1].endswith("nofsync"))
+    else:
+        app = receiver_app()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)

@@ -2,8 +2,9 @@
 
 Creates ``N`` tasks on the emulator at ``URL`` (not measured), then starts ``N`` waits that poll
 every few seconds (kieframe's ``AsyncClient.wait``, or a bare asyncio + httpx poller), lets them
-poll, and prints as JSON the memory they hold per wait (resident set growth) and the worst
-event-loop lag seen meanwhile (how late a 5 ms sleep woke up).
+poll, and prints as JSON the memory they hold per wait (resident set growth), the worst
+event-loop lag seen meanwhile (how late a 5 ms sleep woke up) and the longest full (generation 2)
+pass of the garbage collector, the usual cause of that lag.
 """
 
 from __future__ import annotations
@@ -32,6 +33,22 @@ HEADERS = {"Authorization": f"Bearer {Emulator.API_KEY}", "User-Agent": "benchma
 def _resident() -> int:
     with open("/proc/self/statm", encoding="ascii") as statm:
         return int(statm.read().split()[1]) * PAGE
+
+
+class _FullPasses:
+    """The longest full pass of the garbage collector while installed (a ``gc`` callback)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.longest = max(self.longest, time.perf_counter() - self._start)
 
 
 async def _lag(stop: asyncio.Event) -> float:
@@ -76,13 +93,21 @@ async def _measure(kind: str, url: str, ids: list[str], window: float) -> dict[s
         async def bare(task_id: str) -> None:
             while True:
                 await asyncio.sleep(INTERVAL)
-                async with gate:
-                    answer = await client.get("/api/v1/jobs/recordInfo", params={"taskId": task_id})
-                if answer.json()["data"]["state"] in ("success", "fail"):
+                try:  # a careful poller reads again at the next interval after a failed read
+                    async with gate:
+                        answer = await client.get(
+                            "/api/v1/jobs/recordInfo", params={"taskId": task_id}
+                        )
+                    state = answer.json()["data"]["state"]
+                except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                    continue
+                if state in ("success", "fail"):
                     return
 
         gc.collect()
         before = _resident()
+        passes = _FullPasses()
+        gc.callbacks.append(passes)
         lag = asyncio.ensure_future(_lag(stop))
         if kind != "bare":
             waits = [asyncio.ensure_future(client.wait(i, timeout=3600)) for i in ids]
@@ -92,10 +117,11 @@ async def _measure(kind: str, url: str, ids: list[str], window: float) -> dict[s
         held = _resident() - before
         stop.set()
         worst = await lag
+        gc.callbacks.remove(passes)
         for wait in waits:
             wait.cancel()
         await asyncio.gather(*waits, return_exceptions=True)
-    return {"per_wait": held / len(ids), "lag": worst}
+    return {"per_wait": held / len(ids), "lag": worst, "gc": passes.longest}
 
 
 def main() -> None:

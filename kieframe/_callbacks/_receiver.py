@@ -1,10 +1,11 @@
 """The callback receiver: a raw ASGI 3 application that verifies, deduplicates and acknowledges.
 
 The request path only reads the body, verifies it and queues the record (well under a
-millisecond of CPU: kie.ai waits 15 s at most); worker tasks on the serving loop re-read the
-record from kie.ai, within the client's read budget, pass it to the hub (waking the waits) and run
-the user's handler. The queue is sized to hold any burst the machine can: a burst is answered at
-once and worked off at the pace of the read budget.
+millisecond of CPU: kie.ai waits 15 s at most); with a spool, the queue is a file and the answer
+waits for the group commit that puts the record on disk (:mod:`._spool`). Worker tasks on the
+serving loop re-read the record from kie.ai, within the client's read budget, pass it to the hub
+(waking the waits) and run the user's handler. The queue is sized to hold any burst the machine
+can: a burst is answered at once and worked off at the pace of the read budget.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import inspect
 import json
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -26,6 +28,7 @@ from .._errors import APIError, CallbackError, CallbackTooLargeError, KieError, 
 from .._postgres._backend import backend_from_url
 from .._records import TaskRecord
 from ._hub import CallbackHub
+from ._spool import Spool
 from ._verify import DEFAULT_MAX_BODY_SIZE, DEFAULT_TOLERANCE, HmacKeys, Verifier, key_list
 
 __all__ = ["CallbackClaims", "CallbackHandler", "CallbackReceiver", "ReceiverStats"]
@@ -85,13 +88,14 @@ class CallbackReceiver:
     several during a rotation) and answered at once: 200 when accepted (also for a duplicate),
     401 for a bad or missing signature, 400 for a stale or malformed one, 413 when too large,
     405 for another method, and 503 only when ``queue_size`` accepted callbacks still wait for
-    work (far more than any burst kie.ai sends). Work happens off the request path, on
-    ``workers`` tasks of the serving loop: the same task and final state is handled once (the
-    last ``dedupe_capacity`` are remembered); with ``reread`` (the default) the record is read
-    again from kie.ai through ``client``, within its read budget (:class:`~kieframe.RateLimits`),
-    before it is trusted, because kie.ai does not sign the body; then it goes to :attr:`hub`
-    (waking ``wait()`` calls) and to ``handler``. A handler that raises is logged and counted in
-    :attr:`ReceiverStats.errors`; the record has reached the hub, and the other callbacks go on.
+    work (far more than any burst kie.ai sends) or the spool cannot be written. Work happens off
+    the request path, on ``workers`` tasks of the serving loop: the same task and final state is
+    handled once (the last ``dedupe_capacity`` are remembered); with ``reread`` (the default) the
+    record is read again from kie.ai through ``client``, within its read budget
+    (:class:`~kieframe.RateLimits`), before it is trusted, because kie.ai does not sign the body;
+    then it goes to :attr:`hub` (waking ``wait()`` calls) and to ``handler``. A handler that
+    raises is logged and counted in :attr:`ReceiverStats.errors`; the record has reached the hub,
+    and the other callbacks go on.
 
     Without a ``client``, records reach the hub unconfirmed and each wait re-reads its own task;
     a ``handler`` then needs a ``client`` (or ``reread=False``). An :class:`~kieframe.AsyncClient`
@@ -100,6 +104,14 @@ class CallbackReceiver:
     passed on and handled by the one receiver that claims its task and state first.
     ``database_url`` (default ``$KIEFRAME_DATABASE_URL``) names a PostgreSQL database shared with
     the clients: then the hub and the claims default to its (see the PostgreSQL guide).
+
+    Accepted callbacks wait for work in memory, unless ``spool`` names a file (SQLite, created if
+    missing): then a callback is answered 200 only once it is on disk (callbacks arriving together
+    share one commit), and a receiver started on the same file handles the callbacks that an
+    earlier one acknowledged but did not handle (it was killed, say). One receiver per file.
+    Each commit is flushed to the disk; with ``spool_fsync=False`` it is only handed to the
+    operating system (it survives the process being killed, not a power cut): faster, since a
+    burst's acknowledgements no longer wait for the disk.
     """
 
     def __init__(
@@ -117,6 +129,8 @@ class CallbackReceiver:
         queue_size: int = 100_000,
         claims: CallbackClaims | None = None,
         database_url: str | None = None,
+        spool: str | os.PathLike[str] | None = None,
+        spool_fsync: bool = True,
     ) -> None:
         if handler is not None and reread and client is None:
             raise ValueError(
@@ -146,7 +160,9 @@ class CallbackReceiver:
         self._counts = dict.fromkeys(_COUNTERS, 0)
         self._refused: dict[int, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[TaskRecord] | None = None
+        self._queue: asyncio.Queue[tuple[int, TaskRecord]] | None = None
+        self._spool = None if spool is None else Spool(spool, self._queued, fsync=spool_fsync)
+        self._pending = 0  # accepted, not handled yet
         self._workers: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
@@ -199,12 +215,21 @@ class CallbackReceiver:
             self._count("duplicates")
             logger.debug("duplicate callback for task %s (%s)", *key)
             return 200, {"ok": True, "duplicate": True}
-        try:
-            self._start().put_nowait(record)
-        except asyncio.QueueFull:
+        self._start()
+        if self._pending >= self._queue_size:
             self._forget(key)
             logger.warning("callback queue full; refused the callback of task %s", record.task_id)
             return 503, {"error": "busy; send again later"}
+        self._pending += 1
+        if self._spool is None:
+            self._queued(0, record)
+        else:
+            try:
+                await self._spool.add(record)
+            except OSError:
+                self._pending -= 1
+                self._forget(key)
+                return 503, {"error": "cannot queue the callback; send again later"}
         self._count("accepted")
         return 200, {"ok": True, "duplicate": False}
 
@@ -232,7 +257,11 @@ class CallbackReceiver:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self._start()
+                try:
+                    self._start()
+                except OSError as error:
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.aclose()
@@ -241,17 +270,34 @@ class CallbackReceiver:
 
     # -- work off the request path ------------------------------------------------------------
 
-    def _start(self) -> asyncio.Queue[TaskRecord]:
-        """The work queue of the running loop, with its workers (started on first use)."""
+    def _start(self) -> None:
+        """Start the work queue and its workers on the running loop (on first use).
+
+        With a spool, the callbacks it holds from an earlier run are queued first.
+        """
         loop = asyncio.get_running_loop()
-        if self._queue is None or self._loop is not loop:
-            self._loop = loop
-            self._queue = asyncio.Queue(self._queue_size)
-            self._workers = {
-                loop.create_task(self._work(self._queue), name=f"kieframe-callbacks-{n}")
-                for n in range(self._worker_count)
-            }
-        return self._queue
+        if self._queue is not None and self._loop is loop:
+            return
+        left = [] if self._spool is None else self._spool.open()
+        self._loop = loop
+        self._queue = asyncio.Queue()
+        self._pending = 0
+        self._workers = {
+            loop.create_task(self._work(self._queue), name=f"kieframe-callbacks-{n}")
+            for n in range(self._worker_count)
+        }
+        if left:
+            logger.info("handling %d callbacks left in the spool", len(left))
+            for seq, record in left:
+                with self._lock:
+                    self._seen[(record.task_id, str(record.state))] = None
+                self._pending += 1
+                self._queued(seq, record)
+
+    def _queued(self, seq: int, record: TaskRecord) -> None:
+        """Queue an accepted record for work (``seq`` is its number in the spool, or 0)."""
+        assert self._queue is not None
+        self._queue.put_nowait((seq, record))
 
     async def aclose(self, *, grace: float = 10.0) -> None:
         """Finish the queued work (for up to ``grace`` seconds), then stop the workers."""
@@ -265,17 +311,25 @@ class CallbackReceiver:
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        if self._spool is not None:  # what was not handled stays on disk for the next start
+            await self._spool.close()
         self._queue, self._loop, self._workers = None, None, set()
 
-    async def _work(self, queue: asyncio.Queue[TaskRecord]) -> None:
+    async def _work(self, queue: asyncio.Queue[tuple[int, TaskRecord]]) -> None:
         while True:
-            record = await queue.get()
+            seq, record = await queue.get()
+            handled = False
             try:
                 await self._process(record)
+                handled = True
             except Exception:
+                handled = True
                 self._count("errors")
                 logger.exception("handling the callback of task %s failed", record.task_id)
-            finally:
+            finally:  # cancelled at shutdown: the record stays in the spool
+                self._pending -= 1
+                if handled and seq and self._spool is not None:
+                    self._spool.done(seq)
                 queue.task_done()
 
     def _forget(self, key: tuple[str, str]) -> None:

@@ -6,6 +6,7 @@ uvicorn comes with the ``server`` (or ``cli``) extra: ``pip install 'kieframe[se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -105,7 +106,9 @@ class CallbackServer:
         return f"<CallbackServer {self.url}>"
 
     def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=[self._socket]))
+        # uvicorn exits (SystemExit) when the receiver fails to start: start() reports that.
+        with contextlib.suppress(SystemExit):
+            asyncio.run(self._server.serve(sockets=[self._socket]))
 
     def start(self) -> Self:
         """Serve; returns once the server accepts connections."""

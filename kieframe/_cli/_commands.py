@@ -823,6 +823,12 @@ def callbacks() -> None:
     help="Download the result files of each successful task into this folder.",
 )
 @click.option(
+    "--spool",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep accepted callbacks in this file until handled: answered once on disk, and "
+    "handled after a restart if the receiver was killed.",
+)
+@click.option(
     "--forwarded-allow-ips", metavar="IPS", help="Proxies whose X-Forwarded-* headers to trust."
 )
 @click.option(
@@ -843,6 +849,7 @@ def serve(
     hmac_keys: tuple[str, ...],
     trust_body: bool,
     out: Path | None,
+    spool: Path | None,
     forwarded_allow_ips: str | None,
     log_level: str,
     **options: Any,
@@ -880,6 +887,7 @@ def serve(
             client=client,
             handler=handle,
             reread=not trust_body,
+            spool=spool,
         )
         state.progress.print(f"receiving callbacks at http://{host}:{port}/")
         # uvicorn re-raises the Ctrl-C it handled; stopping a server that way is a success.

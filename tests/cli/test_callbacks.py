@@ -40,7 +40,8 @@ def test_a_callback_is_verified_reread_and_its_files_saved(cli: Runner) -> None:
     with Emulator(hmac_key=HMAC_KEY, timing=Timing(generating=0.1)) as emulator:
         args = command(
             "callbacks", "serve", "--port", str(port), "--hmac-key", HMAC_KEY, "--json",
-            "--out", "received", "--base-url", emulator.base_url,
+            "--out", "received", "--spool", "spool/callbacks.sqlite",
+            "--base-url", emulator.base_url,
         )  # fmt: skip
         env = clean_env(cli.cwd, KIE_API_KEY=Emulator.API_KEY)
         # A fixed program: this interpreter running kieframe.
@@ -69,6 +70,7 @@ def test_a_callback_is_verified_reread_and_its_files_saved(cli: Runner) -> None:
         assert line["task_id"] == submitted.out.strip()
         assert line["state"] == "success"
         assert [attempt.status for attempt in emulator.callback_log] == [200]
+    assert (cli.cwd / "spool" / "callbacks.sqlite").is_file()  # acknowledged from the spool
     [saved] = line["files"]
     assert Path(cli.cwd / saved).parent == cli.cwd / "received"
     assert (cli.cwd / saved).read_bytes()[4:8] == b"ftyp"

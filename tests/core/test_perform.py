@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 from pathlib import Path
@@ -13,7 +14,7 @@ from kieframe._core._effects import Call, Fetch
 from kieframe._core._fileplan import FilePlan, Step
 from kieframe._core._perform import AsyncPerformer, Connection, SyncPerformer
 from kieframe._ratelimit import Budgets
-from kieframe.errors import RateLimitError
+from kieframe.errors import APIError, RateLimitError
 
 
 class RecordingWindow:
@@ -119,3 +120,34 @@ async def test_an_async_fetch_writes_the_file_and_hashes_it(tmp_path: Path, kept
         assert await performer.perform(Fetch(plan)) is Step.DONE
     assert plan.part.read_bytes() == BODY
     assert plan.sha256 == hashlib.sha256(BODY).hexdigest()
+
+
+async def test_reads_past_the_in_flight_limit_wait_their_turn_and_failures_free_their_slot() -> (
+    None
+):
+    in_flight = 0
+    most = 0
+
+    async def server(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        for _ in range(3):  # let the other reads run meanwhile
+            await asyncio.sleep(0)
+        in_flight -= 1
+        if request.url.params["n"] == "bad":
+            return httpx.Response(403, json={"code": 403, "msg": "forbidden"})
+        return httpx.Response(200, json={"code": 200, "msg": "ok", "data": 42})
+
+    def read(n: str) -> Call:
+        return Call(method="GET", path="/api/v1/chat/credit", params={"n": n}, retry=True)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
+        performer = AsyncPerformer(http, connection(RecordingWindow(), blocking=False))
+        performer.in_flight_limit = 2
+        names = ["bad" if n % 3 == 0 else str(n) for n in range(30)]
+        reads = asyncio.gather(*(performer.perform(read(n)) for n in names), return_exceptions=True)
+        answers = await asyncio.wait_for(reads, 60)  # a slot a failure kept would hang the rest
+    assert [a == 42 for a in answers] == [n != "bad" for n in names]
+    assert all(isinstance(a, APIError) for a, n in zip(answers, names, strict=True) if n == "bad")
+    assert most <= 2
