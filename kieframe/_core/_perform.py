@@ -257,6 +257,45 @@ def _read_backoff(error: Exception) -> bool | float:
     return isinstance(error, NoAnswerError)
 
 
+def _retries_after(options: dict[str, Any], started: float) -> dict[str, Any]:
+    """stamina's options for a read whose first attempt (from ``started``) failed.
+
+    The time that attempt took comes off the retry budget, as if stamina had made it.
+    """
+    spent = time.monotonic() - started
+    return {**options, "timeout": max(options["timeout"] - spent, 0.001)}
+
+
+def _replaying(first: Exception, attempt: Callable[[Call], Any]) -> Callable[[Call], Any]:
+    """``attempt``, except that its first call raises ``first``: a failure stamina should count.
+
+    The first attempt of a read runs outside stamina; handing its failure in as stamina's own
+    first attempt keeps stamina's backoff, attempt count, hooks and test mode as they were.
+    """
+    pending = [first]
+
+    def again(call: Call) -> Any:
+        if pending:
+            raise pending.pop()
+        return attempt(call)
+
+    return again
+
+
+def _areplaying(
+    first: Exception, attempt: Callable[[Call], Awaitable[Any]]
+) -> Callable[[Call], Awaitable[Any]]:
+    """:func:`_replaying` for the asyncio performer."""
+    pending = [first]
+
+    async def again(call: Call) -> Any:
+        if pending:
+            raise pending.pop()
+        return await attempt(call)
+
+    return again
+
+
 def _no_answer(call: Call, error: httpx.TransportError) -> NoAnswerError:
     return NoAnswerError(
         f"{call.method} {call.path} failed: {type(error).__name__}: {error}".rstrip(": "),
@@ -366,10 +405,19 @@ class SyncPerformer:
         return hub.wait(effect.task_id, after=effect.after, timeout=effect.timeout)
 
     def _call(self, call: Call) -> Any:
-        if call.retry:
-            options = self._connection.retry_options(call.deadline)
-            return stamina.RetryingCaller(**options).on(_read_backoff)(self._send, call)
-        return self._send(call)
+        if not call.retry:
+            return self._send(call)
+        started = time.monotonic()
+        try:  # the first attempt without stamina's machinery: most reads need no retry
+            return self._send(call)
+        except Exception as error:
+            if not _read_backoff(error):
+                raise
+            first = error
+        options = _retries_after(self._connection.retry_options(call.deadline), started)
+        return stamina.RetryingCaller(**options).on(_read_backoff)(
+            _replaying(first, self._send), call
+        )
 
     def _send(self, call: Call) -> Any:
         if call.budget and (delay := self._connection.limiter.reserve(call.budget)):
@@ -636,8 +684,16 @@ class AsyncPerformer:
             self._admitted = asyncio.Semaphore(self.in_flight_limit)
         await self._admitted.acquire()  # not `async with`: two objects less per queued read
         try:
-            options = self._connection.retry_options(call.deadline)
-            return await stamina.AsyncRetryingCaller(**options).on(_read_backoff)(self._send, call)
+            started = time.monotonic()
+            try:  # the first attempt without stamina's machinery: most reads need no retry
+                return await self._send(call)
+            except Exception as error:
+                if not _read_backoff(error):
+                    raise
+                first = error
+            options = _retries_after(self._connection.retry_options(call.deadline), started)
+            retrying = stamina.AsyncRetryingCaller(**options).on(_read_backoff)
+            return await retrying(_areplaying(first, self._send), call)
         finally:
             self._admitted.release()
 
