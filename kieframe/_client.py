@@ -14,6 +14,7 @@ import functools
 import logging
 import os
 import platform
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -54,6 +55,20 @@ DEFAULT_CONCURRENCY = 4
 _DEFAULT_DEADLINE = 900.0
 
 _USER_AGENT = f"kieframe/{__version__} httpx/{httpx.__version__} python/{platform.python_version()}"
+
+
+def _tls() -> ssl.SSLContext:
+    """httpx's default TLS context, made once per process (and trust store) for every client.
+
+    Making one reads the whole CA bundle, tens of milliseconds: a visible share of a short
+    command, or of a download's time.
+    """
+    return _tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context()  # reads the two variables itself
 
 
 class _Secret:
@@ -251,7 +266,7 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     """
 
     def _new_http(self, transport: httpx.BaseTransport | None) -> httpx.Client:
-        return httpx.Client(transport=transport, timeout=self.timeout)
+        return httpx.Client(transport=transport, timeout=self.timeout, verify=_tls())
 
     def __enter__(self) -> Self:
         return self
@@ -368,8 +383,18 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     ``http_client`` is an ``httpx.AsyncClient``, ``transport`` an ``httpx.AsyncBaseTransport``.
     """
 
+    _files_twin = False  # whether result files come through a blocking twin of the client
+
     def _new_http(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=transport, timeout=self.timeout)
+        # With httpx's own transport, result files come through a blocking twin of it on a
+        # worker thread: asyncio's socket reads cannot keep up with a fast file host.
+        self._files_twin = transport is None
+        return httpx.AsyncClient(transport=transport, timeout=self.timeout, verify=_tls())
+
+    @functools.cached_property
+    def _files_http(self) -> httpx.Client:
+        """The blocking client result files are fetched with (made on first download)."""
+        return httpx.Client(timeout=self.timeout, verify=_tls())
 
     async def __aenter__(self) -> Self:
         return self
@@ -386,11 +411,15 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         """Close the connection pool and the journal (unless they were passed in built)."""
         if self._owns_http:
             await self._http.aclose()
+        if "_files_http" in self.__dict__:
+            self._files_http.close()
         self._close_journal()
 
     @functools.cached_property
     def _performer(self) -> AsyncPerformer:
-        return AsyncPerformer(self._http, self._connection)
+        twin = self._owns_http and self._files_twin
+        files = (lambda: self._files_http) if twin else None
+        return AsyncPerformer(self._http, self._connection, files=files)
 
     async def submit(self, model: str, input: Any, *, callback_url: str | None = None) -> Task:
         """Validate ``input`` for ``model`` and create the task; see :meth:`Client.submit`."""

@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from ._errors import AuthenticationError, ConfigurationError
 
 __all__ = [
@@ -112,7 +110,7 @@ def resolve_settings(
     uploads, uploads_source = pick(upload_base_url, ENV_UPLOAD_BASE_URL, "upload_base_url")
     if uploads is not None:
         uploads = _url(uploads, uploads_source)
-    elif httpx.URL(jobs).host != httpx.URL(DEFAULT_BASE_URL).host:
+    elif _host(jobs) != _host(DEFAULT_BASE_URL):
         uploads = jobs  # a custom Jobs host: an emulator or a proxy serves uploads too
     else:
         uploads = DEFAULT_UPLOAD_BASE_URL
@@ -178,8 +176,16 @@ def _sendable(key: str) -> bool:
     return key.isascii() and key.isprintable() and not any(char.isspace() for char in key)
 
 
+def _host(url: str) -> str:
+    import httpx  # here, not at the top: the command line's start-up loads no HTTP stack
+
+    return httpx.URL(url).host
+
+
 def _url(value: str, source: str) -> str:
     """A base URL, checked: http(s), with a host; its trailing slash removed."""
+    import httpx
+
     text = value.strip().rstrip("/")
     try:
         url = httpx.URL(text)

@@ -18,6 +18,7 @@ from typing import Any, TypeAlias
 import msgspec
 
 from ._errors import Problem
+from ._validation import struct_attributes
 
 __all__ = [
     "Rule",
@@ -60,10 +61,8 @@ def value_at(value: Any, path: str) -> Any:
 
 
 def _struct_item(struct: msgspec.Struct, name: str) -> Any:
-    for field in msgspec.structs.fields(struct):
-        if field.encode_name == name:
-            return getattr(struct, field.name)
-    return None
+    attribute = struct_attributes(type(struct)).get(name)
+    return None if attribute is None else getattr(struct, attribute)
 
 
 def is_set(value: Any) -> bool:

@@ -159,8 +159,10 @@ class _DeferredSpec(ModelSpec[Any]):
     @property
     def _validator(self) -> Validator:
         """The compiled input's validator (compiling it first, if need be)."""
-        _ = self.input_type
         validator: Validator = _VALIDATOR_SLOT.__get__(self)
+        if validator.input_type is _Pending:  # set before input_type: then it is complete
+            _ = self.input_type
+            validator = _VALIDATOR_SLOT.__get__(self)
         return validator
 
     @_validator.setter

@@ -32,6 +32,7 @@ __all__ = [
     "describe_type",
     "input_fields",
     "ordered_choices",
+    "struct_attributes",
     "validator_for",
     "without_nulls",
 ]
@@ -67,6 +68,15 @@ def input_fields(input_type: type[msgspec.Struct]) -> tuple[FieldInfo, ...]:
     )
 
 
+@functools.cache
+def struct_attributes(cls: type[msgspec.Struct]) -> dict[str, str]:
+    """A Struct type's attribute names by the names kie.ai uses (its encode names).
+
+    Cached: ``msgspec.structs.fields`` evaluates every annotation on each call.
+    """
+    return dict(zip(cls.__struct_encode_fields__, cls.__struct_fields__, strict=True))
+
+
 def _default(field: mi.Field) -> Any:
     if field.default is not msgspec.NODEFAULT:
         return field.default
@@ -78,6 +88,8 @@ def _default(field: mi.Field) -> Any:
 S = TypeVar("S", bound=msgspec.Struct)
 
 _ENCODE = msgspec.json.Encoder().encode
+_asdict = msgspec.structs.asdict
+_convert = msgspec.convert
 
 
 class Validator:
@@ -97,6 +109,7 @@ class Validator:
         "_nullable",
         "_order",
         "_required",
+        "_stepped",
         "input_type",
     )
 
@@ -105,8 +118,14 @@ class Validator:
         node = mi.type_info(input_type)
         assert isinstance(node, mi.StructType)
         self._node = node
-        # msgspec lets NaN and infinity through an unbounded float, and has no decimal steps.
-        self._checks_after = _has(node, _needs_own_check)
+        # msgspec lets NaN and infinity through an unbounded float, and has no decimal steps:
+        # the fields that hold such a number are walked after msgspec passed them.
+        self._checks_after = tuple(
+            field.encode_name for field in node.fields if _has(field.type, _needs_own_check)
+        )
+        self._stepped = frozenset(
+            field.encode_name for field in node.fields if _has(field.type, _has_step)
+        )
         self._fields = {field.encode_name: field for field in node.fields}
         self._order = {name: index for index, name in enumerate(self._fields)}
         self._required = tuple(field.encode_name for field in node.fields if field.required)
@@ -125,12 +144,14 @@ class Validator:
         """Return ``data`` as the input Struct, or raise one error listing every problem."""
         try:
             plain = data if type(data) is dict else _plain(data)
-            value = msgspec.convert(plain, self.input_type)
+            value = _convert(plain, self.input_type)
             _ENCODE(value)  # lone surrogates pass convert but cannot be sent
+        except msgspec.ValidationError as error:  # its first problem is a place to start from
+            raise InputValidationError(model_id, self.explain(data, first=error)) from None
         except Exception:
             raise InputValidationError(model_id, self.explain(data)) from None
         if self._checks_after:
-            problems = self._walk(plain)
+            problems = self._walk_fields(plain, self._checks_after)
             if problems:
                 raise InputValidationError(model_id, problems)
         return value
@@ -143,27 +164,37 @@ class Validator:
         if not self._flat:
             raw: dict[str, Any] = without_nulls(msgspec.to_builtins(value))
             return raw
-        body: dict[str, Any] = msgspec.structs.asdict(value)
+        body: dict[str, Any] = _asdict(value)
         for name in self._nullable:
             if body[name] is None:
                 del body[name]
         return body
 
-    def explain(self, data: Any) -> list[Problem]:
-        """Every problem of ``data`` msgspec refused, each with its field path and limit."""
+    def explain(self, data: Any, *, first: msgspec.ValidationError | None = None) -> list[Problem]:
+        """Every problem of ``data`` msgspec refused, each with its field path and limit.
+
+        ``first`` is the error converting ``data`` to the input Struct already raised, if known
+        (it saves converting once more to find the first field at fault).
+        """
         try:
             plain = data if type(data) is dict else _plain(data)
         except RecursionError:
             return [Problem("input", "is nested too deeply to check")]
-        problems = self._by_msgspec(plain) if type(plain) is dict else None
+        problems = self._by_msgspec(plain, first) if type(plain) is dict else None
         if problems is None:
             problems = self._walk(plain)
         if not problems:  # msgspec saw something the walk did not: fall back to its words
             problems.append(_from_msgspec(self.input_type, plain))
         return problems
 
-    def _by_msgspec(self, data: dict[Any, Any]) -> list[Problem] | None:
-        """The problems found by converting to the lenient twin; None to walk everything."""
+    def _by_msgspec(
+        self, data: dict[Any, Any], first: msgspec.ValidationError | None
+    ) -> list[Problem] | None:
+        """The problems found by converting to the lenient twin; None to walk everything.
+
+        ``first`` is the strict Struct's error for ``data``: the lenient twin would name the same
+        field, unless the error is a missing required field (which the twin does not require).
+        """
         if self._lenient is None:
             return None
         problems = [
@@ -172,37 +203,49 @@ class Validator:
             if name not in data
         ]
         rest = dict(data)
+        error = first
         while True:
-            try:
-                msgspec.convert(rest, self._lenient)
-                _ENCODE(rest)
-            except msgspec.ValidationError as error:
-                name = _culprit(str(error), rest)  # None for a key that is not a string
-                if name is None:
-                    return None
-                field = self._fields.get(name)
-                if field is None:
-                    problems.append(_unknown_field(_safe(name), name, self._fields))
-                else:
-                    found: list[Problem] = []
-                    check_value(field.type, rest[name], name, found)
-                    problems += found or [_worded(str(error), name)]
-                del rest[name]
-                continue
-            except Exception:
-                return None  # msgspec itself choked (a lone surrogate...): walk everything
-            break
+            if error is None:
+                try:
+                    msgspec.convert(rest, self._lenient)
+                    _ENCODE(rest)
+                    break
+                except msgspec.ValidationError as refused:
+                    error = refused
+                except Exception:
+                    return None  # msgspec itself choked (a lone surrogate...): walk everything
+            message = str(error)
+            name = _culprit(message, rest)  # None for a key that is not a string
+            if name is None:
+                if error is first:  # a required field missing: the lenient twin finds the rest
+                    error = None
+                    continue
+                return None
+            field = self._fields.get(name)
+            if field is None:
+                problems.append(_unknown_field(_safe(name), name, self._fields))
+            else:
+                found: list[Problem] = []
+                check_value(field.type, rest[name], name, found)
+                problems += found or [_worded(message, name)]
+            del rest[name]
+            error = None
         if self._checks_after:
-            problems += self._walk_fields(rest)
+            problems += self._walk_fields(rest, self._checks_after)
         if len(problems) > 1:
             problems.sort(key=lambda p: self._order.get(p.field.split(".")[0].split("[")[0], -1))
         return problems
 
-    def _walk_fields(self, data: dict[str, Any]) -> list[Problem]:
-        """The problems of ``data``'s fields (all known: msgspec converted them) alone."""
+    def _walk_fields(self, data: Mapping[str, Any], names: Iterable[str]) -> list[Problem]:
+        """The problems of the fields ``names`` of ``data`` (which msgspec converted) alone."""
         problems: list[Problem] = []
         try:
-            for name, value in data.items():
+            for name in names:
+                if name not in data:
+                    continue
+                value = data[name]
+                if name not in self._stepped and _finite_or_none(value):
+                    continue  # msgspec checked it, and a finite number is all the walk would add
                 check_value(self._fields[name].type, value, name, problems)
         except RecursionError:
             problems.append(Problem("input", "is nested too deeply to check"))
@@ -233,19 +276,21 @@ def _lenient_twin(
         return None
 
 
-_AT = re.compile(r" - at `\$\.(.+)`$")
 _UNKNOWN = re.compile(r"^Object contains unknown field `(.*)`$", re.DOTALL)
 
 
 def _culprit(message: str, data: Mapping[str, Any]) -> str | None:
     """The top-level field a msgspec error is about, if it names one that ``data`` holds."""
-    unknown = _UNKNOWN.match(message)
-    if unknown is not None:
-        return unknown.group(1) if unknown.group(1) in data else None
-    at = _AT.search(message)
-    if at is None:
+    if message.startswith("Object contains unknown field `"):
+        unknown = _UNKNOWN.match(message)
+        if unknown is not None:
+            return unknown.group(1) if unknown.group(1) in data else None
+    _, at, where = message.rpartition(" - at `$.")  # msgspec puts the path last
+    if not at or not where.endswith("`"):
         return None
-    path = at.group(1)
+    path = where[:-1]
+    if path in data:  # the usual case: a top-level field
+        return path
     for name in data:  # the longest name the path starts with (names may hold dots)
         if path == name or path.startswith((f"{name}.", f"{name}[")):
             return name
@@ -275,8 +320,8 @@ def _plain(data: Any) -> Any:
     """``data`` with Structs taken apart into dicts (constructing a Struct checks nothing)."""
     if isinstance(data, msgspec.Struct):
         return {
-            field.encode_name: _plain(getattr(data, field.name))
-            for field in msgspec.structs.fields(data)
+            name: _plain(getattr(data, attribute))
+            for name, attribute in struct_attributes(type(data)).items()
         }
     if isinstance(data, list | tuple) and any(isinstance(item, msgspec.Struct) for item in data):
         return [_plain(item) for item in data]
@@ -299,9 +344,16 @@ def _from_msgspec(input_type: type[msgspec.Struct], data: Any) -> Problem:
 
 
 def _needs_own_check(node: mi.Type) -> bool:
-    if isinstance(node, mi.FloatType):
-        return True
+    return isinstance(node, mi.FloatType) or _has_step(node)
+
+
+def _has_step(node: mi.Type) -> bool:
     return isinstance(node, mi.Metadata) and bool(node.extra) and STEP_KEY in (node.extra or {})
+
+
+def _finite_or_none(value: Any) -> bool:
+    kind = type(value)
+    return value is None or kind is int or (kind is float and math.isfinite(value))
 
 
 def _is_nested(node: mi.Type) -> bool:
@@ -358,13 +410,11 @@ def check_value(node: mi.Type, value: Any, path: str, problems: list[Problem]) -
     """Append the problems of ``value`` for inspected type ``node`` at ``path``."""
     before = len(problems)
     _check_node(node, value, path, problems)
-    if (
-        len(problems) > before
-        and not problems[-1].limit
-        and problems[-1].field == (path or "input")
-    ):
+    if len(problems) > before:
         last = problems[-1]
-        problems[-1] = Problem(last.field, last.message, _described(node))
+        if not last.limit and last.field == (path or "input"):
+            # Made by this walk a moment ago and seen by nothing else yet: filled in, not copied.
+            object.__setattr__(last, "limit", _described(node))
 
 
 # describe_type of the nodes problems were found at: inspected types are not hashable, so by id,
@@ -384,51 +434,64 @@ def _described(node: mi.Type) -> str:
 
 
 def _check_node(node: mi.Type, value: Any, path: str, problems: list[Problem]) -> None:
-    where = path or "input"
-    if isinstance(node, mi.Metadata):
-        extra = node.extra or {}
-        before = len(problems)
-        _check_node(node.type, value, path, problems)
-        step = extra.get(STEP_KEY)
-        if len(problems) == before and step is not None and not on_step(value, step):
-            problems.append(Problem(where, f"{_show(value)} is not a multiple of {step}"))
-        return
-    if isinstance(node, mi.UnionType):
-        _check_union(node, value, path, problems)
-    elif isinstance(node, mi.StructType):
-        _check_struct(node, value, path, problems)
-    elif isinstance(node, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
-        if not isinstance(value, list | tuple):
-            problems.append(Problem(where, f"must be a list, got {_kind(value)} {_show(value)}"))
-            return
-        low, high = node.min_length, node.max_length
-        if (low is not None and len(value) < low) or (high is not None and len(value) > high):
-            count = len(value)
-            problems.append(Problem(where, f"has {count} item{'s' if count != 1 else ''}"))
-        for index, item in enumerate(value):
-            check_value(node.item_type, item, f"{path}[{index}]", problems)
-    elif isinstance(node, mi.StrType):
-        _check_str(node, value, where, problems)
-    elif isinstance(node, mi.LiteralType):
-        if not any(type(value) is type(allowed) and value == allowed for allowed in node.values):
-            problems.append(Problem(where, f"got {_kind(value)} {_show(value)}"))
-    elif isinstance(node, mi.BoolType):
-        if not isinstance(value, bool):
-            problems.append(Problem(where, f"got {_kind(value)} {_show(value)}"))
-    elif isinstance(node, mi.NoneType):
-        if value is not None:
-            problems.append(Problem(where, f"must be null, got {_kind(value)} {_show(value)}"))
-    elif isinstance(node, mi.IntType | mi.FloatType):
-        _check_number(node, value, where, problems)
-    elif isinstance(node, mi.DictType):
-        if not isinstance(value, dict):
-            problems.append(Problem(where, f"must be an object, got {_kind(value)} {_show(value)}"))
-            return
-        for key, item in value.items():
-            check_value(node.key_type, key, where, problems)
-            check_value(node.value_type, item, f"{path}[{_show(key)}]", problems)
+    check = _CHECKS.get(type(node))
+    if check is not None:
+        check(node, value, path, problems)
     elif not isinstance(node, mi.AnyType):
-        _check_other(node, value, where, problems)
+        _check_other(node, value, path or "input", problems)
+
+
+def _check_metadata(node: mi.Metadata, value: Any, path: str, problems: list[Problem]) -> None:
+    before = len(problems)
+    _check_node(node.type, value, path, problems)
+    step = node.extra.get(STEP_KEY) if node.extra else None
+    if len(problems) == before and step is not None and not on_step(value, step):
+        problems.append(Problem(path or "input", f"{_show(value)} is not a multiple of {step}"))
+
+
+def _check_list(
+    node: mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType,
+    value: Any,
+    path: str,
+    problems: list[Problem],
+) -> None:
+    where = path or "input"
+    if not isinstance(value, list | tuple):
+        problems.append(Problem(where, f"must be a list, got {_kind(value)} {_show(value)}"))
+        return
+    low, high = node.min_length, node.max_length
+    if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+        count = len(value)
+        problems.append(Problem(where, f"has {count} item{'s' if count != 1 else ''}"))
+    for index, item in enumerate(value):
+        check_value(node.item_type, item, f"{path}[{index}]", problems)
+
+
+def _check_literal(node: mi.LiteralType, value: Any, path: str, problems: list[Problem]) -> None:
+    if not any(type(value) is type(allowed) and value == allowed for allowed in node.values):
+        problems.append(Problem(path or "input", f"got {_kind(value)} {_show(value)}"))
+
+
+def _check_bool(node: mi.BoolType, value: Any, path: str, problems: list[Problem]) -> None:
+    if not isinstance(value, bool):
+        problems.append(Problem(path or "input", f"got {_kind(value)} {_show(value)}"))
+
+
+def _check_none(node: mi.NoneType, value: Any, path: str, problems: list[Problem]) -> None:
+    if value is not None:
+        problems.append(
+            Problem(path or "input", f"must be null, got {_kind(value)} {_show(value)}")
+        )
+
+
+def _check_dict(node: mi.DictType, value: Any, path: str, problems: list[Problem]) -> None:
+    where = path or "input"
+    if not isinstance(value, dict):
+        problems.append(Problem(where, f"must be an object, got {_kind(value)} {_show(value)}"))
+        return
+    for key, item in value.items():
+        check_value(node.key_type, key, where, problems)
+        check_value(node.value_type, item, f"{path}[{_show(key)}]", problems)
 
 
 def _check_other(node: mi.Type, value: Any, where: str, problems: list[Problem]) -> None:
@@ -507,10 +570,11 @@ def _unknown_field(where: str, key: str, by_name: Mapping[str, Any]) -> Problem:
     return Problem(where, f"is not a field of this model; {hint}")
 
 
-def _check_str(node: mi.StrType, value: Any, where: str, problems: list[Problem]) -> None:
+def _check_str(node: mi.StrType, value: Any, path: str, problems: list[Problem]) -> None:
+    where = path or "input"
     if not isinstance(value, str):
         problems.append(Problem(where, f"must be a string, got {_kind(value)} {_show(value)}"))
-    elif not _encodable(value):
+    elif not (value.isascii() or _encodable(value)):
         problems.append(Problem(where, "holds a lone surrogate, which cannot be sent as UTF-8"))
     elif node.max_length is not None and len(value) > node.max_length:
         problems.append(Problem(where, f"is {len(value)} characters long"))
@@ -534,8 +598,9 @@ def _encodable(text: str) -> bool:
 
 
 def _check_number(
-    node: mi.IntType | mi.FloatType, value: Any, where: str, problems: list[Problem]
+    node: mi.IntType | mi.FloatType, value: Any, path: str, problems: list[Problem]
 ) -> None:
+    where = path or "input"
     integer = isinstance(node, mi.IntType)
     accepted = int if integer else int | float
     if isinstance(value, bool) or not isinstance(value, accepted):
@@ -554,6 +619,25 @@ def _check_number(
         problems.append(Problem(where, f"{_show(value)} is out of range"))
     elif node.multiple_of is not None and not on_step(value, node.multiple_of):
         problems.append(Problem(where, f"{_show(value)} is not a multiple of {node.multiple_of}"))
+
+
+# The walk's check of each inspected type (by exact type: a lookup, not a chain of isinstance).
+_CHECKS: dict[type[mi.Type], Callable[[Any, Any, str, list[Problem]], None]] = {
+    mi.Metadata: _check_metadata,
+    mi.UnionType: _check_union,
+    mi.StructType: _check_struct,
+    mi.ListType: _check_list,
+    mi.SetType: _check_list,
+    mi.FrozenSetType: _check_list,
+    mi.VarTupleType: _check_list,
+    mi.StrType: _check_str,
+    mi.LiteralType: _check_literal,
+    mi.BoolType: _check_bool,
+    mi.NoneType: _check_none,
+    mi.IntType: _check_number,
+    mi.FloatType: _check_number,
+    mi.DictType: _check_dict,
+}
 
 
 def on_step(value: Any, step: float) -> bool:

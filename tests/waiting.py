@@ -9,8 +9,11 @@ from typing import Literal, TypeVar
 T = TypeVar("T")
 
 
-def wait_for(probe: Callable[[], T | Literal[False] | None], *, timeout: float = 10.0) -> T:
-    """Check ``probe`` until it returns something true, and return that."""
+def wait_for(probe: Callable[[], T | Literal[False] | None], *, timeout: float = 60.0) -> T:
+    """Check ``probe`` until it returns something true, and return that.
+
+    The timeout only ends a test that would otherwise hang: a busy machine can take seconds.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = probe()

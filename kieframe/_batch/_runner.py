@@ -321,6 +321,7 @@ class _Runner:
     # -- running --------------------------------------------------------------------------
 
     async def run(self) -> None:
+        await asyncio.to_thread(self._sweep_parts)
         for line in self.store.lines([LineStatus.ACCEPTED, LineStatus.DOWNLOADING]):
             self._follow(line)
         creating = asyncio.create_task(self._create_all())
@@ -354,6 +355,20 @@ class _Runner:
             await asyncio.gather(*pending, return_exceptions=True)
         for task in self.follows.values():
             task.result()  # surface a bug in a follow (errors of kie.ai are recorded, not raised)
+
+    def _sweep_parts(self) -> None:
+        """Remove the part folders of succeeded lines.
+
+        A kill can land between a line's success and the removal of its folder, and no later
+        run downloads that line again.
+        """
+        root = self.options.out / _PARTS
+        if not root.is_dir():
+            return
+        left = {folder.name for folder in root.iterdir()}
+        for line in self.store.lines([LineStatus.SUCCEEDED]):
+            if (name := safe_component(line.id)) in left:
+                shutil.rmtree(root / name, ignore_errors=True)
 
     def _awaiting_settlement(self) -> bool:
         if self.options.callback_url is None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._commands import cli
 from ._exit import ExitCode
+from ._root import cli
 
 __all__ = ["ExitCode", "cli", "main"]
 

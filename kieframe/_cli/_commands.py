@@ -8,10 +8,9 @@ import json
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import httpx
@@ -34,10 +33,10 @@ from .._journal import JournalEntry, JournalStatus
 from .._records import TaskRecord
 from .._registry import default_registry
 from .._spec import ModelSpec
-from .._version import __version__
 from ._connect import Connection, connect, connection_from, connection_options, opened_journal
+from ._console import err, out
 from ._db import db
-from ._exit import EPILOG, ExitCode, exit_code_for
+from ._exit import ExitCode, exit_code_for
 from ._inputs import FIELD_PREFIX, build_input, describe_uploads, field_options
 from ._render import (
     describe_json,
@@ -51,30 +50,15 @@ from ._render import (
     record_table,
     source_line,
 )
-from ._verbose import log_activity
+from ._root import _json_option as _json_option
+from ._root import _State as _State
+from ._root import cli
 
-__all__ = ["cli"]
+__all__ = ["cli", "fail"]
 
 DEFAULT_OUTPUT = "kieframe-output"
 
-# Plain text: task ids and messages may contain brackets, which rich would read as markup.
-_out = Console(markup=False, highlight=False, soft_wrap=True)
-_err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
-
-
-@dataclass(slots=True)
-class _State:
-    """What the group passes to its commands: the output mode and the connection options."""
-
-    connection: Connection = field(default_factory=Connection)
-    json: bool = False
-    #: The task the command is working on, once known: an interrupt names it.
-    task_id: str | None = None
-
-    @property
-    def progress(self) -> Console:
-        """Where running commentary goes: stderr when stdout is reserved for JSON."""
-        return _err if self.json else _out
+_out, _err = out, err  # the names _batch imports
 
 
 def _emit(data: Any) -> None:
@@ -89,34 +73,29 @@ def _hint(error: KieError) -> str | None:
     return None
 
 
-class _Group(click.Group):
-    """Turns kieframe's errors into one clear message and a documented exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except KieError as error:
-            state = ctx.find_object(_State)
-            code = exit_code_for(error)
-            _err.print(f"error: {error}", style="red")
-            hint = _hint(error)
-            if hint:
-                _err.print(hint)
-            if state is not None and state.json:
-                report: dict[str, Any] = {
-                    "type": type(error).__name__,
-                    "message": error.message,
-                    "code": error.code,
-                    "task_id": error.task_id,
-                    "exit_code": int(code),
-                }
-                if isinstance(error, SubmissionUncertain):  # what a script needs to reconcile
-                    report.update(model=error.model, input=error.input, sent_at=error.sent_at)
-                _emit({"error": report})
-            raise click.exceptions.Exit(code) from None
-        except KeyboardInterrupt as interrupt:
-            _err.print(_interrupted(ctx.find_object(_State), interrupt))
-            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+def fail(ctx: click.Context, error: KieError | KeyboardInterrupt) -> NoReturn:
+    """Print one clear message for ``error`` (and a JSON report with --json); exit with its code."""
+    state = ctx.find_object(_State)
+    if isinstance(error, KeyboardInterrupt):
+        _err.print(_interrupted(state, error))
+        raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+    code = exit_code_for(error)
+    _err.print(f"error: {error}", style="red")
+    hint = _hint(error)
+    if hint:
+        _err.print(hint)
+    if state is not None and state.json:
+        report: dict[str, Any] = {
+            "type": type(error).__name__,
+            "message": error.message,
+            "code": error.code,
+            "task_id": error.task_id,
+            "exit_code": int(code),
+        }
+        if isinstance(error, SubmissionUncertain):  # what a script needs to reconcile
+            report.update(model=error.model, input=error.input, sent_at=error.sent_at)
+        _emit({"error": report})
+    raise click.exceptions.Exit(code) from None
 
 
 def _interrupted(state: _State | None, interrupt: KeyboardInterrupt) -> str:
@@ -133,50 +112,8 @@ def _interrupted(state: _State | None, interrupt: KeyboardInterrupt) -> str:
     return "interrupted"
 
 
-def _json_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-        ctx.ensure_object(_State).json = ctx.ensure_object(_State).json or value
-        return value
-
-    return click.option(
-        "--json",
-        "as_json",
-        is_flag=True,
-        is_eager=True,
-        expose_value=False,
-        callback=remember,
-        help="Print one JSON document on stdout (commentary goes to stderr).",
-    )(function)
-
-
 def _connection(ctx: click.Context, options: dict[str, Any]) -> Connection:
     return ctx.ensure_object(_State).connection.merged(connection_from(options))
-
-
-@click.group(
-    cls=_Group,
-    epilog=EPILOG,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
-@click.version_option(__version__, "-V", "--version", prog_name="kieframe")
-@click.option(
-    "-v",
-    "--verbose",
-    count=True,
-    help="Show each request and retry on stderr (never the key); -vv for more.",
-)
-@connection_options
-@_json_option
-@click.pass_context
-def cli(ctx: click.Context, /, verbose: int, **options: Any) -> None:
-    """Run kie.ai's media models from the command line: list, describe, run, wait, download.
-
-    The API key comes from KIE_API_KEY or from api_key in ~/.config/kieframe/config.toml (the
-    file is $KIEFRAME_CONFIG if set); it is never printed. Add --emulator to any command that
-    talks to kie.ai to use a local emulator instead: no key, no cost.
-    """
-    ctx.call_on_close(log_activity(verbose))
-    ctx.ensure_object(_State).connection = connection_from(options)
 
 
 # -- models, describe, plugins --------------------------------------------------------------

@@ -12,11 +12,10 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .._client import Client
 from .._config import (
     DEFAULT_BASE_URL,
     DEFAULT_UPLOAD_BASE_URL,
@@ -24,8 +23,11 @@ from .._config import (
     ENV_UPLOAD_BASE_URL,
     resolve_database_url,
 )
-from .._core._poll import PollPlan
-from .._journal import Journal, SqlJournal, default_journal_path
+
+if TYPE_CHECKING:  # loaded by the commands that connect: ``kieframe --help`` needs none of it
+    from .._client import Client
+    from .._core._poll import PollPlan
+    from .._journal import SqlJournal
 
 __all__ = [
     "Connection",
@@ -112,7 +114,10 @@ def connection_from(options: dict[str, Any]) -> Connection:
 @contextlib.contextmanager
 def connect(connection: Connection) -> Iterator[Client]:
     """A client for ``connection``; with ``emulator`` set, the emulator runs for the duration."""
-    poll = PollPlan.every(connection.poll_every) if connection.poll_every else None
+    from .._client import Client
+    from .._core._poll import PollPlan
+
+    poll = _poll(connection)
     if connection.emulator:
         from ..testing import Emulator, Timing
 
@@ -140,12 +145,20 @@ def client_settings(connection: Connection) -> dict[str, Any]:
     return {
         "base_url": connection.base_url,
         "upload_base_url": connection.upload_base_url,
-        "poll": PollPlan.every(connection.poll_every) if connection.poll_every else None,
+        "poll": _poll(connection),
     }
+
+
+def _poll(connection: Connection) -> PollPlan | None:
+    from .._core._poll import PollPlan
+
+    return PollPlan.every(connection.poll_every) if connection.poll_every else None
 
 
 def journal_path() -> Path | None:
     """Where commands journal their creates: ``$KIEFRAME_JOURNAL`` (``off`` for nowhere)."""
+    from .._journal import default_journal_path
+
     return default_journal_path()
 
 
@@ -175,6 +188,8 @@ def opened_journal() -> Iterator[tuple[str | None, SqlJournal | None]]:
     if path is None or not path.exists():
         yield (str(path) if path else None), None
         return
+    from .._journal import Journal
+
     book = Journal(path)
     try:
         yield str(path), book

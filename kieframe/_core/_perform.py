@@ -12,16 +12,27 @@ its rate-limit budget, is sent through httpx and read as kie.ai's envelope (a re
 stamina's backoff); a :class:`~._effects.Fetch` streams a result file as its
 :class:`~._fileplan.FilePlan` says; sleeps, callback waits and blocking work are the rest. The
 blocking performer runs several operations at once on threads, the asyncio one as tasks.
+
+A file body comes as fast as the disk allows: past its first bytes, a plain HTTP/1.1 body is read
+from the socket in large buffers (:func:`_receive`), hashed on a worker thread while the next one
+fills. Given a blocking twin of its httpx client, the asyncio performer runs each transfer on a
+thread with it, since asyncio's socket reads cannot keep up with a fast file host.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import functools
+import socket
+import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -246,6 +257,45 @@ def _read_backoff(error: Exception) -> bool | float:
     return isinstance(error, NoAnswerError)
 
 
+def _retries_after(options: dict[str, Any], started: float) -> dict[str, Any]:
+    """stamina's options for a read whose first attempt (from ``started``) failed.
+
+    The time that attempt took comes off the retry budget, as if stamina had made it.
+    """
+    spent = time.monotonic() - started
+    return {**options, "timeout": max(options["timeout"] - spent, 0.001)}
+
+
+def _replaying(first: Exception, attempt: Callable[[Call], Any]) -> Callable[[Call], Any]:
+    """``attempt``, except that its first call raises ``first``: a failure stamina should count.
+
+    The first attempt of a read runs outside stamina; handing its failure in as stamina's own
+    first attempt keeps stamina's backoff, attempt count, hooks and test mode as they were.
+    """
+    pending = [first]
+
+    def again(call: Call) -> Any:
+        if pending:
+            raise pending.pop()
+        return attempt(call)
+
+    return again
+
+
+def _areplaying(
+    first: Exception, attempt: Callable[[Call], Awaitable[Any]]
+) -> Callable[[Call], Awaitable[Any]]:
+    """:func:`_replaying` for the asyncio performer."""
+    pending = [first]
+
+    async def again(call: Call) -> Any:
+        if pending:
+            raise pending.pop()
+        return await attempt(call)
+
+    return again
+
+
 def _no_answer(call: Call, error: httpx.TransportError) -> NoAnswerError:
     return NoAnswerError(
         f"{call.method} {call.path} failed: {type(error).__name__}: {error}".rstrip(": "),
@@ -355,10 +405,19 @@ class SyncPerformer:
         return hub.wait(effect.task_id, after=effect.after, timeout=effect.timeout)
 
     def _call(self, call: Call) -> Any:
-        if call.retry:
-            options = self._connection.retry_options(call.deadline)
-            return stamina.RetryingCaller(**options).on(_read_backoff)(self._send, call)
-        return self._send(call)
+        if not call.retry:
+            return self._send(call)
+        started = time.monotonic()
+        try:  # the first attempt without stamina's machinery: most reads need no retry
+            return self._send(call)
+        except Exception as error:
+            if not _read_backoff(error):
+                raise
+            first = error
+        options = _retries_after(self._connection.retry_options(call.deadline), started)
+        return stamina.RetryingCaller(**options).on(_read_backoff)(
+            _replaying(first, self._send), call
+        )
 
     def _send(self, call: Call) -> Any:
         if call.budget and (delay := self._connection.limiter.reserve(call.budget)):
@@ -384,13 +443,15 @@ class SyncPerformer:
                 _digest(fetch.plan, part)
         return step
 
-    def _fetch_once(self, fetch: Fetch, part: PartFile) -> Step:
+    def _fetch_once(self, fetch: Fetch, part: PartFile, stop: _Stop | None = None) -> Step:
         plan = fetch.plan
         request = self._connection.file_request(self._http, plan)
         try:
             # File hosts get no Authorization header, so following their redirects is safe.
             response = self._http.send(request, stream=True, follow_redirects=True)
             try:
+                if stop is not None:
+                    stop.watch(response)
                 decision = plan.on_head(
                     response.status_code, response.headers, final_url=str(response.url)
                 )
@@ -407,11 +468,21 @@ class SyncPerformer:
     ) -> Decision:
         part.open(start)
         ended: Decision | None = None
+        plan = fetch.plan
+        raw = None if plan.decode else _raw_socket(response)
+        left = int(response.headers["content-length"]) if raw is not None else 0
         try:
-            for chunk in response.iter_bytes() if fetch.plan.decode else response.iter_raw():
+            for chunk in response.iter_bytes() if plan.decode else response.iter_raw():
                 part.write(chunk)
                 if (failed := _written(fetch, len(chunk))) is not None:
                     return failed
+                left -= len(chunk)
+                if raw is not None and left > 0:
+                    # httpx has handed over every byte it read: the rest is on the socket.
+                    failed = _receive(fetch, part, raw, left, _read_timeout(response))
+                    if failed is not None:
+                        return failed
+                    break
         except httpx.DecodingError as error:
             return _undecodable(fetch.plan, error)
         except httpx.TransportError as error:
@@ -419,6 +490,118 @@ class SyncPerformer:
         finally:
             rest = part.close()
         return _ended(fetch, start, rest, ended)
+
+
+def _raw_socket(response: httpx.Response) -> socket.socket | None:
+    """The plain socket an HTTP/1.1 answer framed by ``Content-Length`` arrives on, if any.
+
+    Such a body can be read straight from the socket into large buffers, past httpx's and h11's
+    64 KiB reads and copies; TLS, chunked bodies and other transports go through httpx.
+    """
+    headers = response.headers
+    if (
+        response.http_version != "HTTP/1.1"
+        or "transfer-encoding" in headers
+        or not headers.get("content-length", "").strip().isdigit()
+    ):
+        return None
+    stream = response.extensions.get("network_stream")
+    if stream is None or stream.get_extra_info("ssl_object") is not None:
+        return None
+    raw = stream.get_extra_info("socket")
+    if not isinstance(raw, socket.socket) or isinstance(raw, ssl.SSLSocket):
+        return None
+    return raw
+
+
+def _read_timeout(response: httpx.Response) -> float | None:
+    timeouts = response.request.extensions.get("timeout", {})
+    read: float | None = timeouts.get("read")
+    return read
+
+
+def _receive(
+    fetch: Fetch, part: PartFile, raw: socket.socket, left: int, timeout: float | None
+) -> Decision | None:
+    """Read the body's last ``left`` bytes from ``raw`` into the part file's buffers.
+
+    Each buffer is filled before it is stored, so the file takes few, large writes and the hash
+    large blocks (on a worker thread, while the next buffer fills). Whatever ends a read early
+    (a cut, a timeout, an interrupt), the bytes received before it are stored first; socket
+    errors are raised as httpx's.
+    """
+    raw.settimeout(timeout)
+    while left > 0:
+        view = part.buffer()
+        want, size = min(len(view), left), 0
+        failed = None
+        try:
+            while size < want:
+                got = raw.recv_into(view[size:want])
+                if not got:
+                    raise httpx.RemoteProtocolError(
+                        "the server closed the connection before the body ended"
+                    )
+                size += got
+        except TimeoutError as error:
+            raise httpx.ReadTimeout(str(error) or "timed out") from error
+        except OSError as error:
+            raise httpx.ReadError(str(error) or type(error).__name__) from error
+        finally:
+            if size:
+                part.commit(view, size)
+                failed = _written(fetch, size)
+        if failed is not None:
+            return failed
+        left -= size
+    return None
+
+
+class _Stop:
+    """Asks a transfer on a worker thread to end soon, from another thread.
+
+    The transfer's socket is shut down, which wakes a read blocked on it; the thread then sees
+    the connection cut, stores what it received and returns.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requested = False
+        self._socket: socket.socket | None = None
+
+    def watch(self, response: httpx.Response) -> None:
+        """The answer whose body the transfer reads now (shut at once if a stop came first)."""
+        stream = response.extensions.get("network_stream")
+        raw = stream.get_extra_info("socket") if stream is not None else None
+        with self._lock:
+            self._socket = raw if isinstance(raw, socket.socket) else None
+            if self._requested:
+                self._shut()
+
+    def request(self) -> None:
+        """End the transfer: shut its socket down."""
+        with self._lock:
+            self._requested = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._socket is not None:
+            with contextlib.suppress(OSError):  # already closed
+                self._socket.shutdown(socket.SHUT_RDWR)
+
+
+def _in_thread(function: Callable[[], T]) -> asyncio.Future[T]:
+    """Run ``function`` on a thread of its own; its outcome, awaitable in the running loop."""
+    outcome: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            outcome.set_result(function())
+        except BaseException as error:  # handed to the awaiting task
+            outcome.set_exception(error)
+
+    threading.Thread(target=run, name="kieframe-download", daemon=True).start()
+    return asyncio.wrap_future(outcome)
 
 
 async def _blocking(effect: Blocking) -> Any:
@@ -443,10 +626,17 @@ class AsyncPerformer:
     #: which stalled the loop for seconds with 10,000 waits.
     in_flight_limit = 100
 
-    def __init__(self, http: httpx.AsyncClient, connection: Connection) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        connection: Connection,
+        *,
+        files: Callable[[], httpx.Client] | None = None,
+    ) -> None:
         self._http = http
         self._connection = connection
         self._in_flight: asyncio.Semaphore | None = None  # made on first use, in the loop
+        self._files = files
         self._admitted: asyncio.Semaphore | None = None
 
     def run(self, op: Op[T]) -> Coroutine[Any, Any, T]:
@@ -494,8 +684,16 @@ class AsyncPerformer:
             self._admitted = asyncio.Semaphore(self.in_flight_limit)
         await self._admitted.acquire()  # not `async with`: two objects less per queued read
         try:
-            options = self._connection.retry_options(call.deadline)
-            return await stamina.AsyncRetryingCaller(**options).on(_read_backoff)(self._send, call)
+            started = time.monotonic()
+            try:  # the first attempt without stamina's machinery: most reads need no retry
+                return await self._send(call)
+            except Exception as error:
+                if not _read_backoff(error):
+                    raise
+                first = error
+            options = _retries_after(self._connection.retry_options(call.deadline), started)
+            retrying = stamina.AsyncRetryingCaller(**options).on(_read_backoff)
+            return await retrying(_areplaying(first, self._send), call)
         finally:
             self._admitted.release()
 
@@ -522,10 +720,11 @@ class AsyncPerformer:
     async def _fetch(self, fetch: Fetch) -> Step:
         caller = stamina.AsyncRetryingCaller(**self._connection.fetch_options())
         retrying = caller.on(_fetch_backoff)
+        once = self._fetch_once if self._files is None else self._fetch_once_on_thread
         with PartFile(fetch.plan.part) as part:
             while True:
                 try:
-                    step = await retrying(self._fetch_once, fetch, part)
+                    step = await retrying(once, fetch, part)
                     break
                 except _Progressed:
                     continue
@@ -534,6 +733,34 @@ class AsyncPerformer:
             if step is Step.DONE:
                 await asyncio.to_thread(_digest, fetch.plan, part)
         return step
+
+    async def _fetch_once_on_thread(self, fetch: Fetch, part: PartFile) -> Step:
+        """One attempt with the blocking client on a worker thread, at the blocking speed.
+
+        Reads, writes and hashing all happen off the loop; progress is told on the loop. If the
+        task is cancelled, the transfer is stopped and awaited before the cancellation goes on,
+        so that the partial file is complete and closed (as with an interrupt elsewhere).
+        """
+        assert self._files is not None
+        loop = asyncio.get_running_loop()
+        told = fetch.progress
+        if told is not None:
+
+            def relay(path: Path, received: int, total: int | None, /) -> None:
+                loop.call_soon_threadsafe(told, path, received, total)
+
+            fetch = dataclasses.replace(fetch, progress=relay)
+        stop = _Stop()
+        blocking = SyncPerformer(self._files(), self._connection)
+        attempt = _in_thread(functools.partial(blocking._fetch_once, fetch, part, stop))
+        try:
+            return await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            stop.request()
+            await asyncio.wait([attempt])
+            if not attempt.cancelled():
+                attempt.exception()  # retrieved: the cancellation is what the caller learns
+            raise
 
     async def _fetch_once(self, fetch: Fetch, part: PartFile) -> Step:
         plan = fetch.plan

@@ -35,14 +35,15 @@ MAX_TASK_ID = 256
 def check_task_id(task_id: str) -> str:
     """``task_id`` if it can be a kie.ai task id; else an InputValidationError, before sending.
 
-    A task id is what kie.ai handed out: printable, without spaces, short. Anything else (a
+    A task id is what kie.ai handed out: printable ASCII (whose only white space is ``" "``),
+    without spaces, short. Anything else (a
     pasted line with its newline, a lone surrogate no request can carry) is refused here rather
     than becoming a confusing answer from kie.ai or an encoding error from the HTTP stack.
     """
     limit = f"a kie.ai task id: 1 to {MAX_TASK_ID} printable characters, no spaces"
     if not 0 < len(task_id) <= MAX_TASK_ID:
         problem = f"is {len(task_id)} characters long"
-    elif not (task_id.isprintable() and task_id.isascii()) or any(c.isspace() for c in task_id):
+    elif not (task_id.isascii() and task_id.isprintable()) or " " in task_id:
         problem = f"{task_id!r} has a character no task id has"
     else:
         return task_id

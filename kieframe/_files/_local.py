@@ -28,7 +28,7 @@ from .._errors import InputValidationError, Problem
 from .._fields import HttpUrl, MediaLimits, media_limits
 from .._records import Unchecked
 from .._spec import ModelSpec
-from .._validation import input_fields
+from .._validation import input_fields, struct_attributes
 from ._probe import MediaInfo, probe
 from ._sniff import canonical_media_type, sniff
 
@@ -118,7 +118,8 @@ def stage_input(spec: ModelSpec[Any], data: Any) -> Staged:
     """
     if isinstance(data, msgspec.Struct):
         data = {
-            field.encode_name: getattr(data, field.name) for field in msgspec.structs.fields(data)
+            name: getattr(data, attribute)
+            for name, attribute in struct_attributes(type(data)).items()
         }
     if not isinstance(data, Mapping):
         return Staged(value=spec.validate(data))

@@ -141,8 +141,15 @@ def check_model(
     schema = spec.json_schema()
     assert schema["type"] == "object"
 
-    # No deadline: the contract is about correctness, and a busy machine must not fail it.
-    chosen = hypothesis.settings(settings, report_multiple_bugs=False, deadline=None)
+    # No deadline and no too_slow health check: the contract is about correctness, and a busy
+    # machine (a shared CI runner) must not fail it.
+    base = settings if settings is not None else hypothesis.settings()
+    chosen = hypothesis.settings(
+        base,
+        report_multiple_bugs=False,
+        deadline=None,
+        suppress_health_check=[*base.suppress_health_check, hypothesis.HealthCheck.too_slow],
+    )
 
     @chosen
     @given(data=valid_inputs(spec, overrides=overrides))

@@ -74,6 +74,25 @@ def test_running_a_finished_batch_again_sends_nothing(tmp_path: Path) -> None:
     assert [r.task_id for r in first.records] == [r.task_id for r in second.records]
 
 
+def test_a_run_removes_the_part_folder_a_kill_left_behind_a_succeeded_line(
+    tmp_path: Path,
+) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 2)
+    out = tmp_path / "out"
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        kb.run(source, out=out, **options)
+        # What a SIGKILL after the line's success and before its folder was removed leaves.
+        left = out / ".parts" / "l1"
+        left.mkdir(parents=True)
+        (left / "l1-1.mp4.json").write_text("{}")
+        again = kb.run(source, out=out, **options)
+        assert len(emu.tasks) == 2
+    assert again.all_succeeded
+    assert not left.exists()
+
+
 def test_invalid_lines_are_all_reported_with_line_numbers_and_nothing_is_sent(
     tmp_path: Path,
 ) -> None:

@@ -13,7 +13,7 @@ from waiting import wait_for
 
 import kieframe
 from kieframe.callbacks import CallbackHub, CallbackReceiver, CallbackServer
-from kieframe.testing._emulator import Emulator
+from kieframe.testing._emulator import Emulator, Timing
 
 from ._support import HAILUO, INPUT, KEY, NO_WATCHDOG, async_client, client, record_count
 
@@ -86,6 +86,9 @@ def test_a_failure_callback_raises_task_failed(
 
 def test_a_lost_callback_is_recovered_by_the_watchdog(emulator: Emulator) -> None:
     emulator.callbacks_mode(lose=True)
+    # The task is finished when it is created, so the first watchdog poll finds it, however
+    # late the busy machine runs that poll.
+    emulator.script(timing=Timing(invisible=0, waiting=0, queuing=0, generating=0))
     receiver = CallbackReceiver(hmac_key=KEY, hub=CallbackHub(watchdog=0.3))
     with (
         CallbackServer(receiver) as server,
@@ -94,10 +97,9 @@ def test_a_lost_callback_is_recovered_by_the_watchdog(emulator: Emulator) -> Non
         task = waiting.submit(HAILUO, INPUT, callback_url=server.url)
         record = waiting.wait(task, timeout=30)
     assert record.succeeded
-    (attempt,) = emulator.callback_log
+    (attempt,) = wait_for(lambda: emulator.callback_log)  # logged on the emulator's own loop
     assert attempt.lost
     assert receiver.stats.accepted == 0
-    # The task finishes in ~0.15 s, so the first watchdog poll (0.3 s) already finds it.
     assert record_count(emulator) == 1
 
 
@@ -107,10 +109,12 @@ def test_the_watchdog_times_out_a_task_that_never_ends(emulator: Emulator) -> No
     with client(emulator, callbacks=hub) as waiting:
         task = waiting.submit(HAILUO, INPUT, callback_url="https://hooks.example.com/kie")
         with pytest.raises(kieframe.WaitTimeout) as caught:
-            waiting.wait(task, timeout=0.35)
+            waiting.wait(task, timeout=1.0)
     assert caught.value.task_id == task.task_id
     assert caught.value.last_state == "generating"
-    assert 2 <= record_count(emulator) <= 5  # a few watchdog polls, not a poll loop
+    # A few watchdog polls, at least 0.1 s apart (one more at the deadline): at most 12 in the
+    # second, however the machine schedules them; the client's 0.05 s poll loop would make ~20.
+    assert 2 <= record_count(emulator) <= 12
 
 
 def test_an_unconfirmed_callback_is_reread_by_the_wait(emulator: Emulator) -> None:
@@ -151,10 +155,10 @@ def test_many_blocking_waits_share_one_receiver(
     assert record_count(emulator) == count  # re-reads only
 
 
-async def test_a_thousand_tasks_resolve_by_callback_with_no_polling(
+async def test_hundreds_of_tasks_resolve_by_callback_with_no_polling(
     emulator: Emulator, reader: kieframe.Client
 ) -> None:
-    count = 1000
+    count = 250  # five times the submit concurrency; thousands are benchmarks/bench_receiver.py's
     receiver = CallbackReceiver(hmac_key=KEY, client=reader, hub=CallbackHub(watchdog=NO_WATCHDOG))
     started = time.monotonic()
     with CallbackServer(receiver) as server:

@@ -143,13 +143,13 @@ def test_an_api_error(cli: Runner, emulator: Emulator) -> None:
 
 
 def test_no_answer_from_kie_ai(cli: Runner) -> None:
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+    with socket.socket() as probe:  # bound, never listening: connections to it are refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    done = cli(
-        "submit", WAN, *INPUT, "--base-url", f"http://127.0.0.1:{port}",
-        KIE_API_KEY=Emulator.API_KEY,
-    )  # fmt: skip
+        done = cli(
+            "submit", WAN, *INPUT, "--base-url", f"http://127.0.0.1:{port}",
+            KIE_API_KEY=Emulator.API_KEY,
+        )  # fmt: skip
     assert done.code == ExitCode.NO_ANSWER
     assert "Traceback" not in done.err
 

@@ -110,6 +110,39 @@ def test_reads_are_retried_through_transient_codes(
     assert emulator.stats.requests["credit"] == 5
 
 
+@pytest.mark.parametrize("attempts", [1, 2, 5])
+def test_a_read_gives_up_after_its_attempts_the_first_included(
+    client: kieframe.Client, emulator: Emulator, attempts: int
+) -> None:
+    stamina.set_testing(True, attempts=attempts)
+    try:
+        for _ in range(attempts + 1):
+            emulator.fault("credit", "code", code=500)
+        with pytest.raises(ServerError):
+            client.credits()
+    finally:
+        stamina.set_testing(False)
+    assert emulator.stats.requests["credit"] == attempts
+
+
+async def test_async_reads_are_retried_through_transient_codes(emulator: Emulator) -> None:
+    stamina.set_testing(True, attempts=3)
+    try:
+        async with kieframe.AsyncClient(
+            Emulator.API_KEY, base_url=emulator.base_url, rate_limits=RateLimits.off()
+        ) as client:
+            emulator.fault("credit", "code", code=455)
+            emulator.fault("credit", "http_500")
+            assert await client.credits() > 0
+            for _ in range(3):
+                emulator.fault("credit", "code", code=500)
+            with pytest.raises(ServerError):
+                await client.credits()
+    finally:
+        stamina.set_testing(False)
+    assert emulator.stats.requests["credit"] == 6
+
+
 def test_a_permanent_error_is_not_retried(client: kieframe.Client, emulator: Emulator) -> None:
     emulator.fault("credit", "code", code=433)
     with pytest.raises(kieframe.APIError) as caught:

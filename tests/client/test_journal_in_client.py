@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,15 +184,16 @@ def test_an_uncertain_entry_can_be_resolved(journal: Journal) -> None:
 
 
 class _SlowAccepts(Journal):
-    """A journal whose "accepted" write takes a while (a slow disk), and says when it starts."""
+    """A journal whose "accepted" write (a slow disk) says when it starts, and waits for a go."""
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.started = threading.Event()
+        self.release = threading.Event()
 
     def accepted(self, entry: int, *, task_id: str) -> None:
         self.started.set()
-        time.sleep(0.3)
+        self.release.wait(60)
         super().accepted(entry, task_id=task_id)
 
 
@@ -206,8 +206,9 @@ async def test_cancelling_a_submit_during_its_journal_write_keeps_the_task(
     ) as client:
         submitting = asyncio.create_task(client.submit(WAN, INPUT))
         # kie.ai has the task and the journal write is under way: cancel now.
-        assert await asyncio.to_thread(journal.started.wait, 10)
+        assert await asyncio.to_thread(journal.started.wait, 60)
         submitting.cancel()
+        journal.release.set()  # the write ends after the cancel, however slow the machine
         with pytest.raises(asyncio.CancelledError) as caught:
             await submitting
     (created,) = kie_emulator.tasks

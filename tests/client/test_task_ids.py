@@ -12,7 +12,9 @@ from kieframe.testing import Emulator
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(task_id=st.text(max_size=300) | st.sampled_from(["", " ", "a\nb", "x\ud800", "é"]))
 def test_any_text_as_a_task_id_is_a_kieframe_error(

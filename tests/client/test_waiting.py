@@ -44,7 +44,10 @@ async def test_async_deadline(
 def test_an_unknown_state_counts_as_running(
     kie_client: kieframe.Client, kie_emulator: Emulator
 ) -> None:
-    kie_emulator.script(state="rendering")
+    # A phase long enough that a poll every 0.02 s sees it however busy the machine is.
+    kie_emulator.script(
+        state="rendering", timing=Timing(invisible=0, waiting=0, queuing=0, generating=1.0)
+    )
     seen: list[str] = []
     record = kie_client.run(WAN, INPUT, on_update=lambda r: seen.append(str(r.state))).record
     assert "rendering" in seen
@@ -52,14 +55,14 @@ def test_an_unknown_state_counts_as_running(
 
 
 def test_not_visible_yet_is_not_a_failure(kie_emulator: Emulator) -> None:
+    kie_emulator.script(timing=Timing(invisible=600))  # not visible during this test
     kie_emulator.script(timing=Timing(invisible=0.4, waiting=0.02, queuing=0.02, generating=0.02))
     with kieframe.Client(
         Emulator.API_KEY, base_url=kie_emulator.base_url, poll=FAST_POLL
     ) as client:
-        task = client.submit(WAN, INPUT)
         with pytest.raises(NotFoundError, match="yet"):
-            client.get(task)  # a single read says so plainly
-        assert client.wait(task).succeeded
+            client.get(client.submit(WAN, INPUT))  # a single read says so plainly
+        assert client.wait(client.submit(WAN, INPUT)).succeeded
 
 
 def test_a_task_that_never_appears_is_not_found_after_the_grace_window(
@@ -71,7 +74,7 @@ def test_a_task_that_never_appears_is_not_found_after_the_grace_window(
         ) as client,
         pytest.raises(NotFoundError) as caught,
     ):
-        client.wait("0123456789abcdef0123456789abcdef", timeout=5)
+        client.wait("0123456789abcdef0123456789abcdef", timeout=60)  # the grace ends it
     assert caught.value.task_id == "0123456789abcdef0123456789abcdef"
     assert "check the task id" in caught.value.message
     assert "submitted" not in caught.value.message  # this client submitted nothing
@@ -139,8 +142,12 @@ def test_many_concurrent_async_runs(kie_emulator: Emulator) -> None:
 
 
 def test_client_side_read_limit_avoids_429s() -> None:
+    limits = RateLimits()
+    assert (limits.reads, limits.read_window) == (10, 1.1)  # kie.ai's 10 per second, plus 10 %
+    # The emulator's window is half kie.ai's: a read the busy machine delays by more than the
+    # client's 0.1 s margin cannot make the emulator see 11 in a window; an unlimited client would.
     with (
-        Emulator(rate_limits=True) as emu,
+        Emulator(rate_limits=True, window_scale=0.5) as emu,
         kieframe.Client(Emulator.API_KEY, base_url=emu.base_url, poll=FAST_POLL) as client,
     ):
         task = client.submit(WAN, INPUT)

@@ -115,11 +115,11 @@ def test_chance_losses_follow_the_seed(receiver: Receiver) -> None:
 
 
 def test_receiver_down_does_not_hurt_the_server(emulator: Emulator, client: httpx.Client) -> None:
-    with socket.socket() as probe:
+    with socket.socket() as probe:  # bound, never listening: connections to it are refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    create_task(client, callBackUrl=f"http://127.0.0.1:{port}/nobody")
-    (attempt,) = wait_for(lambda: emulator.callback_log)
+        create_task(client, callBackUrl=f"http://127.0.0.1:{port}/nobody")
+        (attempt,) = wait_for(lambda: emulator.callback_log)
     assert attempt.status is None
     assert attempt.error is not None
     assert attempt.error.startswith("ConnectError")

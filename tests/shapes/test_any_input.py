@@ -119,6 +119,18 @@ def test_nan_in_a_stepped_or_open_float_is_refused() -> None:
         assert caught.value.fields == (field,)
 
 
+@given(number=st.floats() | st.integers(-100, 100))
+def test_a_bounded_float_takes_exactly_the_finite_numbers_within(number: float) -> None:
+    shots = SPECS[0]
+    if math.isfinite(number) and 0 < number < 20:
+        value = shots.validate({"prompt": "p", "guidance": number})
+        assert shots.to_input(value)["guidance"] == number
+    else:
+        with pytest.raises(InputValidationError) as caught:
+            shots.validate({"prompt": "p", "guidance": number})
+        assert caught.value.fields == ("guidance",)
+
+
 def test_a_decimal_step_accepts_what_people_write() -> None:
     shots = SPECS[0]
     for good in (0.0, 0.1, 0.3, 0.7, 1.0):
