@@ -43,6 +43,7 @@ from .._errors import APIError, DownloadError, KieError, NoAnswerError
 from .._files._part import PartFile
 from ._effects import Blocking, Call, Delivery, Effect, Fetch, Op, Sleep
 from ._fileplan import Decision, FilePlan, Step
+from ._scheduling import Timers, Workers
 
 __all__ = [
     "AsyncPerformer",
@@ -96,7 +97,9 @@ async def drive_async(op: Generator[E, Any, T], perform: Callable[[E], Awaitable
                 del error
             result, error = None, None
             try:
-                result = await perform(effect)
+                awaited = perform(effect)
+                del effect  # not kept while it is awaited: a wait sleeps for seconds
+                result = await awaited
             except BaseException as failure:  # the op decides; see the module docstring
                 error = failure
     finally:
@@ -248,7 +251,7 @@ def _timeouts(timeout: httpx.Timeout, deadline: float | None) -> dict[str, float
     return {name: left if value is None else min(value, left) for name, value in limits.items()}
 
 
-def _read_backoff(error: Exception) -> bool | float:
+def _read_backoff(error: BaseException) -> bool | float:
     """stamina's retry hook for reads: no answer, 429, 455 and 5xx; honours Retry-After."""
     if isinstance(error, APIError):
         if not error.retryable:
@@ -316,7 +319,7 @@ class _Retry(Exception):
         self.decision = decision
 
 
-def _fetch_backoff(error: Exception) -> bool | float:
+def _fetch_backoff(error: BaseException) -> bool | float:
     if isinstance(error, _Retry):
         return error.decision.retry_after if error.decision.retry_after is not None else True
     return False
@@ -624,7 +627,7 @@ class AsyncPerformer:
     #: API requests in flight at once (httpx's default pool size). The others queue here, in
     #: constant time: httpcore's pool handles thousands of queued requests in quadratic time,
     #: which stalled the loop for seconds with 10,000 waits.
-    in_flight_limit = 100
+    in_flight_limit = 20
 
     def __init__(
         self,
@@ -637,11 +640,31 @@ class AsyncPerformer:
         self._connection = connection
         self._in_flight: asyncio.Semaphore | None = None  # made on first use, in the loop
         self._files = files
-        self._admitted: asyncio.Semaphore | None = None
+        self._timers: Timers | None = None  # made on first use, in the loop
+        self._readers: Workers[Call, Any] | None = None
+        self._perform = self.perform  # one bound method for all operations, not one each
+
+    def _sleep(self, seconds: float) -> asyncio.Future[None]:
+        """Sleep on the performer's shared timers (see :mod:`._scheduling`)."""
+        loop = asyncio.get_running_loop()
+        if self._timers is None or self._timers.loop is not loop:
+            self._timers = Timers(loop)
+        return self._timers.sleep(seconds)
+
+    def _queue_read(self, call: Call) -> asyncio.Future[Any]:
+        """A read, sent by one of the performer's reader tasks (see :mod:`._scheduling`).
+
+        Reads past the in-flight limit queue there as a call and a future, before any retry
+        state is built or the HTTP stack sees them; a wait cancelled meanwhile drops its read.
+        """
+        loop = asyncio.get_running_loop()
+        if self._readers is None or self._readers.loop is not loop:
+            self._readers = Workers(loop, self._read, self.in_flight_limit)
+        return self._readers.submit(call)
 
     def run(self, op: Op[T]) -> Coroutine[Any, Any, T]:
         """Run ``op`` to its end (await the coroutine; one frame less for each wait to keep)."""
-        return drive_async(op, self.perform)
+        return drive_async(op, self._perform)
 
     async def run_all(self, ops: Sequence[Op[T]], *, concurrency: int) -> tuple[T, ...]:
         """Run ``ops``, at most ``concurrency`` at once; their results, in order."""
@@ -664,42 +687,32 @@ class AsyncPerformer:
         object less for each of 10,000 waits to keep while it sleeps.
         """
         if isinstance(effect, Call):
-            return self._call(effect)
+            return self._queue_read(effect) if effect.retry else self._send(effect)
         if isinstance(effect, Fetch):
             return self._fetch(effect)
         if isinstance(effect, Blocking):
             return _blocking(effect)
         if isinstance(effect, Sleep):
-            return asyncio.sleep(effect.seconds)
+            return self._sleep(effect.seconds)
         hub = self._connection.hub()
         return hub.wait_async(effect.task_id, after=effect.after, timeout=effect.timeout)
 
-    async def _call(self, call: Call) -> Any:
-        if not call.retry:
+    async def _read(self, call: Call) -> Any:
+        """Send a read, resent with backoff (on a reader task)."""
+        started = time.monotonic()
+        try:  # the first attempt without stamina's machinery: most reads need no retry
             return await self._send(call)
-        # Reads past the in-flight limit queue here, before their retry state is built: a queued
-        # read then holds a few objects instead of stamina's forty (10,000 waits polling at once
-        # held 70 each, and the garbage collector's full passes stalled the loop for seconds).
-        if self._admitted is None:
-            self._admitted = asyncio.Semaphore(self.in_flight_limit)
-        await self._admitted.acquire()  # not `async with`: two objects less per queued read
-        try:
-            started = time.monotonic()
-            try:  # the first attempt without stamina's machinery: most reads need no retry
-                return await self._send(call)
-            except Exception as error:
-                if not _read_backoff(error):
-                    raise
-                first = error
-            options = _retries_after(self._connection.retry_options(call.deadline), started)
-            retrying = stamina.AsyncRetryingCaller(**options).on(_read_backoff)
-            return await retrying(_areplaying(first, self._send), call)
-        finally:
-            self._admitted.release()
+        except Exception as error:
+            if not _read_backoff(error):
+                raise
+            first = error
+        options = _retries_after(self._connection.retry_options(call.deadline), started)
+        retrying = stamina.AsyncRetryingCaller(**options).on(_read_backoff)
+        return await retrying(_areplaying(first, self._send), call)
 
     async def _send(self, call: Call) -> Any:
         if call.budget and (delay := await self._reserve(call.budget)):
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
         if self._in_flight is None:
             self._in_flight = asyncio.Semaphore(self.in_flight_limit)
         try:
