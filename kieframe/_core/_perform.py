@@ -624,9 +624,11 @@ async def _blocking(effect: Blocking) -> Any:
 class AsyncPerformer:
     """Performs effects with asyncio; runs several operations at once as tasks."""
 
-    #: API requests in flight at once (httpx's default pool size). The others queue here, in
-    #: constant time: httpcore's pool handles thousands of queued requests in quadratic time,
-    #: which stalled the loop for seconds with 10,000 waits.
+    #: API requests in flight at once: httpx's default keep-alive pool, so that connections are
+    #: reused rather than opened and closed per request, and httpcore's pool (which scans every
+    #: connection for each request, and handles queued requests in quadratic time) stays small.
+    #: The others queue here, in constant time. kie.ai's own read budget (10 a second) needs
+    #: far fewer.
     in_flight_limit = 20
 
     def __init__(
