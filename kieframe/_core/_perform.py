@@ -40,7 +40,7 @@ import stamina
 
 from .._envelope import read_envelope
 from .._errors import APIError, DownloadError, KieError, NoAnswerError
-from .._files._part import PartFile
+from .._files._part import BATCH, PartFile
 from ._effects import Blocking, Call, Delivery, Effect, Fetch, Op, Sleep
 from ._fileplan import Decision, FilePlan, Step
 from ._scheduling import Timers, Workers
@@ -480,8 +480,9 @@ class SyncPerformer:
                 if (failed := _written(fetch, len(chunk))) is not None:
                     return failed
                 left -= len(chunk)
-                if raw is not None and left > 0:
-                    # httpx has handed over every byte it read: the rest is on the socket.
+                if raw is not None and left > BATCH:
+                    # httpx has handed over every byte it read: the rest is on the socket. (A
+                    # small rest comes through httpx, which can then reuse the connection.)
                     failed = _receive(fetch, part, raw, left, _read_timeout(response))
                     if failed is not None:
                         return failed
@@ -535,7 +536,7 @@ def _receive(
     """
     raw.settimeout(timeout)
     while left > 0:
-        view = part.buffer()
+        view = part.buffer(left)
         want, size = min(len(view), left), 0
         failed = None
         try:

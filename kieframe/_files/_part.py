@@ -21,6 +21,8 @@ __all__ = ["BATCH", "PartFile"]
 BATCH = 1 << 20
 #: Buffers of :meth:`PartFile.buffer` whose bytes may be waiting for the hashing thread.
 _DEPTH = 4
+#: Blocks smaller than this are hashed on the spot, not on the hashing thread.
+_INLINE = 256 << 10
 
 
 class PartFile:
@@ -85,21 +87,33 @@ class PartFile:
         self._digest.update(data)
         self._hashed += len(data)
 
-    def buffer(self) -> memoryview:
-        """A free buffer of :data:`BATCH` bytes to read into, then hand to :meth:`commit`."""
+    def buffer(self, wanted: int = BATCH) -> memoryview:
+        """A free buffer to read into, then hand to :meth:`commit`.
+
+        It holds :data:`BATCH` bytes, or ``wanted`` if fewer and no buffer is free: a small
+        file gets a buffer of its size.
+        """
         if self._free:
             return self._free.pop()
         if len(self._hashing) < _DEPTH:
-            return memoryview(bytearray(BATCH))
+            return memoryview(bytearray(min(wanted, BATCH)))
         busy, view = self._hashing.popleft()
         busy.result()
         return view
 
     def commit(self, view: memoryview, size: int) -> None:
-        """Write the first ``size`` bytes of ``view`` (from :meth:`buffer`); hash them meanwhile."""
+        """Write the first ``size`` bytes of ``view`` (from :meth:`buffer`); hash them meanwhile.
+
+        A small block (a small file's, or a body's last) is hashed at once: handing it to the
+        hashing thread would cost more than it saves.
+        """
         block = view[:size]
         self._store(block)
-        self._hashing.append((self._worker().submit(self._hash, block), view))
+        if size < _INLINE and not self._hashing:
+            self._hash(block)
+            self._free.append(view)
+        else:
+            self._hashing.append((self._worker().submit(self._hash, block), view))
 
     async def awrite(self, chunk: bytes) -> int:
         """Gather ``chunk``; write and hash each batch on the worker. Bytes handed to it."""
