@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, 
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import httpx
 import stamina
@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 E = TypeVar("E")
+P = ParamSpec("P")
 T = TypeVar("T")
 
 # httpx errors that prove the request never left this machine: resending cannot duplicate it.
@@ -269,32 +270,31 @@ def _retries_after(options: dict[str, Any], started: float) -> dict[str, Any]:
     return {**options, "timeout": max(options["timeout"] - spent, 0.001)}
 
 
-def _replaying(first: Exception, attempt: Callable[[Call], Any]) -> Callable[[Call], Any]:
+def _replaying(first: Exception, attempt: Callable[P, T]) -> Callable[P, T]:
     """``attempt``, except that its first call raises ``first``: a failure stamina should count.
 
-    The first attempt of a read runs outside stamina; handing its failure in as stamina's own
-    first attempt keeps stamina's backoff, attempt count, hooks and test mode as they were.
+    The first attempt of a read or a transfer runs outside stamina; handing its failure in as
+    stamina's own first attempt keeps stamina's backoff, attempt count, hooks and test mode as
+    they were.
     """
     pending = [first]
 
-    def again(call: Call) -> Any:
+    def again(*args: P.args, **kwargs: P.kwargs) -> T:
         if pending:
             raise pending.pop()
-        return attempt(call)
+        return attempt(*args, **kwargs)
 
     return again
 
 
-def _areplaying(
-    first: Exception, attempt: Callable[[Call], Awaitable[Any]]
-) -> Callable[[Call], Awaitable[Any]]:
+def _areplaying(first: Exception, attempt: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     """:func:`_replaying` for the asyncio performer."""
     pending = [first]
 
-    async def again(call: Call) -> Any:
+    async def again(*args: P.args, **kwargs: P.kwargs) -> T:
         if pending:
             raise pending.pop()
-        return await attempt(call)
+        return await attempt(*args, **kwargs)
 
     return again
 
@@ -432,11 +432,10 @@ class SyncPerformer:
         return self._connection.read(call, response)
 
     def _fetch(self, fetch: Fetch) -> Step:
-        caller = stamina.RetryingCaller(**self._connection.fetch_options()).on(_fetch_backoff)
         with PartFile(fetch.plan.part) as part:
             while True:
                 try:
-                    step = caller(self._fetch_once, fetch, part)
+                    step = self._fetch_attempts(fetch, part)
                     break
                 except _Progressed:
                     continue
@@ -445,6 +444,15 @@ class SyncPerformer:
             if step is Step.DONE:
                 _digest(fetch.plan, part)
         return step
+
+    def _fetch_attempts(self, fetch: Fetch, part: PartFile) -> Step:
+        """Attempts at a transfer until one ends it; retries with stamina's backoff."""
+        try:  # the first attempt without stamina's machinery: most transfers need no retry
+            return self._fetch_once(fetch, part)
+        except _Retry as error:
+            first = error
+        caller = stamina.RetryingCaller(**self._connection.fetch_options()).on(_fetch_backoff)
+        return caller(_replaying(first, self._fetch_once), fetch, part)
 
     def _fetch_once(self, fetch: Fetch, part: PartFile, stop: _Stop | None = None) -> Step:
         plan = fetch.plan
@@ -734,13 +742,10 @@ class AsyncPerformer:
         return limiter.reserve(budget)
 
     async def _fetch(self, fetch: Fetch) -> Step:
-        caller = stamina.AsyncRetryingCaller(**self._connection.fetch_options())
-        retrying = caller.on(_fetch_backoff)
-        once = self._fetch_once if self._files is None else self._fetch_once_on_thread
         with PartFile(fetch.plan.part) as part:
             while True:
                 try:
-                    step = await retrying(once, fetch, part)
+                    step = await self._fetch_attempts(fetch, part)
                     break
                 except _Progressed:
                     continue
@@ -749,6 +754,16 @@ class AsyncPerformer:
             if step is Step.DONE:
                 await asyncio.to_thread(_digest, fetch.plan, part)
         return step
+
+    async def _fetch_attempts(self, fetch: Fetch, part: PartFile) -> Step:
+        """Attempts at a transfer until one ends it; retries with stamina's backoff."""
+        once = self._fetch_once if self._files is None else self._fetch_once_on_thread
+        try:  # the first attempt without stamina's machinery: most transfers need no retry
+            return await once(fetch, part)
+        except _Retry as error:
+            first = error
+        caller = stamina.AsyncRetryingCaller(**self._connection.fetch_options())
+        return await caller.on(_fetch_backoff)(_areplaying(first, once), fetch, part)
 
     async def _fetch_once_on_thread(self, fetch: Fetch, part: PartFile) -> Step:
         """One attempt with the blocking client on a worker thread, at the blocking speed.

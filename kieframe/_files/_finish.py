@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
+
 from .._core._fileplan import FilePlan
 from .._errors import DownloadError
 from .._records import TaskRecord
@@ -146,9 +148,9 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
             f"result {plan.index}: every name for it in {plan.folder} is taken",
             task_id=plan.task_id,
         )
-    body = json.dumps(_metadata(plan, record, size, sha256), indent=2, ensure_ascii=False)
+    body = msgspec.json.format(msgspec.json.encode(_metadata(plan, record, size, sha256)))
     temporary = plan.folder / f".{name}.{secrets.token_hex(6)}.tmp"
-    with temporary.open("x", encoding="utf-8") as handle:  # "x": honours the umask, unlike mkstemp
-        handle.write(body + "\n")
+    with temporary.open("xb") as handle:  # "x": honours the umask, unlike mkstemp
+        handle.write(body + b"\n")
     os.replace(temporary, meta)
     return target
