@@ -90,7 +90,8 @@ class FilePlan:
     ``offset`` is how many bytes the partial file holds (a resumed download starts there);
     ``total`` the size the server announced (``Content-Length`` of a whole answer, or the total
     of ``Content-Range``); ``sha256`` the digest of the complete partial file, when the driver
-    computed it while writing. ``decode`` says the answer's body is compressed (a
+    computed it while writing, and ``head`` its first bytes (to tell its type) if the driver saw
+    them all written. ``decode`` says the answer's body is compressed (a
     ``Content-Encoding`` the file host sent despite ``Accept-Encoding: identity``): the driver
     stores it decoded, and such a transfer is restarted rather than resumed. The extension comes
     from the link; for a link without one, from the final URL after redirects or the
@@ -109,6 +110,7 @@ class FilePlan:
     content_type: str | None = None
     refreshes: int = 0
     sha256: str | None = None
+    head: bytes | None = None
     decode: bool = False
     resumable: bool = True
     stem: str = field(init=False)

@@ -373,6 +373,7 @@ def _undecodable(plan: FilePlan, error: httpx.DecodingError) -> Decision:
 def _digest(plan: FilePlan, part: PartFile) -> None:
     """Note the complete file's SHA-256 (hashed while it was written; blocking)."""
     plan.sha256 = part.sha256(plan.part.stat().st_size)
+    plan.head = bytes(part.head) if part.head is not None else None
 
 
 class SyncPerformer:

@@ -124,7 +124,7 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
         )
     sha256 = plan.sha256 if plan.sha256 is not None else _sha256(plan.part)
     path = plan.part
-    plan.extension = content_extension(path, default=plan.extension)  # names change, not path
+    plan.extension = content_extension(path, default=plan.extension, head=plan.head)
     for name in plan.candidates():
         target = plan.folder / name
         meta = plan.folder / f"{name}.json"

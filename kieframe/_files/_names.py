@@ -75,15 +75,17 @@ def upload_name(sha256: str, media_type: str) -> str:
     return f"kf-{sha256[:40]}{EXTENSIONS.get(media_type, '.bin')}"
 
 
-def content_extension(path: Path, *, default: str) -> str:
+def content_extension(path: Path, *, default: str, head: bytes | None = None) -> str:
     """The extension the file at ``path`` should have by its content (``.png``), or ``default``.
 
-    A result link's name may say nothing (``.../file``) or the wrong thing; the bytes decide.
+    A result link's name may say nothing (``.../file``) or the wrong thing; the bytes decide:
+    ``head``, the file's first bytes if known, else those read from the file.
     """
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-    except OSError:
-        return default
+    if head is None:
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(SNIFF_BYTES)
+        except OSError:
+            return default
     media_type = sniff(head)
     return EXTENSIONS.get(media_type, default) if media_type is not None else default

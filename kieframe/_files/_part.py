@@ -15,6 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from ._sniff import SNIFF_BYTES
+
 __all__ = ["BATCH", "PartFile"]
 
 #: Bytes gathered (or read into one buffer) before they are stored as one block.
@@ -49,12 +51,15 @@ class PartFile:
         self._digest = hashlib.sha256()
         self._hashed = 0  # bytes from the file's start that _digest covers (once settled)
         self._handle: IO[bytes] | None = None
+        self._at = 0  # where the next write lands
         self._gathered: list[bytes] = []
         self._gathered_size = 0
         self._busy: Future[None] | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._free: list[memoryview] = []
         self._hashing: deque[tuple[Future[None], memoryview]] = deque()
+        #: The file's first bytes (up to SNIFF_BYTES) as written here; None if some came before.
+        self.head: bytearray | None = None
 
     def __enter__(self) -> PartFile:
         return self
@@ -79,6 +84,13 @@ class PartFile:
             self._rehash(handle, start)
         handle.seek(start)
         self._handle = handle
+        if start == 0:
+            self.head = bytearray()
+        elif self.head is not None and len(self.head) >= min(start, SNIFF_BYTES):
+            del self.head[start:]  # the file was cut back to bytes written here
+        else:
+            self.head = None
+        self._at = start
 
     def write(self, data: bytes | memoryview) -> None:
         """Write and hash ``data`` (blocking)."""
@@ -159,6 +171,9 @@ class PartFile:
     def _store(self, data: bytes | memoryview) -> None:
         assert self._handle is not None, "open() comes first"
         view = memoryview(data)
+        if self.head is not None and self._at < SNIFF_BYTES:
+            self.head += view[: SNIFF_BYTES - self._at]
+        self._at += len(view)
         while view:  # an unbuffered write may store less than it was given
             view = view[self._handle.write(view) or 0 :]
 
