@@ -84,11 +84,20 @@ def drive(op: Generator[E, Any, T], perform: Callable[[E], Any]) -> T:
         op.close()  # an interrupt between two steps still runs the op's cleanup, now
 
 
-async def drive_async(op: Generator[E, Any, T], perform: Callable[[E], Awaitable[Any]]) -> T:
-    """Run ``op`` to its end, performing its effects with awaited ``perform``."""
+async def drive_async(
+    op: Generator[E, Any, T],
+    perform: Callable[[E], Awaitable[Any]],
+    begin: Callable[[], Awaitable[Any]] | None = None,
+) -> T:
+    """Run ``op`` to its end, performing its effects with awaited ``perform``.
+
+    ``begin``, if given, is awaited before the operation's first step.
+    """
     result: Any = None
     error: BaseException | None = None
     try:
+        if begin is not None:
+            await begin()
         while True:
             try:
                 effect = op.throw(error) if error is not None else op.send(result)
@@ -663,6 +672,14 @@ class AsyncPerformer:
             self._timers = Timers(loop)
         return self._timers.sleep(seconds)
 
+    def _begin(self) -> asyncio.Future[None]:
+        """Where each operation starts: on the shared timers, a batch of operations per turn.
+
+        10,000 waits started together would otherwise all take their first step (build their
+        state, queue their first read) in one turn of the event loop, stalling it for that long.
+        """
+        return self._sleep(0.0)
+
     def _queue_read(self, call: Call) -> asyncio.Future[Any]:
         """A read, sent by one of the performer's reader tasks (see :mod:`._scheduling`).
 
@@ -676,7 +693,7 @@ class AsyncPerformer:
 
     def run(self, op: Op[T]) -> Coroutine[Any, Any, T]:
         """Run ``op`` to its end (await the coroutine; one frame less for each wait to keep)."""
-        return drive_async(op, self._perform)
+        return drive_async(op, self._perform, self._begin)
 
     async def run_all(self, ops: Sequence[Op[T]], *, concurrency: int) -> tuple[T, ...]:
         """Run ``ops``, at most ``concurrency`` at once; their results, in order."""
