@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .._client import AsyncClient, Client
@@ -47,6 +47,9 @@ from ._manifest import reconcile_list, records, snapshot, write_manifest
 from ._plan import Preview, WaitMode, rates
 from ._records import BatchStatus, FileEntry, LineError, LineRecord, LineStatus, Reconcile
 from ._store import BatchStore, SQLiteBatchStore, StaleTransition, StoredLine
+
+if TYPE_CHECKING:
+    from .._postgres._batch import PostgresBatchStore
 
 __all__ = [
     "STATE_FILE",
@@ -150,13 +153,16 @@ class _LineJournal:
 
     def accepted(self, entry: int, *, task_id: str) -> None:
         claim = _claim.get()
-        self._store.transition(
-            claim.line,
-            expect=LineStatus.SENDING,
-            to=LineStatus.ACCEPTED,
-            owner=claim.owner,
-            task_id=task_id,
-        )
+        try:
+            self._store.transition(
+                claim.line,
+                expect=LineStatus.SENDING,
+                to=LineStatus.ACCEPTED,
+                owner=claim.owner,
+                task_id=task_id,
+            )
+        except StaleTransition as stale:  # its callback settled it first, or the lease ran
+            logger.info("%s", stale)  # out: the runner settles it with the task id if need be
 
     def rejected(self, entry: int, *, reason: str) -> None:
         """Written by the runner, with the typed error."""
@@ -841,7 +847,7 @@ def _open_store(
     return store
 
 
-def open_postgres(url: str, name: str, *, create: bool = True) -> BatchStore:
+def open_postgres(url: str, name: str, *, create: bool = True) -> PostgresBatchStore:
     """The batch ``name`` in the database at ``url`` (its schema checked first)."""
     from .._postgres._backend import backend_from_url
     from .._postgres._batch import PostgresBatchStore

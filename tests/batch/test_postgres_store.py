@@ -111,7 +111,8 @@ def test_concurrent_claims_never_hand_one_line_to_two_workers(
         mine = taken.setdefault(owner, [])
         barrier.wait()
         while (line := store.claim(owner, lease=LEASE)) is not None:
-            assert line.owner == owner and line.status == LineStatus.CLAIMED
+            assert line.owner == owner
+            assert line.status == LineStatus.CLAIMED
             mine.append(line.id)
 
     threads = [threading.Thread(target=work, args=item) for item in enumerate(stores)]
@@ -135,12 +136,15 @@ def test_a_worker_whose_lease_ran_out_cannot_move_a_line_another_took(
     a.add_lines(inputs(1))
     a.heartbeat("a", lease=LEASE)
     b.heartbeat("b", lease=LEASE)
-    assert (claimed := a.claim("a", lease=LEASE)) is not None and claimed.id == "l0"
+    assert (claimed := a.claim("a", lease=LEASE)) is not None
+    assert claimed.id == "l0"
     assert b.claim("b", lease=LEASE) is None  # held by a live worker
     expire(kie_database_url, "a")
     # Dead to the others: its claim is taken over, and its own transitions are fenced off.
     taken = b.claim("b", lease=LEASE)
-    assert taken is not None and taken.id == "l0" and taken.owner == "b"
+    assert taken is not None
+    assert taken.id == "l0"
+    assert taken.owner == "b"
     with pytest.raises(StaleTransition):
         a.transition("l0", expect=LineStatus.CLAIMED, to=LineStatus.SENDING, owner="a")
     a.heartbeat("a", lease=LEASE)  # back to life: still not its line
@@ -194,9 +198,11 @@ def test_recovery_settles_only_the_lines_of_dead_workers(
         (LineStatus.SENDING, "alive"),
     ]
     uncertain = other.lines([LineStatus.UNCERTAIN])[0]
-    assert uncertain.error is not None and uncertain.error.type == "SubmissionUncertain"
+    assert uncertain.error is not None
+    assert uncertain.error.type == "SubmissionUncertain"
     taken = other.claim("me", lease=LEASE)
-    assert taken is not None and taken.id == "l0"
+    assert taken is not None
+    assert taken.id == "l0"
 
 
 def test_accepted_lines_of_a_dead_worker_are_adopted_by_one_live_worker(
