@@ -384,7 +384,8 @@ class _Runner:
         if self.store.held_by_others(self.owner):
             return True
         self.store.recover(self.owner)
-        return bool(self.store.lines([LineStatus.PENDING, LineStatus.CLAIMED]))
+        counts = self.store.counts()
+        return bool(counts.get(LineStatus.PENDING.value) or counts.get(LineStatus.CLAIMED.value))
 
     def _sweep_parts(self) -> None:
         """Remove the part folders of succeeded lines.

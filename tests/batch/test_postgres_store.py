@@ -6,6 +6,7 @@ into the past with ``clock_timestamp()``), never by sleeping.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -14,7 +15,9 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
-from kieframe.batch import BatchStore, LineInput, LineStatus, StaleTransition
+from kieframe._batch._runner import submission_url
+from kieframe._records import parse_record
+from kieframe.batch import BatchStore, LineInput, LineStatus, StaleTransition, settle_handler
 from kieframe.postgres import PostgresBatchStore
 
 pytestmark = pytest.mark.usefixtures("kie_postgres")
@@ -243,3 +246,28 @@ def test_leases_follow_the_database_clock_not_the_workers(
     assert other.held_by_others("me") == 1  # still alive: its lease is on the database's clock
     assert other.claim("me", lease=LEASE) is None
     assert other.recover("me") == 0
+
+
+@pytest.mark.parametrize("status", [LineStatus.SENDING, LineStatus.UNCERTAIN])
+def test_a_callback_received_by_any_worker_settles_another_workers_line(
+    open_store: Callable[..., PostgresBatchStore], status: LineStatus
+) -> None:
+    sender, receiver, elsewhere = open_store(), open_store(), open_store("another batch")
+    sender.add_lines(inputs(1))
+    sender.heartbeat("b", lease=LEASE)
+    sender.claim("b", lease=LEASE)
+    sender.transition("l0", expect=LineStatus.CLAIMED, to=LineStatus.SENDING, owner="b")
+    if status == LineStatus.UNCERTAIN:  # its worker died with the create in flight
+        sender.heartbeat("b", lease=0.0)
+        assert receiver.recover("a") == 1
+    url = submission_url("https://me.example/kie", sender.batch_id, "l0")
+    record = parse_record(
+        {"taskId": "t-1", "state": "success", "param": json.dumps({"callBackUrl": url})}
+    )
+    settle_handler(elsewhere)(record)  # another batch's receiver: not its line
+    assert status_of(sender, "l0") == (status, "b")
+    settle_handler(receiver)(record)
+    (line,) = sender.lines()
+    assert (line.status, line.task_id, line.owner, line.error) == (
+        LineStatus.ACCEPTED, "t-1", "b", None,
+    )  # fmt: skip
