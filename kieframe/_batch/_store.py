@@ -30,6 +30,7 @@ from ..errors import KieError
 from ._records import FileEntry, LineError, LineStatus
 
 __all__ = [
+    "CUT_OFF",
     "SETTABLE",
     "BatchBusy",
     "BatchStore",
@@ -234,6 +235,13 @@ _FILES = msgspec.json.Decoder(tuple[FileEntry, ...])
 _ERROR = msgspec.json.Decoder(LineError)
 
 
+#: The error of a line whose create was in flight when its runner stopped (or was taken for dead).
+CUT_OFF = LineError(
+    type="SubmissionUncertain",
+    message="the create was in flight when its runner stopped; the task may exist",
+)
+
+
 def encode_value(name: str, value: Any) -> Any:
     """A settable column's value as stored (JSON text for structured ones)."""
     if value is None or name in _RAW:
@@ -394,13 +402,7 @@ class SQLiteBatchStore:
 
     def recover(self, owner: str) -> int:
         """Settle what other (dead: the run lock is ours) runners left; see the protocol."""
-        error = encode_value(
-            "error",
-            LineError(
-                type="SubmissionUncertain",
-                message="the create was in flight when its runner stopped; the task may exist",
-            ),
-        )
+        error = encode_value("error", CUT_OFF)
         with self._transaction(sync=True) as cursor:
             cursor.execute(
                 "UPDATE lines SET status = ?, error = ?, updated_at = ?"

@@ -24,8 +24,9 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from .._batch._records import LineError, LineStatus
+from .._batch._records import LineStatus
 from .._batch._store import (
+    CUT_OFF,
     SETTABLE,
     LineInput,
     StaleTransition,
@@ -206,13 +207,7 @@ class PostgresBatchStore:
 
         Their ``sending`` lines become ``uncertain`` and their claims go back to ``pending``.
         """
-        error = encode_value(
-            "error",
-            LineError(
-                type="SubmissionUncertain",
-                message="the create was in flight when its worker stopped; the task may exist",
-            ),
-        )
+        error = encode_value("error", CUT_OFF)
         dead = f"l.batch = %s AND l.status = %s AND l.owner IS DISTINCT FROM %s AND NOT {_LIVE}"
         with self._db.session() as conn, conn.transaction():
             cursor = conn.execute(

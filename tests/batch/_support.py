@@ -94,6 +94,18 @@ def shared_options(url: str, registry: Registry) -> dict[str, Any]:
     }
 
 
+#: The start of a child process's script (``python -c``) that runs a batch: this module loaded
+#: from ``sys.argv[1]`` as ``support``, ``kieframe.batch`` imported, the registry made.
+CHILD_PRELUDE = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("batch_support", sys.argv[1])
+support = importlib.util.module_from_spec(spec)
+sys.modules["batch_support"] = support
+spec.loader.exec_module(support)
+import kieframe.batch
+registry = support.make_registry()
+"""
+
 IMAGE = "https://example.com/cat.png"
 
 

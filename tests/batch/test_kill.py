@@ -23,23 +23,26 @@ import pytest
 import kieframe.batch as kb
 from kieframe.batch import LineStatus
 
-from ._support import batch_options, comparable, emulator, make_registry, manifest, write_jsonl
+from ._support import (
+    CHILD_PRELUDE,
+    batch_options,
+    comparable,
+    emulator,
+    make_registry,
+    manifest,
+    write_jsonl,
+)
 from .test_faults import check_files, creates_per_prompt
 
 LINES = 40
 SUPPORT = Path(__file__).with_name("_support.py")
-CHILD = """
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("batch_support", sys.argv[1])
-support = importlib.util.module_from_spec(spec)
-sys.modules["batch_support"] = support
-spec.loader.exec_module(support)
-import kieframe.batch
-registry = support.make_registry()
-options = support.batch_options(sys.argv[2], registry)
+CHILD = (
+    CHILD_PRELUDE
+    + """options = support.batch_options(sys.argv[2], registry)
 print("started", flush=True)
 kieframe.batch.run(sys.argv[3], out=sys.argv[4], **options)
 """
+)
 
 
 @pytest.fixture(scope="module")

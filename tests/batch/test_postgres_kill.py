@@ -28,7 +28,7 @@ from kieframe.batch import LineStatus
 from kieframe.postgres import PostgresBatchStore
 from kieframe.testing import Emulator
 
-from ._support import emulator, make_registry, manifest, shared_options, write_jsonl
+from ._support import CHILD_PRELUDE, emulator, make_registry, manifest, shared_options, write_jsonl
 from .test_faults import check_files, creates_per_prompt
 
 LINES = 40
@@ -36,21 +36,16 @@ WORKERS = 3
 KILLS = 3
 LEASE = 2.0  # a killed worker's lines are taken over this long (database clock) after it died
 SUPPORT = Path(__file__).with_name("_support.py")
-CHILD = """
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("batch_support", sys.argv[1])
-support = importlib.util.module_from_spec(spec)
-sys.modules["batch_support"] = support
-spec.loader.exec_module(support)
-import kieframe.batch
-registry = support.make_registry()
-options = support.shared_options(sys.argv[2], registry)
+CHILD = (
+    CHILD_PRELUDE
+    + """options = support.shared_options(sys.argv[2], registry)
 print("started", flush=True)
 kieframe.batch.run(
     sys.argv[3], out=sys.argv[4], state=sys.argv[5], callback_url=sys.argv[6],
     listen=("127.0.0.1", 0), lease=float(sys.argv[7]), **options,
 )
 """
+)
 
 
 class Workers:
