@@ -125,10 +125,27 @@ def run_command(ctx: click.Context, /, file: str, **options: Any) -> None:
     before paying (--yes). Run the same command again to continue: nothing is paid twice.
     """
     state: _State = ctx.ensure_object(_State)
+    _check_database(options["state"])
     connection = _connection(ctx, options)
     with contextlib.ExitStack() as stack:
         settings = _settings(connection, stack)
         _run(state, file, settings, options)
+
+
+def _check_database(state: str | None) -> None:
+    """Exit with a clear message when ``state`` is a database whose tables are not ready."""
+    from .._batch._runner import database_url
+
+    url = database_url(state)
+    if url is None:
+        return
+    from .._postgres._backend import backend_from_url
+
+    try:
+        backend_from_url(url).check_schema()
+    except RuntimeError as error:  # its message says to run `kieframe db init`
+        _err.print(f"error: {error}", style="red")
+        raise click.exceptions.Exit(ExitCode.BAD_INPUT) from None
 
 
 def _settings(connection: Connection, stack: contextlib.ExitStack) -> dict[str, Any]:
@@ -254,6 +271,7 @@ def status_command(
     ctx: click.Context, /, path: str, show_lines: bool, state: str | None, batch_name: str | None
 ) -> None:
     """Show the state of the batch in PATH (its output folder or state file), running or not."""
+    _check_database(state)
     where: dict[str, Any] = {"state": state, "batch": batch_name}
     try:
         status = kb.status(path, **where)
@@ -295,6 +313,7 @@ def resolve_command(
     """Settle an uncertain line after checking kie.ai (its dashboard, or `kieframe status`)."""
     if (task_id is None) == (not not_created):
         raise click.UsageError("give exactly one of --task-id and --not-created")
+    _check_database(state)
     try:
         record = kb.resolve(path, line_id, task_id=task_id, state=state, batch=batch_name)
     except (KieError, FileNotFoundError) as error:

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from kieframe.testing import Emulator
+from kieframe.testing.postgres import PostgresCluster
 
 from .test_cli import _restore_logging, emu, invoke, jsonl
 
@@ -69,3 +70,16 @@ def test_a_batch_not_in_the_database_is_reported(
                           "--state", kie_database_url)  # fmt: skip
     assert code == 2
     assert "no batch 'none'" in err
+
+
+def test_a_database_without_the_tables_is_refused_before_anything_is_sent(
+    tmp_path: Path, emu: Emulator, kie_postgres: PostgresCluster
+) -> None:
+    url = kie_postgres.create_database(migrate=False)
+    source = jsonl(tmp_path, 1)
+    code, _, err = invoke(tmp_path, emu, "batch", "run", str(source), "--out",
+                          str(tmp_path / "o"), "--state", url, "--yes")  # fmt: skip
+    assert code == 2
+    assert "kieframe db init" in err
+    assert emu.tasks == ()
+    kie_postgres.drop_database(url)
