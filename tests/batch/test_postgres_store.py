@@ -271,3 +271,27 @@ def test_a_callback_received_by_any_worker_settles_another_workers_line(
     assert (line.status, line.task_id, line.owner, line.error) == (
         LineStatus.ACCEPTED, "t-1", "b", None,
     )  # fmt: skip
+
+
+def test_replace_resets_changed_lines_not_in_flight_and_requeue_moves_a_class(
+    open_store: Callable[..., PostgresBatchStore],
+) -> None:
+    store = open_store()
+    store.add_lines(inputs(3))
+    store.heartbeat("a", lease=LEASE)
+    for n in range(2):
+        store.claim("a", lease=LEASE)
+        store.transition(f"l{n}", expect=LineStatus.CLAIMED, to=LineStatus.SENDING, owner="a")
+    store.transition("l0", expect=LineStatus.SENDING, to=LineStatus.REJECTED, owner="a")
+    # l0 was rejected (nothing paid), l1 is in flight, l2 was never sent.
+    assert store.add_lines(inputs(3, prompt="new"), replace=True) == ["l1"]
+    assert [(line.status, line.input["prompt"]) for line in store.lines()] == [
+        (LineStatus.PENDING, "new 0"),
+        (LineStatus.SENDING, "prompt 1"),
+        (LineStatus.PENDING, "new 2"),
+    ]
+    store.transition("l1", expect=LineStatus.SENDING, to=LineStatus.FAILED, owner="a")
+    assert store.requeue([LineStatus.FAILED], to=LineStatus.PENDING) == 1
+    line = store.lines()[1]
+    assert (line.status, line.owner, line.sent_at) == (LineStatus.PENDING, None, None)
+    assert store.requeue([], to=LineStatus.PENDING) == 0
