@@ -22,8 +22,9 @@ def test_a_batch_runs_and_is_read_back_from_the_database(
     source = jsonl(tmp_path, 3)
     out = tmp_path / "videos"
     state = ("--state", kie_database_url)
+    fast = ("--listen", "127.0.0.1:0", "--progress-every", "0.1")  # waits end by callback
     code, _, err = invoke(tmp_path, emu, "batch", "run", str(source), "--out", str(out), *state,
-                          "--yes", "--json")  # fmt: skip
+                          *fast, "--yes", "--json")  # fmt: skip
     assert code == 0, err
     manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     assert [(line["id"], line["status"]) for line in manifest] == [
