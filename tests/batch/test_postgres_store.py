@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from kieframe._batch._runner import submission_url
 from kieframe._records import parse_record
@@ -295,3 +298,58 @@ def test_replace_resets_changed_lines_not_in_flight_and_requeue_moves_a_class(
     line = store.lines()[1]
     assert (line.status, line.owner, line.sent_at) == (LineStatus.PENDING, None, None)
     assert store.requeue([], to=LineStatus.PENDING) == 0
+
+
+OWNERS = ("a", "b")
+STEPS = st.lists(
+    st.tuples(st.sampled_from(["claim", "send", "die", "revive"]), st.sampled_from(OWNERS))
+    | st.just(("recover", "x")),  # a third worker's recovery pass
+    min_size=3,
+    max_size=30,
+)  # fmt: skip
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+@example(steps=[("claim", "a"), ("die", "a"), ("send", "a")])  # sends nothing once dead
+@example(  # a dead worker's create in flight is never sent again by another
+    steps=[("claim", "a"), ("send", "a"), ("die", "a"), ("recover", "x"), ("claim", "b"),
+           ("send", "b")]
+)  # fmt: skip
+def test_whoever_dies_and_comes_back_no_line_is_sent_twice_or_lost(
+    kie_database_url: str, steps: list[tuple[str, str]]
+) -> None:
+    store = PostgresBatchStore(kie_database_url, name=uuid.uuid4().hex)  # a batch per example
+    try:
+        store.add_lines(inputs(3))
+        alive = dict.fromkeys(OWNERS, True)
+        held: dict[str, list[str]] = {owner: [] for owner in OWNERS}
+        sent: Counter[str] = Counter()
+        for owner in OWNERS:
+            store.heartbeat(owner, lease=LEASE)
+        for step, owner in steps:
+            if step == "claim" and (line := store.claim(owner, lease=LEASE)) is not None:
+                held[owner].append(line.id)
+            elif step == "send" and held[owner]:
+                line_id = held[owner].pop(0)
+                try:
+                    store.transition(
+                        line_id, expect=LineStatus.CLAIMED, to=LineStatus.SENDING, owner=owner
+                    )
+                except StaleTransition:
+                    continue
+                assert alive[owner]  # a worker whose lease ran out never starts a create
+                sent[line_id] += 1
+            elif step in ("die", "revive"):
+                alive[owner] = step == "revive"
+                store.heartbeat(owner, lease=LEASE if alive[owner] else 0.0)
+            elif step == "recover":
+                store.recover(owner)
+        assert max(sent.values(), default=0) <= 1  # no create twice
+        for line in store.lines():  # none lost: what was sent is known, the rest can be sent
+            if sent[line.id]:
+                assert line.status in (LineStatus.SENDING, LineStatus.UNCERTAIN)
+            else:
+                assert line.status in (LineStatus.PENDING, LineStatus.CLAIMED)
+    finally:
+        store.close()
