@@ -100,6 +100,15 @@ DECISIONS: tuple[LimitDecision, ...] = (
         "Seedance 2 states for its audios (the stricter reading)",
     ),
     LimitDecision(
+        "happyhorse-1-1/text-to-video",
+        "prompt",
+        "at most 4,999 characters (the schema); Chinese text not counted apart",
+        "the text says 5,000 characters, or 2,500 Chinese ones, and the schema 4,999; the "
+        "stricter count is kept. How mixed text counts is not said, and the reference-to-video "
+        "page of the same family says longer text is truncated rather than refused, so the "
+        "Chinese limit is left to kie.ai (on all three HappyHorse 1.1 pages)",
+    ),
+    LimitDecision(
         "ideogram/character-remix",
         "reference_mask_urls",
         "one file of at most 10 MB",
@@ -238,6 +247,15 @@ LIMITS: tuple[Limit, ...] = (
         "dialogue[].text",
         {"maxLength": 5000},
         "all dialogue text together may not pass 5000 characters, so neither may one line",
+    ),
+    *(
+        Limit(
+            model,
+            "speakers[].speaker_id",
+            {"pattern": r"^Speaker [0-9]+$"},
+            "a speaker id has the form 'Speaker N'",
+        )
+        for model in ("google/gemini-2-5-pro-tts", "google/gemini-3-1-flash-tts")
     ),
     # -- item counts ------------------------------------------------------------------------
     Limit("gemini-omni-video", "image_urls", {"maxItems": 7}, "at most 7 reference images"),

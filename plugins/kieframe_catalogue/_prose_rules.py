@@ -89,6 +89,21 @@ def _total_length(path: str, *, item: str, most: int) -> Rule:
     return rule
 
 
+def _unique(path: str, *, key: str) -> Rule:
+    """The items of the list at ``path`` have different values at ``key`` (where set)."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        seen: set[Any] = set()
+        for index, item in enumerate(value_at(value, path) or ()):
+            name = value_at(item, key)
+            if name in seen:
+                yield Problem(f"{path}[{index}].{key}", f"repeats {name!r}", "unique in the list")
+            if is_set(name):
+                seen.add(name)
+
+    return rule
+
+
 def _element_prompts(*, most: int, weight: int) -> Rule:
     """Kling 3.0's shot prompts hold at most ``most`` characters, a reference counting ``weight``.
 
@@ -458,6 +473,7 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
         one_of_required("taskId", "video_url"),
         mutually_exclusive("taskId", "video_url"),
     ),
+    "pixverse-v6/reference-to-video": (_unique("image_references", key="ref_name"),),
     "pixverse-v6/image-to-video": (
         one_of_required("duration", "template_id"),
         mutually_exclusive("duration", "template_id"),
@@ -470,8 +486,13 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
     "wan/2-7-image-pro": _WAN_27_IMAGE,
 }
 
-_FILES_LAST = "(local files, from their headers) last at most"
-_FILES_HOLD = "(local files) hold at most"
+
+def _files_last(most: int) -> str:
+    return (
+        f"local reference videos last at most {most} s together, and so do local reference audios"
+    )
+
+
 _NOT_BOTH_SHOT_MODES = "customize_multi_shots and prefer_multi_shots may not both be true"
 _ELEMENTS_NOTE = (
     "an element takes 2 to 4 images or one video, not mixed (told by the URL's file suffix; "
@@ -486,9 +507,9 @@ _WAN_27_IMAGE_NOTE = (
     "n is 1 to 4, or 1 to 12 with enable_sequential; color_palette only without enable_sequential"
 )
 
-_SEEDANCE_2_NOTE = f"reference videos together, and reference audios together, {_FILES_LAST} 15 s"
-_IDEOGRAM_NOTE = f"the reference images together {_FILES_HOLD} 10 MB"
-_MASK_NOTE = "the mask has the image's pixel size (both local files)"
+_SEEDANCE_2_NOTE = _files_last(15)
+_IDEOGRAM_NOTE = "local reference images hold at most 10 MB together"
+_MASK_NOTE = "a local mask has the pixel size of a local image"
 
 #: The rules above, in words (for the docs page).
 RULE_NOTES: Mapping[str, str] = {
@@ -496,15 +517,14 @@ RULE_NOTES: Mapping[str, str] = {
     "bytedance/seedance-2-fast": _SEEDANCE_2_NOTE,
     "bytedance/seedance-2-mini": _SEEDANCE_2_NOTE,
     "bytedance/seedance-2-5": "first_frame_url cannot go with any reference list; "
-    "last_frame_url needs first_frame_url; reference videos together, and reference audios "
-    f"together, {_FILES_LAST} 30 s",
+    f"last_frame_url needs first_frame_url; {_files_last(30)}",
     "elevenlabs/text-to-dialogue-v3": "the dialogue's texts hold at most 5,000 characters together",
     "ideogram/character": _IDEOGRAM_NOTE,
     "ideogram/character-edit": f"{_IDEOGRAM_NOTE}; {_MASK_NOTE}",
-    "ideogram/character-remix": f"{_IDEOGRAM_NOTE}, and so do the style images",
+    "ideogram/character-remix": f"{_IDEOGRAM_NOTE}, and so do local style images",
     "ideogram/v3-edit": _MASK_NOTE,
-    "kling-2.6/motion-control": f"the video {_FILES_LAST} 10 s when character_orientation is "
-    "'image' (30 s when 'video')",
+    "kling-2.6/motion-control": "a local video lasts at most 10 s when character_orientation "
+    "is 'image' (30 s when 'video')",
     "gpt-image-2-text-to-image": "5:4, 4:5, 3:1, 1:3 and 9:21 only at 1K; 1:1 not at 4K; 2K "
     "and 4K need an aspect ratio other than auto",
     "gpt-image-2-image-to-image": "5:4 and 4:5 only at 1K; 1:1 not at 4K; 2K and 4K need an "
@@ -530,9 +550,10 @@ RULE_NOTES: Mapping[str, str] = {
     "kling-3.0-omni/transformation": f"{_ELEMENTS_NOTE}; {_SUBJECTS_NOTE}; {_AUTO_NOTE}",
     "minimax-h3/image-to-video": "at least one of first_frame_url and last_frame_url",
     "minimax-h3/reference-to-video": "at least one of the reference images and videos; "
-    f"reference videos together, and reference audios together, {_FILES_LAST} 15 s",
+    f"{_files_last(15)}",
     "pixverse-v6/extend": "exactly one of taskId and video_url",
     "pixverse-v6/image-to-video": "exactly one of duration and template_id",
+    "pixverse-v6/reference-to-video": "each image reference's ref_name is unique in the list",
     "wan/2-7-r2v": "at least one reference image or video, at most 5 in all",
     "wan/2-7-image": _WAN_27_IMAGE_NOTE,
     "wan/2-7-image-pro": _WAN_27_IMAGE_NOTE,

@@ -16,17 +16,21 @@ import pytest
 from files import _media
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kieframe_catalogue._overrides import DECISIONS
 
 import kieframe
 from kieframe._files._local import stage_input
 from kieframe.registry import Registry
 from kieframe.testing import Emulator
-from kieframe_catalogue._overrides import DECISIONS
 
 #: Timing is no part of what these tests check, and CI machines are busy.
 untimed = settings(deadline=None, max_examples=25)
 
-AUDIO_URL, VIDEO_URL, IMAGE_URL = "https://e.com/a.mp3", "https://e.com/v.mp4", "https://e.com/i.png"
+AUDIO_URL, VIDEO_URL, IMAGE_URL = (
+    "https://e.com/a.mp3",
+    "https://e.com/v.mp4",
+    "https://e.com/i.png",
+)
 
 
 @functools.cache
@@ -170,7 +174,8 @@ def test_an_ideogram_mask_of_another_size_is_refused(model: str, tmp_path: Path)
     assert problem.limit == "the same size as image_url"
     mask.write_bytes(_media.webp_vp8x(640, 480))
     assert problems(model, data) == []
-    assert problems(model, {**data, "image_url": IMAGE_URL, "mask_url": _media.webp_vp8x(9, 9)}) == []
+    unknown_image = {**data, "image_url": IMAGE_URL, "mask_url": _media.webp_vp8x(9, 9)}
+    assert problems(model, unknown_image) == []
 
 
 # -- a duration that depends on another field ------------------------------------------------
@@ -209,6 +214,29 @@ def test_elevenlabs_dialogue_holds_5000_characters_in_all() -> None:
     lines[1]["text"] += "!"
     (problem,) = problems("elevenlabs/text-to-dialogue-v3", {"dialogue": lines})
     assert (problem.field, problem.limit) == ("dialogue", "at most 5,000 together")
+
+
+# -- other prose limits ----------------------------------------------------------------------
+
+
+def test_pixverse_reference_names_are_unique() -> None:
+    model = "pixverse-v6/reference-to-video"
+    refs = [{"image_url": IMAGE_URL, "ref_name": name} for name in ("cat", "dog", "cat")]
+    (problem,) = problems(model, {"prompt": "a cat and a dog", "image_references": refs})
+    assert (problem.field, problem.limit) == ("image_references[2].ref_name", "unique in the list")
+    refs[2]["ref_name"] = "owl"
+    assert problems(model, {"prompt": "a cat and a dog", "image_references": refs}) == []
+
+
+@pytest.mark.parametrize("speaker", ["Speaker 1", "Speaker 12", "Narrator", "speaker 1"])
+def test_gemini_tts_speaker_ids_have_the_form_speaker_n(speaker: str) -> None:
+    model = "google/gemini-2-5-pro-tts"
+    documented = dict(_spec(model).examples[0]["input"])
+    speakers = [{**documented["speakers"][0], "speaker_id": speaker}]
+    turns = [{"speaker_id": speaker, "text": "Halt!"}]
+    found = problems(model, {**documented, "speakers": speakers, "dialogue_turns": turns})
+    valid = speaker.startswith("Speaker ")
+    assert [p.field for p in found] == ([] if valid else ["speakers[0].speaker_id"])
 
 
 # -- the decisions record: prose read one way of two -----------------------------------------
@@ -274,6 +302,13 @@ def test_ideogram_remix_mask_is_not_counted_with_the_references() -> None:
     assert problems("ideogram/character-remix", data) == []
 
 
+def test_happyhorse_prompts_keep_the_schema_length_and_leave_chinese_to_kie() -> None:
+    model = "happyhorse-1-1/text-to-video"
+    assert problems(model, {"prompt": "a" * 4999}) == []
+    assert [p.field for p in problems(model, {"prompt": "a" * 5000})] == ["prompt"]
+    assert problems(model, {"prompt": "\u72d7" * 3000}) == []  # 3,000 Chinese characters
+
+
 def test_every_decision_is_pinned_above() -> None:
     pinned = {
         ("kling-3.0/video", "multi_prompt[].prompt"),
@@ -282,5 +317,6 @@ def test_every_decision_is_pinned_above() -> None:
         ("wan/2-6-flash-video-to-video", "prompt"),
         ("bytedance/seedance-2-5", "reference_audio_urls"),
         ("ideogram/character-remix", "reference_mask_urls"),
+        ("happyhorse-1-1/text-to-video", "prompt"),
     }
     assert {(decision.model, decision.field) for decision in DECISIONS} == pinned
