@@ -152,8 +152,10 @@ def stage_input(spec: ModelSpec[Any], data: Any) -> Staged:
 def _file_problems(
     spec: ModelSpec[Any], value: msgspec.Struct, uploads: list[PendingUpload]
 ) -> list[Problem]:
-    """What the spec's :class:`FileRule` s find in the checked local files (not rehosted ones)."""
+    """What the spec's file rules find in the checked local files (rehosted ones are URLs)."""
     rules = [rule for rule in spec.rules if isinstance(rule, FileRule)]
+    if not rules:
+        return []
     files = LocalFiles(
         {
             upload.location: LocalFile(upload.field, upload.label, len(upload.data), upload.info)
@@ -161,7 +163,7 @@ def _file_problems(
             if upload.source_url is None
         }
     )
-    if not (rules and files):
+    if not files:
         return []
     return [problem for rule in rules for problem in rule.check(value, files)]
 
