@@ -9,9 +9,11 @@ the prose limits read one way of two (the decisions record), each pinned here.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import pytest
 from files import _media
 from hypothesis import given, settings
@@ -20,6 +22,7 @@ from kieframe_catalogue._overrides import DECISIONS
 
 import kieframe
 from kieframe._files._local import stage_input
+from kieframe.authoring import FileRule, ImageUrl, LocalFiles, ModelSpec, Problem
 from kieframe.registry import Registry
 from kieframe.testing import Emulator
 
@@ -53,6 +56,40 @@ def wav(seconds: float) -> bytes:
 
 def video(seconds: float) -> bytes:
     return _media.mp4(width=640, height=720, seconds=seconds)  # within Seedance's pixel bounds
+
+
+# -- the mechanism, for any plugin ------------------------------------------------------------
+
+
+class Album(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    images: Annotated[list[ImageUrl], msgspec.Meta(max_length=4)] = []
+
+
+def test_a_file_rule_sees_each_local_file_where_it_sits_and_never_a_url() -> None:
+    seen: list[LocalFiles] = []
+
+    def check(value: Album, files: LocalFiles) -> Iterator[Problem]:
+        seen.append(files)
+        if len(files.at("images")) > 1:
+            yield Problem("images", "has more than one local file", "at most one local file")
+
+    spec = ModelSpec(
+        id="acme/album", input_type=Album, title="Album", docs_url="", rules=(FileRule(check),)
+    )
+    spec.validate({"images": [IMAGE_URL, IMAGE_URL]})
+    assert [dict(files) for files in seen] == [{}]
+    first, second = _media.jpeg_sof(30, 20), _media.webp_vp8x(7, 9)
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        stage_input(spec, {"images": [first, IMAGE_URL, second]})
+    assert caught.value.fields == ("images",)
+    files = seen[-1]
+    assert list(files) == [("images", 0), ("images", 2)]
+    assert [(f.field, f.size, f.info.width, f.info.height) for f in files.values()] == [
+        ("images[0]", len(first), 30, 20),
+        ("images[2]", len(second), 7, 9),
+    ]
+    assert files.at("other") == ()
+    stage_input(spec, {"images": [first, IMAGE_URL]})
 
 
 # -- totals of duration across a list's files --------------------------------------------------
