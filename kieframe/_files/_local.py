@@ -30,6 +30,7 @@ from .._records import Unchecked
 from .._spec import ModelSpec
 from .._validation import input_fields, struct_attributes
 from ._file_rules import FileRule, LocalFile, LocalFiles
+from ._file_rules import Location as Location  # where a value sits, for _core
 from ._probe import UNKNOWN, MediaInfo, probe
 from ._sniff import canonical_media_type, sniff
 
@@ -47,9 +48,6 @@ logger = logging.getLogger("kieframe")
 
 #: What a local input stands as while the rest of the input is validated.
 PLACEHOLDER_URL = "https://upload.kieframe.invalid/pending"
-
-#: Where a value sits in an input: keys of objects and indexes of lists.
-Location = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
