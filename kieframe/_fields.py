@@ -382,8 +382,24 @@ def number_meta(
     return meta
 
 
+# media_limits of the nodes asked about: inspected types are not hashable, so by id, each kept
+# with its node (so the id is not reused while cached). Staging asks on every submit.
+_MEDIA_LIMITS: dict[int, tuple[mi.Type, MediaLimits | None]] = {}
+
+
 def media_limits(field_type: mi.Type) -> MediaLimits | None:
     """The :class:`MediaLimits` of a media URL type (or of a list's items), else None."""
+    found = _MEDIA_LIMITS.get(id(field_type))
+    if found is not None and found[0] is field_type:
+        return found[1]
+    if len(_MEDIA_LIMITS) > 4096:
+        _MEDIA_LIMITS.clear()
+    limits = _media_limits(field_type)
+    _MEDIA_LIMITS[id(field_type)] = (field_type, limits)
+    return limits
+
+
+def _media_limits(field_type: mi.Type) -> MediaLimits | None:
     for node in _walk(field_type):
         if isinstance(node, mi.Metadata) and node.extra and _EXTRA_KEY in node.extra:
             raw: dict[str, Any] = node.extra[_EXTRA_KEY]
