@@ -229,9 +229,10 @@ class Validator:
         try:
             value = _convert(data, self.input_type)
         except Exception:
-            if not _json_only(data):
+            problems = self._explain(data, json_only=True)
+            if problems is None:
                 return None
-            raise InputValidationError(model_id, self.explain(data)) from None
+            raise InputValidationError(model_id, problems) from None
         if self._checks_after:
             self.check_after(data, model_id=model_id)
         given: Mapping[str, Any] | msgspec.Struct = value
@@ -257,34 +258,56 @@ class Validator:
 
     def explain(self, data: Any) -> list[Problem]:
         """Every problem of ``data`` msgspec refused, each with its field path and limit."""
+        problems = self._explain(data, json_only=False)
+        assert problems is not None  # only a JSON-only explanation gives up
+        return problems
+
+    def _explain(self, data: Any, *, json_only: bool) -> list[Problem] | None:
+        """:meth:`explain`; with ``json_only``, None if a value at fault is not a JSON value.
+
+        (A local file where a URL goes, an :class:`~kieframe.Unchecked` field: the full way
+        stages those first, and explains what is left.)
+        """
         try:
             plain = data if type(data) is dict else _plain(data)
         except RecursionError:
             return [Problem("input", "is nested too deeply to check")]
         try:
-            problems = self._by_field(plain) if type(plain) is dict else None
+            problems = self._by_field(plain, json_only=json_only) if type(plain) is dict else None
         except RecursionError:
             problems = [Problem("input", "is nested too deeply to check")]
+        if problems is _NOT_JSON:
+            return None
         if problems is None:
+            if json_only and not _json_only(plain):
+                return None
             problems = self._walk(plain)
         if not problems:  # msgspec saw something the walk did not: fall back to its words
             problems.append(_from_msgspec(self.input_type, plain))
         return problems
 
-    def _by_field(self, data: dict[Any, Any]) -> list[Problem] | None:
+    def _by_field(self, data: dict[Any, Any], *, json_only: bool) -> list[Problem] | None:
         """The problems of an input object, field by field; None to walk everything.
 
         A field whose value passes its quick test is not looked at again; the others are walked
         for their limits, and those the walk finds nothing wrong with are handed to msgspec (the
-        lenient twin) to find what it refused.
+        lenient twin) to find what it refused. With ``json_only``, gives ``_NOT_JSON`` if a
+        value at fault is not a JSON value.
         """
+        quick = self._quick
+        failing = [
+            (key, value, test)
+            for key, value in data.items()
+            if (test := quick.get(key, _UNKNOWN_KEY)) is None
+            or test is _UNKNOWN_KEY
+            or not test(value)
+        ]
+        if json_only and not _json_only([value for _, value, _ in failing]):
+            return _NOT_JSON
         problems: list[Problem] = []
         unsure: dict[str, Any] = {}
-        quick, fields = self._quick, self._fields
-        for key, value in data.items():
-            test = quick.get(key, _UNKNOWN_KEY)
-            if test is not None and test is not _UNKNOWN_KEY and test(value):
-                continue
+        fields = self._fields
+        for key, value, test in failing:
             if test is _UNKNOWN_KEY:
                 if not isinstance(key, str):
                     return None  # the walk words a key that is not a string
@@ -405,6 +428,8 @@ def _holds_object(node: mi.Type) -> bool:
 
 #: What ``Validator._quick`` gives for a key that is not a field.
 _UNKNOWN_KEY: Any = object()
+#: What ``Validator._by_field`` gives when a value at fault is not a JSON value.
+_NOT_JSON: Any = object()
 
 #: A quick test of one value: True only if msgspec accepts it and the walk finds nothing.
 QuickTest = Callable[[Any], bool]
@@ -848,7 +873,7 @@ def _check_str(node: mi.StrType, value: Any, path: str, problems: list[Problem])
             )
         )
     elif node.pattern is not None and not re.search(node.pattern, value):
-        problems.append(Problem(where, f"{_show(value)} is not of the expected form"))
+        problems.append(Problem(where, f"{_show(value)} does not match the pattern {node.pattern}"))
 
 
 def _encodable(text: str) -> bool:
