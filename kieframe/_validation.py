@@ -276,7 +276,7 @@ class Validator:
             problems = self._by_field(plain, json_only=json_only) if type(plain) is dict else None
         except RecursionError:
             problems = [Problem("input", "is nested too deeply to check")]
-        if problems is _NOT_JSON:
+        except _NotJson:
             return None
         if problems is None:
             if json_only and not _json_only(plain):
@@ -291,7 +291,7 @@ class Validator:
 
         A field whose value passes its quick test is not looked at again; the others are walked
         for their limits, and those the walk finds nothing wrong with are handed to msgspec (the
-        lenient twin) to find what it refused. With ``json_only``, gives ``_NOT_JSON`` if a
+        lenient twin) to find what it refused. With ``json_only``, raises ``_NotJson`` if a
         value at fault is not a JSON value.
         """
         quick = self._quick
@@ -303,7 +303,7 @@ class Validator:
             or not test(value)
         ]
         if json_only and not _json_only([value for _, value, _ in failing]):
-            return _NOT_JSON
+            raise _NotJson
         problems: list[Problem] = []
         unsure: dict[str, Any] = {}
         fields = self._fields
@@ -428,8 +428,8 @@ def _holds_object(node: mi.Type) -> bool:
 
 #: What ``Validator._quick`` gives for a key that is not a field.
 _UNKNOWN_KEY: Any = object()
-#: What ``Validator._by_field`` gives when a value at fault is not a JSON value.
-_NOT_JSON: Any = object()
+class _NotJson(Exception):
+    """A value at fault is not a JSON value (a local file...): the full way explains it."""
 
 #: A quick test of one value: True only if msgspec accepts it and the walk finds nothing.
 QuickTest = Callable[[Any], bool]
