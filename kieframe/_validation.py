@@ -24,7 +24,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from ._errors import InputValidationError, Problem
-from ._fields import STEP_KEY
+from ._fields import STEP_KEY, by_node
 
 __all__ = [
     "FieldInfo",
@@ -146,10 +146,13 @@ class Validator:
         # Without objects inside it, an input is sent inside a Struct of the whole request: one
         # encode, no dict on the way. As it is if no optional field is unset, else as its
         # lenient twin (which leaves None out).
+        config = input_type.__struct_config__  # encoded otherwise than as a plain object
         self._envelope = (
             None
             if self._lenient is None
-            or input_type.__struct_config__.omit_defaults
+            or config.omit_defaults
+            or config.array_like
+            or config.tag is not None
             or _has(node, _holds_object, skip_root=True)
             else (_request_envelope(input_type), _request_envelope(self._lenient))
         )
@@ -428,8 +431,11 @@ def _holds_object(node: mi.Type) -> bool:
 
 #: What ``Validator._quick`` gives for a key that is not a field.
 _UNKNOWN_KEY: Any = object()
+
+
 class _NotJson(Exception):
     """A value at fault is not a JSON value (a local file...): the full way explains it."""
+
 
 #: A quick test of one value: True only if msgspec accepts it and the walk finds nothing.
 QuickTest = Callable[[Any], bool]
@@ -704,22 +710,6 @@ def check_value(node: mi.Type, value: Any, path: str, problems: list[Problem]) -
             object.__setattr__(last, "limit", _described(node))
 
 
-# describe_type of the nodes problems were found at: inspected types are not hashable, so by id,
-# each kept with its node (so the id is not reused while cached).
-_DESCRIBED: dict[int, tuple[mi.Type, str]] = {}
-
-
-def _described(node: mi.Type) -> str:
-    found = _DESCRIBED.get(id(node))
-    if found is not None and found[0] is node:
-        return found[1]
-    if len(_DESCRIBED) > 4096:
-        _DESCRIBED.clear()
-    text = describe_type(node)
-    _DESCRIBED[id(node)] = (node, text)
-    return text
-
-
 def _check_node(node: mi.Type, value: Any, path: str, problems: list[Problem]) -> None:
     check = _CHECKS.get(type(node))
     if check is not None:
@@ -967,6 +957,10 @@ def describe_type(node: mi.Type) -> str:
     if isinstance(node, mi.StructType):
         return "an object with " + ", ".join(field.encode_name for field in node.fields)
     return type(node).__name__.removesuffix("Type").lower()
+
+
+# describe_type of the nodes problems were found at.
+_described = by_node(describe_type)
 
 
 def _describe_list(node: mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType) -> str:

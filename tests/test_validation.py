@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import kieframe
 from kieframe._core._submit import encode_body, prepare_submission
 from kieframe._files._local import stage_input
-from kieframe._registry import default_registry
+from kieframe._registry import Registry, default_registry
+from kieframe.authoring import ModelSpec, hookimpl
 from kieframe.testing import invalid_inputs, valid_inputs
 
 WAN = "wan/2-5-image-to-video"
@@ -200,8 +201,15 @@ def _canonical(content: bytes) -> str:
     return json.dumps(json.loads(content), ensure_ascii=False)
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(data=st.data(), model=st.sampled_from(_MODELS))
+# Over every registered model: a model drawn, then an input for it.
+_over_the_registry = settings(
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+_a_model = st.sampled_from(_MODELS)
+
+
+@_over_the_registry
+@given(data=st.data(), model=_a_model)
 def test_a_submit_sends_what_the_full_way_sent_for_every_model(
     data: st.DataObject, model: str
 ) -> None:
@@ -221,8 +229,8 @@ def test_a_submit_sends_what_the_full_way_sent_for_every_model(
     assert submission.content == sent  # encoded once, with the validation
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(data=st.data(), model=st.sampled_from(_MODELS))
+@_over_the_registry
+@given(data=st.data(), model=_a_model)
 def test_a_submit_refuses_with_the_problems_validation_finds_for_every_model(
     data: st.DataObject, model: str
 ) -> None:
@@ -272,3 +280,37 @@ def test_a_local_file_and_a_bad_field_are_reported_together() -> None:
             callback_url=None,
         )
     assert set(caught.value.fields) == {"prompt", "image_url"}
+
+
+class _Tagged(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag="shot"):
+    prompt: str
+    seed: int | None = None
+
+
+class _Compact(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    prompt: str
+    steps: int = 4
+
+
+class _Plugin:
+    def __init__(self, spec: ModelSpec[Any]) -> None:
+        self.spec = spec
+
+    @hookimpl
+    def kieframe_models(self) -> list[ModelSpec[Any]]:
+        return [self.spec]
+
+
+@pytest.mark.parametrize(
+    ("input_type", "data"),
+    [(_Tagged, {"prompt": "p", "seed": 1}), (_Compact, {"prompt": "p"})],
+)
+def test_a_struct_that_encodes_its_own_way_sends_the_input_object_as_before(
+    input_type: type[msgspec.Struct], data: dict[str, Any]
+) -> None:
+    spec = ModelSpec(id="test/own-way", input_type=input_type, title="t", docs_url="https://x.y")
+    registry = Registry(entry_points=False)
+    registry.register(_Plugin(spec))
+    submission = prepare_submission(registry, spec.id, data, callback_url=None)
+    expected = spec.to_input(spec.validate(data))
+    assert msgspec.json.decode(encode_body(submission))["input"] == expected
