@@ -297,21 +297,20 @@ class Validator:
         lenient twin) to find what it refused. With ``json_only``, raises ``_NotJson`` if a
         value at fault is not a JSON value.
         """
-        quick = self._quick
-        failing = [
-            (key, value, test)
-            for key, value in data.items()
-            if (test := quick.get(key, _UNKNOWN_KEY)) is None
-            or test is _UNKNOWN_KEY
-            or not test(value)
-        ]
-        if json_only and not _json_only([value for _, value, _ in failing]):
-            raise _NotJson
+        get = self._quick.get
+        failing = []
+        for key, value in data.items():
+            test = get(key, _UNKNOWN_KEY)
+            if test is None or test is _UNKNOWN_KEY or not test(value):
+                if json_only and type(value) not in _PLAIN_LEAVES and not _json_only([value]):
+                    raise _NotJson
+                failing.append(key)
         problems: list[Problem] = []
         unsure: dict[str, Any] = {}
         fields = self._fields
-        for key, value, test in failing:
-            if test is _UNKNOWN_KEY:
+        for key in failing:
+            value = data[key]
+            if key not in fields:
                 if not isinstance(key, str):
                     return None  # the walk words a key that is not a string
                 if self._node.forbid_unknown_fields:
