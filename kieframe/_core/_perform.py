@@ -248,7 +248,7 @@ def _timeouts(timeout: httpx.Timeout, deadline: float | None) -> dict[str, float
     return {name: left if value is None else min(value, left) for name, value in limits.items()}
 
 
-def _read_backoff(error: Exception) -> bool | float:
+def _read_backoff(error: BaseException) -> bool | float:
     """stamina's retry hook for reads: no answer, 429, 455 and 5xx; honours Retry-After."""
     if isinstance(error, APIError):
         if not error.retryable:
@@ -316,7 +316,7 @@ class _Retry(Exception):
         self.decision = decision
 
 
-def _fetch_backoff(error: Exception) -> bool | float:
+def _fetch_backoff(error: BaseException) -> bool | float:
     if isinstance(error, _Retry):
         return error.decision.retry_after if error.decision.retry_after is not None else True
     return False

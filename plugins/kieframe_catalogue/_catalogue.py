@@ -11,6 +11,8 @@ from typing import Any, Literal
 import msgspec
 
 from kieframe.authoring import (
+    FileRule,
+    LocalFiles,
     ModelSpec,
     OutputCount,
     OutputKind,
@@ -98,13 +100,24 @@ def _defaults(schema: Mapping[str, Any], patches: Mapping[str, Any]) -> dict[str
 def _with_defaults(rule: Rule, defaults: Mapping[str, Any]) -> Rule:
     """``rule``, checked on the input with kie's documented defaults in place of unset fields."""
 
-    def checked(value: Any) -> Iterable[Problem]:
+    def filled(value: Any) -> Any:
         unset = {
             name: default
             for name, default in defaults.items()
             if getattr(value, name, default) is None
         }
-        return rule(msgspec.structs.replace(value, **unset) if unset else value)
+        return msgspec.structs.replace(value, **unset) if unset else value
+
+    if isinstance(rule, FileRule):
+        check = rule.check
+
+        def checked_files(value: Any, files: LocalFiles) -> Iterable[Problem]:
+            return check(filled(value), files)
+
+        return FileRule(checked_files)
+
+    def checked(value: Any) -> Iterable[Problem]:
+        return rule(filled(value))
 
     return checked
 

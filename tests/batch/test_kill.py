@@ -74,7 +74,8 @@ def test_a_killed_batch_resumes_without_paying_twice(
         # enough that a slow status read on a loaded machine never misses the running child.
         wait_until_moved(out, rng.randrange(1, LINES // 2), child)
         time.sleep(rng.uniform(0.0, 0.05))
-        assert kb.status(out).running  # read from this process while the child runs it
+        child.send_signal(signal.SIGSTOP)  # frozen where it is: it cannot finish meanwhile
+        assert kb.status(out).running  # read from this process while the child holds the run
         child.send_signal(signal.SIGKILL)
         assert child.wait() == -signal.SIGKILL  # killed mid-batch, not finished
         child.stdout.close()
