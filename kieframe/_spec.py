@@ -20,7 +20,13 @@ from ._validation import (
     without_nulls,
 )
 
-__all__ = ["MediaField", "ModelSpec", "OutputCount", "OutputKind", "without_nulls"]
+__all__ = [
+    "MediaField",
+    "ModelSpec",
+    "OutputCount",
+    "OutputKind",
+    "without_nulls",
+]
 
 InputT = TypeVar("InputT", bound=msgspec.Struct)
 
