@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -73,7 +73,7 @@ class Entry:
             title=self.title,
             docs_url=self.docs_url,
             patches=patches,
-            rules=tuple(_with_defaults(rule, defaults) for rule in RULES.get(self.id, ())),
+            rules=_with_defaults(RULES.get(self.id, ()), defaults),
             lazy=True,
             output=self.output,
             outputs=self.outputs,
@@ -97,8 +97,12 @@ def _defaults(schema: Mapping[str, Any], patches: Mapping[str, Any]) -> dict[str
     return {name: value for name, value in found.items() if value is not None}
 
 
-def _with_defaults(rule: Rule, defaults: Mapping[str, Any]) -> Rule:
-    """``rule``, checked on the input with kie's documented defaults in place of unset fields."""
+def _with_defaults(rules: Sequence[Rule], defaults: Mapping[str, Any]) -> tuple[Rule, ...]:
+    """``rules``, checked on the input with kie's documented defaults in place of unset fields.
+
+    The defaults are filled in once per input, for all the rules together (a file rule runs
+    later, when local files are staged, so the file rules share their own filling).
+    """
 
     def filled(value: Any) -> Any:
         unset = {
@@ -108,18 +112,24 @@ def _with_defaults(rule: Rule, defaults: Mapping[str, Any]) -> Rule:
         }
         return msgspec.structs.replace(value, **unset) if unset else value
 
-    if isinstance(rule, FileRule):
-        check = rule.check
+    plain = [rule for rule in rules if not isinstance(rule, FileRule)]
+    on_files = [rule.check for rule in rules if isinstance(rule, FileRule)]
+    together: list[Rule] = []
+    if plain:
+
+        def checked(value: Any) -> Iterable[Problem]:
+            value = filled(value)
+            return [problem for rule in plain for problem in rule(value)]
+
+        together.append(checked)
+    if on_files:
 
         def checked_files(value: Any, files: LocalFiles) -> Iterable[Problem]:
-            return check(filled(value), files)
+            value = filled(value)
+            return [problem for check in on_files for problem in check(value, files)]
 
-        return FileRule(checked_files)
-
-    def checked(value: Any) -> Iterable[Problem]:
-        return rule(filled(value))
-
-    return checked
+        together.append(FileRule(checked_files))
+    return tuple(together)
 
 
 def _corrected(model_id: str, example: Mapping[str, Any] | None) -> dict[str, Any] | None:
