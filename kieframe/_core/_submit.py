@@ -46,7 +46,7 @@ from .._files._names import upload_name
 from .._journal import SqlJournal, SubmissionLog, new_token, tag_callback_url
 from .._records import RawInput, Task
 from .._registry import Registry
-from ._effects import SYSTEM_CLOCK, Blocking, Call, Clock, Op, Sleep
+from ._effects import SYSTEM_CLOCK, Blocking, Call, Clock, Op, Reserve, Sleep
 
 __all__ = [
     "BASE64_MAX",
@@ -291,7 +291,8 @@ def create_op(
     that could not be opened is resent at once; both at most ``attempts`` times in all. Anything
     else after the request may have reached kie.ai raises :class:`~kieframe.SubmissionUncertain`.
     With a ``journal``, the create (to ``host``) is written down before it is sent and its
-    outcome after.
+    outcome after; its budget slot is taken first, so that a process that dies while it waits
+    for one has written nothing down (nothing is left uncertain that never left).
     """
     content = encode_body(submission)  # a body that cannot be sent fails here, before the journal
     if journal is None:
@@ -310,10 +311,16 @@ def create_op(
         )
         content = encode_body(tagged)
         begin = partial(begin, token=token)
+    yield Reserve("create")
     entry: int = yield Blocking(begin)
     try:
         task = yield from _create(
-            submission, content, attempts=attempts, rate_window=rate_window, clock=clock
+            submission,
+            content,
+            attempts=attempts,
+            rate_window=rate_window,
+            clock=clock,
+            reserved=True,
         )
     except KieError as error:
         if _definitely_refused(error):  # nothing was created, nothing to pay for
@@ -373,14 +380,28 @@ def encode_body(submission: Submission) -> bytes:
 
 
 def _create(
-    submission: Submission, content: bytes, *, attempts: int, rate_window: float, clock: Clock
+    submission: Submission,
+    content: bytes,
+    *,
+    attempts: int,
+    rate_window: float,
+    clock: Clock,
+    reserved: bool = False,
 ) -> Op[Task]:
+    """Send the create, resending after a definite non-acceptance; ``reserved``: the first
+    attempt's budget slot is already taken."""
     attempt = 0
     while True:
         attempt += 1
         sent_at = clock.time()
         try:
-            data = yield Call(method="POST", path=CREATE_TASK, content=content, budget="create")
+            data = yield Call(
+                method="POST",
+                path=CREATE_TASK,
+                content=content,
+                budget="create",
+                reserved=reserved and attempt == 1,
+            )
         except RateLimitError as error:
             if attempt == attempts:
                 raise
