@@ -21,7 +21,7 @@ from kieframe.authoring import (
     spec_from_schema,
 )
 
-from ._overrides import EXAMPLES, MANY, OUTPUTS, RULES, limits_for
+from ._overrides import EXAMPLES, MANY, OUTPUTS, RULE_NOTES, RULES, limits_for
 
 __all__ = ["ENTRIES", "TIMING", "Entry", "entry", "specs"]
 
@@ -74,6 +74,7 @@ class Entry:
             docs_url=self.docs_url,
             patches=patches,
             rules=_with_defaults(RULES.get(self.id, ()), defaults),
+            rule_notes=tuple(RULE_NOTES[self.id].split("; ")) if self.id in RULE_NOTES else (),
             lazy=True,
             output=self.output,
             outputs=self.outputs,
