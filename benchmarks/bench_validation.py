@@ -129,7 +129,7 @@ def _works(
         with contextlib.suppress(ValidationError):
             pydantic.model_validate(bad)
 
-    # pydantic words its errors when they are read; kieframe's error is worded when raised.
+    # Both word their errors when first read: this pair times the wording too.
     def ours_read() -> str:
         try:
             prepare_submission(registry, model, bad, callback_url=None)
