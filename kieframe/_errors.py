@@ -41,6 +41,7 @@ Every class reports ``kieframe`` as its module (as httpx does) and is reachable 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -134,13 +135,22 @@ class InputValidationError(KieError, ValueError):
     """An input broke a model's documented limits; nothing was sent to kie.ai."""
 
     def __init__(self, model_id: str, problems: Iterable[Problem]) -> None:
+        # The message is worded when first read (as pydantic does): code that catches the error
+        # and looks at ``problems`` does not pay for the text.
+        Exception.__init__(self, model_id)
         self.model_id = model_id
         self.problems = tuple(problems)
+        self.code: int | None = None
+        self.task_id: str | None = None
+
+    @functools.cached_property
+    def message(self) -> str:  # type: ignore[override]  # worded when first read
+        """Every problem, one per line, under the model's id."""
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
-        lines = [f"invalid input for {model_id} ({count} {noun}):"]
+        lines = [f"invalid input for {self.model_id} ({count} {noun}):"]
         lines += [f"  - {problem}" for problem in self.problems]
-        super().__init__("\n".join(lines))
+        return "\n".join(lines)
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -14,10 +14,11 @@ list (:func:`media_list`) or inside a nested Struct.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import KW_ONLY, dataclass
-from typing import Annotated, Any, Literal, TypedDict, Unpack, cast, get_args
+from typing import Annotated, Any, Literal, TypedDict, TypeVar, Unpack, cast, get_args
 
 import msgspec
 import msgspec.inspect as mi
@@ -33,6 +34,7 @@ __all__ = [
     "OptionalImageUrl",
     "OptionalVideoUrl",
     "VideoUrl",
+    "by_node",
     "is_list_type",
     "media",
     "media_limits",
@@ -382,8 +384,38 @@ def number_meta(
     return meta
 
 
+T = TypeVar("T")
+
+
+def by_node(compute: Callable[[mi.Type], T]) -> Callable[[mi.Type], T]:
+    """``compute``, cached per inspected type.
+
+    Inspected types are not hashable, so by id, each kept with its node (so the id is not reused
+    while cached); the cache is emptied past 4096 entries.
+    """
+    cache: dict[int, tuple[mi.Type, T]] = {}
+
+    @functools.wraps(compute)
+    def cached(node: mi.Type) -> T:
+        found = cache.get(id(node))
+        if found is not None and found[0] is node:
+            return found[1]
+        if len(cache) > 4096:
+            cache.clear()
+        value = compute(node)
+        cache[id(node)] = (node, value)
+        return value
+
+    return cached
+
+
+@by_node  # staging asks on every submit
 def media_limits(field_type: mi.Type) -> MediaLimits | None:
     """The :class:`MediaLimits` of a media URL type (or of a list's items), else None."""
+    return _media_limits(field_type)
+
+
+def _media_limits(field_type: mi.Type) -> MediaLimits | None:
     for node in _walk(field_type):
         if isinstance(node, mi.Metadata) and node.extra and _EXTRA_KEY in node.extra:
             raw: dict[str, Any] = node.extra[_EXTRA_KEY]

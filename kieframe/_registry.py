@@ -204,6 +204,9 @@ class Registry:
     # -- models ------------------------------------------------------------------------------
 
     def _catalogue(self) -> dict[str, tuple[ModelSpec[Any], str]]:
+        models = self._models  # once built, read without the lock (register() drops it)
+        if models is not None:
+            return models
         with self._lock:
             self._discover()
             if self._models is None:
@@ -269,7 +272,7 @@ class Registry:
 
     def get_model(self, model_id: str) -> ModelSpec[Any]:
         """The spec of ``model_id``; raises :class:`~kieframe.UnknownModelError` if unknown."""
-        catalogue = self._catalogue()
+        catalogue = self._models or self._catalogue()  # read without a call once it is built
         if model_id in catalogue:
             return catalogue[model_id][0]
         raise UnknownModelError(model_id, suggestions=_suggest(model_id, catalogue))

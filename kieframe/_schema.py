@@ -70,6 +70,7 @@ def spec_from_schema(
     docs_url: str,
     patches: Mapping[str, Mapping[str, Any]] | None = None,
     rules: tuple[Callable[[Any], Iterable[Problem]], ...] = (),
+    rule_notes: tuple[str, ...] = (),
     lazy: bool = False,
     summary: str = "",
     output: OutputKind = "video",
@@ -83,8 +84,9 @@ def spec_from_schema(
 
     ``schema`` is the JSON Schema of the ``input`` object (the shape kie.ai publishes per model);
     ``patches`` adds the limits it states only in prose (see :func:`struct_from_schema`) and
-    ``rules`` the cross-field rules. With ``lazy=True`` the Struct is compiled on first use of
-    ``input_type`` (or anything that reads it), so that listing many models costs nothing; a
+    ``rules`` the cross-field rules (``rule_notes`` say them in words). With ``lazy=True`` the
+    Struct is compiled on first use of ``input_type`` (or anything that reads it), so that
+    listing many models costs nothing; a
     schema that cannot be compiled then raises :class:`SchemaError` at that point.
     """
     name = _struct_name(id)
@@ -96,6 +98,7 @@ def spec_from_schema(
         "output": output,
         "outputs": outputs,
         "rules": rules,
+        "rule_notes": rule_notes,
         "examples": examples,
         "typical_seconds": typical_seconds,
         "deadline": deadline,

@@ -20,7 +20,13 @@ from ._validation import (
     without_nulls,
 )
 
-__all__ = ["MediaField", "ModelSpec", "OutputCount", "OutputKind", "without_nulls"]
+__all__ = [
+    "MediaField",
+    "ModelSpec",
+    "OutputCount",
+    "OutputKind",
+    "without_nulls",
+]
 
 InputT = TypeVar("InputT", bound=msgspec.Struct)
 
@@ -51,7 +57,8 @@ class ModelSpec(Generic[InputT]):
     ``deadline`` how long a wait gives it before :class:`~kieframe.WaitTimeout`; both plan polling.
     ``output`` is what the results are and ``outputs`` whether there is one file or may be several.
     ``rules`` are cross-field rules (see :mod:`kieframe.authoring`): each takes the validated input
-    and yields a :class:`~kieframe.Problem` per breach.
+    and yields a :class:`~kieframe.Problem` per breach; ``rule_notes`` say what they check, in
+    words, for ``kieframe describe`` and the model's docs page.
     """
 
     id: str
@@ -62,6 +69,7 @@ class ModelSpec(Generic[InputT]):
     output: OutputKind = "video"
     outputs: OutputCount = "one"
     rules: tuple[Callable[[InputT], Iterable[Problem]], ...] = ()
+    rule_notes: tuple[str, ...] = ()
     examples: tuple[Mapping[str, Any], ...] = ()
     typical_seconds: float = 120.0
     deadline: float = 900.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import math
+import operator
 import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -23,7 +24,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from ._errors import InputValidationError, Problem
-from ._fields import STEP_KEY
+from ._fields import STEP_KEY, by_node
 
 __all__ = [
     "FieldInfo",
@@ -89,28 +90,34 @@ S = TypeVar("S", bound=msgspec.Struct)
 
 _ENCODE = msgspec.json.Encoder().encode
 _asdict = msgspec.structs.asdict
+_astuple = msgspec.structs.astuple
 _convert = msgspec.convert
 
 
 class Validator:
     """The validation of one input Struct type: one msgspec pass, explained only on failure.
 
-    The explanation is driven by msgspec too: a *lenient* twin of the Struct (every field
-    optional) is converted, and each field msgspec names is worded by walking its limits and set
-    aside, until the rest converts. Only the fields at fault are walked in Python.
+    The explanation tests each field with a quick check compiled from its limits (a string's
+    length and pattern, a number's range, a choice...) and walks only the fields that fail it,
+    to word each problem with its limit. A field the walk finds nothing wrong with is left to
+    msgspec (a *lenient* twin of the Struct, every field optional) to name what it refused.
     """
 
     __slots__ = (
         "_checks_after",
+        "_envelope",
         "_fields",
         "_flat",
         "_lenient",
         "_node",
         "_nullable",
         "_order",
+        "_quick",
         "_required",
         "_stepped",
+        "_unset",
         "input_type",
+        "plain_json",
     )
 
     def __init__(self, input_type: type[msgspec.Struct]) -> None:
@@ -118,7 +125,7 @@ class Validator:
         node = mi.type_info(input_type)
         assert isinstance(node, mi.StructType)
         self._node = node
-        # msgspec lets NaN and infinity through an unbounded float, and has no decimal steps:
+        # msgspec lets NaN or infinity through a float open on a side, and has no decimal steps:
         # the fields that hold such a number are walked after msgspec passed them.
         self._checks_after = tuple(
             field.encode_name for field in node.fields if _has(field.type, _needs_own_check)
@@ -130,6 +137,25 @@ class Validator:
         self._order = {name: index for index, name in enumerate(self._fields)}
         self._required = tuple(field.encode_name for field in node.fields if field.required)
         self._lenient = _lenient_twin(input_type, node)
+        # A quick test per field that a value certainly passes (None where there is none): the
+        # explanation walks only the fields that fail it.
+        self._quick = {field.encode_name: _quick_test(field.type) for field in node.fields}
+        #: Whether a converted input holds JSON values only (no Any, bytes, dates...), so that
+        #: its body encodes the same with msgspec as with the json module.
+        self.plain_json = not _has(node, _not_plain_json, skip_root=True)
+        # Without objects inside it, an input is sent inside a Struct of the whole request: one
+        # encode, no dict on the way. As it is if no optional field is unset, else as its
+        # lenient twin (which leaves None out).
+        config = input_type.__struct_config__  # encoded otherwise than as a plain object
+        self._envelope = (
+            None
+            if self._lenient is None
+            or config.omit_defaults
+            or config.array_like
+            or config.tag is not None
+            or _has(node, _holds_object, skip_root=True)
+            else (_request_envelope(input_type), _request_envelope(self._lenient))
+        )
         # A Struct of plain values dumps with a shallow asdict; only nullable fields may be None.
         self._flat = not _has(node, _is_nested, skip_root=True) and all(
             field.name == field.encode_name for field in node.fields
@@ -139,6 +165,7 @@ class Validator:
             for field in node.fields
             if _has(field.type, lambda n: isinstance(n, mi.NoneType | mi.AnyType))
         )
+        self._unset = _any_none(self._nullable)
 
     def __call__(self, data: Any, *, model_id: str) -> Any:
         """Return ``data`` as the input Struct, or raise one error listing every problem."""
@@ -146,15 +173,28 @@ class Validator:
             plain = data if type(data) is dict else _plain(data)
             value = _convert(plain, self.input_type)
             _ENCODE(value)  # lone surrogates pass convert but cannot be sent
-        except msgspec.ValidationError as error:  # its first problem is a place to start from
-            raise InputValidationError(model_id, self.explain(data, first=error)) from None
-        except Exception:
+        except Exception:  # a ValidationError, or msgspec choking (a lone surrogate...)
             raise InputValidationError(model_id, self.explain(data)) from None
         if self._checks_after:
-            problems = self._walk_fields(plain, self._checks_after)
-            if problems:
-                raise InputValidationError(model_id, problems)
+            self.check_after(plain, model_id=model_id)
         return value
+
+    def check_after(self, plain: Mapping[str, Any], *, model_id: str) -> None:
+        """Raise for what msgspec let through: NaN or infinity, a number off its decimal step.
+
+        ``plain`` is the input object msgspec just converted.
+        """
+        if not self._checks_after:
+            return
+        for name in self._checks_after:
+            value = plain.get(name)
+            if value is not None and (name in self._stepped or not _finite_or_none(value)):
+                break
+        else:
+            return  # nothing but finite numbers where no step applies: msgspec checked them
+        problems = self._walk_fields(plain, self._checks_after)
+        if problems:
+            raise InputValidationError(model_id, problems)
 
     def dump(self, value: msgspec.Struct) -> dict[str, Any]:
         """A validated input as the JSON object kie.ai expects, unset (None) fields left out.
@@ -170,70 +210,154 @@ class Validator:
                 del body[name]
         return body
 
-    def explain(self, data: Any, *, first: msgspec.ValidationError | None = None) -> list[Problem]:
-        """Every problem of ``data`` msgspec refused, each with its field path and limit.
+    def quick(
+        self,
+        data: Any,
+        *,
+        model_id: str,
+        callback_url: str | None,
+        rules: tuple[Callable[[Any], Iterable[Problem]], ...],
+    ) -> tuple[Mapping[str, Any] | msgspec.Struct, bytes] | None:
+        """An input of JSON values validated, and its createTask body encoded, in one pass each.
 
-        ``first`` is the error converting ``data`` to the input Struct already raised, if known
-        (it saves converting once more to find the first field at fault).
+        Returns the ``input`` of the body (a Struct that :func:`msgspec.to_builtins` turns into
+        the input object, or that object itself) and the whole body's bytes. Raises
+        :class:`~kieframe.InputValidationError` (every problem, the ``rules``' too) if ``data``
+        is refused. None when ``data`` is not a dict of JSON values (it may hold local files or
+        unchecked fields), the Struct may hold more than JSON values, or the body cannot be
+        encoded: the full way then takes it, and says why.
+        """
+        if type(data) is not dict or not self.plain_json:
+            return None
+        try:
+            value = _convert(data, self.input_type)
+        except Exception:
+            problems = self._explain(data, json_only=True)
+            if problems is None:
+                return None
+            raise InputValidationError(model_id, problems) from None
+        if self._checks_after:
+            self.check_after(data, model_id=model_id)
+        given: Mapping[str, Any] | msgspec.Struct = value
+        envelope = self._envelope
+        try:
+            if envelope is None or self._lenient is None:
+                body: dict[str, Any] = {"model": model_id, "input": self.dump(value)}
+                if callback_url is not None:
+                    body["callBackUrl"] = callback_url
+                given, content = body["input"], _ENCODE(body)
+            else:
+                request = envelope[0]
+                if self._unset(value):  # an optional field left unset: sent without it
+                    given, request = self._lenient(*_astuple(value)), envelope[1]
+                content = _ENCODE(request(model_id, given, callback_url))
+        except Exception:
+            return None
+        if rules:
+            problems = [problem for rule in rules for problem in rule(value)]
+            if problems:
+                raise InputValidationError(model_id, problems)
+        return given, content
+
+    def explain(self, data: Any) -> list[Problem]:
+        """Every problem of ``data`` msgspec refused, each with its field path and limit."""
+        problems = self._explain(data, json_only=False)
+        assert problems is not None  # only a JSON-only explanation gives up
+        return problems
+
+    def _explain(self, data: Any, *, json_only: bool) -> list[Problem] | None:
+        """:meth:`explain`; with ``json_only``, None if a value at fault is not a JSON value.
+
+        (A local file where a URL goes, an :class:`~kieframe.Unchecked` field: the full way
+        stages those first, and explains what is left.)
         """
         try:
             plain = data if type(data) is dict else _plain(data)
         except RecursionError:
             return [Problem("input", "is nested too deeply to check")]
-        problems = self._by_msgspec(plain, first) if type(plain) is dict else None
+        try:
+            problems = self._by_field(plain, json_only=json_only) if type(plain) is dict else None
+        except RecursionError:
+            problems = [Problem("input", "is nested too deeply to check")]
+        except _NotJson:
+            return None
         if problems is None:
+            if json_only and not _json_only(plain):
+                return None
             problems = self._walk(plain)
         if not problems:  # msgspec saw something the walk did not: fall back to its words
             problems.append(_from_msgspec(self.input_type, plain))
         return problems
 
-    def _by_msgspec(
-        self, data: dict[Any, Any], first: msgspec.ValidationError | None
-    ) -> list[Problem] | None:
-        """The problems found by converting to the lenient twin; None to walk everything.
+    def _by_field(self, data: dict[Any, Any], *, json_only: bool) -> list[Problem] | None:
+        """The problems of an input object, field by field; None to walk everything.
 
-        ``first`` is the strict Struct's error for ``data``: the lenient twin would name the same
-        field, unless the error is a missing required field (which the twin does not require).
+        A field whose value passes its quick test is not looked at again; the others are walked
+        for their limits, and those the walk finds nothing wrong with are handed to msgspec (the
+        lenient twin) to find what it refused. With ``json_only``, raises ``_NotJson`` if a
+        value at fault is not a JSON value.
+        """
+        get = self._quick.get
+        failing = []
+        for key, value in data.items():
+            test = get(key, _UNKNOWN_KEY)
+            if test is None or test is _UNKNOWN_KEY or not test(value):
+                if json_only and type(value) not in _PLAIN_LEAVES and not _json_only([value]):
+                    raise _NotJson
+                failing.append(key)
+        problems: list[Problem] = []
+        unsure: dict[str, Any] = {}
+        fields = self._fields
+        for key in failing:
+            value = data[key]
+            if key not in fields:
+                if not isinstance(key, str):
+                    return None  # the walk words a key that is not a string
+                if self._node.forbid_unknown_fields:
+                    problems.append(_unknown_field(_safe(key), key, fields))
+                continue
+            found: list[Problem] = []
+            check_value(fields[key].type, value, key, found)
+            if found:
+                problems += found
+            else:
+                unsure[key] = value
+        for name in self._required:
+            if name not in data:
+                problems.append(Problem(name, "is required", _described(fields[name].type)))
+        if unsure:
+            refused = self._by_msgspec(unsure)
+            if refused is None:
+                return None
+            problems += refused
+        if len(problems) > 1:
+            problems.sort(key=lambda p: self._order.get(p.field.split(".")[0].split("[")[0], -1))
+        return problems
+
+    def _by_msgspec(self, data: dict[str, Any]) -> list[Problem] | None:
+        """The problems msgspec finds in fields the walk passed; None to walk everything.
+
+        Each field the lenient twin (every field optional) names is worded by msgspec and set
+        aside, until the rest converts.
         """
         if self._lenient is None:
             return None
-        problems = [
-            Problem(name, "is required", _described(self._fields[name].type))
-            for name in self._required
-            if name not in data
-        ]
+        problems: list[Problem] = []
         rest = dict(data)
-        error = first
-        while True:
-            if error is None:
-                try:
-                    msgspec.convert(rest, self._lenient)
-                    _ENCODE(rest)
-                    break
-                except msgspec.ValidationError as refused:
-                    error = refused
-                except Exception:
-                    return None  # msgspec itself choked (a lone surrogate...): walk everything
-            message = str(error)
-            name = _culprit(message, rest)  # None for a key that is not a string
+        while rest:
+            try:
+                msgspec.convert(rest, self._lenient)
+                _ENCODE(rest)
+                break
+            except msgspec.ValidationError as refused:
+                message = str(refused)
+            except Exception:
+                return None  # msgspec itself choked (a lone surrogate...): walk everything
+            name = _culprit(message, rest)
             if name is None:
-                if error is first:  # a required field missing: the lenient twin finds the rest
-                    error = None
-                    continue
                 return None
-            field = self._fields.get(name)
-            if field is None:
-                problems.append(_unknown_field(_safe(name), name, self._fields))
-            else:
-                found: list[Problem] = []
-                check_value(field.type, rest[name], name, found)
-                problems += found or [_worded(message, name)]
+            problems.append(_worded(message, name))
             del rest[name]
-            error = None
-        if self._checks_after:
-            problems += self._walk_fields(rest, self._checks_after)
-        if len(problems) > 1:
-            problems.sort(key=lambda p: self._order.get(p.field.split(".")[0].split("[")[0], -1))
         return problems
 
     def _walk_fields(self, data: Mapping[str, Any], names: Iterable[str]) -> list[Problem]:
@@ -263,7 +387,10 @@ class Validator:
 def _lenient_twin(
     input_type: type[msgspec.Struct], node: mi.StructType
 ) -> type[msgspec.Struct] | None:
-    """The Struct with every field optional (its default, never checked, is None)."""
+    """The Struct with every field optional (its default, never checked, is None).
+
+    It encodes leaving None out: with the input's values in it, it is the input as sent.
+    """
     hints = typing.get_type_hints(input_type, include_extras=True)
     try:
         return msgspec.defstruct(
@@ -271,9 +398,157 @@ def _lenient_twin(
             [(field.name, hints[field.name], None) for field in node.fields],
             rename={f.name: f.encode_name for f in node.fields},
             forbid_unknown_fields=node.forbid_unknown_fields,
+            omit_defaults=True,
         )
     except Exception:
         return None
+
+
+def _any_none(names: tuple[str, ...]) -> Callable[[Any], bool]:
+    """A test of whether any of the attributes ``names`` of a Struct may be None.
+
+    With more than two, it says yes at once: rebuilding the Struct costs less than looking.
+    """
+    if not names:
+        return lambda value: False
+    if len(names) > 2:
+        return lambda value: True
+    several = operator.attrgetter(*names)
+    if len(names) == 1:
+        return lambda value: several(value) is None
+    return lambda value: None in several(value)
+
+
+def _request_envelope(input_type: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    """A createTask body as a Struct: model, input (an ``input_type``), callBackUrl if given."""
+    return msgspec.defstruct(
+        f"Request{input_type.__name__}",
+        [("model", str), ("input", input_type), ("callBackUrl", str | None, None)],
+        omit_defaults=True,
+    )
+
+
+def _holds_object(node: mi.Type) -> bool:
+    return isinstance(node, mi.StructType | mi.DictType | mi.AnyType)
+
+
+#: What ``Validator._quick`` gives for a key that is not a field.
+_UNKNOWN_KEY: Any = object()
+
+
+class _NotJson(Exception):
+    """A value at fault is not a JSON value (a local file...): the full way explains it."""
+
+
+#: A quick test of one value: True only if msgspec accepts it and the walk finds nothing.
+QuickTest = Callable[[Any], bool]
+
+# The largest integers kie.ai (and msgspec) take, and the integers a float holds exactly.
+_INT_LOW, _INT_HIGH, _EXACT = -(2**63), 2**64, 2**53
+
+
+def _quick_test(node: mi.Type) -> QuickTest | None:
+    """A quick test that a value certainly passes ``node``; None where there is none.
+
+    It may say no to a value that passes (the walk then looks), never yes to one that fails.
+    """
+    if isinstance(node, mi.Metadata):
+        inner = _quick_test(node.type)
+        step = (node.extra or {}).get(STEP_KEY)
+        if inner is None or step is None:
+            return inner
+        return lambda value: inner(value) and on_step(value, step)
+    if isinstance(node, mi.UnionType):
+        tests = [_quick_test(member) for member in node.types]
+        if any(test is None for test in tests):
+            return None
+        if len(tests) == 2 and isinstance(node.types[1], mi.NoneType):  # the usual optional
+            first = tests[0]
+            return lambda value: value is None or first(value)  # type: ignore[misc]
+        return lambda value: any(test(value) for test in tests)  # type: ignore[misc]
+    maker = _QUICK.get(type(node))
+    return None if maker is None else maker(node)
+
+
+def _quick_str(node: mi.StrType) -> QuickTest:
+    low = node.min_length or 0
+    high = node.max_length if node.max_length is not None else math.inf
+    search = re.compile(node.pattern).search if node.pattern is not None else None
+
+    def test(value: Any) -> bool:
+        return (
+            type(value) is str
+            and low <= len(value) <= high
+            and (value.isascii() or _encodable(value))
+            and (search is None or search(value) is not None)
+        )
+
+    return test
+
+
+def _quick_literal(node: mi.LiteralType) -> QuickTest | None:
+    kinds = {type(value) for value in node.values}
+    if len(kinds) != 1:
+        return None
+    (kind,) = kinds
+    values = frozenset(node.values)
+    return lambda value: type(value) is kind and value in values
+
+
+def _quick_number(node: mi.IntType | mi.FloatType) -> QuickTest | None:
+    if isinstance(node, mi.FloatType) and node.multiple_of is not None:
+        return None  # msgspec's exact multiple of a float: left to the walk and msgspec
+    integer = isinstance(node, mi.IntType)
+    low = max(x for x in (node.ge, node.gt, -math.inf) if x is not None)
+    high = min(x for x in (node.le, node.lt, math.inf) if x is not None)
+    open_low, open_high = node.gt is not None, node.lt is not None
+    step = node.multiple_of
+
+    def test(value: Any) -> bool:
+        kind = type(value)
+        if kind is int:
+            if not (_INT_LOW <= value < _INT_HIGH if integer else -_EXACT <= value <= _EXACT):
+                return False
+        elif integer or kind is not float or not math.isfinite(value):
+            return False
+        if not (low < value if open_low else low <= value):
+            return False
+        if not (value < high if open_high else value <= high):
+            return False
+        return step is None or value % step == 0
+
+    return test
+
+
+_QUICK: dict[type[mi.Type], Callable[[Any], QuickTest | None]] = {
+    mi.StrType: _quick_str,
+    mi.LiteralType: _quick_literal,
+    mi.IntType: _quick_number,
+    mi.FloatType: _quick_number,
+    mi.BoolType: lambda node: lambda value: type(value) is bool,
+    mi.NoneType: lambda node: lambda value: value is None,
+}
+
+
+def _not_plain_json(node: mi.Type) -> bool:
+    """Whether a converted value of ``node`` may hold more than JSON's values (Any, bytes...)."""
+    if isinstance(node, mi.DictType):
+        return not isinstance(node.key_type, mi.StrType | mi.Metadata)
+    return not isinstance(node, _PLAIN_JSON)
+
+
+_PLAIN_JSON = (
+    mi.Metadata,
+    mi.UnionType,
+    mi.StrType,
+    mi.IntType,
+    mi.FloatType,
+    mi.BoolType,
+    mi.NoneType,
+    mi.LiteralType,
+    mi.ListType,
+    mi.StructType,
+)
 
 
 _UNKNOWN = re.compile(r"^Object contains unknown field `(.*)`$", re.DOTALL)
@@ -330,6 +605,27 @@ def _plain(data: Any) -> Any:
     return data
 
 
+_PLAIN_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def _json_only(data: Any) -> bool:
+    """Whether ``data`` holds nothing but JSON values (so no local file, nothing unchecked)."""
+    try:
+        return _plain_tree(data)
+    except RecursionError:
+        return False
+
+
+def _plain_tree(data: Any) -> bool:
+    for item in data.values() if type(data) is dict else data:
+        kind = type(item)
+        if kind in _PLAIN_LEAVES:
+            continue
+        if (kind is not dict and kind is not list) or not _plain_tree(item):
+            return False
+    return True
+
+
 def _from_msgspec(input_type: type[msgspec.Struct], data: Any) -> Problem:
     try:
         msgspec.convert(_plain(data), input_type)
@@ -344,7 +640,13 @@ def _from_msgspec(input_type: type[msgspec.Struct], data: Any) -> Problem:
 
 
 def _needs_own_check(node: mi.Type) -> bool:
-    return isinstance(node, mi.FloatType) or _has_step(node)
+    """A float msgspec may pass NaN or infinity through, or a number with a decimal step.
+
+    A float bounded on both sides is not one: msgspec refuses NaN and infinity for it.
+    """
+    if isinstance(node, mi.FloatType):
+        return (node.ge is None and node.gt is None) or (node.le is None and node.lt is None)
+    return _has_step(node)
 
 
 def _has_step(node: mi.Type) -> bool:
@@ -415,22 +717,6 @@ def check_value(node: mi.Type, value: Any, path: str, problems: list[Problem]) -
         if not last.limit and last.field == (path or "input"):
             # Made by this walk a moment ago and seen by nothing else yet: filled in, not copied.
             object.__setattr__(last, "limit", _described(node))
-
-
-# describe_type of the nodes problems were found at: inspected types are not hashable, so by id,
-# each kept with its node (so the id is not reused while cached).
-_DESCRIBED: dict[int, tuple[mi.Type, str]] = {}
-
-
-def _described(node: mi.Type) -> str:
-    found = _DESCRIBED.get(id(node))
-    if found is not None and found[0] is node:
-        return found[1]
-    if len(_DESCRIBED) > 4096:
-        _DESCRIBED.clear()
-    text = describe_type(node)
-    _DESCRIBED[id(node)] = (node, text)
-    return text
 
 
 def _check_node(node: mi.Type, value: Any, path: str, problems: list[Problem]) -> None:
@@ -586,7 +872,7 @@ def _check_str(node: mi.StrType, value: Any, path: str, problems: list[Problem])
             )
         )
     elif node.pattern is not None and not re.search(node.pattern, value):
-        problems.append(Problem(where, f"{_show(value)} is not of the expected form"))
+        problems.append(Problem(where, f"{_show(value)} does not match the pattern {node.pattern}"))
 
 
 def _encodable(text: str) -> bool:
@@ -680,6 +966,10 @@ def describe_type(node: mi.Type) -> str:
     if isinstance(node, mi.StructType):
         return "an object with " + ", ".join(field.encode_name for field in node.fields)
     return type(node).__name__.removesuffix("Type").lower()
+
+
+# describe_type of the nodes problems were found at.
+_described = by_node(describe_type)
 
 
 def _describe_list(node: mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType) -> str:

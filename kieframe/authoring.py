@@ -66,6 +66,8 @@ from ._fields import (
     number_meta,
     url_pattern,
 )
+from ._files._file_rules import FileRule, LocalFile, LocalFiles
+from ._files._probe import MediaInfo
 from ._records import RawInput, Unchecked
 from ._rules import (
     Rule,
@@ -85,10 +87,14 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MEDIA_TYPES",
     "AudioUrl",
+    "FileRule",
     "HttpUrl",
     "ImageUrl",
+    "LocalFile",
+    "LocalFiles",
     "MediaBounds",
     "MediaField",
+    "MediaInfo",
     "MediaKind",
     "MediaLimits",
     "ModelSpec",

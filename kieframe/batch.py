@@ -9,11 +9,13 @@
         print(line.id, line.status, [f.path for f in line.files])
 
 The batch's state lives in a :class:`BatchStore` (by default SQLite, ``batch.sqlite3`` in the
-output folder). Running the same batch again continues where it stopped: finished lines are
-skipped, accepted tasks are waited for and downloaded, and a create that may have reached kie.ai
-without an answer is never resent on its own; it is listed (:func:`to_reconcile`) and settled
-when its callback arrives, or by :func:`resolve`. ``manifest.jsonl`` in the output folder holds
-one :class:`LineRecord` per input line, in input order.
+output folder; with ``state="postgresql://..."``, a database where several workers, on any
+machines, run one batch together: see :class:`kieframe.postgres.PostgresBatchStore`). Running
+the same batch again continues where it stopped: finished lines are skipped, accepted tasks are
+waited for and downloaded, and a create that may have reached kie.ai without an answer is never
+resent on its own; it is listed (:func:`to_reconcile`) and settled when its callback arrives, or
+by :func:`resolve`. ``manifest.jsonl`` in the output folder holds one :class:`LineRecord` per
+input line, in input order.
 """
 
 from __future__ import annotations

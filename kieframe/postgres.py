@@ -16,6 +16,7 @@ from __future__ import annotations
 from ._errors import DatabaseUnavailable
 from ._postgres._backend import Backend, account_label
 from ._postgres._backend import backend_from_url as _backend_from_url
+from ._postgres._batch import BatchNotFound, PostgresBatchStore
 from ._postgres._budget import PostgresWindow
 from ._postgres._callbacks import PostgresCallbackClaims, PostgresCallbackHub
 from ._postgres._connect import ENV_DATABASE_URL, database_url
@@ -27,7 +28,9 @@ __all__ = [
     "ENV_DATABASE_URL",
     "SCHEMA_VERSION",
     "Backend",
+    "BatchNotFound",
     "DatabaseUnavailable",
+    "PostgresBatchStore",
     "PostgresCallbackClaims",
     "PostgresCallbackHub",
     "PostgresJournal",

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kieframe
+from kieframe._core._submit import encode_body, prepare_submission
+from kieframe._files._local import stage_input
+from kieframe._registry import Registry, default_registry
+from kieframe.authoring import ModelSpec, hookimpl
+from kieframe.testing import invalid_inputs, valid_inputs
 
 WAN = "wan/2-5-image-to-video"
 HAILUO = "hailuo/02-image-to-video-pro"
@@ -174,3 +180,137 @@ def test_wan_takes_any_integer_seed_as_kie_documents(seed: int) -> None:
         {"prompt": "a fox", "image_url": "https://example.com/f.png", "seed": seed}
     )
     assert kieframe.get_model(WAN).to_input(value)["seed"] == seed
+
+
+# -- the submit's quick path: one convert, one encode, the same bytes and problems as the full way
+
+_MODELS = sorted(spec.id for spec in kieframe.models())
+_STRATEGIES: dict[tuple[str, bool], st.SearchStrategy[Any]] = {}
+
+
+def _inputs(model: str, *, valid: bool) -> st.SearchStrategy[Any]:
+    key = (model, valid)
+    if key not in _STRATEGIES:
+        spec = kieframe.get_model(model)
+        _STRATEGIES[key] = valid_inputs(spec) if valid else invalid_inputs(spec)
+    return _STRATEGIES[key]
+
+
+def _canonical(content: bytes) -> str:
+    """The JSON text with its values' kinds and its keys' order kept (1 and 1.0 stay apart)."""
+    return json.dumps(json.loads(content), ensure_ascii=False)
+
+
+# Over every registered model: a model drawn, then an input for it.
+_over_the_registry = settings(
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+_a_model = st.sampled_from(_MODELS)
+
+
+@_over_the_registry
+@given(data=st.data(), model=_a_model)
+def test_a_submit_sends_what_the_full_way_sent_for_every_model(
+    data: st.DataObject, model: str
+) -> None:
+    spec = kieframe.get_model(model)
+    given_input = data.draw(_inputs(model, valid=True), label="input")
+    callback = data.draw(st.sampled_from([None, "https://example.com/hook?a=1"]), label="cb")
+    submission = prepare_submission(default_registry(), model, given_input, callback_url=callback)
+    staged = stage_input(spec, given_input)  # the full way: staging, validation, a dict body
+    before = spec.to_request(staged.value, callback_url=callback)
+    sent = encode_body(submission)
+    assert _canonical(sent) == _canonical(
+        json.dumps(before, ensure_ascii=False, separators=(",", ":")).encode()
+    )
+    assert submission.input == before["input"]
+    assert submission.body == before
+    assert not submission.uploads
+    assert submission.content == sent  # encoded once, with the validation
+
+
+@_over_the_registry
+@given(data=st.data(), model=_a_model)
+def test_a_submit_refuses_with_the_problems_validation_finds_for_every_model(
+    data: st.DataObject, model: str
+) -> None:
+    spec = kieframe.get_model(model)
+    case = data.draw(_inputs(model, valid=False), label="case")
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        prepare_submission(default_registry(), model, case.data, callback_url=None)
+    with pytest.raises(kieframe.InputValidationError) as full:
+        stage_input(spec, case.data)
+    assert caught.value.problems == full.value.problems
+    assert case.field.split(".")[0].split("[")[0] in {
+        problem.field.split(".")[0].split("[")[0] for problem in caught.value.problems
+    }
+
+
+def test_an_unset_optional_field_is_left_out_of_the_bytes_sent() -> None:
+    submission = prepare_submission(
+        default_registry(), WAN, {"prompt": "a cat", "image_url": IMAGE}, callback_url=None
+    )
+    body = msgspec.json.decode(encode_body(submission))
+    assert "seed" not in body["input"]
+    assert body["input"]["duration"] == "5"  # a default that is not None is sent
+    assert list(body) == ["model", "input"]
+
+
+def test_a_pattern_problem_names_the_pattern() -> None:
+    problems = _problems(WAN, {"prompt": "p", "image_url": "file:///etc/passwd"})
+    assert "does not match the pattern ^https?://" in problems["image_url"]
+    assert "http(s) URL" in problems["image_url"]
+
+
+def test_a_local_file_in_a_submit_is_still_staged_for_upload() -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    submission = prepare_submission(
+        default_registry(), WAN, {"prompt": "p", "image_url": png}, callback_url=None
+    )
+    assert [upload.field for upload in submission.uploads] == ["image_url"]
+    assert submission.content is None  # encoded once the upload's link is in
+
+
+def test_a_local_file_and_a_bad_field_are_reported_together() -> None:
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        prepare_submission(
+            default_registry(),
+            WAN,
+            {"prompt": "x" * 801, "image_url": b"not an image"},
+            callback_url=None,
+        )
+    assert set(caught.value.fields) == {"prompt", "image_url"}
+
+
+class _Tagged(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag="shot"):
+    prompt: str
+    seed: int | None = None
+
+
+class _Compact(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    prompt: str
+    steps: int = 4
+
+
+class _Plugin:
+    def __init__(self, spec: ModelSpec[Any]) -> None:
+        self.spec = spec
+
+    @hookimpl
+    def kieframe_models(self) -> list[ModelSpec[Any]]:
+        return [self.spec]
+
+
+@pytest.mark.parametrize(
+    ("input_type", "data"),
+    [(_Tagged, {"prompt": "p", "seed": 1}), (_Compact, {"prompt": "p"})],
+)
+def test_a_struct_that_encodes_its_own_way_sends_the_input_object_as_before(
+    input_type: type[msgspec.Struct], data: dict[str, Any]
+) -> None:
+    spec = ModelSpec(id="test/own-way", input_type=input_type, title="t", docs_url="https://x.y")
+    registry = Registry(entry_points=False)
+    registry.register(_Plugin(spec))
+    submission = prepare_submission(registry, spec.id, data, callback_url=None)
+    expected = spec.to_input(spec.validate(data))
+    assert msgspec.json.decode(encode_body(submission))["input"] == expected

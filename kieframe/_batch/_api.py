@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..lifecycle import PollPlan, RateLimits
 from ..registry import Registry
 from ._manifest import reconcile_list, record, records, snapshot
 from ._plan import Preview
 from ._records import BatchStatus, LineRecord, LineStatus, Reconcile
-from ._runner import STATE_FILE, BatchResult, RetryClass, run_async
+from ._runner import (
+    STATE_FILE,
+    BatchResult,
+    RetryClass,
+    batch_name,
+    database_url,
+    open_postgres,
+    run_async,
+)
 from ._store import BatchStore, SQLiteBatchStore, is_running
+
+if TYPE_CHECKING:
+    from .._postgres._batch import PostgresBatchStore
 
 __all__ = ["read_records", "resolve", "run", "status", "to_reconcile"]
 
@@ -45,6 +58,8 @@ def run(
     progress_every: float = 2.0,
     concurrency: int = 8,
     upload_cache: str | os.PathLike[str] | None = None,
+    batch: str | None = None,
+    lease: float = 30.0,
 ) -> BatchResult:
     """Run (or resume) a batch, blocking; the options are those of :func:`run_async`."""
     return asyncio.run(
@@ -56,6 +71,7 @@ def run(
             skip_invalid=skip_invalid, replace=replace, retry=retry, dry_run=dry_run,
             confirm=confirm, on_preview=on_preview, on_progress=on_progress,
             progress_every=progress_every, concurrency=concurrency, upload_cache=upload_cache,
+            batch=batch, lease=lease,
         )
     )  # fmt: skip
 
@@ -66,54 +82,90 @@ def _state_path(path: str | os.PathLike[str]) -> Path:
     return target / STATE_FILE if target.is_dir() else target
 
 
-def _reader(path: str | os.PathLike[str]) -> SQLiteBatchStore:
-    target = _state_path(path)
-    if not target.is_file():
-        raise FileNotFoundError(f"no batch state at {target}")
-    return SQLiteBatchStore(target, readonly=True)
+@contextlib.contextmanager
+def _reader(
+    path: str | os.PathLike[str], state: str | None, batch: str | None
+) -> Iterator[tuple[BatchStore, bool]]:
+    """The batch's store, read-only for SQLite, and whether a runner is running it."""
+    url = database_url(state)
+    store: BatchStore
+    if url is not None:
+        shared = _shared(url, path, batch)
+        store, running = shared, shared.live_workers() > 0
+    else:
+        target = Path(state) if state is not None else _state_path(path)
+        if not target.is_file():
+            raise FileNotFoundError(f"no batch state at {target}")
+        store = SQLiteBatchStore(target, readonly=True)
+        running = is_running(target)
+    try:
+        yield store, running
+    finally:
+        store.close()
 
 
-def status(path: str | os.PathLike[str]) -> BatchStatus:
+def _shared(url: str, path: str | os.PathLike[str], batch: str | None) -> PostgresBatchStore:
+    """The batch of the output folder ``path`` (or named ``batch``) in the database at ``url``."""
+    try:
+        return open_postgres(url, batch_name(Path(path), batch), create=False)
+    except LookupError as error:
+        raise FileNotFoundError(str(error)) from None
+
+
+def status(
+    path: str | os.PathLike[str], *, state: str | None = None, batch: str | None = None
+) -> BatchStatus:
     """The status of the batch whose output folder (or state file) is ``path``; read-only.
 
-    Works while the batch runs in another process.
+    Works while the batch runs in another process. ``state`` and ``batch`` are those given to
+    :func:`run` (for a batch in a database: its URL, and the batch's name if not the folder's).
     """
-    store = _reader(path)
-    try:
-        return snapshot(store, running=is_running(_state_path(path)))
-    finally:
-        store.close()
+    with _reader(path, state, batch) as (store, running):
+        return snapshot(store, running=running)
 
 
-def read_records(path: str | os.PathLike[str]) -> list[LineRecord]:
+def read_records(
+    path: str | os.PathLike[str], *, state: str | None = None, batch: str | None = None
+) -> list[LineRecord]:
     """Every line's record (as in the manifest) of the batch at ``path``; read-only."""
-    store = _reader(path)
-    try:
+    with _reader(path, state, batch) as (store, _):
         return records(store)
-    finally:
-        store.close()
 
 
-def to_reconcile(path: str | os.PathLike[str]) -> list[Reconcile]:
+def to_reconcile(
+    path: str | os.PathLike[str], *, state: str | None = None, batch: str | None = None
+) -> list[Reconcile]:
     """The creates of the batch at ``path`` that may have made a task: what was sent and when."""
-    store = _reader(path)
-    try:
+    with _reader(path, state, batch) as (store, _):
         return reconcile_list(store)
-    finally:
-        store.close()
 
 
-def resolve(path: str | os.PathLike[str], line_id: str, *, task_id: str | None) -> LineRecord:
+def resolve(
+    path: str | os.PathLike[str],
+    line_id: str,
+    *,
+    task_id: str | None,
+    state: str | None = None,
+    batch: str | None = None,
+) -> LineRecord:
     """Settle an ``uncertain`` line by hand, after checking kie.ai (for example its dashboard).
 
     ``task_id`` is the task found for the line (it becomes ``accepted``, and the next run waits
     for and downloads it), or None when there is none (it becomes ``pending`` and is sent by
-    the next run).
+    the next run). A batch in a database may be running meanwhile: its workers pick the line up.
     """
-
-    store = SQLiteBatchStore(_state_path(path))
+    url = database_url(state)
+    store: BatchStore
+    if url is not None:
+        store = _shared(url, path, batch)
+    else:
+        target = Path(state) if state is not None else _state_path(path)
+        if not target.is_file():
+            raise FileNotFoundError(f"no batch state at {target}")
+        store = sqlite = SQLiteBatchStore(target)
     try:
-        store.lock()
+        if url is None:
+            sqlite.lock()
         if task_id is None:
             line = store.transition(
                 line_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -83,7 +84,8 @@ def snapshot(store: BatchStore, *, running: bool) -> BatchStatus:
 
 
 def _write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
+    # A name of its own: workers on several machines may share the folder.
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     with temporary.open("wb") as handle:
         handle.write(data)
         handle.flush()

@@ -16,12 +16,13 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .._client import AsyncClient, Client
@@ -47,6 +48,9 @@ from ._plan import Preview, WaitMode, rates
 from ._records import BatchStatus, FileEntry, LineError, LineRecord, LineStatus, Reconcile
 from ._store import BatchStore, SQLiteBatchStore, StaleTransition, StoredLine
 
+if TYPE_CHECKING:
+    from .._postgres._batch import PostgresBatchStore
+
 __all__ = [
     "STATE_FILE",
     "SUBMISSION_PARAM",
@@ -65,6 +69,7 @@ STATE_FILE = "batch.sqlite3"
 #: The query parameter of the callback URL that carries a line's submission id.
 SUBMISSION_PARAM = "kieframe_submission"
 _PARTS = ".parts"
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _LEASE = 600.0  # a claim covers uploads only: generous, as it is never held across a send
 
 RetryClass = str  # "failed", "rejected", "download_failed"
@@ -148,13 +153,16 @@ class _LineJournal:
 
     def accepted(self, entry: int, *, task_id: str) -> None:
         claim = _claim.get()
-        self._store.transition(
-            claim.line,
-            expect=LineStatus.SENDING,
-            to=LineStatus.ACCEPTED,
-            owner=claim.owner,
-            task_id=task_id,
-        )
+        try:
+            self._store.transition(
+                claim.line,
+                expect=LineStatus.SENDING,
+                to=LineStatus.ACCEPTED,
+                owner=claim.owner,
+                task_id=task_id,
+            )
+        except StaleTransition as stale:  # its callback settled it first, or the lease ran
+            logger.info("%s", stale)  # out: the runner settles it with the task id if need be
 
     def rejected(self, entry: int, *, reason: str) -> None:
         """Written by the runner, with the typed error."""
@@ -202,10 +210,12 @@ def settle_handler(store: BatchStore) -> Callable[[TaskRecord], None]:
         found = submission_of(record)
         if found is None or found[0] != batch_id:
             return
-        with contextlib.suppress(StaleTransition):  # not uncertain (any more): nothing to do
+        # A line still ``sending`` is settled too: its worker may have died with the create in
+        # flight (if it lives, it finds the line accepted when the create's answer comes).
+        with contextlib.suppress(StaleTransition):  # settled already: nothing to do
             store.transition(
                 found[1],
-                expect=LineStatus.UNCERTAIN,
+                expect=(LineStatus.UNCERTAIN, LineStatus.SENDING),
                 to=LineStatus.ACCEPTED,
                 task_id=record.task_id,
                 error=None,
@@ -234,6 +244,7 @@ class _Options:
     progress_every: float
     concurrency: int
     settle_timeout: float | None
+    lease: float
 
 
 @dataclass(slots=True)
@@ -322,29 +333,35 @@ class _Runner:
 
     async def run(self) -> None:
         await asyncio.to_thread(self._sweep_parts)
-        for line in self.store.lines([LineStatus.ACCEPTED, LineStatus.DOWNLOADING]):
-            self._follow(line)
         creating = asyncio.create_task(self._create_all())
         settle_by: float | None = None
-        last_progress = 0.0
+        last_progress = last_recovery = 0.0
         tick = min(0.25, self.options.progress_every)
         try:
             while True:
-                await asyncio.sleep(tick)
                 now = time.monotonic()
                 if self.options.on_progress and now - last_progress >= self.options.progress_every:
                     last_progress = now
                     self.options.on_progress(snapshot(self.store, running=True))
-                for line in self.store.lines([LineStatus.ACCEPTED, LineStatus.DOWNLOADING]):
+                if now - last_recovery >= self.options.lease:  # other workers that died
+                    last_recovery = now
+                    await asyncio.to_thread(self.store.recover, self.owner)
+                for line in await asyncio.to_thread(self.store.adopt, self.owner):
                     if line.id not in self.sending:  # a send in progress follows its own line
-                        self._follow(line)  # (settled by a callback, or retried)
+                        self._follow(line)  # (settled by a callback, retried, a dead worker's)
                 if not creating.done() or any(not task.done() for task in self.follows.values()):
+                    await asyncio.sleep(tick)
                     continue
                 creating.result()  # a bug in the create loop surfaces here
+                if await asyncio.to_thread(self._more_to_do):
+                    creating = asyncio.create_task(self._create_all())
+                    await asyncio.sleep(tick)
+                    continue
                 if self._awaiting_settlement():
                     if settle_by is None:
                         settle_by = now + self._settle_timeout()
                     if now < settle_by:
+                        await asyncio.sleep(tick)
                         continue
                 break
         finally:
@@ -355,6 +372,20 @@ class _Runner:
             await asyncio.gather(*pending, return_exceptions=True)
         for task in self.follows.values():
             task.result()  # surface a bug in a follow (errors of kie.ai are recorded, not raised)
+
+    def _more_to_do(self) -> bool:
+        """Whether lines may still come this runner's way, once its own work is done.
+
+        Other live workers' lines in progress may come back (if they die); a dead worker's
+        claims are back in the queue once recovered.
+        """
+        if self.stop_reason is not None:
+            return False
+        if self.store.held_by_others(self.owner):
+            return True
+        self.store.recover(self.owner)
+        counts = self.store.counts()
+        return bool(counts.get(LineStatus.PENDING.value) or counts.get(LineStatus.CLAIMED.value))
 
     def _sweep_parts(self) -> None:
         """Remove the part folders of succeeded lines.
@@ -436,20 +467,22 @@ class _Runner:
         self.sending.discard(line.id)
 
     def _accepted(self, claim: _Claim, task_id: str) -> StoredLine | None:
-        """The line after its acceptance (the journal hook wrote it; repair if that failed)."""
-        try:
-            return self.store.transition(
-                claim.line,
-                expect=LineStatus.SENDING,
-                to=LineStatus.ACCEPTED,
-                owner=claim.owner,
-                task_id=task_id,
-            )
-        except StaleTransition:
-            found = [
-                line for line in self.store.lines([LineStatus.ACCEPTED]) if line.id == claim.line
-            ]
-            return found[0] if found else None
+        """The line after its acceptance (the journal hook wrote it; repair if that failed).
+
+        A line made ``uncertain`` meanwhile (this worker's lease ran out while the create was in
+        flight) is settled with the task id; a line found elsewhere is left to its holder.
+        """
+        for expect, owner in ((LineStatus.SENDING, claim.owner), (LineStatus.UNCERTAIN, None)):
+            with contextlib.suppress(StaleTransition):
+                return self.store.transition(
+                    claim.line,
+                    expect=expect,
+                    to=LineStatus.ACCEPTED,
+                    owner=owner,
+                    task_id=task_id,
+                    error=None,
+                )
+        return None
 
     def _not_accepted(self, claim: _Claim, error: KieError) -> None:
         """Record why a create did not give a task: nothing is ever resent if it may exist."""
@@ -498,10 +531,11 @@ class _Runner:
                     return
             else:
                 record = await self.client.get(task_id)  # fresh links for a resumed download
+            await self._download(line, record)
+        except StaleTransition as stale:  # another worker took the line over (this one's lease
+            logger.info("%s", stale)  # ran out), or a person moved it
         except KieError as error:  # kie.ai unreachable: the task stays to collect next time
             logger.warning("line %s (task %s) not collected: %s", line.id, task_id, error)
-            return
-        await self._download(line, record)
 
     async def _wait(self, line: StoredLine, task_id: str) -> TaskRecord | None:
         task = Task(
@@ -518,6 +552,7 @@ class _Runner:
                 line.id,
                 expect=LineStatus.ACCEPTED,
                 to=LineStatus.FAILED,
+                owner=self.owner,
                 error=_error(failure, code=failure.fail_code),
                 credits=failure.record.credits_consumed,
                 finished_at=time.time(),
@@ -531,13 +566,15 @@ class _Runner:
             line.id,
             expect=LineStatus.ACCEPTED,
             to=LineStatus.DOWNLOADING,
+            owner=self.owner,
             credits=record.credits_consumed,
         )
         return record
 
     async def _download(self, line: StoredLine, record: TaskRecord) -> None:
         out = self.options.out
-        parts = out / _PARTS / safe_component(line.id)
+        folder = out / _PARTS / safe_component(line.id)
+        parts = folder / self.owner[:12]  # a worker's own: another may have held the line
         try:
             await asyncio.to_thread(_fresh_folder, parts)
             paths = await self.client.download(record, to=parts)
@@ -549,6 +586,7 @@ class _Runner:
                 line.id,
                 expect=LineStatus.DOWNLOADING,
                 to=LineStatus.DOWNLOAD_FAILED,
+                owner=self.owner,
                 error=detail,
                 finished_at=time.time(),
             )
@@ -558,12 +596,39 @@ class _Runner:
             line.id,
             expect=LineStatus.DOWNLOADING,
             to=LineStatus.SUCCEEDED,
+            owner=self.owner,
             files=entries,
             bytes=sum(entry.bytes for entry in entries),
             error=None,
             finished_at=time.time(),
         )
-        await asyncio.to_thread(shutil.rmtree, parts, True)
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+
+
+@contextlib.contextmanager
+def _heartbeat(store: BatchStore, owner: str, lease: float) -> Iterator[None]:
+    """Keep ``owner``'s lease alive (a thread renews it every third of ``lease``), then end it."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lease / 3):
+            try:
+                store.heartbeat(owner, lease=lease)
+            except Exception as error:  # the lease runs out; others take over
+                logger.warning("could not renew this worker's lease on the batch: %s", error)
+
+    store.heartbeat(owner, lease=lease)
+    thread = threading.Thread(target=beat, name="kieframe-batch-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        try:
+            store.heartbeat(owner, lease=0.0)  # its lines are the others' to take at once
+        except Exception as error:  # the lease runs out by itself
+            logger.warning("could not end this worker's lease on the batch: %s", error)
 
 
 def _fresh_folder(folder: Path) -> None:
@@ -632,6 +697,8 @@ async def run_async(
     progress_every: float = 2.0,
     concurrency: int = 8,
     upload_cache: str | os.PathLike[str] | None = None,
+    batch: str | None = None,
+    lease: float = 30.0,
 ) -> BatchResult:
     """Run (or resume) the batch in ``source`` (``.jsonl`` or ``.csv``) into the folder ``out``.
 
@@ -654,33 +721,45 @@ async def run_async(
     (pays again), ``"rejected"``, ``"download_failed"``. ``on_progress`` gets a
     :class:`BatchStatus` every ``progress_every`` seconds; up to ``concurrency`` creates are
     in flight at once.
+
+    ``state`` is where the batch's state lives: a SQLite file (default ``out/batch.sqlite3``;
+    one runner at a time), a ``postgresql://`` URL (the batch ``batch``, by default named
+    after the output folder, run by as many cooperating workers as are started, on any
+    machines, sharing its lines, the account's budgets and the upload cache through the
+    database; each worker holds a lease of ``lease`` seconds, renewed while it runs, and the
+    lines of a worker whose lease ran out are taken over), or a :class:`BatchStore`.
     """
     unknown = set(retry) - set(_RETRY)
     if unknown:
         raise ValueError(f"unknown retry classes {sorted(unknown)}; choose from {sorted(_RETRY)}")
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
+    if lease <= 0:
+        raise ValueError("lease must be positive")
     folder = Path(out)
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     registry = registry or default_registry()
     limits = rate_limits or RateLimits()
     async with contextlib.AsyncExitStack() as stack:
+        database = database_url(state)
         if isinstance(state, BatchStore):  # the caller's: the caller closes it
             store = state
         else:
-            store = _open_store(state, folder)
+            store = _open_store(state, folder, batch)
             stack.callback(store.close)
         receiver = None
         if listen is not None or callback_url is not None:
             reader = stack.enter_context(
                 Client(api_key, base_url=base_url, upload_base_url=upload_base_url,
-                       registry=registry, rate_limits=limits)
+                       registry=registry, rate_limits=limits, database_url=database)
             )  # fmt: skip
+            hub = _hub(database, watchdog, stack)
             receiver = CallbackReceiver(
                 hmac_key=hmac_key,
                 client=reader,
                 handler=settle_handler(store),
-                hub=CallbackHub(watchdog=watchdog),
+                hub=hub,
+                database_url=database,
             )
             host, port = listen or _listen_default(callback_url)
             server = stack.enter_context(CallbackServer(receiver, host=host, port=port))
@@ -695,7 +774,8 @@ async def run_async(
                 rate_limits=limits,
                 callbacks=receiver,
                 journal=_LineJournal(store),
-                upload_cache=upload_cache or folder / ".uploads.json",
+                upload_cache=upload_cache or (None if database else folder / ".uploads.json"),
+                database_url=database,
             )
         )
         options = _Options(
@@ -703,9 +783,10 @@ async def run_async(
             callback_url=callback_url, skip_invalid=skip_invalid, replace=replace, retry=retry,
             dry_run=dry_run, on_progress=on_progress,
             progress_every=progress_every, concurrency=concurrency,
-            settle_timeout=settle_timeout,
+            settle_timeout=settle_timeout, lease=lease,
         )  # fmt: skip
         runner = _Runner(store=store, client=client, options=options)
+        await asyncio.to_thread(stack.enter_context, _heartbeat(store, runner.owner, lease))
         preview = await runner.preview(source)
         if on_preview is not None:
             on_preview(preview)
@@ -724,17 +805,40 @@ async def run_async(
 
 
 def _result(store: BatchStore, folder: Path, preview: Preview, *, write: bool) -> BatchResult:
-    lines = tuple(records(store))
-    status = snapshot(store, running=False)
-    if write:
-        write_manifest(folder, lines, status)
+    """The batch's result, read from the store; ``write`` writes the manifest from it.
+
+    Each worker of a shared batch writes it at its end, one at a time, from the state it reads
+    then: the last one to finish writes the final manifest.
+    """
+    with store.manifest_lock() if write else contextlib.nullcontext():
+        lines = tuple(records(store))
+        status = snapshot(store, running=False)
+        if write:
+            write_manifest(folder, lines, status)
     return BatchResult(
         records=lines, status=status, preview=preview, reconcile=tuple(reconcile_list(store))
     )
 
 
-def _open_store(state: str | os.PathLike[str] | None, folder: Path) -> SQLiteBatchStore:
-    """The SQLite store at ``state`` (default: in ``folder``), with its run lock held."""
+def database_url(state: object) -> str | None:
+    """``state`` if it is a PostgreSQL URL (the batch lives in that database), else None."""
+    if isinstance(state, str) and state.startswith(_POSTGRES_SCHEMES):
+        return state
+    return None
+
+
+def batch_name(folder: Path, batch: str | None) -> str:
+    """The name of a batch in a database: ``batch``, else the output folder's name."""
+    return batch or folder.resolve().name
+
+
+def _open_store(
+    state: str | os.PathLike[str] | None, folder: Path, batch: str | None
+) -> BatchStore:
+    """The store of ``state``: a database's batch, or the SQLite file with its run lock held."""
+    url = database_url(state)
+    if url is not None:
+        return open_postgres(url, batch_name(folder, batch))
     store = SQLiteBatchStore(Path(state) if state is not None else folder / STATE_FILE)
     try:
         store.lock()
@@ -742,6 +846,30 @@ def _open_store(state: str | os.PathLike[str] | None, folder: Path) -> SQLiteBat
         store.close()
         raise
     return store
+
+
+def open_postgres(url: str, name: str, *, create: bool = True) -> PostgresBatchStore:
+    """The batch ``name`` in the database at ``url`` (its schema checked first)."""
+    from .._postgres._backend import backend_from_url
+    from .._postgres._batch import PostgresBatchStore
+
+    backend = backend_from_url(url)
+    backend.check_schema()
+    return PostgresBatchStore(backend.database, name=name, create=create)
+
+
+def _hub(
+    database: str | None, watchdog: float | None, stack: contextlib.AsyncExitStack
+) -> CallbackHub:
+    """The receiver's hub: the database's (waits wake in every worker) or this process's."""
+    if database is None:
+        return CallbackHub(watchdog=watchdog)
+    from .._postgres._backend import backend_from_url
+    from .._postgres._callbacks import PostgresCallbackHub
+
+    hub = PostgresCallbackHub(backend_from_url(database).database, watchdog=watchdog)
+    stack.callback(hub.close)
+    return hub
 
 
 def _listen_default(callback_url: str | None) -> tuple[str, int]:

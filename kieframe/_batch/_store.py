@@ -4,7 +4,8 @@ Every change of a line's status is one *fenced transition*: it names the status 
 runner holds, the owner) it expects, and does nothing unless the line is still there, so a
 runner that lost a line can never overwrite another's progress. Claims (with a lease) cover only
 lines not yet sent: a line in ``sending`` or ``uncertain`` waits for its callback or a person.
-The protocol is small on purpose, so the state can later live in a shared database.
+The protocol is small on purpose, so the state can live in a shared database (see
+:mod:`kieframe._postgres._batch`, where several workers run one batch).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from ..errors import KieError
 from ._records import FileEntry, LineError, LineStatus
 
 __all__ = [
+    "CUT_OFF",
+    "SETTABLE",
     "BatchBusy",
     "BatchStore",
     "LineInput",
@@ -36,6 +39,8 @@ __all__ = [
     "StaleTransition",
     "StoredLine",
     "digest",
+    "encode_value",
+    "stored_line",
 ]
 
 
@@ -116,9 +121,30 @@ class BatchStore(Protocol):
     def recover(self, owner: str) -> int:
         """Settle lines other, dead runners left; return how many became ``uncertain``.
 
-        Their ``sending`` lines become ``uncertain`` (never resent on their own) and their
-        claims go back to ``pending`` (nothing of them was sent).
+        Dead: with SQLite every other runner (the run lock is held); in a shared database,
+        those whose :meth:`heartbeat` lease ran out. Their ``sending`` lines become
+        ``uncertain`` (never resent on their own) and their claims go back to ``pending``
+        (nothing of them was sent).
         """
+        ...
+
+    def heartbeat(self, owner: str, *, lease: float) -> None:
+        """``owner`` runs for ``lease`` more seconds (0: it stopped); a runner renews it."""
+        ...
+
+    def adopt(self, owner: str) -> list[StoredLine]:
+        """The ``accepted`` and ``downloading`` lines ``owner`` is to follow.
+
+        Its own, and those of dead runners (or of none), which become its own.
+        """
+        ...
+
+    def held_by_others(self, owner: str) -> int:
+        """How many lines in progress other live runners hold (0 with a single runner)."""
+        ...
+
+    def manifest_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Held while the manifest is written: one writer at a time."""
         ...
 
     def claim(self, owner: str, *, lease: float) -> StoredLine | None:
@@ -189,7 +215,7 @@ _COLUMNS = (
     "id, seq, line, model, input, digest, status, owner, task_id, callback_url, sent_input,"
     " sent_at, finished_at, updated_at, files, error, credits"
 )
-_SETTABLE = frozenset(
+SETTABLE = frozenset(
     {
         "task_id",
         "callback_url",
@@ -209,7 +235,15 @@ _FILES = msgspec.json.Decoder(tuple[FileEntry, ...])
 _ERROR = msgspec.json.Decoder(LineError)
 
 
-def _encode(name: str, value: Any) -> Any:
+#: The error of a line whose create was in flight when its runner stopped (or was taken for dead).
+CUT_OFF = LineError(
+    type="SubmissionUncertain",
+    message="the create was in flight when its runner stopped; the task may exist",
+)
+
+
+def encode_value(name: str, value: Any) -> Any:
+    """A settable column's value as stored (JSON text for structured ones)."""
     if value is None or name in _RAW:
         return value
     return msgspec.json.encode(value).decode()
@@ -301,7 +335,7 @@ class SQLiteBatchStore:
             }
             for seq, line in enumerate(lines):
                 status = LineStatus.INVALID if line.error is not None else LineStatus.PENDING
-                error = _encode("error", line.error)
+                error = encode_value("error", line.error)
                 values = (line.line, line.model, json.dumps(dict(line.input), default=str))
                 if line.id not in known:
                     cursor.execute(
@@ -329,6 +363,28 @@ class SQLiteBatchStore:
                 )
         return changed
 
+    def heartbeat(self, owner: str, *, lease: float) -> None:
+        """Nothing to do: the run lock says who runs."""
+
+    def held_by_others(self, owner: str) -> int:
+        """0: the run lock makes this runner the only one."""
+        return 0
+
+    def manifest_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing to lock: the run lock makes this runner the only writer."""
+        return contextlib.nullcontext()
+
+    def adopt(self, owner: str) -> list[StoredLine]:
+        """Every ``accepted`` and ``downloading`` line, now ``owner``'s (others are dead)."""
+        followed = (LineStatus.ACCEPTED.value, LineStatus.DOWNLOADING.value)
+        with self._transaction() as cursor:
+            cursor.execute(
+                "UPDATE lines SET owner = ? WHERE status IN (?, ?)"
+                " AND (owner IS NULL OR owner != ?)",
+                (owner, *followed, owner),
+            )
+        return self.lines([LineStatus.ACCEPTED, LineStatus.DOWNLOADING])
+
     def requeue(self, statuses: Iterable[LineStatus], *, to: LineStatus) -> int:
         """Move every line in ``statuses`` to ``to``; return how many moved."""
         wanted = [status.value for status in statuses]
@@ -346,13 +402,7 @@ class SQLiteBatchStore:
 
     def recover(self, owner: str) -> int:
         """Settle what other (dead: the run lock is ours) runners left; see the protocol."""
-        error = _encode(
-            "error",
-            LineError(
-                type="SubmissionUncertain",
-                message="the create was in flight when its runner stopped; the task may exist",
-            ),
-        )
+        error = encode_value("error", CUT_OFF)
         with self._transaction(sync=True) as cursor:
             cursor.execute(
                 "UPDATE lines SET status = ?, error = ?, updated_at = ?"
@@ -383,7 +433,7 @@ class SQLiteBatchStore:
                 " WHERE id = ?",
                 (LineStatus.CLAIMED.value, owner, now + lease, now, row[0]),
             )
-        line = _line(row)
+        line = stored_line(row)
         return StoredLine(**{**_fields(line), "status": LineStatus.CLAIMED, "owner": owner})
 
     def transition(
@@ -396,14 +446,14 @@ class SQLiteBatchStore:
         **values: Any,
     ) -> StoredLine:
         """Move a line from ``expect`` to ``to``, durably; see :class:`BatchStore`."""
-        unknown = set(values) - _SETTABLE
+        unknown = set(values) - SETTABLE
         if unknown:
             raise TypeError(f"cannot set {sorted(unknown)}")
         expected = [expect] if isinstance(expect, LineStatus) else list(expect)
         assignments = "".join(f", {name} = ?" for name in values)
         guard = f" AND status IN ({', '.join('?' * len(expected))})"
         args: list[Any] = [to.value, time.time()]
-        args += [_encode(name, value) for name, value in values.items()]
+        args += [encode_value(name, value) for name, value in values.items()]
         args += [line_id, *(status.value for status in expected)]
         if owner is not None:
             guard += " AND owner = ?"
@@ -427,7 +477,7 @@ class SQLiteBatchStore:
                 f"SELECT {_COLUMNS} FROM lines WHERE id = ?",  # noqa: S608
                 (line_id,),
             ).fetchone()
-        return _line(row)
+        return stored_line(row)
 
     def lines(self, statuses: Iterable[LineStatus] | None = None) -> list[StoredLine]:
         """Every line (or those in ``statuses``), in input order."""
@@ -438,7 +488,7 @@ class SQLiteBatchStore:
             sql += f" WHERE status IN ({', '.join('?' * len(args))})"
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY seq", args).fetchall()
-        return [_line(row) for row in rows]
+        return [stored_line(row) for row in rows]
 
     def counts(self) -> dict[str, int]:
         """How many lines are in each status."""
@@ -459,7 +509,8 @@ def _fields(line: StoredLine) -> dict[str, Any]:
     return {name: getattr(line, name) for name in StoredLine.__slots__}
 
 
-def _line(row: Sequence[Any]) -> StoredLine:
+def stored_line(row: Sequence[Any]) -> StoredLine:
+    """A line from a row of the store's columns (JSON columns as text)."""
     (ident, seq, number, model, payload, fingerprint, status, owner, task_id, callback_url,
      sent_input, sent_at, finished_at, updated_at, files, error, credits) = row  # fmt: skip
     return StoredLine(

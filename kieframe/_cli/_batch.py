@@ -77,7 +77,20 @@ def batch() -> None:
 @click.option(
     "--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
 )
-@click.option("--state", metavar="PATH", help="The state file [default: OUT/batch.sqlite3].")
+@click.option(
+    "--state", metavar="PATH|URL",
+    help="Where the state lives: a SQLite file [default: OUT/batch.sqlite3], or a postgresql://"
+    " URL, where every worker started with it runs the batch with the others.",
+)  # fmt: skip
+@click.option(
+    "--batch", "batch_name", metavar="NAME",
+    help="The batch's name in the database (--state URL) [default: the --out folder's name].",
+)  # fmt: skip
+@click.option(
+    "--lease", default=30.0, show_default=True, type=click.FloatRange(min=0.1, min_open=False),
+    metavar="SECONDS", help="With a database: how long a worker that stops answering holds its"
+    " lines before the others take them over.",
+)  # fmt: skip
 @click.option("--model", metavar="ID", help="The model of lines that name none (CSV: all).")
 @click.option("--skip-invalid", is_flag=True, help="Record invalid lines as such; run the rest.")
 @click.option("--replace", is_flag=True, help="Send lines whose input changed since the last run.")
@@ -112,10 +125,27 @@ def run_command(ctx: click.Context, /, file: str, **options: Any) -> None:
     before paying (--yes). Run the same command again to continue: nothing is paid twice.
     """
     state: _State = ctx.ensure_object(_State)
+    _check_database(options["state"])
     connection = _connection(ctx, options)
     with contextlib.ExitStack() as stack:
         settings = _settings(connection, stack)
         _run(state, file, settings, options)
+
+
+def _check_database(state: str | None) -> None:
+    """Exit with a clear message when ``state`` is a database whose tables are not ready."""
+    from .._batch._runner import database_url
+
+    url = database_url(state)
+    if url is None:
+        return
+    from .._postgres._backend import backend_from_url
+
+    try:
+        backend_from_url(url).check_schema()
+    except RuntimeError as error:  # its message says to run `kieframe db init`
+        _err.print(f"error: {error}", style="red")
+        raise click.exceptions.Exit(ExitCode.BAD_INPUT) from None
 
 
 def _settings(connection: Connection, stack: contextlib.ExitStack) -> dict[str, Any]:
@@ -180,6 +210,8 @@ def _run(state: _State, file: str, settings: dict[str, Any], options: dict[str, 
             on_progress=progress,
             progress_every=options["progress_every"],
             concurrency=options["concurrency"],
+            batch=options["batch_name"],
+            lease=options["lease"],
         )
     except (kb.BatchInvalid, kb.BatchConflict, kb.BatchCancelled) as error:
         _err.print(f"error: {error}", style="red")
@@ -220,22 +252,35 @@ def _preview_data(preview: kb.Preview) -> dict[str, Any]:
     }
 
 
+_STATE = click.option(
+    "--state", metavar="PATH|URL", help="The state given to `batch run` (a file or a database)."
+)
+_BATCH = click.option(
+    "--batch", "batch_name", metavar="NAME", help="The batch's name given to `batch run`."
+)
+
+
 @batch.command("status")
-@click.argument("path", type=click.Path(exists=True))
+@click.argument("path", type=click.Path())
 @click.option("--lines", "show_lines", is_flag=True, help="Every line's record too.")
+@_STATE
+@_BATCH
 @_json_option
 @click.pass_context
-def status_command(ctx: click.Context, /, path: str, show_lines: bool) -> None:
+def status_command(
+    ctx: click.Context, /, path: str, show_lines: bool, state: str | None, batch_name: str | None
+) -> None:
     """Show the state of the batch in PATH (its output folder or state file), running or not."""
-    state: _State = ctx.ensure_object(_State)
+    _check_database(state)
+    where: dict[str, Any] = {"state": state, "batch": batch_name}
     try:
-        status = kb.status(path)
-        reconcile = kb.to_reconcile(path)
-        lines = kb.read_records(path) if show_lines else []
+        status = kb.status(path, **where)
+        reconcile = kb.to_reconcile(path, **where)
+        lines = kb.read_records(path, **where) if show_lines else []
     except FileNotFoundError as error:
         _err.print(f"error: {error}", style="red")
         raise click.exceptions.Exit(ExitCode.BAD_INPUT) from None
-    if state.json:
+    if ctx.ensure_object(_State).json:
         data = _status_data(status)
         data["reconcile"] = msgspec.to_builtins(reconcile)
         if show_lines:
@@ -251,17 +296,27 @@ def status_command(ctx: click.Context, /, path: str, show_lines: bool) -> None:
 
 
 @batch.command("resolve")
-@click.argument("path", type=click.Path(exists=True))
+@click.argument("path", type=click.Path())
 @click.argument("line_id")
 @click.option("--task-id", metavar="ID", help="The task kie.ai made for the line.")
 @click.option("--not-created", is_flag=True, help="kie.ai made no task: send the line again.")
-def resolve_command(path: str, line_id: str, task_id: str | None, not_created: bool) -> None:
+@_STATE
+@_BATCH
+def resolve_command(
+    path: str,
+    line_id: str,
+    task_id: str | None,
+    not_created: bool,
+    state: str | None,
+    batch_name: str | None,
+) -> None:
     """Settle an uncertain line after checking kie.ai (its dashboard, or `kieframe status`)."""
     if (task_id is None) == (not not_created):
         raise click.UsageError("give exactly one of --task-id and --not-created")
+    _check_database(state)
     try:
-        record = kb.resolve(path, line_id, task_id=task_id)
-    except KieError as error:
+        record = kb.resolve(path, line_id, task_id=task_id, state=state, batch=batch_name)
+    except (KieError, FileNotFoundError) as error:
         _err.print(f"error: {error}", style="red")
         raise click.exceptions.Exit(ExitCode.BAD_INPUT) from None
     _out.print(f"line {record.id}: {record.status.value}; run the batch again to continue")

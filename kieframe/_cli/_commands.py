@@ -170,6 +170,10 @@ def describe(state: _State, model: str, json_schema: bool, markdown: bool) -> No
         _out.print(source_line(spec, source, registry.replaced(model)))
         _out.print(f"usually {spec.typical_seconds:g} s; a wait gives up after {spec.deadline:g} s")
         _out.print(fields_table(spec))
+        if spec.rule_notes:
+            _out.print("across fields:", style="bold")
+            for note in spec.rule_notes:
+                _out.print(f"  - {note}", markup=False)
         for example in spec.examples:
             _out.print("documented example:", style="bold")
             _out.print_json(data=dict(example))

@@ -211,6 +211,7 @@ def describe_json(spec: ModelSpec[Any], source: ModelSource | None = None) -> di
         "deadline": spec.deadline,
         "tags": list(spec.tags),
         "fields": fields,
+        "rules": list(spec.rule_notes),
         "examples": [dict(example) for example in spec.examples],
     }
 
@@ -390,6 +391,8 @@ def model_markdown(spec: ModelSpec[Any]) -> str:
             f"{_cell(f'`{default}`' if default else '')} | {_cell(field_limit(field))} | "
             f"{_cell(field_description(field))} |"
         )
+    if spec.rule_notes:
+        lines += ["", "Across fields:", "", *(f"- {note}" for note in spec.rule_notes)]
     lines += [
         "",
         "## Run it",

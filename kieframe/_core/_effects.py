@@ -9,8 +9,10 @@ sleeping (h11's sans-I/O design).
 ==================  =========================================================================
 effect              what the driver does
 ==================  =========================================================================
-:class:`Call`       takes a slot of the request's rate-limit budget, sends one request to kie.ai
-                    (resending a read with backoff when ``retry``), answers the envelope's data
+:class:`Reserve`    takes a slot of a rate-limit budget and waits until it comes
+:class:`Call`       takes a slot of the request's rate-limit budget (unless a :class:`Reserve`
+                    took it), sends one request to kie.ai (resending a read with backoff when
+                    ``retry``), answers the envelope's data
 :class:`Fetch`      streams a result file into its partial file, resuming and retrying
 :class:`Sleep`      waits
 :class:`AwaitCallback`  waits for a callback of a task (a :class:`Delivery`), or a timeout
@@ -39,6 +41,7 @@ __all__ = [
     "Fetch",
     "Jitter",
     "Op",
+    "Reserve",
     "Sleep",
 ]
 
@@ -100,9 +103,21 @@ class Call:
     files: Any = None
     data: Mapping[str, str] | None = None
     budget: Literal["create", "read"] | None = None
+    reserved: bool = False  # the budget's slot was taken by a Reserve just before
     retry: bool = False
     task_id: str | None = None
     deadline: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reserve:
+    """Take a slot of ``budget`` and wait until it comes; the :class:`Call` that uses it follows.
+
+    A journaled create takes its slot before it is written down as sending: a process that dies
+    while it waits for a slot leaves nothing uncertain behind.
+    """
+
+    budget: Literal["create", "read"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +175,6 @@ class Blocking:
     function: Callable[[], Any]
 
 
-Effect = Call | Fetch | Sleep | AwaitCallback | Blocking
+Effect = Call | Reserve | Fetch | Sleep | AwaitCallback | Blocking
 #: An operation: it yields effects and returns a ``T``.
 Op = Generator[Effect, Any, T]

@@ -41,7 +41,7 @@ import stamina
 from .._envelope import read_envelope
 from .._errors import APIError, DownloadError, KieError, NoAnswerError
 from .._files._part import BATCH, PartFile
-from ._effects import Blocking, Call, Delivery, Effect, Fetch, Op, Sleep
+from ._effects import Blocking, Call, Delivery, Effect, Fetch, Op, Reserve, Sleep
 from ._fileplan import Decision, FilePlan, Step
 from ._scheduling import Timers, Workers
 
@@ -408,6 +408,8 @@ class SyncPerformer:
         """Perform one effect and return its result."""
         if isinstance(effect, Call):
             return self._call(effect)
+        if isinstance(effect, Reserve):
+            return self._take_slot(effect.budget)
         if isinstance(effect, Fetch):
             return self._fetch(effect)
         if isinstance(effect, Blocking):
@@ -432,9 +434,13 @@ class SyncPerformer:
             _replaying(first, self._send), call
         )
 
-    def _send(self, call: Call) -> Any:
-        if call.budget and (delay := self._connection.limiter.reserve(call.budget)):
+    def _take_slot(self, budget: str) -> None:
+        if delay := self._connection.limiter.reserve(budget):
             time.sleep(delay)
+
+    def _send(self, call: Call) -> Any:
+        if call.budget and not call.reserved:
+            self._take_slot(call.budget)
         try:
             response = self._http.send(self._connection.request(call))
         except httpx.TransportError as failure:
@@ -717,6 +723,8 @@ class AsyncPerformer:
         """
         if isinstance(effect, Call):
             return self._queue_read(effect) if effect.retry else self._send(effect)
+        if isinstance(effect, Reserve):
+            return self._take_slot(effect.budget)
         if isinstance(effect, Fetch):
             return self._fetch(effect)
         if isinstance(effect, Blocking):
@@ -739,9 +747,13 @@ class AsyncPerformer:
         retrying = stamina.AsyncRetryingCaller(**options).on(_read_backoff)
         return await retrying(_areplaying(first, self._send), call)
 
-    async def _send(self, call: Call) -> Any:
-        if call.budget and (delay := await self._reserve(call.budget)):
+    async def _take_slot(self, budget: str) -> None:
+        if delay := await self._reserve(budget):
             await self._sleep(delay)
+
+    async def _send(self, call: Call) -> Any:
+        if call.budget and not call.reserved:
+            await self._take_slot(call.budget)
         if self._in_flight is None:
             self._in_flight = asyncio.Semaphore(self.in_flight_limit)
         try:

@@ -22,7 +22,6 @@ import base64
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -47,7 +46,7 @@ from .._files._names import upload_name
 from .._journal import SqlJournal, SubmissionLog, new_token, tag_callback_url
 from .._records import RawInput, Task
 from .._registry import Registry
-from ._effects import SYSTEM_CLOCK, Blocking, Call, Clock, Op, Sleep
+from ._effects import SYSTEM_CLOCK, Blocking, Call, Clock, Op, Reserve, Sleep
 
 __all__ = [
     "BASE64_MAX",
@@ -96,9 +95,9 @@ def submit_op(
         data = put_urls(submission.input, urls)
         submission = Submission(
             model=submission.model,
-            input=data,
-            body={**submission.body, "input": data},
+            given=data,
             validated=submission.validated,
+            callback_url=submission.callback_url,
         )
     return (
         yield from create_op(
@@ -112,18 +111,38 @@ def submit_op(
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Submission:
+class Submission(msgspec.Struct, frozen=True, kw_only=True):
     """A create, ready to send: the JSON body and what it was built from.
 
-    ``uploads`` are local inputs still to upload; until then their fields hold a placeholder.
+    ``given`` is the ``input`` object, or a Struct that ``msgspec.to_builtins`` turns into it
+    (built when it is asked for: a create sends ``content`` without it). ``uploads`` are local
+    inputs still to upload; until then their fields hold a placeholder. ``content`` is the body
+    as the bytes to send, when it was encoded with the validation. (A frozen Struct, not a
+    dataclass: one is made on every submit, and a Struct is made at once.)
     """
 
     model: str
-    input: Mapping[str, Any]
-    body: Mapping[str, Any]
+    given: Mapping[str, Any] | msgspec.Struct
     validated: bool
+    callback_url: str | None = None
     uploads: tuple[PendingUpload, ...] = ()
+    content: bytes | None = None
+
+    @property
+    def input(self) -> Mapping[str, Any]:
+        """The ``input`` object of the createTask body."""
+        if isinstance(self.given, msgspec.Struct):
+            built: dict[str, Any] = msgspec.to_builtins(self.given)
+            return built
+        return self.given
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The createTask body: model, input, callBackUrl (if any)."""
+        body: dict[str, Any] = {"model": self.model, "input": self.input}
+        if self.callback_url is not None:
+            body["callBackUrl"] = self.callback_url
+        return body
 
 
 def prepare_submission(
@@ -142,20 +161,30 @@ def prepare_submission(
             raise InputValidationError(model, [problem]) from None
     if isinstance(input, RawInput):
         logger.warning("sending an unvalidated input for %s: no plugin checked it", model)
-        body: dict[str, Any] = {"model": model, "input": dict(input.data)}
-        if callback_url is not None:
-            body["callBackUrl"] = callback_url
-        return Submission(model=model, input=body["input"], body=body, validated=False)
+        return Submission(
+            model=model, given=dict(input.data), validated=False, callback_url=callback_url
+        )
     try:
         spec = registry.get_model(model)
     except UnknownModelError as error:
         error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
         error.args = (error.message,)
         raise
+    quick = spec._validator.quick(
+        input, model_id=model, callback_url=callback_url, rules=spec.rules
+    )
+    if quick is not None:  # an input of JSON values: validated and encoded in one pass each
+        given, content = quick
+        return Submission(
+            model=model, given=given, validated=True, callback_url=callback_url, content=content
+        )
     staged = stage_input(spec, input)
-    body = spec.to_request(staged.value, callback_url=callback_url, extra=staged.extra)
     return Submission(
-        model=model, input=body["input"], body=body, validated=True, uploads=staged.uploads
+        model=model,
+        given=spec.to_input(staged.value, extra=staged.extra),
+        validated=True,
+        callback_url=callback_url,
+        uploads=staged.uploads,
     )
 
 
@@ -262,7 +291,8 @@ def create_op(
     that could not be opened is resent at once; both at most ``attempts`` times in all. Anything
     else after the request may have reached kie.ai raises :class:`~kieframe.SubmissionUncertain`.
     With a ``journal``, the create (to ``host``) is written down before it is sent and its
-    outcome after.
+    outcome after; its budget slot is taken first, so that a process that dies while it waits
+    for one has written nothing down (nothing is left uncertain that never left).
     """
     content = encode_body(submission)  # a body that cannot be sent fails here, before the journal
     if journal is None:
@@ -272,17 +302,25 @@ def create_op(
             )
         )
     begin = partial(journal.begin, model=submission.model, input=submission.input, host=host)
-    callback_url = submission.body.get("callBackUrl")
-    if isinstance(journal, SqlJournal) and isinstance(callback_url, str):
+    callback_url = submission.callback_url
+    if isinstance(journal, SqlJournal) and callback_url is not None:
         # The callback names its submission, so that the receiver can settle an uncertain one.
         token = new_token()
-        body = {**submission.body, "callBackUrl": tag_callback_url(callback_url, token)}
-        content = encode_body(replace(submission, body=body))
+        tagged = msgspec.structs.replace(
+            submission, callback_url=tag_callback_url(callback_url, token), content=None
+        )
+        content = encode_body(tagged)
         begin = partial(begin, token=token)
+    yield Reserve("create")
     entry: int = yield Blocking(begin)
     try:
         task = yield from _create(
-            submission, content, attempts=attempts, rate_window=rate_window, clock=clock
+            submission,
+            content,
+            attempts=attempts,
+            rate_window=rate_window,
+            clock=clock,
+            reserved=True,
         )
     except KieError as error:
         if _definitely_refused(error):  # nothing was created, nothing to pay for
@@ -327,7 +365,10 @@ def encode_body(submission: Submission) -> bytes:
 
     A lone surrogate, a NaN or a value nested too deep (possible in a
     :class:`~kieframe.RawInput`) fails here, before the journal or the network sees anything.
+    A body encoded with its validation (``content``) is sent as it is.
     """
+    if submission.content is not None:
+        return submission.content
     try:
         text = json.dumps(
             submission.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
@@ -339,14 +380,28 @@ def encode_body(submission: Submission) -> bytes:
 
 
 def _create(
-    submission: Submission, content: bytes, *, attempts: int, rate_window: float, clock: Clock
+    submission: Submission,
+    content: bytes,
+    *,
+    attempts: int,
+    rate_window: float,
+    clock: Clock,
+    reserved: bool = False,
 ) -> Op[Task]:
+    """Send the create, resending after a definite non-acceptance; ``reserved``: the first
+    attempt's budget slot is already taken."""
     attempt = 0
     while True:
         attempt += 1
         sent_at = clock.time()
         try:
-            data = yield Call(method="POST", path=CREATE_TASK, content=content, budget="create")
+            data = yield Call(
+                method="POST",
+                path=CREATE_TASK,
+                content=content,
+                budget="create",
+                reserved=reserved and attempt == 1,
+            )
         except RateLimitError as error:
             if attempt == attempts:
                 raise
@@ -376,7 +431,7 @@ def _create(
             task_id=str(task_id),
             model=submission.model,
             input=submission.input,
-            callback_url=submission.body.get("callBackUrl"),
+            callback_url=submission.callback_url,
             submitted_at=sent_at,
             validated=submission.validated,
         )

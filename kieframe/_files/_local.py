@@ -29,7 +29,9 @@ from .._fields import HttpUrl, MediaLimits, media_limits
 from .._records import Unchecked
 from .._spec import ModelSpec
 from .._validation import input_fields, struct_attributes
-from ._probe import MediaInfo, probe
+from ._file_rules import FileRule, LocalFile, LocalFiles
+from ._file_rules import Location as Location  # where a value sits, for _core
+from ._probe import UNKNOWN, MediaInfo, probe
 from ._sniff import canonical_media_type, sniff
 
 __all__ = [
@@ -46,9 +48,6 @@ logger = logging.getLogger("kieframe")
 
 #: What a local input stands as while the rest of the input is validated.
 PLACEHOLDER_URL = "https://upload.kieframe.invalid/pending"
-
-#: Where a value sits in an input: keys of objects and indexes of lists.
-Location = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +67,9 @@ class Rehost:
 class PendingUpload:
     """A checked local input waiting to be uploaded into the field at ``field`` (a path).
 
-    Either ``data`` (with its ``sha256`` and sniffed ``media_type``) or a ``source_url`` to rehost.
-    ``location`` is the path as keys and indexes, for :func:`put_urls`.
+    Either ``data`` (with its ``sha256``, sniffed ``media_type`` and what its header states,
+    ``info``) or a ``source_url`` to rehost. ``location`` is the path as keys and indexes, for
+    :func:`put_urls`.
     """
 
     field: str
@@ -78,6 +78,7 @@ class PendingUpload:
     data: bytes = b""
     sha256: str = ""
     media_type: str = ""
+    info: MediaInfo = UNKNOWN
     source_url: str | None = None
     location: Location = ()
 
@@ -136,6 +137,7 @@ def stage_input(spec: ModelSpec[Any], data: Any) -> Staged:
         value = spec.validate(staged)
     except InputValidationError as error:
         raise InputValidationError(spec.id, [*error.problems, *problems]) from None
+    problems += _file_problems(spec, value, uploads)
     if problems:
         raise InputValidationError(spec.id, problems)
     if extra:
@@ -143,6 +145,25 @@ def stage_input(spec: ModelSpec[Any], data: Any) -> Staged:
             "%s: sending fields the plugin does not check: %s", spec.id, ", ".join(extra)
         )
     return Staged(value=value, uploads=tuple(uploads), extra=extra)
+
+
+def _file_problems(
+    spec: ModelSpec[Any], value: msgspec.Struct, uploads: list[PendingUpload]
+) -> list[Problem]:
+    """What the spec's file rules find in the checked local files (rehosted ones are URLs)."""
+    rules = [rule for rule in spec.rules if isinstance(rule, FileRule)]
+    if not rules:
+        return []
+    files = LocalFiles(
+        {
+            upload.location: LocalFile(upload.field, upload.label, len(upload.data), upload.info)
+            for upload in uploads
+            if upload.source_url is None
+        }
+    )
+    if not files:
+        return []
+    return [problem for rule in rules for problem in rule.check(value, files)]
 
 
 def _unchecked(
@@ -337,10 +358,10 @@ def _check(name: str, limits: MediaLimits, label: str, content: bytes) -> Pendin
     if media_type is None or media_type not in accepted:
         kind = media_type or f"not a recognised {limits.kind} file"
         return Problem(name, f"{label} is {kind}", limits.describe())
-    if limits.bounds:
-        breach = out_of_bounds(limits, probe(content, media_type))
-        if breach is not None:
-            return Problem(name, f"{label} {breach}", limits.describe())
+    info = probe(content, media_type)
+    breach = out_of_bounds(limits, info)
+    if breach is not None:
+        return Problem(name, f"{label} {breach}", limits.describe())
     return PendingUpload(
         field=name,
         limits=limits,
@@ -348,6 +369,7 @@ def _check(name: str, limits: MediaLimits, label: str, content: bytes) -> Pendin
         data=content,
         sha256=hashlib.sha256(content).hexdigest(),
         media_type=media_type,
+        info=info,
     )
 
 

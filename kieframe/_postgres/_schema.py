@@ -74,6 +74,49 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             ON kieframe_submissions (token) WHERE token IS NOT NULL;
         """,
     ),
+    (
+        3,
+        "batches: lines claimed by workers with leases, and the workers' heartbeats",
+        """
+        CREATE TABLE kieframe_batches (
+            name text PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        );
+        CREATE TABLE kieframe_batch_lines (
+            batch text NOT NULL REFERENCES kieframe_batches (id) ON DELETE CASCADE,
+            id text NOT NULL,
+            seq integer NOT NULL,
+            line integer NOT NULL,
+            model text,
+            input jsonb NOT NULL,
+            digest text NOT NULL,
+            status text NOT NULL,
+            owner text,
+            lease_until timestamptz,
+            task_id text,
+            callback_url text,
+            sent_input jsonb,
+            sent_at double precision,
+            finished_at double precision,
+            updated_at double precision NOT NULL,
+            files jsonb,
+            error jsonb,
+            credits double precision,
+            bytes bigint,
+            PRIMARY KEY (batch, id)
+        );
+        CREATE INDEX kieframe_batch_lines_status ON kieframe_batch_lines (batch, status, seq);
+        CREATE TABLE kieframe_batch_workers (
+            batch text NOT NULL REFERENCES kieframe_batches (id) ON DELETE CASCADE,
+            owner text NOT NULL,
+            host text,
+            started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            lease_until timestamptz NOT NULL,
+            PRIMARY KEY (batch, owner)
+        );
+        """,
+    ),
 )
 
 #: The schema version this kieframe expects.

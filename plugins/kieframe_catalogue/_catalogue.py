@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -11,6 +11,8 @@ from typing import Any, Literal
 import msgspec
 
 from kieframe.authoring import (
+    FileRule,
+    LocalFiles,
     ModelSpec,
     OutputCount,
     OutputKind,
@@ -19,7 +21,7 @@ from kieframe.authoring import (
     spec_from_schema,
 )
 
-from ._overrides import EXAMPLES, MANY, OUTPUTS, RULES, limits_for
+from ._overrides import EXAMPLES, MANY, OUTPUTS, RULE_NOTES, RULES, limits_for
 
 __all__ = ["ENTRIES", "TIMING", "Entry", "entry", "specs"]
 
@@ -71,7 +73,8 @@ class Entry:
             title=self.title,
             docs_url=self.docs_url,
             patches=patches,
-            rules=tuple(_with_defaults(rule, defaults) for rule in RULES.get(self.id, ())),
+            rules=_with_defaults(RULES.get(self.id, ()), defaults),
+            rule_notes=tuple(RULE_NOTES[self.id].split("; ")) if self.id in RULE_NOTES else (),
             lazy=True,
             output=self.output,
             outputs=self.outputs,
@@ -95,18 +98,39 @@ def _defaults(schema: Mapping[str, Any], patches: Mapping[str, Any]) -> dict[str
     return {name: value for name, value in found.items() if value is not None}
 
 
-def _with_defaults(rule: Rule, defaults: Mapping[str, Any]) -> Rule:
-    """``rule``, checked on the input with kie's documented defaults in place of unset fields."""
+def _with_defaults(rules: Sequence[Rule], defaults: Mapping[str, Any]) -> tuple[Rule, ...]:
+    """``rules``, checked on the input with kie's documented defaults in place of unset fields.
 
-    def checked(value: Any) -> Iterable[Problem]:
+    The defaults are filled in once per input, for all the rules together (a file rule runs
+    later, when local files are staged, so the file rules share their own filling).
+    """
+
+    def filled(value: Any) -> Any:
         unset = {
             name: default
             for name, default in defaults.items()
             if getattr(value, name, default) is None
         }
-        return rule(msgspec.structs.replace(value, **unset) if unset else value)
+        return msgspec.structs.replace(value, **unset) if unset else value
 
-    return checked
+    plain = [rule for rule in rules if not isinstance(rule, FileRule)]
+    on_files = [rule.check for rule in rules if isinstance(rule, FileRule)]
+    together: list[Rule] = []
+    if plain:
+
+        def checked(value: Any) -> Iterable[Problem]:
+            value = filled(value)
+            return [problem for rule in plain for problem in rule(value)]
+
+        together.append(checked)
+    if on_files:
+
+        def checked_files(value: Any, files: LocalFiles) -> Iterable[Problem]:
+            value = filled(value)
+            return [problem for check in on_files for problem in check(value, files)]
+
+        together.append(FileRule(checked_files))
+    return tuple(together)
 
 
 def _corrected(model_id: str, example: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from ._media_limits import MEDIA_LIMITS
 from ._prose_rules import RULE_NOTES, RULES
 
 __all__ = [
+    "DECISIONS",
     "EXAMPLES",
     "LIMITS",
     "MANY",
@@ -27,6 +28,7 @@ __all__ = [
     "RULE_NOTES",
     "ExampleDecision",
     "Limit",
+    "LimitDecision",
     "limits_for",
     "markdown",
 ]
@@ -45,6 +47,76 @@ class ExampleDecision:
     follows: Literal["schema", "example", "repaired"]
     reason: str
     corrected: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitDecision:
+    """A limit kie.ai's docs state two ways, or leave open: the reading enforced, and why."""
+
+    model: str
+    field: str
+    enforced: str
+    reason: str
+
+
+_STRICTER = "the stricter wins, so that what kieframe accepts passes kie.ai under either reading"
+_WAN_FLASH_PROMPT = LimitDecision(
+    "wan/2-6-flash-image-to-video",
+    "prompt",
+    "at most 1,500 characters (the schema)",
+    f"the text says 5,000 characters and the schema 1,500; {_STRICTER}",
+)
+
+#: Where kie.ai's words leave a choice, each pinned by a test (tests/catalogue/test_file_rules.py).
+DECISIONS: tuple[LimitDecision, ...] = (
+    LimitDecision(
+        "omnihuman-1-5",
+        "prompt",
+        "at most 300 characters (the schema)",
+        "the text recommends 300 characters and allows 1,000, the schema says 300; " + _STRICTER,
+    ),
+    _WAN_FLASH_PROMPT,
+    LimitDecision(
+        "wan/2-6-flash-video-to-video",
+        _WAN_FLASH_PROMPT.field,
+        _WAN_FLASH_PROMPT.enforced,
+        _WAN_FLASH_PROMPT.reason,
+    ),
+    LimitDecision(
+        "kling-3.0/video",
+        "multi_prompt[].prompt",
+        "at most 500 characters, each @element reference counting as 37",
+        "'each @element will occupy 37 characters' is read as: a reference to one of the "
+        "input's kling_elements (@ and its name, not followed by a letter, digit or _) counts "
+        "37 characters in place of its own length; other @words are plain text. The top-level "
+        "prompt states no length, so nothing is counted there",
+    ),
+    LimitDecision(
+        "bytedance/seedance-2-5",
+        "reference_audio_urls",
+        "local files together at most 30 s",
+        "the audio field's text says 'total duration of reference videos must not exceed 30 "
+        "seconds', repeating the video field's sentence; read as a total for the audios too, as "
+        "Seedance 2 states for its audios (the stricter reading)",
+    ),
+    LimitDecision(
+        "happyhorse-1-1/text-to-video",
+        "prompt",
+        "at most 4,999 characters (the schema); Chinese text not counted apart",
+        "the text says 5,000 characters, or 2,500 Chinese ones, and the schema 4,999; the "
+        "stricter count is kept. How mixed text counts is not said, and the reference-to-video "
+        "page of the same family says longer text is truncated rather than refused, so the "
+        "Chinese limit is left to kie.ai (on all three HappyHorse 1.1 pages)",
+    ),
+    LimitDecision(
+        "ideogram/character-remix",
+        "reference_mask_urls",
+        "one file of at most 10 MB",
+        "the mask's text repeats 'maximum total size 10MB across all character references'; "
+        "there is one mask, so it is held to 10 MB alone and the reference images to 10 MB "
+        "together",
+    ),
+)
 
 
 _SEEDANCE_2_DURATION = "the docs give the video length as 4 to 15 seconds"
@@ -175,6 +247,15 @@ LIMITS: tuple[Limit, ...] = (
         "dialogue[].text",
         {"maxLength": 5000},
         "all dialogue text together may not pass 5000 characters, so neither may one line",
+    ),
+    *(
+        Limit(
+            model,
+            "speakers[].speaker_id",
+            {"pattern": r"^Speaker [0-9]+$"},
+            "a speaker id has the form 'Speaker N'",
+        )
+        for model in ("google/gemini-2-5-pro-tts", "google/gemini-3-1-flash-tts")
     ),
     # -- item counts ------------------------------------------------------------------------
     Limit("gemini-omni-video", "image_urls", {"maxItems": 7}, "at most 7 reference images"),
@@ -462,8 +543,9 @@ def markdown() -> str:
         "MP4 and MOV duration and picture size; WAV, FLAC and MP3 durations (MP3 from the "
         "Xing/Info header, else estimated from the first frame's bit rate). A file whose header "
         "does not state a value (another format, or an unusual header) is not refused for it, "
-        "and URLs are not fetched, so kie.ai checks them. Frame rates and totals across several "
-        'files ("all reference videos together at most 15 s") are left to kie.ai.',
+        "and URLs are not fetched, so kie.ai checks them. Limits across files (all reference "
+        "videos together at most 15 s, a mask of the image's size) are rules below, checked on "
+        "the local files the same way. Frame rates are left to kie.ai.",
         "",
         "| model | field | limits | what the docs say |",
         "| --- | --- | --- | --- |",
@@ -479,13 +561,25 @@ def markdown() -> str:
         "## Cross-field rules stated in prose",
         "",
         "They are checked after the fields, with kie.ai's documented defaults in place of fields "
-        "left out.",
+        "left out; those on files see the local files only, before anything is uploaded.",
         "",
         "| model | rules |",
         "| --- | --- |",
     ]
     for model in sorted(RULES):
         lines.append(f"| `{model}` | {_cell(RULE_NOTES[model])} |")
+    lines += [
+        "",
+        "## Where the docs leave a choice",
+        "",
+        "| model | field | enforced | why |",
+        "| --- | --- | --- | --- |",
+    ]
+    for choice in DECISIONS:
+        lines.append(
+            f"| `{choice.model}` | `{choice.field}` | {_cell(choice.enforced)} | "
+            f"{_cell(choice.reason)} |"
+        )
     lines += [
         "",
         "## Documented examples that break their schema",

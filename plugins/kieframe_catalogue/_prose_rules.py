@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kieframe.authoring import (
+    FileRule,
+    LocalFiles,
     Problem,
     Rule,
     count_range,
@@ -71,6 +74,140 @@ def _total_items(*paths: str, most: int) -> Rule:
             )
 
     return rule
+
+
+def _total_length(path: str, *, item: str, most: int) -> Rule:
+    """The texts at ``item`` of the list at ``path`` hold at most ``most`` characters together."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        total = sum(len(value_at(entry, item) or "") for entry in value_at(value, path) or ())
+        if total > most:
+            yield Problem(
+                path, f"has {total:,} characters of {item} in all", f"at most {most:,} together"
+            )
+
+    return rule
+
+
+def _unique(path: str, *, key: str) -> Rule:
+    """The items of the list at ``path`` have different values at ``key`` (where set)."""
+
+    def rule(value: Any) -> Iterator[Problem]:
+        seen: set[Any] = set()
+        for index, item in enumerate(value_at(value, path) or ()):
+            name = value_at(item, key)
+            if name in seen:
+                yield Problem(f"{path}[{index}].{key}", f"repeats {name!r}", "unique in the list")
+            if is_set(name):
+                seen.add(name)
+
+    return rule
+
+
+def _element_prompts(*, most: int, weight: int) -> Rule:
+    """Kling 3.0's shot prompts hold at most ``most`` characters, a reference counting ``weight``.
+
+    A reference is ``@`` and the name of one of the input's elements; it counts as ``weight``
+    characters in place of its own length (see the decisions record).
+    """
+
+    def rule(value: Any) -> Iterator[Problem]:
+        given = {value_at(element, "name") for element in value_at(value, "kling_elements") or ()}
+        names = sorted((name for name in given if name), key=len, reverse=True)
+        if not names:
+            return
+        reference = re.compile("@(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
+        for index, shot in enumerate(value_at(value, "multi_prompt") or ()):
+            text = value_at(shot, "prompt") or ""
+            found = reference.findall(text)
+            length = len(text) + sum(weight - len(name) for name in found)
+            if length > most:
+                yield Problem(
+                    f"multi_prompt[{index}].prompt",
+                    f"counts {length} characters with its {len(found)} element references",
+                    f"at most {most}, each @element counting as {weight}",
+                )
+
+    return rule
+
+
+# -- rules on local files (sizes and durations from their headers; URLs are kie.ai's) -----------
+
+
+def _total_duration(path: str, *, most: float) -> Rule:
+    """The local files of the list at ``path`` last at most ``most`` seconds together.
+
+    Files whose header states no duration (and URLs) are not counted: the others passing the
+    limit already break it.
+    """
+
+    def check(value: Any, files: LocalFiles) -> Iterator[Problem]:
+        known = [file.info.duration for file in files.at(path) if file.info.duration is not None]
+        total = sum(known)
+        if total > most * (1 + 1e-6):
+            yield Problem(
+                path,
+                f"has {len(known)} local files lasting {total:.3g} s together",
+                f"at most {most:g} s in all",
+            )
+
+    return FileRule(check)
+
+
+def _total_bytes(path: str, *, most: int) -> Rule:
+    """The local files of the list at ``path`` hold at most ``most`` bytes together."""
+
+    def check(value: Any, files: LocalFiles) -> Iterator[Problem]:
+        found = files.at(path)
+        total = sum(file.size for file in found)
+        if total > most:
+            yield Problem(
+                path,
+                f"has {len(found)} local files of {total:,} bytes together",
+                f"at most {most >> 20} MB in all",
+            )
+
+    return FileRule(check)
+
+
+def _same_size(first: str, second: str) -> Rule:
+    """The local files in ``first`` and ``second`` have the same pixel size, where both state it."""
+
+    def check(value: Any, files: LocalFiles) -> Iterator[Problem]:
+        one, other = files.at(first), files.at(second)
+        if not (one and other):
+            return
+        a, b = one[0].info, other[0].info
+        if None in (a.width, a.height, b.width, b.height):
+            return
+        if (a.width, a.height) != (b.width, b.height):
+            yield Problem(
+                second,
+                f"{other[0].label} is {b.width}x{b.height} px, "
+                f"{one[0].label} in {first} {a.width}x{a.height} px",
+                f"the same size as {first}",
+            )
+
+    return FileRule(check)
+
+
+def _duration_by(path: str, *, by: str, most: Mapping[Any, float]) -> Rule:
+    """Each local file of the list at ``path`` lasts at most ``most[value of by]`` seconds."""
+
+    def check(value: Any, files: LocalFiles) -> Iterator[Problem]:
+        key = value_at(value, by)
+        if key not in most:
+            return
+        for file in files.at(path):
+            seconds = file.info.duration
+            if seconds is not None and seconds > most[key] * (1 + 1e-6):
+                yield Problem(
+                    file.field,
+                    f"{file.label} lasts {seconds:.3g} s",
+                    f"at most {most[key]:g} s when {by!r} is {key!r}",
+                )
+
+    return FileRule(check)
 
 
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic")
@@ -232,6 +369,12 @@ _SEEDANCE_2_5_FRAMES = tuple(
     mutually_exclusive("first_frame_url", refs)
     for refs in ("reference_image_urls", "reference_video_urls", "reference_audio_urls")
 )
+_SEEDANCE_2_TOTALS = (
+    _total_duration("reference_video_urls", most=15),
+    _total_duration("reference_audio_urls", most=15),
+)
+_IDEOGRAM_REFERENCES = _total_bytes("reference_image_urls", most=10 << 20)
+_IDEOGRAM_MASK = _same_size("image_url", "mask_url")
 _WAN_27_IMAGE = (
     _range_by("n", by="enable_sequential", ranges={False: (1, 4), True: (1, 12)}),
     _only_when("color_palette", other="enable_sequential", equals=False),
@@ -241,9 +384,25 @@ _WAN_27_IMAGE = (
 #: defaults filled in where a field is unset (kie applies them), so ``when=False`` of a flag that
 #: defaults to false also holds when the flag is left out.
 RULES: Mapping[str, tuple[Rule, ...]] = {
+    "bytedance/seedance-2": _SEEDANCE_2_TOTALS,
+    "bytedance/seedance-2-fast": _SEEDANCE_2_TOTALS,
+    "bytedance/seedance-2-mini": _SEEDANCE_2_TOTALS,
     "bytedance/seedance-2-5": (
         *_SEEDANCE_2_5_FRAMES,
         requires("last_frame_url", "first_frame_url"),
+        _total_duration("reference_video_urls", most=30),
+        _total_duration("reference_audio_urls", most=30),
+    ),
+    "elevenlabs/text-to-dialogue-v3": (_total_length("dialogue", item="text", most=5000),),
+    "ideogram/character": (_IDEOGRAM_REFERENCES,),
+    "ideogram/character-edit": (_IDEOGRAM_REFERENCES, _IDEOGRAM_MASK),
+    "ideogram/character-remix": (
+        _IDEOGRAM_REFERENCES,
+        _total_bytes("image_urls", most=10 << 20),
+    ),
+    "ideogram/v3-edit": (_IDEOGRAM_MASK,),
+    "kling-2.6/motion-control": (
+        _duration_by("video_urls", by="character_orientation", most={"image": 10, "video": 30}),
     ),
     "gpt-image-2-text-to-image": (
         only_with(
@@ -280,6 +439,7 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
             high=8000,
             defaults=(0, 8000),
         ),
+        _element_prompts(most=500, weight=37),
     ),
     "kling-3.0-omni/text-to-video": (
         _both_true("customize_multi_shots", "prefer_multi_shots"),
@@ -306,11 +466,14 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
     "minimax-h3/image-to-video": (one_of_required("first_frame_url", "last_frame_url"),),
     "minimax-h3/reference-to-video": (
         one_of_required("reference_image_urls", "reference_video_urls"),
+        _total_duration("reference_video_urls", most=15),
+        _total_duration("reference_audio_urls", most=15),
     ),
     "pixverse-v6/extend": (
         one_of_required("taskId", "video_url"),
         mutually_exclusive("taskId", "video_url"),
     ),
+    "pixverse-v6/reference-to-video": (_unique("image_references", key="ref_name"),),
     "pixverse-v6/image-to-video": (
         one_of_required("duration", "template_id"),
         mutually_exclusive("duration", "template_id"),
@@ -322,6 +485,13 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
     "wan/2-7-image": _WAN_27_IMAGE,
     "wan/2-7-image-pro": _WAN_27_IMAGE,
 }
+
+
+def _files_last(most: int) -> str:
+    return (
+        f"local reference videos last at most {most} s together, and so do local reference audios"
+    )
+
 
 _NOT_BOTH_SHOT_MODES = "customize_multi_shots and prefer_multi_shots may not both be true"
 _ELEMENTS_NOTE = (
@@ -337,10 +507,24 @@ _WAN_27_IMAGE_NOTE = (
     "n is 1 to 4, or 1 to 12 with enable_sequential; color_palette only without enable_sequential"
 )
 
+_SEEDANCE_2_NOTE = _files_last(15)
+_IDEOGRAM_NOTE = "local reference images hold at most 10 MB together"
+_MASK_NOTE = "a local mask has the pixel size of a local image"
+
 #: The rules above, in words (for the docs page).
 RULE_NOTES: Mapping[str, str] = {
+    "bytedance/seedance-2": _SEEDANCE_2_NOTE,
+    "bytedance/seedance-2-fast": _SEEDANCE_2_NOTE,
+    "bytedance/seedance-2-mini": _SEEDANCE_2_NOTE,
     "bytedance/seedance-2-5": "first_frame_url cannot go with any reference list; "
-    "last_frame_url needs first_frame_url",
+    f"last_frame_url needs first_frame_url; {_files_last(30)}",
+    "elevenlabs/text-to-dialogue-v3": "the dialogue's texts hold at most 5,000 characters together",
+    "ideogram/character": _IDEOGRAM_NOTE,
+    "ideogram/character-edit": f"{_IDEOGRAM_NOTE}; {_MASK_NOTE}",
+    "ideogram/character-remix": f"{_IDEOGRAM_NOTE}, and so do local style images",
+    "ideogram/v3-edit": _MASK_NOTE,
+    "kling-2.6/motion-control": "a local video lasts at most 10 s when character_orientation "
+    "is 'image' (30 s when 'video')",
     "gpt-image-2-text-to-image": "5:4, 4:5, 3:1, 1:3 and 9:21 only at 1K; 1:1 not at 4K; 2K "
     "and 4K need an aspect ratio other than auto",
     "gpt-image-2-image-to-image": "5:4 and 4:5 only at 1K; 1:1 not at 4K; 2K and 4K need an "
@@ -354,7 +538,8 @@ RULE_NOTES: Mapping[str, str] = {
     "slots); each clip's ends after its start, at most 10 s later",
     "kling-3.0/video": "multi_prompt is required with multi_shots, prompt without; only a "
     "first frame with multi_shots; "
-    f"{_ELEMENTS_NOTE}; {_TRIM_NOTE}",
+    f"{_ELEMENTS_NOTE}; {_TRIM_NOTE}; a shot prompt holds at most 500 characters, each "
+    "@element reference counting as 37",
     "kling-3.0-omni/text-to-video": f"{_NOT_BOTH_SHOT_MODES}; multi_prompt is required with, "
     f"and only allowed with, customize_multi_shots; {_ELEMENTS_NOTE}; {_SUBJECTS_NOTE}",
     "kling-3.0-omni/image-to-video": f"{_NOT_BOTH_SHOT_MODES}; {_ELEMENTS_NOTE}; {_TRIM_NOTE}",
@@ -364,9 +549,11 @@ RULE_NOTES: Mapping[str, str] = {
     f"image_urls at most 4; audio only without video_urls; {_AUTO_NOTE}",
     "kling-3.0-omni/transformation": f"{_ELEMENTS_NOTE}; {_SUBJECTS_NOTE}; {_AUTO_NOTE}",
     "minimax-h3/image-to-video": "at least one of first_frame_url and last_frame_url",
-    "minimax-h3/reference-to-video": "at least one of the reference images and videos",
+    "minimax-h3/reference-to-video": "at least one of the reference images and videos; "
+    f"{_files_last(15)}",
     "pixverse-v6/extend": "exactly one of taskId and video_url",
     "pixverse-v6/image-to-video": "exactly one of duration and template_id",
+    "pixverse-v6/reference-to-video": "each image reference's ref_name is unique in the list",
     "wan/2-7-r2v": "at least one reference image or video, at most 5 in all",
     "wan/2-7-image": _WAN_27_IMAGE_NOTE,
     "wan/2-7-image-pro": _WAN_27_IMAGE_NOTE,

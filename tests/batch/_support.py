@@ -81,6 +81,31 @@ def batch_options(emu: Emulator | str, registry: Registry) -> dict[str, Any]:
     }
 
 
+def shared_options(url: str, registry: Registry) -> dict[str, Any]:
+    """Like :func:`batch_options`, for workers sharing budgets in a database.
+
+    For an emulator with windows scaled to 10 % (20 creates per second): the margin of the
+    shared budget covers a busy machine's delays between a slot and the request's arrival.
+    """
+    return {
+        **batch_options(url, registry),
+        "rate_limits": RateLimits(create_window=1.6, read_window=0.15),
+        "settle_timeout": 2.0,
+    }
+
+
+#: The start of a child process's script (``python -c``) that runs a batch: this module loaded
+#: from ``sys.argv[1]`` as ``support``, ``kieframe.batch`` imported, the registry made.
+CHILD_PRELUDE = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("batch_support", sys.argv[1])
+support = importlib.util.module_from_spec(spec)
+sys.modules["batch_support"] = support
+spec.loader.exec_module(support)
+import kieframe.batch
+registry = support.make_registry()
+"""
+
 IMAGE = "https://example.com/cat.png"
 
 

@@ -23,23 +23,26 @@ import pytest
 import kieframe.batch as kb
 from kieframe.batch import LineStatus
 
-from ._support import batch_options, comparable, emulator, make_registry, manifest, write_jsonl
+from ._support import (
+    CHILD_PRELUDE,
+    batch_options,
+    comparable,
+    emulator,
+    make_registry,
+    manifest,
+    write_jsonl,
+)
 from .test_faults import check_files, creates_per_prompt
 
 LINES = 40
 SUPPORT = Path(__file__).with_name("_support.py")
-CHILD = """
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("batch_support", sys.argv[1])
-support = importlib.util.module_from_spec(spec)
-sys.modules["batch_support"] = support
-spec.loader.exec_module(support)
-import kieframe.batch
-registry = support.make_registry()
-options = support.batch_options(sys.argv[2], registry)
+CHILD = (
+    CHILD_PRELUDE
+    + """options = support.batch_options(sys.argv[2], registry)
 print("started", flush=True)
 kieframe.batch.run(sys.argv[3], out=sys.argv[4], **options)
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +77,8 @@ def test_a_killed_batch_resumes_without_paying_twice(
         # enough that a slow status read on a loaded machine never misses the running child.
         wait_until_moved(out, rng.randrange(1, LINES // 2), child)
         time.sleep(rng.uniform(0.0, 0.05))
-        assert kb.status(out).running  # read from this process while the child runs it
+        child.send_signal(signal.SIGSTOP)  # frozen where it is: it cannot finish meanwhile
+        assert kb.status(out).running  # read from this process while the child holds the run
         child.send_signal(signal.SIGKILL)
         assert child.wait() == -signal.SIGKILL  # killed mid-batch, not finished
         child.stdout.close()

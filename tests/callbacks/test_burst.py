@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -34,15 +35,22 @@ def _bodies(emu: Emulator, reader: kieframe.Client, count: int) -> dict[str, byt
 
 
 async def _post_all(url: str, bodies: dict[str, bytes]) -> list[int]:
-    """POST every body at once (100 connections); the statuses."""
+    """POST every body at once (100 connections); the statuses.
+
+    Like kie.ai, the sender tries again when a connection breaks before an answer (a pooled
+    connection the server is closing just as it is reused gives a ``ReadError`` under a burst);
+    the receiver takes a delivery it already has as a duplicate.
+    """
     limits = httpx.Limits(max_connections=100)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
-        answers = await asyncio.gather(
-            *(
-                http.post("/", content=body, headers=signed_headers(task_id))
-                for task_id, body in bodies.items()
-            )
-        )
+
+        async def post(task_id: str, body: bytes) -> httpx.Response:
+            for _ in range(2):
+                with contextlib.suppress(httpx.TransportError):
+                    return await http.post("/", content=body, headers=signed_headers(task_id))
+            return await http.post("/", content=body, headers=signed_headers(task_id))
+
+        answers = await asyncio.gather(*(post(task, body) for task, body in bodies.items()))
     return [answer.status_code for answer in answers]
 
 

@@ -56,6 +56,28 @@ def test_describe_shows_every_field_with_its_limit_and_default(cli: Runner) -> N
         assert field.name in table.out
 
 
+def test_describe_says_what_a_model_checks_across_fields(cli: Runner) -> None:
+    model = "ideogram/character-edit"  # a mask the image's size, reference images 10 MB in all
+    spec = kieframe.get_model(model)
+    assert spec.rules
+    assert spec.rule_notes
+    described = cli("describe", model, "--json").json()
+    assert isinstance(described, dict)
+    assert described["rules"] == list(spec.rule_notes)
+    assert any("mask" in note for note in described["rules"])
+    text = cli("describe", model).out
+    assert "across fields:" in text
+    for note in spec.rule_notes:
+        assert note.split()[0] in text
+    assert cli("describe", WAN, "--json").json()["rules"] == []  # type: ignore[index]
+
+
+def test_every_catalogue_model_with_rules_says_what_they_check() -> None:
+    for spec in kieframe.models():
+        if spec.rules:
+            assert spec.rule_notes, spec.id
+
+
 def test_describe_prints_the_json_schema(cli: Runner) -> None:
     done = cli("describe", WAN, "--json-schema")
     assert done.code == 0, done.err

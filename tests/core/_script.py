@@ -16,6 +16,7 @@ from kieframe._core._effects import (
     Effect,
     Fetch,
     Op,
+    Reserve,
     Sleep,
 )
 from kieframe._core._fileplan import Step
@@ -91,6 +92,8 @@ class Script:
             return None
         if isinstance(effect, Blocking):
             return effect.function()
+        if isinstance(effect, Reserve):
+            return None
         if isinstance(effect, AwaitCallback):
             delivery = self.callbacks.pop(0)
             if delivery is None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import kieframe
-from kieframe._core._effects import Blocking, Call, Effect, Sleep
+from kieframe._core._effects import Blocking, Call, Effect, Reserve, Sleep
 from kieframe._core._submit import CREATE_TASK, submit_op
 from kieframe._records import Task
 from kieframe._registry import default_registry
@@ -165,8 +165,33 @@ def test_the_journal_is_written_before_the_create_and_after() -> None:
     submit(script, journal)
     assert journal.calls == [("begin", WAN), ("accepted", "task-1")]
     kinds = [type(effect).__name__ for effect in script.effects]
-    # prepare, begin, create, accepted: every journal write is an effect the driver performs
-    assert kinds == ["Blocking", "Blocking", "Call", "Blocking"]
+    # prepare, the budget's slot, begin, create, accepted: every journal write is an effect the
+    # driver performs, and the slot is taken before the create is written down as sending
+    assert kinds == ["Blocking", "Reserve", "Blocking", "Call", "Blocking"]
+    assert script.of(Reserve) == [Reserve("create")]
+    assert [call.reserved for call in script.of(Call)] == [True]  # its slot is not taken twice
+
+
+def test_an_interrupt_while_waiting_for_a_slot_writes_nothing_down() -> None:
+    journal = FakeJournal()
+
+    def at_slot(effect: Effect) -> BaseException | None:
+        return KeyboardInterrupt() if isinstance(effect, Reserve) else None
+
+    script = Script(interrupt=at_slot)
+    with pytest.raises(KeyboardInterrupt):
+        submit(script, journal)
+    assert journal.calls == []  # nothing left "sending" or "uncertain": nothing was sent
+    assert script.of(Call) == []
+
+
+def test_a_create_resent_after_a_429_takes_a_fresh_slot() -> None:
+    journal = FakeJournal()
+    limited = partial(envelope, 429, msg="rate limited")
+    script = Script(calls=[limited, ACCEPTED])
+    submit(script, journal)
+    assert [call.reserved for call in script.of(Call)] == [True, False]
+    assert journal.outcome() == ["begin", "accepted"]
 
 
 @pytest.mark.parametrize("interrupt", [KeyboardInterrupt, asyncio.CancelledError])

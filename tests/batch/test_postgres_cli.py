@@ -1,0 +1,86 @@
+"""``kieframe batch ... --state postgresql://...``: run, status and resolve on a shared database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from kieframe.testing import Emulator
+from kieframe.testing.postgres import PostgresCluster
+
+from .test_cli import _restore_logging, emu, invoke, jsonl
+
+__all__ = ["_restore_logging", "emu"]  # the fixtures of test_cli, used here too
+
+
+def test_a_batch_runs_and_is_read_back_from_the_database(
+    tmp_path: Path, emu: Emulator, kie_database_url: str
+) -> None:
+    source = jsonl(tmp_path, 3)
+    out = tmp_path / "videos"
+    state = ("--state", kie_database_url)
+    fast = ("--listen", "127.0.0.1:0", "--progress-every", "0.1")  # waits end by callback
+    code, _, err = invoke(tmp_path, emu, "batch", "run", str(source), "--out", str(out), *state,
+                          *fast, "--yes", "--json")  # fmt: skip
+    assert code == 0, err
+    manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert [(line["id"], line["status"]) for line in manifest] == [
+        ("v0", "succeeded"), ("v1", "succeeded"), ("v2", "succeeded"),
+    ]  # fmt: skip
+    assert not (out / "batch.sqlite3").exists()  # the state is in the database, by folder name
+    with psycopg.connect(kie_database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM kieframe_batch_lines").fetchone()
+        assert row is not None
+        assert row[0] == 3
+        names = conn.execute("SELECT name FROM kieframe_batches").fetchall()
+        assert names == [("videos",)]
+
+    code, text, _ = invoke(tmp_path, emu, "batch", "status", str(out), *state, "--json")
+    assert code == 0
+    status = json.loads(text)
+    assert status["all_succeeded"] is True
+    assert status["running"] is False
+
+    # Run again: nothing to do, nothing paid; a changed input is refused as with SQLite.
+    code, _, _ = invoke(tmp_path, emu, "batch", "run", str(source), "--out", str(out), *state,
+                        "--yes")  # fmt: skip
+    assert code == 0
+    assert len(emu.tasks) == 3
+    source.write_text(source.read_text().replace('"p1"', '"changed"'))
+    code, _, err = invoke(tmp_path, emu, "batch", "run", str(source), "--out", str(out), *state,
+                          "--yes")  # fmt: skip
+    assert code == 2
+    assert "v1" in err
+    assert len(emu.tasks) == 3
+
+    code, _, err = invoke(tmp_path, emu, "batch", "resolve", str(out), "v1", "--not-created",
+                          *state)  # fmt: skip
+    assert code == 2
+    assert "uncertain" in err  # only an uncertain line is settled by hand
+
+
+@pytest.mark.parametrize("command", ["status", "resolve"])
+def test_a_batch_not_in_the_database_is_reported(
+    tmp_path: Path, emu: Emulator, kie_database_url: str, command: str
+) -> None:
+    args = ["v1", "--not-created"] if command == "resolve" else []
+    code, _, err = invoke(tmp_path, emu, "batch", command, str(tmp_path / "none"), *args,
+                          "--state", kie_database_url)  # fmt: skip
+    assert code == 2
+    assert "no batch 'none'" in err
+
+
+def test_a_database_without_the_tables_is_refused_before_anything_is_sent(
+    tmp_path: Path, emu: Emulator, kie_postgres: PostgresCluster
+) -> None:
+    url = kie_postgres.create_database(migrate=False)
+    source = jsonl(tmp_path, 1)
+    code, _, err = invoke(tmp_path, emu, "batch", "run", str(source), "--out",
+                          str(tmp_path / "o"), "--state", url, "--yes")  # fmt: skip
+    assert code == 2
+    assert "kieframe db init" in err
+    assert emu.tasks == ()
+    kie_postgres.drop_database(url)
