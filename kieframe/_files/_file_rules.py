@@ -71,17 +71,14 @@ class FileRule:
     """A cross-field rule that sees the input's local files; give it in ``ModelSpec(rules=...)``.
 
     ``check`` takes the validated input and its :class:`LocalFiles` and yields a
-    :class:`~kieframe.Problem` per breach. It runs when an input with local files is staged for
-    upload (``Client.submit``, ``run``, batches); called as an ordinary rule
-    (``ModelSpec.validate``), it runs with no local files, since a URL's file is kie.ai's to check.
+    :class:`~kieframe.Problem` per breach. It runs once, when an input with local files is staged
+    for upload (``Client.submit``, ``run``, batches). An input without local files has nothing
+    for it to check (a URL's file is kie.ai's to check), so as an ordinary rule
+    (``ModelSpec.validate``) it finds nothing.
     """
 
     check: Callable[[Any, LocalFiles], Iterable[Problem]]
 
     def __call__(self, value: Any) -> Iterable[Problem]:
-        """The rule with no local files known (what ``ModelSpec.validate`` sees)."""
-        return self.check(value, NO_FILES)
-
-
-#: An input without local files.
-NO_FILES = LocalFiles({})
+        """Nothing: without local files there is nothing to check (see the class)."""
+        return ()
