@@ -32,6 +32,7 @@ from .._registry import Registry, default_registry
 from ..callbacks import CallbackHub, CallbackReceiver, CallbackServer
 from ..errors import (
     AuthenticationError,
+    DatabaseUnavailable,
     DownloadError,
     InputValidationError,
     InsufficientCreditsError,
@@ -46,7 +47,7 @@ from ._lines import BatchInvalid, LineProblem, read_lines, submit_input
 from ._manifest import reconcile_list, records, snapshot, write_manifest
 from ._plan import Preview, WaitMode, rates
 from ._records import BatchStatus, FileEntry, LineError, LineRecord, LineStatus, Reconcile
-from ._store import BatchStore, SQLiteBatchStore, StaleTransition, StoredLine
+from ._store import BatchStore, SQLiteBatchStore, StaleTransition, StoredLine, fail_fast
 
 if TYPE_CHECKING:
     from .._postgres._batch import PostgresBatchStore
@@ -139,15 +140,16 @@ class _LineJournal:
 
     def begin(self, *, model: str, input: Mapping[str, Any], host: str | None = None) -> int:
         claim = _claim.get()
-        self._store.transition(
-            claim.line,
-            expect=LineStatus.CLAIMED,
-            to=LineStatus.SENDING,
-            owner=claim.owner,
-            sent_input=dict(input),
-            sent_at=time.time(),
-            callback_url=claim.callback_url,
-        )
+        with fail_fast():  # a create leaves now or not at all: never after an outage
+            self._store.transition(
+                claim.line,
+                expect=LineStatus.CLAIMED,
+                to=LineStatus.SENDING,
+                owner=claim.owner,
+                sent_input=dict(input),
+                sent_at=time.time(),
+                callback_url=claim.callback_url,
+            )
         claim.sent = True
         return 0
 
@@ -487,6 +489,19 @@ class _Runner:
     def _not_accepted(self, claim: _Claim, error: KieError) -> None:
         """Record why a create did not give a task: nothing is ever resent if it may exist."""
         detail = _error(error)
+        if not claim.sent and isinstance(error, DatabaseUnavailable | StaleTransition):
+            # The database went away (or this worker's lease with it) before the create could
+            # leave: nothing was sent, so the line goes back to the queue (its ``sending`` may
+            # have been written before the connection broke; it never left all the same).
+            logger.info("line %s not sent: %s", claim.line, error)
+            self._move(
+                claim,
+                (LineStatus.CLAIMED, LineStatus.SENDING),
+                LineStatus.PENDING,
+                error=None,
+                sent_at=None,
+            )
+            return
         if not claim.sent:  # failed before the create left: uploads, files, validation
             status = (
                 LineStatus.INVALID
@@ -508,7 +523,13 @@ class _Runner:
             self.stop_reason = str(error)
         self._move(claim, LineStatus.SENDING, LineStatus.REJECTED, error=detail)
 
-    def _move(self, claim: _Claim, expect: LineStatus, to: LineStatus, **values: Any) -> None:
+    def _move(
+        self,
+        claim: _Claim,
+        expect: LineStatus | tuple[LineStatus, ...],
+        to: LineStatus,
+        **values: Any,
+    ) -> None:
         try:
             self.store.transition(claim.line, expect=expect, to=to, owner=claim.owner, **values)
         except StaleTransition as stale:  # a callback settled it first, or a person moved it
@@ -699,6 +720,7 @@ async def run_async(
     upload_cache: str | os.PathLike[str] | None = None,
     batch: str | None = None,
     lease: float = 30.0,
+    db_outage_timeout: float = 180.0,
 ) -> BatchResult:
     """Run (or resume) the batch in ``source`` (``.jsonl`` or ``.csv``) into the folder ``out``.
 
@@ -727,7 +749,10 @@ async def run_async(
     after the output folder, run by as many cooperating workers as are started, on any
     machines, sharing its lines, the account's budgets and the upload cache through the
     database; each worker holds a lease of ``lease`` seconds, renewed while it runs, and the
-    lines of a worker whose lease ran out are taken over), or a :class:`BatchStore`.
+    lines of a worker whose lease ran out are taken over), or a :class:`BatchStore`. A worker
+    on a database rides out its outages: no create leaves while it is away, and every other
+    statement is tried again until it has been away ``db_outage_timeout`` seconds; then
+    :class:`~kieframe.errors.DatabaseUnavailable` ends the run (run it again to resume).
     """
     unknown = set(retry) - set(_RETRY)
     if unknown:
@@ -736,6 +761,8 @@ async def run_async(
         raise ValueError("concurrency must be at least 1")
     if lease <= 0:
         raise ValueError("lease must be positive")
+    if db_outage_timeout < 0:
+        raise ValueError("db_outage_timeout cannot be negative")
     folder = Path(out)
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     registry = registry or default_registry()
@@ -745,7 +772,7 @@ async def run_async(
         if isinstance(state, BatchStore):  # the caller's: the caller closes it
             store = state
         else:
-            store = _open_store(state, folder, batch)
+            store = _open_store(state, folder, batch, db_outage_timeout)
             stack.callback(store.close)
         receiver = None
         if listen is not None or callback_url is not None:
@@ -833,12 +860,12 @@ def batch_name(folder: Path, batch: str | None) -> str:
 
 
 def _open_store(
-    state: str | os.PathLike[str] | None, folder: Path, batch: str | None
+    state: str | os.PathLike[str] | None, folder: Path, batch: str | None, outage: float
 ) -> BatchStore:
     """The store of ``state``: a database's batch, or the SQLite file with its run lock held."""
     url = database_url(state)
     if url is not None:
-        return open_postgres(url, batch_name(folder, batch))
+        return open_postgres(url, batch_name(folder, batch), outage_timeout=outage)
     store = SQLiteBatchStore(Path(state) if state is not None else folder / STATE_FILE)
     try:
         store.lock()
@@ -848,14 +875,18 @@ def _open_store(
     return store
 
 
-def open_postgres(url: str, name: str, *, create: bool = True) -> PostgresBatchStore:
+def open_postgres(
+    url: str, name: str, *, create: bool = True, outage_timeout: float = 0.0
+) -> PostgresBatchStore:
     """The batch ``name`` in the database at ``url`` (its schema checked first)."""
     from .._postgres._backend import backend_from_url
     from .._postgres._batch import PostgresBatchStore
 
     backend = backend_from_url(url)
     backend.check_schema()
-    return PostgresBatchStore(backend.database, name=name, create=create)
+    return PostgresBatchStore(
+        backend.database, name=name, create=create, outage_timeout=outage_timeout
+    )
 
 
 def _hub(
