@@ -458,12 +458,15 @@ class _Runner:
                 line.model, submit_input(spec, line.input), callback_url=claim.callback_url
             )
         except KieError as error:
-            await asyncio.to_thread(self._not_accepted, claim, error)
+            with _database_lost(line.id, None):
+                await asyncio.to_thread(self._not_accepted, claim, error)
             self.sending.discard(line.id)
             return
         finally:
             slots.release()
-        stored = await asyncio.to_thread(self._accepted, claim, task.task_id)
+        stored = None
+        with _database_lost(line.id, task.task_id):
+            stored = await asyncio.to_thread(self._accepted, claim, task.task_id)
         if stored is not None:
             self._follow(stored)
         self.sending.discard(line.id)
@@ -555,6 +558,9 @@ class _Runner:
             await self._download(line, record)
         except StaleTransition as stale:  # another worker took the line over (this one's lease
             logger.info("%s", stale)  # ran out), or a person moved it
+        except DatabaseUnavailable as error:  # the read budget's database went away: followed
+            logger.info("line %s: %s", line.id, error)  # again once it is back (adopt waits)
+            del self.follows[line.id]
         except KieError as error:  # kie.ai unreachable: the task stays to collect next time
             logger.warning("line %s (task %s) not collected: %s", line.id, task_id, error)
 
@@ -624,6 +630,27 @@ class _Runner:
             finished_at=time.time(),
         )
         await asyncio.to_thread(shutil.rmtree, folder, True)
+
+
+@contextlib.contextmanager
+def _database_lost(line_id: str, task_id: str | None) -> Iterator[None]:
+    """Log, not raise, a line's outcome that the database stayed away too long to record.
+
+    The run ends with the outage (its next statement fails at once); the line stays where it
+    was, for the next run (a claim goes back to the queue, a create in flight is uncertain).
+    """
+    try:
+        yield
+    except DatabaseUnavailable as error:
+        if task_id is None:
+            logger.warning("line %s: its outcome was not written down: %s", line_id, error)
+        else:
+            logger.error(
+                "line %s: kie.ai accepted its create as task %s, but the database could not"
+                " record it: it will be uncertain, resolve it with that task id",
+                line_id,
+                task_id,
+            )
 
 
 @contextlib.contextmanager

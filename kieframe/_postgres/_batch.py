@@ -99,7 +99,8 @@ class _Outage:
     def call(self, statement: Callable[[], _T], *, back: Callable[[], None]) -> _T:
         """``statement()``, tried again while the database is away and the budget lasts.
 
-        ``back`` runs once when the database answers again after an outage.
+        ``back`` runs before each retry of ``statement`` (it renews the leases, so that a
+        worker whose lease ran out in the outage is alive again before it claims anything).
         """
         try:
             result = statement()
@@ -114,10 +115,11 @@ class _Outage:
                     on=DatabaseUnavailable, attempts=None, timeout=remaining, wait_max=2.0
                 ):
                     with attempt:
+                        back()
                         result = statement()
             except DatabaseUnavailable as last:
                 raise self._over(last) from last
-        self._came_back(back)
+        self._came_back()
         return result
 
     def _went_away(self, error: DatabaseUnavailable) -> float:
@@ -129,7 +131,7 @@ class _Outage:
                 logger.warning("%s; waiting up to %g s for it to come back", error, self.timeout)
             return self.timeout - (now - self._since)
 
-    def _came_back(self, back: Callable[[], None]) -> None:
+    def _came_back(self) -> None:
         if self._since is None:  # the usual case: no lock taken
             return
         with self._lock:
@@ -141,7 +143,6 @@ class _Outage:
                 time.monotonic() - self._since,
             )
             self._since = None
-        back()
 
     def _over(self, error: DatabaseUnavailable) -> DatabaseUnavailable:
         return DatabaseUnavailable(
@@ -158,8 +159,8 @@ class PostgresBatchStore:
     from ``kieframe db init``. Thread-safe; statements are short transactions.
 
     With an ``outage_timeout`` (seconds), a statement that cannot reach the database is tried
-    again, with backoff, until the database has been away that long; when it answers again,
-    the heartbeats of this store's workers are renewed at once. Without one, it raises
+    again, with backoff, until the database has been away that long; each retry renews the
+    leases of this store's workers first (one that ran out in the outage is taken again). Without one, it raises
     :class:`DatabaseUnavailable` at once.
     """
 
@@ -217,10 +218,9 @@ class PostgresBatchStore:
         return self._outage.call(statement, back=self._renew)
 
     def _renew(self) -> None:
-        """Renew the leases of this store's workers, once the database is back."""
+        """Renew the leases of this store's workers (before a statement retried in an outage)."""
         for owner, lease in list(self._leases.items()):
-            with contextlib.suppress(DatabaseUnavailable):  # the heartbeat thread tries again
-                self._beat(owner, lease)
+            self._beat(owner, lease)
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         def run() -> list[tuple[Any, ...]]:
