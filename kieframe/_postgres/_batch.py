@@ -160,8 +160,8 @@ class PostgresBatchStore:
 
     With an ``outage_timeout`` (seconds), a statement that cannot reach the database is tried
     again, with backoff, until the database has been away that long; each retry renews the
-    leases of this store's workers first (one that ran out in the outage is taken again). Without one, it raises
-    :class:`DatabaseUnavailable` at once.
+    leases of this store's workers first (one that ran out in the outage is taken again).
+    Without one, it raises :class:`DatabaseUnavailable` at once.
     """
 
     def __init__(
