@@ -494,12 +494,13 @@ class _Runner:
         detail = _error(error)
         if not claim.sent and isinstance(error, DatabaseUnavailable | StaleTransition):
             # The database went away (or this worker's lease with it) before the create could
-            # leave: nothing was sent, so the line goes back to the queue (its ``sending`` may
-            # have been written before the connection broke; it never left all the same).
+            # leave: nothing was sent, so the line goes back to the queue. Its ``sending`` may
+            # have been written before the connection broke (and made ``uncertain`` by another
+            # worker since, if this one's lease ran out): it never left all the same.
             logger.info("line %s not sent: %s", claim.line, error)
             self._move(
                 claim,
-                (LineStatus.CLAIMED, LineStatus.SENDING),
+                (LineStatus.CLAIMED, LineStatus.SENDING, LineStatus.UNCERTAIN),
                 LineStatus.PENDING,
                 error=None,
                 sent_at=None,

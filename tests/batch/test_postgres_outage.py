@@ -72,22 +72,27 @@ def emu() -> Iterator[Emulator]:
         yield running
 
 
-def restart_when(cluster: PostgresCluster, ready: Callable[[], bool]) -> tuple[float, float]:
-    """Stop the server, start it again once ``ready()``; return when it was down (wall clock)."""
+def restart_when(cluster: PostgresCluster, ready: Callable[[float], bool]) -> tuple[float, float]:
+    """Stop the server, start it again once ``ready(down_at)``; return when it was down."""
     cluster.stop()
     down_at = time.time()  # from here on, no statement reaches the database
-    wait_for(ready)
+    wait_for(lambda: ready(down_at))
     up_at = time.time()
     cluster.start()
     return down_at, up_at
 
 
+@pytest.mark.parametrize(
+    ("lease", "outlast"), [(30.0, False), (1.0, True)], ids=["leases-kept", "leases-lapsed"]
+)
 def test_workers_ride_out_a_database_restart_and_send_nothing_while_it_is_down(
     tmp_path: Path,
     kie_postgres: PostgresCluster,
     kie_database_url: str,
     emu: Emulator,
     outages: Outages,
+    lease: float,
+    outlast: bool,
 ) -> None:
     registry = make_registry()
     source = write_jsonl(tmp_path / "in.jsonl", LINES)
@@ -97,6 +102,7 @@ def test_workers_ride_out_a_database_restart_and_send_nothing_while_it_is_down(
         "state": kie_database_url,
         "concurrency": CONCURRENCY,
         "db_outage_timeout": 120.0,  # far beyond the outage: a cap, not a timing
+        "lease": lease,
     }
     results: list[kb.BatchResult] = []
     errors: list[BaseException] = []
@@ -111,7 +117,15 @@ def test_workers_ride_out_a_database_restart_and_send_nothing_while_it_is_down(
     for thread in threads:
         thread.start()
     wait_for(lambda: len(emu.tasks) >= 8)  # mid-run: the workers are sending
-    down_at, up_at = restart_when(kie_postgres, lambda: outages.waiting >= WORKERS)
+    # Every worker is waiting for the database; with a short lease, the outage outlasts every
+    # lease: the last renewal was before the server stopped, and the database's clock is this
+    # machine's. The workers find their lines fenced, or taken over, when it is back.
+    down_at, up_at = restart_when(
+        kie_postgres,
+        lambda down_at: (
+            outages.waiting >= WORKERS and (not outlast or time.time() > down_at + lease)
+        ),
+    )
     for thread in threads:
         thread.join(120)
     assert not errors
