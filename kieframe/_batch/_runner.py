@@ -344,7 +344,8 @@ class _Runner:
                 now = time.monotonic()
                 if self.options.on_progress and now - last_progress >= self.options.progress_every:
                     last_progress = now
-                    self.options.on_progress(snapshot(self.store, running=True))
+                    status = await asyncio.to_thread(snapshot, self.store, running=True)
+                    self.options.on_progress(status)  # (a store may wait out a database outage)
                 if now - last_recovery >= self.options.lease:  # other workers that died
                     last_recovery = now
                     await asyncio.to_thread(self.store.recover, self.owner)
@@ -359,9 +360,9 @@ class _Runner:
                     creating = asyncio.create_task(self._create_all())
                     await asyncio.sleep(tick)
                     continue
-                if self._awaiting_settlement():
+                if await asyncio.to_thread(self._awaiting_settlement):
                     if settle_by is None:
-                        settle_by = now + self._settle_timeout()
+                        settle_by = now + await asyncio.to_thread(self._settle_timeout)
                     if now < settle_by:
                         await asyncio.sleep(tick)
                         continue

@@ -13,10 +13,11 @@ that names an owner is fenced by it, and (except the outcome of a create already
 that owner's lease being live: a worker that lost its lease cannot move a line another took.
 
 A store given an ``outage_timeout`` rides out the database going away: each statement that
-cannot reach it is tried again, with backoff, until the database has been unreachable for that
-long (then :class:`DatabaseUnavailable` says so). The one write that lets a create leave is
-never retried (see :func:`~kieframe._batch._store.fail_fast`): no create leaves later than its
-``sending`` could be written. A worker whose lease ran out meanwhile finds its lines fenced.
+cannot reach it is tried again, with jittered exponential backoff, until the database has been
+unreachable for that long (then :class:`DatabaseUnavailable` says so). The one write that lets
+a create leave is never retried (see :func:`~kieframe._batch._store.fail_fast`): no create
+leaves later than its ``sending`` could be written. A worker whose lease ran out meanwhile
+finds its lines fenced.
 """
 
 # ruff: noqa: S608 - the SQL is made of this module's own fragments; values are parameters
@@ -26,14 +27,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import random
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
-
-import stamina
 
 from .._batch._records import LineStatus
 from .._batch._store import (
@@ -72,6 +72,8 @@ _IN_PROGRESS = [
     )
 ]
 _FOLLOWED = [LineStatus.ACCEPTED.value, LineStatus.DOWNLOADING.value]
+_FIRST_PAUSE = 0.1  # seconds between tries while the database is away: doubling, up to
+_LONGEST_PAUSE = 2.0  # this (a restart is noticed within about that long)
 _LOCK_SPACE = 0x6B6962  # advisory locks of batch manifests: (space, hash of the batch id)
 
 
@@ -107,29 +109,36 @@ class _Outage:
         except DatabaseUnavailable as error:
             if self.timeout <= 0 or failing_fast():
                 raise
-            remaining = self._went_away(error)
-            if remaining <= 0:
-                raise self._over(error) from error
-            try:
-                for attempt in stamina.retry_context(
-                    on=DatabaseUnavailable, attempts=None, timeout=remaining, wait_max=2.0
-                ):
-                    with attempt:
-                        back()
-                        result = statement()
-            except DatabaseUnavailable as last:
-                raise self._over(last) from last
+            result = self._retry(statement, back, error)
         self._came_back()
         return result
 
+    def _retry(
+        self, statement: Callable[[], _T], back: Callable[[], None], error: DatabaseUnavailable
+    ) -> _T:
+        """Try again with jittered exponential backoff until the outage's budget is spent.
+
+        Its own loop, not stamina's: stamina's hooks would log every retry of a long outage.
+        """
+        deadline = self._went_away(error)
+        pause = _FIRST_PAUSE
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(pause * (0.5 + random.random() / 2), left))  # jittered
+            pause = min(pause * 2, _LONGEST_PAUSE)
+            try:
+                back()
+                return statement()
+            except DatabaseUnavailable as again:
+                error = again
+        raise self._over(error) from error
+
     def _went_away(self, error: DatabaseUnavailable) -> float:
-        """Seconds left of the budget, logging when the outage starts."""
+        """When the outage's budget runs out (monotonic), logging when the outage starts."""
         with self._lock:
-            now = time.monotonic()
             if self._since is None:
-                self._since = now
+                self._since = time.monotonic()
                 logger.warning("%s; waiting up to %g s for it to come back", error, self.timeout)
-            return self.timeout - (now - self._since)
+            return self._since + self.timeout
 
     def _came_back(self) -> None:
         if self._since is None:  # the usual case: no lock taken
