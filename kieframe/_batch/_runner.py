@@ -387,6 +387,11 @@ class _Runner:
         if self.store.held_by_others(self.owner):
             return True
         self.store.recover(self.owner)
+        for line in self.store.lines([LineStatus.CLAIMED]):
+            if line.owner == self.owner:  # none is being sent now: a claim whose answer was
+                self._move(  # lost with the database's connection goes back to the queue
+                    _Claim(line.id, self.owner, None), LineStatus.CLAIMED, LineStatus.PENDING
+                )
         counts = self.store.counts()
         return bool(counts.get(LineStatus.PENDING.value) or counts.get(LineStatus.CLAIMED.value))
 
