@@ -60,6 +60,7 @@ def run(
     upload_cache: str | os.PathLike[str] | None = None,
     batch: str | None = None,
     lease: float = 30.0,
+    db_outage_timeout: float = 180.0,
 ) -> BatchResult:
     """Run (or resume) a batch, blocking; the options are those of :func:`run_async`."""
     return asyncio.run(
@@ -71,7 +72,7 @@ def run(
             skip_invalid=skip_invalid, replace=replace, retry=retry, dry_run=dry_run,
             confirm=confirm, on_preview=on_preview, on_progress=on_progress,
             progress_every=progress_every, concurrency=concurrency, upload_cache=upload_cache,
-            batch=batch, lease=lease,
+            batch=batch, lease=lease, db_outage_timeout=db_outage_timeout,
         )
     )  # fmt: skip
 

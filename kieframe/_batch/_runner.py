@@ -32,6 +32,7 @@ from .._registry import Registry, default_registry
 from ..callbacks import CallbackHub, CallbackReceiver, CallbackServer
 from ..errors import (
     AuthenticationError,
+    DatabaseUnavailable,
     DownloadError,
     InputValidationError,
     InsufficientCreditsError,
@@ -46,7 +47,7 @@ from ._lines import BatchInvalid, LineProblem, read_lines, submit_input
 from ._manifest import reconcile_list, records, snapshot, write_manifest
 from ._plan import Preview, WaitMode, rates
 from ._records import BatchStatus, FileEntry, LineError, LineRecord, LineStatus, Reconcile
-from ._store import BatchStore, SQLiteBatchStore, StaleTransition, StoredLine
+from ._store import BatchStore, SQLiteBatchStore, StaleTransition, StoredLine, fail_fast
 
 if TYPE_CHECKING:
     from .._postgres._batch import PostgresBatchStore
@@ -139,15 +140,16 @@ class _LineJournal:
 
     def begin(self, *, model: str, input: Mapping[str, Any], host: str | None = None) -> int:
         claim = _claim.get()
-        self._store.transition(
-            claim.line,
-            expect=LineStatus.CLAIMED,
-            to=LineStatus.SENDING,
-            owner=claim.owner,
-            sent_input=dict(input),
-            sent_at=time.time(),
-            callback_url=claim.callback_url,
-        )
+        with fail_fast():  # a create leaves now or not at all: never after an outage
+            self._store.transition(
+                claim.line,
+                expect=LineStatus.CLAIMED,
+                to=LineStatus.SENDING,
+                owner=claim.owner,
+                sent_input=dict(input),
+                sent_at=time.time(),
+                callback_url=claim.callback_url,
+            )
         claim.sent = True
         return 0
 
@@ -342,7 +344,8 @@ class _Runner:
                 now = time.monotonic()
                 if self.options.on_progress and now - last_progress >= self.options.progress_every:
                     last_progress = now
-                    self.options.on_progress(snapshot(self.store, running=True))
+                    status = await asyncio.to_thread(snapshot, self.store, running=True)
+                    self.options.on_progress(status)  # (a store may wait out a database outage)
                 if now - last_recovery >= self.options.lease:  # other workers that died
                     last_recovery = now
                     await asyncio.to_thread(self.store.recover, self.owner)
@@ -357,9 +360,9 @@ class _Runner:
                     creating = asyncio.create_task(self._create_all())
                     await asyncio.sleep(tick)
                     continue
-                if self._awaiting_settlement():
+                if await asyncio.to_thread(self._awaiting_settlement):
                     if settle_by is None:
-                        settle_by = now + self._settle_timeout()
+                        settle_by = now + await asyncio.to_thread(self._settle_timeout)
                     if now < settle_by:
                         await asyncio.sleep(tick)
                         continue
@@ -384,6 +387,11 @@ class _Runner:
         if self.store.held_by_others(self.owner):
             return True
         self.store.recover(self.owner)
+        for line in self.store.lines([LineStatus.CLAIMED]):
+            if line.owner == self.owner:  # none is being sent now: a claim whose answer was
+                self._move(  # lost with the database's connection goes back to the queue
+                    _Claim(line.id, self.owner, None), LineStatus.CLAIMED, LineStatus.PENDING
+                )
         counts = self.store.counts()
         return bool(counts.get(LineStatus.PENDING.value) or counts.get(LineStatus.CLAIMED.value))
 
@@ -456,12 +464,15 @@ class _Runner:
                 line.model, submit_input(spec, line.input), callback_url=claim.callback_url
             )
         except KieError as error:
-            await asyncio.to_thread(self._not_accepted, claim, error)
+            with _database_lost(line.id, None):
+                await asyncio.to_thread(self._not_accepted, claim, error)
             self.sending.discard(line.id)
             return
         finally:
             slots.release()
-        stored = await asyncio.to_thread(self._accepted, claim, task.task_id)
+        stored = None
+        with _database_lost(line.id, task.task_id):
+            stored = await asyncio.to_thread(self._accepted, claim, task.task_id)
         if stored is not None:
             self._follow(stored)
         self.sending.discard(line.id)
@@ -487,6 +498,20 @@ class _Runner:
     def _not_accepted(self, claim: _Claim, error: KieError) -> None:
         """Record why a create did not give a task: nothing is ever resent if it may exist."""
         detail = _error(error)
+        if not claim.sent and isinstance(error, DatabaseUnavailable | StaleTransition):
+            # The database went away (or this worker's lease with it) before the create could
+            # leave: nothing was sent, so the line goes back to the queue. Its ``sending`` may
+            # have been written before the connection broke (and made ``uncertain`` by another
+            # worker since, if this one's lease ran out): it never left all the same.
+            logger.info("line %s not sent: %s", claim.line, error)
+            self._move(
+                claim,
+                (LineStatus.CLAIMED, LineStatus.SENDING, LineStatus.UNCERTAIN),
+                LineStatus.PENDING,
+                error=None,
+                sent_at=None,
+            )
+            return
         if not claim.sent:  # failed before the create left: uploads, files, validation
             status = (
                 LineStatus.INVALID
@@ -508,7 +533,13 @@ class _Runner:
             self.stop_reason = str(error)
         self._move(claim, LineStatus.SENDING, LineStatus.REJECTED, error=detail)
 
-    def _move(self, claim: _Claim, expect: LineStatus, to: LineStatus, **values: Any) -> None:
+    def _move(
+        self,
+        claim: _Claim,
+        expect: LineStatus | tuple[LineStatus, ...],
+        to: LineStatus,
+        **values: Any,
+    ) -> None:
         try:
             self.store.transition(claim.line, expect=expect, to=to, owner=claim.owner, **values)
         except StaleTransition as stale:  # a callback settled it first, or a person moved it
@@ -534,6 +565,9 @@ class _Runner:
             await self._download(line, record)
         except StaleTransition as stale:  # another worker took the line over (this one's lease
             logger.info("%s", stale)  # ran out), or a person moved it
+        except DatabaseUnavailable as error:  # the read budget's database went away: followed
+            logger.info("line %s: %s", line.id, error)  # again once it is back (adopt waits)
+            del self.follows[line.id]
         except KieError as error:  # kie.ai unreachable: the task stays to collect next time
             logger.warning("line %s (task %s) not collected: %s", line.id, task_id, error)
 
@@ -603,6 +637,27 @@ class _Runner:
             finished_at=time.time(),
         )
         await asyncio.to_thread(shutil.rmtree, folder, True)
+
+
+@contextlib.contextmanager
+def _database_lost(line_id: str, task_id: str | None) -> Iterator[None]:
+    """Log, not raise, a line's outcome that the database stayed away too long to record.
+
+    The run ends with the outage (its next statement fails at once); the line stays where it
+    was, for the next run (a claim goes back to the queue, a create in flight is uncertain).
+    """
+    try:
+        yield
+    except DatabaseUnavailable as error:
+        if task_id is None:
+            logger.warning("line %s: its outcome was not written down: %s", line_id, error)
+        else:
+            logger.error(
+                "line %s: kie.ai accepted its create as task %s, but the database could not"
+                " record it: it will be uncertain, resolve it with that task id",
+                line_id,
+                task_id,
+            )
 
 
 @contextlib.contextmanager
@@ -699,6 +754,7 @@ async def run_async(
     upload_cache: str | os.PathLike[str] | None = None,
     batch: str | None = None,
     lease: float = 30.0,
+    db_outage_timeout: float = 180.0,
 ) -> BatchResult:
     """Run (or resume) the batch in ``source`` (``.jsonl`` or ``.csv``) into the folder ``out``.
 
@@ -727,7 +783,10 @@ async def run_async(
     after the output folder, run by as many cooperating workers as are started, on any
     machines, sharing its lines, the account's budgets and the upload cache through the
     database; each worker holds a lease of ``lease`` seconds, renewed while it runs, and the
-    lines of a worker whose lease ran out are taken over), or a :class:`BatchStore`.
+    lines of a worker whose lease ran out are taken over), or a :class:`BatchStore`. A worker
+    on a database rides out its outages: no create leaves while it is away, and every other
+    statement is tried again until it has been away ``db_outage_timeout`` seconds; then
+    :class:`~kieframe.errors.DatabaseUnavailable` ends the run (run it again to resume).
     """
     unknown = set(retry) - set(_RETRY)
     if unknown:
@@ -736,6 +795,8 @@ async def run_async(
         raise ValueError("concurrency must be at least 1")
     if lease <= 0:
         raise ValueError("lease must be positive")
+    if db_outage_timeout < 0:
+        raise ValueError("db_outage_timeout cannot be negative")
     folder = Path(out)
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     registry = registry or default_registry()
@@ -745,7 +806,7 @@ async def run_async(
         if isinstance(state, BatchStore):  # the caller's: the caller closes it
             store = state
         else:
-            store = _open_store(state, folder, batch)
+            store = _open_store(state, folder, batch, db_outage_timeout)
             stack.callback(store.close)
         receiver = None
         if listen is not None or callback_url is not None:
@@ -833,12 +894,12 @@ def batch_name(folder: Path, batch: str | None) -> str:
 
 
 def _open_store(
-    state: str | os.PathLike[str] | None, folder: Path, batch: str | None
+    state: str | os.PathLike[str] | None, folder: Path, batch: str | None, outage: float
 ) -> BatchStore:
     """The store of ``state``: a database's batch, or the SQLite file with its run lock held."""
     url = database_url(state)
     if url is not None:
-        return open_postgres(url, batch_name(folder, batch))
+        return open_postgres(url, batch_name(folder, batch), outage_timeout=outage)
     store = SQLiteBatchStore(Path(state) if state is not None else folder / STATE_FILE)
     try:
         store.lock()
@@ -848,14 +909,18 @@ def _open_store(
     return store
 
 
-def open_postgres(url: str, name: str, *, create: bool = True) -> PostgresBatchStore:
+def open_postgres(
+    url: str, name: str, *, create: bool = True, outage_timeout: float = 0.0
+) -> PostgresBatchStore:
     """The batch ``name`` in the database at ``url`` (its schema checked first)."""
     from .._postgres._backend import backend_from_url
     from .._postgres._batch import PostgresBatchStore
 
     backend = backend_from_url(url)
     backend.check_schema()
-    return PostgresBatchStore(backend.database, name=name, create=create)
+    return PostgresBatchStore(
+        backend.database, name=name, create=create, outage_timeout=outage_timeout
+    )
 
 
 def _hub(

@@ -11,6 +11,7 @@ The protocol is small on purpose, so the state can live in a shared database (se
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import hashlib
 import json
@@ -40,12 +41,38 @@ __all__ = [
     "StoredLine",
     "digest",
     "encode_value",
+    "fail_fast",
+    "failing_fast",
     "stored_line",
 ]
 
 
 class StaleTransition(KieError):
     """A line was not where a transition expected it (another runner or a person moved it)."""
+
+
+_failing_fast: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "kieframe_batch_fail_fast", default=False
+)
+
+
+@contextlib.contextmanager
+def fail_fast() -> Iterator[None]:
+    """Within it, a store that rides out database outages raises at once instead.
+
+    For the write that lets a create leave: a create is never sent later than its journal
+    entry could be written at once.
+    """
+    token = _failing_fast.set(True)
+    try:
+        yield
+    finally:
+        _failing_fast.reset(token)
+
+
+def failing_fast() -> bool:
+    """Whether the caller is inside :func:`fail_fast`."""
+    return _failing_fast.get()
 
 
 class BatchBusy(KieError):

@@ -91,6 +91,11 @@ def batch() -> None:
     metavar="SECONDS", help="With a database: how long a worker that stops answering holds its"
     " lines before the others take them over.",
 )  # fmt: skip
+@click.option(
+    "--db-outage-timeout", default=180.0, show_default=True, type=click.FloatRange(min=0),
+    metavar="SECONDS", help="With a database: how long a worker waits for it to come back after"
+    " it went away (nothing is sent meanwhile) before it stops with exit code 9 (0: at once).",
+)  # fmt: skip
 @click.option("--model", metavar="ID", help="The model of lines that name none (CSV: all).")
 @click.option("--skip-invalid", is_flag=True, help="Record invalid lines as such; run the rest.")
 @click.option("--replace", is_flag=True, help="Send lines whose input changed since the last run.")
@@ -212,6 +217,7 @@ def _run(state: _State, file: str, settings: dict[str, Any], options: dict[str, 
             concurrency=options["concurrency"],
             batch=options["batch_name"],
             lease=options["lease"],
+            db_outage_timeout=options["db_outage_timeout"],
         )
     except (kb.BatchInvalid, kb.BatchConflict, kb.BatchCancelled) as error:
         _err.print(f"error: {error}", style="red")

@@ -11,6 +11,13 @@ A worker whose heartbeat lease ran out is dead to the others: its claims go back
 own), and the accepted lines it was following are adopted by a live worker. Every transition
 that names an owner is fenced by it, and (except the outcome of a create already in flight) by
 that owner's lease being live: a worker that lost its lease cannot move a line another took.
+
+A store given an ``outage_timeout`` rides out the database going away: each statement that
+cannot reach it is tried again, with jittered exponential backoff, until the database has been
+unreachable for that long (then :class:`DatabaseUnavailable` says so). The one write that lets
+a create leave is never retried (see :func:`~kieframe._batch._store.fail_fast`): no create
+leaves later than its ``sending`` could be written. A worker whose lease ran out meanwhile
+finds its lines fenced.
 """
 
 # ruff: noqa: S608 - the SQL is made of this module's own fragments; values are parameters
@@ -19,10 +26,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import random
 import socket
+import threading
+import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from .._batch._records import LineStatus
 from .._batch._store import (
@@ -32,9 +43,10 @@ from .._batch._store import (
     StaleTransition,
     StoredLine,
     encode_value,
+    failing_fast,
     stored_line,
 )
-from ._connect import Database, redact
+from ._connect import Database, DatabaseUnavailable, redact
 
 __all__ = ["BatchNotFound", "PostgresBatchStore"]
 
@@ -60,11 +72,92 @@ _IN_PROGRESS = [
     )
 ]
 _FOLLOWED = [LineStatus.ACCEPTED.value, LineStatus.DOWNLOADING.value]
+_FIRST_PAUSE = 0.1  # seconds between tries while the database is away: doubling, up to
+_LONGEST_PAUSE = 2.0  # this (a restart is noticed within about that long)
 _LOCK_SPACE = 0x6B6962  # advisory locks of batch manifests: (space, hash of the batch id)
+
+
+_T = TypeVar("_T")
+logger = logging.getLogger("kieframe")
 
 
 class BatchNotFound(LookupError):
     """No batch of that name in the database."""
+
+
+class _Outage:
+    """How long the database has been unreachable, and the retries that ride it out.
+
+    Shared by every thread of a store: the budget runs from the first failure until a statement
+    gets through, so once it is spent every statement fails at once (the worker stops quickly).
+    """
+
+    def __init__(self, timeout: float, where: str) -> None:
+        self.timeout = timeout
+        self._where = where
+        self._lock = threading.Lock()
+        self._since: float | None = None
+
+    def call(self, statement: Callable[[], _T], *, back: Callable[[], None]) -> _T:
+        """``statement()``, tried again while the database is away and the budget lasts.
+
+        ``back`` runs before each retry of ``statement`` (it renews the leases, so that a
+        worker whose lease ran out in the outage is alive again before it claims anything).
+        """
+        try:
+            result = statement()
+        except DatabaseUnavailable as error:
+            if self.timeout <= 0 or failing_fast():
+                raise
+            result = self._retry(statement, back, error)
+        self._came_back()
+        return result
+
+    def _retry(
+        self, statement: Callable[[], _T], back: Callable[[], None], error: DatabaseUnavailable
+    ) -> _T:
+        """Try again with jittered exponential backoff until the outage's budget is spent.
+
+        Its own loop, not stamina's: stamina's hooks would log every retry of a long outage.
+        """
+        deadline = self._went_away(error)
+        pause = _FIRST_PAUSE
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(pause * (0.5 + random.random() / 2), left))  # jittered
+            pause = min(pause * 2, _LONGEST_PAUSE)
+            try:
+                back()
+                return statement()
+            except DatabaseUnavailable as again:
+                error = again
+        raise self._over(error) from error
+
+    def _went_away(self, error: DatabaseUnavailable) -> float:
+        """When the outage's budget runs out (monotonic), logging when the outage starts."""
+        with self._lock:
+            if self._since is None:
+                self._since = time.monotonic()
+                logger.warning("%s; waiting up to %g s for it to come back", error, self.timeout)
+            return self._since + self.timeout
+
+    def _came_back(self) -> None:
+        if self._since is None:  # the usual case: no lock taken
+            return
+        with self._lock:
+            if self._since is None:
+                return
+            logger.warning(
+                "the kieframe database (%s) is back after %.1f s",
+                self._where,
+                time.monotonic() - self._since,
+            )
+            self._since = None
+
+    def _over(self, error: DatabaseUnavailable) -> DatabaseUnavailable:
+        return DatabaseUnavailable(
+            f"{error}; it stayed unreachable for the whole outage timeout ({self.timeout:g} s),"
+            " so this worker stopped: nothing is lost, run the batch again to resume"
+        )
 
 
 class PostgresBatchStore:
@@ -73,14 +166,28 @@ class PostgresBatchStore:
     ``name`` picks the batch (several live in one database); the first store to open a name
     makes the batch (``create=False`` raises :class:`BatchNotFound` instead). The tables come
     from ``kieframe db init``. Thread-safe; statements are short transactions.
+
+    With an ``outage_timeout`` (seconds), a statement that cannot reach the database is tried
+    again, with backoff, until the database has been away that long; each retry renews the
+    leases of this store's workers first (one that ran out in the outage is taken again).
+    Without one, it raises :class:`DatabaseUnavailable` at once.
     """
 
-    def __init__(self, database: Database | str, *, name: str, create: bool = True) -> None:
+    def __init__(
+        self,
+        database: Database | str,
+        *,
+        name: str,
+        create: bool = True,
+        outage_timeout: float = 0.0,
+    ) -> None:
         self._db = database if isinstance(database, Database) else Database(database)
         self._owns_db = not isinstance(database, Database)
         self.name = name
+        self._outage = _Outage(outage_timeout, redact(self._db.url))
+        self._leases: dict[str, float] = {}  # the workers this store keeps alive, and leases
         try:
-            self._id = self._open(create=create)
+            self._id = self._call(lambda: self._open(create=create))
         except BaseException:
             self.close()
             raise
@@ -115,10 +222,22 @@ class PostgresBatchStore:
         if self._owns_db:
             self._db.close()
 
+    def _call(self, statement: Callable[[], _T]) -> _T:
+        """``statement()``, riding out an outage of the database (see the class)."""
+        return self._outage.call(statement, back=self._renew)
+
+    def _renew(self) -> None:
+        """Renew the leases of this store's workers (before a statement retried in an outage)."""
+        for owner, lease in list(self._leases.items()):
+            self._beat(owner, lease)
+
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._db.session() as conn:
-            cursor = conn.execute(sql.encode(), tuple(args))
-            return cursor.fetchall() if cursor.description is not None else []
+        def run() -> list[tuple[Any, ...]]:
+            with self._db.session() as conn:
+                cursor = conn.execute(sql.encode(), tuple(args))
+                return cursor.fetchall() if cursor.description is not None else []
+
+        return self._call(run)
 
     # -- lines ----------------------------------------------------------------------------
 
@@ -128,6 +247,9 @@ class PostgresBatchStore:
         Workers joining at once are serialised by the batch's row lock: the first adds the
         lines, the others find them known.
         """
+        return self._call(lambda: self._add_lines(lines, replace=replace))
+
+    def _add_lines(self, lines: Sequence[LineInput], *, replace: bool) -> list[str]:
         changed: list[str] = []
         with self._db.session() as conn, conn.transaction():
             conn.execute("SELECT 1 FROM kieframe_batches WHERE id = %s FOR UPDATE", (self._id,))
@@ -194,19 +316,26 @@ class PostgresBatchStore:
         if not wanted:
             return 0
         clear = ", task_id = NULL, sent_at = NULL" if to == LineStatus.PENDING else ""
-        with self._db.session() as conn:
-            cursor = conn.execute(
-                f"UPDATE kieframe_batch_lines SET status = %s, owner = NULL, error = NULL{clear},"
-                f" updated_at = {_NOW} WHERE batch = %s AND status = ANY(%s)".encode(),
-                (to.value, self._id, wanted),
-            )
-            return cursor.rowcount
+
+        def run() -> int:
+            with self._db.session() as conn:
+                cursor = conn.execute(
+                    f"UPDATE kieframe_batch_lines SET status = %s, owner = NULL, error = NULL"
+                    f"{clear}, updated_at = {_NOW} WHERE batch = %s AND status = ANY(%s)".encode(),
+                    (to.value, self._id, wanted),
+                )
+                return cursor.rowcount
+
+        return self._call(run)
 
     def recover(self, owner: str) -> int:
         """Settle the lines of workers whose lease ran out; see the protocol.
 
         Their ``sending`` lines become ``uncertain`` and their claims go back to ``pending``.
         """
+        return self._call(lambda: self._recover(owner))
+
+    def _recover(self, owner: str) -> int:
         error = encode_value("error", CUT_OFF)
         dead = f"l.batch = %s AND l.status = %s AND l.owner IS DISTINCT FROM %s AND NOT {_LIVE}"
         with self._db.session() as conn, conn.transaction():
@@ -226,16 +355,19 @@ class PostgresBatchStore:
     def claim(self, owner: str, *, lease: float) -> StoredLine | None:
         """Take the next ``pending`` line (or a claim whose lease or owner died) for ``owner``.
 
-        ``FOR UPDATE SKIP LOCKED``: workers claiming at once each get another line.
+        ``FOR UPDATE SKIP LOCKED``: workers claiming at once each get another line. A worker
+        without a live lease of its own (it ran out during an outage) takes nothing.
         """
         rows = self._query(
             "WITH next AS (SELECT l.id FROM kieframe_batch_lines AS l WHERE l.batch = %s"
             " AND (l.status = %s OR (l.status = %s AND (l.lease_until < clock_timestamp()"
-            f" OR NOT {_LIVE}))) ORDER BY l.seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
+            f" OR NOT {_LIVE}))) AND EXISTS (SELECT 1 FROM kieframe_batch_workers w"
+            " WHERE w.batch = l.batch AND w.owner = %s AND w.lease_until > clock_timestamp())"
+            " ORDER BY l.seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
             " UPDATE kieframe_batch_lines AS l SET status = %s, owner = %s,"
             f" lease_until = clock_timestamp() + make_interval(secs => %s), updated_at = {_NOW}"
             f" FROM next WHERE l.batch = %s AND l.id = next.id RETURNING {_COLUMNS}",
-            (self._id, LineStatus.PENDING.value, LineStatus.CLAIMED.value,
+            (self._id, LineStatus.PENDING.value, LineStatus.CLAIMED.value, owner,
              LineStatus.CLAIMED.value, owner, lease, self._id),
         )  # fmt: skip
         return stored_line(rows[0]) if rows else None
@@ -252,7 +384,8 @@ class PostgresBatchStore:
         """Move a line from ``expect`` to ``to``, fenced by ``owner`` and its lease.
 
         A transition out of ``sending`` (the outcome of a create in flight) needs only the owner
-        to still hold the line: what kie.ai answered is kept even if the lease ran out meanwhile.
+        to still hold the line: what kie.ai answered is kept even if the lease ran out meanwhile;
+        so does one back to ``pending`` (a worker can always give back a line it still holds).
         """
         unknown = set(values) - SETTABLE
         if unknown:
@@ -267,7 +400,7 @@ class PostgresBatchStore:
         if owner is not None:
             guard = " AND l.owner = %s"
             args.append(owner)
-            if LineStatus.SENDING not in expected:
+            if LineStatus.SENDING not in expected and to != LineStatus.PENDING:
                 guard += f" AND {_LIVE}"
         rows = self._query(
             f"UPDATE kieframe_batch_lines AS l SET status = %s, updated_at = {_NOW}{assignments}"
@@ -318,12 +451,20 @@ class PostgresBatchStore:
 
     def heartbeat(self, owner: str, *, lease: float) -> None:
         """``owner`` is alive for ``lease`` more seconds of the database's clock (0: it left)."""
-        self._query(
-            "INSERT INTO kieframe_batch_workers (batch, owner, host, lease_until)"
-            " VALUES (%s, %s, %s, clock_timestamp() + make_interval(secs => %s))"
-            " ON CONFLICT (batch, owner) DO UPDATE SET lease_until = excluded.lease_until",
-            (self._id, owner, socket.gethostname(), lease),
-        )
+        if lease > 0:
+            self._leases[owner] = lease
+        else:
+            self._leases.pop(owner, None)
+        self._call(lambda: self._beat(owner, lease))
+
+    def _beat(self, owner: str, lease: float) -> None:
+        with self._db.session() as conn:
+            conn.execute(
+                "INSERT INTO kieframe_batch_workers (batch, owner, host, lease_until)"
+                " VALUES (%s, %s, %s, clock_timestamp() + make_interval(secs => %s))"
+                " ON CONFLICT (batch, owner) DO UPDATE SET lease_until = excluded.lease_until",
+                (self._id, owner, socket.gethostname(), lease),
+            )
 
     def adopt(self, owner: str) -> list[StoredLine]:
         """The accepted and downloading lines ``owner`` follows: its own and the dead's."""
@@ -364,9 +505,20 @@ class PostgresBatchStore:
 
         (An advisory lock on a connection of its own, released when it closes.)
         """
-        conn = self._db.connect()
+        conn = self._call(self._locked)
         try:
-            conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (_LOCK_SPACE, self._id))
             yield
         finally:
             conn.close()
+
+    def _locked(self) -> Any:
+        """A new connection holding the manifest's advisory lock."""
+        import psycopg
+
+        conn = self._db.connect()
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (_LOCK_SPACE, self._id))
+        except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+            conn.close()
+            raise self._db.unavailable(error) from error
+        return conn
