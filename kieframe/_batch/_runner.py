@@ -483,7 +483,8 @@ class _Runner:
         A line made ``uncertain`` meanwhile (this worker's lease ran out while the create was in
         flight) is settled with the task id; a line found elsewhere is left to its holder.
         """
-        for expect, owner in ((LineStatus.SENDING, claim.owner), (LineStatus.UNCERTAIN, None)):
+        held = (LineStatus.SENDING, LineStatus.ACCEPTED)  # accepted: the hook's write, as a rule
+        for expect, owner in ((held, claim.owner), ((LineStatus.UNCERTAIN,), None)):
             with contextlib.suppress(StaleTransition):
                 return self.store.transition(
                     claim.line,
@@ -493,6 +494,12 @@ class _Runner:
                     task_id=task_id,
                     error=None,
                 )
+        logger.warning(
+            "line %s: task %s was created, but the line is now elsewhere; its holder settles it"
+            " (kieframe batch status shows it)",
+            claim.line,
+            task_id,
+        )
         return None
 
     def _not_accepted(self, claim: _Claim, error: KieError) -> None:
