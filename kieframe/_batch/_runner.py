@@ -619,6 +619,15 @@ class _Runner:
         try:
             await asyncio.to_thread(_fresh_folder, parts)
             paths = await self.client.download(record, to=parts)
+            # Still this worker's (its lease may have run out while it downloaded, and another
+            # worker taken the line over): StaleTransition otherwise, and nothing is placed.
+            await asyncio.to_thread(
+                self.store.transition,
+                line.id,
+                expect=LineStatus.DOWNLOADING,
+                to=LineStatus.DOWNLOADING,
+                owner=self.owner,
+            )
             entries = await asyncio.to_thread(_place_files, paths, out, line.id)
         except (DownloadError, OSError) as error:
             detail = _error(error) if isinstance(error, KieError) else _plain_error(error)
