@@ -96,7 +96,8 @@ class MediaBounds(TypedDict, total=False):
     """Limits of a media file beyond its type and size, as keyword options of :func:`media_meta`.
 
     Widths and heights are in pixels, ``min_aspect``/``max_aspect`` bound width divided by height,
-    ``min_pixels``/``max_pixels`` bound width times height, durations are in seconds. All bounds
+    ``min_pixels``/``max_pixels`` bound width times height, durations are in seconds and
+    ``min_fps``/``max_fps`` bound a video's frame rate (frames per second). All bounds
     are inclusive. They are checked for local files from the file's header only (never for URLs).
     """
 
@@ -110,6 +111,8 @@ class MediaBounds(TypedDict, total=False):
     max_pixels: int
     min_duration: float
     max_duration: float
+    min_fps: float
+    max_fps: float
 
 
 #: The names of :class:`MediaBounds`, in the order they are described.
@@ -137,6 +140,8 @@ class MediaLimits:
     max_pixels: int | None = None
     min_duration: float | None = None
     max_duration: float | None = None
+    min_fps: float | None = None
+    max_fps: float | None = None
 
     def __post_init__(self) -> None:
         if not self.media_types:
@@ -147,7 +152,7 @@ class MediaLimits:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not value > 0):
                 raise ValueError(f"{name} must be a positive number, not {value!r}")
-        for quantity in ("width", "height", "aspect", "pixels", "duration"):
+        for quantity in ("width", "height", "aspect", "pixels", "duration", "fps"):
             low, high = getattr(self, f"min_{quantity}"), getattr(self, f"max_{quantity}")
             if low is not None and high is not None and low > high:
                 raise ValueError(f"min_{quantity} must not exceed max_{quantity}")
@@ -172,12 +177,15 @@ class MediaLimits:
             ("aspect", ""),
             ("pixels", ""),
             ("duration", " s"),
+            ("fps", " fps"),
         ):
             text = _range(getattr(self, f"min_{quantity}"), getattr(self, f"max_{quantity}"), unit)
             if text:
-                label = {"aspect": "width/height", "pixels": "pixels (width x height)"}.get(
-                    quantity, quantity
-                )
+                label = {
+                    "aspect": "width/height",
+                    "pixels": "pixels (width x height)",
+                    "fps": "frame rate",
+                }.get(quantity, quantity)
                 parts.append(f"{label} {text}")
         return "; ".join(parts)
 

@@ -393,6 +393,8 @@ def out_of_bounds(limits: MediaLimits, info: MediaInfo) -> str | None:
         info.duration, limits.min_duration, limits.max_duration, slack=1e-6
     ):
         return f"lasts {info.duration:.3g} s"
+    if info.fps is not None and not _within(info.fps, limits.min_fps, limits.max_fps, slack=2e-3):
+        return f"runs at {info.fps:.3g} fps"
     return None
 
 

@@ -1,7 +1,8 @@
 """Pixel size and duration of a media file, read from its header only (no decoding, no libraries).
 
 :func:`probe` reads what a format's header states: the size of PNG, JPEG, WebP, GIF and BMP images;
-the duration and the picture size of MP4 and MOV videos (``mvhd`` and the video track's ``tkhd``);
+the duration, picture size and frame rate of MP4 and MOV videos (``mvhd``, and the video track's
+``tkhd``, ``mdhd`` and ``stts``);
 the duration of WAV, FLAC and MP3 audio (for MP3 from the Xing/Info frame count, else estimated
 from the first frame's bit rate). Anything it cannot read is None: an unknown value, never a
 refusal. It never raises on any input.
@@ -18,11 +19,13 @@ __all__ = ["MediaInfo", "probe"]
 
 @dataclass(frozen=True, slots=True)
 class MediaInfo:
-    """What a file's header states: pixel ``width`` and ``height``, ``duration`` in seconds."""
+    """What a file's header states: pixel ``width`` and ``height``, ``duration`` in seconds,
+    and a video's frame rate, ``fps`` (its frames over its track's duration)."""
 
     width: int | None = None
     height: int | None = None
     duration: float | None = None
+    fps: float | None = None
 
 
 UNKNOWN = MediaInfo()
@@ -147,16 +150,47 @@ def _mp4(data: memoryview) -> MediaInfo:
 def _moov(data: memoryview, start: int, end: int) -> MediaInfo:
     duration: float | None = None
     width = height = 0
+    fps: float | None = None
     for kind, body, stop in _boxes(data, start, end):
         if kind == b"mvhd":
             duration = _mvhd(data, body)
         elif kind == b"trak" and not (width and height):
-            for inner, inner_body, _ in _boxes(data, body, stop):
+            for inner, inner_body, inner_stop in _boxes(data, body, stop):
                 if inner == b"tkhd":
                     width, height = _tkhd(data, inner_body)
+                elif inner == b"mdia":
+                    fps = _frame_rate(data, inner_body, inner_stop)
+            if not (width and height):
+                fps = None  # not the video track
     if width and height:
-        return MediaInfo(width, height, duration)
+        return MediaInfo(width, height, duration, fps)
     return MediaInfo(duration=duration)
+
+
+def _frame_rate(data: memoryview, start: int, end: int) -> float | None:
+    """A track's samples per second: ``stts``'s sample count over ``mdhd``'s duration."""
+    seconds: float | None = None
+    frames = 0
+    for kind, body, stop in _boxes(data, start, end):
+        if kind == b"mdhd":
+            seconds = _mvhd(data, body)  # the same layout up to the duration
+        elif kind == b"minf":
+            for table, table_body, table_stop in _boxes(data, body, stop):
+                if table == b"stbl":
+                    frames = _samples(data, table_body, table_stop)
+    if not seconds or not frames:
+        return None
+    return frames / seconds
+
+
+def _samples(data: memoryview, start: int, end: int) -> int:
+    """How many samples the ``stts`` of a sample table counts (0 if it has none)."""
+    for kind, body, _ in _boxes(data, start, end):
+        if kind == b"stts":
+            (entries,) = struct.unpack_from(">I", data, body + 4)
+            counts = struct.unpack_from(f">{2 * entries}I", data, body + 8)
+            return sum(counts[::2])
+    return 0
 
 
 def _mvhd(data: memoryview, body: int) -> float | None:

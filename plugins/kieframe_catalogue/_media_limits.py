@@ -36,9 +36,12 @@ _KLING_OMNI_VIDEO = {
     "max_aspect": 2.0,
     "min_duration": 3,
     "max_duration": 15.5,
+    "min_fps": 24,
+    "max_fps": 60,
 }
 _KLING_OMNI_VIDEO_TEXT = (
-    "a video of 3 to 15.5 s, 700 to 4553 px a side, at most 8,294,400 pixels, width/height 0.4 to 2"
+    "a video of 3 to 15.5 s, 700 to 4553 px a side, at most 8,294,400 pixels, width/height 0.4 to"
+    " 2, 24 to 60 fps"
 )
 _MINIMAX_SIDES = _sides(256, 5760)
 _MINIMAX_TEXT = "256 to 5760 px a side, width/height 0.4 to 2.5"
@@ -66,11 +69,13 @@ MEDIA_LIMITS: tuple[Limit, ...] = (
             _media(
                 model,
                 "reference_video_urls",
-                f"{_SEEDANCE_VIDEO_TEXT}, 2 to {most} s each",
+                f"{_SEEDANCE_VIDEO_TEXT}, 2 to {most} s each, 24 to 60 fps",
                 **_SEEDANCE_VIDEO,
                 **_ASPECT_04_25,
                 min_duration=2,
                 max_duration=most,
+                min_fps=24,
+                max_fps=60,
             ),
             _media(
                 model,
@@ -110,11 +115,12 @@ MEDIA_LIMITS: tuple[Limit, ...] = (
     _media(
         "happyhorse/video-edit",
         "video_url",
-        "3 to 60 s, sides 320 to 2160 px, width/height 1:2.5 to 2.5:1",
+        "3 to 60 s, sides 320 to 2160 px, width/height 1:2.5 to 2.5:1, more than 8 fps",
         **_sides(320, 2160),
         **_ASPECT_04_25,
         min_duration=3,
         max_duration=60,
+        min_fps=8,  # "greater than 8": a bound is inclusive, so exactly 8 is left to kie
     ),
     _media(
         "happyhorse/video-edit",
@@ -179,11 +185,13 @@ MEDIA_LIMITS: tuple[Limit, ...] = (
     _media(
         "minimax-h3/reference-to-video",
         "reference_video_urls",
-        f"{_MINIMAX_TEXT}, 2 to 15 s each",
+        f"{_MINIMAX_TEXT}, 2 to 15 s each, 23.976 to 60 fps",
         **_MINIMAX_SIDES,
         **_ASPECT_04_25,
         min_duration=2,
         max_duration=15,
+        min_fps=23.976,
+        max_fps=60,
     ),
     _media(
         "minimax-h3/reference-to-video",
@@ -219,9 +227,11 @@ MEDIA_LIMITS: tuple[Limit, ...] = (
     _media(
         "volcengine/video-to-video-lip-sync",
         "video_url",
-        "360p or more (larger videos are scaled down by kie)",
+        "360p or more (larger videos are scaled down by kie), 24 to 60 fps",
         min_width=360,
         min_height=360,
+        min_fps=24,
+        max_fps=60,
     ),
     *(
         _media(

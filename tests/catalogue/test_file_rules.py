@@ -358,3 +358,31 @@ def test_every_decision_is_pinned_above() -> None:
         ("happyhorse-1-1/text-to-video", "prompt"),
     }
     assert {(decision.model, decision.field) for decision in DECISIONS} == pinned
+
+
+# -- frame rates --------------------------------------------------------------------------------
+
+FRAME_RATES = [
+    ("bytedance/seedance-2", "reference_video_urls", True, {"prompt": "a beach"}),
+    ("bytedance/seedance-2-5", "reference_video_urls", True, {"prompt": "a beach"}),
+    (
+        "minimax-h3/reference-to-video",
+        "reference_video_urls",
+        True,
+        {"prompt": "a beach", "reference_image_urls": [IMAGE_URL]},
+    ),
+]
+
+
+@pytest.mark.parametrize(("model", "field", "many", "rest"), FRAME_RATES)
+def test_a_reference_video_under_24_fps_is_refused_naming_the_field(
+    model: str, field: str, many: bool, rest: dict[str, Any]
+) -> None:
+    def clip(fps: float) -> bytes:
+        return _media.mp4(width=640, height=720, seconds=4, fps=fps)
+
+    slow = problems(model, {**rest, field: [clip(12)] if many else clip(12)})
+    assert [(p.field, "12 fps" in p.message) for p in slow] == [(f"{field}[0]", True)]
+    assert slow[0].limit is not None
+    assert "fps" in slow[0].limit
+    assert problems(model, {**rest, field: [clip(30)] if many else clip(30)}) == []

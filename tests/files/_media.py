@@ -54,10 +54,17 @@ def _box(kind: bytes, *payload: bytes) -> bytes:
 
 
 def mp4(
-    *, width: int, height: int, seconds: float, timescale: int = 1000, version: int = 0
+    *,
+    width: int,
+    height: int,
+    seconds: float,
+    timescale: int = 1000,
+    version: int = 0,
+    fps: float | None = None,
 ) -> bytes:
     """An MP4 (``ftyp``, ``moov`` with ``mvhd`` and a video track's ``tkhd``) and an empty
-    ``mdat``. ``version`` 1 writes the 64-bit header forms."""
+    ``mdat``. ``version`` 1 writes the 64-bit header forms. With ``fps``, the video track has
+    an ``mdia`` whose ``mdhd`` and ``stts`` make ``seconds * fps`` frames (two table entries)."""
     length = round(seconds * timescale)
     if version == 1:
         mvhd = struct.pack(">I QQIQ", 1 << 24, 0, 0, timescale, length) + bytes(80)
@@ -67,7 +74,18 @@ def mp4(
         tkhd = struct.pack(">I IIIII", 3, 0, 0, 1, 0, length) + bytes(52)
     tkhd += struct.pack(">II", width << 16, height << 16)
     audio = _box(b"trak", _box(b"tkhd", struct.pack(">I IIIII", 3, 0, 0, 2, 0, 0) + bytes(60)))
-    moov = _box(b"moov", _box(b"mvhd", mvhd), audio, _box(b"trak", _box(b"tkhd", tkhd)))
+    track = [_box(b"tkhd", tkhd)]
+    if fps is not None:
+        frames = round(seconds * fps)
+        if version == 1:
+            mdhd = struct.pack(">I QQIQ", 1 << 24, 0, 0, timescale, length) + bytes(4)
+        else:
+            mdhd = struct.pack(">I IIII", 0, 0, 0, timescale, length) + bytes(4)
+        first = frames // 2
+        stts = struct.pack(">I I II II", 0, 2, first, 1, frames - first, 1)
+        table = _box(b"minf", _box(b"stbl", _box(b"stts", stts)))
+        track.append(_box(b"mdia", _box(b"mdhd", mdhd), table))
+    moov = _box(b"moov", _box(b"mvhd", mvhd), audio, _box(b"trak", *track))
     return _box(b"ftyp", b"isom", bytes(4), b"isommp41") + moov + _box(b"mdat")
 
 

@@ -1,4 +1,4 @@
-"""Media bounds (pixel size, aspect ratio, pixel count, duration): declared, read back, enforced.
+"""Media bounds (pixel size, aspect, pixel count, duration, frame rate): declared, read, enforced.
 
 Local files are checked from their headers before any upload; a file whose header does not say a
 value passes for it, and URLs are never fetched.
@@ -182,3 +182,30 @@ def test_a_video_within_bounds_is_uploaded(emu: Emulator, client: kieframe.Clien
     video = _media.mp4(width=640, height=360, seconds=9.5)
     client.submit(WAN_EDIT, {"prompt": "hat", "video_url": video})
     assert [info.mime_type for info in emu.uploads] == ["video/mp4"]
+
+
+class Dubbed(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    video_url: Annotated[str, media_meta("video", min_fps=24, max_fps=60)]
+
+
+@untimed
+@given(fps=st.sampled_from([8, 12, 23.976, 24, 25, 29.97, 30, 50, 60, 90, 120]))
+def test_a_videos_frame_rate_is_checked_from_its_header(fps: float) -> None:
+    from kieframe._files._local import stage_input
+    from kieframe.authoring import ModelSpec
+
+    spec = ModelSpec(id="acme/dub", input_type=Dubbed, title="Dub", docs_url="")
+    limits = limits_of(Dubbed, "video_url")
+    assert limits is not None
+    assert "frame rate 24 to 60 fps" in limits.describe()
+    video = _media.mp4(width=640, height=360, seconds=4, fps=fps)
+    if 23.9 < fps < 60.1:  # whole frames: 23.976 fps over 4 s is 96 frames, 24 fps
+        assert stage_input(spec, {"video_url": video}).uploads
+        return
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        stage_input(spec, {"video_url": video})
+    (problem,) = caught.value.problems
+    assert problem.field == "video_url"
+    assert "fps" in problem.message
+    assert problem.limit is not None
+    assert "frame rate 24 to 60 fps" in problem.limit

@@ -1,6 +1,8 @@
-"""Pixel sizes and durations read from media headers: known files read right, any bytes are safe."""
+"""Sizes, durations and frame rates read from media headers: known files right, any bytes safe."""
 
 from __future__ import annotations
+
+import io
 
 import pytest
 from hypothesis import given, settings
@@ -51,7 +53,20 @@ def test_the_test_suites_real_images() -> None:
     assert read(jpeg()) == MediaInfo(8, 8)
     assert read(WEBP) == MediaInfo(1, 1)
     assert read(GIF) == MediaInfo(1, 1)
-    assert read(build_mp4(size=smallest_mp4(), seed="s")) == MediaInfo(32, 18, 2.0)
+    video = read(build_mp4(size=smallest_mp4(), seed="s"))
+    assert (video.width, video.height, video.duration) == (32, 18, 2.0)
+    assert video.fps == pytest.approx(12, rel=1e-3)  # 24 frames of 1066/12800 s each
+
+
+def test_the_frame_rate_is_what_a_decoder_reads() -> None:
+    import av  # PyAV (FFmpeg), in the test extra
+
+    data = build_mp4(size=smallest_mp4(), seed="s")
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        assert stream.average_rate is not None
+        decoded = float(stream.average_rate)
+    assert read(data).fps == pytest.approx(decoded)
 
 
 @untimed
@@ -71,6 +86,24 @@ def test_mp4_duration_and_video_track_size(
     info = read(data)
     assert (info.width, info.height) == (width, height)
     assert info.duration == pytest.approx(millis / 1000, abs=1 / timescale)
+
+
+@untimed
+@given(
+    fps=st.sampled_from([8, 12, 23.976, 24, 25, 29.97, 30, 50, 60, 120]),
+    seconds=st.integers(1, 600),
+    timescale=st.sampled_from([600, 1000, 90000]),
+    version=st.sampled_from([0, 1]),
+)
+def test_mp4_frame_rate_from_its_video_track(
+    fps: float, seconds: int, timescale: int, version: int
+) -> None:
+    data = _media.mp4(
+        width=64, height=36, seconds=seconds, timescale=timescale, version=version, fps=fps
+    )
+    frames = round(seconds * fps)
+    assert read(data).fps == pytest.approx(frames / seconds)
+    assert read(_media.mp4(width=64, height=36, seconds=seconds)).fps is None  # no mdia
 
 
 def test_mp4_without_a_moov_is_unknown() -> None:
