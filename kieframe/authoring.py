@@ -34,8 +34,8 @@ every documented limit, and a :class:`ModelSpec`::
 Media fields (:data:`ImageUrl`, :func:`media_meta`, :func:`media`, :func:`media_list`) take URLs,
 and a local path, bytes or file object given there is checked by content and size (and, with
 :class:`MediaBounds` such as ``min_width``, ``max_duration`` or ``min_fps``, by the dimensions,
-duration and frame rate its header states), uploaded once and replaced by kie.ai's URL, wherever the field sits (alone, in a
-list, in a nested object).
+duration and frame rate its header states), uploaded once and replaced by kie.ai's URL,
+wherever the field sits (alone, in a list, in a nested object).
 :func:`media` and :func:`media_list` build the same types at run time, for generated Structs
 (``msgspec.defstruct``); :func:`spec_from_schema` builds a whole spec from a JSON Schema of the
 input (the shape kie.ai publishes per model). A *rule* is a callable taking the validated input
