@@ -222,7 +222,7 @@ def run(*, quick: bool) -> list[Figure]:
         budget = _budget(cluster.create_database(), 40 if quick else 120)
         latencies = _fanout(cluster.create_database(), 21 if quick else 201)
         notify = _notify_round_trip(cluster.create_database(), 20 if quick else 200)
-        batch = _batch(cluster.create_database(), 120 if quick else 200, 1 if quick else 3)
+        batch = _batch(cluster.create_database(), 60 if quick else 200, 1 if quick else 3)
     p50, p99 = statistics.median(latencies) * 1e3, _percentile(latencies, 0.99) * 1e3
     return [
         budget,
