@@ -588,12 +588,10 @@ class _Runner:
         try:
             record = await self.client.wait(task)
         except TaskFailed as failure:
-            await asyncio.to_thread(
-                self.store.transition,
+            await self._transition(
                 line.id,
                 expect=LineStatus.ACCEPTED,
                 to=LineStatus.FAILED,
-                owner=self.owner,
                 error=_error(failure, code=failure.fail_code),
                 credits=failure.record.credits_consumed,
                 finished_at=time.time(),
@@ -602,15 +600,21 @@ class _Runner:
         except WaitTimeout:
             logger.warning("line %s: task %s still running; run the batch again", line.id, task_id)
             return None
-        await asyncio.to_thread(
-            self.store.transition,
+        await self._transition(
             line.id,
             expect=LineStatus.ACCEPTED,
             to=LineStatus.DOWNLOADING,
-            owner=self.owner,
             credits=record.credits_consumed,
         )
         return record
+
+    async def _transition(
+        self, line_id: str, *, expect: LineStatus, to: LineStatus, **values: Any
+    ) -> StoredLine:
+        """Move one of this worker's lines (fenced by its owner id), off the event loop."""
+        return await asyncio.to_thread(
+            self.store.transition, line_id, expect=expect, to=to, owner=self.owner, **values
+        )
 
     async def _download(self, line: StoredLine, record: TaskRecord) -> None:
         out = self.options.out
@@ -621,32 +625,26 @@ class _Runner:
             paths = await self.client.download(record, to=parts)
             # Still this worker's (its lease may have run out while it downloaded, and another
             # worker taken the line over): StaleTransition otherwise, and nothing is placed.
-            await asyncio.to_thread(
-                self.store.transition,
+            await self._transition(
                 line.id,
                 expect=LineStatus.DOWNLOADING,
                 to=LineStatus.DOWNLOADING,
-                owner=self.owner,
             )
             entries = await asyncio.to_thread(_place_files, paths, out, line.id)
         except (DownloadError, OSError) as error:
             detail = _error(error) if isinstance(error, KieError) else _plain_error(error)
-            await asyncio.to_thread(
-                self.store.transition,
+            await self._transition(
                 line.id,
                 expect=LineStatus.DOWNLOADING,
                 to=LineStatus.DOWNLOAD_FAILED,
-                owner=self.owner,
                 error=detail,
                 finished_at=time.time(),
             )
             return
-        await asyncio.to_thread(
-            self.store.transition,
+        await self._transition(
             line.id,
             expect=LineStatus.DOWNLOADING,
             to=LineStatus.SUCCEEDED,
-            owner=self.owner,
             files=entries,
             bytes=sum(entry.bytes for entry in entries),
             error=None,
