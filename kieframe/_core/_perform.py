@@ -690,7 +690,8 @@ class AsyncPerformer:
         """A read, sent by one of the performer's reader tasks (see :mod:`._scheduling`).
 
         Reads past the in-flight limit queue there as a call and a future, before any retry
-        state is built or the HTTP stack sees them; a wait cancelled meanwhile drops its read.
+        state is built or the HTTP stack sees them. A read runs in the wait's context (its
+        context variables reach httpx's event hooks), and a wait cancelled meanwhile cancels it.
         """
         loop = asyncio.get_running_loop()
         if self._readers is None or self._readers.loop is not loop:

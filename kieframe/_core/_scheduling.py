@@ -8,18 +8,21 @@ sleepers that are due a batch at a time, letting the loop run what else is ready
 
 A wait's task that sent its own reads would also carry, for as long as it lives, the per-task
 state of the HTTP stack (anyio's), and while queued for a free connection a coroutine, a lock
-waiter and its retry state. :class:`Workers` runs queued work on at most ``limit`` short-lived
-tasks; the wait's task holds just the future of its result.
+waiter and its retry state. :class:`Workers` runs each read as a short-lived task of its own, at
+most ``limit`` at once, in the caller's context; the others queue as an item, a future and a
+context, and the wait's task holds just what it awaits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
+import functools
 import heapq
 import itertools
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, TypeVar
 
 __all__ = ["Timers", "Workers"]
 
@@ -93,61 +96,84 @@ class Timers:
 
 
 class Workers(Generic[T, R]):
-    """Runs ``work(item)`` for queued items, at most ``limit`` at once, on one event loop.
+    """Runs ``work(item)`` for submitted items, at most ``limit`` at once, on one event loop.
 
-    :meth:`submit` returns the future of the item's result (or exception). A worker task starts
-    when an item is queued and fewer than ``limit`` run, and ends when the queue is empty. An
-    item whose future was cancelled while queued is skipped; one cancelled while its work runs
-    has its outcome dropped. A worker interrupted itself (cancelled as the loop shuts down)
-    cancels the future of the item it was running.
+    Each item's work runs as a task of its own, in a copy of the context of the caller that
+    submitted it (as a task it created itself would: its context variables are seen by the
+    work, and changes made there stay there). Past ``limit`` items queue as the item, a future
+    and that context, and start as running ones end, in order.
+
+    :meth:`submit` returns what the caller awaits for the outcome: the work's task when it starts
+    at once, else a future the task's outcome is handed to. Cancelling it, or the caller awaiting
+    it, cancels the work: a queued item is skipped, a running one is cancelled. Work cancelled by
+    itself (the loop shutting down) cancels what its caller awaits.
     """
 
-    __slots__ = ("_limit", "_loop", "_queue", "_running", "_tasks", "_work")
+    __slots__ = ("_finished", "_limit", "_loop", "_queue", "_tasks", "_work")
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, work: Callable[[T], Awaitable[R]], limit: int
+        self,
+        loop: asyncio.AbstractEventLoop,
+        work: Callable[[T], Coroutine[Any, Any, R]],
+        limit: int,
     ) -> None:
         self._loop = loop
         self._work = work
         self._limit = limit
-        self._queue: collections.deque[tuple[T, asyncio.Future[R]]] = collections.deque()
-        self._running = 0
-        self._tasks: set[asyncio.Task[None]] = set()  # strong references while they run
+        self._queue: collections.deque[tuple[T, asyncio.Future[R], contextvars.Context]] = (
+            collections.deque()
+        )
+        self._tasks: set[asyncio.Task[R]] = set()  # strong references while they run
+        self._finished = self._next  # one bound method for all tasks, not one each
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        """The event loop the workers run on."""
+        """The event loop the work runs on."""
         return self._loop
 
     def submit(self, item: T) -> asyncio.Future[R]:
-        """Queue ``item``; the future of ``work(item)``."""
+        """Start or queue ``work(item)``; what to await for its outcome."""
+        if len(self._tasks) < self._limit:
+            return self._start(item, None)  # the caller's context, copied as for any task
         future: asyncio.Future[R] = self._loop.create_future()
-        self._queue.append((item, future))
-        if self._running < self._limit:
-            self._running += 1
-            task = self._loop.create_task(self._worker())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self._queue.append((item, future, contextvars.copy_context()))
         return future
 
-    async def _worker(self) -> None:
+    def _start(self, item: T, context: contextvars.Context | None) -> asyncio.Task[R]:
+        task = self._loop.create_task(self._work(item), context=context)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _next(self, task: asyncio.Task[R]) -> None:
+        """A task ended: start the next queued item whose caller still waits."""
+        self._tasks.discard(task)
         queue = self._queue
-        try:
-            while queue:
-                item, future = queue.popleft()
-                if future.done():  # cancelled while queued
-                    continue
-                try:
-                    result = await self._work(item)
-                except Exception as error:  # handed to whoever awaits the future
-                    if not future.done():
-                        future.set_exception(error)
-                except BaseException:
-                    future.cancel()
-                    raise
-                else:
-                    if not future.done():
-                        future.set_result(result)
-                del item, future  # hold nothing between items
-        finally:
-            self._running -= 1
+        while queue and len(self._tasks) < self._limit:
+            item, future, context = queue.popleft()
+            if not future.done():  # else cancelled while queued
+                _relay(self._start(item, context), future)
+
+
+def _relay(task: asyncio.Task[R], future: asyncio.Future[R]) -> None:
+    """Hand ``task``'s outcome to ``future``; cancelling ``future`` cancels ``task``."""
+    task.add_done_callback(functools.partial(_settle, future))
+    future.add_done_callback(functools.partial(_cancel, task))
+
+
+def _settle(future: asyncio.Future[R], task: asyncio.Task[R]) -> None:
+    if task.cancelled():
+        future.cancel()
+        return
+    error = task.exception()  # retrieved even when nobody waits any more
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(task.result())
+
+
+def _cancel(task: asyncio.Task[Any], future: asyncio.Future[Any]) -> None:
+    if future.cancelled():
+        task.cancel()

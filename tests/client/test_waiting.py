@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from typing import Any
 
+import httpx
 import pytest
 
 import kieframe
@@ -208,11 +210,56 @@ async def test_an_async_wait_outlasts_an_outage(kie_emulator: Emulator) -> None:
         assert (await client.wait(task, timeout=60)).succeeded
 
 
-async def test_many_waits_at_once_all_finish(kie_emulator: Emulator) -> None:
-    """More waits than API requests allowed in flight: the rest queue, none is lost."""
-    async with _unlimited_async(kie_emulator) as client:
+#: Set by each wait below: what its reads should see in httpx's event hooks.
+WAITING_FOR: contextvars.ContextVar[str] = contextvars.ContextVar("waiting_for")
+
+
+async def test_many_waits_at_once_all_finish_each_reading_in_its_own_context(
+    kie_emulator: Emulator,
+) -> None:
+    """More waits than API requests allowed in flight: the rest queue, none is lost.
+
+    Each read runs in its wait's context, whichever wait's read ran before it: a tracing or
+    logging context variable reaches httpx's event hooks.
+    """
+    seen: list[tuple[str, str]] = []
+
+    async def hook(request: httpx.Request) -> None:
+        if request.url.path.endswith("/recordInfo"):
+            seen.append((request.url.params["taskId"], WAITING_FOR.get("no context")))
+
+    async def wait(client: kieframe.AsyncClient, task: kieframe.Task) -> kieframe.TaskRecord:
+        WAITING_FOR.set(task.task_id)
+        return await client.wait(task)
+
+    http = httpx.AsyncClient(event_hooks={"request": [hook]})
+    async with http, _unlimited_async(kie_emulator, http_client=http) as client:
         tasks = [await client.submit(WAN, INPUT) for _ in range(3)]
-        waits = [client.wait(tasks[n % 3]) for n in range(250)]
-        records = await asyncio.gather(*waits)
+        records = await asyncio.gather(*(wait(client, tasks[n % 3]) for n in range(250)))
     assert all(record.succeeded for record in records)
     assert {record.task_id for record in records} == {task.task_id for task in tasks}
+    assert len(seen) >= 250
+    assert [(read, context) for read, context in seen if read != context] == []
+
+
+async def test_a_cancelled_wait_cancels_its_read_in_flight() -> None:
+    reading, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def kie(request: httpx.Request) -> httpx.Response:
+        reading.set()
+        try:
+            await asyncio.Event().wait()  # an answer that never comes
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async with kieframe.AsyncClient(
+        Emulator.API_KEY, transport=httpx.MockTransport(kie), rate_limits=RateLimits.off()
+    ) as client:
+        waiting = asyncio.create_task(client.wait("task-1", timeout=3_600))
+        await reading.wait()
+        waiting.cancel()
+        await cancelled.wait()  # the read itself was stopped, not just its answer dropped
+        with pytest.raises(asyncio.CancelledError):
+            await waiting

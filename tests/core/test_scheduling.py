@@ -7,6 +7,7 @@ checked after a bounded number of loop turns, never against the wall clock.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -159,23 +160,54 @@ async def test_workers_run_at_most_their_limit_and_each_caller_gets_its_own_outc
     assert not workers._tasks  # the workers end once the queue is empty
 
 
-async def test_a_caller_cancelled_while_its_item_runs_leaves_the_others_be() -> None:
-    started = asyncio.Event()
-    release = asyncio.Event()
+@pytest.mark.parametrize("which", [0, 1])  # started at once, or queued first
+async def test_a_caller_cancelled_while_its_item_runs_cancels_that_work_only(which: int) -> None:
+    started = [asyncio.Event(), asyncio.Event()]
+    release = [asyncio.Event(), asyncio.Event()]
+    cancelled = asyncio.Event()
 
     async def work(n: int) -> int:
-        if n == 0:
-            started.set()
-            await release.wait()
+        if n < 2:
+            started[n].set()
+            try:
+                await release[n].wait()
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
         return n
 
     workers: Workers[int, int] = Workers(asyncio.get_running_loop(), work, 1)
-    first = workers.submit(0)
-    rest = [workers.submit(n) for n in range(1, 5)]
-    await started.wait()
-    first.cancel()
-    release.set()
-    assert await asyncio.gather(*rest) == [1, 2, 3, 4]
+    calls = [asyncio.ensure_future(workers.submit(n)) for n in range(5)]
+    release[1 - which].set()
+    await started[which].wait()
+    calls[which].cancel()
+    await cancelled.wait()  # the running work itself was cancelled, not just its outcome dropped
+    others = [n for n in range(5) if n != which]
+    assert await asyncio.gather(*(calls[n] for n in others)) == others
+    with pytest.raises(asyncio.CancelledError):
+        await calls[which]
+
+
+TAG: contextvars.ContextVar[str] = contextvars.ContextVar("tag")
+
+
+async def test_work_runs_in_the_context_of_the_caller_that_submitted_it() -> None:
+    async def work(n: int) -> tuple[int, str]:
+        await asyncio.sleep(0)
+        seen = TAG.get("none")
+        TAG.set("changed by the work")  # stays in the work's copy
+        return n, seen
+
+    workers: Workers[int, tuple[int, str]] = Workers(asyncio.get_running_loop(), work, 2)
+
+    async def caller(n: int) -> tuple[int, str]:
+        TAG.set(f"caller {n}")
+        outcome = await workers.submit(n)
+        assert TAG.get() == f"caller {n}"
+        return outcome
+
+    outcomes = await asyncio.gather(*(caller(n) for n in range(7)))  # most of them queued
+    assert outcomes == [(n, f"caller {n}") for n in range(7)]
 
 
 async def test_many_waits_with_different_deadlines_each_end_their_own_way(
