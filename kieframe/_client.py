@@ -439,7 +439,9 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         """Wait until the task finishes and return its final record; see :meth:`Client.wait`."""
         task_id = str(task)
         try:
-            return await self._performer.run(self._wait_op(task, timeout, on_update))
+            await self._performer.start()  # 10,000 waits started at once build their state later
+            op = self._wait_op(task, timeout, on_update)
+            return await self._performer.run(op, started=True)
         except (asyncio.CancelledError, KeyboardInterrupt) as interrupt:
             _note_interrupted(interrupt, task_id)
             raise

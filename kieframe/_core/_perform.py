@@ -669,22 +669,28 @@ class AsyncPerformer:
         self._files = files
         self._timers: Timers | None = None  # made on first use, in the loop
         self._readers: Workers[Call, Any] | None = None
-        self._perform = self.perform  # one bound method for all operations, not one each
+        # One bound method of each for all operations, not one each for each to keep.
+        self._perform, self._start = self.perform, self.start
 
-    def _sleep(self, seconds: float) -> asyncio.Future[None]:
-        """Sleep on the performer's shared timers (see :mod:`._scheduling`)."""
+    def _on_loop(self) -> Timers:
+        """The performer's shared timers (see :mod:`._scheduling`) on the running loop."""
         loop = asyncio.get_running_loop()
         if self._timers is None or self._timers.loop is not loop:
             self._timers = Timers(loop)
-        return self._timers.sleep(seconds)
+        return self._timers
 
-    def _begin(self) -> asyncio.Future[None]:
+    def _sleep(self, seconds: float) -> asyncio.Future[None]:
+        return self._on_loop().sleep(seconds)
+
+    def start(self) -> asyncio.Future[None]:
         """Where each operation starts: on the shared timers, a batch of operations per turn.
 
         10,000 waits started together would otherwise all take their first step (build their
         state, queue their first read) in one turn of the event loop, stalling it for that long.
+        :meth:`run` awaits it before the operation's first step; a caller with work to do before
+        it builds the operation awaits it first, then runs the operation with ``started=True``.
         """
-        return self._sleep(0.0)
+        return self._on_loop().turn()
 
     def _queue_read(self, call: Call) -> asyncio.Future[Any]:
         """A read, sent by one of the performer's reader tasks (see :mod:`._scheduling`).
@@ -698,9 +704,12 @@ class AsyncPerformer:
             self._readers = Workers(loop, self._read, self.in_flight_limit)
         return self._readers.submit(call)
 
-    def run(self, op: Op[T]) -> Coroutine[Any, Any, T]:
-        """Run ``op`` to its end (await the coroutine; one frame less for each wait to keep)."""
-        return drive_async(op, self._perform, self._begin)
+    def run(self, op: Op[T], *, started: bool = False) -> Coroutine[Any, Any, T]:
+        """Run ``op`` to its end (await the coroutine; one frame less for each wait to keep).
+
+        It starts after :meth:`start`, unless ``started`` says the caller awaited that already.
+        """
+        return drive_async(op, self._perform, None if started else self._start)
 
     async def run_all(self, ops: Sequence[Op[T]], *, concurrency: int) -> tuple[T, ...]:
         """Run ``ops``, at most ``concurrency`` at once; their results, in order."""

@@ -35,12 +35,13 @@ class Timers:
 
     A sleeper cancelled before its time (its task was cancelled) stays in the heap until the
     heap has doubled since it was last swept, when cancelled entries are dropped.
+    :meth:`turn` is the cheap sleep of no time: a queue woken a batch per turn, in order.
     """
 
     #: Sleepers woken in one turn of the event loop; the rest wake in the next turns.
     batch = 256
 
-    __slots__ = ("_heap", "_loop", "_order", "_swept", "_timer")
+    __slots__ = ("_heap", "_loop", "_order", "_ready", "_releasing", "_swept", "_timer")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -48,6 +49,8 @@ class Timers:
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
         self._swept = 64
+        self._ready: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._releasing = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -66,6 +69,29 @@ class Timers:
         if heap[0][2] is future:  # the new earliest: the timer moves forward
             self._arm()
         return future
+
+    def turn(self) -> asyncio.Future[None]:
+        """A future that resolves in a coming turn of the loop, after those asked for before."""
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._ready.append(future)
+        if not self._releasing:
+            self._releasing = True
+            self._loop.call_soon(self._release)
+        return future
+
+    def _release(self) -> None:
+        """Resolve the futures of :meth:`turn`, up to a batch; the next batch in the next turn."""
+        ready = self._ready
+        woken = 0
+        while ready and woken < self.batch:
+            future = ready.popleft()
+            if not future.done():
+                future.set_result(None)
+                woken += 1
+        if ready:
+            self._loop.call_soon(self._release)
+        else:
+            self._releasing = False
 
     def _sweep(self) -> None:
         heap = self._heap

@@ -118,11 +118,14 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
     """
     clock = options.clock
     waiter, now = _waiter(task_id, since, options, options.plan)
+    changes = _state_changes(options.on_update)
+    first = timeout = 0.0
     if since is not None:
         first = waiter.started + options.plan.delay(0.0, options.jitter) - now
-        if first > 0:
-            yield Sleep(min(first, options.timeout))
-    changes = _state_changes(options.on_update)
+        timeout = options.timeout
+    del options  # not kept while the wait sleeps: the waiter has what it needs
+    if first > 0:
+        yield Sleep(min(first, timeout))
     while True:
         record = yield from _read_visible(waiter, clock)
         changes(record)
@@ -204,6 +207,7 @@ def callback_wait_op(
     next_poll = now if since is None else min(waiter.started + watchdog, waiter.deadline)
     seen = 0
     changes = _state_changes(options.on_update)
+    del options  # not kept while the wait sleeps: the waiter has what it needs
     while True:
         now = clock.monotonic()
         delivery: Delivery | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -99,6 +100,24 @@ def test_more_sleepers_than_a_batch_all_wake_and_other_work_runs_between_batches
         assert all(f.done() for f in futures)
 
     run_with_fake_clock(test)
+
+
+async def test_turns_resolve_in_order_a_batch_per_turn_skipping_cancelled_ones() -> None:
+    timers = Timers(asyncio.get_running_loop())
+    resolved: list[int] = []
+    futures = [timers.turn() for _ in range(2 * Timers.batch + 10)]
+
+    def note(n: int, future: asyncio.Future[None]) -> None:
+        if not future.cancelled():
+            resolved.append(n)
+
+    for n, future in enumerate(futures):
+        future.add_done_callback(functools.partial(note, n))
+    futures[3].cancel()
+    await turns_until(lambda: bool(resolved))
+    assert not all(f.done() for f in futures)  # not all in one turn: the loop runs between
+    await turns_until(lambda: len(resolved) == len(futures) - 1)
+    assert resolved == [n for n in range(len(futures)) if n != 3]
 
 
 def test_an_earlier_sleeper_added_later_moves_the_timer_forward() -> None:
