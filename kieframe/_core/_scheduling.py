@@ -33,19 +33,32 @@ R = TypeVar("R")
 class Timers:
     """Sleeps on one event loop, sharing a single timer handle.
 
-    A sleeper cancelled before its time (its task was cancelled) stays in the heap until the
-    heap has doubled since it was last swept, when cancelled entries are dropped.
+    The heap holds ``(when, number)`` pairs, tuples of atomics the garbage collector stops
+    tracking, and one dict the sleepers' futures by number: no object per sleeper for the
+    collector to walk beside its future. A sleeper cancelled before its time (its task was
+    cancelled) stays until the heap has doubled since it was last swept, when cancelled entries
+    are dropped.
     :meth:`turn` is the cheap sleep of no time: a queue woken a batch per turn, in order.
     """
 
     #: Sleepers woken in one turn of the event loop; the rest wake in the next turns.
     batch = 256
 
-    __slots__ = ("_heap", "_loop", "_order", "_ready", "_releasing", "_swept", "_timer")
+    __slots__ = (
+        "_heap",
+        "_loop",
+        "_order",
+        "_ready",
+        "_releasing",
+        "_sleepers",
+        "_swept",
+        "_timer",
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._heap: list[tuple[float, int]] = []
+        self._sleepers: dict[int, asyncio.Future[None]] = {}
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
         self._swept = 64
@@ -65,8 +78,10 @@ class Timers:
         heap = self._heap
         if len(heap) >= self._swept:
             self._sweep()
-        heapq.heappush(heap, (when, next(self._order), future))
-        if heap[0][2] is future:  # the new earliest: the timer moves forward
+        number = next(self._order)
+        self._sleepers[number] = future
+        heapq.heappush(heap, (when, number))
+        if heap[0][1] == number:  # the new earliest: the timer moves forward
             self._arm()
         return future
 
@@ -94,8 +109,10 @@ class Timers:
             self._releasing = False
 
     def _sweep(self) -> None:
-        heap = self._heap
-        heap[:] = [entry for entry in heap if not entry[2].done()]
+        heap, sleepers = self._heap, self._sleepers
+        for number in [number for number, future in sleepers.items() if future.done()]:
+            del sleepers[number]
+        heap[:] = [entry for entry in heap if entry[1] in sleepers]
         heapq.heapify(heap)
         self._swept = max(64, 2 * len(heap))
 
@@ -106,11 +123,11 @@ class Timers:
 
     def _fire(self) -> None:
         """Wake the due sleepers, up to a batch; the next batch, or the next timer, follows."""
-        heap, loop = self._heap, self._loop
+        heap, sleepers, loop = self._heap, self._sleepers, self._loop
         now = loop.time()
         woken = 0
         while heap and heap[0][0] <= now and woken < self.batch:
-            future = heapq.heappop(heap)[2]
+            future = sleepers.pop(heapq.heappop(heap)[1])
             if not future.done():
                 future.set_result(None)
                 woken += 1
