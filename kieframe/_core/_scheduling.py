@@ -152,7 +152,16 @@ class Workers(Generic[T, R]):
     itself (the loop shutting down) cancels what its caller awaits.
     """
 
-    __slots__ = ("_finished", "_limit", "_loop", "_queue", "_tasks", "_work")
+    __slots__ = (
+        "_contexts",
+        "_finished",
+        "_futures",
+        "_items",
+        "_limit",
+        "_loop",
+        "_tasks",
+        "_work",
+    )
 
     def __init__(
         self,
@@ -163,9 +172,10 @@ class Workers(Generic[T, R]):
         self._loop = loop
         self._work = work
         self._limit = limit
-        self._queue: collections.deque[tuple[T, asyncio.Future[R], contextvars.Context]] = (
-            collections.deque()
-        )
+        # The queue, as three deques in step: no tuple per queued item for the collector to walk.
+        self._items: collections.deque[T] = collections.deque()
+        self._futures: collections.deque[asyncio.Future[R]] = collections.deque()
+        self._contexts: collections.deque[contextvars.Context] = collections.deque()
         self._tasks: set[asyncio.Task[R]] = set()  # strong references while they run
         self._finished = self._next  # one bound method for all tasks, not one each
 
@@ -179,7 +189,9 @@ class Workers(Generic[T, R]):
         if len(self._tasks) < self._limit:
             return self._start(item, None)  # the caller's context, copied as for any task
         future: asyncio.Future[R] = self._loop.create_future()
-        self._queue.append((item, future, contextvars.copy_context()))
+        self._items.append(item)
+        self._futures.append(future)
+        self._contexts.append(contextvars.copy_context())
         return future
 
     def _start(self, item: T, context: contextvars.Context | None) -> asyncio.Task[R]:
@@ -191,9 +203,9 @@ class Workers(Generic[T, R]):
     def _next(self, task: asyncio.Task[R]) -> None:
         """A task ended: start the next queued item whose caller still waits."""
         self._tasks.discard(task)
-        queue = self._queue
-        while queue and len(self._tasks) < self._limit:
-            item, future, context = queue.popleft()
+        items, futures, contexts = self._items, self._futures, self._contexts
+        while items and len(self._tasks) < self._limit:
+            item, future, context = items.popleft(), futures.popleft(), contexts.popleft()
             if not future.done():  # else cancelled while queued
                 _relay(self._start(item, context), future)
 
