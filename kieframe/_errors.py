@@ -270,7 +270,7 @@ class AuthenticationError(APIError):
 
 
 class InsufficientCreditsError(APIError):
-    """402: the account has too few credits for this task."""
+    """402: the account has too few credits for this task; or 433: the key is over its usage cap."""
 
     default_code = 402
 
@@ -367,6 +367,7 @@ _BY_CODE: dict[int, type[APIError]] = {
     404: NotFoundError,
     422: BadRequestError,
     429: RateLimitError,
+    433: InsufficientCreditsError,
     455: ServerError,
 }
 # Server-side codes that are final answers, not outages: "generation failed", "feature disabled".

@@ -29,10 +29,17 @@ class HailuoImageToVideoProInput(msgspec.Struct, frozen=True, forbid_unknown_fie
     image_url: ImageUrl
     end_image_url: OptionalImageUrl = ""
     prompt_optimizer: bool = True
-    nsfw_checker: Annotated[
-        bool,
-        msgspec.Meta(description="filter unsafe content; off returns the model's output as is"),
-    ] = False
+    # Not on the model's kie.ai page (only in kie.ai's newer catalogue): sent only when set, so
+    # that a server that knows the page's fields alone accepts the create. Unset is kie.ai's off.
+    nsfw_checker: (
+        Annotated[
+            bool,
+            msgspec.Meta(
+                description="filter unsafe content; unset (kie.ai's default, off) is not sent"
+            ),
+        ]
+        | None
+    ) = None
 
 
 _EXAMPLE_PROMPT = (

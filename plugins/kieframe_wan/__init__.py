@@ -37,10 +37,17 @@ class WanImageToVideoInput(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
     enable_prompt_expansion: bool = True
     # kie.ai documents an integer and no range (its page and its OpenAPI schema): none is invented.
     seed: Annotated[int, msgspec.Meta(description="random seed; omit for random")] | None = None
-    nsfw_checker: Annotated[
-        bool,
-        msgspec.Meta(description="filter unsafe content; off returns the model's output as is"),
-    ] = False
+    # Not on the model's kie.ai page (only in kie.ai's newer catalogue): sent only when set, so
+    # that a server that knows the page's fields alone accepts the create. Unset is kie.ai's off.
+    nsfw_checker: (
+        Annotated[
+            bool,
+            msgspec.Meta(
+                description="filter unsafe content; unset (kie.ai's default, off) is not sent"
+            ),
+        ]
+        | None
+    ) = None
 
 
 _EXAMPLE_PROMPT = (
@@ -72,7 +79,6 @@ SPEC = ModelSpec(
                 "negative_prompt": "Enter your prompt here...",
                 "enable_prompt_expansion": True,
                 "seed": 123456,
-                "nsfw_checker": False,
             },
         },
     ),
