@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import msgspec
 
@@ -192,6 +192,16 @@ class App:
         if fault.kind == "drop":
             ex.cut_after = fault.cut_after
             return False
+        if fault.kind == "raw":
+            headers = dict(fault.headers)
+            kind = headers.pop("content-type", "application/json")
+            await ex.respond(fault.code, fault.body, content_type=kind, headers=headers.items())
+            return True
+        if fault.kind == "redirect_loop":
+            query = f"?{ex.query_string}" if ex.query_string else ""
+            here = [("location", quote(ex.path) + query)]
+            await ex.respond(302, b"", content_type="text/plain", headers=here)
+            return True
         code = 500 if fault.kind == "http_500" else fault.code
         msg = fault.msg or _MESSAGES.get(code, "error")
         retry = [("retry-after", str(fault.retry_after))] if fault.retry_after is not None else []
