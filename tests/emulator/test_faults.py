@@ -39,7 +39,8 @@ def test_429_with_retry_after(emulator: Emulator, client: httpx.Client) -> None:
 
 
 def test_raw_answers_any_status_headers_and_body(emulator: Emulator, client: httpx.Client) -> None:
-    emulator.fault("recordInfo", "raw", code=203, body=b"<p>hi</p>", headers={"content-type": "text/html", "x-a": "1"})  # fmt: skip
+    page = {"content-type": "text/html", "x-a": "1"}
+    emulator.fault("recordInfo", "raw", code=203, body=b"<p>hi</p>", headers=page)
     response = client.get("/api/v1/jobs/recordInfo", params={"taskId": "x"})
     assert (response.status_code, response.content) == (203, b"<p>hi</p>")
     assert (response.headers["content-type"], response.headers["x-a"]) == ("text/html", "1")
