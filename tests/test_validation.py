@@ -40,8 +40,7 @@ def test_minimal_input_gets_the_documented_defaults() -> None:
             "resolution": "1080p",
             "negative_prompt": "",
             "enable_prompt_expansion": True,
-            "nsfw_checker": False,
-        },
+        },  # nsfw_checker, not on the model's page, is sent only when set
     }
 
 

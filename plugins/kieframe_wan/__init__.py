@@ -79,6 +79,7 @@ SPEC = ModelSpec(
                 "negative_prompt": "Enter your prompt here...",
                 "enable_prompt_expansion": True,
                 "seed": 123456,
+                "nsfw_checker": False,
             },
         },
     ),

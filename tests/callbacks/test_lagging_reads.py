@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -29,7 +28,7 @@ def post_callback(url: str, emu: Emulator, task_id: str) -> None:
 
 
 @pytest.fixture
-def submitted(emulator: Emulator, reader: kieframe.Client) -> Iterator[kieframe.Task]:
+def submitted(emulator: Emulator, reader: kieframe.Client) -> kieframe.Task:
     """A task that has succeeded (its callback not sent: the tests post it)."""
     task = reader.submit(HAILUO, INPUT)
     reader.wait(task, timeout=10)

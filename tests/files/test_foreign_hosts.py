@@ -14,7 +14,7 @@ import pytest
 
 import kieframe
 from kieframe.testing import Emulator
-from kieframe.testing._emulator import build_mp4
+from kieframe.testing._emulator import FaultKind, build_mp4
 
 from ._images import png
 from .conftest import HAILUO, RESULT_SIZE
@@ -22,7 +22,7 @@ from .conftest import HAILUO, RESULT_SIZE
 INPUT = {"prompt": "a slow pan", "image_url": "https://example.com/a.png"}
 PAGE = b"<html><body>This link has expired</body></html>"
 #: Answers from a file host that are not the file: (fault kind, its options).
-NOT_THE_FILE: dict[str, tuple[str, dict[str, Any]]] = {
+NOT_THE_FILE: dict[str, tuple[FaultKind, dict[str, Any]]] = {
     "html-page": ("raw", {"code": 200, "body": PAGE, "headers": {"content-type": "text/html"}}),
     "empty-file": ("raw", {"code": 200, "body": b"", "headers": {"content-type": "video/mp4"}}),
     "redirect-loop": ("redirect_loop", {}),
