@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import httpx
@@ -19,6 +20,11 @@ def running_answer(task_id: str) -> bytes:
     """recordInfo's answer for a task still generating: what a lagging server says at first."""
     data = {"taskId": task_id, "state": "generating"}
     return json.dumps({"code": 200, "msg": "success", "data": data}).encode()
+
+
+def awaiting_callback(task: kieframe.Task) -> kieframe.Task:
+    """The task's handle as if submitted with a callback URL: its wait awaits the callback."""
+    return dataclasses.replace(task, callback_url="http://127.0.0.1:9/never-called")
 
 
 def post_callback(url: str, emu: Emulator, task_id: str) -> None:
@@ -58,8 +64,10 @@ def test_a_wait_reads_the_task_itself_when_the_receiver_gave_up(
     with CallbackServer(receiver) as server, client(emulator, receiver) as waiting:
         post_callback(server.url, emulator, submitted.task_id)
         wait_for(lambda: receiver.stats.unconfirmed == 1)
-        # Without the delivery, the wait would sleep until its watchdog (10 minutes away).
-        assert waiting.wait(submitted, timeout=30).succeeded
+        emulator.fault("recordInfo", "raw", code=200, body=running_answer(submitted.task_id))
+        # Without the delivery, the wait would sleep until its deadline (its watchdog is 10
+        # minutes away), read the task running there, and time out.
+        assert waiting.wait(awaiting_callback(submitted), timeout=30).succeeded
 
 
 def test_a_reread_failing_with_any_error_still_reaches_the_waits(
@@ -83,3 +91,17 @@ async def test_a_callback_server_refuses_an_async_client_it_cannot_read_with(
         receiver = CallbackReceiver(hmac_key=KEY, client=reader)
         with pytest.raises(ValueError, match="AsyncClient"):
             CallbackServer(receiver)
+
+
+def test_a_wait_polls_on_kies_schedule_once_a_callback_is_ahead_of_the_record(
+    emulator: Emulator, submitted: kieframe.Task
+) -> None:
+    hub = CallbackHub(watchdog=NO_WATCHDOG)
+    # The callback came (unconfirmed); the wait's own read still shows the task running.
+    claimed = kieframe.TaskRecord(task_id=submitted.task_id, model=None, state="success")
+    hub.deliver(claimed, confirmed=False)
+    emulator.fault("recordInfo", "raw", code=200, body=running_answer(submitted.task_id), times=2)
+    with client(emulator, hub) as waiting:
+        # Polled on the client's plan, not at the watchdog's next poll (10 minutes away): on that
+        # schedule, the one read left before the deadline would show it running still.
+        assert waiting.wait(awaiting_callback(submitted), timeout=30).succeeded
