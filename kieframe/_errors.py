@@ -41,8 +41,7 @@ Every class reports ``kieframe`` as its module (as httpx does) and is reachable 
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -134,28 +133,62 @@ class Problem:
 class InputValidationError(KieError, ValueError):
     """An input broke a model's documented limits; nothing was sent to kie.ai."""
 
+    # Neither is ever set: an input problem has no code and no task.
+    code: int | None = None
+    task_id: str | None = None
+
     def __init__(self, model_id: str, problems: Iterable[Problem]) -> None:
-        # The message is worded when first read (as pydantic does): code that catches the error
-        # and looks at ``problems`` does not pay for the text.
         Exception.__init__(self, model_id)
         self.model_id = model_id
-        self.problems = tuple(problems)
-        self.code: int | None = None
-        self.task_id: str | None = None
+        self._problems: tuple[Problem, ...] | None = tuple(problems)
+        self._explain: Callable[[], Iterable[Problem]] | None = None
 
-    @functools.cached_property
+    @classmethod
+    def explained_later(
+        cls, model_id: str, explain: Callable[[], Iterable[Problem]]
+    ) -> InputValidationError:
+        """An error whose problems ``explain()`` finds when they are first read.
+
+        Raising it costs no more than the refusal: code that catches it and goes on does not pay
+        for the explanation, nor for its wording (as pydantic words its errors when read).
+        """
+        error = cls.__new__(cls, model_id)
+        error.model_id = model_id
+        error._problems = None
+        error._explain = explain
+        return error
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Every problem, in the order of the fields."""
+        problems = self._problems
+        if problems is None:
+            assert self._explain is not None
+            problems = self._problems = tuple(self._explain())
+            self._explain = None  # the input it kept is let go
+        return problems
+
+    @property
     def message(self) -> str:  # type: ignore[override]  # worded when first read
         """Every problem, one per line, under the model's id."""
-        count = len(self.problems)
-        noun = "problem" if count == 1 else "problems"
-        lines = [f"invalid input for {self.model_id} ({count} {noun}):"]
-        lines += [f"  - {problem}" for problem in self.problems]
-        return "\n".join(lines)
+        text: str | None = self.__dict__.get("_message")
+        if text is None:
+            problems = self.problems
+            count = len(problems)
+            noun = "problem" if count == 1 else "problems"
+            lines = [f"invalid input for {self.model_id} ({count} {noun}):"]
+            lines += [f"  - {problem}" for problem in problems]
+            text = self.__dict__["_message"] = "\n".join(lines)
+        return text
 
     @property
     def fields(self) -> tuple[str, ...]:
         """The field paths named by the problems, in order."""
         return tuple(problem.field for problem in self.problems)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        _ = self.problems  # worded before it travels: the explanation stays here
+        return super().__reduce__()
 
 
 class UnknownModelError(KieError, LookupError):

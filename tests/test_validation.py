@@ -226,7 +226,8 @@ def test_a_submit_sends_what_the_full_way_sent_for_every_model(
     assert submission.input == before["input"]
     assert submission.body == before
     assert not submission.uploads
-    assert submission.content == sent  # encoded once, with the validation
+    assert submission.input_json is not None  # encoded once, with the validation
+    assert json.loads(submission.input_json) == before["input"]
 
 
 @_over_the_registry
@@ -268,7 +269,7 @@ def test_a_local_file_in_a_submit_is_still_staged_for_upload() -> None:
         default_registry(), WAN, {"prompt": "p", "image_url": png}, callback_url=None
     )
     assert [upload.field for upload in submission.uploads] == ["image_url"]
-    assert submission.content is None  # encoded once the upload's link is in
+    assert submission.input_json is None  # encoded once the upload's link is in
 
 
 def test_a_local_file_and_a_bad_field_are_reported_together() -> None:
