@@ -126,8 +126,9 @@ class Problem:
     limit: str | None = None
 
     def __str__(self) -> str:
-        text = f"{self.field}: {self.message}"
-        return f"{text} (expected {self.limit})" if self.limit else text
+        if self.limit:
+            return f"{self.field}: {self.message} (expected {self.limit})"
+        return f"{self.field}: {self.message}"
 
 
 class InputValidationError(KieError, ValueError):
@@ -136,12 +137,14 @@ class InputValidationError(KieError, ValueError):
     # Neither is ever set: an input problem has no code and no task.
     code: int | None = None
     task_id: str | None = None
+    # The problems, or (until they are first read) what finds them.
+    _problems: tuple[Problem, ...] | None = None
+    _explain: Callable[[], Iterable[Problem]] | None = None
 
     def __init__(self, model_id: str, problems: Iterable[Problem]) -> None:
         Exception.__init__(self, model_id)
         self.model_id = model_id
-        self._problems: tuple[Problem, ...] | None = tuple(problems)
-        self._explain: Callable[[], Iterable[Problem]] | None = None
+        self._problems = tuple(problems)
 
     @classmethod
     def explained_later(
@@ -154,7 +157,6 @@ class InputValidationError(KieError, ValueError):
         """
         error = cls.__new__(cls, model_id)
         error.model_id = model_id
-        error._problems = None
         error._explain = explain
         return error
 
@@ -165,7 +167,7 @@ class InputValidationError(KieError, ValueError):
         if problems is None:
             assert self._explain is not None
             problems = self._problems = tuple(self._explain())
-            self._explain = None  # the input it kept is let go
+            del self._explain  # the input it kept is let go
         return problems
 
     @property
@@ -174,17 +176,22 @@ class InputValidationError(KieError, ValueError):
         text: str | None = self.__dict__.get("_message")
         if text is None:
             problems = self.problems
-            count = len(problems)
-            noun = "problem" if count == 1 else "problems"
-            lines = [f"invalid input for {self.model_id} ({count} {noun}):"]
-            lines += [f"  - {problem}" for problem in problems]
-            text = self.__dict__["_message"] = "\n".join(lines)
+            if len(problems) == 1:  # the usual case, worded at once
+                text = f"invalid input for {self.model_id} (1 problem):\n  - {problems[0]}"
+            else:
+                lines = [f"invalid input for {self.model_id} ({len(problems)} problems):"]
+                lines += [f"  - {problem}" for problem in problems]
+                text = "\n".join(lines)
+            self.__dict__["_message"] = text
         return text
 
     @property
     def fields(self) -> tuple[str, ...]:
         """The field paths named by the problems, in order."""
         return tuple(problem.field for problem in self.problems)
+
+    def __str__(self) -> str:
+        return self.message  # no code, no task
 
     def __reduce__(self) -> tuple[Any, ...]:
         _ = self.problems  # worded before it travels: the explanation stays here

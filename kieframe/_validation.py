@@ -202,7 +202,12 @@ class Validator:
         """The explainer, built the first time an input is refused (two threads may build two)."""
         explainer = self._explainer
         if explainer is None:
-            explainer = self._explainer = Explainer(self.input_type, self._node, self._lenient)
+            explainer = self._explainer = Explainer(
+                self.input_type,
+                self._node,
+                lenient=self._lenient,
+                stepped=self._stepped,
+            )
         return explainer
 
     def dump(self, value: msgspec.Struct) -> dict[str, Any]:

@@ -19,7 +19,6 @@ import msgspec.inspect as mi
 from ._errors import Problem
 from ._validation_describe import described, safe
 from ._validation_quick import quick_test
-from ._validation_types import has, has_step
 from ._validation_values import finite_or_none, plain
 from ._validation_walk import check_value, unknown_field
 
@@ -46,17 +45,17 @@ class Explainer:
         self,
         input_type: type[msgspec.Struct],
         node: mi.StructType,
+        *,
         lenient: type[msgspec.Struct] | None,
+        stepped: frozenset[str],
     ) -> None:
         self.input_type = input_type
         self._node = node
         self._fields = {field.encode_name: field for field in node.fields}
         self._order = {name: index for index, name in enumerate(self._fields)}
         self._required = tuple(field.encode_name for field in node.fields if field.required)
-        self._stepped = frozenset(
-            field.encode_name for field in node.fields if has(field.type, has_step)
-        )
         self._lenient = lenient  # the Struct with every field optional
+        self._stepped = stepped  # the fields with a decimal step, which msgspec does not check
         # A quick test per field that a value certainly passes (None where there is none).
         self._quick = {field.encode_name: quick_test(field.type) for field in node.fields}
 

@@ -29,7 +29,11 @@ def _join(path: str, name: str) -> str:
 def check_value(node: mi.Type, value: Any, path: str, problems: list[Problem]) -> None:
     """Append the problems of ``value`` for inspected type ``node`` at ``path``."""
     before = len(problems)
-    _check_node(node, value, path, problems)
+    check = _CHECKS.get(type(node))  # _check_node, one call less (the walk's hot spot)
+    if check is not None:
+        check(node, value, path, problems)
+    else:
+        _check_node(node, value, path, problems)
     if len(problems) > before:
         last = problems[-1]
         if not last.limit and last.field == (path or "input"):
@@ -47,7 +51,12 @@ def _check_node(node: mi.Type, value: Any, path: str, problems: list[Problem]) -
 
 def _check_metadata(node: mi.Metadata, value: Any, path: str, problems: list[Problem]) -> None:
     before = len(problems)
-    _check_node(node.type, value, path, problems)
+    inner = node.type
+    check = _CHECKS.get(type(inner))
+    if check is not None:
+        check(inner, value, path, problems)
+    else:
+        _check_node(inner, value, path, problems)
     step = node.extra.get(STEP_KEY) if node.extra else None
     if len(problems) == before and step is not None and not on_step(value, step):
         problems.append(Problem(path or "input", f"{show(value)} is not a multiple of {step}"))
