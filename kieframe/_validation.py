@@ -30,7 +30,7 @@ from ._validation_types import (
     needs_own_check,
     not_plain_json,
 )
-from ._validation_values import all_json, finite_or_none, plain, without_nulls
+from ._validation_values import PLAIN_LEAVES, all_json, finite_or_none, plain, without_nulls
 
 __all__ = ["Prepared", "Preparer", "Validator", "validator_for"]
 
@@ -141,6 +141,7 @@ class Validator:
         )
         checks_after, check_after, refused = self._checks_after, self.check_after, self.refused
         dump, as_struct, unset, lenient = self.dump, self._as_struct, self._unset, self._lenient
+        leaves_only = PLAIN_LEAVES.issuperset  # the usual flat input, told apart without a call
 
         def prepare(data: Any, callback_url: str | None) -> Prepared | None:
             if type(data) is not dict:
@@ -148,7 +149,7 @@ class Validator:
             try:
                 value = convert(data, input_type)
             except Exception:
-                if not all_json(data):
+                if not (leaves_only(map(type, data.values())) or all_json(data)):
                     return None  # a local file (or an unchecked field) is staged first
                 raise refused(data, model_id=model_id) from None
             if checks_after:
@@ -175,7 +176,8 @@ class Validator:
     def refused(self, data: Any, *, model_id: str) -> InputValidationError:
         """The error for an input msgspec refused: its problems are worded when first read."""
         kept = dict(data) if type(data) is dict else data  # as it was, if its owner changes it
-        return InputValidationError.explained_later(model_id, functools.partial(self.explain, kept))
+        explain = (self._explainer or self._explaining()).explain
+        return InputValidationError.explained_later(model_id, functools.partial(explain, kept))
 
     def explain(self, data: Any) -> list[Problem]:
         """Every problem of ``data`` msgspec refused, each with its field path and limit."""
