@@ -165,9 +165,12 @@ class InputValidationError(KieError, ValueError):
         """Every problem, in the order of the fields."""
         problems = self._problems
         if problems is None:
-            assert self._explain is not None
-            problems = self._problems = tuple(self._explain())
-            del self._explain  # the input it kept is let go
+            explain = self._explain
+            if explain is None:  # explained a moment ago by another thread
+                assert self._problems is not None
+                return self._problems
+            problems = self._problems = tuple(explain())
+            self.__dict__.pop("_explain", None)  # the input it kept is let go
         return problems
 
     @property
