@@ -137,9 +137,9 @@ class InputValidationError(KieError, ValueError):
     # Neither is ever set: an input problem has no code and no task.
     code: int | None = None
     task_id: str | None = None
-    # The problems, or (until they are first read) what finds them.
+    # The problems, or (until they are first read) what finds them and in what.
     _problems: tuple[Problem, ...] | None = None
-    _explain: Callable[[], Iterable[Problem]] | None = None
+    _explain: tuple[Callable[[Any], Iterable[Problem]], Any] | None = None
 
     def __init__(self, model_id: str, problems: Iterable[Problem]) -> None:
         Exception.__init__(self, model_id)
@@ -148,16 +148,16 @@ class InputValidationError(KieError, ValueError):
 
     @classmethod
     def explained_later(
-        cls, model_id: str, explain: Callable[[], Iterable[Problem]]
+        cls, model_id: str, explain: Callable[[Any], Iterable[Problem]], data: Any
     ) -> InputValidationError:
-        """An error whose problems ``explain()`` finds when they are first read.
+        """An error whose problems ``explain(data)`` finds when they are first read.
 
         Raising it costs no more than the refusal: code that catches it and goes on does not pay
         for the explanation, nor for its wording (as pydantic words its errors when read).
         """
         error = cls.__new__(cls, model_id)
         error.model_id = model_id
-        error._explain = explain
+        error._explain = (explain, data)
         return error
 
     @property
@@ -165,11 +165,12 @@ class InputValidationError(KieError, ValueError):
         """Every problem, in the order of the fields."""
         problems = self._problems
         if problems is None:
-            explain = self._explain
-            if explain is None:  # explained a moment ago by another thread
+            pending = self._explain
+            if pending is None:  # explained a moment ago by another thread
                 assert self._problems is not None
                 return self._problems
-            problems = self._problems = tuple(explain())
+            explain, data = pending
+            problems = self._problems = tuple(explain(data))
             self.__dict__.pop("_explain", None)  # the input it kept is let go
         return problems
 

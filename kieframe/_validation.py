@@ -177,7 +177,7 @@ class Validator:
         """The error for an input msgspec refused: its problems are worded when first read."""
         kept = dict(data) if type(data) is dict else data  # as it was, if its owner changes it
         explain = (self._explainer or self._explaining()).explain
-        return InputValidationError.explained_later(model_id, functools.partial(explain, kept))
+        return InputValidationError.explained_later(model_id, explain, kept)
 
     def explain(self, data: Any) -> list[Problem]:
         """Every problem of ``data`` msgspec refused, each with its field path and limit."""
