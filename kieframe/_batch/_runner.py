@@ -199,12 +199,15 @@ def submission_of(record: TaskRecord) -> tuple[str, str] | None:
     return (batch, line) if sep else None
 
 
-def settle_handler(store: BatchStore) -> Callable[[TaskRecord], None]:
+def settle_handler(
+    store: BatchStore, *, on_settled: Callable[[str], None] | None = None
+) -> Callable[[TaskRecord], None]:
     """A callback handler settling this batch's ``uncertain`` lines from their callbacks.
 
     Pass it as ``handler=`` to a :class:`~kieframe.CallbackReceiver` (which re-reads each record
     from kie.ai before the handler sees it). It relies on kie.ai echoing the create's
-    ``callBackUrl``, query string included, in the task's ``param``.
+    ``callBackUrl``, query string included, in the task's ``param``. ``on_settled`` is called
+    with the id of each line it settles (the runner then follows the line at once).
     """
     batch_id = store.batch_id
 
@@ -223,6 +226,8 @@ def settle_handler(store: BatchStore) -> Callable[[TaskRecord], None]:
                 error=None,
             )
             logger.info("line %s settled by the callback of task %s", found[1], record.task_id)
+            if on_settled is not None:
+                on_settled(found[1])
 
     return settle
 
@@ -258,6 +263,7 @@ class _Runner:
     follows: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     sends: set[asyncio.Task[None]] = field(default_factory=set)
     sending: set[str] = field(default_factory=set)  # ids of lines whose send is running
+    wake: threading.Event = field(default_factory=threading.Event)  # look for lines to follow
     stop_reason: str | None = None
     paused_until: float = 0.0
     interval: float = 0.0
@@ -337,7 +343,7 @@ class _Runner:
         await asyncio.to_thread(self._sweep_parts)
         creating = asyncio.create_task(self._create_all())
         settle_by: float | None = None
-        last_progress = last_recovery = 0.0
+        last_progress = next_look = 0.0
         tick = min(0.25, self.options.progress_every)
         try:
             while True:
@@ -346,12 +352,12 @@ class _Runner:
                     last_progress = now
                     status = await asyncio.to_thread(snapshot, self.store, running=True)
                     self.options.on_progress(status)  # (a store may wait out a database outage)
-                if now - last_recovery >= self.options.lease:  # other workers that died
-                    last_recovery = now
+                if now >= next_look:  # workers that died: a lapse shows within a heartbeat
+                    next_look = now + self.options.lease / 3
                     await asyncio.to_thread(self.store.recover, self.owner)
-                for line in await asyncio.to_thread(self.store.adopt, self.owner):
-                    if line.id not in self.sending:  # a send in progress follows its own line
-                        self._follow(line)  # (settled by a callback, retried, a dead worker's)
+                    self.wake.set()
+                if self.wake.is_set():  # lines may have come this worker's way
+                    await self._adopt()
                 if not creating.done() or any(not task.done() for task in self.follows.values()):
                     await asyncio.sleep(tick)
                     continue
@@ -366,6 +372,8 @@ class _Runner:
                     if now < settle_by:
                         await asyncio.sleep(tick)
                         continue
+                if await self._adopt():  # settled elsewhere since it last looked
+                    continue
                 break
         finally:
             creating.cancel()
@@ -375,6 +383,22 @@ class _Runner:
             await asyncio.gather(*pending, return_exceptions=True)
         for task in self.follows.values():
             task.result()  # surface a bug in a follow (errors of kie.ai are recorded, not raised)
+
+    async def _adopt(self) -> bool:
+        """Follow the lines this worker is to follow; whether any was new to it.
+
+        Called when it can matter, not on every tick: at the start, when a callback settled a
+        line here, when a move of its own found a line elsewhere, when a follow was dropped, on
+        each heartbeat interval (a dead worker's lines: its lease lapses no faster), and before
+        the run ends.
+        """
+        self.wake.clear()
+        new = False
+        for line in await asyncio.to_thread(self.store.adopt, self.owner):
+            if line.id not in self.sending:  # a send in progress follows its own line
+                new = new or line.id not in self.follows
+                self._follow(line)  # (settled by a callback, retried, a dead worker's)
+        return new
 
     def _more_to_do(self) -> bool:
         """Whether lines may still come this runner's way, once its own work is done.
@@ -551,6 +575,7 @@ class _Runner:
             self.store.transition(claim.line, expect=expect, to=to, owner=claim.owner, **values)
         except StaleTransition as stale:  # a callback settled it first, or a person moved it
             logger.info("%s", stale)
+            self.wake.set()  # settled: to follow (it may be this worker's)
 
     def _follow(self, line: StoredLine) -> None:
         """Wait for and download an accepted line, once per run (a wait that timed out stays)."""
@@ -575,6 +600,7 @@ class _Runner:
         except DatabaseUnavailable as error:  # the read budget's database went away: followed
             logger.info("line %s: %s", line.id, error)  # again once it is back (adopt waits)
             del self.follows[line.id]
+            self.wake.set()
         except KieError as error:  # kie.ai unreachable: the task stays to collect next time
             logger.warning("line %s (task %s) not collected: %s", line.id, task_id, error)
 
@@ -675,8 +701,14 @@ def _database_lost(line_id: str, task_id: str | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _heartbeat(store: BatchStore, owner: str, lease: float) -> Iterator[None]:
-    """Keep ``owner``'s lease alive (a thread renews it every third of ``lease``), then end it."""
+def _heartbeat(
+    store: BatchStore, owner: str, lease: float, lapsed: threading.Event
+) -> Iterator[None]:
+    """Keep ``owner``'s lease alive (a thread renews it every third of ``lease``), then end it.
+
+    A renewal that fails sets ``lapsed``: the runner then goes to the store itself (which rides
+    out the outage, or ends the run), and looks for lines to follow.
+    """
     stop = threading.Event()
 
     def beat() -> None:
@@ -685,6 +717,7 @@ def _heartbeat(store: BatchStore, owner: str, lease: float) -> Iterator[None]:
                 store.heartbeat(owner, lease=lease)
             except Exception as error:  # the lease runs out; others take over
                 logger.warning("could not renew this worker's lease on the batch: %s", error)
+                lapsed.set()
 
     store.heartbeat(owner, lease=lease)
     thread = threading.Thread(target=beat, name="kieframe-batch-heartbeat", daemon=True)
@@ -815,6 +848,7 @@ async def run_async(
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     registry = registry or default_registry()
     limits = rate_limits or RateLimits()
+    wake = threading.Event()  # the runner's: lines may have come its way
     async with contextlib.AsyncExitStack() as stack:
         database = database_url(state)
         if isinstance(state, BatchStore):  # the caller's: the caller closes it
@@ -832,7 +866,7 @@ async def run_async(
             receiver = CallbackReceiver(
                 hmac_key=hmac_key,
                 client=reader,
-                handler=settle_handler(store),
+                handler=settle_handler(store, on_settled=lambda _line: wake.set()),
                 hub=hub,
                 database_url=database,
             )
@@ -860,8 +894,8 @@ async def run_async(
             progress_every=progress_every, concurrency=concurrency,
             settle_timeout=settle_timeout, lease=lease,
         )  # fmt: skip
-        runner = _Runner(store=store, client=client, options=options)
-        await asyncio.to_thread(stack.enter_context, _heartbeat(store, runner.owner, lease))
+        runner = _Runner(store=store, client=client, options=options, wake=wake)
+        await asyncio.to_thread(stack.enter_context, _heartbeat(store, runner.owner, lease, wake))
         preview = await runner.preview(source)
         if on_preview is not None:
             on_preview(preview)
