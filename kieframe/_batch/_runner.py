@@ -358,8 +358,9 @@ class _Runner:
                     self.wake.set()
                 if self.wake.is_set():  # lines may have come this worker's way
                     await self._adopt()
-                if not creating.done() or any(not task.done() for task in self.follows.values()):
-                    await asyncio.sleep(tick)
+                running = [task for task in (creating, *self.follows.values()) if not task.done()]
+                if running:  # until the next tick, or until the last of them ends
+                    await asyncio.wait(running, timeout=tick)
                     continue
                 creating.result()  # a bug in the create loop surfaces here
                 if await asyncio.to_thread(self._more_to_do):
