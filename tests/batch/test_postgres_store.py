@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kieframe._batch._runner import submission_url
+from kieframe._batch._settle import submission_url
 from kieframe._records import parse_record
 from kieframe.batch import BatchStore, LineInput, LineStatus, StaleTransition, settle_handler
 from kieframe.postgres import PostgresBatchStore
