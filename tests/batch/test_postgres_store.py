@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kieframe._batch._settle import submission_url
+from kieframe._postgres._connect import Database
 from kieframe._records import parse_record
 from kieframe.batch import BatchStore, LineInput, LineStatus, StaleTransition, settle_handler
 from kieframe.postgres import PostgresBatchStore
@@ -48,6 +49,14 @@ def open_store(kie_database_url: str) -> Iterator[Callable[..., PostgresBatchSto
     yield make
     for store in made:
         store.close()
+
+
+@pytest.fixture
+def database(kie_database_url: str) -> Iterator[Database]:
+    """One connection to the test's database, for every example of a property test."""
+    shared = Database(kie_database_url)
+    yield shared
+    shared.close()
 
 
 def expire(url: str, owner: str) -> None:
@@ -353,9 +362,9 @@ STEPS = st.lists(
            ("send", "b")]
 )  # fmt: skip
 def test_whoever_dies_and_comes_back_no_line_is_sent_twice_or_lost(
-    kie_database_url: str, steps: list[tuple[str, str]]
+    database: Database, steps: list[tuple[str, str]]
 ) -> None:
-    store = PostgresBatchStore(kie_database_url, name=uuid.uuid4().hex)  # a batch per example
+    store = PostgresBatchStore(database, name=uuid.uuid4().hex)  # a batch per example
     try:
         store.add_lines(inputs(3))
         alive = dict.fromkeys(OWNERS, True)
