@@ -221,10 +221,10 @@ class App:
         return {"success": code == 200, **envelope} if upload else envelope
 
     async def _error(
-        self, ex: Exchange, code: int, msg: str, *, retry_after: int | None = None, upload: bool
+        self, ex: Exchange, code: int, msg: str, *, retry_after: float | None = None, upload: bool
     ) -> None:
         status = code if self._as_status and 100 <= code <= 599 else 200
-        headers = [("retry-after", str(retry_after))] if retry_after is not None else []
+        headers = [("retry-after", f"{retry_after:g}")] if retry_after is not None else []
         await ex.json(status, self._envelope(code, msg, upload=upload), headers=headers)
 
     async def _ok(self, ex: Exchange, data: object, *, msg: str = "success") -> None:

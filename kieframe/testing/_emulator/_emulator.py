@@ -50,7 +50,8 @@ class Emulator:
     :attr:`NO_CREDITS_KEY` (402 on create). Each create costs :attr:`TASK_COST` credits.
     Unless ``rate_limits`` is false, a 21st create within 10 s answers 429 and is dropped, and an
     11th recordInfo per key within 1 s answers 429; both carry ``Retry-After``. ``window_scale``
-    multiplies both windows (0.05: 20 creates per 0.5 s), so tests of the budgets take seconds.
+    multiplies both windows and their Retry-After (0.05: 20 creates per 0.5 s, Retry-After 0.05 s
+    a second), so tests of the budgets take seconds.
     A new task answers
     ``422 recordInfo is null`` for ``timing.invisible`` seconds, then is ``waiting``, ``queuing``,
     ``generating`` and ``success`` (or as scripted). Task ids start with a prefix drawn afresh
