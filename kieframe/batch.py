@@ -28,6 +28,7 @@ from ._batch._records import (
     BatchStatus,
     FileEntry,
     LineError,
+    LineInput,
     LineRecord,
     LineStatus,
     Reconcile,
@@ -38,7 +39,6 @@ from ._batch._settle import SUBMISSION_PARAM, settle_handler
 from ._batch._store import (
     BatchBusy,
     BatchStore,
-    LineInput,
     SQLiteBatchStore,
     StaleTransition,
     StoredLine,

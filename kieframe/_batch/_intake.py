@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ._records import LineStatus
 
 if TYPE_CHECKING:
-    from ._store import LineInput
+    from ._records import LineInput
 
 __all__ = ["IN_FLIGHT", "Intake", "Known", "Placed", "plan_intake"]
 

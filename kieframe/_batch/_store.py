@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import hashlib
 import json
 import os
 import sqlite3
@@ -29,7 +28,7 @@ import msgspec
 
 from ..errors import KieError
 from ._intake import Known, plan_intake
-from ._records import FileEntry, LineError, LineStatus
+from ._records import FileEntry, LineError, LineInput, LineStatus
 
 __all__ = [
     "CUT_OFF",
@@ -37,11 +36,9 @@ __all__ = [
     "SETTABLE",
     "BatchBusy",
     "BatchStore",
-    "LineInput",
     "SQLiteBatchStore",
     "StaleTransition",
     "StoredLine",
-    "digest",
     "encode_value",
     "fail_fast",
     "failing_fast",
@@ -94,28 +91,6 @@ def retriable(statuses: Iterable[LineStatus]) -> list[str]:
 
 class BatchBusy(KieError):
     """Another process is running this batch."""
-
-
-def digest(model: str | None, input: Mapping[str, Any]) -> str:
-    """The fingerprint of a line's model and input, to tell a changed line from a known one."""
-    text = json.dumps({"model": model, "input": input}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LineInput:
-    """One line of the input file, as the store records it (``input`` is JSON-ready)."""
-
-    id: str
-    line: int
-    model: str | None
-    input: Mapping[str, Any]
-    error: LineError | None = None  # set for a line that failed validation
-
-    @property
-    def digest(self) -> str:
-        """See :func:`digest`."""
-        return digest(self.model, self.input)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -35,11 +35,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from .._batch._intake import Known, plan_intake
-from .._batch._records import LineStatus
+from .._batch._records import LineInput, LineStatus
 from .._batch._store import (
     CUT_OFF,
     SETTABLE,
-    LineInput,
     StaleTransition,
     StoredLine,
     encode_value,
