@@ -1,9 +1,15 @@
 """A batch with callbacks against the emulator: how close it gets to the create budget's floor.
 
-The emulator's rate windows are scaled down (``window_scale``) so 10,000 lines take minutes, not
-hours; the client's windows are scaled alike. Figures: wall time against the floor the create
-budget sets (lines / creates per window x window: the best any client can do), and recordInfo
-reads per line against one (the receiver's re-read of each callback; polling would need many).
+The emulator's rate windows (and its Retry-After) are scaled down (``window_scale``) so 10,000
+lines take minutes, not hours; the client's windows are scaled alike. Figures: wall time against
+the floor the create budget sets (lines / creates per window x window: the best any client can
+do), and recordInfo reads per line against one (the receiver's re-read of each callback; polling
+would need many).
+
+The scale is 0.05 (40 creates a second, 20 times kie.ai's budget). At 0.02 (100 a second) the run
+measured one process's CPU, not how well the batch follows the budget: the emulator, the callback
+receiver and the client share one interpreter (about 27 ms of CPU a line, all of it together), so
+a 300-line run held the GIL 87 % of the time and took 2-2.5 times the floor.
 """
 
 from __future__ import annotations
@@ -28,8 +34,8 @@ def _batch(lines: int, scale: float) -> tuple[float, float, float, int, int]:
     """Run the batch; return wall and floor seconds, reads per line, 429s and uncertain lines."""
     # The client keeps its windows a little longer than the emulator's, as against kie.ai; scaled
     # down, that margin must stay a few tens of milliseconds (jitter does not scale), or creates
-    # arrive bunched and are refused (429), then resent after Retry-After (whole seconds).
-    limits = RateLimits(create_window=10 * scale + 0.03, read_window=1.1 * scale)
+    # arrive bunched and are refused (429), then resent after Retry-After.
+    limits = RateLimits(create_window=10 * scale + 0.05, read_window=1.1 * scale)
     with tempfile.TemporaryDirectory() as folder, Emulator(
         timing=TIMING, window_scale=scale, result_size=4096, credits=10 * lines
     ) as emu:  # fmt: skip
@@ -72,9 +78,9 @@ def _batch(lines: int, scale: float) -> tuple[float, float, float, int, int]:
 
 
 def run(*, quick: bool) -> list[Figure]:
-    lines = 300 if quick else 10_000
+    lines = 200 if quick else 10_000
     logging.disable(logging.ERROR)
-    wall, floor, reads, refused, uncertain = _batch(lines, 0.02)
+    wall, floor, reads, refused, uncertain = _batch(lines, 0.05)
     name = f"batch of {lines:,} lines with callbacks"
     return [
         Figure(f"{name}: wall time", "s", [wall], "create-budget floor", [floor], ("<=", 1.25)),

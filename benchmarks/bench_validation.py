@@ -52,7 +52,8 @@ class PydanticWan(BaseModel):
     resolution: Literal["720p", "1080p"] = "1080p"
     negative_prompt: Annotated[str, Field(max_length=500)] = ""
     enable_prompt_expansion: bool = True
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    seed: int | None = None  # any integer, as kie.ai documents (the plugin invents no range)
+    nsfw_checker: bool | None = None  # sent only when set, as the plugin
 
 
 def _pydantic_type(node: mi.Type) -> Any:

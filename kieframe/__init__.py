@@ -23,6 +23,7 @@ the names that were top-level before 0.2, without a warning.
 from __future__ import annotations
 
 import importlib
+import logging
 import typing
 
 from ._errors import (
@@ -73,6 +74,9 @@ __all__ = [
     "get_model",
     "models",
 ]
+
+# A library's logger: silent unless the application configures logging (no last-resort output).
+logging.getLogger("kieframe").addHandler(logging.NullHandler())
 
 _SUBMODULES = frozenset(
     {"authoring", "batch", "callbacks", "errors", "files", "hookspecs", "journal", "lifecycle"}

@@ -16,6 +16,7 @@ import httpx
 import msgspec
 
 from ._errors import APIError, AuthenticationError, ServerError, error_for_code
+from ._records import is_failed_record
 
 __all__ = [
     "MAX_RETRY_AFTER",
@@ -35,6 +36,8 @@ def _code(value: Any) -> int | None:
     """An envelope's ``code`` as an int: kie.ai sends a number, some stand-ins a digit string."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(value, float) and value.is_integer():  # 200.0
+        return int(value)
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value)
     return None
@@ -85,6 +88,14 @@ def read_envelope(response: httpx.Response, *, task_id: str | None = None) -> An
         raise _error(response.status_code, _status_text(response), response, task_id, retry_after)
     message = str(body.get("msg") or body.get("message") or "")
     if response.is_success and code == 200:
+        if body.get("success") is False:  # the upload API's own flag: kie.ai's msg says why
+            raise ServerError(
+                f"kie.ai answered success: false ({message or 'no reason given'})",
+                http_status=response.status_code,
+                task_id=task_id,
+            )
+        return body.get("data")
+    if is_failed_record(body.get("data")):  # a failed task's record, as its callback sends it
         return body.get("data")
     if code == 200:  # an HTTP error with an "ok" body: trust the HTTP status
         code = response.status_code
@@ -98,7 +109,7 @@ def is_not_visible(error: APIError) -> bool:
 
 def _decode(content: bytes) -> Mapping[str, Any] | None:
     try:
-        body = msgspec.json.decode(content)
+        body = msgspec.json.decode(content.removeprefix(b"\xef\xbb\xbf"))  # a UTF-8 BOM
     except msgspec.DecodeError:
         return None
     return body if isinstance(body, Mapping) else None

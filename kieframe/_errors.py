@@ -41,8 +41,7 @@ Every class reports ``kieframe`` as its module (as httpx does) and is reachable 
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -127,35 +126,80 @@ class Problem:
     limit: str | None = None
 
     def __str__(self) -> str:
-        text = f"{self.field}: {self.message}"
-        return f"{text} (expected {self.limit})" if self.limit else text
+        if self.limit:
+            return f"{self.field}: {self.message} (expected {self.limit})"
+        return f"{self.field}: {self.message}"
 
 
 class InputValidationError(KieError, ValueError):
     """An input broke a model's documented limits; nothing was sent to kie.ai."""
 
+    # Neither is ever set: an input problem has no code and no task.
+    code: int | None = None
+    task_id: str | None = None
+    # The problems, or (until they are first read) what finds them and in what.
+    _problems: tuple[Problem, ...] | None = None
+    _explain: tuple[Callable[[Any], Iterable[Problem]], Any] | None = None
+
     def __init__(self, model_id: str, problems: Iterable[Problem]) -> None:
-        # The message is worded when first read (as pydantic does): code that catches the error
-        # and looks at ``problems`` does not pay for the text.
         Exception.__init__(self, model_id)
         self.model_id = model_id
-        self.problems = tuple(problems)
-        self.code: int | None = None
-        self.task_id: str | None = None
+        self._problems = tuple(problems)
 
-    @functools.cached_property
+    @classmethod
+    def explained_later(
+        cls, model_id: str, explain: Callable[[Any], Iterable[Problem]], data: Any
+    ) -> InputValidationError:
+        """An error whose problems ``explain(data)`` finds when they are first read.
+
+        Raising it costs no more than the refusal: code that catches it and goes on does not pay
+        for the explanation, nor for its wording (as pydantic words its errors when read).
+        """
+        error = cls.__new__(cls, model_id)
+        error.model_id = model_id
+        error._explain = (explain, data)
+        return error
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Every problem, in the order of the fields."""
+        problems = self._problems
+        if problems is None:
+            pending = self._explain
+            if pending is None:  # explained a moment ago by another thread
+                assert self._problems is not None
+                return self._problems
+            explain, data = pending
+            problems = self._problems = tuple(explain(data))
+            self.__dict__.pop("_explain", None)  # the input it kept is let go
+        return problems
+
+    @property
     def message(self) -> str:  # type: ignore[override]  # worded when first read
         """Every problem, one per line, under the model's id."""
-        count = len(self.problems)
-        noun = "problem" if count == 1 else "problems"
-        lines = [f"invalid input for {self.model_id} ({count} {noun}):"]
-        lines += [f"  - {problem}" for problem in self.problems]
-        return "\n".join(lines)
+        text: str | None = self.__dict__.get("_message")
+        if text is None:
+            problems = self.problems
+            if len(problems) == 1:  # the usual case, worded at once
+                text = f"invalid input for {self.model_id} (1 problem):\n  - {problems[0]}"
+            else:
+                lines = [f"invalid input for {self.model_id} ({len(problems)} problems):"]
+                lines += [f"  - {problem}" for problem in problems]
+                text = "\n".join(lines)
+            self.__dict__["_message"] = text
+        return text
 
     @property
     def fields(self) -> tuple[str, ...]:
         """The field paths named by the problems, in order."""
         return tuple(problem.field for problem in self.problems)
+
+    def __str__(self) -> str:
+        return self.message  # no code, no task
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        _ = self.problems  # worded before it travels: the explanation stays here
+        return super().__reduce__()
 
 
 class UnknownModelError(KieError, LookupError):
@@ -270,7 +314,7 @@ class AuthenticationError(APIError):
 
 
 class InsufficientCreditsError(APIError):
-    """402: the account has too few credits for this task."""
+    """402: the account has too few credits for this task; or 433: the key is over its usage cap."""
 
     default_code = 402
 
@@ -367,6 +411,7 @@ _BY_CODE: dict[int, type[APIError]] = {
     404: NotFoundError,
     422: BadRequestError,
     429: RateLimitError,
+    433: InsufficientCreditsError,
     455: ServerError,
 }
 # Server-side codes that are final answers, not outages: "generation failed", "feature disabled".

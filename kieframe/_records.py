@@ -18,6 +18,7 @@ __all__ = [
     "TaskRecord",
     "TaskState",
     "Unchecked",
+    "is_failed_record",
     "parse_number",
     "parse_record",
 ]
@@ -222,6 +223,11 @@ def _result_object(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def is_failed_record(data: Any) -> bool:
+    """Whether ``data`` is the record of a failed task (an error answer may carry one)."""
+    return isinstance(data, Mapping) and _state(data.get("state")) == TaskState.FAIL
 
 
 def parse_record(data: Mapping[str, Any]) -> TaskRecord:

@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 import msgspec
 
 from ._errors import Problem
-from ._validation import struct_attributes
+from ._validation_types import struct_attributes
 
 __all__ = [
     "Rule",

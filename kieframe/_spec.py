@@ -11,14 +11,11 @@ import msgspec
 
 from ._errors import InputValidationError, Problem
 from ._fields import MediaLimits, is_list_type, media_limits
-from ._validation import (
-    FieldInfo,
-    Validator,
-    input_fields,
-    ordered_choices,
-    validator_for,
-    without_nulls,
-)
+from ._request_body import request_body
+from ._validation import Preparer, Validator, validator_for
+from ._validation_describe import ordered_choices
+from ._validation_types import FieldInfo, input_fields
+from ._validation_values import without_nulls
 
 __all__ = [
     "MediaField",
@@ -75,6 +72,7 @@ class ModelSpec(Generic[InputT]):
     deadline: float = 900.0
     tags: tuple[str, ...] = field(default=())
     _validator: Validator = field(init=False, repr=False, compare=False)
+    _preparer: Preparer | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.input_type, type) and issubclass(self.input_type, msgspec.Struct)):
@@ -106,6 +104,14 @@ class ModelSpec(Generic[InputT]):
                 raise InputValidationError(self.id, problems)
         return value
 
+    def _prepare(self) -> Preparer:
+        """A submit's one pass over this model's inputs (see :meth:`Validator.preparer`)."""
+        preparer = self._preparer
+        if preparer is None:  # compiled on first use (two threads may both compile one)
+            preparer = self._validator.preparer(model_id=self.id, rules=self.rules)
+            object.__setattr__(self, "_preparer", preparer)
+        return preparer
+
     def to_input(
         self, value: msgspec.Struct, *, extra: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -127,10 +133,7 @@ class ModelSpec(Generic[InputT]):
         extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The JSON body of ``createTask`` for a validated input (and any unchecked fields)."""
-        body: dict[str, Any] = {"model": self.id, "input": self.to_input(value, extra=extra)}
-        if callback_url is not None:
-            body["callBackUrl"] = callback_url
-        return body
+        return request_body(self.id, self.to_input(value, extra=extra), callback_url)
 
     @property
     def fields(self) -> tuple[FieldInfo, ...]:

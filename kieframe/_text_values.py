@@ -19,7 +19,7 @@ from typing import Any
 import msgspec.inspect as mi
 
 from ._fields import is_list_type, media_limits, media_pattern
-from ._validation import FieldInfo
+from ._validation_types import FieldInfo
 
 __all__ = ["is_url", "media_value", "parse_value"]
 

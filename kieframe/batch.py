@@ -28,24 +28,17 @@ from ._batch._records import (
     BatchStatus,
     FileEntry,
     LineError,
+    LineInput,
     LineRecord,
     LineStatus,
     Reconcile,
 )
-from ._batch._runner import (
-    STATE_FILE,
-    SUBMISSION_PARAM,
-    BatchCancelled,
-    BatchConflict,
-    BatchResult,
-    RetryClass,
-    run_async,
-    settle_handler,
-)
+from ._batch._run import STATE_FILE, BatchCancelled, BatchResult, run_async
+from ._batch._runner import BatchConflict, RetryClass
+from ._batch._settle import SUBMISSION_PARAM, settle_handler
 from ._batch._store import (
     BatchBusy,
     BatchStore,
-    LineInput,
     SQLiteBatchStore,
     StaleTransition,
     StoredLine,

@@ -10,7 +10,7 @@ import pytest
 
 import kieframe
 from kieframe._cli._inputs import FIELD_PREFIX, field_options
-from kieframe._validation import describe_type
+from kieframe._validation_describe import describe_type
 from kieframe.authoring import ModelSpec
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import pickle
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 import pytest
@@ -11,8 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kieframe
-from kieframe._core._submit import encode_body, prepare_submission
+from kieframe._core._effects import Blocking, Call
+from kieframe._core._submit import create_op, encode_body, prepare_submission
 from kieframe._files._local import stage_input
+from kieframe._journal import Journal, callback_token, tag_callback_url
 from kieframe._registry import Registry, default_registry
 from kieframe.authoring import ModelSpec, hookimpl
 from kieframe.testing import invalid_inputs, valid_inputs
@@ -40,8 +45,7 @@ def test_minimal_input_gets_the_documented_defaults() -> None:
             "resolution": "1080p",
             "negative_prompt": "",
             "enable_prompt_expansion": True,
-            "nsfw_checker": False,
-        },
+        },  # nsfw_checker, not on the model's page, is sent only when set
     }
 
 
@@ -226,7 +230,8 @@ def test_a_submit_sends_what_the_full_way_sent_for_every_model(
     assert submission.input == before["input"]
     assert submission.body == before
     assert not submission.uploads
-    assert submission.content == sent  # encoded once, with the validation
+    assert submission.input_json is not None  # encoded once, with the validation
+    assert json.loads(submission.input_json) == before["input"]
 
 
 @_over_the_registry
@@ -268,7 +273,7 @@ def test_a_local_file_in_a_submit_is_still_staged_for_upload() -> None:
         default_registry(), WAN, {"prompt": "p", "image_url": png}, callback_url=None
     )
     assert [upload.field for upload in submission.uploads] == ["image_url"]
-    assert submission.content is None  # encoded once the upload's link is in
+    assert submission.input_json is None  # encoded once the upload's link is in
 
 
 def test_a_local_file_and_a_bad_field_are_reported_together() -> None:
@@ -314,3 +319,50 @@ def test_a_struct_that_encodes_its_own_way_sends_the_input_object_as_before(
     submission = prepare_submission(registry, spec.id, data, callback_url=None)
     expected = spec.to_input(spec.validate(data))
     assert msgspec.json.decode(encode_body(submission))["input"] == expected
+
+
+# -- a refused input is explained when its error is first read, as it was when it was refused
+
+
+def test_a_refused_input_is_explained_as_it_was_when_refused() -> None:
+    data: dict[str, Any] = {"prompt": "x" * 801, "image_url": IMAGE}
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        prepare_submission(default_registry(), WAN, data, callback_url=None)
+    data["prompt"] = "fixed"  # its owner changes it before the error is read
+    data["zzz"] = 1
+    assert caught.value.fields == ("prompt",)
+    assert "801 characters" in str(caught.value)
+
+
+def test_an_error_explained_later_pickles_and_reprs_with_its_problems() -> None:
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        kieframe.get_model(WAN).validate({"prompt": "", "image_url": "nope"})
+    copy = pickle.loads(pickle.dumps(caught.value))  # noqa: S301 - our own bytes
+    assert copy.problems == caught.value.problems
+    assert copy.fields == ("prompt", "image_url")
+    assert (str(copy), repr(copy)) == (str(caught.value), repr(caught.value))
+    assert "must not be empty" in repr(copy)
+
+
+def test_a_journaled_create_with_a_callback_sends_the_input_as_validated(tmp_path: Path) -> None:
+    # The callback URL gains the submission's token; the input's bytes are the ones validation
+    # encoded, and the body decodes to what the full way sends with that URL.
+    data = {"prompt": "a cat", "image_url": IMAGE, "seed": 7}
+    hook = "https://example.com/hook?a=1"
+    submission = prepare_submission(default_registry(), WAN, data, callback_url=hook)
+    assert submission.input_json is not None
+    journal = Journal(tmp_path / "journal.db")
+    op = create_op(submission, journal=journal, attempts=1, rate_window=1.0)
+    effect = next(op)
+    while not isinstance(effect, Call):
+        effect = op.send(effect.function() if isinstance(effect, Blocking) else None)
+    assert effect.content is not None
+    sent = json.loads(effect.content)
+    token = callback_token(urlsplit(sent["callBackUrl"]).query)
+    assert token is not None
+    tagged = tag_callback_url(hook, token)
+    spec = kieframe.get_model(WAN)
+    assert sent == spec.to_request(spec.validate(data), callback_url=tagged)
+    assert submission.input_json in effect.content
+    op.close()
+    journal.close()

@@ -14,15 +14,8 @@ from ..registry import Registry
 from ._manifest import reconcile_list, record, records, snapshot
 from ._plan import Preview
 from ._records import BatchStatus, LineRecord, LineStatus, Reconcile
-from ._runner import (
-    STATE_FILE,
-    BatchResult,
-    RetryClass,
-    batch_name,
-    database_url,
-    open_postgres,
-    run_async,
-)
+from ._run import STATE_FILE, BatchResult, batch_name, database_url, open_postgres, run_async
+from ._runner import RetryClass
 from ._store import BatchStore, SQLiteBatchStore, is_running
 
 if TYPE_CHECKING:

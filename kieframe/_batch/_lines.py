@@ -23,8 +23,7 @@ from .._registry import Registry
 from .._spec import ModelSpec
 from .._text_values import is_url, parse_value
 from ..errors import InputValidationError, KieError, UnknownModelError
-from ._records import LineError
-from ._store import LineInput
+from ._records import LineError, LineInput
 
 __all__ = ["BatchInvalid", "LineProblem", "read_lines", "submit_input"]
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -14,9 +18,11 @@ __all__ = [
     "BatchStatus",
     "FileEntry",
     "LineError",
+    "LineInput",
     "LineRecord",
     "LineStatus",
     "Reconcile",
+    "digest",
 ]
 
 
@@ -132,3 +138,25 @@ class BatchStatus(msgspec.Struct, frozen=True, kw_only=True):
     def all_succeeded(self) -> bool:
         """Whether every line succeeded."""
         return self.counts.get(LineStatus.SUCCEEDED.value, 0) == self.total
+
+
+def digest(model: str | None, input: Mapping[str, Any]) -> str:
+    """The fingerprint of a line's model and input, to tell a changed line from a known one."""
+    text = json.dumps({"model": model, "input": input}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineInput:
+    """One line of the input file, as the store records it (``input`` is JSON-ready)."""
+
+    id: str
+    line: int
+    model: str | None
+    input: Mapping[str, Any]
+    error: LineError | None = None  # set for a line that failed validation
+
+    @property
+    def digest(self) -> str:
+        """See :func:`digest`."""
+        return digest(self.model, self.input)

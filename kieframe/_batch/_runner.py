@@ -1,17 +1,16 @@
-"""Running a batch: claim, send, wait, download, one fenced transition at a time.
+"""Running a batch's lines: claim, send, wait, download, one fenced transition at a time.
 
-The rules live here, not in the command: a line is marked ``sending`` (durably) just before its
-create leaves (after its local files are uploaded), through the client's journal hook; a line
-left ``sending`` by a dead runner becomes ``uncertain`` and is never resent on its own; an
-``uncertain`` line is settled when a callback names its submission (kie.ai echoes the create's
-``callBackUrl``, query string included, in the record's ``param``).
+The rules live here, not in the command. Creates go out through the client, whose journal hook
+(:mod:`._journal`) marks each line ``sending`` just before its create leaves; what a create
+did not give a task records why, and nothing that may exist is ever resent. Accepted lines are
+followed (waited for, downloaded) by the worker that holds them; lines of dead workers, and
+lines settled by callbacks (:mod:`._settle`), are adopted when that can matter.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import json
 import logging
 import os
@@ -19,17 +18,15 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from typing import Any
 
-from .._client import AsyncClient, Client
+from .._client import AsyncClient
 from .._files._names import safe_component
 from .._records import Task, TaskRecord
-from .._registry import Registry, default_registry
-from ..callbacks import CallbackHub, CallbackReceiver, CallbackServer
+from .._registry import Registry
 from ..errors import (
     AuthenticationError,
     DatabaseUnavailable,
@@ -43,38 +40,23 @@ from ..errors import (
     WaitTimeout,
 )
 from ..lifecycle import PollPlan, RateLimits
+from ._journal import Claim, current_claim
 from ._lines import BatchInvalid, LineProblem, read_lines, submit_input
-from ._manifest import reconcile_list, records, snapshot, write_manifest
+from ._manifest import reconcile_list, snapshot
 from ._plan import Preview, WaitMode, rates
-from ._records import BatchStatus, FileEntry, LineError, LineRecord, LineStatus, Reconcile
-from ._store import BatchStore, SQLiteBatchStore, StaleTransition, StoredLine, fail_fast
+from ._records import BatchStatus, FileEntry, LineError, LineStatus
+from ._settle import submission_url
+from ._store import BatchStore, StaleTransition, StoredLine
 
-if TYPE_CHECKING:
-    from .._postgres._batch import PostgresBatchStore
-
-__all__ = [
-    "STATE_FILE",
-    "SUBMISSION_PARAM",
-    "BatchCancelled",
-    "BatchConflict",
-    "BatchResult",
-    "RetryClass",
-    "run_async",
-    "settle_handler",
-]
+__all__ = ["RETRY", "BatchConflict", "Options", "RetryClass", "Runner"]
 
 logger = logging.getLogger("kieframe")
 
-#: The state file's name in the output folder.
-STATE_FILE = "batch.sqlite3"
-#: The query parameter of the callback URL that carries a line's submission id.
-SUBMISSION_PARAM = "kieframe_submission"
 _PARTS = ".parts"
-_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _LEASE = 600.0  # a claim covers uploads only: generous, as it is never held across a send
 
 RetryClass = str  # "failed", "rejected", "download_failed"
-_RETRY = {
+RETRY = {
     "failed": (LineStatus.FAILED, LineStatus.PENDING),
     "rejected": (LineStatus.REJECTED, LineStatus.PENDING),
     "download_failed": (LineStatus.DOWNLOAD_FAILED, LineStatus.DOWNLOADING),
@@ -94,144 +76,8 @@ class BatchConflict(KieError, ValueError):
         )
 
 
-class BatchCancelled(KieError):
-    """The batch was not confirmed, so nothing was paid."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BatchResult:
-    """What a batch run returns: every line's record (as in the manifest) and the totals."""
-
-    records: tuple[LineRecord, ...]
-    status: BatchStatus
-    preview: Preview
-    reconcile: tuple[Reconcile, ...] = ()
-
-    @property
-    def all_succeeded(self) -> bool:
-        """Whether every line succeeded."""
-        return self.status.all_succeeded
-
-
-# -- the journal hook: "sending" is written right before the create leaves ----------------------
-
-
-@dataclass(slots=True)
-class _Claim:
-    line: str
-    owner: str
-    callback_url: str | None
-    sent: bool = False
-
-
-_claim: contextvars.ContextVar[_Claim] = contextvars.ContextVar("kieframe_batch_claim")
-
-
-class _LineJournal:
-    """The client's journal (a :class:`~kieframe.SubmissionLog`) writing to the batch store.
-
-    The client calls it from the line's own task (or a thread copied from its context), so the
-    line is found in a context variable. Outcomes other than acceptance are written by the runner,
-    which knows the error; an interrupted create stays ``sending`` and becomes ``uncertain``.
-    """
-
-    def __init__(self, store: BatchStore) -> None:
-        self._store = store
-
-    def begin(self, *, model: str, input: Mapping[str, Any], host: str | None = None) -> int:
-        claim = _claim.get()
-        with fail_fast():  # a create leaves now or not at all: never after an outage
-            self._store.transition(
-                claim.line,
-                expect=LineStatus.CLAIMED,
-                to=LineStatus.SENDING,
-                owner=claim.owner,
-                sent_input=dict(input),
-                sent_at=time.time(),
-                callback_url=claim.callback_url,
-            )
-        claim.sent = True
-        return 0
-
-    def accepted(self, entry: int, *, task_id: str) -> None:
-        claim = _claim.get()
-        try:
-            self._store.transition(
-                claim.line,
-                expect=LineStatus.SENDING,
-                to=LineStatus.ACCEPTED,
-                owner=claim.owner,
-                task_id=task_id,
-            )
-        except StaleTransition as stale:  # its callback settled it first, or the lease ran
-            logger.info("%s", stale)  # out: the runner settles it with the task id if need be
-
-    def rejected(self, entry: int, *, reason: str) -> None:
-        """Written by the runner, with the typed error."""
-
-    def uncertain(self, entry: int, *, reason: str) -> None:
-        """Written by the runner; an interrupted create stays ``sending`` (then ``uncertain``)."""
-
-    def finished(
-        self, task_id: str, *, succeeded: bool, detail: str | None = None, host: str | None = None
-    ) -> None:
-        """Written by the runner."""
-
-
-# -- callbacks ----------------------------------------------------------------------------------
-
-
-def submission_url(callback_url: str, batch_id: str, line_id: str) -> str:
-    """``callback_url`` with the line's submission id in its query string."""
-    joiner = "&" if urlsplit(callback_url).query else "?"
-    return f"{callback_url}{joiner}{urlencode({SUBMISSION_PARAM: f'{batch_id}:{line_id}'})}"
-
-
-def submission_of(record: TaskRecord) -> tuple[str, str] | None:
-    """The (batch id, line id) a task's record names in its echoed ``callBackUrl``, if any."""
-    url = (record.param or {}).get("callBackUrl")
-    if not isinstance(url, str):
-        return None
-    values = parse_qs(urlsplit(url).query).get(SUBMISSION_PARAM)
-    if not values:
-        return None
-    batch, sep, line = values[0].partition(":")
-    return (batch, line) if sep else None
-
-
-def settle_handler(store: BatchStore) -> Callable[[TaskRecord], None]:
-    """A callback handler settling this batch's ``uncertain`` lines from their callbacks.
-
-    Pass it as ``handler=`` to a :class:`~kieframe.CallbackReceiver` (which re-reads each record
-    from kie.ai before the handler sees it). It relies on kie.ai echoing the create's
-    ``callBackUrl``, query string included, in the task's ``param``.
-    """
-    batch_id = store.batch_id
-
-    def settle(record: TaskRecord) -> None:
-        found = submission_of(record)
-        if found is None or found[0] != batch_id:
-            return
-        # A line still ``sending`` is settled too: its worker may have died with the create in
-        # flight (if it lives, it finds the line accepted when the create's answer comes).
-        with contextlib.suppress(StaleTransition):  # settled already: nothing to do
-            store.transition(
-                found[1],
-                expect=(LineStatus.UNCERTAIN, LineStatus.SENDING),
-                to=LineStatus.ACCEPTED,
-                task_id=record.task_id,
-                error=None,
-            )
-            logger.info("line %s settled by the callback of task %s", found[1], record.task_id)
-
-    return settle
-
-
-# -- the runner ---------------------------------------------------------------------------------
-
-
 @dataclass(slots=True, kw_only=True)
-class _Options:
+class Options:
     out: Path
     model: str | None
     registry: Registry
@@ -250,14 +96,15 @@ class _Options:
 
 
 @dataclass(slots=True)
-class _Runner:
+class Runner:
     store: BatchStore
     client: AsyncClient
-    options: _Options
+    options: Options
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
     follows: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     sends: set[asyncio.Task[None]] = field(default_factory=set)
     sending: set[str] = field(default_factory=set)  # ids of lines whose send is running
+    wake: threading.Event = field(default_factory=threading.Event)  # look for lines to follow
     stop_reason: str | None = None
     paused_until: float = 0.0
     interval: float = 0.0
@@ -276,7 +123,7 @@ class _Runner:
             raise BatchConflict(changed)
         if not options.dry_run:
             for name in options.retry:
-                source_status, target = _RETRY[name]
+                source_status, target = RETRY[name]
                 await asyncio.to_thread(self.store.requeue, [source_status], to=target)
             await asyncio.to_thread(self.store.recover, self.owner)
         balance = await self.client.credits()
@@ -337,7 +184,7 @@ class _Runner:
         await asyncio.to_thread(self._sweep_parts)
         creating = asyncio.create_task(self._create_all())
         settle_by: float | None = None
-        last_progress = last_recovery = 0.0
+        last_progress = next_look = 0.0
         tick = min(0.25, self.options.progress_every)
         try:
             while True:
@@ -346,14 +193,15 @@ class _Runner:
                     last_progress = now
                     status = await asyncio.to_thread(snapshot, self.store, running=True)
                     self.options.on_progress(status)  # (a store may wait out a database outage)
-                if now - last_recovery >= self.options.lease:  # other workers that died
-                    last_recovery = now
+                if now >= next_look:  # workers that died: a lapse shows within a heartbeat
+                    next_look = now + self.options.lease / 3
                     await asyncio.to_thread(self.store.recover, self.owner)
-                for line in await asyncio.to_thread(self.store.adopt, self.owner):
-                    if line.id not in self.sending:  # a send in progress follows its own line
-                        self._follow(line)  # (settled by a callback, retried, a dead worker's)
-                if not creating.done() or any(not task.done() for task in self.follows.values()):
-                    await asyncio.sleep(tick)
+                    self.wake.set()
+                if self.wake.is_set():  # lines may have come this worker's way
+                    await self._adopt()
+                running = [task for task in (creating, *self.follows.values()) if not task.done()]
+                if running:  # until the next tick, or until the last of them ends
+                    await asyncio.wait(running, timeout=tick)
                     continue
                 creating.result()  # a bug in the create loop surfaces here
                 if await asyncio.to_thread(self._more_to_do):
@@ -366,6 +214,8 @@ class _Runner:
                     if now < settle_by:
                         await asyncio.sleep(tick)
                         continue
+                if await self._adopt():  # settled elsewhere since it last looked
+                    continue
                 break
         finally:
             creating.cancel()
@@ -375,6 +225,22 @@ class _Runner:
             await asyncio.gather(*pending, return_exceptions=True)
         for task in self.follows.values():
             task.result()  # surface a bug in a follow (errors of kie.ai are recorded, not raised)
+
+    async def _adopt(self) -> bool:
+        """Follow the lines this worker is to follow; whether any was new to it.
+
+        Called when it can matter, not on every tick: at the start, when a callback settled a
+        line here, when a move of its own found a line elsewhere, when a follow was dropped, on
+        each heartbeat interval (a dead worker's lines: its lease lapses no faster), and before
+        the run ends.
+        """
+        self.wake.clear()
+        new = False
+        for line in await asyncio.to_thread(self.store.adopt, self.owner):
+            if line.id not in self.sending:  # a send in progress follows its own line
+                new = new or line.id not in self.follows
+                self._follow(line)  # (settled by a callback, retried, a dead worker's)
+        return new
 
     def _more_to_do(self) -> bool:
         """Whether lines may still come this runner's way, once its own work is done.
@@ -390,7 +256,7 @@ class _Runner:
         for line in self.store.lines([LineStatus.CLAIMED]):
             if line.owner == self.owner:  # none is being sent now: a claim whose answer was
                 self._move(  # lost with the database's connection goes back to the queue
-                    _Claim(line.id, self.owner, None), LineStatus.CLAIMED, LineStatus.PENDING
+                    Claim(line.id, self.owner, None), LineStatus.CLAIMED, LineStatus.PENDING
                 )
         counts = self.store.counts()
         return bool(counts.get(LineStatus.PENDING.value) or counts.get(LineStatus.CLAIMED.value))
@@ -450,12 +316,12 @@ class _Runner:
 
     async def _send(self, line: StoredLine, slots: asyncio.Semaphore) -> None:
         url = self.options.callback_url
-        claim = _Claim(
+        claim = Claim(
             line.id,
             self.owner,
             submission_url(url, self.store.batch_id, line.id) if url else None,
         )
-        _claim.set(claim)  # this task's own context
+        current_claim.set(claim)  # this task's own context
         try:
             if line.model is None:  # pragma: no cover - invalid lines are never pending
                 raise InputValidationError("?", [])
@@ -477,7 +343,7 @@ class _Runner:
             self._follow(stored)
         self.sending.discard(line.id)
 
-    def _accepted(self, claim: _Claim, task_id: str) -> StoredLine | None:
+    def _accepted(self, claim: Claim, task_id: str) -> StoredLine | None:
         """The line after its acceptance (the journal hook wrote it; repair if that failed).
 
         A line made ``uncertain`` meanwhile (this worker's lease ran out while the create was in
@@ -502,7 +368,7 @@ class _Runner:
         )
         return None
 
-    def _not_accepted(self, claim: _Claim, error: KieError) -> None:
+    def _not_accepted(self, claim: Claim, error: KieError) -> None:
         """Record why a create did not give a task: nothing is ever resent if it may exist."""
         detail = _error(error)
         if not claim.sent and isinstance(error, DatabaseUnavailable | StaleTransition):
@@ -542,7 +408,7 @@ class _Runner:
 
     def _move(
         self,
-        claim: _Claim,
+        claim: Claim,
         expect: LineStatus | tuple[LineStatus, ...],
         to: LineStatus,
         **values: Any,
@@ -551,6 +417,7 @@ class _Runner:
             self.store.transition(claim.line, expect=expect, to=to, owner=claim.owner, **values)
         except StaleTransition as stale:  # a callback settled it first, or a person moved it
             logger.info("%s", stale)
+            self.wake.set()  # settled: to follow (it may be this worker's)
 
     def _follow(self, line: StoredLine) -> None:
         """Wait for and download an accepted line, once per run (a wait that timed out stays)."""
@@ -575,6 +442,7 @@ class _Runner:
         except DatabaseUnavailable as error:  # the read budget's database went away: followed
             logger.info("line %s: %s", line.id, error)  # again once it is back (adopt waits)
             del self.follows[line.id]
+            self.wake.set()
         except KieError as error:  # kie.ai unreachable: the task stays to collect next time
             logger.warning("line %s (task %s) not collected: %s", line.id, task_id, error)
 
@@ -674,32 +542,6 @@ def _database_lost(line_id: str, task_id: str | None) -> Iterator[None]:
             )
 
 
-@contextlib.contextmanager
-def _heartbeat(store: BatchStore, owner: str, lease: float) -> Iterator[None]:
-    """Keep ``owner``'s lease alive (a thread renews it every third of ``lease``), then end it."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(lease / 3):
-            try:
-                store.heartbeat(owner, lease=lease)
-            except Exception as error:  # the lease runs out; others take over
-                logger.warning("could not renew this worker's lease on the batch: %s", error)
-
-    store.heartbeat(owner, lease=lease)
-    thread = threading.Thread(target=beat, name="kieframe-batch-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-        try:
-            store.heartbeat(owner, lease=0.0)  # its lines are the others' to take at once
-        except Exception as error:  # the lease runs out by itself
-            logger.warning("could not end this worker's lease on the batch: %s", error)
-
-
 def _fresh_folder(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -734,224 +576,3 @@ def _error(error: KieError, *, code: str | None = None) -> LineError:
 
 def _plain_error(error: Exception) -> LineError:
     return LineError(type=type(error).__name__, message=str(error))
-
-
-# -- the entry point ----------------------------------------------------------------------------
-
-
-async def run_async(
-    source: str | os.PathLike[str],
-    *,
-    out: str | os.PathLike[str],
-    state: str | os.PathLike[str] | BatchStore | None = None,
-    model: str | None = None,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    upload_base_url: str | None = None,
-    registry: Registry | None = None,
-    poll: PollPlan | None = None,
-    rate_limits: RateLimits | None = None,
-    callback_url: str | None = None,
-    listen: tuple[str, int] | None = None,
-    hmac_key: str | None = None,
-    watchdog: float | None = None,
-    settle_timeout: float | None = None,
-    skip_invalid: bool = False,
-    replace: bool = False,
-    retry: Collection[RetryClass] = (),
-    dry_run: bool = False,
-    confirm: Callable[[Preview], bool] | None = None,
-    on_preview: Callable[[Preview], None] | None = None,
-    on_progress: Callable[[BatchStatus], None] | None = None,
-    progress_every: float = 2.0,
-    concurrency: int = 8,
-    upload_cache: str | os.PathLike[str] | None = None,
-    batch: str | None = None,
-    lease: float = 30.0,
-    db_outage_timeout: float = 180.0,
-) -> BatchResult:
-    """Run (or resume) the batch in ``source`` (``.jsonl`` or ``.csv``) into the folder ``out``.
-
-    Every line is validated first; problems raise :class:`BatchInvalid` with their line numbers
-    (``skip_invalid`` records them as ``invalid`` and runs the others). A line id already in the
-    batch with another input raises :class:`BatchConflict` unless ``replace``. Then the balance
-    is read and a :class:`Preview` (time floor from the create budget, wait mode, balance) goes
-    to ``on_preview``; ``dry_run`` stops there; ``confirm(preview)`` returning False raises
-    :class:`BatchCancelled` before anything is paid.
-
-    The client options (``api_key``, ``base_url``, ``upload_base_url``, ``registry``, ``poll``,
-    ``rate_limits``, ``upload_cache``) are those of :class:`~kieframe.AsyncClient`; the upload
-    cache defaults to a file in ``out``. ``callback_url`` (kie.ai's route to a receiver that
-    this batch serves on ``listen``, by default loopback on the URL's port; ``listen`` alone
-    serves on loopback and sends that address) makes waits resolve by callback, settles
-    uncertain creates from their callbacks (for up to ``settle_timeout`` seconds at the end),
-    and lets creates run at the full budget; ``hmac_key`` checks signatures, ``watchdog`` is
-    the poll interval behind callbacks. Without callbacks, creates slow down to what polling
-    can follow. ``retry`` names classes of lines to send (or download) again: ``"failed"``
-    (pays again), ``"rejected"``, ``"download_failed"``. ``on_progress`` gets a
-    :class:`BatchStatus` every ``progress_every`` seconds; up to ``concurrency`` creates are
-    in flight at once.
-
-    ``state`` is where the batch's state lives: a SQLite file (default ``out/batch.sqlite3``;
-    one runner at a time), a ``postgresql://`` URL (the batch ``batch``, by default named
-    after the output folder, run by as many cooperating workers as are started, on any
-    machines, sharing its lines, the account's budgets and the upload cache through the
-    database; each worker holds a lease of ``lease`` seconds, renewed while it runs, and the
-    lines of a worker whose lease ran out are taken over), or a :class:`BatchStore`. A worker
-    on a database rides out its outages: no create leaves while it is away, and every other
-    statement is tried again until it has been away ``db_outage_timeout`` seconds; then
-    :class:`~kieframe.errors.DatabaseUnavailable` ends the run (run it again to resume).
-    """
-    unknown = set(retry) - set(_RETRY)
-    if unknown:
-        raise ValueError(f"unknown retry classes {sorted(unknown)}; choose from {sorted(_RETRY)}")
-    if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
-    if lease <= 0:
-        raise ValueError("lease must be positive")
-    if db_outage_timeout < 0:
-        raise ValueError("db_outage_timeout cannot be negative")
-    folder = Path(out)
-    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    registry = registry or default_registry()
-    limits = rate_limits or RateLimits()
-    async with contextlib.AsyncExitStack() as stack:
-        database = database_url(state)
-        if isinstance(state, BatchStore):  # the caller's: the caller closes it
-            store = state
-        else:
-            store = _open_store(state, folder, batch, db_outage_timeout)
-            stack.callback(store.close)
-        receiver = None
-        if listen is not None or callback_url is not None:
-            reader = stack.enter_context(
-                Client(api_key, base_url=base_url, upload_base_url=upload_base_url,
-                       registry=registry, rate_limits=limits, database_url=database)
-            )  # fmt: skip
-            hub = _hub(database, watchdog, stack)
-            receiver = CallbackReceiver(
-                hmac_key=hmac_key,
-                client=reader,
-                handler=settle_handler(store),
-                hub=hub,
-                database_url=database,
-            )
-            host, port = listen or _listen_default(callback_url)
-            server = stack.enter_context(CallbackServer(receiver, host=host, port=port))
-            callback_url = callback_url or f"{server.url}/kieframe"
-        client = await stack.enter_async_context(
-            AsyncClient(
-                api_key,
-                base_url=base_url,
-                upload_base_url=upload_base_url,
-                registry=registry,
-                poll=poll,
-                rate_limits=limits,
-                callbacks=receiver,
-                journal=_LineJournal(store),
-                upload_cache=upload_cache or (None if database else folder / ".uploads.json"),
-                database_url=database,
-            )
-        )
-        options = _Options(
-            out=folder, model=model, registry=registry, poll=poll or PollPlan(), limits=limits,
-            callback_url=callback_url, skip_invalid=skip_invalid, replace=replace, retry=retry,
-            dry_run=dry_run, on_progress=on_progress,
-            progress_every=progress_every, concurrency=concurrency,
-            settle_timeout=settle_timeout, lease=lease,
-        )  # fmt: skip
-        runner = _Runner(store=store, client=client, options=options)
-        await asyncio.to_thread(stack.enter_context, _heartbeat(store, runner.owner, lease))
-        preview = await runner.preview(source)
-        if on_preview is not None:
-            on_preview(preview)
-        if dry_run:
-            return _result(store, folder, preview, write=False)
-        if preview.to_send and confirm is not None and not confirm(preview):
-            raise BatchCancelled("the batch was not confirmed; nothing was sent")
-        try:
-            await runner.run()
-        finally:  # the manifest is written however the run ends
-            result = _result(store, folder, preview, write=True)
-        if runner.stop_reason is not None:
-            logger.error("the batch stopped sending: %s", runner.stop_reason)
-        return result
-    raise AssertionError("unreachable")  # pragma: no cover - the exit stack swallows nothing
-
-
-def _result(store: BatchStore, folder: Path, preview: Preview, *, write: bool) -> BatchResult:
-    """The batch's result, read from the store; ``write`` writes the manifest from it.
-
-    Each worker of a shared batch writes it at its end, one at a time, from the state it reads
-    then: the last one to finish writes the final manifest.
-    """
-    with store.manifest_lock() if write else contextlib.nullcontext():
-        lines = tuple(records(store))
-        status = snapshot(store, running=False)
-        if write:
-            write_manifest(folder, lines, status)
-    return BatchResult(
-        records=lines, status=status, preview=preview, reconcile=tuple(reconcile_list(store))
-    )
-
-
-def database_url(state: object) -> str | None:
-    """``state`` if it is a PostgreSQL URL (the batch lives in that database), else None."""
-    if isinstance(state, str) and state.startswith(_POSTGRES_SCHEMES):
-        return state
-    return None
-
-
-def batch_name(folder: Path, batch: str | None) -> str:
-    """The name of a batch in a database: ``batch``, else the output folder's name."""
-    return batch or folder.resolve().name
-
-
-def _open_store(
-    state: str | os.PathLike[str] | None, folder: Path, batch: str | None, outage: float
-) -> BatchStore:
-    """The store of ``state``: a database's batch, or the SQLite file with its run lock held."""
-    url = database_url(state)
-    if url is not None:
-        return open_postgres(url, batch_name(folder, batch), outage_timeout=outage)
-    store = SQLiteBatchStore(Path(state) if state is not None else folder / STATE_FILE)
-    try:
-        store.lock()
-    except BaseException:
-        store.close()
-        raise
-    return store
-
-
-def open_postgres(
-    url: str, name: str, *, create: bool = True, outage_timeout: float = 0.0
-) -> PostgresBatchStore:
-    """The batch ``name`` in the database at ``url`` (its schema checked first)."""
-    from .._postgres._backend import backend_from_url
-    from .._postgres._batch import PostgresBatchStore
-
-    backend = backend_from_url(url)
-    backend.check_schema()
-    return PostgresBatchStore(
-        backend.database, name=name, create=create, outage_timeout=outage_timeout
-    )
-
-
-def _hub(
-    database: str | None, watchdog: float | None, stack: contextlib.AsyncExitStack
-) -> CallbackHub:
-    """The receiver's hub: the database's (waits wake in every worker) or this process's."""
-    if database is None:
-        return CallbackHub(watchdog=watchdog)
-    from .._postgres._backend import backend_from_url
-    from .._postgres._callbacks import PostgresCallbackHub
-
-    hub = PostgresCallbackHub(backend_from_url(database).database, watchdog=watchdog)
-    stack.callback(hub.close)
-    return hub
-
-
-def _listen_default(callback_url: str | None) -> tuple[str, int]:
-    """Where the receiver listens when not told: loopback, on the callback URL's port."""
-    parts = urlsplit(callback_url or "")
-    return "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)

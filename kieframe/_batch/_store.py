@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import hashlib
 import json
 import os
 import sqlite3
@@ -28,21 +27,23 @@ from typing import Any, Protocol, runtime_checkable
 import msgspec
 
 from ..errors import KieError
-from ._records import FileEntry, LineError, LineStatus
+from ._intake import Known, plan_intake
+from ._records import FileEntry, LineError, LineInput, LineStatus
 
 __all__ = [
     "CUT_OFF",
+    "RETRIABLE",
     "SETTABLE",
     "BatchBusy",
     "BatchStore",
-    "LineInput",
     "SQLiteBatchStore",
     "StaleTransition",
     "StoredLine",
-    "digest",
     "encode_value",
     "fail_fast",
     "failing_fast",
+    "line_columns",
+    "retriable",
     "stored_line",
 ]
 
@@ -75,30 +76,21 @@ def failing_fast() -> bool:
     return _failing_fast.get()
 
 
+#: The final states a retry (:meth:`BatchStore.requeue`) may move lines out of.
+RETRIABLE = frozenset({LineStatus.FAILED, LineStatus.REJECTED, LineStatus.DOWNLOAD_FAILED})
+
+
+def retriable(statuses: Iterable[LineStatus]) -> list[str]:
+    """The values of ``statuses``, all final failed states (``ValueError`` otherwise)."""
+    wanted = list(statuses)
+    wrong = set(wanted) - RETRIABLE
+    if wrong:
+        raise ValueError(f"only lines in a final failed state can be retried, not {sorted(wrong)}")
+    return [status.value for status in wanted]
+
+
 class BatchBusy(KieError):
     """Another process is running this batch."""
-
-
-def digest(model: str | None, input: Mapping[str, Any]) -> str:
-    """The fingerprint of a line's model and input, to tell a changed line from a known one."""
-    text = json.dumps({"model": model, "input": input}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LineInput:
-    """One line of the input file, as the store records it (``input`` is JSON-ready)."""
-
-    id: str
-    line: int
-    model: str | None
-    input: Mapping[str, Any]
-    error: LineError | None = None  # set for a line that failed validation
-
-    @property
-    def digest(self) -> str:
-        """See :func:`digest`."""
-        return digest(self.model, self.input)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,7 +134,12 @@ class BatchStore(Protocol):
         ...
 
     def requeue(self, statuses: Iterable[LineStatus], *, to: LineStatus) -> int:
-        """Move every line in ``statuses`` to ``to`` (the retry options); return how many."""
+        """Move the lines in ``statuses`` to ``to`` (the retry options); return how many.
+
+        Only final failed states (:data:`RETRIABLE`; others raise ``ValueError``), and only the
+        lines no live runner holds: a line a running worker failed stays where it is (a retry
+        started beside it would otherwise send again what that worker has just retried).
+        """
         ...
 
     def recover(self, owner: str) -> int:
@@ -353,42 +350,32 @@ class SQLiteBatchStore:
 
     def add_lines(self, lines: Sequence[LineInput], *, replace: bool = False) -> list[str]:
         """Record new lines; return the ids of known lines whose input changed (see protocol)."""
-        changed: list[str] = []
         now = time.time()
         with self._transaction() as cursor:
             known = {
-                row[0]: (row[1], LineStatus(row[2]))
-                for row in cursor.execute("SELECT id, digest, status FROM lines")
+                row[0]: Known(row[1], LineStatus(row[2]), row[3], row[4])
+                for row in cursor.execute("SELECT id, digest, status, seq, line FROM lines")
             }
-            for seq, line in enumerate(lines):
-                status = LineStatus.INVALID if line.error is not None else LineStatus.PENDING
-                error = encode_value("error", line.error)
-                values = (line.line, line.model, json.dumps(dict(line.input), default=str))
-                if line.id not in known:
-                    cursor.execute(
-                        "INSERT INTO lines (id, seq, line, model, input, digest, status, error,"
-                        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (line.id, seq, *values, line.digest, status.value, error, now),
-                    )
-                    continue
-                old_digest, old_status = known[line.id]
-                if old_digest == line.digest:
-                    cursor.execute(
-                        "UPDATE lines SET seq = ?, line = ? WHERE id = ?", (seq, line.line, line.id)
-                    )
-                    continue
-                settled = old_status not in (LineStatus.SENDING, LineStatus.UNCERTAIN)
-                if not replace or not settled or old_status == LineStatus.ACCEPTED:
-                    changed.append(line.id)
-                    continue
-                cursor.execute(
-                    "UPDATE lines SET seq = ?, line = ?, model = ?, input = ?, digest = ?,"
-                    " status = ?, error = ?, owner = NULL, task_id = NULL, callback_url = NULL,"
-                    " sent_input = NULL, sent_at = NULL, finished_at = NULL, files = NULL,"
-                    " credits = NULL, bytes = NULL, updated_at = ? WHERE id = ?",
-                    (seq, *values, line.digest, status.value, error, now, line.id),
-                )
-        return changed
+            intake = plan_intake(known, lines, replace=replace)
+            cursor.executemany(
+                "INSERT INTO lines (id, seq, line, model, input, digest, error, status,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(p.line.id, p.seq, *line_columns(p.line), p.status.value, now)
+                 for p in intake.inserts],
+            )  # fmt: skip
+            cursor.executemany(
+                "UPDATE lines SET seq = ?, line = ? WHERE id = ?",
+                [(seq, number, ident) for ident, seq, number in intake.moves],
+            )
+            cursor.executemany(
+                "UPDATE lines SET seq = ?, line = ?, model = ?, input = ?, digest = ?,"
+                " error = ?, status = ?, updated_at = ?, owner = NULL, task_id = NULL,"
+                " callback_url = NULL, sent_input = NULL, sent_at = NULL, finished_at = NULL,"
+                " files = NULL, credits = NULL, bytes = NULL WHERE id = ?",
+                [(p.seq, *line_columns(p.line), p.status.value, now, p.line.id)
+                 for p in intake.resets],
+            )  # fmt: skip
+        return list(intake.changed)
 
     def heartbeat(self, owner: str, *, lease: float) -> None:
         """Nothing to do: the run lock says who runs."""
@@ -413,8 +400,11 @@ class SQLiteBatchStore:
         return self.lines([LineStatus.ACCEPTED, LineStatus.DOWNLOADING])
 
     def requeue(self, statuses: Iterable[LineStatus], *, to: LineStatus) -> int:
-        """Move every line in ``statuses`` to ``to``; return how many moved."""
-        wanted = [status.value for status in statuses]
+        """Move every line in ``statuses`` to ``to``; return how many moved.
+
+        No other runner is live (the run lock is this one's), so only the states are checked.
+        """
+        wanted = retriable(statuses)
         if not wanted:
             return 0
         marks = ", ".join("?" * len(wanted))
@@ -530,6 +520,12 @@ class SQLiteBatchStore:
                 "SELECT SUM(sent_at >= ?), SUM(bytes), SUM(credits) FROM lines", (since,)
             ).fetchone()
         return int(sent or 0), int(size or 0), float(credits or 0.0)
+
+
+def line_columns(line: LineInput) -> tuple[Any, ...]:
+    """The columns of a line from the file, as written: line, model, input, digest, error."""
+    payload = json.dumps(dict(line.input), default=str)
+    return (line.line, line.model, payload, line.digest, encode_value("error", line.error))
 
 
 def _fields(line: StoredLine) -> dict[str, Any]:

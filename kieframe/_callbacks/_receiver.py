@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -94,7 +94,11 @@ class CallbackReceiver:
     handled once (the last ``dedupe_capacity`` are remembered); with ``reread`` (the default) the
     record is read again from kie.ai through ``client``, within its read budget
     (:class:`~kieframe.RateLimits`), before it is trusted, because kie.ai does not sign the body;
-    then it goes to :attr:`hub` (waking ``wait()`` calls) and to ``handler``. A handler that
+    then it goes to :attr:`hub` (waking ``wait()`` calls) and to ``handler``. kie.ai may show the
+    end in recordInfo only after its callback: a re-read that does not show it yet is made again
+    after each of ``reread_pauses`` (seconds); if none does, or a re-read fails, the callback's
+    record goes to the hub unconfirmed, and the waits of its task read it themselves, on kie.ai's
+    polling schedule from then on. A handler that
     raises is logged and counted in :attr:`ReceiverStats.errors`; the record has reached the hub,
     and the other callbacks go on.
 
@@ -135,6 +139,7 @@ class CallbackReceiver:
         database_url: str | None = None,
         spool: str | os.PathLike[str] | None = None,
         spool_fsync: bool = True,
+        reread_pauses: Sequence[float] = (0.25, 0.5, 1.0, 2.0, 4.0),
     ) -> None:
         if handler is not None and reread and client is None:
             raise ValueError(
@@ -156,6 +161,7 @@ class CallbackReceiver:
         self.hub = hub if hub is not None else CallbackHub()
         self.reread = reread
         self._client = client
+        self._pauses = tuple(reread_pauses)
         self._handler = handler
         self._claims = claims
         self._verifier = Verifier(
@@ -357,7 +363,7 @@ class CallbackReceiver:
         record, confirmed = claimed, not self.reread
         if self.reread and self._client is not None:
             try:
-                record = await _read(self._client, claimed.task_id)
+                record = await _reread(self._client, claimed.task_id, self._pauses)
             except APIError as error:
                 if isinstance(error, NotFoundError) or is_not_visible(error):
                     self._forget(key)
@@ -366,18 +372,19 @@ class CallbackReceiver:
                     return
                 await self._unread(claimed, key, error)
                 return
-            except KieError as error:
+            except Exception as error:  # any failure (a client on another loop): waits re-read
                 await self._unread(claimed, key, error)
                 return
             if not record.finished:
                 self._forget(key)
                 self._count("unconfirmed")
                 logger.warning(
-                    "callback for task %s says %s, but kie.ai says %s: ignored",
+                    "callback for task %s says %s, but kie.ai still says %s: its waits read again",
                     claimed.task_id,
                     claimed.state,
                     record.state,
                 )
+                await self.hub.deliver_async(claimed, confirmed=False)
                 return
             confirmed = True
         if self._claims is not None:
@@ -407,12 +414,30 @@ class CallbackReceiver:
                 "could not settle the create of task %s in the journal: %s", task_id, error
             )
 
-    async def _unread(self, claimed: TaskRecord, key: tuple[str, str], error: KieError) -> None:
+    async def _unread(self, claimed: TaskRecord, key: tuple[str, str], error: Exception) -> None:
         """The re-read failed: the waits re-read themselves, and a redelivery counts as new."""
         self._forget(key)
         self._count("errors")
         await self.hub.deliver_async(claimed, confirmed=False)
-        logger.warning("could not re-read task %s after its callback: %s", claimed.task_id, error)
+        hint = ""
+        if isinstance(self._client, AsyncClient) and not isinstance(error, KieError):
+            hint = " (an AsyncClient must belong to the loop that serves the receiver)"
+        logger.warning(
+            "could not re-read task %s after its callback: %s%s", claimed.task_id, error, hint
+        )
+
+
+async def _reread(
+    client: Client | AsyncClient, task_id: str, pauses: tuple[float, ...]
+) -> TaskRecord:
+    """The task's record, read again after each pause while it does not show the end yet."""
+    record = await _read(client, task_id)
+    for pause in pauses:
+        if record.finished:
+            break
+        await asyncio.sleep(pause)
+        record = await _read(client, task_id)
+    return record
 
 
 async def _read(client: Client | AsyncClient, task_id: str) -> TaskRecord:

@@ -11,6 +11,7 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from .._client import AsyncClient
 from .._serving import bind, wait_until_started
 from ._receiver import CallbackReceiver
 
@@ -94,6 +95,12 @@ class CallbackServer:
     def __init__(
         self, receiver: CallbackReceiver, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
+        if receiver.reread and isinstance(receiver._client, AsyncClient):
+            raise ValueError(
+                "CallbackServer serves the receiver on a loop of its own thread, where an "
+                "AsyncClient cannot read: give the receiver a Client, or mount the receiver in "
+                "an ASGI app on the AsyncClient's loop"
+            )
         server_class = _uvicorn()
         self._socket, url = bind(host, port)
         #: The server's root URL, such as ``http://127.0.0.1:54321``.

@@ -126,7 +126,7 @@ class Verifier:
                 f"callback body of {len(body)} bytes is over the limit of {self.max_body_size}"
             )
         try:
-            decoded = msgspec.json.decode(body)
+            decoded = msgspec.json.decode(body.removeprefix(b"\xef\xbb\xbf"))  # a UTF-8 BOM
         except msgspec.DecodeError:
             raise CallbackMalformedError("the callback body is not JSON") from None
         if not isinstance(decoded, dict):

@@ -139,7 +139,7 @@ def run_command(ctx: click.Context, /, file: str, **options: Any) -> None:
 
 def _check_database(state: str | None) -> None:
     """Exit with a clear message when ``state`` is a database whose tables are not ready."""
-    from .._batch._runner import database_url
+    from .._batch._run import database_url
 
     url = database_url(state)
     if url is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 
 from .._errors import (
-    APIError,
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -60,9 +59,6 @@ _MEANINGS = {
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); a submitted task keeps running",
 }
 
-# kie.ai's code for a sub-key over its usage cap: as final as running out of credits.
-_USAGE_CAP = 433
-
 # Checked in order: the first class the error is an instance of decides.
 _BY_ERROR: tuple[tuple[type[KieError], ExitCode], ...] = (
     (InputValidationError, ExitCode.BAD_INPUT),
@@ -83,8 +79,6 @@ _BY_ERROR: tuple[tuple[type[KieError], ExitCode], ...] = (
 
 def exit_code_for(error: KieError) -> ExitCode:
     """The exit code for a kieframe error; any other API or download error is ``API_ERROR``."""
-    if isinstance(error, APIError) and error.code == _USAGE_CAP:
-        return ExitCode.NO_CREDITS
     for cls, code in _BY_ERROR:
         if isinstance(error, cls):
             return code

@@ -25,7 +25,8 @@ from .._fields import is_list_type, media_limits
 from .._files._local import is_local
 from .._spec import ModelSpec
 from .._text_values import media_value, parse_value
-from .._validation import FieldInfo, describe_type, ordered_choices
+from .._validation_describe import describe_type, ordered_choices
+from .._validation_types import FieldInfo
 
 __all__ = [
     "FIELD_PREFIX",

@@ -16,7 +16,8 @@ from .._fields import media_limits
 from .._records import TaskRecord
 from .._registry import ModelSource, PluginFailure, PluginInfo
 from .._spec import ModelSpec
-from .._validation import FieldInfo, describe_type
+from .._validation_describe import describe_type
+from .._validation_types import FieldInfo
 from ._inputs import option_name
 
 __all__ = [

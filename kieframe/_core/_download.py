@@ -9,6 +9,7 @@ name that overwrites nothing, write its metadata): blocking file work done as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def download_op(
                 f"result {plan.index}: the link expired and kie.ai gave no fresh one ({error})",
                 task_id=plan.task_id,
             ) from error
+        if isinstance(fresh, Mapping):  # some servers wrap it: {"url": ...}
+            fresh = fresh.get("url") or fresh.get("downloadUrl")
         if not isinstance(fresh, str) or not fresh.startswith(("http://", "https://")):
             raise DownloadError(
                 f"result {plan.index}: download-url answered {fresh!r} instead of a link",

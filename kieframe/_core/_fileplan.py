@@ -27,6 +27,9 @@ _EXPIRED = frozenset({403, 404, 410})
 _TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
 # Content-Encodings the driver decodes (httpx's own decoders); the rest cannot be saved.
 _DECODABLE = frozenset({"gzip", "x-gzip", "deflate"})
+# Answers that are a web page, not a result file (unless the link names a page).
+_PAGES = frozenset({"text/html", "application/xhtml+xml"})
+_PAGE_NAMES = frozenset({".html", ".htm", ".xhtml"})
 # The extension of a file whose link, final URL and Content-Type all say nothing.
 _UNKNOWN_EXTENSION = ".bin"
 
@@ -159,12 +162,7 @@ class FilePlan:
                 return Decision(Step.DONE)
             return self._restart("the server could not serve the rest of the file")
         if status in _EXPIRED:
-            if self.refreshes < self.max_refreshes:
-                return Decision(Step.REFRESH, reason=f"HTTP {status}")
-            return Decision(
-                Step.FAIL,
-                reason=f"the link answers HTTP {status}, even after {self.refreshes} fresh links",
-            )
+            return self._refresh(f"the link answers HTTP {status}")
         if status in _TRANSIENT or 500 <= status < 600:
             after = parse_retry_after(headers.get("retry-after"))
             return Decision(Step.RETRY, reason=f"HTTP {status}", retry_after=after)
@@ -193,6 +191,11 @@ class FilePlan:
             self.total = found[2]
             if length is not None and found[1] is not None and length != found[1] - found[0] + 1:
                 return self._restart("Content-Length disagrees with Content-Range")
+        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type in _PAGES and safe_extension(self.source_url, default="") not in _PAGE_NAMES:
+            # An expired link's error page, or a proxy's, answered with 200: not the file.
+            self.offset, self.total = 0, None
+            return self._refresh(f"the link answers a {media_type} page instead of the file")
         self.etag = headers.get("etag") or self.etag
         self.content_type = headers.get("content-type") or self.content_type
         if self.extension == _UNKNOWN_EXTENSION:
@@ -220,7 +223,10 @@ class FilePlan:
         return None
 
     def on_end(self) -> Decision:
-        """The body ended without a transport error: complete, or cut short."""
+        """The body ended without a transport error: complete, cut short, or empty."""
+        if self.offset == 0 and not self.total:  # no result is empty: a broken link, a page
+            self.total = None
+            return self._refresh("the link answers an empty file")
         if self.total is None or self.offset == self.total:
             return Decision(Step.DONE)
         return Decision(Step.RETRY, reason=f"cut short at {self.offset} of {self.total} bytes")
@@ -228,6 +234,16 @@ class FilePlan:
     def on_interrupted(self, error: Exception) -> Decision:
         """The connection failed; the bytes counted so far are kept and the rest is asked for."""
         return Decision(Step.RETRY, reason=f"{type(error).__name__}: {error}".rstrip(": "))
+
+    def on_broken(self, error: Exception) -> Decision:
+        """The link cannot be followed (a redirect loop): ask kie.ai for a fresh one."""
+        return self._refresh(f"the link cannot be followed ({type(error).__name__}: {error})")
+
+    def _refresh(self, reason: str) -> Decision:
+        """A fresh link while kie.ai may give one; then give up."""
+        if self.refreshes < self.max_refreshes:
+            return Decision(Step.REFRESH, reason=reason)
+        return Decision(Step.FAIL, reason=f"{reason}, even after {self.refreshes} fresh links")
 
     def use(self, fresh_url: str) -> None:
         """Continue from a fresh link."""

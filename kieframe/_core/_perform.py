@@ -308,7 +308,7 @@ def _areplaying(first: Exception, attempt: Callable[P, Awaitable[T]]) -> Callabl
     return again
 
 
-def _no_answer(call: Call, error: httpx.TransportError) -> NoAnswerError:
+def _no_answer(call: Call, error: httpx.HTTPError) -> NoAnswerError:
     return NoAnswerError(
         f"{call.method} {call.path} failed: {type(error).__name__}: {error}".rstrip(": "),
         task_id=call.task_id,
@@ -426,7 +426,7 @@ class SyncPerformer:
         try:  # the first attempt without stamina's machinery: most reads need no retry
             return self._send(call)
         except Exception as error:
-            if not _read_backoff(error):
+            if _read_backoff(error) is False:  # 0.0 (Retry-After: 0) is "retry now"
                 raise
             first = error
         options = _retries_after(self._connection.retry_options(call.deadline), started)
@@ -443,7 +443,7 @@ class SyncPerformer:
             self._take_slot(call.budget)
         try:
             response = self._http.send(self._connection.request(call))
-        except httpx.TransportError as failure:
+        except httpx.HTTPError as failure:  # no httpx error leaves the performer
             raise _no_answer(call, failure) from failure
         return self._connection.read(call, response)
 
@@ -488,6 +488,8 @@ class SyncPerformer:
                 response.close()
         except httpx.TransportError as error:
             decision = plan.on_interrupted(error)
+        except httpx.HTTPError as error:  # a redirect loop: the link is broken
+            decision = plan.on_broken(error)
         return _conclude(plan, decision)
 
     def _write(
@@ -750,7 +752,7 @@ class AsyncPerformer:
         try:  # the first attempt without stamina's machinery: most reads need no retry
             return await self._send(call)
         except Exception as error:
-            if not _read_backoff(error):
+            if _read_backoff(error) is False:  # 0.0 (Retry-After: 0) is "retry now"
                 raise
             first = error
         options = _retries_after(self._connection.retry_options(call.deadline), started)
@@ -769,7 +771,7 @@ class AsyncPerformer:
         try:
             async with self._in_flight:
                 response = await self._http.send(self._connection.request(call))
-        except httpx.TransportError as failure:
+        except httpx.HTTPError as failure:  # no httpx error leaves the performer
             raise _no_answer(call, failure) from failure
         if self._connection.limiter.blocking:  # a 429's hold goes to a database: off the loop
             return await asyncio.to_thread(self._connection.read, call, response)
@@ -848,6 +850,8 @@ class AsyncPerformer:
                 await response.aclose()
         except httpx.TransportError as error:
             decision = plan.on_interrupted(error)
+        except httpx.HTTPError as error:  # a redirect loop: the link is broken
+            decision = plan.on_broken(error)
         return _conclude(plan, decision)
 
     async def _write(

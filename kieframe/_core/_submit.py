@@ -46,6 +46,7 @@ from .._files._names import upload_name
 from .._journal import SqlJournal, SubmissionLog, new_token, tag_callback_url
 from .._records import RawInput, Task
 from .._registry import Registry
+from .._request_body import body_encoder, request_body
 from ._effects import SYSTEM_CLOCK, Blocking, Call, Clock, Op, Reserve, Sleep
 
 __all__ = [
@@ -112,13 +113,16 @@ def submit_op(
 
 
 class Submission(msgspec.Struct, frozen=True, kw_only=True):
-    """A create, ready to send: the JSON body and what it was built from.
+    """A create, ready to send: what its JSON body is built from.
 
     ``given`` is the ``input`` object, or a Struct that ``msgspec.to_builtins`` turns into it
-    (built when it is asked for: a create sends ``content`` without it). ``uploads`` are local
-    inputs still to upload; until then their fields hold a placeholder. ``content`` is the body
-    as the bytes to send, when it was encoded with the validation. (A frozen Struct, not a
-    dataclass: one is made on every submit, and a Struct is made at once.)
+    (built when it is asked for: a create sends ``input_json`` without it). ``uploads`` are local
+    inputs still to upload; until then their fields hold a placeholder. ``input_json`` is the
+    ``input`` object as the bytes to send, when it was encoded with the validation, and
+    ``content`` the whole body's bytes around it; a body for another callback URL is put
+    together around ``input_json`` again, without encoding the input twice (see
+    :func:`encode_body`). (A frozen Struct, not a dataclass: one is made on every submit, and a
+    Struct is made at once.)
     """
 
     model: str
@@ -126,6 +130,7 @@ class Submission(msgspec.Struct, frozen=True, kw_only=True):
     validated: bool
     callback_url: str | None = None
     uploads: tuple[PendingUpload, ...] = ()
+    input_json: bytes | None = None
     content: bytes | None = None
 
     @property
@@ -139,10 +144,7 @@ class Submission(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def body(self) -> dict[str, Any]:
         """The createTask body: model, input, callBackUrl (if any)."""
-        body: dict[str, Any] = {"model": self.model, "input": self.input}
-        if self.callback_url is not None:
-            body["callBackUrl"] = self.callback_url
-        return body
+        return request_body(self.model, self.input, self.callback_url)
 
 
 def prepare_submission(
@@ -159,7 +161,7 @@ def prepare_submission(
         except msgspec.ValidationError:
             problem = Problem("callBackUrl", f"{callback_url!r} is not an http(s) URL")
             raise InputValidationError(model, [problem]) from None
-    if isinstance(input, RawInput):
+    if type(input) is not dict and isinstance(input, RawInput):
         logger.warning("sending an unvalidated input for %s: no plugin checked it", model)
         return Submission(
             model=model, given=dict(input.data), validated=False, callback_url=callback_url
@@ -170,13 +172,16 @@ def prepare_submission(
         error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
         error.args = (error.message,)
         raise
-    quick = spec._validator.quick(
-        input, model_id=model, callback_url=callback_url, rules=spec.rules
-    )
-    if quick is not None:  # an input of JSON values: validated and encoded in one pass each
-        given, content = quick
+    prepared = (spec._preparer or spec._prepare())(input, callback_url)
+    if prepared is not None:  # an input of JSON values: validated and encoded in one pass each
+        given, input_json, content = prepared
         return Submission(
-            model=model, given=given, validated=True, callback_url=callback_url, content=content
+            model=model,
+            given=given,
+            validated=True,
+            callback_url=callback_url,
+            input_json=input_json,
+            content=content,
         )
     staged = stage_input(spec, input)
     return Submission(
@@ -365,10 +370,13 @@ def encode_body(submission: Submission) -> bytes:
 
     A lone surrogate, a NaN or a value nested too deep (possible in a
     :class:`~kieframe.RawInput`) fails here, before the journal or the network sees anything.
-    A body encoded with its validation (``content``) is sent as it is.
+    A body encoded with its validation (``content``) is sent as it is; an ``input`` encoded
+    with it (``input_json``) is not encoded again.
     """
     if submission.content is not None:
         return submission.content
+    if submission.input_json is not None:
+        return body_encoder(submission.model)(submission.input_json, submission.callback_url)
     try:
         text = json.dumps(
             submission.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False

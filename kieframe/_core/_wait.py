@@ -16,10 +16,11 @@ from functools import partial
 from typing import Protocol
 
 from .._envelope import is_not_visible
-from .._errors import APIError, KieError, NoAnswerError, TaskFailed
+from .._errors import APIError, KieError, NoAnswerError, ServerError, TaskFailed
 from .._journal import SubmissionLog
 from .._records import TaskRecord
 from ._effects import SYSTEM_CLOCK, AwaitCallback, Blocking, Clock, Delivery, Jitter, Op, Sleep
+from ._failures import TASK_FAILURE_CODES, task_failure
 from ._poll import PollPlan, Waiter
 from ._read import record_call, to_record
 
@@ -158,6 +159,8 @@ def _read_visible(waiter: Waiter, clock: Clock) -> Op[TaskRecord | None]:
         except APIError as error:
             if is_not_visible(error) or (error.code in _NOT_YET and waiter.last is None):
                 return None
+            if error.code in TASK_FAILURE_CODES:
+                raise task_failure(waiter.task_id, error) from error
             if not error.retryable:
                 raise
             delay = _after_outage(waiter, clock, error, outages)
@@ -166,7 +169,10 @@ def _read_visible(waiter: Waiter, clock: Clock) -> Op[TaskRecord | None]:
         else:
             if data is None and waiter.last is None:
                 return None
-            return to_record(waiter.task_id, data)
+            try:
+                return to_record(waiter.task_id, data)
+            except ServerError as error:  # one garbled answer is an outage, not the end
+                delay = _after_outage(waiter, clock, error, outages)
         outages += 1
         yield Sleep(delay)
 
@@ -224,6 +230,8 @@ def callback_wait_op(
         final = waiter.observe(record, clock.monotonic())
         if final is not None:
             return final
+        if delivery is not None and not delivery.confirmed:  # kie.ai lags its callback: poll
+            waiter.plan = options.plan
         if polled:
             next_poll = clock.monotonic() + waiter.next_delay(clock.monotonic())
 

@@ -28,7 +28,7 @@ from .._errors import InputValidationError, Problem
 from .._fields import HttpUrl, MediaLimits, media_limits
 from .._records import Unchecked
 from .._spec import ModelSpec
-from .._validation import input_fields, struct_attributes
+from .._validation_types import input_fields, struct_attributes
 from ._file_rules import FileRule, LocalFile, LocalFiles
 from ._file_rules import Location as Location  # where a value sits, for _core
 from ._probe import UNKNOWN, MediaInfo, probe

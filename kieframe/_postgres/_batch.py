@@ -25,7 +25,6 @@ finds its lines fenced.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import random
 import socket
@@ -35,15 +34,17 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from .._batch._records import LineStatus
+from .._batch._intake import Known, plan_intake
+from .._batch._records import LineInput, LineStatus
 from .._batch._store import (
     CUT_OFF,
     SETTABLE,
-    LineInput,
     StaleTransition,
     StoredLine,
     encode_value,
     failing_fast,
+    line_columns,
+    retriable,
     stored_line,
 )
 from ._connect import Database, DatabaseUnavailable, redact
@@ -250,69 +251,51 @@ class PostgresBatchStore:
         return self._call(lambda: self._add_lines(lines, replace=replace))
 
     def _add_lines(self, lines: Sequence[LineInput], *, replace: bool) -> list[str]:
-        changed: list[str] = []
         with self._db.session() as conn, conn.transaction():
             conn.execute("SELECT 1 FROM kieframe_batches WHERE id = %s FOR UPDATE", (self._id,))
-            rows = conn.execute(
+            rows: list[tuple[Any, ...]] = conn.execute(
                 "SELECT id, digest, status, seq, line FROM kieframe_batch_lines WHERE batch = %s",
                 (self._id,),
             ).fetchall()
-            known = {str(row[0]): row[1:] for row in rows}
-            inserts: list[tuple[Any, ...]] = []
-            moves: list[tuple[Any, ...]] = []
-            for seq, line in enumerate(lines):
-                status = LineStatus.INVALID if line.error is not None else LineStatus.PENDING
-                error = encode_value("error", line.error)
-                payload = json.dumps(dict(line.input), default=str)
-                if line.id not in known:
-                    inserts.append(
-                        (self._id, line.id, seq, line.line, line.model, payload, line.digest,
-                         status.value, error)
-                    )  # fmt: skip
-                    continue
-                old_digest, old_status, old_seq, old_line = known[line.id]
-                old_status = LineStatus(str(old_status))
-                if old_digest == line.digest:
-                    if (old_seq, old_line) != (seq, line.line):
-                        moves.append((seq, line.line, self._id, line.id))
-                    continue
-                in_flight = old_status in (
-                    LineStatus.SENDING,
-                    LineStatus.UNCERTAIN,
-                    LineStatus.ACCEPTED,
-                )
-                if not replace or in_flight:
-                    changed.append(line.id)
-                    continue
-                conn.execute(
-                    "UPDATE kieframe_batch_lines SET seq = %s, line = %s, model = %s,"
-                    " input = %s::jsonb, digest = %s, status = %s, error = %s::jsonb,"
-                    " owner = NULL, lease_until = NULL, task_id = NULL, callback_url = NULL,"
-                    " sent_input = NULL, sent_at = NULL, finished_at = NULL, files = NULL,"
-                    f" credits = NULL, bytes = NULL, updated_at = {_NOW}"
-                    " WHERE batch = %s AND id = %s",
-                    (seq, line.line, line.model, payload, line.digest, status.value, error,
-                     self._id, line.id),
-                )  # fmt: skip
+            known = {
+                str(ident): Known(str(digest), LineStatus(str(status)), seq, number)
+                for ident, digest, status, seq, number in rows
+            }
+            intake = plan_intake(known, lines, replace=replace)
             with conn.cursor() as cursor:
-                if inserts:
+                if intake.inserts:
                     cursor.executemany(
                         "INSERT INTO kieframe_batch_lines (batch, id, seq, line, model, input,"
-                        " digest, status, error, updated_at) VALUES (%s, %s, %s, %s, %s,"
-                        f" %s::jsonb, %s, %s, %s::jsonb, {_NOW})",
-                        inserts,
-                    )
-                if moves:
+                        " digest, error, status, updated_at) VALUES (%s, %s, %s, %s, %s,"
+                        f" %s::jsonb, %s, %s::jsonb, %s, {_NOW})",
+                        [(self._id, p.line.id, p.seq, *line_columns(p.line), p.status.value)
+                         for p in intake.inserts],
+                    )  # fmt: skip
+                if intake.moves:
                     cursor.executemany(
                         "UPDATE kieframe_batch_lines SET seq = %s, line = %s"
                         " WHERE batch = %s AND id = %s",
-                        moves,
+                        [(seq, number, self._id, ident) for ident, seq, number in intake.moves],
                     )
-        return changed
+                if intake.resets:
+                    cursor.executemany(
+                        "UPDATE kieframe_batch_lines SET seq = %s, line = %s, model = %s,"
+                        " input = %s::jsonb, digest = %s, error = %s::jsonb, status = %s,"
+                        " owner = NULL, lease_until = NULL, task_id = NULL, callback_url = NULL,"
+                        " sent_input = NULL, sent_at = NULL, finished_at = NULL, files = NULL,"
+                        f" credits = NULL, bytes = NULL, updated_at = {_NOW}"
+                        " WHERE batch = %s AND id = %s",
+                        [(p.seq, *line_columns(p.line), p.status.value, self._id, p.line.id)
+                         for p in intake.resets],
+                    )  # fmt: skip
+        return list(intake.changed)
 
     def requeue(self, statuses: Iterable[LineStatus], *, to: LineStatus) -> int:
-        """Move every line in ``statuses`` to ``to``; return how many moved."""
-        wanted = [status.value for status in statuses]
+        """Move the lines in ``statuses`` that no live worker holds to ``to``; return how many.
+
+        Fenced like a claim: a line a live worker failed (it may have just retried it) stays.
+        """
+        wanted = retriable(statuses)
         if not wanted:
             return 0
         clear = ", task_id = NULL, sent_at = NULL" if to == LineStatus.PENDING else ""
@@ -320,8 +303,9 @@ class PostgresBatchStore:
         def run() -> int:
             with self._db.session() as conn:
                 cursor = conn.execute(
-                    f"UPDATE kieframe_batch_lines SET status = %s, owner = NULL, error = NULL"
-                    f"{clear}, updated_at = {_NOW} WHERE batch = %s AND status = ANY(%s)".encode(),
+                    "UPDATE kieframe_batch_lines AS l SET status = %s, owner = NULL, error = NULL"
+                    f"{clear}, updated_at = {_NOW} WHERE l.batch = %s AND l.status = ANY(%s)"
+                    f" AND (l.owner IS NULL OR NOT {_LIVE})".encode(),
                     (to.value, self._id, wanted),
                 )
                 return cursor.rowcount

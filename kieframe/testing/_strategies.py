@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from .._errors import InputValidationError, Problem
 from .._fields import STEP_KEY
 from .._spec import ModelSpec
-from .._validation import Validator, check_value, on_step, validator_for
+from .._validation import Validator, validator_for
+from .._validation_walk import check_value, on_step
 
 __all__ = ["InvalidInput", "invalid_inputs", "valid_inputs", "valid_value"]
 

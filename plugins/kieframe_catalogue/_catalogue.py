@@ -74,7 +74,7 @@ class Entry:
             docs_url=self.docs_url,
             patches=patches,
             rules=_with_defaults(RULES.get(self.id, ()), defaults),
-            rule_notes=tuple(RULE_NOTES[self.id].split("; ")) if self.id in RULE_NOTES else (),
+            rule_notes=RULE_NOTES.get(self.id, ()),
             lazy=True,
             output=self.output,
             outputs=self.outputs,

@@ -567,7 +567,7 @@ def markdown() -> str:
         "| --- | --- |",
     ]
     for model in sorted(RULES):
-        lines.append(f"| `{model}` | {_cell(RULE_NOTES[model])} |")
+        lines.append(f"| `{model}` | {_cell('; '.join(RULE_NOTES[model]))} |")
     lines += [
         "",
         "## Where the docs leave a choice",

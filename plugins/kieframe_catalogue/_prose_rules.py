@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kieframe.authoring import (
@@ -20,7 +21,22 @@ from kieframe.authoring import (
     value_at,
 )
 
-__all__ = ["RULES", "RULE_NOTES"]
+__all__ = ["RULES", "RULE_NOTES", "Noted"]
+
+
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """Rules and what they check in words, declared together so that the words cannot drift."""
+
+    notes: tuple[str, ...]
+    rules: tuple[Rule, ...]
+
+
+def _noted(notes: str | tuple[str, ...], *rules: Rule) -> Noted:
+    """``rules`` with their note (or notes: one per thing they check)."""
+    if not rules:
+        raise ValueError("a note needs the rules it describes")
+    return Noted(notes=(notes,) if isinstance(notes, str) else notes, rules=rules)
 
 
 def _both_true(first: str, second: str) -> Rule:
@@ -349,9 +365,34 @@ def _auto_aspect(*, video: str, images: str) -> Rule:
     return rule
 
 
-_OMNI_ELEMENTS = (_element_files("elements"), _subject_counts())
-_OMNI_TRIM = _trim_windows(
-    "elements", start="start_time", end="end_time", low=3000, high=8000, defaults=(0, 8000)
+_NOT_BOTH_SHOT_MODES = _noted(
+    "customize_multi_shots and prefer_multi_shots may not both be true",
+    _both_true("customize_multi_shots", "prefer_multi_shots"),
+)
+
+
+def _elements(path: str) -> Noted:
+    return _noted(
+        "an element takes 2 to 4 images or one video, not mixed (told by the URL's file suffix; "
+        "URLs without one and local files are left to kie)",
+        _element_files(path),
+    )
+
+
+_SUBJECTS = _noted(
+    "at most 3 video subjects, and at most 7 multi-image subjects (4 beside a video subject)",
+    _subject_counts(),
+)
+_AUTO = _noted(
+    "aspect_ratio is 'auto' exactly when video_urls is given without image_urls",
+    _auto_aspect(video="video_urls", images="image_urls"),
+)
+_TRIM = "a video element's end_time is 3000 to 8000 ms after its start_time"
+_OMNI_TRIM = _noted(
+    _TRIM,
+    _trim_windows(
+        "elements", start="start_time", end="end_time", low=3000, high=8000, defaults=(0, 8000)
+    ),
 )
 
 _GPT_RATIOS = (
@@ -360,58 +401,109 @@ _GPT_RATIOS = (
 )
 _GPT_1K_TEXT_RATIOS = ("5:4", "4:5", "3:1", "1:3", "9:21")
 _GPT_IMAGE_2 = (
-    only_with("aspect_ratio", ("1:1",), other="resolution", other_values=("1K", "2K", None)),
-    only_with("resolution", ("2K", "4K"), other="aspect_ratio", other_values=_GPT_RATIOS),
+    _noted(
+        "1:1 not at 4K",
+        only_with("aspect_ratio", ("1:1",), other="resolution", other_values=("1K", "2K", None)),
+    ),
+    _noted(
+        "2K and 4K need an aspect ratio other than auto",
+        only_with("resolution", ("2K", "4K"), other="aspect_ratio", other_values=_GPT_RATIOS),
+    ),
 )
-_ONE_IMAGE_AT_1080P = count_range("image_urls", by="resolution", ranges={"1080p": (0, 1)})
-_HAILUO_10S = only_with("duration", ("10",), other="resolution", other_values=("768P",))
-_SEEDANCE_2_5_FRAMES = tuple(
-    mutually_exclusive("first_frame_url", refs)
-    for refs in ("reference_image_urls", "reference_video_urls", "reference_audio_urls")
+_ONE_IMAGE_AT_1080P = _noted(
+    "at most one image at 1080p",
+    count_range("image_urls", by="resolution", ranges={"1080p": (0, 1)}),
 )
-_SEEDANCE_2_TOTALS = (
-    _total_duration("reference_video_urls", most=15),
-    _total_duration("reference_audio_urls", most=15),
-)
-_IDEOGRAM_REFERENCES = _total_bytes("reference_image_urls", most=10 << 20)
-_IDEOGRAM_MASK = _same_size("image_url", "mask_url")
-_WAN_27_IMAGE = (
-    _range_by("n", by="enable_sequential", ranges={False: (1, 4), True: (1, 12)}),
-    _only_when("color_palette", other="enable_sequential", equals=False),
+_HAILUO_10S = _noted(
+    "10-second videos only at 768P",
+    only_with("duration", ("10",), other="resolution", other_values=("768P",)),
 )
 
-#: Cross-field rules the docs state in prose, by model. They see the input with kie's documented
-#: defaults filled in where a field is unset (kie applies them), so ``when=False`` of a flag that
-#: defaults to false also holds when the flag is left out.
-RULES: Mapping[str, tuple[Rule, ...]] = {
-    "bytedance/seedance-2": _SEEDANCE_2_TOTALS,
-    "bytedance/seedance-2-fast": _SEEDANCE_2_TOTALS,
-    "bytedance/seedance-2-mini": _SEEDANCE_2_TOTALS,
-    "bytedance/seedance-2-5": (
-        *_SEEDANCE_2_5_FRAMES,
-        requires("last_frame_url", "first_frame_url"),
-        _total_duration("reference_video_urls", most=30),
-        _total_duration("reference_audio_urls", most=30),
+
+def _files_last(most: int) -> Noted:
+    return _noted(
+        f"local reference videos last at most {most} s together, and so do local reference audios",
+        _total_duration("reference_video_urls", most=most),
+        _total_duration("reference_audio_urls", most=most),
+    )
+
+
+_IDEOGRAM_NOTE = "local reference images hold at most 10 MB together"
+_IDEOGRAM_REFERENCES = _total_bytes("reference_image_urls", most=10 << 20)
+_IDEOGRAM_MASK = _noted(
+    "a local mask has the pixel size of a local image", _same_size("image_url", "mask_url")
+)
+_WAN_27_IMAGE = (
+    _noted(
+        "n is 1 to 4, or 1 to 12 with enable_sequential",
+        _range_by("n", by="enable_sequential", ranges={False: (1, 4), True: (1, 12)}),
     ),
-    "elevenlabs/text-to-dialogue-v3": (_total_length("dialogue", item="text", most=5000),),
-    "ideogram/character": (_IDEOGRAM_REFERENCES,),
-    "ideogram/character-edit": (_IDEOGRAM_REFERENCES, _IDEOGRAM_MASK),
+    _noted(
+        "color_palette only without enable_sequential",
+        _only_when("color_palette", other="enable_sequential", equals=False),
+    ),
+)
+
+#: Cross-field rules the docs state in prose, by model, each declared with what it checks in
+#: words. They see the input with kie's documented defaults filled in where a field is unset (kie
+#: applies them), so ``when=False`` of a flag that defaults to false also holds when the flag is
+#: left out.
+_NOTED: Mapping[str, tuple[Noted, ...]] = {
+    "bytedance/seedance-2": (_files_last(15),),
+    "bytedance/seedance-2-fast": (_files_last(15),),
+    "bytedance/seedance-2-mini": (_files_last(15),),
+    "bytedance/seedance-2-5": (
+        _noted(
+            "first_frame_url cannot go with any reference list",
+            *(
+                mutually_exclusive("first_frame_url", refs)
+                for refs in ("reference_image_urls", "reference_video_urls", "reference_audio_urls")
+            ),
+        ),
+        _noted(
+            "last_frame_url needs first_frame_url", requires("last_frame_url", "first_frame_url")
+        ),
+        _files_last(30),
+    ),
+    "elevenlabs/text-to-dialogue-v3": (
+        _noted(
+            "the dialogue's texts hold at most 5,000 characters together",
+            _total_length("dialogue", item="text", most=5000),
+        ),
+    ),
+    "ideogram/character": (_noted(_IDEOGRAM_NOTE, _IDEOGRAM_REFERENCES),),
+    "ideogram/character-edit": (_noted(_IDEOGRAM_NOTE, _IDEOGRAM_REFERENCES), _IDEOGRAM_MASK),
     "ideogram/character-remix": (
-        _IDEOGRAM_REFERENCES,
-        _total_bytes("image_urls", most=10 << 20),
+        _noted(
+            f"{_IDEOGRAM_NOTE}, and so do local style images",
+            _IDEOGRAM_REFERENCES,
+            _total_bytes("image_urls", most=10 << 20),
+        ),
     ),
     "ideogram/v3-edit": (_IDEOGRAM_MASK,),
     "kling-2.6/motion-control": (
-        _duration_by("video_urls", by="character_orientation", most={"image": 10, "video": 30}),
+        _noted(
+            "a local video lasts at most 10 s when character_orientation is 'image' (30 s when "
+            "'video')",
+            _duration_by("video_urls", by="character_orientation", most={"image": 10, "video": 30}),
+        ),
     ),
     "gpt-image-2-text-to-image": (
-        only_with(
-            "aspect_ratio", _GPT_1K_TEXT_RATIOS, other="resolution", other_values=("1K", None)
+        _noted(
+            "5:4, 4:5, 3:1, 1:3 and 9:21 only at 1K",
+            only_with(
+                "aspect_ratio", _GPT_1K_TEXT_RATIOS, other="resolution", other_values=("1K", None)
+            ),
         ),
         *_GPT_IMAGE_2,
     ),
     "gpt-image-2-image-to-image": (
-        only_with("aspect_ratio", ("5:4", "4:5"), other="resolution", other_values=("1K", None)),
+        _noted(
+            "5:4 and 4:5 only at 1K",
+            only_with(
+                "aspect_ratio", ("5:4", "4:5"), other="resolution", other_values=("1K", None)
+            ),
+        ),
         *_GPT_IMAGE_2,
     ),
     "grok-imagine/image-to-video": (_ONE_IMAGE_AT_1080P,),
@@ -419,142 +511,126 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
     "hailuo/2-3-image-to-video-pro": (_HAILUO_10S,),
     "hailuo/2-3-image-to-video-standard": (_HAILUO_10S,),
     "grok-imagine-image-2-0/segment-map": (
-        one_of_required("task_id", "image_url"),
-        mutually_exclusive("task_id", "image_url"),
+        _noted(
+            "exactly one of task_id and image_url",
+            one_of_required("task_id", "image_url"),
+            mutually_exclusive("task_id", "image_url"),
+        ),
     ),
     "gemini-omni-video": (
-        _at_most_with("character_ids", most=3, other="video_list"),
-        _trim_windows("video_list", start="start", end="ends", low=0, high=10, defaults=(0, 0)),
+        _noted(
+            "at most 3 character_ids with a video (it takes 2 of the 7 image slots)",
+            _at_most_with("character_ids", most=3, other="video_list"),
+        ),
+        _noted(
+            "each clip's ends after its start, at most 10 s later",
+            _trim_windows("video_list", start="start", end="ends", low=0, high=10, defaults=(0, 0)),
+        ),
     ),
     "kling-3.0/video": (
-        requires("multi_shots", "multi_prompt", when=True),
-        requires("multi_shots", "prompt", when=False),
-        count_range("image_urls", by="multi_shots", ranges={True: (0, 1)}),
-        _element_files("kling_elements"),
-        _trim_windows(
-            "kling_elements",
-            start="start_time",
-            end="end_time",
-            low=3000,
-            high=8000,
-            defaults=(0, 8000),
+        _noted(
+            "multi_prompt is required with multi_shots, prompt without",
+            requires("multi_shots", "multi_prompt", when=True),
+            requires("multi_shots", "prompt", when=False),
         ),
-        _element_prompts(most=500, weight=37),
+        _noted(
+            "only a first frame with multi_shots",
+            count_range("image_urls", by="multi_shots", ranges={True: (0, 1)}),
+        ),
+        _elements("kling_elements"),
+        _noted(
+            _TRIM,
+            _trim_windows(
+                "kling_elements",
+                start="start_time",
+                end="end_time",
+                low=3000,
+                high=8000,
+                defaults=(0, 8000),
+            ),
+        ),
+        _noted(
+            "a shot prompt holds at most 500 characters, each @element reference counting as 37",
+            _element_prompts(most=500, weight=37),
+        ),
     ),
     "kling-3.0-omni/text-to-video": (
-        _both_true("customize_multi_shots", "prefer_multi_shots"),
-        requires("customize_multi_shots", "multi_prompt", when=True),
-        _only_when("multi_prompt", other="customize_multi_shots", equals=True),
-        *_OMNI_ELEMENTS,
+        _NOT_BOTH_SHOT_MODES,
+        _noted(
+            "multi_prompt is required with, and only allowed with, customize_multi_shots",
+            requires("customize_multi_shots", "multi_prompt", when=True),
+            _only_when("multi_prompt", other="customize_multi_shots", equals=True),
+        ),
+        _elements("elements"),
+        _SUBJECTS,
     ),
-    "kling-3.0-omni/image-to-video": (
-        _both_true("customize_multi_shots", "prefer_multi_shots"),
-        _element_files("elements"),
-        _OMNI_TRIM,
-    ),
+    "kling-3.0-omni/image-to-video": (_NOT_BOTH_SHOT_MODES, _elements("elements"), _OMNI_TRIM),
     "kling-3.0-omni/reference-to-video": (
-        _both_true("customize_multi_shots", "prefer_multi_shots"),
-        _subject_counts(images="image_urls", video="video_urls"),
-        _auto_aspect(video="video_urls", images="image_urls"),
-        mutually_exclusive("audio", "video_urls"),
+        _NOT_BOTH_SHOT_MODES,
+        _noted(
+            (
+                "without video_urls: at most 3 video subjects, and multi-image subjects with "
+                "image_urls at most 7 (4 beside a video subject)",
+                "with video_urls: at most 1 video subject, alone, or multi-image subjects with "
+                "image_urls at most 4",
+            ),
+            _subject_counts(images="image_urls", video="video_urls"),
+        ),
+        _noted("audio only without video_urls", mutually_exclusive("audio", "video_urls")),
+        _AUTO,
     ),
-    "kling-3.0-omni/transformation": (
-        _element_files("elements"),
-        _subject_counts(),
-        _auto_aspect(video="video_urls", images="image_urls"),
+    "kling-3.0-omni/transformation": (_elements("elements"), _SUBJECTS, _AUTO),
+    "minimax-h3/image-to-video": (
+        _noted(
+            "at least one of first_frame_url and last_frame_url",
+            one_of_required("first_frame_url", "last_frame_url"),
+        ),
     ),
-    "minimax-h3/image-to-video": (one_of_required("first_frame_url", "last_frame_url"),),
     "minimax-h3/reference-to-video": (
-        one_of_required("reference_image_urls", "reference_video_urls"),
-        _total_duration("reference_video_urls", most=15),
-        _total_duration("reference_audio_urls", most=15),
+        _noted(
+            "at least one of the reference images and videos",
+            one_of_required("reference_image_urls", "reference_video_urls"),
+        ),
+        _files_last(15),
     ),
     "pixverse-v6/extend": (
-        one_of_required("taskId", "video_url"),
-        mutually_exclusive("taskId", "video_url"),
+        _noted(
+            "exactly one of taskId and video_url",
+            one_of_required("taskId", "video_url"),
+            mutually_exclusive("taskId", "video_url"),
+        ),
     ),
-    "pixverse-v6/reference-to-video": (_unique("image_references", key="ref_name"),),
+    "pixverse-v6/reference-to-video": (
+        _noted(
+            "each image reference's ref_name is unique in the list",
+            _unique("image_references", key="ref_name"),
+        ),
+    ),
     "pixverse-v6/image-to-video": (
-        one_of_required("duration", "template_id"),
-        mutually_exclusive("duration", "template_id"),
+        _noted(
+            "exactly one of duration and template_id",
+            one_of_required("duration", "template_id"),
+            mutually_exclusive("duration", "template_id"),
+        ),
     ),
     "wan/2-7-r2v": (
-        one_of_required("reference_image", "reference_video"),
-        _total_items("reference_image", "reference_video", most=5),
+        _noted(
+            "at least one reference image or video, at most 5 in all",
+            one_of_required("reference_image", "reference_video"),
+            _total_items("reference_image", "reference_video", most=5),
+        ),
     ),
     "wan/2-7-image": _WAN_27_IMAGE,
     "wan/2-7-image-pro": _WAN_27_IMAGE,
 }
 
-
-def _files_last(most: int) -> str:
-    return (
-        f"local reference videos last at most {most} s together, and so do local reference audios"
-    )
-
-
-_NOT_BOTH_SHOT_MODES = "customize_multi_shots and prefer_multi_shots may not both be true"
-_ELEMENTS_NOTE = (
-    "an element takes 2 to 4 images or one video, not mixed (told by the URL's file suffix; "
-    "URLs without one and local files are left to kie)"
-)
-_AUTO_NOTE = "aspect_ratio is 'auto' exactly when video_urls is given without image_urls"
-_TRIM_NOTE = "a video element's end_time is 3000 to 8000 ms after its start_time"
-_SUBJECTS_NOTE = (
-    "at most 3 video subjects, and at most 7 multi-image subjects (4 beside a video subject)"
-)
-_WAN_27_IMAGE_NOTE = (
-    "n is 1 to 4, or 1 to 12 with enable_sequential; color_palette only without enable_sequential"
-)
-
-_SEEDANCE_2_NOTE = _files_last(15)
-_IDEOGRAM_NOTE = "local reference images hold at most 10 MB together"
-_MASK_NOTE = "a local mask has the pixel size of a local image"
-
-#: The rules above, in words (for the docs page).
-RULE_NOTES: Mapping[str, str] = {
-    "bytedance/seedance-2": _SEEDANCE_2_NOTE,
-    "bytedance/seedance-2-fast": _SEEDANCE_2_NOTE,
-    "bytedance/seedance-2-mini": _SEEDANCE_2_NOTE,
-    "bytedance/seedance-2-5": "first_frame_url cannot go with any reference list; "
-    f"last_frame_url needs first_frame_url; {_files_last(30)}",
-    "elevenlabs/text-to-dialogue-v3": "the dialogue's texts hold at most 5,000 characters together",
-    "ideogram/character": _IDEOGRAM_NOTE,
-    "ideogram/character-edit": f"{_IDEOGRAM_NOTE}; {_MASK_NOTE}",
-    "ideogram/character-remix": f"{_IDEOGRAM_NOTE}, and so do local style images",
-    "ideogram/v3-edit": _MASK_NOTE,
-    "kling-2.6/motion-control": "a local video lasts at most 10 s when character_orientation "
-    "is 'image' (30 s when 'video')",
-    "gpt-image-2-text-to-image": "5:4, 4:5, 3:1, 1:3 and 9:21 only at 1K; 1:1 not at 4K; 2K "
-    "and 4K need an aspect ratio other than auto",
-    "gpt-image-2-image-to-image": "5:4 and 4:5 only at 1K; 1:1 not at 4K; 2K and 4K need an "
-    "aspect ratio other than auto",
-    "grok-imagine/image-to-video": "at most one image at 1080p",
-    "grok-imagine-video-1-5-preview": "at most one image at 1080p",
-    "hailuo/2-3-image-to-video-pro": "10-second videos only at 768P",
-    "hailuo/2-3-image-to-video-standard": "10-second videos only at 768P",
-    "grok-imagine-image-2-0/segment-map": "exactly one of task_id and image_url",
-    "gemini-omni-video": "at most 3 character_ids with a video (it takes 2 of the 7 image "
-    "slots); each clip's ends after its start, at most 10 s later",
-    "kling-3.0/video": "multi_prompt is required with multi_shots, prompt without; only a "
-    "first frame with multi_shots; "
-    f"{_ELEMENTS_NOTE}; {_TRIM_NOTE}; a shot prompt holds at most 500 characters, each "
-    "@element reference counting as 37",
-    "kling-3.0-omni/text-to-video": f"{_NOT_BOTH_SHOT_MODES}; multi_prompt is required with, "
-    f"and only allowed with, customize_multi_shots; {_ELEMENTS_NOTE}; {_SUBJECTS_NOTE}",
-    "kling-3.0-omni/image-to-video": f"{_NOT_BOTH_SHOT_MODES}; {_ELEMENTS_NOTE}; {_TRIM_NOTE}",
-    "kling-3.0-omni/reference-to-video": f"{_NOT_BOTH_SHOT_MODES}; without video_urls: at most "
-    "3 video subjects, and multi-image subjects with image_urls at most 7 (4 beside a video "
-    "subject); with video_urls: at most 1 video subject, alone, or multi-image subjects with "
-    f"image_urls at most 4; audio only without video_urls; {_AUTO_NOTE}",
-    "kling-3.0-omni/transformation": f"{_ELEMENTS_NOTE}; {_SUBJECTS_NOTE}; {_AUTO_NOTE}",
-    "minimax-h3/image-to-video": "at least one of first_frame_url and last_frame_url",
-    "minimax-h3/reference-to-video": "at least one of the reference images and videos; "
-    f"{_files_last(15)}",
-    "pixverse-v6/extend": "exactly one of taskId and video_url",
-    "pixverse-v6/image-to-video": "exactly one of duration and template_id",
-    "pixverse-v6/reference-to-video": "each image reference's ref_name is unique in the list",
-    "wan/2-7-r2v": "at least one reference image or video, at most 5 in all",
-    "wan/2-7-image": _WAN_27_IMAGE_NOTE,
-    "wan/2-7-image-pro": _WAN_27_IMAGE_NOTE,
+#: The rules, by model.
+RULES: Mapping[str, tuple[Rule, ...]] = {
+    model: tuple(rule for group in groups for rule in group.rules)
+    for model, groups in _NOTED.items()
+}
+#: What the rules check, in words, by model (for ``kieframe describe`` and the docs).
+RULE_NOTES: Mapping[str, tuple[str, ...]] = {
+    model: tuple(note for group in groups for note in group.notes)
+    for model, groups in _NOTED.items()
 }

@@ -17,6 +17,9 @@ __all__ = ["SPEC", "HailuoImageToVideoProInput", "kieframe_models"]
 MODEL_ID = "hailuo/02-image-to-video-pro"
 
 
+_NSFW_CHECKER = "filter unsafe content; unset (kie.ai's default, off) is not sent"
+
+
 class HailuoImageToVideoProInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Input of Hailuo 02 image-to-video Pro: animate an image, optionally towards a last frame."""
 
@@ -29,10 +32,9 @@ class HailuoImageToVideoProInput(msgspec.Struct, frozen=True, forbid_unknown_fie
     image_url: ImageUrl
     end_image_url: OptionalImageUrl = ""
     prompt_optimizer: bool = True
-    nsfw_checker: Annotated[
-        bool,
-        msgspec.Meta(description="filter unsafe content; off returns the model's output as is"),
-    ] = False
+    # Not on the model's kie.ai page (only in kie.ai's newer catalogue): sent only when set, so
+    # that a server that knows the page's fields alone accepts the create. Unset is kie.ai's off.
+    nsfw_checker: Annotated[bool, msgspec.Meta(description=_NSFW_CHECKER)] | None = None
 
 
 _EXAMPLE_PROMPT = (

@@ -17,6 +17,9 @@ __all__ = ["SPEC", "WanImageToVideoInput", "kieframe_models"]
 MODEL_ID = "wan/2-5-image-to-video"
 
 
+_NSFW_CHECKER = "filter unsafe content; unset (kie.ai's default, off) is not sent"
+
+
 class WanImageToVideoInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Input of Wan 2.5 image-to-video: animate a first frame following a prompt."""
 
@@ -37,10 +40,9 @@ class WanImageToVideoInput(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
     enable_prompt_expansion: bool = True
     # kie.ai documents an integer and no range (its page and its OpenAPI schema): none is invented.
     seed: Annotated[int, msgspec.Meta(description="random seed; omit for random")] | None = None
-    nsfw_checker: Annotated[
-        bool,
-        msgspec.Meta(description="filter unsafe content; off returns the model's output as is"),
-    ] = False
+    # Not on the model's kie.ai page (only in kie.ai's newer catalogue): sent only when set, so
+    # that a server that knows the page's fields alone accepts the create. Unset is kie.ai's off.
+    nsfw_checker: Annotated[bool, msgspec.Meta(description=_NSFW_CHECKER)] | None = None
 
 
 _EXAMPLE_PROMPT = (

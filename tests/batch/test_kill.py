@@ -1,6 +1,7 @@
 """SIGKILL the batch process at random points, run it again: nothing is paid twice, nothing lost.
 
-The batch runs in a child process against an emulator in this one; the child is killed after a
+The batch runs in a child process (forked from one that imported kieframe once: :mod:`._forks`)
+against an emulator in this one; the child is killed after a
 seeded random delay, then the batch is run again here until every line is final. Creates left
 uncertain by the kill are reconciled as a person would (looking the task up on "kie.ai", here
 the emulator), then a last run must give the manifest of an uninterrupted run.
@@ -13,8 +14,6 @@ import json
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,8 +22,8 @@ import pytest
 import kieframe.batch as kb
 from kieframe.batch import LineStatus
 
+from ._forks import Zygote
 from ._support import (
-    CHILD_PRELUDE,
     batch_options,
     comparable,
     emulator,
@@ -35,14 +34,6 @@ from ._support import (
 from .test_faults import check_files, creates_per_prompt
 
 LINES = 40
-SUPPORT = Path(__file__).with_name("_support.py")
-CHILD = (
-    CHILD_PRELUDE
-    + """options = support.batch_options(sys.argv[2], registry)
-print("started", flush=True)
-kieframe.batch.run(sys.argv[3], out=sys.argv[4], **options)
-"""
-)
 
 
 @pytest.fixture(scope="module")
@@ -59,29 +50,23 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[object, ..
 
 @pytest.mark.parametrize("seed", range(4))
 def test_a_killed_batch_resumes_without_paying_twice(
-    tmp_path: Path, seed: int, reference: list[tuple[object, ...]]
+    tmp_path: Path, seed: int, reference: list[tuple[object, ...]], zygote: Zygote
 ) -> None:
     registry = make_registry()
     source = write_jsonl(tmp_path / "in.jsonl", LINES)
     out = tmp_path / "out"
     with emulator(registry, seed=seed) as emu:
         emu.fault("files", "drop", cut_after=2000, probability=0.2)
-        child = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-            [sys.executable, "-c", CHILD, str(SUPPORT), emu.base_url, str(source), str(out)],
-            stdout=subprocess.PIPE,
-        )
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == b"started"
+        child = zygote.run(source, out, emu.base_url)  # the batch, in a process of its own
         rng = random.Random(seed)
         # Kill in the first half of the sends: late enough to catch lines in every state, early
         # enough that a slow status read on a loaded machine never misses the running child.
-        wait_until_moved(out, rng.randrange(1, LINES // 2), child)
+        wait_until_moved(out, rng.randrange(1, LINES // 2), zygote, child)
         time.sleep(rng.uniform(0.0, 0.05))
-        child.send_signal(signal.SIGSTOP)  # frozen where it is: it cannot finish meanwhile
+        zygote.signal(child, signal.SIGSTOP)  # frozen where it is: it cannot finish meanwhile
         assert kb.status(out).running  # read from this process while the child holds the run
-        child.send_signal(signal.SIGKILL)
-        assert child.wait() == -signal.SIGKILL  # killed mid-batch, not finished
-        child.stdout.close()
+        zygote.signal(child, signal.SIGKILL)
+        assert zygote.wait(child) == -signal.SIGKILL  # killed mid-batch, not finished
         assert not kb.status(out).running
         options = batch_options(emu, registry)
 
@@ -114,10 +99,10 @@ def test_a_killed_batch_resumes_without_paying_twice(
     assert json.loads((out / "summary.json").read_text())["all_succeeded"] is True
 
 
-def wait_until_moved(out: Path, count: int, child: subprocess.Popen[bytes]) -> None:
+def wait_until_moved(out: Path, count: int, zygote: Zygote, child: int) -> None:
     """Return once ``count`` lines have left ``pending`` (or the child has ended)."""
     deadline = time.monotonic() + 60
-    while child.poll() is None and time.monotonic() < deadline:
+    while zygote.poll(child) is None and time.monotonic() < deadline:
         try:
             status = kb.status(out)
         except (FileNotFoundError, sqlite3.Error):  # not created yet

@@ -1,6 +1,7 @@
 """Several workers run one batch on PostgreSQL; random ones are SIGKILLed and started again.
 
-Three worker processes run the same batch (same output folder, same database) against one
+Three worker processes (forked from one that imported kieframe once: :mod:`._forks`) run the
+same batch (same output folder, same database) against one
 emulator whose windows are scaled down; kie.ai's callbacks go to one receiver in this process
 (as behind a load balancer), which settles lines for every worker through the database. While
 they run, a seeded random worker is killed (after a seeded number of lines have moved) and a
@@ -14,11 +15,10 @@ from __future__ import annotations
 import collections
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,64 +28,50 @@ from kieframe.batch import LineStatus
 from kieframe.postgres import PostgresBatchStore
 from kieframe.testing import Emulator
 
-from ._support import CHILD_PRELUDE, emulator, make_registry, manifest, shared_options, write_jsonl
+from ._forks import Zygote
+from ._support import emulator, make_registry, manifest, shared_options, write_jsonl
 from .test_faults import check_files, creates_per_prompt
 
 LINES = 40
 WORKERS = 3
 KILLS = 3
 LEASE = 2.0  # a killed worker's lines are taken over this long (database clock) after it died
-SUPPORT = Path(__file__).with_name("_support.py")
-CHILD = (
-    CHILD_PRELUDE
-    + """options = support.shared_options(sys.argv[2], registry)
-print("started", flush=True)
-kieframe.batch.run(
-    sys.argv[3], out=sys.argv[4], state=sys.argv[5], callback_url=sys.argv[6],
-    listen=("127.0.0.1", 0), lease=float(sys.argv[7]), **options,
-)
-"""
-)
 
 
 class Workers:
-    """The worker processes of one batch; every one is killed or waited for at the end."""
+    """The worker processes of one batch (forked by a zygote); every one is killed or waited for."""
 
-    def __init__(self, emu: Emulator, source: Path, out: Path, url: str, callback: str) -> None:
-        self.args = [emu.base_url, str(source), str(out), url, callback, str(LEASE)]
-        self.running: list[subprocess.Popen[bytes]] = []
+    def __init__(
+        self, zygote: Zygote, emu: Emulator, source: Path, out: Path, url: str, callback: str
+    ) -> None:
+        self.zygote = zygote
+        self.args = (source, out, emu.base_url)
+        # Uncertain lines wait for their callbacks only briefly: those of creates made come
+        # within it, and those of creates that never left stay for a person to reconcile.
+        self.options: dict[str, Any] = {
+            "state": url, "callback_url": callback, "listen": ["127.0.0.1", 0], "lease": LEASE,
+            "settle_timeout": 0.5,
+        }  # fmt: skip
+        self.running: list[int] = []
         self.ended: list[int] = []
 
     def start(self) -> None:
-        child = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-            [sys.executable, "-c", CHILD, str(SUPPORT), *self.args], stdout=subprocess.PIPE
-        )
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == b"started"
-        self.running.append(child)
+        self.running.append(self.zygote.run(*self.args, shared=True, **self.options))
 
     def kill(self, rng: random.Random) -> None:
-        child = self.running.pop(rng.randrange(len(self.running)))
-        child.send_signal(signal.SIGKILL)
-        self.ended.append(child.wait())
-        self._close(child)
+        pid = self.running.pop(rng.randrange(len(self.running)))
+        self.zygote.signal(pid, signal.SIGKILL)
+        self.ended.append(self.zygote.wait(pid))
 
     def wait(self) -> None:
-        for child in self.running:
-            self.ended.append(child.wait(120))
-            self._close(child)
+        for pid in self.running:
+            self.ended.append(self.zygote.wait(pid))
         self.running = []
 
     def stop(self) -> None:
-        for child in self.running:
-            child.kill()
-            child.wait()
-            self._close(child)
-
-    @staticmethod
-    def _close(child: subprocess.Popen[bytes]) -> None:
-        if child.stdout is not None:
-            child.stdout.close()
+        for pid in self.running:
+            self.zygote.signal(pid, signal.SIGKILL)
+            self.zygote.wait(pid)
 
 
 @pytest.fixture
@@ -106,14 +92,18 @@ def receiver(kie_database_url: str) -> Iterator[tuple[Emulator, str]]:
 
 @pytest.mark.parametrize("seed", range(2))
 def test_workers_killed_at_random_lose_no_line_and_pay_nothing_twice(
-    tmp_path: Path, kie_database_url: str, receiver: tuple[Emulator, str], seed: int
+    tmp_path: Path,
+    kie_database_url: str,
+    receiver: tuple[Emulator, str],
+    zygote: Zygote,
+    seed: int,
 ) -> None:
     emu, callback_url = receiver
     registry = make_registry()
     source = write_jsonl(tmp_path / "in.jsonl", LINES)
     out = tmp_path / "out"
     rng = random.Random(seed)
-    workers = Workers(emu, source, out, kie_database_url, callback_url)
+    workers = Workers(zygote, emu, source, out, kie_database_url, callback_url)
     try:
         for _ in range(WORKERS):
             workers.start()

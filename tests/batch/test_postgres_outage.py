@@ -204,8 +204,9 @@ def test_past_the_outage_timeout_the_worker_stops_with_exit_9_and_a_rerun_finish
     options = {**shared_options(emu.base_url, registry), "state": kie_database_url}
     # The first run's waits end only by callbacks that never come (kie.ai calls a closed
     # port; the watchdog would poll in ten minutes): it is still running when the server stops.
+    # It learns of the outage when its heartbeat (every third of its lease) cannot be renewed.
     stuck = {"callback_url": "http://127.0.0.1:9/kie", "listen": ("127.0.0.1", 0),
-             "watchdog": 600.0, "db_outage_timeout": 0.5}  # fmt: skip
+             "watchdog": 600.0, "db_outage_timeout": 0.5, "lease": 1.5}  # fmt: skip
     errors: list[BaseException] = []
 
     def work() -> None:

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kieframe._batch._runner import submission_url
+from kieframe._batch._settle import submission_url
+from kieframe._postgres._connect import Database
 from kieframe._records import parse_record
 from kieframe.batch import BatchStore, LineInput, LineStatus, StaleTransition, settle_handler
 from kieframe.postgres import PostgresBatchStore
@@ -48,6 +49,14 @@ def open_store(kie_database_url: str) -> Iterator[Callable[..., PostgresBatchSto
     yield make
     for store in made:
         store.close()
+
+
+@pytest.fixture
+def database(kie_database_url: str) -> Iterator[Database]:
+    """One connection to the test's database, for every example of a property test."""
+    shared = Database(kie_database_url)
+    yield shared
+    shared.close()
 
 
 def expire(url: str, owner: str) -> None:
@@ -294,10 +303,46 @@ def test_replace_resets_changed_lines_not_in_flight_and_requeue_moves_a_class(
         (LineStatus.PENDING, "new 2"),
     ]
     store.transition("l1", expect=LineStatus.SENDING, to=LineStatus.FAILED, owner="a")
+    assert store.requeue([LineStatus.FAILED], to=LineStatus.PENDING) == 0  # a is running
+    store.heartbeat("a", lease=0.0)  # a ended: its failed lines are anyone's to retry
     assert store.requeue([LineStatus.FAILED], to=LineStatus.PENDING) == 1
     line = store.lines()[1]
     assert (line.status, line.owner, line.sent_at) == (LineStatus.PENDING, None, None)
     assert store.requeue([], to=LineStatus.PENDING) == 0
+    with pytest.raises(ValueError, match="final failed state"):  # never a line in progress
+        store.requeue([LineStatus.FAILED, LineStatus.SENDING], to=LineStatus.PENDING)
+
+
+@pytest.mark.parametrize("outcome", [LineStatus.REJECTED, LineStatus.FAILED])
+def test_a_retry_started_beside_a_running_retry_sends_no_line_again(
+    open_store: Callable[..., PostgresBatchStore], outcome: LineStatus
+) -> None:
+    """Two workers started with the same retry option: each failed line is sent once more."""
+    a, b = open_store(), open_store()
+    a.add_lines(inputs(2))
+    a.heartbeat("old", lease=LEASE)
+    for _ in range(2):  # a first run: both lines sent, and both failed
+        claimed = a.claim("old", lease=LEASE)
+        assert claimed is not None
+        a.transition(claimed.id, expect=LineStatus.CLAIMED, to=LineStatus.SENDING, owner="old")
+        a.transition(claimed.id, expect=LineStatus.SENDING, to=outcome, owner="old")
+    a.heartbeat("old", lease=0.0)
+    sent: Counter[str] = Counter()
+
+    def retry(store: PostgresBatchStore, owner: str) -> None:  # what a worker's start does
+        store.heartbeat(owner, lease=LEASE)
+        store.requeue([outcome], to=LineStatus.PENDING)
+        while (line := store.claim(owner, lease=LEASE)) is not None:
+            store.transition(line.id, expect=LineStatus.CLAIMED, to=LineStatus.SENDING, owner=owner)
+            sent[line.id] += 1
+            store.transition(line.id, expect=LineStatus.SENDING, to=outcome, owner=owner)
+
+    retry(a, "a")  # a retries both, and both fail again, while it still runs
+    retry(b, "b")  # b starts with the same option: a holds what failed, so b sends nothing
+    assert sent == {"l0": 1, "l1": 1}
+    a.heartbeat("a", lease=0.0)  # once a has ended, a retry takes them again
+    retry(b, "b")
+    assert sent == {"l0": 2, "l1": 2}
 
 
 OWNERS = ("a", "b")
@@ -317,9 +362,9 @@ STEPS = st.lists(
            ("send", "b")]
 )  # fmt: skip
 def test_whoever_dies_and_comes_back_no_line_is_sent_twice_or_lost(
-    kie_database_url: str, steps: list[tuple[str, str]]
+    database: Database, steps: list[tuple[str, str]]
 ) -> None:
-    store = PostgresBatchStore(kie_database_url, name=uuid.uuid4().hex)  # a batch per example
+    store = PostgresBatchStore(database, name=uuid.uuid4().hex)  # a batch per example
     try:
         store.add_lines(inputs(3))
         alive = dict.fromkeys(OWNERS, True)

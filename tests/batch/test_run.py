@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import kieframe.batch as kb
-from kieframe.batch import LineStatus
+from kieframe.batch import LineStatus, SQLiteBatchStore
 
 from ._support import (
     MODEL,
@@ -35,16 +35,30 @@ def _check_files(out: Path, records: list[kb.LineRecord]) -> None:
 
 @pytest.mark.parametrize("callbacks", [False, True], ids=["polling", "callbacks"])
 def test_a_clean_batch_succeeds_line_by_line_in_input_order(
-    tmp_path: Path, callbacks: bool
+    tmp_path: Path, callbacks: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = make_registry()
     source = write_jsonl(tmp_path / "in.jsonl", 25)
+    adopts: list[str] = []
+    adopt = SQLiteBatchStore.adopt
+
+    def counted(store: SQLiteBatchStore, owner: str) -> list[kb.StoredLine]:
+        adopts.append(owner)
+        return adopt(store, owner)
+
+    monkeypatch.setattr(SQLiteBatchStore, "adopt", counted)
+    progress: list[kb.BatchStatus] = []
     with emulator(registry) as emu:
         options = batch_options(emu, registry)
         if callbacks:
             options["listen"] = ("127.0.0.1", 0)
-        result = kb.run(source, out=tmp_path / "out", **options)
+        # A lease longer than the run: no worker can die unseen, so nothing calls for a look
+        # for lines to follow but the start and the end, however many ticks the run takes.
+        result = kb.run(
+            source, out=tmp_path / "out", lease=3600.0, on_progress=progress.append, **options
+        )
         assert len(emu.tasks) == 25  # (a create refused with 429 under load is resent: not paid)
+    assert len(adopts) <= 2 < len(progress)  # (each tick used to adopt)
     assert result.all_succeeded
     assert [r.id for r in result.records] == [f"l{n}" for n in range(25)]
     assert all(r.status == LineStatus.SUCCEEDED and r.model == MODEL for r in result.records)

@@ -78,6 +78,13 @@ def test_every_override_names_a_real_model_and_says_where_it_comes_from() -> Non
     assert set(OUTPUTS) <= set(ENTRIES)
 
 
+def test_a_rule_note_is_shown_whole_even_with_a_semicolon_in_it() -> None:
+    # Notes are declared with their rules, one note per thing checked: none is cut at a "; ".
+    notes = _catalogue("kling-3.0/video").rule_notes
+    assert any("(told by the URL's file suffix; URLs without one" in note for note in notes)
+    assert all(note.count("(") == note.count(")") for note in notes)
+
+
 def _catalogue(model_id: str) -> ModelSpec[Any]:
     return Registry(environ={"KIEFRAME_PLUGINS": "catalogue"}).get_model(model_id)
 

@@ -287,7 +287,7 @@ def test_hand_written_and_schema_built_specs_describe_the_same_fields() -> None:
     assert [(f.name, f.required, f.default) for f in hand.fields] == [
         (f.name, f.required, f.default) for f in built.fields
     ]
-    describe = kieframe._validation.describe_type
+    describe = kieframe._validation_describe.describe_type
     assert [describe(f.type) for f in hand.fields] == [describe(f.type) for f in built.fields]
     assert hand.media_fields == built.media_fields
     strip = _without_descriptions

@@ -112,7 +112,11 @@ TOTALS = [
 ]
 
 
-@pytest.mark.parametrize(("model", "field", "make", "most", "rest"), TOTALS, ids=str)
+@pytest.mark.parametrize(
+    ("model", "field", "make", "most", "rest"),
+    TOTALS,
+    ids=lambda value: getattr(value, "__name__", None),
+)
 def test_files_lasting_too_long_together_are_refused_naming_the_list(
     model: str, field: str, make: Any, most: int, rest: dict[str, Any]
 ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import kieframe
 import kieframe.registry
 from kieframe._cli import ExitCode
-from kieframe._validation import describe_type
+from kieframe._validation_describe import describe_type
 
 from .conftest import Runner
 

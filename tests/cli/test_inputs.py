@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import kieframe
 from kieframe._cli._inputs import parse_assignment, parse_value
-from kieframe._validation import FieldInfo
+from kieframe._validation_types import FieldInfo
 from kieframe.authoring import ModelSpec
 from kieframe.errors import InputValidationError
 from kieframe.registry import Registry

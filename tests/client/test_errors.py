@@ -21,7 +21,7 @@ CODES: dict[int, type[kieframe.APIError]] = {
     408: kieframe.APIError,
     422: BadRequestError,
     429: kieframe.RateLimitError,
-    433: kieframe.APIError,
+    433: kieframe.InsufficientCreditsError,
     455: ServerError,
     500: ServerError,
     501: kieframe.APIError,

@@ -136,7 +136,7 @@ def test_anything_ambiguous_is_uncertain_and_never_resent(failure: Any) -> None:
         (401, kieframe.AuthenticationError),
         (402, kieframe.InsufficientCreditsError),
         (422, kieframe.errors.BadRequestError),
-        (433, kieframe.APIError),
+        (433, kieframe.InsufficientCreditsError),
         (505, kieframe.APIError),
     ],
 )

@@ -38,6 +38,25 @@ def test_429_with_retry_after(emulator: Emulator, client: httpx.Client) -> None:
     assert emulator.tasks == ()
 
 
+def test_raw_answers_any_status_headers_and_body(emulator: Emulator, client: httpx.Client) -> None:
+    page = {"content-type": "text/html", "x-a": "1"}
+    emulator.fault("recordInfo", "raw", code=203, body=b"<p>hi</p>", headers=page)
+    response = client.get("/api/v1/jobs/recordInfo", params={"taskId": "x"})
+    assert (response.status_code, response.content) == (203, b"<p>hi</p>")
+    assert (response.headers["content-type"], response.headers["x-a"]) == ("text/html", "1")
+
+
+def test_redirect_loop_points_back_at_the_same_url(
+    emulator: Emulator, client: httpx.Client
+) -> None:
+    emulator.fault("credit", "redirect_loop", probability=1.0)
+    response = client.get("/api/v1/chat/credit", params={"a": "b c"})
+    assert response.status_code == 302
+    assert response.headers["location"] == "/api/v1/chat/credit?a=b+c"
+    with pytest.raises(httpx.TooManyRedirects):
+        client.get("/api/v1/chat/credit", follow_redirects=True)
+
+
 def test_ambiguous_drop_creates_exactly_one_task(emulator: Emulator, client: httpx.Client) -> None:
     emulator.fault("createTask", "drop")
     with pytest.raises(CONNECTION_CUT):

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import msgspec
 
@@ -192,6 +192,16 @@ class App:
         if fault.kind == "drop":
             ex.cut_after = fault.cut_after
             return False
+        if fault.kind == "raw":
+            headers = dict(fault.headers)
+            kind = headers.pop("content-type", "application/json")
+            await ex.respond(fault.code, fault.body, content_type=kind, headers=headers.items())
+            return True
+        if fault.kind == "redirect_loop":
+            query = f"?{ex.query_string}" if ex.query_string else ""
+            here = [("location", quote(ex.path) + query)]
+            await ex.respond(302, b"", content_type="text/plain", headers=here)
+            return True
         code = 500 if fault.kind == "http_500" else fault.code
         msg = fault.msg or _MESSAGES.get(code, "error")
         retry = [("retry-after", str(fault.retry_after))] if fault.retry_after is not None else []
@@ -211,10 +221,10 @@ class App:
         return {"success": code == 200, **envelope} if upload else envelope
 
     async def _error(
-        self, ex: Exchange, code: int, msg: str, *, retry_after: int | None = None, upload: bool
+        self, ex: Exchange, code: int, msg: str, *, retry_after: float | None = None, upload: bool
     ) -> None:
         status = code if self._as_status and 100 <= code <= 599 else 200
-        headers = [("retry-after", str(retry_after))] if retry_after is not None else []
+        headers = [("retry-after", f"{retry_after:g}")] if retry_after is not None else []
         await ex.json(status, self._envelope(code, msg, upload=upload), headers=headers)
 
     async def _ok(self, ex: Exchange, data: object, *, msg: str = "success") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
@@ -49,7 +50,8 @@ class Emulator:
     :attr:`NO_CREDITS_KEY` (402 on create). Each create costs :attr:`TASK_COST` credits.
     Unless ``rate_limits`` is false, a 21st create within 10 s answers 429 and is dropped, and an
     11th recordInfo per key within 1 s answers 429; both carry ``Retry-After``. ``window_scale``
-    multiplies both windows (0.05: 20 creates per 0.5 s), so tests of the budgets take seconds.
+    multiplies both windows and their Retry-After (0.05: 20 creates per 0.5 s, Retry-After 0.05 s
+    a second), so tests of the budgets take seconds.
     A new task answers
     ``422 recordInfo is null`` for ``timing.invisible`` seconds, then is ``waiting``, ``queuing``,
     ``generating`` and ``success`` (or as scripted). Task ids start with a prefix drawn afresh
@@ -202,6 +204,8 @@ class Emulator:
         seconds: float = 1.0,
         cut_after: int = 0,
         retry_after: int | None = None,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         """Make requests to ``endpoint`` fail: the next ``times`` ones, or each by ``probability``.
 
@@ -216,7 +220,10 @@ class Emulator:
           then the connection is cut after the response head and ``cut_after`` body bytes
           (for ``files``, a download cut mid-file);
         - ``drop_before``: the connection is cut before the request is handled (no task);
-        - ``latency``: wait ``seconds`` before handling the request (it is still handled).
+        - ``latency``: wait ``seconds`` before handling the request (it is still handled);
+        - ``raw``: HTTP status ``code`` with ``body`` as is and ``headers`` (a server that is not
+          quite kie.ai: a garbled record, a mislabelled encoding, an HTML page for a file...);
+        - ``redirect_loop``: a 302 back to the URL asked for, for ever.
         """
         if endpoint not in typing.get_args(Endpoint):
             raise ValueError(f"unknown endpoint {endpoint!r}")
@@ -224,7 +231,7 @@ class Emulator:
             raise ValueError(f"unknown fault kind {kind!r}")
         injected = Fault(
             kind=kind, code=code, msg=msg, seconds=seconds, cut_after=cut_after,
-            retry_after=retry_after,
+            retry_after=retry_after, body=body, headers=tuple((headers or {}).items()),
         )  # fmt: skip
         if probability is None:
             self._faults.queue(endpoint, injected, times=times)

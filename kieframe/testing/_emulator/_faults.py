@@ -22,6 +22,8 @@ class Fault:
     seconds: float = 1.0
     cut_after: int = 0
     retry_after: int | None = None
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class FaultBook:

@@ -24,7 +24,7 @@ __all__ = [
 Endpoint = Literal["createTask", "recordInfo", "credit", "download-url", "upload", "files"]
 
 #: What an injected fault does; see :meth:`Emulator.fault`.
-FaultKind = Literal["http_500", "code", "drop", "drop_before", "latency"]
+FaultKind = Literal["http_500", "code", "drop", "drop_before", "latency", "raw", "redirect_loop"]
 
 #: How a scripted task ends: ``never`` keeps it running forever.
 Outcome = Literal["success", "fail", "never"]

@@ -52,7 +52,7 @@ class Clock:
 class Rejected(Exception):
     """A request the account refuses: its kie.ai code, message and optional Retry-After."""
 
-    def __init__(self, code: int, msg: str, *, retry_after: int | None = None) -> None:
+    def __init__(self, code: int, msg: str, *, retry_after: float | None = None) -> None:
         super().__init__(msg)
         self.code = code
         self.msg = msg
@@ -148,6 +148,7 @@ class TaskStore:
         self._rate_limits = rate_limits
         self._create_window = _CREATE_WINDOW * window_scale
         self._poll_window = _POLL_WINDOW * window_scale
+        self._scale = window_scale  # Retry-After too: whole seconds of kie.ai's time, scaled
         self._scripts: deque[Script] = deque()
         self._tasks: dict[str, Task] = {}
         self._creates: deque[float] = deque()
@@ -196,7 +197,7 @@ class TaskStore:
                         429,
                         f"rate limited: at most {_CREATE_LIMIT} new tasks per "
                         f"{self._create_window:g} seconds; the request was dropped",
-                        retry_after=max(1, math.ceil(wait)),
+                        retry_after=max(1, math.ceil(wait / self._scale)) * self._scale,
                     )
             if self._credits < cost:
                 raise Rejected(402, "insufficient credits")
@@ -236,7 +237,7 @@ class TaskStore:
                     429,
                     f"rate limited: at most {_POLL_LIMIT} recordInfo requests per"
                     f" {self._poll_window:g} seconds",
-                    retry_after=1,
+                    retry_after=self._scale,
                 )
             times.append(now)
 

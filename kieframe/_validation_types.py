@@ -1,0 +1,184 @@
+"""What an input Struct's inspected type holds: its fields and limits, and tests over its nodes.
+
+Read once per input type with ``msgspec.inspect`` (and cached): the validator compiles its checks
+from these, the CLI and the docs describe fields with them.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import msgspec.inspect as mi
+
+from ._fields import STEP_KEY
+
+__all__ = [
+    "FieldInfo",
+    "children",
+    "has",
+    "has_step",
+    "holds_object",
+    "input_fields",
+    "is_nested",
+    "lenient_twin",
+    "needs_own_check",
+    "not_plain_json",
+    "struct_attributes",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """One field of a model input: its name, inspected type, annotation and default."""
+
+    name: str
+    type: mi.Type
+    annotation: Any
+    required: bool
+    default: Any
+
+
+@functools.cache
+def input_fields(input_type: type[msgspec.Struct]) -> tuple[FieldInfo, ...]:
+    """The fields of an input Struct, in declaration order, with their limits."""
+    info = mi.type_info(input_type)
+    if not isinstance(info, mi.StructType):  # pragma: no cover - ModelSpec checks this first
+        raise TypeError(f"{input_type!r} is not a msgspec Struct")
+    hints = typing.get_type_hints(input_type, include_extras=True)
+    return tuple(
+        FieldInfo(
+            name=field.encode_name,
+            type=field.type,
+            annotation=hints[field.name],
+            required=field.required,
+            default=_default(field),
+        )
+        for field in info.fields
+    )
+
+
+@functools.cache
+def struct_attributes(cls: type[msgspec.Struct]) -> dict[str, str]:
+    """A Struct type's attribute names by the names kie.ai uses (its encode names).
+
+    Cached: ``msgspec.structs.fields`` evaluates every annotation on each call.
+    """
+    return dict(zip(cls.__struct_encode_fields__, cls.__struct_fields__, strict=True))
+
+
+def _default(field: mi.Field) -> Any:
+    if field.default is not msgspec.NODEFAULT:
+        return field.default
+    if field.default_factory is not msgspec.NODEFAULT:
+        return field.default_factory()
+    return None
+
+
+def lenient_twin(
+    input_type: type[msgspec.Struct], node: mi.StructType
+) -> type[msgspec.Struct] | None:
+    """The Struct with every field optional (its default, never checked, is None).
+
+    It encodes leaving None out: with the input's values in it, it is the input as sent.
+    """
+    hints = typing.get_type_hints(input_type, include_extras=True)
+    try:
+        return msgspec.defstruct(
+            f"Lenient{input_type.__name__}",
+            [(field.name, hints[field.name], None) for field in node.fields],
+            rename={f.name: f.encode_name for f in node.fields},
+            forbid_unknown_fields=node.forbid_unknown_fields,
+            omit_defaults=True,
+        )
+    except Exception:
+        return None
+
+
+def holds_object(node: mi.Type) -> bool:
+    return isinstance(node, mi.StructType | mi.DictType | mi.AnyType)
+
+
+def not_plain_json(node: mi.Type) -> bool:
+    """Whether a converted value of ``node`` may hold more than JSON's values (Any, bytes...)."""
+    if isinstance(node, mi.DictType):
+        return not isinstance(node.key_type, mi.StrType | mi.Metadata)
+    return not isinstance(node, _PLAIN_JSON)
+
+
+_PLAIN_JSON = (
+    mi.Metadata,
+    mi.UnionType,
+    mi.StrType,
+    mi.IntType,
+    mi.FloatType,
+    mi.BoolType,
+    mi.NoneType,
+    mi.LiteralType,
+    mi.ListType,
+    mi.StructType,
+)
+
+
+def needs_own_check(node: mi.Type) -> bool:
+    """A float msgspec may pass NaN or infinity through, or a number with a decimal step.
+
+    A float bounded on both sides is not one: msgspec refuses NaN and infinity for it.
+    """
+    if isinstance(node, mi.FloatType):
+        return (node.ge is None and node.gt is None) or (node.le is None and node.lt is None)
+    return has_step(node)
+
+
+def has_step(node: mi.Type) -> bool:
+    return isinstance(node, mi.Metadata) and bool(node.extra) and STEP_KEY in (node.extra or {})
+
+
+def is_nested(node: mi.Type) -> bool:
+    return not isinstance(
+        node,
+        mi.Metadata
+        | mi.UnionType
+        | mi.StrType
+        | mi.IntType
+        | mi.FloatType
+        | mi.BoolType
+        | mi.NoneType
+        | mi.LiteralType,
+    )
+
+
+def has(
+    node: mi.Type,
+    test: Callable[[mi.Type], bool],
+    seen: set[int] | None = None,
+    *,
+    skip_root: bool = False,
+) -> bool:
+    seen = set() if seen is None else seen
+    if not skip_root and test(node):
+        return True
+    if isinstance(node, mi.StructType):
+        if id(node.cls) in seen:
+            return False
+        seen.add(id(node.cls))
+        return any(has(field.type, test, seen) for field in node.fields)
+    return any(has(child, test, seen) for child in children(node))
+
+
+def children(node: mi.Type) -> Iterable[mi.Type]:
+    if isinstance(node, mi.Metadata):
+        return (node.type,)
+    if isinstance(node, mi.UnionType):
+        return node.types
+    if isinstance(node, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
+        return (node.item_type,)
+    if isinstance(node, mi.TupleType):
+        return node.item_types
+    if isinstance(node, mi.DictType):
+        return (node.key_type, node.value_type)
+    return ()
