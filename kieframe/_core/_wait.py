@@ -213,6 +213,7 @@ def callback_wait_op(
     next_poll = now if since is None else min(waiter.started + watchdog, waiter.deadline)
     seen = 0
     changes = _state_changes(options.on_update)
+    plan = options.plan  # kie.ai's schedule, once a callback comes unconfirmed
     del options  # not kept while the wait sleeps: the waiter has what it needs
     while True:
         now = clock.monotonic()
@@ -231,7 +232,7 @@ def callback_wait_op(
         if final is not None:
             return final
         if delivery is not None and not delivery.confirmed:  # kie.ai lags its callback: poll
-            waiter.plan = options.plan
+            waiter.plan = plan
         if polled:
             next_poll = clock.monotonic() + waiter.next_delay(clock.monotonic())
 
