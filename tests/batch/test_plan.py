@@ -55,7 +55,8 @@ def test_kies_schedule_cannot_poll_three_minute_tasks_at_the_create_rate() -> No
     assert pace.mode == WaitMode.PACED
     assert pace.reads_needed > 10
     assert pace.expected_rate * 60 < 20
-    assert pace.in_flight is not None and pace.in_flight > 1
+    assert pace.in_flight is not None
+    assert pace.in_flight > 1
 
 
 def test_a_fast_poll_still_lets_one_task_in_flight() -> None:
