@@ -151,12 +151,12 @@ class Runner:
         if pace.mode == WaitMode.CALLBACKS:
             notes.append("polling cannot follow the create rate: waiting for callbacks")
         elif pace.mode == WaitMode.PACED:
+            tasks = "1 task" if pace.in_flight == 1 else f"{pace.in_flight} tasks"
             notes.append(
                 "polling cannot follow the create rate and there is no callback URL: creates"
-                f" limited to {pace.in_flight} tasks in flight (about"
-                f" {pace.expected_rate * 60:.3g} per minute if tasks take the typical"
-                f" {typical:g} s, faster when they finish sooner; give --callback-url to"
-                " go faster)"
+                f" limited to {tasks} in flight (about {pace.expected_rate * 60:.3g} per minute"
+                f" if tasks take the typical {typical:g} s, faster when they finish sooner; give"
+                " --callback-url to go faster)"
             )
         self.in_flight = pace.in_flight
         _, _, credits = self.store.figures(since=time.time())

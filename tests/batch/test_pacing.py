@@ -3,40 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import kieframe.batch as kb
 from kieframe import AsyncClient, PollPlan
-from kieframe.authoring import ModelSpec, hookimpl
 from kieframe.testing import Timing
 
-from ._support import FastInput, batch_options, emulator, make_registry, write_jsonl
+from ._support import SPEC, batch_options, emulator, make_registry, write_jsonl
 
-SLOW = "test/slow-typical"
 # A model said to take ten minutes: polled every 10 ms, one task is all the read budget can
 # follow, and creates spaced for ten-minute tasks would come one per ~9 minutes.
-SLOW_SPEC = ModelSpec(
-    id=SLOW,
-    input_type=FastInput,
-    title="A model with a long typical time",
-    docs_url="https://example.com/slow",
-    typical_seconds=600.0,
-    deadline=900.0,
-)
-
-
-class _Slow:
-    @hookimpl
-    def kieframe_models(self) -> list[ModelSpec[FastInput]]:
-        return [SLOW_SPEC]
+SLOW_SPEC = dataclasses.replace(SPEC, id="test/slow-typical", typical_seconds=600.0, deadline=900.0)
 
 
 def test_tasks_that_finish_at_once_free_their_place_at_once(
-    tmp_path: Path, monkeypatch: Any
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registry = make_registry()
-    registry.register(_Slow(), name="slow-test")
+    registry = make_registry(SLOW_SPEC)
     source = write_jsonl(tmp_path / "in.jsonl", 6)
     # Every task the client has sent and not yet seen finish: never more than the cap.
     held = 0
@@ -61,7 +48,10 @@ def test_tasks_that_finish_at_once_free_their_place_at_once(
     seen: list[kb.Preview] = []
     instant = Timing(invisible=0, waiting=0, queuing=0, generating=0)
     with emulator(registry, timing=instant) as emu:
-        options = batch_options(emu, registry) | {"model": SLOW, "poll": PollPlan.every(0.01)}
+        options = batch_options(emu, registry) | {
+            "model": SLOW_SPEC.id,
+            "poll": PollPlan.every(0.01),
+        }
         run = kb.run_async(source, out=tmp_path / "out", on_preview=seen.append, **options)
         # Creates spaced for ten-minute tasks would send one line in this time, not six.
         result = asyncio.run(asyncio.wait_for(run, timeout=60))

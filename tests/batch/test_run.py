@@ -203,7 +203,7 @@ def test_a_dry_run_reads_the_balance_and_pays_nothing(tmp_path: Path) -> None:
     assert preview.expected_rate < preview.create_rate
     text = "\n".join(preview.describe())
     assert "time floor" in text
-    assert f"limited to {preview.in_flight} tasks in flight" in text
+    assert f"creates limited to {preview.in_flight} task" in text
     assert {r.status for r in result.records} == {LineStatus.PENDING}
 
 
