@@ -335,6 +335,12 @@ class Runner:
         self.freed.set()
 
     async def _send(self, line: StoredLine, slots: asyncio.Semaphore) -> None:
+        try:
+            await self._create(line, slots)
+        finally:  # followed from now on if accepted: room for another create all the same
+            self._ended(self.sending, line.id)
+
+    async def _create(self, line: StoredLine, slots: asyncio.Semaphore) -> None:
         url = self.options.callback_url
         claim = Claim(
             line.id,
@@ -352,7 +358,6 @@ class Runner:
         except KieError as error:
             with _database_lost(line.id, None):
                 await asyncio.to_thread(self._not_accepted, claim, error)
-            self._ended(self.sending, line.id)
             return
         finally:
             slots.release()
@@ -360,8 +365,7 @@ class Runner:
         with _database_lost(line.id, task.task_id):
             stored = await asyncio.to_thread(self._accepted, claim, task.task_id)
         if stored is not None:
-            self._follow(stored)  # (polled from now on)
-        self._ended(self.sending, line.id)
+            self._follow(stored)
 
     def _accepted(self, claim: Claim, task_id: str) -> StoredLine | None:
         """The line after its acceptance (the journal hook wrote it; repair if that failed).
