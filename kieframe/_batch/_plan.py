@@ -11,7 +11,15 @@ from ..lifecycle import PollPlan, RateLimits
 from ._lines import LineProblem
 from ._records import Reconcile
 
-__all__ = ["KIE_CREATES", "KIE_CREATE_WINDOW", "Preview", "WaitMode", "polls_per_task", "rates"]
+__all__ = [
+    "KIE_CREATES",
+    "KIE_CREATE_WINDOW",
+    "Pace",
+    "Preview",
+    "WaitMode",
+    "polls_per_task",
+    "rates",
+]
 
 #: kie.ai's create budget: 20 new tasks per 10 seconds per account.
 KIE_CREATES = 20
@@ -38,11 +46,29 @@ def polls_per_task(plan: PollPlan, seconds: float) -> int:
     return max(count, 1)
 
 
-def rates(
-    *, limits: RateLimits, plan: PollPlan, typical_seconds: float, callbacks: bool
-) -> tuple[WaitMode, float, float]:
-    """The wait mode, the creates per second to plan for, and the reads per second polling
-    all tasks at the full create rate would need."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pace:
+    """How fast a batch may create: see :func:`rates`."""
+
+    mode: WaitMode
+    #: The most creates per second (the create budget).
+    create_rate: float
+    #: The reads per second polling every task at the full create rate would need.
+    reads_needed: float
+    #: The creates per second to expect when every task takes the typical time.
+    expected_rate: float
+    #: The most tasks polled at once (``PACED`` only): a finished task frees its place at once.
+    in_flight: int | None = None
+
+
+def rates(*, limits: RateLimits, plan: PollPlan, typical_seconds: float, callbacks: bool) -> Pace:
+    """The wait mode and the pace of creates for tasks that take ``typical_seconds``.
+
+    When polling cannot follow the full create rate and there is no callback URL, creates are
+    gated on the tasks being polled: at most as many at once as the read budget can poll when
+    each takes the typical time (at least one). Tasks that take that long then come at the rate
+    the read budget allows; tasks that finish sooner make room sooner, up to the create budget.
+    """
     # The client's budget (kie.ai's, with a margin for network jitter, unless configured).
     create_rate = (
         KIE_CREATES / KIE_CREATE_WINDOW
@@ -52,21 +78,31 @@ def rates(
     polls = polls_per_task(plan, typical_seconds)
     needed = create_rate * polls
     budget = math.inf if limits.reads <= 0 else _READ_SHARE * limits.reads / limits.read_window
-    if needed <= budget:
-        return WaitMode.POLLING, create_rate, needed
-    if callbacks:
-        return WaitMode.CALLBACKS, create_rate, needed
-    return WaitMode.PACED, budget / polls, needed
+    if needed <= budget or callbacks:
+        mode = WaitMode.POLLING if needed <= budget else WaitMode.CALLBACKS
+        return Pace(mode=mode, create_rate=create_rate, reads_needed=needed,
+                    expected_rate=create_rate)  # fmt: skip
+    in_flight = max(1, math.floor(budget * typical_seconds / polls))
+    return Pace(
+        mode=WaitMode.PACED,
+        create_rate=create_rate,
+        reads_needed=needed,
+        in_flight=in_flight,
+        expected_rate=min(create_rate, in_flight / typical_seconds),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Preview:
     """What is known before a batch pays: lines, problems, balance, time floor, wait mode.
 
-    ``create_rate`` is the creates per second the batch will keep (below the budget when polling
-    cannot follow and there is no callback URL); ``floor_seconds`` is the least time the
-    create budget allows for the lines still to send; ``reads_needed`` is the reads per second
-    polling would need at the full create rate, against ``read_budget``.
+    ``create_rate`` is the most creates per second (the create budget); ``floor_seconds`` is
+    the least time it allows for the lines still to send; ``reads_needed`` is the reads per
+    second polling would need at the full create rate, against ``read_budget``. When polling
+    cannot follow and there is no callback URL (``mode`` is ``PACED``), creates wait for room
+    among at most ``in_flight`` tasks being polled at once: tasks that take their model's typical
+    time then come at about ``expected_rate`` per second, and tasks that finish sooner make room
+    sooner (up to ``create_rate``).
     """
 
     total: int
@@ -83,6 +119,8 @@ class Preview:
     reads_needed: float
     read_budget: float
     notes: Sequence[str] = field(default_factory=tuple)
+    in_flight: int | None = None
+    expected_rate: float | None = None
 
     def describe(self) -> list[str]:
         """The preview as lines of text for people."""

@@ -117,11 +117,12 @@ async def run_async(
     serves on loopback and sends that address) makes waits resolve by callback, settles
     uncertain creates from their callbacks (for up to ``settle_timeout`` seconds at the end),
     and lets creates run at the full budget; ``hmac_key`` checks signatures, ``watchdog`` is
-    the poll interval behind callbacks. Without callbacks, creates slow down to what polling
-    can follow. ``retry`` names classes of lines to send (or download) again: ``"failed"``
-    (pays again), ``"rejected"``, ``"download_failed"``. ``on_progress`` gets a
-    :class:`BatchStatus` every ``progress_every`` seconds; up to ``concurrency`` creates are
-    in flight at once.
+    the poll interval behind callbacks. Without callbacks, when polling cannot follow the full
+    create rate, a create waits until fewer tasks are being polled than the read budget can
+    follow (``Preview.in_flight``). ``retry`` names classes of lines to send (or download)
+    again: ``"failed"`` (pays again), ``"rejected"``, ``"download_failed"``. ``on_progress``
+    gets a :class:`BatchStatus` every ``progress_every`` seconds; up to ``concurrency`` creates
+    are in flight at once.
 
     ``state`` is where the batch's state lives: a SQLite file (default ``out/batch.sqlite3``;
     one runner at a time), a ``postgresql://`` URL (the batch ``batch``, by default named

@@ -104,10 +104,12 @@ class Runner:
     follows: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     sends: set[asyncio.Task[None]] = field(default_factory=set)
     sending: set[str] = field(default_factory=set)  # ids of lines whose send is running
+    polling: set[str] = field(default_factory=set)  # ids of lines whose wait is running
+    freed: asyncio.Event = field(default_factory=asyncio.Event)  # a send or a wait ended
     wake: threading.Event = field(default_factory=threading.Event)  # look for lines to follow
     stop_reason: str | None = None
     paused_until: float = 0.0
-    interval: float = 0.0
+    in_flight: int | None = None  # the most lines sent or polled at once (paced), else no cap
 
     # -- before paying --------------------------------------------------------------------
 
@@ -137,7 +139,7 @@ class Runner:
             (self._typical(model) for model in models),
             default=120.0,
         )
-        mode, rate, needed = rates(
+        pace = rates(
             limits=self.options.limits,
             plan=self.options.poll,
             typical_seconds=typical,
@@ -146,14 +148,17 @@ class Runner:
         limits = self.options.limits
         budget = limits.reads / limits.read_window if limits.reads > 0 else float("inf")
         notes = []
-        if mode == WaitMode.CALLBACKS:
+        if pace.mode == WaitMode.CALLBACKS:
             notes.append("polling cannot follow the create rate: waiting for callbacks")
-        elif mode == WaitMode.PACED:
+        elif pace.mode == WaitMode.PACED:
+            tasks = "1 task" if pace.in_flight == 1 else f"{pace.in_flight} tasks"
             notes.append(
                 "polling cannot follow the create rate and there is no callback URL: creates"
-                f" slowed to {rate * 60:.0f} per minute (give --callback-url to go faster)"
+                f" limited to {tasks} in flight (about {pace.expected_rate * 60:.3g} per minute"
+                f" if tasks take the typical {typical:g} s, faster when they finish sooner; give"
+                " --callback-url to go faster)"
             )
-        self.interval = 1.0 / rate if mode == WaitMode.PACED else 0.0
+        self.in_flight = pace.in_flight
         _, _, credits = self.store.figures(since=time.time())
         return Preview(
             total=sum(counts.values()),
@@ -164,12 +169,14 @@ class Runner:
             balance=balance,
             credits_so_far=credits,
             models=tuple(models),
-            mode=mode,
-            create_rate=rate,
-            floor_seconds=to_send / rate if rate > 0 else 0.0,
-            reads_needed=needed,
+            mode=pace.mode,
+            create_rate=pace.create_rate,
+            floor_seconds=to_send / pace.create_rate,
+            reads_needed=pace.reads_needed,
             read_budget=budget,
             notes=tuple(notes),
+            in_flight=pace.in_flight,
+            expected_rate=pace.expected_rate if pace.in_flight is not None else None,
         )
 
     def _typical(self, model: str) -> float:
@@ -290,12 +297,9 @@ class Runner:
 
     async def _create_all(self) -> None:
         slots = asyncio.Semaphore(self.options.concurrency)
-        next_at = 0.0
         while self.stop_reason is None:
             await asyncio.sleep(max(self.paused_until - time.monotonic(), 0.0))
-            if self.interval:
-                next_at = max(next_at + self.interval, time.monotonic())
-                await asyncio.sleep(max(next_at - time.monotonic(), 0.0))
+            await self._room()
             await slots.acquire()
             if self.stop_reason is not None:  # learnt while waiting for a slot
                 slots.release()
@@ -314,7 +318,29 @@ class Runner:
         if self.sends:
             await asyncio.wait(set(self.sends))
 
+    async def _room(self) -> None:
+        """Wait until fewer lines than the cap (paced) are being sent or polled.
+
+        A line counts from its claim to the end of its wait: a task that finishes at its first
+        poll makes room at once, so short tasks run at the create budget. Lines adopted from
+        elsewhere count too (they may take the cap over it for a while; creates then wait).
+        """
+        while self.in_flight is not None and len(self.sending | self.polling) >= self.in_flight:
+            self.freed.clear()
+            await self.freed.wait()
+
+    def _ended(self, held: set[str], line_id: str) -> None:
+        """A line's send or wait (``held`` names which) ended: room for another create."""
+        held.discard(line_id)
+        self.freed.set()
+
     async def _send(self, line: StoredLine, slots: asyncio.Semaphore) -> None:
+        try:
+            await self._create(line, slots)
+        finally:  # followed from now on if accepted: room for another create all the same
+            self._ended(self.sending, line.id)
+
+    async def _create(self, line: StoredLine, slots: asyncio.Semaphore) -> None:
         url = self.options.callback_url
         claim = Claim(
             line.id,
@@ -332,7 +358,6 @@ class Runner:
         except KieError as error:
             with _database_lost(line.id, None):
                 await asyncio.to_thread(self._not_accepted, claim, error)
-            self.sending.discard(line.id)
             return
         finally:
             slots.release()
@@ -341,7 +366,6 @@ class Runner:
             stored = await asyncio.to_thread(self._accepted, claim, task.task_id)
         if stored is not None:
             self._follow(stored)
-        self.sending.discard(line.id)
 
     def _accepted(self, claim: Claim, task_id: str) -> StoredLine | None:
         """The line after its acceptance (the journal hook wrote it; repair if that failed).
@@ -422,6 +446,8 @@ class Runner:
     def _follow(self, line: StoredLine) -> None:
         """Wait for and download an accepted line, once per run (a wait that timed out stays)."""
         if line.id not in self.follows:
+            if line.status == LineStatus.ACCEPTED:
+                self.polling.add(line.id)  # until its wait ends
             self.follows[line.id] = asyncio.create_task(self._finish(line))
 
     async def _finish(self, line: StoredLine) -> None:
@@ -431,7 +457,10 @@ class Runner:
             return
         try:
             if line.status == LineStatus.ACCEPTED:
-                record = await self._wait(line, task_id)
+                try:
+                    record = await self._wait(line, task_id)
+                finally:
+                    self._ended(self.polling, line.id)
                 if record is None:
                     return
             else:

@@ -252,6 +252,10 @@ def _preview_data(preview: kb.Preview) -> dict[str, Any]:
         "mode": preview.mode.value,
         "creates_per_minute": preview.create_rate * 60,
         "floor_seconds": preview.floor_seconds,
+        "in_flight": preview.in_flight,
+        "expected_creates_per_minute": (
+            None if preview.expected_rate is None else preview.expected_rate * 60
+        ),
         "reads_needed_per_second": preview.reads_needed,
         "read_budget_per_second": preview.read_budget,
         "notes": list(preview.notes),

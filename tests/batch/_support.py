@@ -40,15 +40,18 @@ SPEC = ModelSpec(
 
 
 class _Plugin:
+    def __init__(self, specs: tuple[ModelSpec[FastInput], ...]) -> None:
+        self.specs = specs
+
     @hookimpl
     def kieframe_models(self) -> list[ModelSpec[FastInput]]:
-        return [SPEC]
+        return list(self.specs)
 
 
-def make_registry() -> Registry:
-    """Installed plugins plus the fast test model."""
+def make_registry(*extra: ModelSpec[FastInput]) -> Registry:
+    """Installed plugins plus the fast test model (and ``extra`` models)."""
     registry = Registry(environ={})
-    registry.register(_Plugin(), name="fast-test")
+    registry.register(_Plugin((SPEC, *extra)), name="fast-test")
     return registry
 
 

@@ -125,6 +125,6 @@ def test_a_dry_run_pays_nothing(tmp_path: Path, emu: Emulator) -> None:
     code, _, err = invoke(tmp_path, emu, *args)
     assert code == 0
     assert "balance: 10000 credits" in err
-    assert "slowed" in err  # polling cannot follow 180 s tasks at the create rate
+    assert "in flight" in err  # polling cannot follow 180 s tasks at the create rate
     assert emu.tasks == ()
     assert kieframe.batch.status(tmp_path / "o").counts == {"pending": 2}

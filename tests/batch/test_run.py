@@ -193,11 +193,17 @@ def test_a_dry_run_reads_the_balance_and_pays_nothing(tmp_path: Path) -> None:
     assert preview.to_send == 50
     assert preview.balance == 10_000
     # Polling 0.2 s tasks every 50 ms needs 4 reads per task: more than the scaled read budget
-    # allows at the full create rate, so creates are paced below it.
+    # allows at the full create rate, so creates wait for room among the tasks being polled.
+    # The time floor stays that of the create budget: a lower bound, whatever the tasks take.
     assert preview.mode == kb.WaitMode.PACED
-    assert preview.create_rate < 20 / (10 * 0.05 + 0.1)
+    assert preview.create_rate == pytest.approx(20 / (10 * 0.05 + 0.1))
     assert preview.floor_seconds == pytest.approx(50 / preview.create_rate)
-    assert "time floor" in "\n".join(preview.describe())
+    assert preview.in_flight is not None
+    assert preview.expected_rate is not None
+    assert preview.expected_rate < preview.create_rate
+    text = "\n".join(preview.describe())
+    assert "time floor" in text
+    assert f"creates limited to {preview.in_flight} task" in text
     assert {r.status for r in result.records} == {LineStatus.PENDING}
 
 
