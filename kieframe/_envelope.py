@@ -65,6 +65,13 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
+#: Codes that say a task failed when kie.ai's envelope carries them ("upstream gave no result for
+#: 10 minutes", "generation failed"); as a bare HTTP status without an envelope (a proxy's
+#: Request Timeout, Not Implemented) they are an outage, retried: a task is never taken for failed
+#: (and paid again by a rerun) on a proxy's word.
+_KIE_ONLY = frozenset({408, 501})
+
+
 def read_envelope(response: httpx.Response, *, task_id: str | None = None) -> Any:
     """Return the envelope's ``data``, or raise the typed :class:`~kieframe.APIError` it carries."""
     retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -83,6 +90,14 @@ def read_envelope(response: httpx.Response, *, task_id: str | None = None) -> An
                 code=403,
                 task_id=task_id,
                 http_status=403,
+                retry_after=retry_after,
+            )
+        if response.status_code in _KIE_ONLY:  # a proxy's HTTP 408 or 501: not kie.ai's verdict
+            raise ServerError(
+                _status_text(response),
+                code=response.status_code,
+                task_id=task_id,
+                http_status=response.status_code,
                 retry_after=retry_after,
             )
         raise _error(response.status_code, _status_text(response), response, task_id, retry_after)

@@ -175,8 +175,11 @@ class Validator:
 
     def refused(self, data: Any, *, model_id: str) -> InputValidationError:
         """The error for an input msgspec refused: its problems are worded when first read."""
-        kept = dict(data) if type(data) is dict else data  # as it was, if its owner changes it
         explain = (self._explainer or self._explaining()).explain
+        if type(data) is not dict or any(isinstance(v, dict | list) for v in data.values()):
+            # Nested values its owner could change before the error is read: worded now.
+            return InputValidationError(model_id, explain(data))
+        kept = dict(data)  # flat: a shallow copy keeps it as it was
         return InputValidationError.explained_later(model_id, explain, kept)
 
     def explain(self, data: Any) -> list[Problem]:

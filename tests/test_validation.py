@@ -334,6 +334,15 @@ def test_a_refused_input_is_explained_as_it_was_when_refused() -> None:
     assert "801 characters" in str(caught.value)
 
 
+def test_a_refused_input_with_nested_values_is_explained_as_it_was_when_refused() -> None:
+    urls = ["not a url"]
+    data: dict[str, Any] = {"prompt": "a cat", "image_urls": urls}
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        prepare_submission(default_registry(), "qwen3/image-to-image", data, callback_url=None)
+    urls[0] = IMAGE  # its owner mends the list before the error is read
+    assert caught.value.fields == ("image_urls[0]",)
+
+
 def test_an_error_explained_later_pickles_and_reprs_with_its_problems() -> None:
     with pytest.raises(kieframe.InputValidationError) as caught:
         kieframe.get_model(WAN).validate({"prompt": "", "image_url": "nope"})

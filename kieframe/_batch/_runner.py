@@ -466,8 +466,13 @@ class Runner:
             else:
                 record = await self.client.get(task_id)  # fresh links for a resumed download
             await self._download(line, record)
-        except StaleTransition as stale:  # another worker took the line over (this one's lease
-            logger.info("%s", stale)  # ran out), or a person moved it
+        except StaleTransition as stale:
+            # Another worker took the line over (this one's lease ran out) or a person moved it;
+            # or it is still this worker's, fenced while its lease lapsed (a database outage
+            # longer than the lease): the next look for lines follows it again if it is ours.
+            logger.info("%s", stale)
+            del self.follows[line.id]
+            self.wake.set()
         except DatabaseUnavailable as error:  # the read budget's database went away: followed
             logger.info("line %s: %s", line.id, error)  # again once it is back (adopt waits)
             del self.follows[line.id]

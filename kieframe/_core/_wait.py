@@ -159,7 +159,7 @@ def _read_visible(waiter: Waiter, clock: Clock) -> Op[TaskRecord | None]:
         except APIError as error:
             if is_not_visible(error) or (error.code in _NOT_YET and waiter.last is None):
                 return None
-            if error.code in TASK_FAILURE_CODES:
+            if error.code in TASK_FAILURE_CODES and not error.retryable:  # (kie.ai's verdict)
                 raise task_failure(waiter.task_id, error) from error
             if not error.retryable:
                 raise

@@ -75,6 +75,7 @@ _IN_PROGRESS = [
 _FOLLOWED = [LineStatus.ACCEPTED.value, LineStatus.DOWNLOADING.value]
 _FIRST_PAUSE = 0.1  # seconds between tries while the database is away: doubling, up to
 _LONGEST_PAUSE = 2.0  # this (a restart is noticed within about that long)
+_JITTER = random.Random()  # its own: waiting out an outage leaves the global generator be
 _LOCK_SPACE = 0x6B6962  # advisory locks of batch manifests: (space, hash of the batch id)
 
 
@@ -124,7 +125,7 @@ class _Outage:
         deadline = self._went_away(error)
         pause = _FIRST_PAUSE
         while (left := deadline - time.monotonic()) > 0:
-            time.sleep(min(pause * (0.5 + random.random() / 2), left))  # jittered
+            time.sleep(min(pause * (0.5 + _JITTER.random() / 2), left))  # jittered
             pause = min(pause * 2, _LONGEST_PAUSE)
             try:
                 back()

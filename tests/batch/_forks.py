@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from waiting import wait_for
+
 from ._support import CHILD_PRELUDE
 
 SUPPORT = Path(__file__).with_name("_support.py")
@@ -51,9 +53,9 @@ for line in sys.stdin:
             sys.stderr.flush()
             os._exit(code)
         answer = pid
-    else:  # "wait" (until it ends) or "poll" (null while it runs)
+    else:  # "poll": how it ended, null while it runs
         if argument not in ended:
-            pid, status = os.waitpid(argument, 0 if command == "wait" else os.WNOHANG)
+            pid, status = os.waitpid(argument, os.WNOHANG)
             if pid:
                 ended[argument] = os.waitstatus_to_exitcode(status)
         answer = ended.get(argument)
@@ -102,10 +104,17 @@ class Zygote:
         return code
 
     def wait(self, pid: int) -> int:
-        """How worker ``pid`` ended, once it has."""
-        code = int(self._ask("wait", pid))
-        self._running.discard(pid)
-        return code
+        """How worker ``pid`` ended, once it has (a worker that hangs fails the test)."""
+        ended: list[int] = []
+
+        def probe() -> bool:
+            code = self.poll(pid)
+            if code is not None:
+                ended.append(code)
+            return bool(ended)
+
+        wait_for(probe, timeout=120.0)
+        return ended[0]
 
     def signal(self, pid: int, number: int) -> None:
         """Send signal ``number`` to worker ``pid``."""

@@ -58,7 +58,10 @@ def test_a_clean_batch_succeeds_line_by_line_in_input_order(
             source, out=tmp_path / "out", lease=3600.0, on_progress=progress.append, **options
         )
         assert len(emu.tasks) == 25  # (a create refused with 429 under load is resent: not paid)
-    assert len(adopts) <= 2 < len(progress)  # (each tick used to adopt)
+    # Each tick used to adopt. Now the start and the end do, and with callbacks a line settled
+    # by its callback before the journal wrote it accepted calls for one look each.
+    assert len(adopts) <= 2 < len(progress) or callbacks
+    assert len(adopts) <= 2 + 25
     assert result.all_succeeded
     assert [r.id for r in result.records] == [f"l{n}" for n in range(25)]
     assert all(r.status == LineStatus.SUCCEEDED and r.model == MODEL for r in result.records)

@@ -140,6 +140,16 @@ def test_upstream_failure_codes_end_a_wait_as_the_task_failed(
     assert caught.value.fail_code == str(code)
 
 
+@pytest.mark.parametrize("code", [408, 501])
+def test_a_proxys_408_or_501_without_kies_envelope_is_an_outage_to_a_wait(
+    client: kieframe.Client, kie_emulator: Emulator, code: int
+) -> None:
+    task = client.submit(WAN, INPUT)
+    page = b"<html><body>Request Timeout</body></html>"
+    kie_emulator.fault("recordInfo", "raw", code=code, body=page, headers={"retry-after": "0"})
+    assert client.wait(task, timeout=30).succeeded  # the task was not taken for failed
+
+
 @pytest.mark.parametrize(
     "answer",
     [b'{"code": 200.0, "msg": "ok", "data": 7}', b'\xef\xbb\xbf{"code": 200, "data": 7}'],
