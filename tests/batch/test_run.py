@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -254,3 +255,28 @@ def test_a_missing_local_file_is_a_problem_of_its_line(tmp_path: Path) -> None:
         assert emu.tasks == ()
     ((line, field),) = {(p.line, p.field) for p in caught.value.problems}
     assert (line, field) == (1, "image_url")
+
+
+def test_a_line_fenced_while_its_workers_lease_lapsed_is_followed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database outage longer than the lease: the worker's own move of an accepted line is
+    # fenced once (its lease lapsed), the line still this worker's. It must be followed again,
+    # not left accepted when the run ends.
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 3)
+    transition = SQLiteBatchStore.transition
+    fenced: list[str] = []
+
+    def lapsing(store: SQLiteBatchStore, line_id: str, **options: Any) -> Any:
+        if options["to"] == LineStatus.DOWNLOADING and line_id not in fenced:
+            fenced.append(line_id)
+            raise kb.StaleTransition(f"line {line_id!r}: its owner's lease lapsed")
+        return transition(store, line_id, **options)
+
+    monkeypatch.setattr(SQLiteBatchStore, "transition", lapsing)
+    with emulator(registry) as emu:
+        result = kb.run(source, out=tmp_path / "out", **batch_options(emu, registry))
+        assert len(emu.tasks) == 3  # followed again, never created again
+    assert sorted(fenced) == ["l0", "l1", "l2"]
+    assert result.all_succeeded
