@@ -149,7 +149,9 @@ class Validator:
             try:
                 value = convert(data, input_type)
             except Exception:
-                if not (leaves_only(map(type, data.values())) or all_json(data)):
+                if leaves_only(map(type, data.values())):
+                    raise refused(data, model_id=model_id, flat=True) from None
+                if not all_json(data):
                     return None  # a local file (or an unchecked field) is staged first
                 raise refused(data, model_id=model_id) from None
             if checks_after:
@@ -173,14 +175,17 @@ class Validator:
 
         return prepare
 
-    def refused(self, data: Any, *, model_id: str) -> InputValidationError:
-        """The error for an input msgspec refused: its problems are worded when first read."""
+    def refused(self, data: Any, *, model_id: str, flat: bool = False) -> InputValidationError:
+        """The error for an input msgspec refused.
+
+        A ``flat`` input (a dict of strings, numbers, booleans and nulls) is kept as a shallow
+        copy and its problems are worded when first read; any other is worded now, as its
+        owner could change a nested value before the error is read.
+        """
         explain = (self._explainer or self._explaining()).explain
-        if type(data) is not dict or any(isinstance(v, dict | list) for v in data.values()):
-            # Nested values its owner could change before the error is read: worded now.
-            return InputValidationError(model_id, explain(data))
-        kept = dict(data)  # flat: a shallow copy keeps it as it was
-        return InputValidationError.explained_later(model_id, explain, kept)
+        if flat:
+            return InputValidationError.explained_later(model_id, explain, dict(data))
+        return InputValidationError(model_id, explain(data))
 
     def explain(self, data: Any) -> list[Problem]:
         """Every problem of ``data`` msgspec refused, each with its field path and limit."""
