@@ -430,14 +430,23 @@ class CallbackReceiver:
 async def _reread(
     client: Client | AsyncClient, task_id: str, pauses: tuple[float, ...]
 ) -> TaskRecord:
-    """The task's record, read again after each pause while it does not show the end yet."""
-    record = await _read(client, task_id)
-    for pause in pauses:
-        if record.finished:
-            break
+    """The task's record, read again after each pause while it does not show the end yet.
+
+    "recordInfo is null" (kie.ai not showing the task yet) is read again too; after the last
+    pause it stands: the task is unknown.
+    """
+    last = len(pauses)
+    for tries, pause in enumerate((*pauses, 0.0)):
+        try:
+            record = await _read(client, task_id)
+        except APIError as error:
+            if tries == last or not is_not_visible(error):
+                raise
+        else:
+            if record.finished or tries == last:
+                return record
         await asyncio.sleep(pause)
-        record = await _read(client, task_id)
-    return record
+    raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
 
 
 async def _read(client: Client | AsyncClient, task_id: str) -> TaskRecord:

@@ -54,6 +54,17 @@ def test_a_record_that_lags_its_callback_is_read_again_until_it_shows_the_end(
     assert delivery.confirmed
 
 
+def test_a_record_kie_does_not_show_yet_is_read_again(
+    emulator: Emulator, submitted: kieframe.Task, server: CallbackServer,
+    handled: list[kieframe.TaskRecord],
+) -> None:  # fmt: skip
+    not_yet = {"code": 422, "msg": "recordInfo is null", "data": None}
+    emulator.fault("recordInfo", "raw", code=200, body=json.dumps(not_yet).encode())
+    post_callback(server.url, emulator, submitted.task_id)
+    (record,) = wait_for(lambda: handled)
+    assert record.succeeded
+
+
 def test_a_wait_reads_the_task_itself_when_the_receiver_gave_up(
     emulator: Emulator, reader: kieframe.Client, submitted: kieframe.Task
 ) -> None:
