@@ -15,7 +15,13 @@ from typing import Any
 import httpx
 import msgspec
 
-from ._errors import APIError, AuthenticationError, ServerError, error_for_code
+from ._errors import (
+    TASK_FAILURE_CODES,
+    APIError,
+    AuthenticationError,
+    ServerError,
+    error_for_code,
+)
 from ._records import is_failed_record
 
 __all__ = [
@@ -65,13 +71,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
-#: Codes that say a task failed when kie.ai's envelope carries them ("upstream gave no result for
-#: 10 minutes", "generation failed"); as a bare HTTP status without an envelope (a proxy's
-#: Request Timeout, Not Implemented) they are an outage, retried: a task is never taken for failed
-#: (and paid again by a rerun) on a proxy's word.
-_KIE_ONLY = frozenset({408, 501})
-
-
 def read_envelope(response: httpx.Response, *, task_id: str | None = None) -> Any:
     """Return the envelope's ``data``, or raise the typed :class:`~kieframe.APIError` it carries."""
     retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -92,7 +91,7 @@ def read_envelope(response: httpx.Response, *, task_id: str | None = None) -> An
                 http_status=403,
                 retry_after=retry_after,
             )
-        if response.status_code in _KIE_ONLY:  # a proxy's HTTP 408 or 501: not kie.ai's verdict
+        if response.status_code in TASK_FAILURE_CODES:  # a proxy's status: not kie.ai's verdict
             raise ServerError(
                 _status_text(response),
                 code=response.status_code,

@@ -416,6 +416,11 @@ _BY_CODE: dict[int, type[APIError]] = {
 }
 # Server-side codes that are final answers, not outages: "generation failed", "feature disabled".
 _FINAL_5XX = frozenset({501, 505})
+#: Codes that say a task failed ("upstream gave no result for 10 minutes", "generation failed")
+#: when kie.ai's envelope carries them. As a bare HTTP status without an envelope (a proxy's
+#: Request Timeout, Not Implemented) they are an outage, retried: a task is never taken for failed
+#: (and paid again by a rerun) on a proxy's word.
+TASK_FAILURE_CODES = frozenset({408, 501})
 
 
 def error_for_code(code: int) -> type[APIError]:

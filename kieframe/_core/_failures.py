@@ -8,17 +8,19 @@ its codes. Read during a wait, either is the task's end: the wait raises
 
 from __future__ import annotations
 
-from .._errors import APIError, TaskFailed
+from .._errors import TASK_FAILURE_CODES, APIError, TaskFailed
 from .._records import parse_record
 
-__all__ = ["TASK_FAILURE_CODES", "task_failure"]
+__all__ = ["is_task_failure", "task_failure"]
 
-#: Codes a task's recordInfo answers when the task itself failed.
-TASK_FAILURE_CODES = frozenset({408, 501})
+
+def is_task_failure(error: APIError) -> bool:
+    """Whether ``error`` is kie.ai's word that the task failed (not a proxy's bare status)."""
+    return error.code in TASK_FAILURE_CODES and not error.retryable
 
 
 def task_failure(task_id: str, error: APIError) -> TaskFailed:
-    """The TaskFailed a wait raises for ``error``, one of :data:`TASK_FAILURE_CODES`."""
+    """The TaskFailed a wait raises for ``error``, one that :func:`is_task_failure`."""
     code = str(error.code)
     record = parse_record(
         {"taskId": task_id, "state": "fail", "failCode": code, "failMsg": error.message}

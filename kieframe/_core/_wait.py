@@ -20,7 +20,7 @@ from .._errors import APIError, KieError, NoAnswerError, ServerError, TaskFailed
 from .._journal import SubmissionLog
 from .._records import TaskRecord
 from ._effects import SYSTEM_CLOCK, AwaitCallback, Blocking, Clock, Delivery, Jitter, Op, Sleep
-from ._failures import TASK_FAILURE_CODES, task_failure
+from ._failures import is_task_failure, task_failure
 from ._poll import PollPlan, Waiter
 from ._read import record_call, to_record
 
@@ -159,7 +159,7 @@ def _read_visible(waiter: Waiter, clock: Clock) -> Op[TaskRecord | None]:
         except APIError as error:
             if is_not_visible(error) or (error.code in _NOT_YET and waiter.last is None):
                 return None
-            if error.code in TASK_FAILURE_CODES and not error.retryable:  # (kie.ai's verdict)
+            if is_task_failure(error):
                 raise task_failure(waiter.task_id, error) from error
             if not error.retryable:
                 raise
