@@ -91,15 +91,10 @@ def read_envelope(response: httpx.Response, *, task_id: str | None = None) -> An
                 http_status=403,
                 retry_after=retry_after,
             )
-        if response.status_code in TASK_FAILURE_CODES:  # a proxy's status: not kie.ai's verdict
-            raise ServerError(
-                _status_text(response),
-                code=response.status_code,
-                task_id=task_id,
-                http_status=response.status_code,
-                retry_after=retry_after,
-            )
-        raise _error(response.status_code, _status_text(response), response, task_id, retry_after)
+        # A task's failure code as a proxy's bare status (no envelope) is not kie.ai's verdict.
+        proxy = ServerError if response.status_code in TASK_FAILURE_CODES else None
+        text = _status_text(response)
+        raise _error(response.status_code, text, response, task_id, retry_after, cls=proxy)
     message = str(body.get("msg") or body.get("message") or "")
     if response.is_success and code == 200:
         if body.get("success") is False:  # the upload API's own flag: kie.ai's msg says why
@@ -145,8 +140,10 @@ def _error(
     response: httpx.Response,
     task_id: str | None,
     retry_after: float | None,
+    *,
+    cls: type[APIError] | None = None,
 ) -> APIError:
-    cls = error_for_code(code)
+    cls = cls or error_for_code(code)
     return cls(
         message,
         code=code,
