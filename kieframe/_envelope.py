@@ -83,18 +83,13 @@ def read_envelope(response: httpx.Response, *, task_id: str | None = None) -> An
                 http_status=response.status_code,
                 task_id=task_id,
             )
-        if response.status_code == 403:  # Cloudflare's page: kie.ai never saw the request
-            raise AuthenticationError(
-                _status_text(response),
-                code=403,
-                task_id=task_id,
-                http_status=403,
-                retry_after=retry_after,
-            )
-        # A task's failure code as a proxy's bare status (no envelope) is not kie.ai's verdict.
-        proxy = ServerError if response.status_code in TASK_FAILURE_CODES else None
-        text = _status_text(response)
-        raise _error(response.status_code, text, response, task_id, retry_after, cls=proxy)
+        status = response.status_code
+        cls: type[APIError] | None = None
+        if status == 403:  # Cloudflare's page: kie.ai never saw the request
+            cls = AuthenticationError
+        elif status in TASK_FAILURE_CODES:  # a proxy's bare status, not kie.ai's verdict
+            cls = ServerError
+        raise _error(status, _status_text(response), response, task_id, retry_after, cls=cls)
     message = str(body.get("msg") or body.get("message") or "")
     if response.is_success and code == 200:
         if body.get("success") is False:  # the upload API's own flag: kie.ai's msg says why
