@@ -123,15 +123,27 @@ class Runner:
         changed = await asyncio.to_thread(self.store.add_lines, lines, replace=options.replace)
         if changed:
             raise BatchConflict(changed)
+        not_retried = {}
         if not options.dry_run:
             for name in options.retry:
-                source_status, target = RETRY[name]
-                await asyncio.to_thread(self.store.requeue, [source_status], to=target)
+                not_retried[name] = await asyncio.to_thread(self._retry, name)
             await asyncio.to_thread(self.store.recover, self.owner)
         balance = await self.client.credits()
-        return self._preview(problems, balance)
+        return self._preview(problems, balance, not_retried)
 
-    def _preview(self, problems: list[LineProblem], balance: float | None) -> Preview:
+    def _retry(self, name: RetryClass) -> int:
+        """Send (or download) the lines of a retry class again; how many were left as they were.
+
+        A store leaves the lines another worker's live lease holds (see ``requeue``): they are
+        counted, so that the run says where they went.
+        """
+        source, target = RETRY[name]
+        self.store.requeue([source], to=target)
+        return self.store.counts().get(source.value, 0)
+
+    def _preview(
+        self, problems: list[LineProblem], balance: float | None, not_retried: dict[str, int]
+    ) -> Preview:
         counts = self.store.counts()
         to_send = counts.get(LineStatus.PENDING.value, 0) + counts.get(LineStatus.CLAIMED.value, 0)
         models = sorted({line.model for line in self.store.lines() if line.model})
@@ -177,6 +189,7 @@ class Runner:
             notes=tuple(notes),
             in_flight=pace.in_flight,
             expected_rate=pace.expected_rate if pace.in_flight is not None else None,
+            not_retried=not_retried,
         )
 
     def _typical(self, model: str) -> float:

@@ -12,6 +12,7 @@ import click
 import msgspec
 
 from .. import batch as kb
+from .._batch._plan import not_retried_notes
 from ..errors import KieError
 from ..lifecycle import PollPlan
 from ._commands import _connection, _err, _json_option, _out, _State
@@ -232,6 +233,8 @@ def _run(state: _State, file: str, settings: dict[str, Any], options: dict[str, 
             f"to reconcile: line {item.line} ({item.id}) sent {item.sent_at}: {item.reason}",
             style="yellow",
         )
+    for note in not_retried_notes(result.preview.not_retried):  # said again, at the end
+        _err.print(note, style="yellow")
     if not options["dry_run"]:
         raise click.exceptions.Exit(_exit_code(result.status))
 
@@ -259,6 +262,7 @@ def _preview_data(preview: kb.Preview) -> dict[str, Any]:
         "reads_needed_per_second": preview.reads_needed,
         "read_budget_per_second": preview.read_budget,
         "notes": list(preview.notes),
+        "not_retried": dict(preview.not_retried),
     }
 
 

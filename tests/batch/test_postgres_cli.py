@@ -8,6 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import kieframe.batch
+from kieframe.batch import LineStatus
 from kieframe.testing import Emulator
 from kieframe.testing.postgres import PostgresCluster
 
@@ -84,3 +86,39 @@ def test_a_database_without_the_tables_is_refused_before_anything_is_sent(
     assert "kieframe db init" in err
     assert emu.tasks == ()
     kie_postgres.drop_database(url)
+
+
+def test_a_retry_says_how_many_lines_a_stopped_workers_lease_still_holds(
+    tmp_path: Path, emu: Emulator, kie_database_url: str
+) -> None:
+    """A failed line held by a killed worker whose lease has not lapsed is not retried: said so."""
+    source = jsonl(tmp_path, 3)
+    out = tmp_path / "videos"
+    state = ("--state", kie_database_url)
+    code, _, err = invoke(tmp_path, emu, "batch", "run", str(source), "--out", str(out), *state,
+                          "--yes")  # fmt: skip
+    assert code == 0, err
+    with psycopg.connect(kie_database_url, autocommit=True) as conn:
+        # v1 failed in a worker that was killed: its lease runs for ten more minutes.
+        conn.execute(
+            "INSERT INTO kieframe_batch_workers (batch, owner, lease_until)"
+            " SELECT id, 'killed', clock_timestamp() + interval '600 s' FROM kieframe_batches"
+        )
+        conn.execute("UPDATE kieframe_batch_lines SET status = 'failed', owner = 'killed'"
+                     " WHERE id IN ('v1', 'v2')")  # fmt: skip
+    code, text, err = invoke(tmp_path, emu, "batch", "run", str(source), "--out", str(out),
+                             *state, "--failed", "--yes", "--json")  # fmt: skip
+    assert code == 5  # the lines stay failed
+    assert len(emu.tasks) == 3  # nothing sent again
+    preview = json.loads(text.splitlines()[0])["preview"]
+    assert preview["not_retried"] == {"failed": 2}
+    said = [line for line in err.splitlines() if "not retried" in line]
+    assert len(said) == 2  # in the preview, and again at the end
+    assert said[-1].startswith("2 failed lines not retried: another worker's lease")
+
+    # The Python API says it in what the run returns.
+    result = kieframe.batch.run(source, out=out, state=kie_database_url, retry=["failed"],
+                                api_key=Emulator.API_KEY, base_url=emu.base_url)  # fmt: skip
+    assert result.preview.not_retried == {"failed": 2}
+    assert [line.status for line in result.records].count(LineStatus.FAILED) == 2
+    assert len(emu.tasks) == 3
