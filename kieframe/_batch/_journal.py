@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._records import LineStatus
-from ._store import BatchStore, StaleTransition, fail_fast
+from ._store import BatchStore, StaleTransition, StoredLine, fail_fast
 
 __all__ = ["Claim", "LineJournal", "current_claim"]
 
@@ -24,12 +24,16 @@ logger = logging.getLogger("kieframe")
 
 @dataclass(slots=True)
 class Claim:
-    """The line a task is sending, whose owner, and whether its create has left."""
+    """The line a task is sending, whose owner, and whether its create has left.
+
+    ``accepted`` is the line as the journal wrote it ``accepted`` (None until it did).
+    """
 
     line: str
     owner: str
     callback_url: str | None
     sent: bool = False
+    accepted: StoredLine | None = None
 
 
 #: The line the current task (or a thread copied from its context) is sending.
@@ -65,7 +69,7 @@ class LineJournal:
     def accepted(self, entry: int, *, task_id: str) -> None:
         claim = current_claim.get()
         try:
-            self._store.transition(
+            claim.accepted = self._store.transition(
                 claim.line,
                 expect=LineStatus.SENDING,
                 to=LineStatus.ACCEPTED,

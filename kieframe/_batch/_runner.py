@@ -381,12 +381,16 @@ class Runner:
             self._follow(stored)
 
     def _accepted(self, claim: Claim, task_id: str) -> StoredLine | None:
-        """The line after its acceptance (the journal hook wrote it; repair if that failed).
+        """The line after its acceptance: as the journal hook wrote it, else repaired.
 
-        A line made ``uncertain`` meanwhile (this worker's lease ran out while the create was in
-        flight) is settled with the task id; a line found elsewhere is left to its holder.
+        The hook's write fails when a callback settled the line first (it is ``accepted``,
+        still this worker's), when the database went away, or when this worker's lease ran out
+        while the create was in flight (it is ``uncertain`` then, and settled here with the task
+        id); a line found elsewhere is left to its holder.
         """
-        held = (LineStatus.SENDING, LineStatus.ACCEPTED)  # accepted: the hook's write, as a rule
+        if claim.accepted is not None and claim.accepted.task_id == task_id:
+            return claim.accepted
+        held = (LineStatus.SENDING, LineStatus.ACCEPTED)
         for expect, owner in ((held, claim.owner), ((LineStatus.UNCERTAIN,), None)):
             with contextlib.suppress(StaleTransition):
                 return self.store.transition(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,27 @@ def test_a_clean_batch_succeeds_line_by_line_in_input_order(
     _check_files(tmp_path / "out", list(result.records))
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["counts"] == {"succeeded": 25}
+
+
+def test_each_line_is_written_accepted_once_with_its_task(tmp_path: Path) -> None:
+    """The store records one move into ``accepted`` per line: no rewrite of what it holds."""
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 6)
+    state = tmp_path / "out" / kb.STATE_FILE
+    SQLiteBatchStore(state).close()  # the schema, to watch its lines table
+    with sqlite3.connect(state) as db:
+        db.executescript(
+            "CREATE TABLE moves (id TEXT, before TEXT, after TEXT, task_id TEXT);"
+            " CREATE TRIGGER watch AFTER UPDATE OF status ON lines BEGIN"
+            " INSERT INTO moves VALUES (new.id, old.status, new.status, new.task_id); END;"
+        )
+    with emulator(registry) as emu:
+        result = kb.run(source, out=tmp_path / "out", **batch_options(emu, registry))
+    assert result.all_succeeded
+    with sqlite3.connect(state) as db:
+        moves = db.execute("SELECT id, before, task_id FROM moves WHERE after = 'accepted'")
+        accepted = sorted(moves.fetchall())
+    assert accepted == sorted((r.id, "sending", r.task_id) for r in result.records)
 
 
 def _builtins(record: kb.LineRecord) -> object:
