@@ -70,13 +70,13 @@ def snapshot(store: BatchStore, *, running: bool) -> BatchStatus:
     sent, size, credits = store.figures(since=time.time() - 60)
     budget = round(KIE_CREATES * 60 / KIE_CREATE_WINDOW)
     left = sum(counts.get(status.value, 0) for status in _LEFT)
-    rate = max(sent, 1) if running else budget
+    rate = sent if running else budget  # running: nothing sent in the last minute, no rate
     return BatchStatus(
         total=sum(counts.values()),
         counts=counts,
         creates_per_minute=sent,
         create_budget=budget,
-        eta_seconds=60.0 * left / min(rate, budget) if left else None,
+        eta_seconds=60.0 * left / min(rate, budget) if left and rate else None,
         bytes_downloaded=size,
         credits=credits,
         running=running,

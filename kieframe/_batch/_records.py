@@ -14,7 +14,6 @@ import msgspec
 
 __all__ = [
     "FINAL",
-    "IN_FLIGHT",
     "BatchStatus",
     "FileEntry",
     "LineError",
@@ -60,8 +59,6 @@ FINAL = frozenset(
         LineStatus.DOWNLOAD_FAILED,
     }
 )
-#: Statuses of a create that may have reached kie.ai without an answer kept: never resent.
-IN_FLIGHT = frozenset({LineStatus.SENDING, LineStatus.UNCERTAIN})
 
 
 class FileEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -116,8 +113,9 @@ class BatchStatus(msgspec.Struct, frozen=True, kw_only=True):
     """A snapshot of a batch: counts per status and the figures progress shows.
 
     ``creates_per_minute`` counts creates sent in the last minute, against ``create_budget``
-    per minute; ``eta_seconds`` is a floor from the create budget (None when nothing is left to
-    send or nothing was sent yet).
+    per minute; ``eta_seconds`` is the time the lines left to send take at that rate (at most
+    the budget), or, once stopped, at the budget; None when nothing is left to send, or when a
+    running batch sent nothing in the last minute (no rate to go by).
     """
 
     total: int

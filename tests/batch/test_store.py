@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kieframe._batch._manifest import snapshot
 from kieframe.batch import BatchBusy, LineInput, LineStatus, SQLiteBatchStore, StaleTransition
 
 OWNERS = ("a", "b")
@@ -104,3 +105,16 @@ def test_a_second_runner_is_refused(tmp_path: Path) -> None:
         second.lock()
     second.close()
     first.close()
+
+
+def test_a_running_batch_that_has_sent_nothing_yet_shows_no_eta(tmp_path: Path) -> None:
+    """Its rate is unknown: no estimate, rather than one create a minute (hours for a batch)."""
+    store = SQLiteBatchStore(tmp_path / "s.sqlite3")
+    store.add_lines(
+        [LineInput(id=f"l{n}", line=n + 1, model="m", input={"n": n}) for n in range(300)]
+    )
+    assert snapshot(store, running=True).eta_seconds is None
+    stopped = snapshot(store, running=False).eta_seconds  # at the full create budget
+    assert stopped is not None
+    assert stopped == pytest.approx(150.0)
+    store.close()
