@@ -146,6 +146,12 @@ class Runner:
     ) -> Preview:
         counts = self.store.counts()
         to_send = counts.get(LineStatus.PENDING.value, 0) + counts.get(LineStatus.CLAIMED.value, 0)
+        if self.options.dry_run:  # what the retries would send (a run moves them first)
+            to_send += sum(
+                counts.get(RETRY[name][0].value, 0)
+                for name in self.options.retry
+                if RETRY[name][1] == LineStatus.PENDING
+            )
         models = sorted({line.model for line in self.store.lines() if line.model})
         typical = max(
             (self._typical(model) for model in models),

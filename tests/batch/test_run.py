@@ -205,6 +205,28 @@ def test_a_changed_line_is_refused_unless_replaced(tmp_path: Path) -> None:
     assert result.all_succeeded
 
 
+@pytest.mark.parametrize(("name", "status"), [("failed", "failed"), ("rejected", "rejected")])
+def test_a_dry_run_with_a_retry_counts_the_lines_the_run_sends_again(
+    tmp_path: Path, name: str, status: str
+) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 4)
+    out = tmp_path / "out"
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        assert kb.run(source, out=out, **options).all_succeeded
+        with sqlite3.connect(out / kb.STATE_FILE) as db:
+            db.execute("UPDATE lines SET status = ? WHERE id IN ('l1', 'l3')", (status,))
+        dry = kb.run(source, out=out, retry=[name], dry_run=True, **options)
+        assert len(emu.tasks) == 4
+        assert dry.preview.to_send == 2
+        assert dry.preview.floor_seconds == pytest.approx(2 / dry.preview.create_rate)
+        sent = kb.run(source, out=out, retry=[name], **options)
+        assert sent.preview.to_send == 2
+        assert len(emu.tasks) == 6
+    assert sent.all_succeeded
+
+
 def test_a_dry_run_reads_the_balance_and_pays_nothing(tmp_path: Path) -> None:
     registry = make_registry()
     source = write_jsonl(tmp_path / "in.jsonl", 50)
