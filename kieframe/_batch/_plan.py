@@ -17,7 +17,6 @@ __all__ = [
     "Pace",
     "Preview",
     "WaitMode",
-    "not_retried_notes",
     "polls_per_task",
     "rates",
 ]
@@ -104,11 +103,6 @@ class Preview:
     among at most ``in_flight`` tasks being polled at once: tasks that take their model's typical
     time then come at about ``expected_rate`` per second, and tasks that finish sooner make room
     sooner (up to ``create_rate``).
-
-    ``not_retried`` counts, per retry class asked for (``"failed"``...), the lines of that class
-    left where they were: another worker of the batch holds them by a lease that has not lapsed
-    (it is running, or it stopped less than its lease ago). A run started with the same retry
-    after that lease lapsed sends them.
     """
 
     total: int
@@ -127,7 +121,6 @@ class Preview:
     notes: Sequence[str] = field(default_factory=tuple)
     in_flight: int | None = None
     expected_rate: float | None = None
-    not_retried: Mapping[str, int] = field(default_factory=dict)
 
     def describe(self) -> list[str]:
         """The preview as lines of text for people."""
@@ -152,22 +145,9 @@ class Preview:
             f"{self.reads_needed:.1f} reads/s against a budget of {self.read_budget:.1f}/s"
         )
         out += list(self.notes)
-        out += not_retried_notes(self.not_retried)
         if self.reconcile:
             out.append(f"{len(self.reconcile)} creates to reconcile (never resent automatically)")
         return out
-
-
-def not_retried_notes(not_retried: Mapping[str, int]) -> list[str]:
-    """What :attr:`Preview.not_retried` says, as lines of text for people."""
-    return [
-        f"{count} {name.replace('_', ' ')} {'line' if count == 1 else 'lines'} not retried:"
-        f" another worker's lease on {'it' if count == 1 else 'them'} has not lapsed (it is"
-        " running, or it stopped less than its lease ago); run again with the same retry once"
-        " that lease has lapsed"
-        for name, count in sorted(not_retried.items())
-        if count
-    ]
 
 
 def _duration(seconds: float) -> str:

@@ -12,8 +12,8 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -57,17 +57,35 @@ class BatchCancelled(KieError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatchResult:
-    """What a batch run returns: every line's record (as in the manifest) and the totals."""
+    """What a batch run returns: every line's record (as in the manifest) and the totals.
+
+    ``not_retried`` counts, per retry class asked for (``"failed"``...), the lines of that class
+    the run left where they were: another worker of the batch holds them by a lease that has not
+    lapsed (it is running, or it stopped less than its lease ago). A run started with the same
+    retry once that lease has lapsed sends them (:meth:`notes` says so in words).
+    """
 
     records: tuple[LineRecord, ...]
     status: BatchStatus
     preview: Preview
     reconcile: tuple[Reconcile, ...] = ()
+    not_retried: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def all_succeeded(self) -> bool:
         """Whether every line succeeded."""
         return self.status.all_succeeded
+
+    def notes(self) -> list[str]:
+        """What people should know of the run beyond its counts (lines not retried), in words."""
+        return [
+            f"{count} {name.replace('_', ' ')} {'line' if count == 1 else 'lines'} not retried:"
+            f" another worker's lease on {'it' if count == 1 else 'them'} has not lapsed (it is"
+            " running, or it stopped less than its lease ago); run again with the same retry"
+            " once that lease has lapsed"
+            for name, count in sorted(self.not_retried.items())
+            if count
+        ]
 
 
 async def run_async(
@@ -202,17 +220,25 @@ async def run_async(
             return _result(store, folder, preview, write=False)
         if preview.to_send and confirm is not None and not confirm(preview):
             raise BatchCancelled("the batch was not confirmed; nothing was sent")
+        not_retried = await runner.retry()
         try:
             await runner.run()
         finally:  # the manifest is written however the run ends
-            result = _result(store, folder, preview, write=True)
+            result = _result(store, folder, preview, write=True, not_retried=not_retried)
         if runner.stop_reason is not None:
             logger.error("the batch stopped sending: %s", runner.stop_reason)
         return result
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack swallows nothing
 
 
-def _result(store: BatchStore, folder: Path, preview: Preview, *, write: bool) -> BatchResult:
+def _result(
+    store: BatchStore,
+    folder: Path,
+    preview: Preview,
+    *,
+    write: bool,
+    not_retried: Mapping[str, int] | None = None,
+) -> BatchResult:
     """The batch's result, read from the store; ``write`` writes the manifest from it.
 
     Each worker of a shared batch writes it at its end, one at a time, from the state it reads
@@ -224,7 +250,11 @@ def _result(store: BatchStore, folder: Path, preview: Preview, *, write: bool) -
         if write:
             write_manifest(folder, lines, status)
     return BatchResult(
-        records=lines, status=status, preview=preview, reconcile=tuple(reconcile_list(store))
+        records=lines,
+        status=status,
+        preview=preview,
+        reconcile=tuple(reconcile_list(store)),
+        not_retried=dict(not_retried or {}),
     )
 
 

@@ -123,35 +123,32 @@ class Runner:
         changed = await asyncio.to_thread(self.store.add_lines, lines, replace=options.replace)
         if changed:
             raise BatchConflict(changed)
-        not_retried = {}
         if not options.dry_run:
-            for name in options.retry:
-                not_retried[name] = await asyncio.to_thread(self._retry, name)
             await asyncio.to_thread(self.store.recover, self.owner)
         balance = await self.client.credits()
-        return self._preview(problems, balance, not_retried)
+        return self._preview(problems, balance)
+
+    async def retry(self) -> dict[str, int]:
+        """Send (or download) the retry classes' lines again, once the batch is confirmed.
+
+        Returns how many lines of each class were left as they were: a store leaves those
+        another worker's live lease holds (see ``requeue``), and the run says so.
+        """
+        return {name: await asyncio.to_thread(self._retry, name) for name in self.options.retry}
 
     def _retry(self, name: RetryClass) -> int:
-        """Send (or download) the lines of a retry class again; how many were left as they were.
-
-        A store leaves the lines another worker's live lease holds (see ``requeue``): they are
-        counted, so that the run says where they went.
-        """
         source, target = RETRY[name]
         self.store.requeue([source], to=target)
         return self.store.counts().get(source.value, 0)
 
-    def _preview(
-        self, problems: list[LineProblem], balance: float | None, not_retried: dict[str, int]
-    ) -> Preview:
+    def _preview(self, problems: list[LineProblem], balance: float | None) -> Preview:
         counts = self.store.counts()
         to_send = counts.get(LineStatus.PENDING.value, 0) + counts.get(LineStatus.CLAIMED.value, 0)
-        if self.options.dry_run:  # what the retries would send (a run moves them first)
-            to_send += sum(
-                counts.get(RETRY[name][0].value, 0)
-                for name in self.options.retry
-                if RETRY[name][1] == LineStatus.PENDING
-            )
+        to_send += sum(  # the retries' lines (moved only once the batch is confirmed)
+            counts.get(RETRY[name][0].value, 0)
+            for name in self.options.retry
+            if RETRY[name][1] == LineStatus.PENDING
+        )
         models = sorted({line.model for line in self.store.lines() if line.model})
         typical = max(
             (self._typical(model) for model in models),
@@ -195,7 +192,6 @@ class Runner:
             notes=tuple(notes),
             in_flight=pace.in_flight,
             expected_rate=pace.expected_rate if pace.in_flight is not None else None,
-            not_retried=not_retried,
         )
 
     def _typical(self, model: str) -> float:

@@ -12,7 +12,6 @@ import click
 import msgspec
 
 from .. import batch as kb
-from .._batch._plan import not_retried_notes
 from ..errors import KieError
 from ..lifecycle import PollPlan
 from ._commands import _connection, _err, _json_option, _out, _State
@@ -224,7 +223,8 @@ def _run(state: _State, file: str, settings: dict[str, Any], options: dict[str, 
         _err.print(f"error: {error}", style="red")
         raise click.exceptions.Exit(ExitCode.BAD_INPUT) from None
     if as_json:
-        _print_json({"summary": _status_data(result.status)})
+        _print_json({"summary": {**_status_data(result.status),
+                                 "not_retried": dict(result.not_retried)}})  # fmt: skip
     else:
         _out.print(_status_line(result.status))
         _out.print(f"manifest: {Path(options['out']) / kb.MANIFEST}")
@@ -233,7 +233,7 @@ def _run(state: _State, file: str, settings: dict[str, Any], options: dict[str, 
             f"to reconcile: line {item.line} ({item.id}) sent {item.sent_at}: {item.reason}",
             style="yellow",
         )
-    for note in not_retried_notes(result.preview.not_retried):  # said again, at the end
+    for note in result.notes():
         _err.print(note, style="yellow")
     if not options["dry_run"]:
         raise click.exceptions.Exit(_exit_code(result.status))
@@ -262,7 +262,6 @@ def _preview_data(preview: kb.Preview) -> dict[str, Any]:
         "reads_needed_per_second": preview.reads_needed,
         "read_budget_per_second": preview.read_budget,
         "notes": list(preview.notes),
-        "not_retried": dict(preview.not_retried),
     }
 
 

@@ -110,15 +110,15 @@ def test_a_retry_says_how_many_lines_a_stopped_workers_lease_still_holds(
                              *state, "--failed", "--yes", "--json")  # fmt: skip
     assert code == 5  # the lines stay failed
     assert len(emu.tasks) == 3  # nothing sent again
-    preview = json.loads(text.splitlines()[0])["preview"]
-    assert preview["not_retried"] == {"failed": 2}
+    summary = json.loads(text.splitlines()[-1])["summary"]
+    assert summary["not_retried"] == {"failed": 2}
     said = [line for line in err.splitlines() if "not retried" in line]
-    assert len(said) == 2  # in the preview, and again at the end
-    assert said[-1].startswith("2 failed lines not retried: another worker's lease")
+    assert len(said) == 1
+    assert said[0].startswith("2 failed lines not retried: another worker's lease")
 
     # The Python API says it in what the run returns.
     result = kieframe.batch.run(source, out=out, state=kie_database_url, retry=["failed"],
                                 api_key=Emulator.API_KEY, base_url=emu.base_url)  # fmt: skip
-    assert result.preview.not_retried == {"failed": 2}
+    assert result.not_retried == {"failed": 2}
     assert [line.status for line in result.records].count(LineStatus.FAILED) == 2
     assert len(emu.tasks) == 3

@@ -227,6 +227,33 @@ def test_a_dry_run_with_a_retry_counts_the_lines_the_run_sends_again(
     assert sent.all_succeeded
 
 
+def test_a_retry_not_confirmed_leaves_the_lines_as_they_were(tmp_path: Path) -> None:
+    """Declining a retry keeps each failed line's record, and a later run does not send it."""
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 3)
+    out = tmp_path / "out"
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        assert kb.run(source, out=out, **options).all_succeeded
+        with sqlite3.connect(out / kb.STATE_FILE) as db:
+            db.execute("UPDATE lines SET status = 'failed', error = ? WHERE id = 'l1'",
+                       ('{"type": "TaskFailed", "message": "boom"}',))  # fmt: skip
+        before = kb.read_records(out)
+        asked: list[kb.Preview] = []
+
+        def decline(preview: kb.Preview) -> bool:
+            asked.append(preview)
+            return False
+
+        with pytest.raises(kb.BatchCancelled):
+            kb.run(source, out=out, retry=["failed"], confirm=decline, **options)
+        assert [preview.to_send for preview in asked] == [1]
+        assert kb.read_records(out) == before
+        again = kb.run(source, out=out, **options)  # no retry asked: nothing sent
+        assert len(emu.tasks) == 3
+    assert [line.status for line in again.records].count(LineStatus.FAILED) == 1
+
+
 def test_a_dry_run_reads_the_balance_and_pays_nothing(tmp_path: Path) -> None:
     registry = make_registry()
     source = write_jsonl(tmp_path / "in.jsonl", 50)
