@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kieframe._batch._manifest import snapshot
-from kieframe.batch import BatchBusy, LineInput, LineStatus, SQLiteBatchStore, StaleTransition
+from kieframe._batch._settle import submission_url
+from kieframe._records import parse_record
+from kieframe.batch import (
+    BatchBusy,
+    LineInput,
+    LineStatus,
+    SQLiteBatchStore,
+    StaleTransition,
+    settle_handler,
+)
 
 OWNERS = ("a", "b")
 # What runners do; the moves a person or an explicit retry option makes are not in this list.
@@ -117,4 +127,39 @@ def test_a_running_batch_that_has_sent_nothing_yet_shows_no_eta(tmp_path: Path) 
     stopped = snapshot(store, running=False).eta_seconds  # at the full create budget
     assert stopped is not None
     assert stopped == pytest.approx(150.0)
+    store.close()
+
+
+@pytest.mark.parametrize("cut_off", [False, True], ids=["sending", "uncertain"])
+def test_a_late_callback_of_a_lines_earlier_task_never_settles_its_retry(
+    tmp_path: Path, cut_off: bool
+) -> None:
+    """The retry's create is in flight (or its worker died): only its own task settles it."""
+    store = SQLiteBatchStore(tmp_path / "s.sqlite3")
+    store.add_lines([LineInput(id="l0", line=1, model="m", input={"n": 0})])
+    urls = []
+    for attempt in ("t-1", "t-2"):  # sent, failed, retried: sent again
+        if attempt == "t-2":
+            assert store.requeue([LineStatus.FAILED], to=LineStatus.PENDING) == 1
+        assert store.claim("a", lease=60.0) is not None
+        urls.append(submission_url("https://me.example/kie", store.batch_id, "l0"))
+        store.transition("l0", expect=LineStatus.CLAIMED, to=LineStatus.SENDING, owner="a",
+                         callback_url=urls[-1])  # fmt: skip
+        if attempt == "t-1":
+            store.transition("l0", expect=LineStatus.SENDING, to=LineStatus.FAILED, owner="a",
+                             task_id="t-1")  # fmt: skip
+    if cut_off:
+        assert store.recover("b") == 1
+    waiting = LineStatus.UNCERTAIN if cut_off else LineStatus.SENDING
+
+    def callback(task_id: str, url: str) -> None:
+        param = json.dumps({"callBackUrl": url})
+        settle_handler(store)(parse_record({"taskId": task_id, "state": "fail", "param": param}))
+
+    callback("t-1", urls[0])  # kie.ai delivering the first task's callback late
+    (line,) = store.lines()
+    assert (line.status, line.task_id) == (waiting, None)
+    callback("t-2", urls[1])
+    (line,) = store.lines()
+    assert (line.status, line.task_id) == (LineStatus.ACCEPTED, "t-2")
     store.close()
