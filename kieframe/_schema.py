@@ -79,6 +79,7 @@ def spec_from_schema(
     typical_seconds: float = 120.0,
     deadline: float = 900.0,
     tags: tuple[str, ...] = (),
+    requires_callback: bool = False,
 ) -> ModelSpec[Any]:
     """A :class:`~kieframe.authoring.ModelSpec` whose input Struct is compiled from a JSON Schema.
 
@@ -103,6 +104,7 @@ def spec_from_schema(
         "typical_seconds": typical_seconds,
         "deadline": deadline,
         "tags": tags,
+        "requires_callback": requires_callback,
     }
 
     def build() -> type[msgspec.Struct]:

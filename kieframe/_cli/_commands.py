@@ -169,6 +169,8 @@ def describe(state: _State, model: str, json_schema: bool, markdown: bool) -> No
         _out.print(f"output: {spec.output} ({outputs}); docs: {spec.docs_url}")
         _out.print(source_line(spec, source, registry.replaced(model)))
         _out.print(f"usually {spec.typical_seconds:g} s; a wait gives up after {spec.deadline:g} s")
+        if spec.requires_callback:
+            _out.print("kie.ai requires a callback URL for this model: pass --callback-url")
         _out.print(fields_table(spec))
         if spec.rule_notes:
             _out.print("across fields:", style="bold")

@@ -68,6 +68,9 @@ STREAM_UPLOAD = "/api/file-stream-upload"
 BASE64_UPLOAD = "/api/file-base64-upload"
 URL_UPLOAD = "/api/file-url-upload"
 
+#: Why a create of a model that kie.ai refuses without a callBackUrl is not sent.
+_CALLBACK_REQUIRED = "the model requires a callback URL (callback_url=..., --callback-url)"
+
 #: The largest content (bytes) sent through the base64 route; larger goes as multipart.
 BASE64_MAX = 1 << 20
 #: The ``uploadPath`` kieframe stores files under.
@@ -172,6 +175,9 @@ def prepare_submission(
         error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
         error.args = (error.message,)
         raise
+    if spec.requires_callback and callback_url is None:
+        problem = Problem("callBackUrl", _CALLBACK_REQUIRED)
+        raise InputValidationError(model, [problem])
     prepared = (spec._preparer or spec._prepare())(input, callback_url)
     if prepared is not None:  # an input of JSON values: validated and encoded in one pass each
         given, input_json, content = prepared

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kieframe_catalogue._catalogue import ENTRIES
 
 import kieframe
 from kieframe.testing import Emulator
@@ -127,3 +128,38 @@ def test_bad_input_for_a_catalogue_model_is_refused_before_sending(
         kie_client.run("bytedance/seedance-1.5-pro", {"prompt": "a cat", "duration": 30})
     assert "duration" in caught.value.fields
     assert not kie_emulator.tasks
+
+
+#: The catalogue models whose create kie.ai refuses without a callBackUrl.
+CALLBACK_REQUIRED = sorted(e.id for e in ENTRIES.values() if "callBackUrl" in e.request_required)
+
+
+def test_the_models_that_require_a_callback_url_say_so() -> None:
+    assert "kling-3.0/motion-control" in CALLBACK_REQUIRED
+    assert {spec.id for spec in kieframe.models() if spec.requires_callback} == set(
+        CALLBACK_REQUIRED
+    )
+
+
+@pytest.mark.parametrize("model", CALLBACK_REQUIRED)
+async def test_a_model_that_requires_a_callback_url_is_refused_without_one_before_sending(
+    model: str,
+    kie_client: kieframe.Client,
+    kie_async_client: kieframe.AsyncClient,
+    kie_emulator: Emulator,
+) -> None:
+    example = kieframe.get_model(model).examples[0]["input"]
+    for attempt in (
+        lambda: kie_client.submit(model, example),
+        lambda: kie_client.run(model, example),
+    ):
+        with pytest.raises(kieframe.InputValidationError) as caught:
+            attempt()
+        assert caught.value.fields == ("callBackUrl",)
+        assert "requires a callback URL" in str(caught.value)
+    with pytest.raises(kieframe.InputValidationError):
+        await kie_async_client.submit(model, example)
+    assert not kie_emulator.tasks
+    kie_client.submit(model, example, callback_url="http://127.0.0.1:9/kie-callback")
+    (created,) = kie_emulator.tasks
+    assert created.callback_url == "http://127.0.0.1:9/kie-callback"
