@@ -103,6 +103,16 @@ def test_python_runs_the_model_and_saves_files_of_its_kind(
             assert str(url).startswith(("http://", "https://"))
 
 
+def test_a_whole_number_for_a_json_number_field_is_sent_as_written(
+    kie_client: kieframe.Client, kie_emulator: Emulator
+) -> None:
+    model = "bytedance/seedance-1.5-pro"  # duration: a JSON number; kie.ai's example sends 8
+    assert kieframe.get_model(model).examples[0]["input"]["duration"] == 8
+    kie_client.submit(model, {"prompt": "a cat surfing", "duration": 8})
+    (created,) = kie_emulator.tasks
+    assert type(created.input["duration"]) is int  # the body said 8, not 8.0
+
+
 def test_python_reads_a_text_models_result(kie_client: kieframe.Client, tmp_path: Path) -> None:
     result = kie_client.run(TEXT_MODEL, {"image_url": _files(tmp_path)["png"]})
     assert result.record.succeeded
