@@ -538,7 +538,8 @@ def journal(ctx: click.Context, /, show_all: bool) -> None:
     journal every process shares there. An "accepted" task exists: collect it with `kieframe
     download ID`. A "sending" or "uncertain" create may or may not have made a task: check before
     resubmitting, then settle it with `kieframe journal resolve` (a create sent with a callback
-    URL is settled by its callback when it arrives).
+    URL is settled by its callback when a receiver with this journal gets it: `kieframe callbacks
+    serve`, not with --trust-body alone).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -746,7 +747,9 @@ def callbacks() -> None:
 @click.option(
     "--trust-body",
     is_flag=True,
-    help="Trust the (unsigned) callback body instead of re-reading the task from kie.ai.",
+    help="Trust the (unsigned) callback body instead of re-reading the task from kie.ai. "
+    "Without --out (or a database) it opens no client, so no journal: an uncertain create "
+    "is then not settled by its callback (use `kieframe journal resolve`).",
 )
 @click.option(
     "--out",

@@ -94,6 +94,12 @@ def submit_op(
     submission: Submission = yield Blocking(
         partial(prepare_submission, registry, model, input, callback_url=callback_url)
     )
+    if (
+        callback_url is None
+        and submission.validated
+        and registry.get_model(model).requires_callback
+    ):
+        raise InputValidationError(model, [Problem("callBackUrl", _CALLBACK_REQUIRED)])
     if submission.uploads:
         urls = yield from upload_op(submission.model, submission.uploads, cache=cache)
         data = put_urls(submission.input, urls)
@@ -175,9 +181,6 @@ def prepare_submission(
         error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
         error.args = (error.message,)
         raise
-    if spec.requires_callback and callback_url is None:
-        problem = Problem("callBackUrl", _CALLBACK_REQUIRED)
-        raise InputValidationError(model, [problem])
     prepared = (spec._preparer or spec._prepare())(input, callback_url)
     if prepared is not None:  # an input of JSON values: validated and encoded in one pass each
         given, input_json, content = prepared
