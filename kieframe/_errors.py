@@ -340,14 +340,28 @@ class ServerError(APIError):
 
 
 class TaskFailed(KieError):
-    """The task ran and ended in state ``fail``; ``record`` is its final record."""
+    """The task ran and ended in state ``fail``; ``record`` is its final record.
+
+    ``fail_code`` is kie.ai's ``failCode`` as sent (a string); ``code`` is the same as a number,
+    when it is one.
+    """
 
     def __init__(
         self, message: str, *, task_id: str, fail_code: str | None, record: TaskRecord
     ) -> None:
-        super().__init__(message, task_id=task_id)
+        super().__init__(message, code=_number_or_none(fail_code), task_id=task_id)
         self.fail_code = fail_code
         self.record = record
+
+    def __str__(self) -> str:  # the message names the failCode already
+        return f"{self.message} [task {self.task_id}]"
+
+
+def _number_or_none(text: str | None) -> int | None:
+    try:
+        return None if text is None else int(text)
+    except ValueError:
+        return None
 
 
 class DownloadError(KieError):

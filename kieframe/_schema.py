@@ -8,7 +8,8 @@ hand-written one are the same thing to validation, the CLI, the docs and the con
 What is kept, per property:
 
 - ``type``: ``string``, ``integer`` (``int``), ``number`` (``float``), ``boolean``, ``array``,
-  ``object`` (a nested Struct); each model keeps its own type (a digit-string enum stays strings);
+  ``object`` (a nested Struct); each model keeps its own type (a digit-string enum stays strings),
+  and a whole number given for a ``number`` is kept an int, so it is sent as ``8``, not ``8.0``;
 - ``enum`` (a ``Literal``), ``minimum``/``maximum`` and their exclusive forms, ``multipleOf``,
   ``minLength``/``maxLength``, ``pattern``, ``minItems``/``maxItems``;
 - ``default``: an optional field is ``None`` and left out of the request unless given (kie.ai
@@ -79,6 +80,7 @@ def spec_from_schema(
     typical_seconds: float = 120.0,
     deadline: float = 900.0,
     tags: tuple[str, ...] = (),
+    requires_callback: bool = False,
 ) -> ModelSpec[Any]:
     """A :class:`~kieframe.authoring.ModelSpec` whose input Struct is compiled from a JSON Schema.
 
@@ -103,6 +105,7 @@ def spec_from_schema(
         "typical_seconds": typical_seconds,
         "deadline": deadline,
         "tags": tags,
+        "requires_callback": requires_callback,
     }
 
     def build() -> type[msgspec.Struct]:
@@ -305,6 +308,8 @@ def _object(schema: Mapping[str, Any], context: _Context) -> type[msgspec.Struct
     optional: list[tuple[str, Any, Any]] = []
     rename: dict[str, str] = {}
     seen: set[str] = set()
+    numbers: list[str] = []  # the fields typed JSON number
+    lists: list[str] = []  # the lists of JSON numbers
     properties = dict(_properties(schema))
     properties.update(_added(context, {str(raw).strip() for raw in properties}))
     for raw, prop in properties.items():
@@ -328,6 +333,9 @@ def _object(schema: Mapping[str, Any], context: _Context) -> type[msgspec.Struct
         attribute = _attribute(key)
         if attribute != key:
             rename[attribute] = key
+        number_kind = _number_kind(prop)
+        if number_kind is not None:
+            (numbers if number_kind == "number" else lists).append(attribute)
         documented = "default" in prop and _accepts(annotation, prop["default"])
         if not prop.get("x-required", key in required):
             # kie.ai applies its own default to a field left out: leave it out unless given.
@@ -351,7 +359,59 @@ def _object(schema: Mapping[str, Any], context: _Context) -> type[msgspec.Struct
         forbid_unknown_fields=True,
         rename=rename or None,
         module=context.module,
+        namespace=(
+            {"__post_init__": _whole_numbers(tuple(numbers), tuple(lists))}
+            if numbers or lists
+            else None
+        ),
     )
+
+
+def _number_kind(prop: Mapping[str, Any]) -> str | None:
+    """``"number"`` for a JSON number property, ``"list"`` for a list of them, else None.
+
+    ``prop`` is compiled already, so it has a type.
+    """
+    kind = _type_of(prop, "", "")
+    items = prop.get("items")
+    if kind == "array" and isinstance(items, Mapping) and _type_of(items, "", "") == "number":
+        return "list"
+    return "number" if kind == "number" else None
+
+
+#: The whole numbers a float holds exactly.
+_EXACT = 2**53
+
+
+def _whole(value: Any) -> Any:
+    """``value`` as an int if it is a float holding a whole number (exactly), else as it is."""
+    if type(value) is float and value.is_integer() and -_EXACT <= value <= _EXACT:
+        return int(value)
+    return value
+
+
+def _whole_numbers(
+    numbers: tuple[str, ...], lists: tuple[str, ...]
+) -> Callable[[msgspec.Struct], None]:
+    """A ``__post_init__`` that keeps whole numbers ints in number fields (and lists of them).
+
+    A JSON ``number`` field is a ``float`` (to validation, describe, the docs), which msgspec
+    converts ``8`` to; kie.ai's documented bodies send ``8`` and a strict server may want exactly
+    that. So a whole value is stored as an int again, and is sent as ``8``, not ``8.0``.
+    """
+    force = msgspec.structs.force_setattr
+
+    def __post_init__(self: msgspec.Struct) -> None:
+        for name in numbers:
+            value = getattr(self, name)
+            if type(value) is float and value.is_integer() and -_EXACT <= value <= _EXACT:
+                force(self, name, int(value))
+        for name in lists:
+            value = getattr(self, name)
+            if value:
+                force(self, name, [_whole(item) for item in value])
+
+    return __post_init__
 
 
 def _default(value: Any) -> Any:

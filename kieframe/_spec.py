@@ -55,7 +55,9 @@ class ModelSpec(Generic[InputT]):
     ``output`` is what the results are and ``outputs`` whether there is one file or may be several.
     ``rules`` are cross-field rules (see :mod:`kieframe.authoring`): each takes the validated input
     and yields a :class:`~kieframe.Problem` per breach; ``rule_notes`` say what they check, in
-    words, for ``kieframe describe`` and the model's docs page.
+    words, for ``kieframe describe`` and the model's docs page. ``requires_callback`` says that
+    kie.ai refuses a create of this model without a ``callBackUrl``: a submit without a
+    ``callback_url`` is then an :class:`~kieframe.InputValidationError`, before anything is sent.
     """
 
     id: str
@@ -71,6 +73,7 @@ class ModelSpec(Generic[InputT]):
     typical_seconds: float = 120.0
     deadline: float = 900.0
     tags: tuple[str, ...] = field(default=())
+    requires_callback: bool = False
     _validator: Validator = field(init=False, repr=False, compare=False)
     _preparer: Preparer | None = field(default=None, init=False, repr=False, compare=False)
 

@@ -18,7 +18,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from .._client import AsyncClient, Client
@@ -386,7 +386,7 @@ class CallbackReceiver:
                 )
                 await self.hub.deliver_async(claimed, confirmed=False)
                 return
-            confirmed = True
+            record, confirmed = _with_callback_credits(record, claimed), True
         if self._claims is not None:
             try:
                 first = await asyncio.to_thread(self._claims.claim, *key)
@@ -425,6 +425,22 @@ class CallbackReceiver:
         logger.warning(
             "could not re-read task %s after its callback: %s%s", claimed.task_id, error, hint
         )
+
+
+def _with_callback_credits(record: TaskRecord, claimed: TaskRecord) -> TaskRecord:
+    """The re-read ``record`` with the credits only the callback carries, if it confirms it.
+
+    kie.ai's recordInfo has no ``consumeCredits``/``remainedCredits``; its callbacks do.
+    """
+    if record.state != claimed.state:
+        return record
+    consumed = record.credits_consumed
+    remaining = record.credits_remaining
+    if consumed is None:
+        consumed = claimed.credits_consumed
+    if remaining is None:
+        remaining = claimed.credits_remaining
+    return replace(record, credits_consumed=consumed, credits_remaining=remaining)
 
 
 async def _reread(

@@ -169,6 +169,8 @@ def describe(state: _State, model: str, json_schema: bool, markdown: bool) -> No
         _out.print(f"output: {spec.output} ({outputs}); docs: {spec.docs_url}")
         _out.print(source_line(spec, source, registry.replaced(model)))
         _out.print(f"usually {spec.typical_seconds:g} s; a wait gives up after {spec.deadline:g} s")
+        if spec.requires_callback:
+            _out.print("kie.ai requires a callback URL for this model: pass --callback-url")
         _out.print(fields_table(spec))
         if spec.rule_notes:
             _out.print("across fields:", style="bold")
@@ -536,7 +538,8 @@ def journal(ctx: click.Context, /, show_all: bool) -> None:
     journal every process shares there. An "accepted" task exists: collect it with `kieframe
     download ID`. A "sending" or "uncertain" create may or may not have made a task: check before
     resubmitting, then settle it with `kieframe journal resolve` (a create sent with a callback
-    URL is settled by its callback when it arrives).
+    URL is settled by its callback when a receiver with this journal gets it: `kieframe callbacks
+    serve`, not with --trust-body alone).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -744,7 +747,9 @@ def callbacks() -> None:
 @click.option(
     "--trust-body",
     is_flag=True,
-    help="Trust the (unsigned) callback body instead of re-reading the task from kie.ai.",
+    help="Trust the (unsigned) callback body instead of re-reading the task from kie.ai. "
+    "Without --out (or a database) it opens no client, so no journal: an uncertain create "
+    "is then not settled by its callback (use `kieframe journal resolve`).",
 )
 @click.option(
     "--out",

@@ -210,6 +210,7 @@ def describe_json(spec: ModelSpec[Any], source: ModelSource | None = None) -> di
         "outputs": spec.outputs,
         "typical_seconds": spec.typical_seconds,
         "deadline": spec.deadline,
+        "requires_callback": spec.requires_callback,
         "tags": list(spec.tags),
         "fields": fields,
         "rules": list(spec.rule_notes),
@@ -349,18 +350,27 @@ def _quick_start(spec: ModelSpec[Any]) -> str:
             value = example.get(field.name, "...")
             text = json.dumps(value) if not isinstance(value, str) else value
             lines.append(shlex.join([option_name(field), text]))
+    if spec.requires_callback:
+        lines.append(shlex.join(["--callback-url", _CALLBACK_EXAMPLE]))
     return " \\\n    ".join(lines)
 
 
-def _run_call(model_id: str) -> list[str]:
+#: The callback URL the page of a model that requires one shows (the reader's own endpoint).
+_CALLBACK_EXAMPLE = "http://127.0.0.1:8080/kie-callback"
+
+
+def _run_call(spec: ModelSpec[Any]) -> list[str]:
     """The ``client.run(...)`` line of a page, wrapped as ruff formats it past 100 columns."""
-    arguments = f'{json.dumps(model_id)}, {{...}}, download_to="kieframe-output"'
-    line = f"    result = client.run({arguments})"
-    return (
-        [line]
-        if len(line) <= 100
-        else ["    result = client.run(", f"        {arguments}", "    )"]
-    )
+    arguments = [json.dumps(spec.id), "{...}", 'download_to="kieframe-output"']
+    if spec.requires_callback:
+        arguments.append(f"callback_url={json.dumps(_CALLBACK_EXAMPLE)}")
+    line = f"    result = client.run({', '.join(arguments)})"
+    if len(line) <= 100:
+        return [line]
+    inner = f"        {', '.join(arguments)}"
+    if len(inner) <= 100:
+        return ["    result = client.run(", inner, "    )"]
+    return ["    result = client.run(", *(f"        {item}," for item in arguments), "    )"]
 
 
 def model_markdown(spec: ModelSpec[Any]) -> str:
@@ -377,6 +387,12 @@ def model_markdown(spec: ModelSpec[Any]) -> str:
     if spec.summary:
         lines += [spec.summary, ""]
     lines += [f"kie.ai's page for the model: <{spec.docs_url}>", ""]
+    if spec.requires_callback:
+        lines += [
+            "kie.ai requires a callback URL for this model: pass `callback_url=...` "
+            "(`--callback-url`); a submit without one is refused before anything is sent.",
+            "",
+        ]
     if spec.tags:
         lines += ["Tags: " + ", ".join(f"`{tag}`" for tag in spec.tags), ""]
     lines += [
@@ -409,7 +425,7 @@ def model_markdown(spec: ModelSpec[Any]) -> str:
         "import kieframe",
         "",
         "with kieframe.Client() as client:",
-        *_run_call(spec.id),
+        *_run_call(spec),
         "```",
     ]
     for number, example in enumerate(spec.examples, start=1):

@@ -68,6 +68,9 @@ STREAM_UPLOAD = "/api/file-stream-upload"
 BASE64_UPLOAD = "/api/file-base64-upload"
 URL_UPLOAD = "/api/file-url-upload"
 
+#: Why a create of a model that kie.ai refuses without a callBackUrl is not sent.
+_CALLBACK_REQUIRED = "the model requires a callback URL (callback_url=..., --callback-url)"
+
 #: The largest content (bytes) sent through the base64 route; larger goes as multipart.
 BASE64_MAX = 1 << 20
 #: The ``uploadPath`` kieframe stores files under.
@@ -91,6 +94,12 @@ def submit_op(
     submission: Submission = yield Blocking(
         partial(prepare_submission, registry, model, input, callback_url=callback_url)
     )
+    if (
+        callback_url is None
+        and submission.validated
+        and registry.get_model(model).requires_callback
+    ):
+        raise InputValidationError(model, [Problem("callBackUrl", _CALLBACK_REQUIRED)])
     if submission.uploads:
         urls = yield from upload_op(submission.model, submission.uploads, cache=cache)
         data = put_urls(submission.input, urls)

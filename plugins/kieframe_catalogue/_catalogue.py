@@ -50,6 +50,8 @@ class Entry:
     schema: Mapping[str, Any]
     example: Mapping[str, Any] | None
     slips: tuple[str, ...]
+    #: Top-level keys kie.ai requires in the create besides ``model`` and ``input``.
+    request_required: tuple[str, ...] = ()
 
     @property
     def output(self) -> OutputKind:
@@ -82,6 +84,7 @@ class Entry:
             typical_seconds=typical,
             deadline=deadline,
             tags=(self.category, self.family),
+            requires_callback="callBackUrl" in self.request_required,
         )
 
 
@@ -156,6 +159,7 @@ def _load() -> dict[str, Entry]:
             schema=raw["schema"],
             example=raw.get("example"),
             slips=tuple(raw.get("slips", ())),
+            request_required=tuple(raw.get("request_required", ())),
         )
         for raw in data["models"]
     }

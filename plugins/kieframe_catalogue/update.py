@@ -5,14 +5,16 @@ A maintainer's command::
     python -m kieframe_catalogue.update /path/to/kie-jobs-models.json
 
 reads a dump of the same shape as the one the catalogue was built from (``{"models": [{"id",
-"title", "family", "category", "docs_url", "input_schema", "example"}, ...]}``), writes
-``models.json`` beside this module, and prints the models added and removed, the fields added and
-removed and the limits changed, so that an update is reviewed like code. ``--check`` writes nothing
-and exits 1 if the data file would change.
+"title", "family", "category", "docs_url", "input_schema", "request_required", "example"},
+...]}``), writes ``models.json`` beside this module, and prints the models added and removed, the
+fields added and removed and the limits changed, so that an update is reviewed like code.
+``--check`` writes nothing and exits 1 if the data file would change.
 
-What is kept: each model's facts and its input schema without kie's prose (descriptions and
-examples are dropped; what the prose says of media fields, their kind, types and size, is kept as
-an ``x-media`` keyword), and its documented example input, with mechanical slips undone.
+What is kept: each model's facts, the top-level keys kie.ai requires in its create besides
+``model`` and ``input`` (``request_required``: ``callBackUrl`` for some), its input schema
+without kie's prose (descriptions and examples are dropped; what the prose says of media fields,
+their kind, types and size, is kept as an ``x-media`` keyword), and its documented example input,
+with mechanical slips undone.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ DATA_FILE = Path(__file__).with_name("models.json")
 
 _DROPPED = frozenset({"description", "examples", "x--orders", "x--ignore-properties", "title"})
 _ENTRY_KEYS = ("id", "title", "family", "category", "docs_url")
+#: Top-level keys of every create body; ``request_required`` keeps the others kie.ai requires.
+_ALWAYS_SENT = frozenset({"model", "input"})
 
 #: A line of the printed diff: (kind of change, model id, detail).
 Change = tuple[str, str, str]
@@ -44,6 +48,9 @@ def build(dump: Mapping[str, Any]) -> dict[str, Any]:
     for model in sorted(dump["models"], key=lambda item: item["id"]):
         entry = {key: model[key] for key in _ENTRY_KEYS}
         entry["schema"] = _strip(model["input_schema"], name="")
+        request = [key for key in model.get("request_required", ()) if key not in _ALWAYS_SENT]
+        if request:
+            entry["request_required"] = request
         example, slips = _example(model.get("example"))
         entry["example"] = example
         if slips:
@@ -135,6 +142,14 @@ def _model_changes(model_id: str, old: Mapping[str, Any], new: Mapping[str, Any]
                 model_id,
                 f"{sorted(old['schema'].get('required', ()))} -> "
                 f"{sorted(new['schema'].get('required', ()))}",
+            )
+        )
+    if old.get("request_required", []) != new.get("request_required", []):
+        changes.append(
+            (
+                "request changed",
+                model_id,
+                f"required {old.get('request_required', [])} -> {new.get('request_required', [])}",
             )
         )
     if old.get("example") != new.get("example"):

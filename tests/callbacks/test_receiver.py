@@ -55,6 +55,20 @@ def test_a_signed_callback_is_accepted_reread_and_handled_once(
     assert (stats.accepted, stats.delivered, stats.duplicates, stats.refused) == (1, 1, 0, {})
 
 
+def test_the_credits_only_the_callback_carries_survive_the_reread(
+    emulator: Emulator,
+    reader: kieframe.Client,
+    server: CallbackServer,
+    handled: list[kieframe.TaskRecord],
+) -> None:
+    task = reader.submit(HAILUO, INPUT, callback_url=server.url)
+    (record,) = wait_for(lambda: handled)
+    assert record.task_id == task.task_id
+    assert "consumeCredits" not in (emulator.record(task.task_id) or {})  # recordInfo lacks them
+    assert record.credits_consumed == Emulator.TASK_COST
+    assert record.credits_remaining == reader.credits()
+
+
 def test_a_duplicated_callback_runs_the_handler_once(
     emulator: Emulator,
     reader: kieframe.Client,

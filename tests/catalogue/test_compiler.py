@@ -45,6 +45,31 @@ def test_types_are_kept_per_model_digit_strings_numbers_and_integers() -> None:
     assert spec.to_input(value) == {"as_text": "10", "as_integer": 3}
 
 
+@given(
+    value=st.integers(-1000, 1000)
+    | st.floats(-1000, 1000, allow_nan=False)
+    | st.sampled_from([8, 8.0, -0.0, 2.5])
+)
+def test_a_whole_number_for_a_json_number_is_sent_as_an_integer(value: float) -> None:
+    """kie.ai's documented bodies send ``"duration": 8``: a whole number goes out without ``.0``."""
+    number = {"type": "number", "minimum": -1000, "maximum": 1000}
+    spec = _spec(
+        {
+            "number": number,
+            "numbers": {"type": "array", "items": number},
+            "nested": {"type": "object", "properties": {"number": number}},
+            "integer": {"type": "integer"},
+        }
+    )
+    data = {"number": value, "numbers": [value, 0.5], "nested": {"number": value}, "integer": 3}
+    sent = msgspec.json.encode(spec.to_request(spec.validate(data)))
+    expected = msgspec.json.encode(int(value) if float(value).is_integer() else value)
+    assert sent == (
+        b'{"model":"acme/animate","input":{"number":%b,"numbers":[%b,0.5],'
+        b'"nested":{"number":%b},"integer":3}}' % (expected, expected, expected)
+    )
+
+
 @given(value=st.integers(-50, 50))
 def test_inclusive_and_exclusive_bounds(value: int) -> None:
     spec = _spec(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kieframe_catalogue._catalogue import ENTRIES
 
 import kieframe
 from kieframe.testing import Emulator
@@ -102,6 +103,16 @@ def test_python_runs_the_model_and_saves_files_of_its_kind(
             assert str(url).startswith(("http://", "https://"))
 
 
+def test_a_whole_number_for_a_json_number_field_is_sent_as_written(
+    kie_client: kieframe.Client, kie_emulator: Emulator
+) -> None:
+    model = "bytedance/seedance-1.5-pro"  # duration: a JSON number; kie.ai's example sends 8
+    assert kieframe.get_model(model).examples[0]["input"]["duration"] == 8
+    kie_client.submit(model, {"prompt": "a cat surfing", "duration": 8})
+    (created,) = kie_emulator.tasks
+    assert type(created.input["duration"]) is int  # the body said 8, not 8.0
+
+
 def test_python_reads_a_text_models_result(kie_client: kieframe.Client, tmp_path: Path) -> None:
     result = kie_client.run(TEXT_MODEL, {"image_url": _files(tmp_path)["png"]})
     assert result.record.succeeded
@@ -127,3 +138,38 @@ def test_bad_input_for_a_catalogue_model_is_refused_before_sending(
         kie_client.run("bytedance/seedance-1.5-pro", {"prompt": "a cat", "duration": 30})
     assert "duration" in caught.value.fields
     assert not kie_emulator.tasks
+
+
+#: The catalogue models whose create kie.ai refuses without a callBackUrl.
+CALLBACK_REQUIRED = sorted(e.id for e in ENTRIES.values() if "callBackUrl" in e.request_required)
+
+
+def test_the_models_that_require_a_callback_url_say_so() -> None:
+    assert "kling-3.0/motion-control" in CALLBACK_REQUIRED
+    assert {spec.id for spec in kieframe.models() if spec.requires_callback} == set(
+        CALLBACK_REQUIRED
+    )
+
+
+@pytest.mark.parametrize("model", CALLBACK_REQUIRED)
+async def test_a_model_that_requires_a_callback_url_is_refused_without_one_before_sending(
+    model: str,
+    kie_client: kieframe.Client,
+    kie_async_client: kieframe.AsyncClient,
+    kie_emulator: Emulator,
+) -> None:
+    example = kieframe.get_model(model).examples[0]["input"]
+    for attempt in (
+        lambda: kie_client.submit(model, example),
+        lambda: kie_client.run(model, example),
+    ):
+        with pytest.raises(kieframe.InputValidationError) as caught:
+            attempt()
+        assert caught.value.fields == ("callBackUrl",)
+        assert "requires a callback URL" in str(caught.value)
+    with pytest.raises(kieframe.InputValidationError):
+        await kie_async_client.submit(model, example)
+    assert not kie_emulator.tasks
+    kie_client.submit(model, example, callback_url="http://127.0.0.1:9/kie-callback")
+    (created,) = kie_emulator.tasks
+    assert created.callback_url == "http://127.0.0.1:9/kie-callback"

@@ -69,6 +69,7 @@ def test_regenerating_prints_models_fields_and_limits_that_changed(
     two["duration"]["maximum"] = 15
     two["nsfw_checker"] = {"type": "boolean"}
     del two["prompt"]["maxLength"]
+    newer["models"][0]["request_required"] = ["model", "callBackUrl", "input"]
     newer["models"].append(_model("acme/three"))
     assert main([str(_write(tmp_path / "new.json", newer)), "--output", str(output)]) == 0
     printed = capsys.readouterr().out.splitlines()
@@ -81,7 +82,14 @@ def test_regenerating_prints_models_fields_and_limits_that_changed(
         "duration" in line and '"maximum":10' in line and '"maximum":15' in line for line in changed
     )
     assert any("prompt" in line for line in changed)
-    assert json.loads(output.read_text())["models"][-1]["id"] == "acme/two"
+    assert any(
+        line.startswith("request changed") and "acme/two" in line and "callBackUrl" in line
+        for line in printed
+    )
+    written = json.loads(output.read_text())["models"]
+    assert written[-1]["id"] == "acme/two"
+    assert written[-1]["request_required"] == ["callBackUrl"]  # besides model and input
+    assert "request_required" not in written[0]
 
 
 def test_check_mode_writes_nothing_and_fails_on_a_change(tmp_path: Path) -> None:

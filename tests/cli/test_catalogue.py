@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import kieframe
@@ -70,6 +71,23 @@ def test_describe_says_what_a_model_checks_across_fields(cli: Runner) -> None:
     for note in spec.rule_notes:
         assert note.split()[0] in text
     assert cli("describe", WAN, "--json").json()["rules"] == []  # type: ignore[index]
+
+
+def test_a_model_that_requires_a_callback_url_says_so_and_is_refused_without_one(
+    cli: Runner,
+) -> None:
+    model = "kling-3.0/motion-control"  # kie.ai refuses its create without a callBackUrl
+    described = cli("describe", model, "--json").json()
+    assert isinstance(described, dict)
+    assert described["requires_callback"] is True
+    assert cli("describe", WAN, "--json").json()["requires_callback"] is False  # type: ignore[index]
+    assert "--callback-url" in cli("describe", model).out
+    given = cli.cwd / "input.json"
+    given.write_text(json.dumps(kieframe.get_model(model).examples[0]["input"]))
+    done = cli("submit", model, "--input", str(given), "--emulator")
+    assert done.code == ExitCode.BAD_INPUT
+    assert "callBackUrl" in done.err
+    assert "requires a callback URL" in done.err
 
 
 def test_every_catalogue_model_with_rules_says_what_they_check() -> None:

@@ -74,11 +74,16 @@ def test_insufficient_credits(cli: Runner, emulator: Emulator) -> None:
 
 def test_a_failed_task(cli: Runner, emulator: Emulator) -> None:
     emulator.script(outcome="fail", fail_code="500", fail_msg="the model crashed")
-    done = cli("run", WAN, *INPUT, *_against(emulator), KIE_API_KEY=Emulator.API_KEY)
+    done = cli("run", WAN, *INPUT, *_against(emulator), "--json", KIE_API_KEY=Emulator.API_KEY)
     assert done.code == ExitCode.TASK_FAILED
     [task] = emulator.tasks
     assert task.task_id in done.err
     assert "the model crashed" in done.err
+    assert done.err.count("failCode 500") == 1  # said once,
+    assert "(code 500)" not in done.err  # not again as the error's code
+    error = done.json()
+    assert isinstance(error, dict)
+    assert error["error"]["code"] == 500  # kie.ai's failCode "500", as a number
 
 
 def test_a_timeout_names_the_task_to_wait_for_again(cli: Runner, emulator: Emulator) -> None:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from waiting import wait_for
 
+import kieframe
 from kieframe.testing._emulator import Emulator, Timing
 from kieframe.testing._emulator._state import Clock, Script, Task, TaskStore
 
@@ -23,6 +24,10 @@ from ._support import (
     create_task,
     finished_record,
 )
+
+#: A model kie.ai refuses to create without a callBackUrl.
+MOTION = "kling-3.0/motion-control"
+MOTION_INPUT = kieframe.get_model(MOTION).examples[0]["input"]
 
 RECORD_KEYS = {
     "taskId",
@@ -198,6 +203,7 @@ def test_scripted_timing_applies_to_one_task(emulator: Emulator, client: httpx.C
         ({"model": HAILUO}, "input"),
         ({"input": VALID_INPUT}, "model"),
         (create_body(callBackUrl="ftp://example.com/x"), "callBackUrl"),
+        ({"model": MOTION, "input": MOTION_INPUT}, "callBackUrl"),
     ],
 )
 def test_invalid_creates_answer_422(

@@ -312,6 +312,8 @@ class App:
             spec.validate(self._known_fields(spec, data))
         except (LookupError, ValueError) as exc:
             raise Rejected(422, str(exc)) from None
+        if callback is None and getattr(spec, "requires_callback", False):
+            raise Rejected(422, "callBackUrl is required for this model")
         if key == self._keys.no_credits:
             raise Rejected(402, _MESSAGES[402])
         task = self._tasks.create(
