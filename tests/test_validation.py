@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -413,3 +414,30 @@ def test_a_journaled_create_with_a_callback_sends_the_input_as_validated(tmp_pat
     assert submission.input_json in effect.content
     op.close()
     journal.close()
+
+
+_URL_PIECES = st.lists(
+    st.sampled_from(
+        ["/", "?", "#", ":", "a", "b.c", " ", "\t", "\n", "\x0b", "\x1c", "\x7f", "\xa0"]
+    )
+    | st.sampled_from(["\u2028", "\u3000", "\u200b", "é", "\ud800"]),
+    max_size=6,
+).map("".join)
+_URLS = st.builds(
+    "".join,
+    st.tuples(st.sampled_from(["", "http", "https", "oss", "HTTP", " http"]), st.just("://")),
+).flatmap(lambda start: _URL_PIECES.map(start.__add__))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(url=_URLS | st.text(max_size=12))
+def test_a_url_field_is_named_in_the_problems_exactly_when_its_pattern_refuses_it(
+    url: str,
+) -> None:
+    # Read with another field wrong, so that the URL field's own test decides whether it is named.
+    data = {"prompt": "x" * 801, "image_url": url}
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        prepare_submission(default_registry(), WAN, data, callback_url=None)
+    pattern = kieframe.authoring.url_pattern()
+    refused = "\ud800" in url or re.search(pattern, url) is None
+    assert ("image_url" in caught.value.fields) == refused
