@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec.inspect as mi
 
-from ._fields import STEP_KEY, url_pattern
+from ._fields import STEP_KEY
 from ._validation_describe import encodable
 from ._validation_walk import on_step
 
@@ -51,56 +51,15 @@ def quick_test(node: mi.Type) -> QuickTest | None:
 def _quick_str(node: mi.StrType) -> QuickTest:
     low = node.min_length or 0
     high = node.max_length if node.max_length is not None else math.inf
-    matches = None
-    if node.pattern is not None:
-        matches = _url_test(node.pattern) or _search(re.compile(node.pattern))
+    search = re.compile(node.pattern).search if node.pattern is not None else None
 
     def test(value: Any) -> bool:
         return (
             type(value) is str
             and low <= len(value) <= high
             and (value.isascii() or encodable(value))
-            and (matches is None or matches(value))
+            and (search is None or search(value) is not None)
         )
-
-    return test
-
-
-def _search(pattern: re.Pattern[str]) -> Callable[[str], bool]:
-    search = pattern.search
-    return lambda value: search(value) is not None
-
-
-def _url_test(pattern: str) -> Callable[[str], bool] | None:
-    """A test of a :func:`~kieframe.authoring.url_pattern` (or of that or empty) without the regex.
-
-    True only if the pattern matches: a scheme's ``://``, then a character that is not ``/?#``,
-    and no whitespace anywhere (no character that is not printable, but the space, is one).
-    None for any other pattern.
-    """
-    optional = pattern.startswith("^(?:") and pattern.endswith(")?$")
-    core = f"^{pattern[4:-3]}$" if optional else pattern
-    head, sep, _ = core.partition("://")
-    names = head.removeprefix("^")
-    if names.startswith("(?:") and names.endswith(")"):
-        names = names[3:-1]
-    schemes: list[str] = []
-    for name in names.split("|"):
-        schemes += ["http", "https"] if name == "https?" else [name.replace("\\", "")]
-    try:
-        if not sep or url_pattern(*schemes) != core:
-            return None
-    except ValueError:
-        return None
-    prefixes = tuple(f"{scheme}://" for scheme in schemes)
-
-    def test(value: str) -> bool:
-        if not value:
-            return optional
-        if not value.startswith(prefixes):
-            return False
-        rest = value.partition("://")[2]
-        return rest[:1] not in ("", "/", "?", "#") and value.isprintable() and " " not in value
 
     return test
 
