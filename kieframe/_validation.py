@@ -19,7 +19,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from ._errors import InputValidationError, Problem
-from ._request_body import body_encoder
+from ._request_body import body_encoder, body_head
 from ._validation_explain import Explainer
 from ._validation_types import (
     has,
@@ -157,6 +157,7 @@ class Validator:
 
         sending = None if rules else self._sending
         if sending is not None:  # no rule needs the input Struct: converted into what is sent
+            head, join = body_head(model_id), b"".join
 
             def prepare_sent(data: Any, callback_url: str | None) -> Prepared | None:
                 if type(data) is not dict:
@@ -172,6 +173,8 @@ class Validator:
                     content = encode(value)
                 except Exception:
                     return None
+                if callback_url is None:  # the usual body, put together here: one call less
+                    return value, content, join((head, content, b"}"))
                 return value, content, body(content, callback_url)
 
             return prepare_sent
