@@ -193,11 +193,12 @@ class InputValidationError(KieError, ValueError):
         text: str | None = self.__dict__.get("_message")
         if text is None:
             problems = self.problems
+            # (!s: str() at once, without format() looking for a __format__ first)
             if len(problems) == 1:  # the usual case, worded at once
-                text = f"invalid input for {self.model_id} (1 problem):\n  - {problems[0]}"
+                text = f"invalid input for {self.model_id} (1 problem):\n  - {problems[0]!s}"
             else:
                 lines = [f"invalid input for {self.model_id} ({len(problems)} problems):"]
-                lines += [f"  - {problem}" for problem in problems]
+                lines += [f"  - {problem!s}" for problem in problems]
                 text = "\n".join(lines)
             self.__dict__["_message"] = text
         return text
