@@ -147,14 +147,6 @@ class Validator:
         dump, as_struct, unset, lenient = self.dump, self._as_struct, self._unset, self._lenient
         leaves_only = PLAIN_LEAVES.issuperset  # the usual flat input, told apart without a call
 
-        def failed(data: dict[Any, Any]) -> None:
-            """After msgspec refused ``data``: raise its error, or None to stage it first."""
-            if leaves_only(map(type, data.values())):
-                raise refused(data, model_id=model_id, flat=True) from None
-            if not all_json(data):
-                return  # a local file (or an unchecked field) is staged first
-            raise refused(data, model_id=model_id) from None
-
         sending = None if rules else self._sending
         if sending is not None:  # no rule needs the input Struct: converted into what is sent
             head, join = body_head(model_id), b"".join
@@ -165,8 +157,11 @@ class Validator:
                 try:
                     value = convert(data, sending)
                 except Exception:
-                    failed(data)
-                    return None
+                    if leaves_only(map(type, data.values())):
+                        raise refused(data, model_id=model_id, flat=True) from None
+                    if not all_json(data):
+                        return None  # a local file (or an unchecked field) is staged first
+                    raise refused(data, model_id=model_id) from None
                 if checks_after:
                     check_after(data, model_id=model_id)
                 try:
@@ -185,8 +180,11 @@ class Validator:
             try:
                 value = convert(data, input_type)
             except Exception:
-                failed(data)
-                return None
+                if leaves_only(map(type, data.values())):
+                    raise refused(data, model_id=model_id, flat=True) from None
+                if not all_json(data):
+                    return None  # a local file (or an unchecked field) is staged first
+                raise refused(data, model_id=model_id) from None
             if checks_after:
                 check_after(data, model_id=model_id)
             given: Mapping[str, Any] | msgspec.Struct
