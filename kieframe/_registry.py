@@ -273,8 +273,10 @@ class Registry:
     def get_model(self, model_id: str) -> ModelSpec[Any]:
         """The spec of ``model_id``; raises :class:`~kieframe.UnknownModelError` if unknown."""
         catalogue = self._models or self._catalogue()  # read without a call once it is built
-        if model_id in catalogue:
-            return catalogue[model_id][0]
+        try:
+            return catalogue[model_id][0]  # one lookup: a submit's first step
+        except KeyError:
+            pass
         raise UnknownModelError(model_id, suggestions=_suggest(model_id, catalogue))
 
     def models(self) -> tuple[ModelSpec[Any], ...]:

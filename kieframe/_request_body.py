@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["BodyEncoder", "body_encoder", "request_body"]
+__all__ = ["BodyEncoder", "body_encoder", "body_head", "request_body"]
 
 _ENCODE = msgspec.json.Encoder().encode
 
@@ -30,9 +30,18 @@ def request_body(model: str, input: Mapping[str, Any], callback_url: str | None)
 
 
 @functools.cache  # per model id of a registered model: a bounded number
+def body_head(model: str) -> bytes:
+    """The bytes a createTask body for ``model`` starts with: up to its ``input`` object.
+
+    Without a callback URL, the body is these, the input's JSON, and ``}``.
+    """
+    return b'{"model":' + _ENCODE(model) + b',"input":'
+
+
+@functools.cache  # per model id of a registered model: a bounded number
 def body_encoder(model: str) -> BodyEncoder:
     """:func:`request_body` for ``model`` as its UTF-8 JSON, around the input's JSON."""
-    head = b'{"model":' + _ENCODE(model) + b',"input":'
+    head = body_head(model)
     join = b"".join
 
     def encode(input_json: bytes, callback_url: str | None) -> bytes:

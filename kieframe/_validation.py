@@ -19,7 +19,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from ._errors import InputValidationError, Problem
-from ._request_body import body_encoder
+from ._request_body import body_encoder, body_head
 from ._validation_explain import Explainer
 from ._validation_types import (
     has,
@@ -29,6 +29,7 @@ from ._validation_types import (
     lenient_twin,
     needs_own_check,
     not_plain_json,
+    sending_twin,
 )
 from ._validation_values import PLAIN_LEAVES, all_json, finite_or_none, plain, without_nulls
 
@@ -60,6 +61,7 @@ class Validator:
         "_lenient",
         "_node",
         "_nullable",
+        "_sending",
         "_stepped",
         "_unset",
         "input_type",
@@ -95,6 +97,8 @@ class Validator:
             or config.tag is not None
             or has(node, holds_object, skip_root=True)
         )
+        # Such an input is converted straight into what is sent, where a twin can hold it.
+        self._sending = sending_twin(input_type, node) if self._as_struct else None
         # A Struct of plain values dumps with a shallow asdict; only nullable fields may be None.
         self._flat = not has(node, is_nested, skip_root=True) and all(
             field.name == field.encode_name for field in node.fields
@@ -142,6 +146,33 @@ class Validator:
         checks_after, check_after, refused = self._checks_after, self.check_after, self.refused
         dump, as_struct, unset, lenient = self.dump, self._as_struct, self._unset, self._lenient
         leaves_only = PLAIN_LEAVES.issuperset  # the usual flat input, told apart without a call
+
+        sending = None if rules else self._sending
+        if sending is not None:  # no rule needs the input Struct: converted into what is sent
+            head, join = body_head(model_id), b"".join
+
+            def prepare_sent(data: Any, callback_url: str | None) -> Prepared | None:
+                if type(data) is not dict:
+                    return None
+                try:
+                    value = convert(data, sending)
+                except Exception:
+                    if leaves_only(map(type, data.values())):
+                        raise refused(data, model_id=model_id, flat=True) from None
+                    if not all_json(data):
+                        return None  # a local file (or an unchecked field) is staged first
+                    raise refused(data, model_id=model_id) from None
+                if checks_after:
+                    check_after(data, model_id=model_id)
+                try:
+                    content = encode(value)
+                except Exception:
+                    return None
+                if callback_url is None:  # the usual body, put together here: one call less
+                    return value, content, join((head, content, b"}"))
+                return value, content, body(content, callback_url)
+
+            return prepare_sent
 
         def prepare(data: Any, callback_url: str | None) -> Prepared | None:
             if type(data) is not dict:

@@ -20,7 +20,7 @@ from ._errors import Problem
 from ._validation_describe import described, safe
 from ._validation_quick import quick_test
 from ._validation_values import finite_or_none, plain
-from ._validation_walk import check_value, unknown_field
+from ._validation_walk import check_value, field_check, unknown_field
 
 __all__ = ["Explainer"]
 
@@ -38,6 +38,7 @@ class Explainer:
         "_quick",
         "_required",
         "_stepped",
+        "_word",
         "input_type",
     )
 
@@ -58,6 +59,8 @@ class Explainer:
         self._stepped = stepped  # the fields with a decimal step, which msgspec does not check
         # A quick test per field that a value certainly passes (None where there is none).
         self._quick = {field.encode_name: quick_test(field.type) for field in node.fields}
+        # And the walk of each field, compiled: what words the problems of those that fail it.
+        self._word = {field.encode_name: field_check(field.type) for field in node.fields}
 
     def explain(self, data: Any) -> list[Problem]:
         """Every problem of ``data`` msgspec refused, each with its field path and limit."""
@@ -105,7 +108,7 @@ class Explainer:
                 failing.append(key)
         problems: list[Problem] = []
         unsure: dict[str, Any] = {}
-        fields = self._fields
+        fields, word = self._fields, self._word
         for key in failing:
             value = data[key]
             if key not in fields:
@@ -115,7 +118,7 @@ class Explainer:
                     problems.append(unknown_field(safe(key), key, fields))
                 continue
             found: list[Problem] = []
-            check_value(fields[key].type, value, key, found)
+            word[key](value, key, found)
             if found:
                 problems += found
             else:

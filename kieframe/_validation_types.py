@@ -7,6 +7,7 @@ from these, the CLI and the docs describe fields with them.
 from __future__ import annotations
 
 import functools
+import itertools
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ __all__ = [
     "lenient_twin",
     "needs_own_check",
     "not_plain_json",
+    "sending_twin",
     "struct_attributes",
 ]
 
@@ -97,6 +99,52 @@ def lenient_twin(
         )
     except Exception:
         return None
+
+
+#: The defaults a sending twin gives as they are (immutable: one object serves every input).
+_IMMUTABLE = (str, int, float, bool)
+
+
+def sending_twin(
+    input_type: type[msgspec.Struct], node: mi.StructType
+) -> type[msgspec.Struct] | None:
+    """The Struct that converts an input straight into what is sent: unset (None) fields left out.
+
+    The same fields, limits and names as ``input_type``; it encodes leaving out a field that is
+    None, and sends every other default (a default made by a factory is never left out). None
+    (the input is converted to ``input_type`` then) if a field's default is neither None nor an
+    immutable value, if a field that may be None has another default (a None given there would
+    be sent), or if the Struct checks more than its fields (``__post_init__``).
+    """
+    if hasattr(input_type, "__post_init__"):
+        return None
+    hints = typing.get_type_hints(input_type, include_extras=True)
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for field in node.fields:
+        if field.required:
+            fields.append((field.name, hints[field.name]))
+        elif field.default is None:
+            fields.append((field.name, hints[field.name], None))
+        elif type(field.default) in _IMMUTABLE and not has(field.type, _is_none):
+            made = msgspec.field(default_factory=itertools.repeat(field.default).__next__)
+            fields.append((field.name, hints[field.name], made))
+        else:
+            return None
+    try:
+        return msgspec.defstruct(
+            f"Sent{input_type.__name__}",
+            fields,
+            kw_only=True,
+            rename={f.name: f.encode_name for f in node.fields},
+            forbid_unknown_fields=node.forbid_unknown_fields,
+            omit_defaults=True,
+        )
+    except Exception:
+        return None
+
+
+def _is_none(node: mi.Type) -> bool:
+    return isinstance(node, mi.NoneType)
 
 
 def holds_object(node: mi.Type) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -297,6 +298,27 @@ class _Compact(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_def
     steps: int = 4
 
 
+class _NullByDefault(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    prompt: str
+    steps: int | None = 4  # a None given here is left out, not sent as null
+    seed: int | None = None
+
+
+class _Listed(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    prompt: str
+    tags: list[str] = msgspec.field(default_factory=list)
+    seed: int | None = None
+
+
+class _Checked(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    prompt: str
+    steps: int = 4
+
+    def __post_init__(self) -> None:
+        if self.prompt == "refused":
+            raise ValueError("a prompt the Struct refuses")
+
+
 class _Plugin:
     def __init__(self, spec: ModelSpec[Any]) -> None:
         self.spec = spec
@@ -308,7 +330,14 @@ class _Plugin:
 
 @pytest.mark.parametrize(
     ("input_type", "data"),
-    [(_Tagged, {"prompt": "p", "seed": 1}), (_Compact, {"prompt": "p"})],
+    [
+        (_Tagged, {"prompt": "p", "seed": 1}),
+        (_Compact, {"prompt": "p"}),
+        (_NullByDefault, {"prompt": "p", "steps": None, "seed": None}),
+        (_NullByDefault, {"prompt": "p"}),
+        (_Listed, {"prompt": "p", "seed": None}),
+        (_Checked, {"prompt": "p"}),
+    ],
 )
 def test_a_struct_that_encodes_its_own_way_sends_the_input_object_as_before(
     input_type: type[msgspec.Struct], data: dict[str, Any]
@@ -319,6 +348,16 @@ def test_a_struct_that_encodes_its_own_way_sends_the_input_object_as_before(
     submission = prepare_submission(registry, spec.id, data, callback_url=None)
     expected = spec.to_input(spec.validate(data))
     assert msgspec.json.decode(encode_body(submission))["input"] == expected
+    assert submission.input == expected
+
+
+def test_a_struct_that_checks_itself_refuses_a_submit_too() -> None:
+    spec = ModelSpec(id="test/checked", input_type=_Checked, title="t", docs_url="https://x.y")
+    registry = Registry(entry_points=False)
+    registry.register(_Plugin(spec))
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        prepare_submission(registry, spec.id, {"prompt": "refused"}, callback_url=None)
+    assert "refuses" in str(caught.value)
 
 
 # -- a refused input is explained when its error is first read, as it was when it was refused
@@ -375,3 +414,30 @@ def test_a_journaled_create_with_a_callback_sends_the_input_as_validated(tmp_pat
     assert submission.input_json in effect.content
     op.close()
     journal.close()
+
+
+_URL_PIECES = st.lists(
+    st.sampled_from(
+        ["/", "?", "#", ":", "a", "b.c", " ", "\t", "\n", "\x0b", "\x1c", "\x7f", "\xa0"]
+    )
+    | st.sampled_from(["\u2028", "\u3000", "\u200b", "é", "\ud800"]),
+    max_size=6,
+).map("".join)
+_URLS = st.builds(
+    "".join,
+    st.tuples(st.sampled_from(["", "http", "https", "oss", "HTTP", " http"]), st.just("://")),
+).flatmap(lambda start: _URL_PIECES.map(start.__add__))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(url=_URLS | st.text(max_size=12))
+def test_a_url_field_is_named_in_the_problems_exactly_when_its_pattern_refuses_it(
+    url: str,
+) -> None:
+    # Read with another field wrong, so that the URL field's own test decides whether it is named.
+    data = {"prompt": "x" * 801, "image_url": url}
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        prepare_submission(default_registry(), WAN, data, callback_url=None)
+    pattern = kieframe.authoring.url_pattern()
+    refused = "\ud800" in url or re.search(pattern, url) is None
+    assert ("image_url" in caught.value.fields) == refused
