@@ -37,7 +37,7 @@ __all__ = [
 Rule: TypeAlias = Callable[[Any], Iterable[Problem]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class FieldRule:
     """A rule built here: it names the field paths it reads, which :class:`~kieframe.ModelSpec`
     checks against the input (a typo would make the rule never fire)."""
@@ -48,6 +48,9 @@ class FieldRule:
 
     def __call__(self, value: Any) -> Iterable[Problem]:
         return self.check(value)
+
+    def __repr__(self) -> str:
+        return self.described
 
 
 def _built(kind: str, paths: Iterable[str], rule: Rule, *shown: Any, **named: Any) -> FieldRule:
@@ -153,7 +156,8 @@ def requires(path: str, *needed: str, when: Any = _UNSET) -> Rule:
                 if not is_set(value_at(value, other)):
                     yield Problem(other, f"is required when {condition}")
 
-    return _built("requires", (path, *needed), rule, path, *needed)
+    named = {} if when is _UNSET else {"when": when}
+    return _built("requires", (path, *needed), rule, path, *needed, **named)
 
 
 def _listed(values: Iterable[Any]) -> str:
@@ -179,7 +183,9 @@ def only_with(
                 limit,
             )
 
-    return _built("only_with", (path, other), rule, path, other=other)
+    return _built(
+        "only_with", (path, other), rule, path, values, other=other, other_values=other_values
+    )
 
 
 def _count(low: int, high: int) -> str:
@@ -213,4 +219,4 @@ def count_range(path: str, *, by: str, ranges: Mapping[Any, tuple[int, int]]) ->
                 f"{_count(low, high)} when {by!r} is {key!r}",
             )
 
-    return _built("count_range", (path, by), rule, path, by=by)
+    return _built("count_range", (path, by), rule, path, by=by, ranges=ranges)
