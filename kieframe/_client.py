@@ -38,7 +38,7 @@ from ._journal import Journal, SubmissionLog
 from ._postgres._backend import account_label, backend_from_url
 from ._ratelimit import RateLimits, shared_budgets
 from ._records import Result, Task, TaskRecord
-from ._registry import Registry, default_registry
+from ._registry import Registry, default_registry, model_key
 from ._spec import ModelSpec
 from ._version import __version__
 
@@ -235,6 +235,13 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         return spec.deadline if spec else _DEFAULT_DEADLINE
 
 
+def _task_id(task: object) -> str:
+    """The id of a task given as a :class:`Task` or its id; else a ``TypeError``, before sending."""
+    if isinstance(task, Task | str):
+        return str(task)
+    raise TypeError(f"give a Task or a task id (a str), not {type(task).__name__}")
+
+
 def _note_interrupted(error: BaseException, task_id: str) -> None:
     """Make sure an interrupted wait still tells the user which task is running."""
     error.add_note(f"kieframe: task {task_id} is still running on kie.ai; wait for it again")
@@ -291,7 +298,9 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
 
     # -- the API ----------------------------------------------------------------------------
 
-    def submit(self, model: str, input: Any, *, callback_url: str | None = None) -> Task:
+    def submit(
+        self, model: str | ModelSpec[Any], input: Any, *, callback_url: str | None = None
+    ) -> Task:
         """Validate ``input`` for ``model`` and create the task; return its handle.
 
         ``input`` is a dict or the model's input Struct (or :class:`~kieframe.RawInput` for a
@@ -299,11 +308,11 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         anything is sent, and :class:`~kieframe.SubmissionUncertain` when the create may or may
         not have reached kie.ai.
         """
-        return self._performer.run(self._submit_op(model, input, callback_url))
+        return self._performer.run(self._submit_op(model_key(model), input, callback_url))
 
     def get(self, task: Task | str) -> TaskRecord:
         """Read a task's current record (a task kie.ai does not show yet is a NotFoundError)."""
-        return self._performer.run(get_op(str(task)))
+        return self._performer.run(get_op(_task_id(task)))
 
     def wait(
         self,
@@ -421,13 +430,15 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         files = (lambda: self._files_http) if twin else None
         return AsyncPerformer(self._http, self._connection, files=files)
 
-    async def submit(self, model: str, input: Any, *, callback_url: str | None = None) -> Task:
+    async def submit(
+        self, model: str | ModelSpec[Any], input: Any, *, callback_url: str | None = None
+    ) -> Task:
         """Validate ``input`` for ``model`` and create the task; see :meth:`Client.submit`."""
-        return await self._performer.run(self._submit_op(model, input, callback_url))
+        return await self._performer.run(self._submit_op(model_key(model), input, callback_url))
 
     async def get(self, task: Task | str) -> TaskRecord:
         """Read a task's current record (a task kie.ai does not show yet is a NotFoundError)."""
-        return await self._performer.run(get_op(str(task)))
+        return await self._performer.run(get_op(_task_id(task)))
 
     async def wait(
         self,

@@ -39,13 +39,21 @@ TERMINAL_STATES = frozenset({TaskState.SUCCESS, TaskState.FAIL})
 
 @dataclass(frozen=True, slots=True)
 class RawInput:
-    """An input sent as is, without validation: for models that no installed plugin describes.
+    """An input sent as is, without validation: for a model no installed plugin describes (or
+    one whose plugin refuses what kie.ai now takes); the plugin, if any, checks nothing.
 
     ``client.submit("vendor/new-model", kieframe.RawInput({...}))`` makes the lack of checks
     visible at the call site; kieframe logs a warning for each such submission.
     """
 
     data: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, Mapping):
+            raise TypeError(
+                "RawInput takes the input object, a mapping of field names to values, "
+                f"not {type(self.data).__name__}"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ __all__ = [
     "Registry",
     "default_registry",
     "get_model",
+    "model_key",
     "models",
     "plugins",
 ]
@@ -270,8 +271,9 @@ class Registry:
         self._catalogue()
         return self._replaced.get(model_id)
 
-    def get_model(self, model_id: str) -> ModelSpec[Any]:
-        """The spec of ``model_id``; raises :class:`~kieframe.UnknownModelError` if unknown."""
+    def get_model(self, model_id: str | ModelSpec[Any]) -> ModelSpec[Any]:
+        """The spec of ``model_id`` (or of a ModelSpec's id); raises UnknownModelError if none."""
+        model_id = model_key(model_id)
         catalogue = self._models or self._catalogue()  # read without a call once it is built
         try:
             return catalogue[model_id][0]  # one lookup: a submit's first step
@@ -313,6 +315,18 @@ class Registry:
         return tuple(self._failures)
 
 
+def model_key(model: object) -> str:
+    """The id of a model given by id or by its :class:`ModelSpec`; else a ``TypeError``."""
+    if isinstance(model, str):
+        return model
+    if isinstance(model, ModelSpec):
+        return model.id
+    raise TypeError(
+        "a model is given by its model id (a str, such as 'wan/2-5-image-to-video') or its "
+        f"ModelSpec, not {type(model).__name__}"
+    )
+
+
 def _suggest(model_id: str, known: Iterable[str]) -> list[str]:
     known = list(known)
     close = difflib.get_close_matches(model_id, known, n=3, cutoff=0.6)
@@ -334,7 +348,7 @@ def default_registry() -> Registry:
         return _default
 
 
-def get_model(model_id: str) -> ModelSpec[Any]:
+def get_model(model_id: str | ModelSpec[Any]) -> ModelSpec[Any]:
     """The spec of an installed model; raises :class:`~kieframe.UnknownModelError` if none."""
     return default_registry().get_model(model_id)
 

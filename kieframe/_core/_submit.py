@@ -171,7 +171,7 @@ def prepare_submission(
             problem = Problem("callBackUrl", f"{callback_url!r} is not an http(s) URL")
             raise InputValidationError(model, [problem]) from None
     if type(input) is not dict and isinstance(input, RawInput):
-        logger.warning("sending an unvalidated input for %s: no plugin checked it", model)
+        logger.warning("sending an unvalidated input for %s: a RawInput, checked by nothing", model)
         return Submission(
             model=model, given=dict(input.data), validated=False, callback_url=callback_url
         )

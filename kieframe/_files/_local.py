@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -126,8 +127,9 @@ def stage_input(spec: ModelSpec[Any], data: Any) -> Staged:
         return Staged(value=spec.validate(data))
     problems: list[Problem] = []
     extra = _unchecked(spec, data, problems)
-    if extra:
-        data = {key: value for key, value in data.items() if key not in extra}
+    if extra or problems:  # Unchecked fields the model lacks: sent as they are, or refused here
+        known = {info.name for info in spec.fields}
+        data = {k: v for k, v in data.items() if k in known or not isinstance(v, Unchecked)}
     uploads: list[PendingUpload] = []
     try:
         staged = _stage_struct(spec.input_type, data, (), uploads, problems)
@@ -180,7 +182,7 @@ def _unchecked(
             )
             continue
         try:
-            msgspec.json.encode({key: value.value})
+            json.dumps({key: value.value}, allow_nan=False)  # as the body is encoded
         except Exception as error:
             problems.append(
                 Problem(
