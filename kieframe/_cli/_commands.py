@@ -142,6 +142,12 @@ def models(state: _State, category: str | None, family: str | None, search: str 
         _emit([describe_json(spec, registry.source(spec.id)) for spec in specs])
     else:
         _out.print(models_table(specs, served))
+    for failure in registry.failures:  # their models are missing from the list
+        _err.print(
+            f"note: plugin {failure.name!r} failed to load, so its models are not listed: "
+            f"{failure.error} (see kieframe plugins)",
+            markup=False,
+        )
 
 
 @cli.command()
