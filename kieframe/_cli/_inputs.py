@@ -33,6 +33,8 @@ __all__ = [
     "build_input",
     "describe_uploads",
     "field_options",
+    "has_option",
+    "is_flag",
     "option_name",
     "parse_assignment",
     "parse_value",
@@ -126,13 +128,23 @@ def option_name(field: FieldInfo) -> str:
     return "--" + field.name.replace("_", "-").lower()
 
 
+def has_option(field: FieldInfo) -> bool:
+    """Whether a field gets an option of its own (else ``--set NAME=VALUE`` sets it)."""
+    return bool(_NAME.match(field.name))
+
+
+def is_flag(field: FieldInfo) -> bool:
+    """Whether a field's option is a ``--x/--no-x`` flag (a boolean field)."""
+    return _is_bool(field.type)
+
+
 def field_options(spec: ModelSpec[Any], *, taken: Iterable[str]) -> list[click.Option]:
     """One option per input field whose name is free; booleans get ``--x/--no-x`` flags."""
     taken = set(taken)
     options = []
     for field in spec.fields:
         name = option_name(field)
-        if not _NAME.match(field.name) or name in taken:
+        if not has_option(field) or name in taken:
             continue
         limits = media_limits(field.type)
         text = describe_type(field.type)
