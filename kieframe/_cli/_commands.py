@@ -355,10 +355,16 @@ def _names_a_file(out: Path) -> bool:
     return bool(out.suffix) and not out.is_dir()
 
 
-def _check_out(out: Path) -> None:
-    """Refuse, before anything is sent, an ``--out`` file that exists (nothing is overwritten)."""
+def _check_out(out: Path, spec: ModelSpec[Any] | None = None) -> None:
+    """Refuse, before anything is sent, an ``--out`` file that exists (nothing is overwritten),
+    or one file for a model that returns several."""
     if _names_a_file(out) and (out.exists() or out.is_symlink()):
         raise click.UsageError(f"--out {out} exists; kieframe overwrites nothing: name a new file")
+    if _names_a_file(out) and spec is not None and spec.outputs == "many":
+        raise click.UsageError(
+            f"--out {out} names one file, but {spec.id} may return several: give a folder to "
+            f"save them in (for example --out {out.with_suffix('')})"
+        )
 
 
 def _save(
@@ -371,7 +377,7 @@ def _save(
     if count != 1:
         raise click.UsageError(
             f"--out {out} names one file, but task {record.task_id} has {count} results: "
-            "give a folder"
+            f"give a folder (kieframe download {record.task_id} --out {out.with_suffix('')})"
         )
     _check_out(out)
     [saved] = client.download(record, to=out.parent, progress=progress)
@@ -400,7 +406,7 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     spec = default_registry().get_model(model)
     data = _model_input(spec, options)
     if not options["no_download"]:
-        _check_out(options["out"])
+        _check_out(options["out"], spec)
     _show_uploads(state, data)
     with connect(_connection(ctx, options)) as client:
         task = client.submit(model, data, callback_url=options["callback_url"])

@@ -170,6 +170,19 @@ def test_out_never_overwrites_a_file_and_refuses_before_sending(
     assert not emulator.tasks  # nothing was paid for
 
 
+def test_out_naming_one_file_for_a_model_of_several_files_is_refused_before_sending(
+    cli: Runner, emulator: Emulator
+) -> None:
+    done = cli(
+        "run", "wan/2-7-image", "--prompt", "a cat", "--base-url", emulator.base_url,
+        "-o", "one.png", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert "give a folder" in done.err
+    assert "--out one" in done.err
+    assert not emulator.tasks  # nothing was paid for
+
+
 @pytest.mark.parametrize("command_name", ["run", "submit"])
 def test_field_options_without_a_model_name_the_missing_model(
     cli: Runner, command_name: str
