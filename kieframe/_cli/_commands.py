@@ -221,6 +221,9 @@ class _ModelCommand(click.Command):
                 spec = default_registry().get_model(model)
             except KieError:
                 if not wants_help:
+                    options = args[: args.index("--")] if "--" in args else args
+                    if "--json" in options:  # parsed only after the model: report as asked
+                        ctx.ensure_object(_State).json = True
                     raise
             else:
                 base = [p for p in self.params if not (p.name or "").startswith(FIELD_PREFIX)]

@@ -184,6 +184,18 @@ def test_out_naming_one_file_for_a_model_of_several_files_is_refused_before_send
 
 
 @pytest.mark.parametrize("command_name", ["run", "submit"])
+def test_an_unknown_model_with_json_after_it_is_reported_as_json(
+    cli: Runner, command_name: str
+) -> None:
+    done = cli(command_name, "wan/2-5-image-to-vide", "--json", "--prompt", "x", "--emulator")
+    assert done.code == ExitCode.BAD_INPUT
+    report = done.json()
+    assert isinstance(report, dict)
+    assert report["error"]["type"] == "UnknownModelError"
+    assert "wan/2-5-image-to-video" in report["error"]["message"]  # did you mean
+
+
+@pytest.mark.parametrize("command_name", ["run", "submit"])
 def test_field_options_without_a_model_name_the_missing_model(
     cli: Runner, command_name: str
 ) -> None:
