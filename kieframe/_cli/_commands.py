@@ -29,6 +29,7 @@ from .._client import Client
 from .._config import DEFAULT_BASE_URL
 from .._core._fileplan import DownloadProgress
 from .._errors import AuthenticationError, KieError, SubmissionUncertain, WaitTimeout
+from .._files._local import stage_input
 from .._journal import JournalEntry, JournalStatus
 from .._records import TaskRecord
 from .._registry import default_registry
@@ -410,7 +411,7 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     data = _model_input(spec, options)
     if not options["no_download"]:
         _check_out(options["out"], spec)
-    _show_uploads(state, data)
+    _show_uploads(state, spec, data)
     with connect(_connection(ctx, options)) as client:
         task = client.submit(model, data, callback_url=options["callback_url"])
         state.task_id = task.task_id
@@ -423,9 +424,13 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     _report_result(state, record, files)
 
 
-def _show_uploads(state: _State, data: dict[str, Any]) -> None:
-    """Say which local files will be uploaded (once checked), and into which field."""
-    for line in describe_uploads(data):
+def _show_uploads(state: _State, spec: ModelSpec[Any], data: dict[str, Any]) -> None:
+    """Say which local files will be uploaded, and into which field, once the input (its files
+    included) is valid: a refused input lists its problems, never an upload."""
+    lines = describe_uploads(data)
+    if lines:
+        stage_input(spec, data)  # raises with every problem, before anything is sent
+    for line in lines:
         state.progress.print(f"upload {line}")
 
 
@@ -462,7 +467,7 @@ def submit(ctx: click.Context, /, model: str, **options: Any) -> None:
     state: _State = ctx.ensure_object(_State)
     spec = default_registry().get_model(model)
     data = _model_input(spec, options)
-    _show_uploads(state, data)
+    _show_uploads(state, spec, data)
     with connect(_connection(ctx, options)) as client:
         task = client.submit(model, data, callback_url=options["callback_url"])
     if state.json:

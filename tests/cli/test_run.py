@@ -104,6 +104,22 @@ def test_the_input_can_come_from_stdin(cli: Runner) -> None:
     assert sent["input"]["prompt"] == "from stdin"
 
 
+def test_a_request_body_for_another_model_is_refused(cli: Runner) -> None:
+    body = {"model": "hailuo/02-image-to-video-pro", "input": {"prompt": "a cat"}}
+    done = cli("submit", WAN, "--emulator", "--input", "-", stdin=json.dumps(body))
+    assert done.code == ExitCode.BAD_INPUT
+    assert "hailuo/02-image-to-video-pro" in done.err
+    assert done.out == ""  # nothing was sent
+
+
+def test_input_json_nested_too_deeply_is_a_clean_error(cli: Runner) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    done = cli("submit", WAN, "--emulator", "--input", "-", stdin=deep)
+    assert done.code == ExitCode.BAD_INPUT
+    assert "nested too deeply" in done.err
+    assert "Traceback" not in done.err
+
+
 def test_bad_input_is_one_message_listing_every_problem(cli: Runner) -> None:
     done = cli(
         "run", WAN, "--emulator", "--prompt", "", "--duration", "7", "--seed", "1.5",
@@ -140,6 +156,23 @@ def test_a_local_image_path_is_uploaded(cli: Runner, emulator: Emulator) -> None
     [upload] = emulator.uploads
     assert sent["input"]["image_url"].startswith(emulator.base_url)
     assert upload.size == image.stat().st_size
+
+
+@pytest.mark.parametrize("content", [None, b"not an image"], ids=["missing", "refused"])
+def test_a_refused_local_file_is_never_announced_as_an_upload(
+    cli: Runner, emulator: Emulator, content: bytes | None
+) -> None:
+    if content is not None:
+        (cli.cwd / "cat.png").write_bytes(content)
+    done = cli(
+        "run", WAN, "--base-url", emulator.base_url,
+        "--prompt", "a cat", "--image-url", "cat.png", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert "image_url" in done.err
+    assert "upload image_url" not in done.out + done.err
+    assert not emulator.uploads
+    assert not emulator.tasks
 
 
 def test_out_with_a_file_name_writes_that_file(cli: Runner) -> None:
