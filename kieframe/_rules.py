@@ -13,6 +13,7 @@ ways of saying "none" or "off").
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import msgspec
@@ -21,6 +22,7 @@ from ._errors import Problem
 from ._validation_types import struct_attributes
 
 __all__ = [
+    "FieldRule",
     "Rule",
     "count_range",
     "is_set",
@@ -33,6 +35,24 @@ __all__ = [
 
 #: A cross-field rule: the validated input in, a problem for each breach out.
 Rule: TypeAlias = Callable[[Any], Iterable[Problem]]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """A rule built here: it names the field paths it reads, which :class:`~kieframe.ModelSpec`
+    checks against the input (a typo would make the rule never fire)."""
+
+    described: str  # how the plugin wrote it: "mutually_exclusive('prompt', 'shots')"
+    paths: tuple[str, ...]
+    check: Rule
+
+    def __call__(self, value: Any) -> Iterable[Problem]:
+        return self.check(value)
+
+
+def _built(kind: str, paths: Iterable[str], rule: Rule, *shown: Any, **named: Any) -> FieldRule:
+    arguments = [*map(repr, shown), *(f"{key}={value!r}" for key, value in named.items())]
+    return FieldRule(f"{kind}({', '.join(arguments)})", tuple(paths), rule)
 
 
 class _Missing:
@@ -92,7 +112,7 @@ def mutually_exclusive(*paths: str) -> Rule:
                 f"only one of {_names(paths)}",
             )
 
-    return rule
+    return _built("mutually_exclusive", paths, rule, *paths)
 
 
 def one_of_required(*paths: str) -> Rule:
@@ -104,7 +124,7 @@ def one_of_required(*paths: str) -> Rule:
         if not any(is_set(value_at(value, path)) for path in paths):
             yield Problem(paths[0], f"is required unless {_names(paths[1:])} is set")
 
-    return rule
+    return _built("one_of_required", paths, rule, *paths)
 
 
 def _condition(path: str, when: Any) -> tuple[Callable[[Any], bool], str]:
@@ -133,7 +153,7 @@ def requires(path: str, *needed: str, when: Any = _UNSET) -> Rule:
                 if not is_set(value_at(value, other)):
                     yield Problem(other, f"is required when {condition}")
 
-    return rule
+    return _built("requires", (path, *needed), rule, path, *needed)
 
 
 def _listed(values: Iterable[Any]) -> str:
@@ -159,7 +179,7 @@ def only_with(
                 limit,
             )
 
-    return rule
+    return _built("only_with", (path, other), rule, path, other=other)
 
 
 def _count(low: int, high: int) -> str:
@@ -175,6 +195,10 @@ def count_range(path: str, *, by: str, ranges: Mapping[Any, tuple[int, int]]) ->
     value of ``by`` missing from ``ranges`` leaves the count unchecked.
     """
 
+    for low, high in ranges.values():
+        if low > high:
+            raise ValueError(f"count_range({path!r}): a range ({low}, {high}) is empty")
+
     def rule(value: Any) -> Iterator[Problem]:
         key = value_at(value, by)
         if key not in ranges:
@@ -189,4 +213,4 @@ def count_range(path: str, *, by: str, ranges: Mapping[Any, tuple[int, int]]) ->
                 f"{_count(low, high)} when {by!r} is {key!r}",
             )
 
-    return rule
+    return _built("count_range", (path, by), rule, path, by=by)
