@@ -13,7 +13,6 @@ ways of saying "none" or "off").
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import msgspec
@@ -22,7 +21,6 @@ from ._errors import Problem
 from ._validation_types import struct_attributes
 
 __all__ = [
-    "FieldRule",
     "Rule",
     "count_range",
     "is_set",
@@ -35,24 +33,6 @@ __all__ = [
 
 #: A cross-field rule: the validated input in, a problem for each breach out.
 Rule: TypeAlias = Callable[[Any], Iterable[Problem]]
-
-
-@dataclass(frozen=True, slots=True)
-class FieldRule:
-    """A rule built here: it names the field paths it reads, which :class:`~kieframe.ModelSpec`
-    checks against the input (a typo would make the rule never fire)."""
-
-    described: str  # how the plugin wrote it: "mutually_exclusive('prompt', 'shots')"
-    paths: tuple[str, ...]
-    check: Rule
-
-    def __call__(self, value: Any) -> Iterable[Problem]:
-        return self.check(value)
-
-
-def _built(kind: str, paths: Iterable[str], rule: Rule, *shown: Any, **named: Any) -> FieldRule:
-    arguments = [*map(repr, shown), *(f"{key}={value!r}" for key, value in named.items())]
-    return FieldRule(f"{kind}({', '.join(arguments)})", tuple(paths), rule)
 
 
 class _Missing:
@@ -112,7 +92,7 @@ def mutually_exclusive(*paths: str) -> Rule:
                 f"only one of {_names(paths)}",
             )
 
-    return _built("mutually_exclusive", paths, rule, *paths)
+    return rule
 
 
 def one_of_required(*paths: str) -> Rule:
@@ -124,7 +104,7 @@ def one_of_required(*paths: str) -> Rule:
         if not any(is_set(value_at(value, path)) for path in paths):
             yield Problem(paths[0], f"is required unless {_names(paths[1:])} is set")
 
-    return _built("one_of_required", paths, rule, *paths)
+    return rule
 
 
 def _condition(path: str, when: Any) -> tuple[Callable[[Any], bool], str]:
@@ -153,7 +133,7 @@ def requires(path: str, *needed: str, when: Any = _UNSET) -> Rule:
                 if not is_set(value_at(value, other)):
                     yield Problem(other, f"is required when {condition}")
 
-    return _built("requires", (path, *needed), rule, path, *needed)
+    return rule
 
 
 def _listed(values: Iterable[Any]) -> str:
@@ -179,7 +159,7 @@ def only_with(
                 limit,
             )
 
-    return _built("only_with", (path, other), rule, path, other=other)
+    return rule
 
 
 def _count(low: int, high: int) -> str:
@@ -195,10 +175,6 @@ def count_range(path: str, *, by: str, ranges: Mapping[Any, tuple[int, int]]) ->
     value of ``by`` missing from ``ranges`` leaves the count unchecked.
     """
 
-    for low, high in ranges.values():
-        if low > high:
-            raise ValueError(f"count_range({path!r}): a range ({low}, {high}) is empty")
-
     def rule(value: Any) -> Iterator[Problem]:
         key = value_at(value, by)
         if key not in ranges:
@@ -213,4 +189,4 @@ def count_range(path: str, *, by: str, ranges: Mapping[Any, tuple[int, int]]) ->
                 f"{_count(low, high)} when {by!r} is {key!r}",
             )
 
-    return _built("count_range", (path, by), rule, path, by=by)
+    return rule

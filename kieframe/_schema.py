@@ -40,7 +40,6 @@ import msgspec
 from ._errors import Problem
 from ._fields import BOUND_NAMES, MediaKind, media, media_list, number_meta, url_pattern
 from ._spec import ModelSpec, OutputCount, OutputKind
-from ._spec_checks import check_input
 from ._validation import Validator, validator_for
 
 __all__ = ["SchemaError", "media_facts", "media_kind", "spec_from_schema", "struct_from_schema"]
@@ -137,7 +136,6 @@ class _DeferredSpec(ModelSpec[Any]):
 
     __slots__ = ("_build",)
     _build: Callable[[], type[msgspec.Struct]] | None
-    _checks_input_now = False  # the compiled Struct is checked when it is built
 
     def __init__(self, *, build: Callable[[], type[msgspec.Struct]], **options: Any) -> None:
         object.__setattr__(self, "_build", None)  # ModelSpec's own checks see the placeholder
@@ -153,7 +151,6 @@ class _DeferredSpec(ModelSpec[Any]):
                 current = _INPUT_SLOT.__get__(self)
                 if current is _Pending:
                     current = self._build()
-                    check_input(self.id, current, self.rules)
                     _VALIDATOR_SLOT.__set__(self, validator_for(current))
                     _INPUT_SLOT.__set__(self, current)
         return current

@@ -5,14 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 import msgspec
 
 from ._errors import InputValidationError, Problem
 from ._fields import MediaLimits, is_list_type, media_limits
 from ._request_body import request_body
-from ._spec_checks import check_input
 from ._validation import Preparer, Validator, validator_for
 from ._validation_describe import ordered_choices
 from ._validation_types import FieldInfo, input_fields
@@ -74,8 +73,6 @@ class ModelSpec(Generic[InputT]):
     tags: tuple[str, ...] = field(default=())
     _validator: Validator = field(init=False, repr=False, compare=False)
     _preparer: Preparer | None = field(default=None, init=False, repr=False, compare=False)
-    # False where the input Struct is compiled later (and checked then): see _schema.py.
-    _checks_input_now: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         if not (isinstance(self.input_type, type) and issubclass(self.input_type, msgspec.Struct)):
@@ -92,8 +89,6 @@ class ModelSpec(Generic[InputT]):
             raise ValueError(f"{self.id}: outputs must be 'one' or 'many'")
         if not all(callable(rule) for rule in self.rules):
             raise TypeError(f"{self.id}: each rule must be a callable")
-        if self._checks_input_now:
-            check_input(self.id, self.input_type, self.rules)
         object.__setattr__(self, "_validator", validator_for(self.input_type))
 
     def validate(self, data: Any) -> InputT:
