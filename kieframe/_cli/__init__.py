@@ -36,7 +36,7 @@ def main() -> None:
     if missing:
         sys.stderr.write(
             f"kieframe: the command line needs kieframe's 'cli' extra ({', '.join(missing)} "
-            "missing): pip install 'kieframe[cli]'\n"
+            "missing): pip install 'kieframe[cli]' (from a clone: pip install -e 'PATH[cli]')\n"
         )
         raise SystemExit(1)
     from ._root import cli
