@@ -61,10 +61,13 @@ def _plain(node: mi.Type) -> Any:
     if isinstance(node, mi.BoolType):
         return False
     if isinstance(node, mi.IntType | mi.FloatType):
-        low = node.ge if node.ge is not None else node.gt
-        if low is None:
+        if node.ge is not None:
+            return node.ge
+        if node.gt is None:
             return 1
-        return low if node.ge is not None else (low + 1 if isinstance(node, mi.IntType) else low)
+        high = node.le if node.le is not None else node.lt
+        above = node.gt + 1  # the next int; for a float, also inside unless the range is narrower
+        return above if high is None or above < high else (node.gt + high) / 2
     if isinstance(node, mi.StrType):
         least, most = node.min_length or 0, node.max_length
         text = _TEXT.ljust(least, "!")
