@@ -381,9 +381,19 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         arrive; up to ``concurrency`` files download at once. Raises
         :class:`~kieframe.DownloadError`.
         """
+        _check_record(record)
         plans = self._performer.run(plans_op(record, Path(to)))
         ops = [download_op(plan, record, progress=progress) for plan in plans]
         return self._performer.run_all(ops, concurrency=concurrency)
+
+
+def _check_record(record: object) -> None:
+    """Refuse what is no finished task's record (a Task, an id) with a message saying what is."""
+    if not isinstance(record, TaskRecord):
+        raise TypeError(
+            f"download() takes the TaskRecord that wait() returns, not {type(record).__name__}: "
+            "record = client.wait(task); client.download(record, to=...)"
+        )
 
 
 class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
@@ -495,6 +505,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
 
         The files download as asyncio tasks, at most ``concurrency`` at once.
         """
+        _check_record(record)
         plans = await self._performer.run(plans_op(record, Path(to)))
         ops = [download_op(plan, record, progress=progress) for plan in plans]
         return await self._performer.run_all(ops, concurrency=concurrency)

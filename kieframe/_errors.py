@@ -217,14 +217,27 @@ class InputValidationError(KieError, ValueError):
 
 
 class UnknownModelError(KieError, LookupError):
-    """No installed plugin provides the model id; suggests close matches."""
+    """No installed plugin provides the model id; suggests close matches.
 
-    def __init__(self, model_id: str, *, suggestions: Iterable[str] = ()) -> None:
+    ``failed_plugins`` holds a line per plugin that failed to load (its name and why): the
+    model may be one of theirs, so the message names them.
+    """
+
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        suggestions: Iterable[str] = (),
+        failed_plugins: Iterable[str] = (),
+    ) -> None:
         self.model_id = model_id
         self.suggestions = tuple(suggestions)
+        self.failed_plugins = tuple(failed_plugins)
         text = f"no installed plugin provides the model {model_id!r}"
         if self.suggestions:
             text += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+        for failure in self.failed_plugins:
+            text += f"\n  (it may be a model of the plugin {failure})"
         super().__init__(text)
 
 

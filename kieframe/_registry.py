@@ -263,7 +263,7 @@ class Registry:
         """Which plugin serves ``model_id`` and what it replaces; raises for an unknown id."""
         catalogue = self._catalogue()
         if model_id not in catalogue:
-            raise UnknownModelError(model_id, suggestions=_suggest(model_id, catalogue))
+            raise self._unknown(model_id, catalogue)
         return self._sources[model_id]
 
     def replaced(self, model_id: str) -> ModelSpec[Any] | None:
@@ -279,7 +279,18 @@ class Registry:
             return catalogue[model_id][0]  # one lookup: a submit's first step
         except KeyError:
             pass
-        raise UnknownModelError(model_id, suggestions=_suggest(model_id, catalogue))
+        raise self._unknown(model_id, catalogue)
+
+    def _unknown(self, model_id: str, catalogue: Iterable[str]) -> UnknownModelError:
+        """The error for an unknown id; it names the plugins that failed to load."""
+        return UnknownModelError(
+            model_id,
+            suggestions=_suggest(model_id, catalogue),
+            failed_plugins=[
+                f"{failure.name!r}, which failed to load: {failure.error}"
+                for failure in self._failures
+            ],
+        )
 
     def models(self) -> tuple[ModelSpec[Any], ...]:
         """Every registered model, sorted by id."""

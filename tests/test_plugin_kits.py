@@ -42,6 +42,19 @@ def test_the_example_plugins_tests_run_with_pytest_asyncio_installed(tmp_path: P
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def _kit_extras(pyproject: str) -> list[str]:
+    return [line for line in pyproject.splitlines() if line.startswith("test = ")]
+
+
+@pytest.mark.parametrize(
+    "pyproject",
+    ["contrib/kieframe-example/pyproject.toml", "contrib/template/template/pyproject.toml.jinja"],
+)
+def test_a_kits_test_extra_brings_the_command_its_readme_runs(pyproject: str) -> None:
+    [extra] = _kit_extras((ROOT / pyproject).read_text())
+    assert '"kieframe[cli]"' in extra
+
+
 def test_a_generated_plugins_tests_run_with_pytest_asyncio_installed(tmp_path: Path) -> None:
     pytest.importorskip("pytest_asyncio")
     copier = pytest.importorskip("copier")
@@ -57,3 +70,26 @@ def test_a_generated_plugins_tests_run_with_pytest_asyncio_installed(tmp_path: P
     done = _author_pytest(tmp_path / "generated")
     assert "INTERNALERROR" not in done.stdout + done.stderr
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_generated_plugin_passes_its_own_linter(tmp_path: Path) -> None:
+    copier = pytest.importorskip("copier")
+    shutil.copytree(ROOT / "contrib" / "template", tmp_path / "template")
+    copier.run_copy(
+        str(tmp_path / "template"),
+        str(tmp_path / "generated"),
+        data={"project_name": "kieframe-acme", "model_id": "acme/animate"},
+        defaults=True,
+        quiet=True,
+        unsafe=False,
+    )
+    for check in (["check"], ["format", "--check"]):
+        done = subprocess.run(  # noqa: S603 - this interpreter's ruff, fixed arguments
+            [sys.executable, "-m", "ruff", *check, "--no-cache", "."],
+            cwd=tmp_path / "generated",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -108,6 +108,22 @@ def test_broken_plugin_is_reported_by_name_and_skipped(
     assert "kf_broken" in caplog.text
 
 
+@pytest.mark.parametrize("lookup", ["get_model", "source"])
+def test_an_unknown_model_names_the_plugins_that_failed_to_load(
+    installed: Any, lookup: str
+) -> None:
+    installed("kf_gone", "raise RuntimeError('no acme today')\n")
+    registry = Registry(environ={})
+    with pytest.raises(kieframe.UnknownModelError) as caught:
+        getattr(registry, lookup)("acme/animate")
+    assert "'kf_gone'" in str(caught.value)
+    assert "failed to load" in str(caught.value)
+    assert "no acme today" in str(caught.value)
+    assert caught.value.failed_plugins == (
+        "'kf_gone', which failed to load: RuntimeError: no acme today",
+    )
+
+
 def test_strict_mode_raises_on_a_broken_plugin(installed: Any) -> None:
     installed("kf_broken", "import no_such_module_anywhere\n")
     registry = Registry(environ={"KIEFRAME_STRICT_PLUGINS": "1"})

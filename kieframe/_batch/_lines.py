@@ -65,6 +65,8 @@ class _Raw:
     input: Mapping[str, Any] | None
     cells: Mapping[str, str] | None = None  # CSV: typed once the model is known
     problem: str | None = None
+    #: The id of a line that gives none; the line number unless set (a CSV row's number).
+    default_id: str | None = None
 
 
 def read_lines(
@@ -79,7 +81,7 @@ def read_lines(
     problems: list[LineProblem] = []
     seen: set[str] = set()
     for raw in raws:
-        ident = raw.id if raw.id is not None else str(raw.line)
+        ident = raw.id if raw.id is not None else (raw.default_id or str(raw.line))
         found: list[LineProblem] = []
         if raw.problem is not None:
             found.append(LineProblem(line=raw.line, id=raw.id, field=None, message=raw.problem))
@@ -160,7 +162,7 @@ def submit_input(spec: ModelSpec[Any], data: Mapping[str, Any]) -> dict[str, Any
 
 
 def _read_jsonl(path: Path) -> Iterator[_Raw]:
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:  # -sig: a BOM (Excel, Notepad) is no data
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
@@ -200,15 +202,41 @@ def _jsonl_line(number: int, item: Any) -> _Raw:
 
 
 def _read_csv(path: Path, model: str | None) -> Iterator[_Raw]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        for number, row in enumerate(reader, start=1):
-            if None in row:
+    """The rows under the header, numbered by the file line they start on (the header is 1).
+
+    A row's default id stays its row number (1 for the first row under the header): ids were
+    that before rows were numbered by file line, and a resumed batch must find its lines.
+    """
+    with path.open(encoding="utf-8-sig", newline="") as handle:  # Excel's "CSV UTF-8" has a BOM
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        row_number = 0
+        while True:
+            start = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                return
+            if not row:  # a blank line
+                continue
+            row_number += 1
+            if len(row) > len(header):
                 yield _Raw(
-                    line=number, id=None, model=None, input=None, problem="more cells than columns"
+                    line=start,
+                    id=None,
+                    model=None,
+                    input=None,
+                    problem="more cells than columns",
+                    default_id=str(row_number),
                 )
                 continue
-            cells = {key: value for key, value in row.items() if value not in (None, "")}
+            cells = {key: value for key, value in zip(header, row, strict=False) if value != ""}
             ident = cells.pop("id", None)
             chosen = cells.pop("model", None) or model
-            yield _Raw(line=number, id=ident, model=chosen, input={}, cells=cells)
+            yield _Raw(
+                line=start,
+                id=ident,
+                model=chosen,
+                input={},
+                cells=cells,
+                default_id=str(row_number),
+            )

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import msgspec
 
-from ._plan import KIE_CREATE_WINDOW, KIE_CREATES
+from ..lifecycle import RateLimits
+from ._plan import create_rate
 from ._records import BatchStatus, LineRecord, LineStatus, Reconcile
 from ._store import BatchStore, StoredLine
 
@@ -64,11 +65,15 @@ def reconcile_list(store: BatchStore) -> list[Reconcile]:
     ]
 
 
-def snapshot(store: BatchStore, *, running: bool) -> BatchStatus:
-    """Counts per status, creates in the last minute, a time floor for the rest, bytes, credits."""
+def snapshot(store: BatchStore, *, running: bool, limits: RateLimits | None = None) -> BatchStatus:
+    """Counts per status, creates in the last minute, a time floor for the rest, bytes, credits.
+
+    The create budget is the client's (``limits``, a default client's unless given), as the
+    preview's time floor counts it.
+    """
     counts = store.counts()
     sent, size, credits = store.figures(since=time.time() - 60)
-    budget = round(KIE_CREATES * 60 / KIE_CREATE_WINDOW)
+    budget = round(create_rate(limits or RateLimits()) * 60)
     left = sum(counts.get(status.value, 0) for status in _LEFT)
     rate = sent if running else budget  # running: nothing sent in the last minute, no rate
     return BatchStatus(

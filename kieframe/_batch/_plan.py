@@ -17,6 +17,7 @@ __all__ = [
     "Pace",
     "Preview",
     "WaitMode",
+    "create_rate",
     "polls_per_task",
     "rates",
 ]
@@ -53,42 +54,62 @@ class Pace:
     mode: WaitMode
     #: The most creates per second (the create budget).
     create_rate: float
-    #: The reads per second polling every task at the full create rate would need.
+    #: The reads per second polling the tasks would need at the full create rate.
     reads_needed: float
     #: The creates per second to expect when every task takes the typical time.
     expected_rate: float
     #: The most tasks polled at once (``PACED`` only): a finished task frees its place at once.
     in_flight: int | None = None
+    #: The reads per second polling only the lines to send would need (None: not counted).
+    reads_for_lines: float | None = None
 
 
-def rates(*, limits: RateLimits, plan: PollPlan, typical_seconds: float, callbacks: bool) -> Pace:
+def create_rate(limits: RateLimits) -> float:
+    """The most creates per second: the client's budget (kie.ai's, with a margin for network
+    jitter, unless configured; kie.ai's own when the client sets none)."""
+    if limits.creates <= 0:
+        return KIE_CREATES / KIE_CREATE_WINDOW
+    return limits.creates / limits.create_window
+
+
+def rates(
+    *,
+    limits: RateLimits,
+    plan: PollPlan,
+    typical_seconds: float,
+    callbacks: bool,
+    lines: int | None = None,
+) -> Pace:
     """The wait mode and the pace of creates for tasks that take ``typical_seconds``.
 
-    When polling cannot follow the full create rate and there is no callback URL, creates are
-    gated on the tasks being polled: at most as many at once as the read budget can poll when
-    each takes the typical time (at least one). Tasks that take that long then come at the rate
-    the read budget allows; tasks that finish sooner make room sooner, up to the create budget.
+    The mode is planned for the full create rate, whatever the number of lines: more lines may
+    join the batch while it runs (another file, another worker). ``lines`` (the lines to send
+    now) only sets :attr:`Pace.reads_for_lines`. When polling cannot follow and there is no
+    callback URL, creates are gated on the tasks being polled: at most as many at once as the
+    read budget can poll when each takes the typical time (at least one). Tasks that take that
+    long then come at the rate the read budget allows; tasks that finish sooner make room
+    sooner, up to the create budget.
     """
-    # The client's budget (kie.ai's, with a margin for network jitter, unless configured).
-    create_rate = (
-        KIE_CREATES / KIE_CREATE_WINDOW
-        if limits.creates <= 0
-        else limits.creates / limits.create_window
-    )
+    most = create_rate(limits)
     polls = polls_per_task(plan, typical_seconds)
-    needed = create_rate * polls
+    needed = most * polls
+    # Polled at once: the tasks created in a typical task's time, or all of them if fewer.
+    for_lines = (
+        None if lines is None else min(lines, most * typical_seconds) * polls / typical_seconds
+    )
     budget = math.inf if limits.reads <= 0 else _READ_SHARE * limits.reads / limits.read_window
     if needed <= budget or callbacks:
         mode = WaitMode.POLLING if needed <= budget else WaitMode.CALLBACKS
-        return Pace(mode=mode, create_rate=create_rate, reads_needed=needed,
-                    expected_rate=create_rate)  # fmt: skip
+        return Pace(mode=mode, create_rate=most, reads_needed=needed, reads_for_lines=for_lines,
+                    expected_rate=most)  # fmt: skip
     in_flight = max(1, math.floor(budget * typical_seconds / polls))
     return Pace(
         mode=WaitMode.PACED,
-        create_rate=create_rate,
+        create_rate=most,
         reads_needed=needed,
+        reads_for_lines=for_lines,
         in_flight=in_flight,
-        expected_rate=min(create_rate, in_flight / typical_seconds),
+        expected_rate=min(most, in_flight / typical_seconds),
     )
 
 
@@ -98,11 +119,13 @@ class Preview:
 
     ``create_rate`` is the most creates per second (the create budget); ``floor_seconds`` is
     the least time it allows for the lines still to send; ``reads_needed`` is the reads per
-    second polling would need at the full create rate, against ``read_budget``. When polling
-    cannot follow and there is no callback URL (``mode`` is ``PACED``), creates wait for room
-    among at most ``in_flight`` tasks being polled at once: tasks that take their model's typical
-    time then come at about ``expected_rate`` per second, and tasks that finish sooner make room
-    sooner (up to ``create_rate``).
+    second polling would need at the full create rate, against ``read_budget`` (the mode is
+    planned on it: lines may join while the batch runs), ``reads_for_lines`` what the lines to
+    send now would need.
+    When polling cannot follow and there is no callback URL (``mode`` is ``PACED``), creates wait
+    for room among at most ``in_flight`` tasks being polled at once: tasks that take their
+    model's typical time then come at about ``expected_rate`` per second, and tasks that finish
+    sooner make room sooner (up to ``create_rate``).
     """
 
     total: int
@@ -121,13 +144,12 @@ class Preview:
     notes: Sequence[str] = field(default_factory=tuple)
     in_flight: int | None = None
     expected_rate: float | None = None
+    reads_for_lines: float | None = None
 
     def describe(self) -> list[str]:
         """The preview as lines of text for people."""
-        out = [
-            f"{self.total} lines: {self.to_send} to send, "
-            + ", ".join(f"{count} {status}" for status, count in sorted(self.counts.items()))
-        ]
+        counts = [f"{count} {status}" for status, count in sorted(self.counts.items())]
+        out = [", ".join([f"{self.total} lines: {self.to_send} to send", *counts])]
         if self.problems:
             out.append(f"{len(self.problems)} problems in invalid lines (they are skipped)")
         balance = "unknown" if self.balance is None else f"{self.balance} credits"
@@ -140,14 +162,27 @@ class Preview:
             f"{self.create_rate * 60:.0f} per minute (kie.ai allows {KIE_CREATES} per "
             f"{KIE_CREATE_WINDOW:g} s)"
         )
+        these = (
+            ""
+            if self.reads_for_lines is None
+            else f" (these {self.to_send} lines alone: {self.reads_for_lines:.1f} reads/s)"
+        )
         out.append(
-            f"waiting by {self.mode.value}: polling every task at the create rate needs "
-            f"{self.reads_needed:.1f} reads/s against a budget of {self.read_budget:.1f}/s"
+            f"waiting {_WAITING[self.mode]}: polling at the full create rate needs "
+            f"{self.reads_needed:.1f} reads/s{these} against a budget of {self.read_budget:.1f}/s"
         )
         out += list(self.notes)
         if self.reconcile:
             out.append(f"{len(self.reconcile)} creates to reconcile (never resent automatically)")
         return out
+
+
+#: How the preview says each wait mode.
+_WAITING = {
+    WaitMode.POLLING: "by polling",
+    WaitMode.CALLBACKS: "for callbacks",
+    WaitMode.PACED: "by polling, creates paced",
+}
 
 
 def _duration(seconds: float) -> str:

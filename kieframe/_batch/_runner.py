@@ -159,6 +159,7 @@ class Runner:
             plan=self.options.poll,
             typical_seconds=typical,
             callbacks=self.options.callback_url is not None,
+            lines=to_send,
         )
         limits = self.options.limits
         budget = limits.reads / limits.read_window if limits.reads > 0 else float("inf")
@@ -192,6 +193,7 @@ class Runner:
             notes=tuple(notes),
             in_flight=pace.in_flight,
             expected_rate=pace.expected_rate if pace.in_flight is not None else None,
+            reads_for_lines=pace.reads_for_lines,
         )
 
     def _typical(self, model: str) -> float:
@@ -213,7 +215,9 @@ class Runner:
                 now = time.monotonic()
                 if self.options.on_progress and now - last_progress >= self.options.progress_every:
                     last_progress = now
-                    status = await asyncio.to_thread(snapshot, self.store, running=True)
+                    status = await asyncio.to_thread(
+                        snapshot, self.store, running=True, limits=self.options.limits
+                    )
                     self.options.on_progress(status)  # (a store may wait out a database outage)
                 if now >= next_look:  # workers that died: a lapse shows within a heartbeat
                     next_look = now + self.options.lease / 3

@@ -29,6 +29,7 @@ from .._client import Client
 from .._config import DEFAULT_BASE_URL
 from .._core._fileplan import DownloadProgress
 from .._errors import AuthenticationError, KieError, SubmissionUncertain, WaitTimeout
+from .._files._local import stage_input
 from .._journal import JournalEntry, JournalStatus
 from .._records import TaskRecord
 from .._registry import default_registry
@@ -142,6 +143,12 @@ def models(state: _State, category: str | None, family: str | None, search: str 
         _emit([describe_json(spec, registry.source(spec.id)) for spec in specs])
     else:
         _out.print(models_table(specs, served))
+    for failure in registry.failures:  # their models are missing from the list
+        _err.print(
+            f"note: plugin {failure.name!r} failed to load, so its models are not listed: "
+            f"{failure.error} (see kieframe plugins)",
+            markup=False,
+        )
 
 
 @cli.command()
@@ -217,6 +224,9 @@ class _ModelCommand(click.Command):
                 spec = default_registry().get_model(model)
             except KieError:
                 if not wants_help:
+                    options = args[: args.index("--")] if "--" in args else args
+                    if "--json" in options:  # parsed only after the model: report as asked
+                        ctx.ensure_object(_State).json = True
                     raise
             else:
                 base = [p for p in self.params if not (p.name or "").startswith(FIELD_PREFIX)]
@@ -351,10 +361,16 @@ def _names_a_file(out: Path) -> bool:
     return bool(out.suffix) and not out.is_dir()
 
 
-def _check_out(out: Path) -> None:
-    """Refuse, before anything is sent, an ``--out`` file that exists (nothing is overwritten)."""
+def _check_out(out: Path, spec: ModelSpec[Any] | None = None) -> None:
+    """Refuse, before anything is sent, an ``--out`` file that exists (nothing is overwritten),
+    or one file for a model that returns several."""
     if _names_a_file(out) and (out.exists() or out.is_symlink()):
         raise click.UsageError(f"--out {out} exists; kieframe overwrites nothing: name a new file")
+    if _names_a_file(out) and spec is not None and spec.outputs == "many":
+        raise click.UsageError(
+            f"--out {out} names one file, but {spec.id} may return several: give a folder to "
+            f"save them in (for example --out {out.with_suffix('')})"
+        )
 
 
 def _save(
@@ -367,7 +383,7 @@ def _save(
     if count != 1:
         raise click.UsageError(
             f"--out {out} names one file, but task {record.task_id} has {count} results: "
-            "give a folder"
+            f"give a folder (kieframe download {record.task_id} --out {out.with_suffix('')})"
         )
     _check_out(out)
     [saved] = client.download(record, to=out.parent, progress=progress)
@@ -396,8 +412,8 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     spec = default_registry().get_model(model)
     data = _model_input(spec, options)
     if not options["no_download"]:
-        _check_out(options["out"])
-    _show_uploads(state, data)
+        _check_out(options["out"], spec)
+    _show_uploads(state, spec, data)
     with connect(_connection(ctx, options)) as client:
         task = client.submit(model, data, callback_url=options["callback_url"])
         state.task_id = task.task_id
@@ -410,9 +426,13 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     _report_result(state, record, files)
 
 
-def _show_uploads(state: _State, data: dict[str, Any]) -> None:
-    """Say which local files will be uploaded (once checked), and into which field."""
-    for line in describe_uploads(data):
+def _show_uploads(state: _State, spec: ModelSpec[Any], data: dict[str, Any]) -> None:
+    """Say which local files will be uploaded, and into which field, once the input (its files
+    included) is valid: a refused input lists its problems, never an upload."""
+    lines = describe_uploads(data)
+    if lines:
+        stage_input(spec, data)  # raises with every problem, before anything is sent
+    for line in lines:
         state.progress.print(f"upload {line}")
 
 
@@ -449,7 +469,7 @@ def submit(ctx: click.Context, /, model: str, **options: Any) -> None:
     state: _State = ctx.ensure_object(_State)
     spec = default_registry().get_model(model)
     data = _model_input(spec, options)
-    _show_uploads(state, data)
+    _show_uploads(state, spec, data)
     with connect(_connection(ctx, options)) as client:
         task = client.submit(model, data, callback_url=options["callback_url"])
     if state.json:

@@ -19,8 +19,6 @@ import click
 from .._config import (
     DEFAULT_BASE_URL,
     DEFAULT_UPLOAD_BASE_URL,
-    ENV_BASE_URL,
-    ENV_UPLOAD_BASE_URL,
     resolve_database_url,
 )
 
@@ -68,7 +66,11 @@ class Connection:
 
 
 def connection_options(function: F) -> F:
-    """Add ``--emulator``, ``--base-url``, ``--upload-base-url`` and ``--poll-every``."""
+    """Add ``--emulator``, ``--base-url``, ``--upload-base-url`` and ``--poll-every``.
+
+    The hosts' environment variables are the client's to read, not click's: an error in one
+    then names the variable, not "the argument".
+    """
     decorators = (
         click.option(
             "--emulator",
@@ -78,13 +80,11 @@ def connection_options(function: F) -> F:
         ),
         click.option(
             "--base-url",
-            envvar=ENV_BASE_URL,
             metavar="URL",
             help=f"The Jobs API host [env KIE_BASE_URL; default {DEFAULT_BASE_URL}].",
         ),
         click.option(
             "--upload-base-url",
-            envvar=ENV_UPLOAD_BASE_URL,
             metavar="URL",
             help="The upload API host [env KIE_UPLOAD_BASE_URL; default: a custom --base-url "
             f"(not kie.ai's), else {DEFAULT_UPLOAD_BASE_URL}].",

@@ -33,6 +33,8 @@ __all__ = [
     "build_input",
     "describe_uploads",
     "field_options",
+    "has_option",
+    "is_flag",
     "option_name",
     "parse_assignment",
     "parse_value",
@@ -56,18 +58,28 @@ def parse_assignment(spec: ModelSpec[Any], assignment: str) -> tuple[str, Any]:
     return key, parse_value(by_name.get(key), text)
 
 
-def read_input_file(path: str) -> dict[str, Any]:
-    """Read a JSON input object (``-`` for standard input); a full request body is unwrapped."""
+def read_input_file(path: str, *, model: str | None = None) -> dict[str, Any]:
+    """Read a JSON input object (``-`` for standard input); a full request body is unwrapped.
+
+    A body for another model than ``model`` is refused: its input was written for that one.
+    """
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
         data = json.loads(text)
     except (OSError, ValueError) as error:
         raise click.BadParameter(f"cannot read {path}: {error}", param_hint="--input") from None
-    if (
-        isinstance(data, dict)
-        and set(data) <= {"model", "input", "callBackUrl"}
-        and "input" in data
-    ):
+    except RecursionError:
+        raise click.BadParameter(
+            f"cannot read {path}: its JSON is nested too deeply", param_hint="--input"
+        ) from None
+    if isinstance(data, dict) and set(data) <= _REQUEST_KEYS and "input" in data:
+        named = data.get("model")
+        if model is not None and named is not None and named != model:
+            raise click.BadParameter(
+                f"{path} is a request for the model {named!r}, not {model!r}: run {named!r}, "
+                'or drop its "model" key to send its input to this model',
+                param_hint="--input",
+            )
         data = data["input"]
     if not isinstance(data, dict):
         raise click.BadParameter(f"{path} must hold a JSON object", param_hint="--input")
@@ -82,7 +94,7 @@ def build_input(
     field_values: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Merge the input file, then ``--set``, then the per-field options (the last one wins)."""
-    data: dict[str, Any] = read_input_file(input_file) if input_file else {}
+    data: dict[str, Any] = read_input_file(input_file, model=spec.id) if input_file else {}
     by_name = {field.name: field for field in spec.fields}
     for key, value in data.items():
         field = by_name.get(key)
@@ -126,13 +138,23 @@ def option_name(field: FieldInfo) -> str:
     return "--" + field.name.replace("_", "-").lower()
 
 
+def has_option(field: FieldInfo) -> bool:
+    """Whether a field gets an option of its own (else ``--set NAME=VALUE`` sets it)."""
+    return bool(_NAME.match(field.name))
+
+
+def is_flag(field: FieldInfo) -> bool:
+    """Whether a field's option is a ``--x/--no-x`` flag (a boolean field)."""
+    return _is_bool(field.type)
+
+
 def field_options(spec: ModelSpec[Any], *, taken: Iterable[str]) -> list[click.Option]:
     """One option per input field whose name is free; booleans get ``--x/--no-x`` flags."""
     taken = set(taken)
     options = []
     for field in spec.fields:
         name = option_name(field)
-        if not _NAME.match(field.name) or name in taken:
+        if not has_option(field) or name in taken:
             continue
         limits = media_limits(field.type)
         text = describe_type(field.type)

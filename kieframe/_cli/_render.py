@@ -18,7 +18,8 @@ from .._registry import ModelSource, PluginFailure, PluginInfo
 from .._spec import ModelSpec
 from .._validation_describe import describe_type
 from .._validation_types import FieldInfo
-from ._inputs import option_name
+from ._inputs import has_option, is_flag, option_name
+from ._sample import sample_input
 
 __all__ = [
     "category",
@@ -342,14 +343,17 @@ def _minutes(seconds: float) -> str:
 
 
 def _quick_start(spec: ModelSpec[Any]) -> str:
-    """The command that runs the model's first example: whole (never cut), one option a line."""
-    example: Mapping[str, Any] = spec.examples[0]["input"] if spec.examples else {}
+    """The command that runs the model's first example: whole (never cut), one option a line.
+
+    A model without an example runs a small valid input instead (:func:`sample_input`).
+    """
+    data: Mapping[str, Any] = (
+        spec.examples[0]["input"] if spec.examples else (sample_input(spec) or {})
+    )
     lines = [shlex.join(["kieframe", "run", spec.id, "--emulator"])]
     for field in spec.fields:
-        if field.required:
-            value = example.get(field.name, "...")
-            text = json.dumps(value) if not isinstance(value, str) else value
-            lines.append(shlex.join([option_name(field), text]))
+        if field.name in data:
+            lines += [shlex.join(args) for args in _option_args(field, data[field.name])]
     if spec.requires_callback:
         lines.append(shlex.join(["--callback-url", _CALLBACK_EXAMPLE]))
     return " \\\n    ".join(lines)
@@ -357,6 +361,19 @@ def _quick_start(spec: ModelSpec[Any]) -> str:
 
 #: The callback URL the page of a model that requires one shows (the reader's own endpoint).
 _CALLBACK_EXAMPLE = "http://127.0.0.1:8080/kie-callback"
+
+
+def _option_args(field: FieldInfo, value: Any) -> list[list[str]]:
+    """The options that set ``field`` to ``value`` on the command line, as `run` reads them."""
+    name = option_name(field)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if not has_option(field) or value == []:  # an empty list of media: no option to repeat
+        return [["--set", f"{field.name}={text}"]]
+    if is_flag(field) and isinstance(value, bool):
+        return [[name if value else f"--no-{name[2:]}"]]
+    if isinstance(value, list) and media_limits(field.type) is not None:
+        return [[name, item] for item in value]  # a list of media: the option once per item
+    return [[name, text]]
 
 
 def _run_call(spec: ModelSpec[Any]) -> list[str]:

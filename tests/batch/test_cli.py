@@ -100,7 +100,7 @@ def test_invalid_lines_exit_2_naming_their_line_numbers(tmp_path: Path, emu: Emu
     args = ["batch", "run", str(source), "--out", str(tmp_path / "o"), "--model", MODEL, "--yes"]
     code, _, err = invoke(tmp_path, emu, *args)
     assert code == 2
-    assert "line 2 (id b)" in err
+    assert "line 3 (id b)" in err  # the file's line: the header is line 1
     assert "duration" in err
     assert emu.tasks == ()
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 import kieframe
 from kieframe._batch._plan import polls_per_task, rates
-from kieframe.batch import WaitMode
+from kieframe.batch import Preview, WaitMode
 
 SECONDS = st.floats(min_value=0.01, max_value=3600)
 
@@ -68,3 +70,49 @@ def test_a_fast_poll_still_lets_one_task_in_flight() -> None:
     )  # fmt: skip
     assert pace.mode == WaitMode.PACED
     assert pace.in_flight == 1
+
+
+@given(st.integers(0, 10_000), SECONDS)
+def test_the_lines_to_send_never_need_more_reads_than_the_full_rate(
+    lines: int, seconds: float
+) -> None:
+    plan = kieframe.PollPlan()
+    pace = rates(
+        limits=kieframe.RateLimits(), plan=plan, typical_seconds=seconds, callbacks=False,
+        lines=lines,
+    )  # fmt: skip
+    assert pace.reads_for_lines is not None
+    assert pace.reads_for_lines <= pace.reads_needed * (1 + 1e-9)
+    assert pace.reads_for_lines <= lines * polls_per_task(plan, seconds) / seconds * (1 + 1e-9)
+
+
+def test_two_lines_of_three_minute_tasks_need_a_few_reads_not_the_full_rates() -> None:
+    plan = kieframe.PollPlan()
+    pace = rates(
+        limits=kieframe.RateLimits(), plan=plan, typical_seconds=180, callbacks=False, lines=2
+    )
+    assert pace.reads_for_lines == 2 * polls_per_task(plan, 180) / 180
+    assert pace.reads_needed > 10 * pace.reads_for_lines  # the mode is planned on the full rate
+
+
+def _preview(**options: Any) -> Preview:
+    base: dict[str, Any] = {
+        "total": 0, "to_send": 0, "counts": {}, "problems": (), "reconcile": (), "balance": None,
+        "credits_so_far": 0.0, "models": (), "mode": WaitMode.PACED, "create_rate": 1.9,
+        "floor_seconds": 0.0, "reads_needed": 1.0, "read_budget": 8.0,
+    }  # fmt: skip
+    return Preview(**(base | options))
+
+
+def test_the_preview_reads_as_sentences() -> None:
+    empty = _preview().describe()
+    assert empty[0] == "0 lines: 0 to send"
+    assert "waiting by polling, creates paced:" in "\n".join(empty)
+    assert "by paced" not in "\n".join(empty)
+    counted = _preview(
+        total=3, to_send=2, counts={"pending": 2, "succeeded": 1}, reads_for_lines=0.25
+    ).describe()
+    assert counted[0] == "3 lines: 2 to send, 2 pending, 1 succeeded"
+    assert "these 2 lines alone: 0.2 reads/s" in "\n".join(counted)
+    callbacks = "\n".join(_preview(mode=WaitMode.CALLBACKS).describe())
+    assert "waiting for callbacks:" in callbacks

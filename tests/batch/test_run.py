@@ -325,7 +325,39 @@ def test_a_missing_local_file_is_a_problem_of_its_line(tmp_path: Path) -> None:
             kb.run(source, out=tmp_path / "out", **batch_options(emu, registry))
         assert emu.tasks == ()
     ((line, field),) = {(p.line, p.field) for p in caught.value.problems}
-    assert (line, field) == (1, "image_url")
+    assert (line, field) == (2, "image_url")  # the file's line: the header is line 1
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("in.csv", "\ufeffid,prompt,image_url\na,cat,missing.png\n", (2, "a")),
+        (
+            "in.csv",
+            'id,prompt,image_url\n\nok,"two\nlines",https://example.com/a.png\nb,cat,missing.png\n',
+            (5, "b"),
+        ),
+        (
+            "in.jsonl",
+            '\ufeff{"id": "a", "input": {"prompt": "cat", "image_url": "missing.png"}}\n',
+            (1, "a"),
+        ),
+    ],
+    ids=["csv-with-bom", "csv-multiline-cell", "jsonl-with-bom"],
+)
+def test_a_files_problems_name_its_lines_as_an_editor_numbers_them(
+    tmp_path: Path, name: str, text: str, where: tuple[int, str]
+) -> None:
+    """A UTF-8 BOM (Excel's "CSV UTF-8") is no data; a CSV row's line is the file line it
+    starts on, counting the header, blank lines and the lines inside quoted cells."""
+    registry = make_registry()
+    source = tmp_path / name
+    source.write_text(text, encoding="utf-8")
+    with emulator(registry) as emu:
+        with pytest.raises(kb.BatchInvalid) as caught:
+            kb.run(source, out=tmp_path / "out", **batch_options(emu, registry))
+        assert emu.tasks == ()
+    assert {(p.line, p.id, p.field) for p in caught.value.problems} == {(*where, "image_url")}
 
 
 def test_a_line_fenced_while_its_workers_lease_lapsed_is_followed_again(
@@ -351,3 +383,20 @@ def test_a_line_fenced_while_its_workers_lease_lapsed_is_followed_again(
         assert len(emu.tasks) == 3  # followed again, never created again
     assert sorted(fenced) == ["l0", "l1", "l2"]
     assert result.all_succeeded
+
+
+def test_progress_counts_creates_against_the_budget_the_preview_plans_with(
+    tmp_path: Path,
+) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 2)
+    seen: list[kb.Preview] = []
+    progress: list[kb.BatchStatus] = []
+    with emulator(registry) as emu:
+        kb.run(
+            source, out=tmp_path / "out", on_preview=seen.append, on_progress=progress.append,
+            **batch_options(emu, registry),
+        )  # fmt: skip
+    (preview,) = seen
+    assert progress
+    assert {status.create_budget for status in progress} == {round(preview.create_rate * 60)}

@@ -194,3 +194,26 @@ def test_plugins_shows_the_catalogue_as_a_fallback_and_what_others_replace(cli: 
     assert done.code == 0, done.err
     assert "catalogue (fallback)" in done.out
     assert "replaces catalogue" in done.out
+
+
+def test_a_plugin_that_failed_to_load_is_named_where_its_model_is_missing(
+    cli: Runner, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    (site / "kf_acme_broken-1.0.dist-info").mkdir(parents=True)
+    (site / "kf_acme_broken-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: kf_acme_broken\nVersion: 1.0\n"
+    )
+    (site / "kf_acme_broken-1.0.dist-info" / "entry_points.txt").write_text(
+        "[kieframe]\nacme = kf_acme_broken\n"
+    )
+    (site / "kf_acme_broken.py").write_text("import no_such_test_tool\n")
+    env = {"PYTHONPATH": str(site)}
+    for args in (["run", "acme/animate", "--emulator"], ["submit", "acme/animate", "--json"]):
+        done = cli(*args, **env)
+        assert done.code == ExitCode.BAD_INPUT, done.err
+        assert "'acme', which failed to load" in done.err + done.out
+        assert "no_such_test_tool" in done.err + done.out
+    listed = cli("models", **env)
+    assert listed.code == 0, listed.err
+    assert "plugin 'acme' failed to load" in listed.err

@@ -32,6 +32,14 @@ def test_a_missing_key_is_an_auth_error_that_says_where_keys_come_from(cli: Runn
     assert "Traceback" not in done.err
 
 
+@pytest.mark.parametrize("variable", ["KIE_BASE_URL", "KIE_UPLOAD_BASE_URL"])
+def test_a_bad_host_in_the_environment_is_named_by_its_variable(cli: Runner, variable: str) -> None:
+    done = cli("credits", KIE_API_KEY=SECRET, **{variable: "notaurl"})
+    assert done.code == ExitCode.BAD_INPUT
+    assert f"{variable}: 'notaurl' is not an http(s) URL" in done.err
+    assert "the argument" not in done.err
+
+
 def test_a_refused_key_is_an_auth_error(cli: Runner, emulator: Emulator) -> None:
     done = cli("credits", *_against(emulator), KIE_API_KEY=Emulator.INVALID_KEY)
     assert done.code == ExitCode.AUTH

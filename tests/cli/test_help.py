@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from kieframe._cli import cli
@@ -48,3 +49,28 @@ def test_a_command_s_help_loads_it() -> None:
     result = CliRunner().invoke(cli, ["models", "--help"])
     assert result.exit_code == 0, result.output
     assert "--category" in result.output
+
+
+def _run_without(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``kieframe ARGS`` in an interpreter where ``module`` cannot be imported."""
+    code = (
+        "import sys\n"
+        f"sys.modules[{module!r}] = None\n"
+        f"sys.argv = ['kieframe', *{list(args)!r}]\n"
+        "from kieframe._cli import main\n"
+        "main()\n"
+    )
+    return subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize("module", ["click", "rich", "uvicorn"])
+def test_without_the_cli_extra_the_command_says_what_to_install(module: str) -> None:
+    done = _run_without(module, "plugins")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert "kieframe[cli]" in done.stderr
+    assert module in done.stderr

@@ -104,6 +104,22 @@ def test_the_input_can_come_from_stdin(cli: Runner) -> None:
     assert sent["input"]["prompt"] == "from stdin"
 
 
+def test_a_request_body_for_another_model_is_refused(cli: Runner) -> None:
+    body = {"model": "hailuo/02-image-to-video-pro", "input": {"prompt": "a cat"}}
+    done = cli("submit", WAN, "--emulator", "--input", "-", stdin=json.dumps(body))
+    assert done.code == ExitCode.BAD_INPUT
+    assert "hailuo/02-image-to-video-pro" in done.err
+    assert done.out == ""  # nothing was sent
+
+
+def test_input_json_nested_too_deeply_is_a_clean_error(cli: Runner) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    done = cli("submit", WAN, "--emulator", "--input", "-", stdin=deep)
+    assert done.code == ExitCode.BAD_INPUT
+    assert "nested too deeply" in done.err
+    assert "Traceback" not in done.err
+
+
 def test_bad_input_is_one_message_listing_every_problem(cli: Runner) -> None:
     done = cli(
         "run", WAN, "--emulator", "--prompt", "", "--duration", "7", "--seed", "1.5",
@@ -142,6 +158,23 @@ def test_a_local_image_path_is_uploaded(cli: Runner, emulator: Emulator) -> None
     assert upload.size == image.stat().st_size
 
 
+@pytest.mark.parametrize("content", [None, b"not an image"], ids=["missing", "refused"])
+def test_a_refused_local_file_is_never_announced_as_an_upload(
+    cli: Runner, emulator: Emulator, content: bytes | None
+) -> None:
+    if content is not None:
+        (cli.cwd / "cat.png").write_bytes(content)
+    done = cli(
+        "run", WAN, "--base-url", emulator.base_url,
+        "--prompt", "a cat", "--image-url", "cat.png", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert "image_url" in done.err
+    assert "upload image_url" not in done.out + done.err
+    assert not emulator.uploads
+    assert not emulator.tasks
+
+
 def test_out_with_a_file_name_writes_that_file(cli: Runner) -> None:
     done = cli(
         "run", WAN, "--emulator", "--prompt", "a cat", "--image-url", "https://example.com/c.png",
@@ -168,6 +201,31 @@ def test_out_never_overwrites_a_file_and_refuses_before_sending(
     assert "video.mp4 exists" in done.err
     assert (cli.cwd / "video.mp4").read_bytes() == b"precious"
     assert not emulator.tasks  # nothing was paid for
+
+
+def test_out_naming_one_file_for_a_model_of_several_files_is_refused_before_sending(
+    cli: Runner, emulator: Emulator
+) -> None:
+    done = cli(
+        "run", "wan/2-7-image", "--prompt", "a cat", "--base-url", emulator.base_url,
+        "-o", "one.png", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert "give a folder" in done.err
+    assert "--out one" in done.err
+    assert not emulator.tasks  # nothing was paid for
+
+
+@pytest.mark.parametrize("command_name", ["run", "submit"])
+def test_an_unknown_model_with_json_after_it_is_reported_as_json(
+    cli: Runner, command_name: str
+) -> None:
+    done = cli(command_name, "wan/2-5-image-to-vide", "--json", "--prompt", "x", "--emulator")
+    assert done.code == ExitCode.BAD_INPUT
+    report = done.json()
+    assert isinstance(report, dict)
+    assert report["error"]["type"] == "UnknownModelError"
+    assert "wan/2-5-image-to-video" in report["error"]["message"]  # did you mean
 
 
 @pytest.mark.parametrize("command_name", ["run", "submit"])
