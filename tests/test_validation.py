@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +22,7 @@ from kieframe._core._submit import create_op, encode_body, prepare_submission
 from kieframe._files._local import stage_input
 from kieframe._journal import Journal, callback_token, tag_callback_url
 from kieframe._registry import Registry, default_registry
-from kieframe.authoring import ModelSpec, hookimpl
+from kieframe.authoring import ModelSpec, Problem, hookimpl, spec_from_schema
 from kieframe.testing import invalid_inputs, valid_inputs
 
 WAN = "wan/2-5-image-to-video"
@@ -358,6 +360,67 @@ def test_a_struct_that_checks_itself_refuses_a_submit_too() -> None:
     with pytest.raises(kieframe.InputValidationError) as caught:
         prepare_submission(registry, spec.id, {"prompt": "refused"}, callback_url=None)
     assert "refuses" in str(caught.value)
+
+
+# -- a compiled number field: a whole number is sent as an int on the submit's quick path too
+
+_NUMBER = {"type": "number", "minimum": -20.5, "maximum": 20.5}
+_NUMBERS_SPEC = spec_from_schema(
+    {
+        "type": "object",
+        "properties": {
+            "prompt": {"type": "string"},
+            "scale": _NUMBER,
+            "strength": {"type": "number", "exclusiveMinimum": 0.2, "exclusiveMaximum": 0.8},
+            "shift": {"type": "number", "minimum": 0, "maximum": 10, "default": 4.0},
+            "weights": {"type": "array", "items": _NUMBER, "maxItems": 3},
+        },
+        "required": ["prompt", "shift"],
+    },
+    id="acme/numbers",
+    title="Numbers",
+    docs_url="https://docs.kie.ai/market/acme/numbers",
+)
+_A_NUMBER = (
+    st.integers(-25, 25)
+    | st.floats(-25, 25)
+    | st.integers(-25, 25).map(float)
+    | st.sampled_from([-0.0, 0.5, True, "8", None, math.nan, math.inf, 2**53 + 1, 10**30])
+)
+
+
+@given(
+    scale=_A_NUMBER,
+    strength=_A_NUMBER,
+    shift=_A_NUMBER,
+    weights=st.lists(_A_NUMBER, max_size=4) | _A_NUMBER,
+    left_out=st.sets(st.sampled_from(["scale", "strength", "shift", "weights"])),
+)
+def test_a_number_field_is_sent_and_refused_on_a_submit_as_its_struct_sends_and_refuses_it(
+    scale: Any, strength: Any, shift: Any, weights: Any, left_out: set[str]
+) -> None:
+    """The same bytes as the input Struct, whose whole numbers are ints; the same problems."""
+    data = {"prompt": "p", "scale": scale, "strength": strength, "shift": shift}
+    data = {
+        key: value for key, value in {**data, "weights": weights}.items() if key not in left_out
+    }
+    registry = Registry(entry_points=False)
+    registry.register(_Plugin(_NUMBERS_SPEC))
+    sent = _outcome(
+        lambda: encode_body(prepare_submission(registry, "acme/numbers", data, callback_url=None))
+    )
+    assert sent == _outcome(
+        lambda: msgspec.json.encode(_NUMBERS_SPEC.to_request(_NUMBERS_SPEC.validate(data)))
+    )
+    assert not isinstance(sent, bytes) or not re.search(rb"\.0[,\]}]", sent)  # 8, not 8.0
+
+
+def _outcome(send: Callable[[], bytes]) -> bytes | tuple[Problem, ...]:
+    """The bytes sent, or the problems of the refusal."""
+    try:
+        return send()
+    except kieframe.InputValidationError as error:
+        return error.problems
 
 
 # -- a refused input is explained when its error is first read, as it was when it was refused
