@@ -364,54 +364,53 @@ def test_a_struct_that_checks_itself_refuses_a_submit_too() -> None:
 
 # -- a compiled number field: a whole number is sent as an int on the submit's quick path too
 
-_NUMBER = {"type": "number", "minimum": -20.5, "maximum": 20.5}
-_NUMBERS_SPEC = spec_from_schema(
-    {
-        "type": "object",
-        "properties": {
-            "prompt": {"type": "string"},
-            "scale": _NUMBER,
-            "strength": {"type": "number", "exclusiveMinimum": 0.2, "exclusiveMaximum": 0.8},
-            "shift": {"type": "number", "minimum": 0, "maximum": 10, "default": 4.0},
-            "weights": {"type": "array", "items": _NUMBER, "maxItems": 3},
-        },
-        "required": ["prompt", "shift"],
-    },
-    id="acme/numbers",
-    title="Numbers",
-    docs_url="https://docs.kie.ai/market/acme/numbers",
-)
+
+def _numbers_spec(model: str, *, most: float) -> ModelSpec[Any]:
+    number = {"type": "number", "minimum": -20.5, "maximum": most}
+    properties = {
+        "prompt": {"type": "string"},
+        "scale": number,
+        "strength": {"type": "number", "exclusiveMinimum": 0.2, "exclusiveMaximum": 0.8},
+        "shift": {"type": "number", "minimum": 0, "maximum": 10, "default": 4.0},
+        "weights": {"type": "array", "items": number, "maxItems": 3},
+    }
+    schema = {"type": "object", "properties": properties, "required": ["prompt", "shift"]}
+    return spec_from_schema(schema, id=model, title=model, docs_url="https://docs.kie.ai/market")
+
+
+# Numbers up to 20.5, and up to 1e20 (more whole numbers than a float holds exactly).
+_NUMBER_SPECS = {
+    model: _numbers_spec(model, most=most)
+    for model, most in (("acme/numbers", 20.5), ("acme/big-numbers", 1e20))
+}
+_NUMBERS_REGISTRY = Registry(entry_points=False)
+for _spec in _NUMBER_SPECS.values():
+    _NUMBERS_REGISTRY.register(_Plugin(_spec))
 _A_NUMBER = (
     st.integers(-25, 25)
     | st.floats(-25, 25)
     | st.integers(-25, 25).map(float)
-    | st.sampled_from([-0.0, 0.5, True, "8", None, math.nan, math.inf, 2**53 + 1, 10**30])
+    | st.sampled_from([-0.0, 0.25, True, "8", None, math.nan, math.inf, 2**53 + 1, 10**30])
 )
+_NUMBER_FIELDS = st.sampled_from(["scale", "strength", "shift", "weights"])
 
 
 @given(
-    scale=_A_NUMBER,
-    strength=_A_NUMBER,
-    shift=_A_NUMBER,
-    weights=st.lists(_A_NUMBER, max_size=4) | _A_NUMBER,
-    left_out=st.sets(st.sampled_from(["scale", "strength", "shift", "weights"])),
+    model=st.sampled_from(sorted(_NUMBER_SPECS)),
+    changes=st.dictionaries(_NUMBER_FIELDS, _A_NUMBER | st.lists(_A_NUMBER, max_size=4)),
+    left_out=st.sets(_NUMBER_FIELDS),
 )
 def test_a_number_field_is_sent_and_refused_on_a_submit_as_its_struct_sends_and_refuses_it(
-    scale: Any, strength: Any, shift: Any, weights: Any, left_out: set[str]
+    model: str, changes: dict[str, Any], left_out: set[str]
 ) -> None:
     """The same bytes as the input Struct, whose whole numbers are ints; the same problems."""
-    data = {"prompt": "p", "scale": scale, "strength": strength, "shift": shift}
-    data = {
-        key: value for key, value in {**data, "weights": weights}.items() if key not in left_out
-    }
-    registry = Registry(entry_points=False)
-    registry.register(_Plugin(_NUMBERS_SPEC))
+    spec = _NUMBER_SPECS[model]
+    data = {"prompt": "p", "scale": 1.5, "strength": 0.5, "shift": 3, "weights": [1, 2.5]}
+    data = {key: value for key, value in {**data, **changes}.items() if key not in left_out}
     sent = _outcome(
-        lambda: encode_body(prepare_submission(registry, "acme/numbers", data, callback_url=None))
+        lambda: encode_body(prepare_submission(_NUMBERS_REGISTRY, model, data, callback_url=None))
     )
-    assert sent == _outcome(
-        lambda: msgspec.json.encode(_NUMBERS_SPEC.to_request(_NUMBERS_SPEC.validate(data)))
-    )
+    assert sent == _outcome(lambda: msgspec.json.encode(spec.to_request(spec.validate(data))))
     assert not isinstance(sent, bytes) or not re.search(rb"\.0[,\]}]", sent)  # 8, not 8.0
 
 
