@@ -286,6 +286,7 @@ class Validator:
 
 
 def _holds_whole_float(values: Any) -> bool:
+    """Whether ``values`` is a list holding a whole float (``8.0``)."""
     return type(values) is list and any(
         type(value) is float and value.is_integer() for value in values
     )

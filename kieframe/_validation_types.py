@@ -146,7 +146,7 @@ def sending_twin(
     immutable value, if a field that may be None has another default (a None given there would
     be sent), or if the Struct checks more than its fields (``__post_init__``). A number field
     whose whole values the ``__post_init__`` makes ints (:func:`whole_numbers`, and nothing
-    else) takes an int as an int instead (:func:`int_or_float`); a whole float given there is
+    else) takes an int as an int instead (``int | float``); a whole float given there is
     still a float (the caller converts that input to ``input_type``).
     """
     numbers = frozenset(itertools.chain(*whole_numbers(input_type)))
@@ -158,7 +158,7 @@ def sending_twin(
         for field in node.fields:
             hint, default = hints[field.name], field.default
             if field.name in numbers:
-                hint, default = int_or_float(hint), whole(default)
+                hint, default = _int_or_float(hint), whole(default)
             if field.required:
                 fields.append((field.name, hint))
             elif default is None:
@@ -184,29 +184,31 @@ class _NoTwin(Exception):
     """A number no int-or-float annotation can take as its Struct does."""
 
 
-def int_or_float(annotation: Any) -> Any:
+def _int_or_float(annotation: Any) -> Any:
     """``annotation`` with each float in it an int or a float, with the same limits.
 
     msgspec converts ``8`` to ``8.0`` for a float, but keeps it an int for ``int | float``: the
     int takes the same whole numbers as the float (bounds made whole: ``ge=0.5`` is ``ge=1``).
     Raises if it cannot: an int may take only whole numbers a float holds exactly (beyond them
-    msgspec rounds an int to a float), and a step (``multiple_of``) is not made whole.
+    msgspec rounds an int to a float), and an exact step (``multiple_of``) is not made whole
+    (a compiled number has none: its step is kieframe's, checked on the input given).
     """
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if annotation is float:
-        return _int_or_float(float, ())
+        return _bounded_int_or_float(float, ())
     if origin is Annotated:
         if args[0] is float:
-            return _int_or_float(annotation, args[1:])
-        return Annotated[(int_or_float(args[0]), *args[1:])]
+            return _bounded_int_or_float(annotation, args[1:])
+        return Annotated[(_int_or_float(args[0]), *args[1:])]
     if origin is typing.Union or origin is types.UnionType:
-        return typing.Union[tuple(int_or_float(arg) for arg in args)]  # noqa: UP007
+        return typing.Union[tuple(_int_or_float(arg) for arg in args)]  # noqa: UP007
     if origin is list:
-        return list[int_or_float(args[0])]  # type: ignore[misc]
+        return list[_int_or_float(args[0])]  # type: ignore[misc]
     return annotation
 
 
-def _int_or_float(annotation: Any, metadata: tuple[Any, ...]) -> Any:
+def _bounded_int_or_float(annotation: Any, metadata: tuple[Any, ...]) -> Any:
+    """A float's ``annotation`` (with its ``metadata``) or an int with the same whole numbers."""
     low, high = -math.inf, math.inf
     for meta in metadata:
         if not isinstance(meta, msgspec.Meta):
@@ -225,7 +227,7 @@ def _int_or_float(annotation: Any, metadata: tuple[Any, ...]) -> Any:
         raise _NoTwin(annotation)
     if low > high:  # no whole number fits: an int is refused as a float is
         return annotation
-    return typing.Union[Annotated[int, msgspec.Meta(ge=low, le=high)], annotation]  # noqa: UP007
+    return Annotated[int, msgspec.Meta(ge=low, le=high)] | annotation
 
 
 def _is_none(node: mi.Type) -> bool:
