@@ -43,6 +43,7 @@ from ._fields import BOUND_NAMES, MediaKind, media, media_list, number_meta, url
 from ._spec import ModelSpec, OutputCount, OutputKind
 from ._spec_checks import check_input
 from ._validation import Validator, validator_for
+from ._validation_types import EXACT, WHOLE_NUMBERS, whole
 
 __all__ = ["SchemaError", "media_facts", "media_kind", "spec_from_schema", "struct_from_schema"]
 
@@ -382,17 +383,6 @@ def _number_kind(prop: Mapping[str, Any]) -> str | None:
     return "number" if kind == "number" else None
 
 
-#: The whole numbers a float holds exactly.
-_EXACT = 2**53
-
-
-def _whole(value: Any) -> Any:
-    """``value`` as an int if it is a float holding a whole number (exactly), else as it is."""
-    if type(value) is float and value.is_integer() and -_EXACT <= value <= _EXACT:
-        return int(value)
-    return value
-
-
 def _whole_numbers(
     numbers: tuple[str, ...], lists: tuple[str, ...]
 ) -> Callable[[msgspec.Struct], None]:
@@ -400,20 +390,22 @@ def _whole_numbers(
 
     A JSON ``number`` field is a ``float`` (to validation, describe, the docs), which msgspec
     converts ``8`` to; kie.ai's documented bodies send ``8`` and a strict server may want exactly
-    that. So a whole value is stored as an int again, and is sent as ``8``, not ``8.0``.
+    that. So a whole value is stored as an int again, and is sent as ``8``, not ``8.0``. It is
+    marked (:data:`WHOLE_NUMBERS`): a submit's sending twin does the same without it.
     """
     force = msgspec.structs.force_setattr
 
     def __post_init__(self: msgspec.Struct) -> None:
         for name in numbers:
             value = getattr(self, name)
-            if type(value) is float and value.is_integer() and -_EXACT <= value <= _EXACT:
+            if type(value) is float and value.is_integer() and -EXACT <= value <= EXACT:
                 force(self, name, int(value))
         for name in lists:
             value = getattr(self, name)
             if value:
-                force(self, name, [_whole(item) for item in value])
+                force(self, name, [whole(item) for item in value])
 
+    setattr(__post_init__, WHOLE_NUMBERS, (numbers, lists))
     return __post_init__
 
 

@@ -30,6 +30,8 @@ from ._validation_types import (
     needs_own_check,
     not_plain_json,
     sending_twin,
+    struct_attributes,
+    whole_numbers,
 )
 from ._validation_values import PLAIN_LEAVES, all_json, finite_or_none, plain, without_nulls
 
@@ -64,6 +66,8 @@ class Validator:
         "_sending",
         "_stepped",
         "_unset",
+        "_whole_lists",
+        "_whole_numbers",
         "input_type",
         "plain_json",
     )
@@ -99,6 +103,12 @@ class Validator:
         )
         # Such an input is converted straight into what is sent, where a twin can hold it.
         self._sending = sending_twin(input_type, node) if self._as_struct else None
+        # The number fields (and lists of numbers) whose whole values the Struct makes ints, by
+        # the names kie.ai uses: the twin takes an int as an int, but a whole float as a float.
+        names = {attribute: key for key, attribute in struct_attributes(input_type).items()}
+        numbers, lists = whole_numbers(input_type)
+        self._whole_numbers = tuple(names[name] for name in numbers)
+        self._whole_lists = tuple(names[name] for name in lists)
         # A Struct of plain values dumps with a shallow asdict; only nullable fields may be None.
         self._flat = not has(node, is_nested, skip_root=True) and all(
             field.name == field.encode_name for field in node.fields
@@ -147,33 +157,6 @@ class Validator:
         dump, as_struct, unset, lenient = self.dump, self._as_struct, self._unset, self._lenient
         leaves_only = PLAIN_LEAVES.issuperset  # the usual flat input, told apart without a call
 
-        sending = None if rules else self._sending
-        if sending is not None:  # no rule needs the input Struct: converted into what is sent
-            head, join = body_head(model_id), b"".join
-
-            def prepare_sent(data: Any, callback_url: str | None) -> Prepared | None:
-                if type(data) is not dict:
-                    return None
-                try:
-                    value = convert(data, sending)
-                except Exception:
-                    if leaves_only(map(type, data.values())):
-                        raise refused(data, model_id=model_id, flat=True) from None
-                    if not all_json(data):
-                        return None  # a local file (or an unchecked field) is staged first
-                    raise refused(data, model_id=model_id) from None
-                if checks_after:
-                    check_after(data, model_id=model_id)
-                try:
-                    content = encode(value)
-                except Exception:
-                    return None
-                if callback_url is None:  # the usual body, put together here: one call less
-                    return value, content, join((head, content, b"}"))
-                return value, content, body(content, callback_url)
-
-            return prepare_sent
-
         def prepare(data: Any, callback_url: str | None) -> Prepared | None:
             if type(data) is not dict:
                 return None
@@ -203,6 +186,42 @@ class Validator:
                 if problems:
                     raise InputValidationError(model_id, problems)
             return given, content, body(content, callback_url)
+
+        sending = None if rules else self._sending
+        if sending is not None:  # no rule needs the input Struct: converted into what is sent
+            head, join = body_head(model_id), b"".join
+            numbers, lists = self._whole_numbers, self._whole_lists
+
+            def prepare_sent(data: Any, callback_url: str | None) -> Prepared | None:
+                if type(data) is not dict:
+                    return None
+                try:
+                    value = convert(data, sending)
+                except Exception:
+                    if leaves_only(map(type, data.values())):
+                        raise refused(data, model_id=model_id, flat=True) from None
+                    if not all_json(data):
+                        return None  # a local file (or an unchecked field) is staged first
+                    raise refused(data, model_id=model_id) from None
+                # A whole float where the input Struct keeps whole numbers ints: its way.
+                for name in numbers:
+                    number = data.get(name)
+                    if type(number) is float and number.is_integer():
+                        return prepare(data, callback_url)
+                for name in lists:
+                    if _holds_whole_float(data.get(name)):
+                        return prepare(data, callback_url)
+                if checks_after:
+                    check_after(data, model_id=model_id)
+                try:
+                    content = encode(value)
+                except Exception:
+                    return None
+                if callback_url is None:  # the usual body, put together here: one call less
+                    return value, content, join((head, content, b"}"))
+                return value, content, body(content, callback_url)
+
+            return prepare_sent
 
         return prepare
 
@@ -264,6 +283,13 @@ class Validator:
             if body[name] is None:
                 del body[name]
         return body
+
+
+def _holds_whole_float(values: Any) -> bool:
+    """Whether ``values`` is a list holding a whole float (``8.0``)."""
+    return type(values) is list and any(
+        type(value) is float and value.is_integer() for value in values
+    )
 
 
 def _any_none(names: tuple[str, ...]) -> Callable[[Any], bool]:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
+import types
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import msgspec.inspect as mi
@@ -19,6 +21,8 @@ import msgspec.inspect as mi
 from ._fields import STEP_KEY
 
 __all__ = [
+    "EXACT",
+    "WHOLE_NUMBERS",
     "FieldInfo",
     "children",
     "has",
@@ -31,7 +35,17 @@ __all__ = [
     "not_plain_json",
     "sending_twin",
     "struct_attributes",
+    "whole",
+    "whole_numbers",
 ]
+
+#: The whole numbers a float holds exactly.
+EXACT = 2**53
+
+#: The attribute marking a Struct's ``__post_init__`` that does nothing but keep whole numbers
+#: ints in its number fields (a compiled catalogue Struct's): the names of those fields and of
+#: its lists of numbers, ``(numbers, lists)``.
+WHOLE_NUMBERS = "kieframe_whole_numbers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +115,22 @@ def lenient_twin(
         return None
 
 
+def whole(value: Any) -> Any:
+    """``value`` as an int if it is a float holding a whole number (exactly), else as it is."""
+    if type(value) is float and value.is_integer() and -EXACT <= value <= EXACT:
+        return int(value)
+    return value
+
+
+def whole_numbers(input_type: type[msgspec.Struct]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The number fields, and the lists of numbers, whose whole values ``input_type`` makes ints.
+
+    Empty unless its ``__post_init__`` is marked as doing that and nothing else.
+    """
+    marked = getattr(getattr(input_type, "__post_init__", None), WHOLE_NUMBERS, None)
+    return marked if marked is not None else ((), ())
+
+
 #: The defaults a sending twin gives as they are (immutable: one object serves every input).
 _IMMUTABLE = (str, int, float, bool)
 
@@ -114,23 +144,30 @@ def sending_twin(
     None, and sends every other default (a default made by a factory is never left out). None
     (the input is converted to ``input_type`` then) if a field's default is neither None nor an
     immutable value, if a field that may be None has another default (a None given there would
-    be sent), or if the Struct checks more than its fields (``__post_init__``).
+    be sent), or if the Struct checks more than its fields (``__post_init__``). A number field
+    whose whole values the ``__post_init__`` makes ints (:func:`whole_numbers`, and nothing
+    else) takes an int as an int instead (``int | float``); a whole float given there is
+    still a float (the caller converts that input to ``input_type``).
     """
-    if hasattr(input_type, "__post_init__"):
+    numbers = frozenset(itertools.chain(*whole_numbers(input_type)))
+    if hasattr(input_type, "__post_init__") and not numbers:
         return None
     hints = typing.get_type_hints(input_type, include_extras=True)
     fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
-    for field in node.fields:
-        if field.required:
-            fields.append((field.name, hints[field.name]))
-        elif field.default is None:
-            fields.append((field.name, hints[field.name], None))
-        elif type(field.default) in _IMMUTABLE and not has(field.type, _is_none):
-            made = msgspec.field(default_factory=itertools.repeat(field.default).__next__)
-            fields.append((field.name, hints[field.name], made))
-        else:
-            return None
     try:
+        for field in node.fields:
+            hint, default = hints[field.name], field.default
+            if field.name in numbers:
+                hint, default = _int_or_float(hint), whole(default)
+            if field.required:
+                fields.append((field.name, hint))
+            elif default is None:
+                fields.append((field.name, hint, None))
+            elif type(default) in _IMMUTABLE and not has(field.type, _is_none):
+                made = msgspec.field(default_factory=itertools.repeat(default).__next__)
+                fields.append((field.name, hint, made))
+            else:
+                return None
         return msgspec.defstruct(
             f"Sent{input_type.__name__}",
             fields,
@@ -141,6 +178,56 @@ def sending_twin(
         )
     except Exception:
         return None
+
+
+class _NoTwin(Exception):
+    """A number no int-or-float annotation can take as its Struct does."""
+
+
+def _int_or_float(annotation: Any) -> Any:
+    """``annotation`` with each float in it an int or a float, with the same limits.
+
+    msgspec converts ``8`` to ``8.0`` for a float, but keeps it an int for ``int | float``: the
+    int takes the same whole numbers as the float (bounds made whole: ``ge=0.5`` is ``ge=1``).
+    Raises if it cannot: an int may take only whole numbers a float holds exactly (beyond them
+    msgspec rounds an int to a float), and an exact step (``multiple_of``) is not made whole
+    (a compiled number has none: its step is kieframe's, checked on the input given).
+    """
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is float:
+        return _bounded_int_or_float(float, ())
+    if origin is Annotated:
+        if args[0] is float:
+            return _bounded_int_or_float(annotation, args[1:])
+        return Annotated[(_int_or_float(args[0]), *args[1:])]
+    if origin is typing.Union or origin is types.UnionType:
+        return typing.Union[tuple(_int_or_float(arg) for arg in args)]  # noqa: UP007
+    if origin is list:
+        return list[_int_or_float(args[0])]  # type: ignore[misc]
+    return annotation
+
+
+def _bounded_int_or_float(annotation: Any, metadata: tuple[Any, ...]) -> Any:
+    """A float's ``annotation`` (with its ``metadata``) or an int with the same whole numbers."""
+    low, high = -math.inf, math.inf
+    for meta in metadata:
+        if not isinstance(meta, msgspec.Meta):
+            continue
+        if meta.multiple_of is not None:
+            raise _NoTwin(annotation)
+        if meta.ge is not None:
+            low = max(low, math.ceil(meta.ge))
+        if meta.gt is not None:
+            low = max(low, math.floor(meta.gt) + 1)
+        if meta.le is not None:
+            high = min(high, math.floor(meta.le))
+        if meta.lt is not None:
+            high = min(high, math.ceil(meta.lt) - 1)
+    if low <= -EXACT or high >= EXACT:
+        raise _NoTwin(annotation)
+    if low > high:  # no whole number fits: an int is refused as a float is
+        return annotation
+    return Annotated[int, msgspec.Meta(ge=low, le=high)] | annotation
 
 
 def _is_none(node: mi.Type) -> bool:

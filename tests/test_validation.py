@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +22,7 @@ from kieframe._core._submit import create_op, encode_body, prepare_submission
 from kieframe._files._local import stage_input
 from kieframe._journal import Journal, callback_token, tag_callback_url
 from kieframe._registry import Registry, default_registry
-from kieframe.authoring import ModelSpec, hookimpl
+from kieframe.authoring import ModelSpec, Problem, hookimpl, spec_from_schema
 from kieframe.testing import invalid_inputs, valid_inputs
 
 WAN = "wan/2-5-image-to-video"
@@ -358,6 +360,67 @@ def test_a_struct_that_checks_itself_refuses_a_submit_too() -> None:
     with pytest.raises(kieframe.InputValidationError) as caught:
         prepare_submission(registry, spec.id, {"prompt": "refused"}, callback_url=None)
     assert "refuses" in str(caught.value)
+
+
+# -- a compiled number field: a whole number is sent as an int on the submit's quick path too
+
+
+def _numbers_spec(model: str, *, most: float) -> ModelSpec[Any]:
+    number = {"type": "number", "minimum": -20.5, "maximum": most}
+    properties = {
+        "prompt": {"type": "string"},
+        "scale": number,
+        "strength": {"type": "number", "exclusiveMinimum": 0.2, "exclusiveMaximum": 0.8},
+        "shift": {"type": "number", "minimum": 0, "maximum": 10, "default": 4.0},
+        "weights": {"type": "array", "items": number, "maxItems": 3},
+    }
+    schema = {"type": "object", "properties": properties, "required": ["prompt", "shift"]}
+    return spec_from_schema(schema, id=model, title=model, docs_url="https://docs.kie.ai/market")
+
+
+# Numbers up to 20.5, and up to 1e20 (more whole numbers than a float holds exactly).
+_NUMBER_SPECS = {
+    model: _numbers_spec(model, most=most)
+    for model, most in (("acme/numbers", 20.5), ("acme/big-numbers", 1e20))
+}
+_NUMBERS_REGISTRY = Registry(entry_points=False)
+for _spec in _NUMBER_SPECS.values():
+    _NUMBERS_REGISTRY.register(_Plugin(_spec))
+_EDGES = [-21, -20, 0, 1, 10, 11, 20, 21, 2**53 + 1, 10**30]
+_A_NUMBER = (
+    st.integers(-25, 25)
+    | st.floats(-25, 25)
+    | st.sampled_from(_EDGES)
+    | st.sampled_from(_EDGES).map(float)
+    | st.sampled_from([-0.0, 0.25, True, "8", None, math.nan, math.inf])
+)
+
+
+@pytest.mark.parametrize("field", ["scale", "strength", "shift", "weights"])
+@pytest.mark.parametrize("model", sorted(_NUMBER_SPECS))
+@given(value=_A_NUMBER | st.lists(_A_NUMBER, max_size=3) | st.just(msgspec.UNSET))
+def test_a_number_field_is_sent_and_refused_on_a_submit_as_its_struct_sends_and_refuses_it(
+    model: str, field: str, value: Any
+) -> None:
+    """The same bytes as the input Struct, whose whole numbers are ints; the same problems."""
+    spec = _NUMBER_SPECS[model]
+    data = {"prompt": "p", "scale": 1.5, "strength": 0.5, "shift": 3, "weights": [1, 2.5]}
+    data[field] = value
+    if value is msgspec.UNSET:  # left out: its default, if it has one
+        del data[field]
+    sent = _outcome(
+        lambda: encode_body(prepare_submission(_NUMBERS_REGISTRY, model, data, callback_url=None))
+    )
+    assert sent == _outcome(lambda: msgspec.json.encode(spec.to_request(spec.validate(data))))
+    assert not isinstance(sent, bytes) or not re.search(rb"\.0[,\]}]", sent)  # 8, not 8.0
+
+
+def _outcome(send: Callable[[], bytes]) -> bytes | tuple[Problem, ...]:
+    """The bytes sent, or the problems of the refusal."""
+    try:
+        return send()
+    except kieframe.InputValidationError as error:
+        return error.problems
 
 
 # -- a refused input is explained when its error is first read, as it was when it was refused
