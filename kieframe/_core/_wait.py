@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Protocol
 
 from .._envelope import is_not_visible
@@ -63,9 +63,7 @@ class WaitOptions:
     jitter: Jitter | None = None
 
 
-def _waiter(
-    task_id: str, since: float | None, options: WaitOptions, plan: PollPlan
-) -> tuple[Waiter, float]:
+def _waiter(task_id: str, since: float | None, options: WaitOptions) -> tuple[Waiter, float]:
     """A waiter placed on the monotonic clock, and ``now``; ``since`` is Unix seconds or None."""
     clock = options.clock
     now = clock.monotonic()
@@ -75,13 +73,7 @@ def _waiter(
     else:
         started, grace = now - max(0.0, clock.time() - since), options.grace
     waiter = Waiter(
-        task_id,
-        started=started,
-        deadline=deadline,
-        plan=plan,
-        grace=grace,
-        submitted=since is not None,
-        jitter=options.jitter,
+        task_id, started=started, deadline=deadline, grace=grace, submitted=since is not None
     )
     return waiter, now
 
@@ -117,30 +109,33 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
     schedule's first interval, not at once (it cannot have finished yet). Without ``since`` the
     first poll is immediate.
     """
-    clock = options.clock
-    waiter, now = _waiter(task_id, since, options, options.plan)
+    clock, plan, jitter = options.clock, options.plan, options.jitter
+    waiter, now = _waiter(task_id, since, options)
     changes = _state_changes(options.on_update)
     first = timeout = 0.0
     if since is not None:
-        first = waiter.started + options.plan.delay(0.0, options.jitter) - now
+        first = waiter.started + plan.delay(0.0, jitter) - now
         timeout = options.timeout
-    del options  # not kept while the wait sleeps: the waiter has what it needs
+    del options  # not kept while the wait sleeps
     if first > 0:
         yield Sleep(min(first, timeout))
     while True:
-        record = yield from _read_visible(waiter, clock)
+        record = yield from _read_visible(waiter, clock, plan, jitter)
         changes(record)
         final = waiter.observe(record, clock.monotonic())
         if final is not None:
             return final
-        yield Sleep(waiter.next_delay(clock.monotonic()))
+        del record  # not kept while the wait sleeps: the waiter has its state
+        yield Sleep(waiter.next_delay(clock.monotonic(), plan, jitter))
 
 
 #: Error codes that, before a task was ever seen, mean "not visible yet" whatever their message.
 _NOT_YET = frozenset({404, 422})
 
 
-def _read_visible(waiter: Waiter, clock: Clock) -> Op[TaskRecord | None]:
+def _read_visible(
+    waiter: Waiter, clock: Clock, plan: PollPlan, jitter: Jitter | None
+) -> Op[TaskRecord | None]:
     """Read the task's record; None while kie.ai does not show the task (yet).
 
     kie.ai says "recordInfo is null" (a 422); until the task was first seen, any 404 or 422 and
@@ -157,22 +152,22 @@ def _read_visible(waiter: Waiter, clock: Clock) -> Op[TaskRecord | None]:
         try:
             data = yield record_call(waiter.task_id, waiter.deadline)
         except APIError as error:
-            if is_not_visible(error) or (error.code in _NOT_YET and waiter.last is None):
+            if is_not_visible(error) or (error.code in _NOT_YET and waiter.last_state is None):
                 return None
             if is_task_failure(error):
                 raise task_failure(waiter.task_id, error) from error
             if not error.retryable:
                 raise
-            delay = _after_outage(waiter, clock, error, outages)
+            delay = _after_outage(waiter, clock, plan, jitter, error, outages)
         except NoAnswerError as error:
-            delay = _after_outage(waiter, clock, error, outages)
+            delay = _after_outage(waiter, clock, plan, jitter, error, outages)
         else:
-            if data is None and waiter.last is None:
+            if data is None and waiter.last_state is None:
                 return None
             try:
                 return to_record(waiter.task_id, data)
             except ServerError as error:  # one garbled answer is an outage, not the end
-                delay = _after_outage(waiter, clock, error, outages)
+                delay = _after_outage(waiter, clock, plan, jitter, error, outages)
         outages += 1
         yield Sleep(delay)
 
@@ -181,13 +176,20 @@ def _read_visible(waiter: Waiter, clock: Clock) -> Op[TaskRecord | None]:
 _OUTAGE_PAUSE_MAX = 60.0
 
 
-def _after_outage(waiter: Waiter, clock: Clock, error: KieError, outages: int) -> float:
+def _after_outage(
+    waiter: Waiter,
+    clock: Clock,
+    plan: PollPlan,
+    jitter: Jitter | None,
+    error: KieError,
+    outages: int,
+) -> float:
     """How long to pause before reading again after a read's retries ran out.
 
     Called inside the ``except`` block, so the WaitTimeout raised at the deadline carries the
     read's error as its context.
     """
-    pause = waiter.next_delay(clock.monotonic())  # raises WaitTimeout past the deadline
+    pause = waiter.next_delay(clock.monotonic(), plan, jitter)  # WaitTimeout past the deadline
     remaining = waiter.deadline - clock.monotonic()
     pause = max(0.0, min(pause * 2.0 ** min(outages, 16), _OUTAGE_PAUSE_MAX, remaining))
     logger.warning(
@@ -207,14 +209,14 @@ def callback_wait_op(
     is unknown: the task may have finished long ago). A record the receiver could not confirm
     is re-read here before it is trusted.
     """
-    # Jittered, so that the watchdogs of many tasks submitted together do not poll together.
-    clock = options.clock
-    waiter, now = _waiter(task_id, since, options, PollPlan.every(watchdog, watchdog * 1.25))
+    clock, jitter = options.clock, options.jitter
+    waiter, now = _waiter(task_id, since, options)
+    schedule = _watchdog(watchdog)
     next_poll = now if since is None else min(waiter.started + watchdog, waiter.deadline)
     seen = 0
     changes = _state_changes(options.on_update)
     plan = options.plan  # kie.ai's schedule, once a callback comes unconfirmed
-    del options  # not kept while the wait sleeps: the waiter has what it needs
+    del options  # not kept while the wait sleeps
     while True:
         now = clock.monotonic()
         delivery: Delivery | None = None
@@ -226,15 +228,25 @@ def callback_wait_op(
         if delivery is not None and delivery.confirmed:
             record: TaskRecord | None = delivery.record
         else:
-            record = yield from _read_visible(waiter, clock)
+            record = yield from _read_visible(waiter, clock, schedule, jitter)
         changes(record)
         final = waiter.observe(record, clock.monotonic())
         if final is not None:
             return final
+        del record  # not kept while the wait sleeps: the waiter has its state
         if delivery is not None and not delivery.confirmed:  # kie.ai lags its callback: poll
-            waiter.plan = plan
+            schedule = plan
         if polled:
-            next_poll = clock.monotonic() + waiter.next_delay(clock.monotonic())
+            next_poll = clock.monotonic() + waiter.next_delay(clock.monotonic(), schedule, jitter)
+
+
+@lru_cache(maxsize=64)
+def _watchdog(interval: float) -> PollPlan:
+    """The watchdog's poll plan: jittered, so that the watchdogs of many tasks submitted together
+    do not poll together. One for all the waits with the same interval (few models, few
+    intervals), not four objects each for the garbage collector to walk.
+    """
+    return PollPlan.every(interval, interval * 1.25)
 
 
 def journaled_wait(
@@ -245,13 +257,15 @@ def journaled_wait(
     A journal that cannot be written then (a database gone) does not spoil the wait's outcome:
     it is logged, and the entry stays ``accepted``, listed to collect.
     """
-    finished = partial(journal.finished, task_id, host=host)
     try:
         record = yield from op
     except TaskFailed as failure:  # (a task kie.ai does not show stays "accepted": it was paid)
-        yield from _note(partial(finished, succeeded=False, detail=failure.message), task_id)
+        failed = partial(
+            journal.finished, task_id, host=host, succeeded=False, detail=failure.message
+        )
+        yield from _note(failed, task_id)
         raise
-    yield from _note(partial(finished, succeeded=True), task_id)
+    yield from _note(partial(journal.finished, task_id, host=host, succeeded=True), task_id)
     return record
 
 
