@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from typing import Protocol
+from typing import Any, Protocol
 
 from .._envelope import is_not_visible
-from .._errors import APIError, KieError, NoAnswerError, ServerError, TaskFailed
+from .._errors import APIError, NoAnswerError, TaskFailed
 from .._journal import SubmissionLog
 from .._records import TaskRecord
 from ._effects import SYSTEM_CLOCK, AwaitCallback, Blocking, Clock, Delivery, Jitter, Op, Sleep
@@ -120,7 +120,13 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
     if first > 0:
         yield Sleep(min(first, timeout))
     while True:
-        record = yield from _read_visible(waiter, clock, plan, jitter)
+        pause = None
+        try:  # read here, not in a generator of its own: one object less while it is queued
+            record = _visible(waiter, (yield record_call(waiter.task_id, waiter.deadline)))
+        except (APIError, NoAnswerError) as error:
+            record, pause = None, _failed_read(waiter, clock, plan, jitter, error, 0)
+        if pause is not None:
+            record = yield from _read_again(waiter, clock, plan, jitter, pause)
         changes(record)
         final = waiter.observe(record, clock.monotonic())
         if final is not None:
@@ -133,62 +139,51 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
 _NOT_YET = frozenset({404, 422})
 
 
-def _read_visible(
-    waiter: Waiter, clock: Clock, plan: PollPlan, jitter: Jitter | None
-) -> Op[TaskRecord | None]:
-    """Read the task's record; None while kie.ai does not show the task (yet).
-
-    kie.ai says "recordInfo is null" (a 422); until the task was first seen, any 404 or 422 and
-    an answer without a record mean the same (the :class:`~._poll.Waiter` turns them into a
-    NotFoundError once its grace window has passed).
-
-    A read retries on its own (with backoff, within the wait's deadline). When its retries run
-    out during a longer outage (5xx, 429, 455, no connection), the wait reads again after a
-    backoff that doubles each time, up to the deadline: it ends then with
-    :class:`~kieframe.WaitTimeout` (the task is not lost), never early with the read's error.
-    """
-    outages = 0
-    while True:
-        try:
-            data = yield record_call(waiter.task_id, waiter.deadline)
-        except APIError as error:
-            if is_not_visible(error) or (error.code in _NOT_YET and waiter.last_state is None):
-                return None
-            if is_task_failure(error):
-                raise task_failure(waiter.task_id, error) from error
-            if not error.retryable:
-                raise
-            delay = _after_outage(waiter, clock, plan, jitter, error, outages)
-        except NoAnswerError as error:
-            delay = _after_outage(waiter, clock, plan, jitter, error, outages)
-        else:
-            if data is None and waiter.last_state is None:
-                return None
-            try:
-                return to_record(waiter.task_id, data)
-            except ServerError as error:  # one garbled answer is an outage, not the end
-                delay = _after_outage(waiter, clock, plan, jitter, error, outages)
-        outages += 1
-        yield Sleep(delay)
-
-
 #: The longest pause between two reads of a task during an outage, in seconds.
 _OUTAGE_PAUSE_MAX = 60.0
 
 
-def _after_outage(
+def _visible(waiter: Waiter, data: Any) -> TaskRecord | None:
+    """The record in a read's answer; None while kie.ai does not show the task (yet).
+
+    Until the task was first seen, an answer without a record means "not visible yet". An answer
+    that is not a record raises a ServerError: :func:`_failed_read` takes it for an outage.
+    """
+    if data is None and waiter.last_state is None:
+        return None
+    return to_record(waiter.task_id, data)
+
+
+def _failed_read(
     waiter: Waiter,
     clock: Clock,
     plan: PollPlan,
     jitter: Jitter | None,
-    error: KieError,
+    error: APIError | NoAnswerError,
     outages: int,
-) -> float:
-    """How long to pause before reading again after a read's retries ran out.
+) -> float | None:
+    """After a failed read: None if the task is not visible (yet), else the pause until the next.
 
-    Called inside the ``except`` block, so the WaitTimeout raised at the deadline carries the
-    read's error as its context.
+    The error is raised when it ends the wait.
+
+    kie.ai says "recordInfo is null" (a 422); until the task was first seen, any 404 or 422
+    means the same (the :class:`~._poll.Waiter` turns them into a NotFoundError once its grace
+    window has passed).
+
+    A read retries on its own (with backoff, within the wait's deadline). When its retries run
+    out during a longer outage (5xx, 429, 455, no connection, a garbled answer), the wait reads
+    again after a backoff that doubles each time, up to the deadline: it ends then with
+    :class:`~kieframe.WaitTimeout` (the task is not lost), never early with the read's error.
+    Called inside the ``except`` block, so that WaitTimeout carries the read's error as its
+    context.
     """
+    if isinstance(error, APIError):
+        if is_not_visible(error) or (error.code in _NOT_YET and waiter.last_state is None):
+            return None
+        if is_task_failure(error):
+            raise task_failure(waiter.task_id, error) from error
+        if not error.retryable:
+            raise error
     pause = waiter.next_delay(clock.monotonic(), plan, jitter)  # WaitTimeout past the deadline
     remaining = waiter.deadline - clock.monotonic()
     pause = max(0.0, min(pause * 2.0 ** min(outages, 16), _OUTAGE_PAUSE_MAX, remaining))
@@ -196,6 +191,22 @@ def _after_outage(
         "reading task %s failed (%s); reading again in %.1f s", waiter.task_id, error, pause
     )
     return pause
+
+
+def _read_again(
+    waiter: Waiter, clock: Clock, plan: PollPlan, jitter: Jitter | None, pause: float
+) -> Op[TaskRecord | None]:
+    """After an outage, read the task again until kie.ai answers (see :func:`_failed_read`)."""
+    outages = 1
+    delay: float | None = pause
+    while delay is not None:
+        yield Sleep(delay)
+        try:
+            return _visible(waiter, (yield record_call(waiter.task_id, waiter.deadline)))
+        except (APIError, NoAnswerError) as error:
+            delay = _failed_read(waiter, clock, plan, jitter, error, outages)
+        outages += 1
+    return None
 
 
 def callback_wait_op(
@@ -228,7 +239,13 @@ def callback_wait_op(
         if delivery is not None and delivery.confirmed:
             record: TaskRecord | None = delivery.record
         else:
-            record = yield from _read_visible(waiter, clock, schedule, jitter)
+            pause = None
+            try:
+                record = _visible(waiter, (yield record_call(waiter.task_id, waiter.deadline)))
+            except (APIError, NoAnswerError) as error:
+                record, pause = None, _failed_read(waiter, clock, schedule, jitter, error, 0)
+            if pause is not None:
+                record = yield from _read_again(waiter, clock, schedule, jitter, pause)
         changes(record)
         final = waiter.observe(record, clock.monotonic())
         if final is not None:
