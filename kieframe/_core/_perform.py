@@ -95,9 +95,10 @@ def drive_async(
 
     ``begin``, if given, is awaited before the operation's first step.
 
-    A generator-based coroutine, so that it hands a future an effect answered straight to the
-    task that awaits it, as awaiting the future would, but without the iterator that awaiting
-    it keeps: a wait sleeping for seconds holds one object less for the garbage collector.
+    A generator-based coroutine: the future an effect is answered with goes straight to the task
+    awaiting the operation, as awaiting the future would send it, but without the iterator that
+    awaiting keeps alive: a wait sleeping for seconds holds one object less for the garbage
+    collector.
     """
     result: Any = None
     error: BaseException | None = None
@@ -120,12 +121,19 @@ def drive_async(
                         awaited._asyncio_future_blocking = True
                         yield awaited
                     result = awaited.result()
-                else:  # a coroutine: run here (a generator-based coroutine may yield from it)
-                    result = yield from cast("Generator[Any, Any, Any]", awaited)
+                else:
+                    result = yield from _steps(awaited)
             except BaseException as failure:  # the op decides; see the module docstring
                 error = failure
     finally:
         op.close()
+
+
+def _steps(awaitable: Awaitable[T]) -> Generator[Any, Any, T]:
+    """What awaiting ``awaitable`` runs: a coroutine itself (no wrapper), else its iterator."""
+    if isinstance(awaitable, types.CoroutineType):
+        return cast("Generator[Any, Any, T]", awaitable)  # a generator-based coroutine runs it
+    return awaitable.__await__()
 
 
 class RateLimiter(Protocol):
