@@ -27,6 +27,8 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
+import msgspec
+
 from .._records import TaskRecord
 from ._fileplan import DownloadProgress, FilePlan
 
@@ -84,14 +86,18 @@ class _SystemClock:
 SYSTEM_CLOCK: Clock = _SystemClock()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Call:
+class Call(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Send one request to kie.ai and return the envelope's ``data`` (or raise its error).
 
     The body is ``json`` (encoded by httpx) or ``content`` (JSON already encoded).
     ``budget`` names the rate limit it counts against; ``retry`` allows the driver to resend it
     with backoff (only for requests that are safe to repeat), until ``deadline`` (monotonic
     seconds) if one is given.
+
+    Thousands of waits may each have a read queued at once. A call is frozen and holds what its
+    operation built before it (strings, numbers, the request's body and parameters); it is
+    handed to nothing that could store it back into them, so it can never be part of a
+    reference cycle: the garbage collector does not track it (``gc=False``).
     """
 
     method: str

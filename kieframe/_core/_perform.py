@@ -29,11 +29,12 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
+import types
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 import httpx
 import stamina
@@ -84,20 +85,26 @@ def drive(op: Generator[E, Any, T], perform: Callable[[E], Any]) -> T:
         op.close()  # an interrupt between two steps still runs the op's cleanup, now
 
 
-async def drive_async(
+@types.coroutine
+def drive_async(
     op: Generator[E, Any, T],
     perform: Callable[[E], Awaitable[Any]],
-    begin: Callable[[], Awaitable[Any]] | None = None,
-) -> T:
-    """Run ``op`` to its end, performing its effects with awaited ``perform``.
+    begin: Callable[[], asyncio.Future[Any]] | None = None,
+) -> Generator[Any, Any, T]:
+    """Run ``op`` to its end, performing its effects with awaited ``perform``; await it.
 
     ``begin``, if given, is awaited before the operation's first step.
+
+    A generator-based coroutine: the future an effect is answered with goes straight to the task
+    awaiting the operation, as awaiting the future would send it, but without the iterator that
+    awaiting keeps alive: a wait sleeping for seconds holds one object less for the garbage
+    collector.
     """
     result: Any = None
     error: BaseException | None = None
     try:
         if begin is not None:
-            await begin()
+            yield from begin()
         while True:
             try:
                 effect = op.throw(error) if error is not None else op.send(result)
@@ -109,11 +116,24 @@ async def drive_async(
             try:
                 awaited = perform(effect)
                 del effect  # not kept while it is awaited: a wait sleeps for seconds
-                result = await awaited
+                if isinstance(awaited, asyncio.Future):
+                    if not awaited.done():  # what awaiting it does, without an iterator to keep
+                        awaited._asyncio_future_blocking = True
+                        yield awaited
+                    result = awaited.result()
+                else:
+                    result = yield from _steps(awaited)
             except BaseException as failure:  # the op decides; see the module docstring
                 error = failure
     finally:
         op.close()
+
+
+def _steps(awaitable: Awaitable[T]) -> Generator[Any, Any, T]:
+    """What awaiting ``awaitable`` runs: a coroutine itself (no wrapper), else its iterator."""
+    if isinstance(awaitable, types.CoroutineType):
+        return cast("Generator[Any, Any, T]", awaitable)  # a generator-based coroutine runs it
+    return awaitable.__await__()
 
 
 class RateLimiter(Protocol):
@@ -706,7 +726,7 @@ class AsyncPerformer:
             self._readers = Workers(loop, self._read, self.in_flight_limit)
         return self._readers.submit(call)
 
-    def run(self, op: Op[T], *, started: bool = False) -> Coroutine[Any, Any, T]:
+    def run(self, op: Op[T], *, started: bool = False) -> Awaitable[T]:
         """Run ``op`` to its end (await the coroutine; one frame less for each wait to keep).
 
         It starts after :meth:`start`, unless ``started`` says the caller awaited that already.

@@ -12,6 +12,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from .._errors import NotFoundError, TaskFailed, WaitTimeout
 from .._records import TaskRecord
 from ._effects import Jitter
@@ -66,8 +68,7 @@ class PollPlan:
         return (jitter or self.rng).uniform(phase.low, phase.high)
 
 
-@dataclass(slots=True)
-class Waiter:
+class Waiter(msgspec.Struct, gc=False):
     """The state of one wait: feed it records, ask it how long to wait next.
 
     ``started`` is when the task was submitted (for the poll schedule) and ``deadline`` when the
@@ -75,19 +76,21 @@ class Waiter:
     kie.ai may answer "recordInfo is null" for a while: within ``grace`` seconds of ``started``
     that means "not visible yet"; after it, the task is reported as not found. ``submitted`` is
     False for a wait on a task id this client did not submit (``started`` is then the wait's
-    start): its not-found message says to check the id. Poll delays are drawn from ``jitter``
-    (by default the plan's own random source).
+    start): its not-found message says to check the id. ``last_state`` is the state of the last
+    record seen (None until one was).
+
+    A waiter is kept by each sleeping wait, 10,000 of them at once in a busy program. It holds
+    only strings, numbers and booleans, so it can never be part of a reference cycle: it is a
+    Struct the garbage collector does not track (``gc=False``), one object less for each of its
+    full passes to walk per wait. The poll plan and the jitter come with each :meth:`next_delay`.
     """
 
     task_id: str
     started: float
     deadline: float
-    plan: PollPlan = field(default_factory=PollPlan)
     grace: float = 60.0
     submitted: bool = True
-    jitter: Jitter | None = None
-    last: TaskRecord | None = None
-    polls: int = 0
+    last_state: str | None = None
 
     def observe(self, record: TaskRecord | None, now: float) -> TaskRecord | None:
         """Take one observation; return the final record, or None while the task runs.
@@ -95,12 +98,11 @@ class Waiter:
         Raises :class:`~kieframe.TaskFailed` when the task failed, and
         :class:`~kieframe.NotFoundError` when it stays invisible past the grace window.
         """
-        self.polls += 1
         if record is None:
-            if now - self.started > self.grace and self.last is None:
+            if now - self.started > self.grace and self.last_state is None:
                 raise NotFoundError(self._unknown(), code=422, task_id=self.task_id)
             return None
-        self.last = record
+        self.last_state = str(record.state)
         if record.failed:
             raise TaskFailed(
                 f"task failed: {record.fail_msg or 'no reason given'}"
@@ -121,15 +123,18 @@ class Waiter:
             "waiting): check the task id"
         )
 
-    def next_delay(self, now: float) -> float:
-        """Seconds until the next poll; raises :class:`~kieframe.WaitTimeout` past the deadline."""
+    def next_delay(self, now: float, plan: PollPlan, jitter: Jitter | None = None) -> float:
+        """Seconds until the next poll on ``plan``; a WaitTimeout past the deadline.
+
+        The delay is drawn from ``jitter`` (by default the plan's own random source).
+        """
         remaining = self.deadline - now
         if remaining <= 0:
-            state = str(self.last.state) if self.last else None
+            state = self.last_state
             raise WaitTimeout(
                 f"task {self.task_id} did not finish in time (last state: {state or 'not seen'}); "
                 "it may still finish: wait for it again with its task id",
                 task_id=self.task_id,
                 last_state=state,
             )
-        return min(self.plan.delay(now - self.started, self.jitter), remaining)
+        return min(plan.delay(now - self.started, jitter), remaining)

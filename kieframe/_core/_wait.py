@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Protocol
+from functools import lru_cache, partial
+from typing import Any, Protocol
 
 from .._envelope import is_not_visible
-from .._errors import APIError, KieError, NoAnswerError, ServerError, TaskFailed
+from .._errors import APIError, NoAnswerError, TaskFailed
 from .._journal import SubmissionLog
 from .._records import TaskRecord
 from ._effects import SYSTEM_CLOCK, AwaitCallback, Blocking, Clock, Delivery, Jitter, Op, Sleep
@@ -63,9 +63,7 @@ class WaitOptions:
     jitter: Jitter | None = None
 
 
-def _waiter(
-    task_id: str, since: float | None, options: WaitOptions, plan: PollPlan
-) -> tuple[Waiter, float]:
+def _waiter(task_id: str, since: float | None, options: WaitOptions) -> tuple[Waiter, float]:
     """A waiter placed on the monotonic clock, and ``now``; ``since`` is Unix seconds or None."""
     clock = options.clock
     now = clock.monotonic()
@@ -75,13 +73,7 @@ def _waiter(
     else:
         started, grace = now - max(0.0, clock.time() - since), options.grace
     waiter = Waiter(
-        task_id,
-        started=started,
-        deadline=deadline,
-        plan=plan,
-        grace=grace,
-        submitted=since is not None,
-        jitter=options.jitter,
+        task_id, started=started, deadline=deadline, grace=grace, submitted=since is not None
     )
     return waiter, now
 
@@ -117,83 +109,104 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
     schedule's first interval, not at once (it cannot have finished yet). Without ``since`` the
     first poll is immediate.
     """
-    clock = options.clock
-    waiter, now = _waiter(task_id, since, options, options.plan)
+    clock, plan, jitter = options.clock, options.plan, options.jitter
+    waiter, now = _waiter(task_id, since, options)
     changes = _state_changes(options.on_update)
     first = timeout = 0.0
     if since is not None:
-        first = waiter.started + options.plan.delay(0.0, options.jitter) - now
+        first = waiter.started + plan.delay(0.0, jitter) - now
         timeout = options.timeout
-    del options  # not kept while the wait sleeps: the waiter has what it needs
+    del options  # not kept while the wait sleeps
     if first > 0:
         yield Sleep(min(first, timeout))
     while True:
-        record = yield from _read_visible(waiter, clock)
+        pause = None
+        try:  # read here, not in a generator of its own: one object less while it is queued
+            record = _visible(waiter, (yield record_call(waiter.task_id, waiter.deadline)))
+        except (APIError, NoAnswerError) as error:
+            record, pause = None, _failed_read(waiter, clock, plan, jitter, error, 0)
+        if pause is not None:
+            record = yield from _read_again(waiter, clock, plan, jitter, pause)
         changes(record)
         final = waiter.observe(record, clock.monotonic())
         if final is not None:
             return final
-        yield Sleep(waiter.next_delay(clock.monotonic()))
+        del record  # not kept while the wait sleeps: the waiter has its state
+        yield Sleep(waiter.next_delay(clock.monotonic(), plan, jitter))
 
 
 #: Error codes that, before a task was ever seen, mean "not visible yet" whatever their message.
 _NOT_YET = frozenset({404, 422})
 
 
-def _read_visible(waiter: Waiter, clock: Clock) -> Op[TaskRecord | None]:
-    """Read the task's record; None while kie.ai does not show the task (yet).
-
-    kie.ai says "recordInfo is null" (a 422); until the task was first seen, any 404 or 422 and
-    an answer without a record mean the same (the :class:`~._poll.Waiter` turns them into a
-    NotFoundError once its grace window has passed).
-
-    A read retries on its own (with backoff, within the wait's deadline). When its retries run
-    out during a longer outage (5xx, 429, 455, no connection), the wait reads again after a
-    backoff that doubles each time, up to the deadline: it ends then with
-    :class:`~kieframe.WaitTimeout` (the task is not lost), never early with the read's error.
-    """
-    outages = 0
-    while True:
-        try:
-            data = yield record_call(waiter.task_id, waiter.deadline)
-        except APIError as error:
-            if is_not_visible(error) or (error.code in _NOT_YET and waiter.last is None):
-                return None
-            if is_task_failure(error):
-                raise task_failure(waiter.task_id, error) from error
-            if not error.retryable:
-                raise
-            delay = _after_outage(waiter, clock, error, outages)
-        except NoAnswerError as error:
-            delay = _after_outage(waiter, clock, error, outages)
-        else:
-            if data is None and waiter.last is None:
-                return None
-            try:
-                return to_record(waiter.task_id, data)
-            except ServerError as error:  # one garbled answer is an outage, not the end
-                delay = _after_outage(waiter, clock, error, outages)
-        outages += 1
-        yield Sleep(delay)
-
-
 #: The longest pause between two reads of a task during an outage, in seconds.
 _OUTAGE_PAUSE_MAX = 60.0
 
 
-def _after_outage(waiter: Waiter, clock: Clock, error: KieError, outages: int) -> float:
-    """How long to pause before reading again after a read's retries ran out.
+def _visible(waiter: Waiter, data: Any) -> TaskRecord | None:
+    """The record in a read's answer; None while kie.ai does not show the task (yet).
 
-    Called inside the ``except`` block, so the WaitTimeout raised at the deadline carries the
-    read's error as its context.
+    Until the task was first seen, an answer without a record means "not visible yet". An answer
+    that is not a record raises a ServerError: :func:`_failed_read` takes it for an outage.
     """
-    pause = waiter.next_delay(clock.monotonic())  # raises WaitTimeout past the deadline
+    if data is None and waiter.last_state is None:
+        return None
+    return to_record(waiter.task_id, data)
+
+
+def _failed_read(
+    waiter: Waiter,
+    clock: Clock,
+    plan: PollPlan,
+    jitter: Jitter | None,
+    error: APIError | NoAnswerError,
+    outages: int,
+) -> float | None:
+    """After a failed read: None if the task is not visible (yet), else the pause until the next.
+
+    The error is raised when it ends the wait.
+
+    kie.ai says "recordInfo is null" (a 422); until the task was first seen, any 404 or 422
+    means the same (the :class:`~._poll.Waiter` turns them into a NotFoundError once its grace
+    window has passed).
+
+    A read retries on its own (with backoff, within the wait's deadline). When its retries run
+    out during a longer outage (5xx, 429, 455, no connection, a garbled answer), the wait reads
+    again after a backoff that doubles each time, up to the deadline: it ends then with
+    :class:`~kieframe.WaitTimeout` (the task is not lost), never early with the read's error.
+    Called inside the ``except`` block, so that WaitTimeout carries the read's error as its
+    context.
+    """
+    if isinstance(error, APIError):
+        if is_not_visible(error) or (error.code in _NOT_YET and waiter.last_state is None):
+            return None
+        if is_task_failure(error):
+            raise task_failure(waiter.task_id, error) from error
+        if not error.retryable:
+            raise error
+    pause = waiter.next_delay(clock.monotonic(), plan, jitter)  # WaitTimeout past the deadline
     remaining = waiter.deadline - clock.monotonic()
     pause = max(0.0, min(pause * 2.0 ** min(outages, 16), _OUTAGE_PAUSE_MAX, remaining))
     logger.warning(
         "reading task %s failed (%s); reading again in %.1f s", waiter.task_id, error, pause
     )
     return pause
+
+
+def _read_again(
+    waiter: Waiter, clock: Clock, plan: PollPlan, jitter: Jitter | None, pause: float
+) -> Op[TaskRecord | None]:
+    """After an outage, read the task again until kie.ai answers (see :func:`_failed_read`)."""
+    outages = 1
+    delay: float | None = pause
+    while delay is not None:
+        yield Sleep(delay)
+        try:
+            return _visible(waiter, (yield record_call(waiter.task_id, waiter.deadline)))
+        except (APIError, NoAnswerError) as error:
+            delay = _failed_read(waiter, clock, plan, jitter, error, outages)
+        outages += 1
+    return None
 
 
 def callback_wait_op(
@@ -207,14 +220,14 @@ def callback_wait_op(
     is unknown: the task may have finished long ago). A record the receiver could not confirm
     is re-read here before it is trusted.
     """
-    # Jittered, so that the watchdogs of many tasks submitted together do not poll together.
-    clock = options.clock
-    waiter, now = _waiter(task_id, since, options, PollPlan.every(watchdog, watchdog * 1.25))
+    clock, jitter = options.clock, options.jitter
+    waiter, now = _waiter(task_id, since, options)
+    schedule = _watchdog(watchdog)
     next_poll = now if since is None else min(waiter.started + watchdog, waiter.deadline)
     seen = 0
     changes = _state_changes(options.on_update)
     plan = options.plan  # kie.ai's schedule, once a callback comes unconfirmed
-    del options  # not kept while the wait sleeps: the waiter has what it needs
+    del options  # not kept while the wait sleeps
     while True:
         now = clock.monotonic()
         delivery: Delivery | None = None
@@ -226,15 +239,31 @@ def callback_wait_op(
         if delivery is not None and delivery.confirmed:
             record: TaskRecord | None = delivery.record
         else:
-            record = yield from _read_visible(waiter, clock)
+            pause = None
+            try:
+                record = _visible(waiter, (yield record_call(waiter.task_id, waiter.deadline)))
+            except (APIError, NoAnswerError) as error:
+                record, pause = None, _failed_read(waiter, clock, schedule, jitter, error, 0)
+            if pause is not None:
+                record = yield from _read_again(waiter, clock, schedule, jitter, pause)
         changes(record)
         final = waiter.observe(record, clock.monotonic())
         if final is not None:
             return final
+        del record  # not kept while the wait sleeps: the waiter has its state
         if delivery is not None and not delivery.confirmed:  # kie.ai lags its callback: poll
-            waiter.plan = plan
+            schedule = plan
         if polled:
-            next_poll = clock.monotonic() + waiter.next_delay(clock.monotonic())
+            next_poll = clock.monotonic() + waiter.next_delay(clock.monotonic(), schedule, jitter)
+
+
+@lru_cache(maxsize=64)
+def _watchdog(interval: float) -> PollPlan:
+    """The watchdog's poll plan: jittered, so that the watchdogs of many tasks submitted together
+    do not poll together. One for all the waits with the same interval (few models, few
+    intervals), not four objects each for the garbage collector to walk.
+    """
+    return PollPlan.every(interval, interval * 1.25)
 
 
 def journaled_wait(
@@ -245,13 +274,15 @@ def journaled_wait(
     A journal that cannot be written then (a database gone) does not spoil the wait's outcome:
     it is logged, and the entry stays ``accepted``, listed to collect.
     """
-    finished = partial(journal.finished, task_id, host=host)
     try:
         record = yield from op
     except TaskFailed as failure:  # (a task kie.ai does not show stays "accepted": it was paid)
-        yield from _note(partial(finished, succeeded=False, detail=failure.message), task_id)
+        failed = partial(
+            journal.finished, task_id, host=host, succeeded=False, detail=failure.message
+        )
+        yield from _note(failed, task_id)
         raise
-    yield from _note(partial(finished, succeeded=True), task_id)
+    yield from _note(partial(journal.finished, task_id, host=host, succeeded=True), task_id)
     return record
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import logging
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 import kieframe
 from kieframe.errors import NotFoundError, ServerError
-from kieframe.lifecycle import RateLimits
+from kieframe.lifecycle import PollPlan, RateLimits
 from kieframe.testing import Emulator, Timing
 from kieframe.testing.pytest_plugin import FAST_POLL
 
@@ -263,3 +264,43 @@ async def test_a_cancelled_wait_cancels_its_read_in_flight() -> None:
         await cancelled.wait()  # the read itself was stopped, not just its answer dropped
         with pytest.raises(asyncio.CancelledError):
             await waiting
+
+
+async def test_many_sleeping_waits_hold_few_objects_for_the_garbage_collector() -> None:
+    # Every full pass of the collector walks every object it tracks: with 10,000 waits in
+    # flight, what each sleeping wait holds is the event loop's pause. The caller's own task
+    # brings six (the task, its context, asyncio's weak reference to it, its coroutine, the
+    # future it awaits and the wake-up call on it); kieframe adds its driver and the operation.
+    waits = 500
+    read: set[str] = set()
+    all_read = asyncio.Event()
+
+    def kie(request: httpx.Request) -> httpx.Response:
+        task_id = request.url.params["taskId"]
+        read.add(task_id)
+        if len(read) > waits:  # and the warm-up's
+            all_read.set()
+        record = {"taskId": task_id, "state": "generating"}
+        return httpx.Response(200, json={"code": 200, "msg": "success", "data": record})
+
+    async with kieframe.AsyncClient(
+        Emulator.API_KEY,
+        transport=httpx.MockTransport(kie),
+        poll=PollPlan.every(3_600.0),
+        rate_limits=RateLimits.off(),
+    ) as client:
+        await client.get("warm-up")  # the connection pool, the reader tasks, the timers
+        gc.collect()
+        before = len(gc.get_objects())
+        tasks = [
+            asyncio.ensure_future(client.wait(f"task-{n}", timeout=7_200)) for n in range(waits)
+        ]
+        await all_read.wait()
+        for _ in range(20):  # the last answers are read and the waits go to sleep
+            await asyncio.sleep(0)
+        gc.collect()
+        held = (len(gc.get_objects()) - before) / waits
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert held <= 9

@@ -48,9 +48,9 @@ def test_delay_never_passes_the_deadline(now: float, deadline: float) -> None:
     waiter = Waiter("t1", started=0.0, deadline=deadline)
     if now >= deadline:
         with pytest.raises(kieframe.WaitTimeout):
-            waiter.next_delay(now)
+            waiter.next_delay(now, PollPlan())
     else:
-        assert 0 < waiter.next_delay(now) <= deadline - now
+        assert 0 < waiter.next_delay(now, PollPlan()) <= deadline - now
 
 
 @given(
@@ -89,6 +89,6 @@ def test_timeout_names_the_last_state() -> None:
     waiter = Waiter("t1", started=0.0, deadline=10.0)
     waiter.observe(_record("queuing"), now=1.0)
     with pytest.raises(kieframe.WaitTimeout) as caught:
-        waiter.next_delay(10.0)
+        waiter.next_delay(10.0, PollPlan())
     assert caught.value.last_state == "queuing"
     assert caught.value.task_id == "t1"

@@ -229,6 +229,19 @@ async def test_work_runs_in_the_context_of_the_caller_that_submitted_it() -> Non
     assert outcomes == [(n, f"caller {n}") for n in range(7)]
 
 
+async def test_work_queued_from_one_context_does_not_see_the_changes_of_other_work() -> None:
+    async def work(n: int) -> str:
+        await asyncio.sleep(0)
+        seen = TAG.get("none")
+        TAG.set(f"changed by work {n}")
+        return seen
+
+    workers: Workers[int, str] = Workers(asyncio.get_running_loop(), work, 1)
+    TAG.set("caller")
+    assert await asyncio.gather(*(workers.submit(n) for n in range(5))) == ["caller"] * 5
+    assert TAG.get() == "caller"
+
+
 async def test_many_waits_with_different_deadlines_each_end_their_own_way(
     kie_async_client: kieframe.AsyncClient, kie_emulator: Emulator
 ) -> None:
