@@ -124,9 +124,9 @@ def test_a_running_batch_that_has_sent_nothing_yet_shows_no_eta(tmp_path: Path) 
         [LineInput(id=f"l{n}", line=n + 1, model="m", input={"n": n}) for n in range(300)]
     )
     assert snapshot(store, running=True).eta_seconds is None
-    stopped = snapshot(store, running=False).eta_seconds  # at the full create budget
-    assert stopped is not None
-    assert stopped == pytest.approx(150.0)
+    status = snapshot(store, running=False)  # at the full create budget
+    assert status.eta_seconds is not None
+    assert status.eta_seconds == pytest.approx(300 * 60 / status.create_budget)
     store.close()
 
 
