@@ -15,10 +15,13 @@ from ._records import LineStatus
 if TYPE_CHECKING:
     from ._records import LineInput
 
-__all__ = ["IN_FLIGHT", "Intake", "Known", "Placed", "plan_intake"]
+__all__ = ["IN_FLIGHT", "UNSENT", "Intake", "Known", "Placed", "plan_intake"]
 
 #: A line in these states may have made a task that is not settled: its input is never replaced.
 IN_FLIGHT = frozenset({LineStatus.SENDING, LineStatus.UNCERTAIN, LineStatus.ACCEPTED})
+#: A line in these states was never sent: each reading of the file judges it again (a line
+#: invalid only for want of a callback URL, or a local file since found, is sent again).
+UNSENT = frozenset({LineStatus.PENDING, LineStatus.INVALID})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +56,11 @@ class Intake:
 def plan_intake(known: Mapping[str, Known], lines: Sequence[LineInput], *, replace: bool) -> Intake:
     """What recording ``lines`` (in file order, ids unique) in a batch holding ``known`` does.
 
-    A new line is inserted; a known line with the same input only takes its new place; a known
-    line whose input changed is reported in ``changed``, unless ``replace`` and it is not in
-    flight (:data:`IN_FLIGHT`): then it starts again with its new input (and is paid again).
+    A new line is inserted; a known line with the same input only takes its new place, unless it
+    was never sent (:data:`UNSENT`) and this reading judges it otherwise: then it starts again,
+    pending or invalid as it now reads; a known line whose input changed is reported in
+    ``changed``, unless ``replace`` and it is not in flight (:data:`IN_FLIGHT`): then it starts
+    again with its new input (and is paid again).
     """
     inserts: list[Placed] = []
     resets: list[Placed] = []
@@ -66,6 +71,8 @@ def plan_intake(known: Mapping[str, Known], lines: Sequence[LineInput], *, repla
         old = known.get(line.id)
         if old is None:
             inserts.append(Placed(seq, line, status))
+        elif old.digest == line.digest and old.status in UNSENT and old.status != status:
+            resets.append(Placed(seq, line, status))
         elif old.digest == line.digest:
             if (old.seq, old.line) != (seq, line.line):
                 moves.append((line.id, seq, line.line))

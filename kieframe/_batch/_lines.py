@@ -28,6 +28,10 @@ from ._records import LineError, LineInput
 __all__ = ["BatchInvalid", "LineProblem", "read_lines", "submit_input"]
 
 _JSONL_KEYS = frozenset({"id", "model", "input"})
+_CALLBACK_REQUIRED = (
+    "the model requires a callback URL, and this run has none: give one with --callback-url"
+    " or --listen (callback_url= in Python); a later run with one sends the line"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,10 +74,11 @@ class _Raw:
 
 
 def read_lines(
-    path: str | os.PathLike[str], *, model: str | None, registry: Registry
+    path: str | os.PathLike[str], *, model: str | None, registry: Registry, callback: bool
 ) -> tuple[list[LineInput], list[LineProblem]]:
     """Read and validate every line; return the lines (invalid ones carry their error) and all
-    problems, each with its line number."""
+    problems, each with its line number. Without a ``callback`` URL, a line of a model that
+    requires one is a problem: it cannot be sent (until a run gives one)."""
     source = Path(path)
     folder = source.parent
     raws = _read_csv(source, model) if source.suffix.lower() == ".csv" else _read_jsonl(source)
@@ -97,7 +102,7 @@ def read_lines(
                 message = "no model: give one in the line or with --model"
                 found.append(LineProblem(line=raw.line, id=ident, field="model", message=message))
             else:
-                data, errors = _check(registry, chosen, raw, folder)
+                data, errors = _check(registry, chosen, raw, folder, callback=callback)
                 found += [
                     LineProblem(line=raw.line, id=ident, field=field, message=message)
                     for field, message in errors
@@ -112,7 +117,7 @@ def read_lines(
 
 
 def _check(
-    registry: Registry, model: str, raw: _Raw, folder: Path
+    registry: Registry, model: str, raw: _Raw, folder: Path, *, callback: bool
 ) -> tuple[dict[str, Any], list[tuple[str | None, str]]]:
     """The line's JSON-ready input (local paths made absolute) and its problems."""
     try:
@@ -125,11 +130,14 @@ def _check(
     else:
         data = dict(raw.input or {})
     ready = {key: _ready(spec, key, value, folder) for key, value in data.items()}
+    problems: list[tuple[str | None, str]] = []
+    if spec.requires_callback and not callback:
+        problems.append(("callBackUrl", _CALLBACK_REQUIRED))
     try:
         stage_input(spec, submit_input(spec, ready))
     except InputValidationError as error:
-        return ready, [(problem.field, _text(problem)) for problem in error.problems]
-    return ready, []
+        problems += [(problem.field, _text(problem)) for problem in error.problems]
+    return ready, problems
 
 
 def _text(problem: Any) -> str:

@@ -116,7 +116,11 @@ class Runner:
     async def preview(self, source: str | os.PathLike[str]) -> Preview:
         options = self.options
         lines, problems = await asyncio.to_thread(
-            read_lines, source, model=options.model, registry=options.registry
+            read_lines,
+            source,
+            model=options.model,
+            registry=options.registry,
+            callback=options.callback_url is not None,
         )
         if problems and not options.skip_invalid:
             raise BatchInvalid(problems)
@@ -144,11 +148,19 @@ class Runner:
     def _preview(self, problems: list[LineProblem], balance: float | None) -> Preview:
         counts = self.store.counts()
         to_send = counts.get(LineStatus.PENDING.value, 0) + counts.get(LineStatus.CLAIMED.value, 0)
-        to_send += sum(  # the retries' lines (moved only once the batch is confirmed)
-            counts.get(RETRY[name][0].value, 0)
-            for name in self.options.retry
-            if RETRY[name][1] == LineStatus.PENDING
-        )
+        notes = []
+        for name in self.options.retry:  # the retries' lines (moved once the batch is confirmed)
+            source, target = RETRY[name]
+            if not counts.get(source.value, 0):
+                continue
+            held = self.store.held_from_retry(source)
+            if target == LineStatus.PENDING:
+                to_send += counts[source.value] - held
+            if held:
+                notes.append(
+                    f"{held} {source.value} line{'s' if held != 1 else ''} left out of the"
+                    " retry: another worker's live lease holds them"
+                )
         models = sorted({line.model for line in self.store.lines() if line.model})
         typical = max(
             (self._typical(model) for model in models),
@@ -163,7 +175,6 @@ class Runner:
         )
         limits = self.options.limits
         budget = limits.reads / limits.read_window if limits.reads > 0 else float("inf")
-        notes = []
         if pace.mode == WaitMode.CALLBACKS:
             notes.append("polling cannot follow the create rate: waiting for callbacks")
         elif pace.mode == WaitMode.PACED:

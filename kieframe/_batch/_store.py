@@ -142,6 +142,10 @@ class BatchStore(Protocol):
         """
         ...
 
+    def held_from_retry(self, status: LineStatus) -> int:
+        """How many lines in ``status`` a live runner holds: :meth:`requeue` leaves them."""
+        ...
+
     def recover(self, owner: str) -> int:
         """Settle lines other, dead runners left; return how many became ``uncertain``.
 
@@ -398,6 +402,10 @@ class SQLiteBatchStore:
                 (owner, *followed, owner),
             )
         return self.lines([LineStatus.ACCEPTED, LineStatus.DOWNLOADING])
+
+    def held_from_retry(self, status: LineStatus) -> int:
+        """0: the run lock makes this runner the only one."""
+        return 0
 
     def requeue(self, statuses: Iterable[LineStatus], *, to: LineStatus) -> int:
         """Move every line in ``statuses`` to ``to``; return how many moved.

@@ -291,6 +291,15 @@ class PostgresBatchStore:
                     )  # fmt: skip
         return list(intake.changed)
 
+    def held_from_retry(self, status: LineStatus) -> int:
+        """Lines in ``status`` a live worker holds (its failures): :meth:`requeue` leaves them."""
+        rows = self._query(
+            "SELECT count(*) FROM kieframe_batch_lines AS l WHERE l.batch = %s AND l.status = %s"
+            f" AND l.owner IS NOT NULL AND {_LIVE}",
+            (self._id, status.value),
+        )
+        return int(rows[0][0])
+
     def requeue(self, statuses: Iterable[LineStatus], *, to: LineStatus) -> int:
         """Move the lines in ``statuses`` that no live worker holds to ``to``; return how many.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kieframe._batch._intake import IN_FLIGHT, Known, plan_intake
+from kieframe._batch._intake import IN_FLIGHT, UNSENT, Known, plan_intake
 from kieframe.batch import LineError, LineInput, LineStatus
 
 IDS = st.sampled_from([f"l{n}" for n in range(8)])
@@ -64,7 +64,10 @@ def test_each_line_is_inserted_moved_reset_or_reported_as_its_state_allows(
     for ident in set(by_id) & set(known):
         seq, line = by_id[ident]
         old = known[ident]
-        if old.digest == line.digest:  # the same input: at most a new place, never sent again
+        now = LineStatus.INVALID if line.error is not None else LineStatus.PENDING
+        if old.digest == line.digest and old.status in UNSENT and old.status != now:
+            assert ident in reset  # never sent, judged again: pending or invalid as it reads
+        elif old.digest == line.digest:  # the same input: at most a new place, never sent again
             assert ident not in (*reset, *intake.changed)
             assert (ident in moved) == ((old.seq, old.line) != (seq, line.line))
         elif replace and old.status not in IN_FLIGHT:

@@ -116,9 +116,13 @@ def test_a_retry_says_how_many_lines_a_stopped_workers_lease_still_holds(
     assert len(said) == 1
     assert said[0].startswith("2 failed lines not retried: another worker's lease")
 
-    # The Python API says it in what the run returns.
+    # The Python API says it in what the run returns, and the preview asks for none of them.
+    asked: list[kieframe.batch.Preview] = []
     result = kieframe.batch.run(source, out=out, state=kie_database_url, retry=["failed"],
-                                api_key=Emulator.API_KEY, base_url=emu.base_url)  # fmt: skip
+                                api_key=Emulator.API_KEY, base_url=emu.base_url,
+                                on_preview=asked.append)  # fmt: skip
+    assert [preview.to_send for preview in asked] == [0]
+    assert any("2 failed lines left out of the retry" in note for note in asked[0].notes)
     assert result.not_retried == {"failed": 2}
     assert [line.status for line in result.records].count(LineStatus.FAILED) == 2
     assert len(emu.tasks) == 3

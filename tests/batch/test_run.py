@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sqlite3
@@ -14,7 +15,9 @@ import kieframe.batch as kb
 from kieframe.batch import LineStatus, SQLiteBatchStore
 
 from ._support import (
+    IMAGE,
     MODEL,
+    SPEC,
     batch_options,
     comparable,
     emulator,
@@ -185,6 +188,43 @@ def test_invalid_lines_are_all_reported_with_line_numbers_and_nothing_is_sent(
     assert statuses[0] == (1, LineStatus.SUCCEEDED)
     assert {status for _, status in statuses[1:]} == {LineStatus.INVALID}
     assert not result.all_succeeded
+
+
+def test_lines_needing_a_callback_are_flagged_before_paying_and_sent_by_a_run_with_one(
+    tmp_path: Path,
+) -> None:
+    """Without a callback URL, a line of a model that requires one is a problem of the preview
+    (nothing is sent); a later run with a callback URL sends it."""
+    needs = dataclasses.replace(SPEC, id="test/needs-callback", requires_callback=True)
+    registry = make_registry(needs)
+    source = write_jsonl(tmp_path / "in.jsonl", 1)
+    source.write_text(
+        source.read_text()
+        + json.dumps({"id": "cb", "model": needs.id, "input": {"prompt": "p", "image_url": IMAGE}})
+        + "\n"
+    )
+    out = tmp_path / "out"
+    asked: list[kb.Preview] = []
+
+    def confirm(preview: kb.Preview) -> bool:
+        asked.append(preview)
+        return True
+
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        with pytest.raises(kb.BatchInvalid) as caught:
+            kb.run(source, out=out, confirm=confirm, **options)
+        assert [(p.id, p.field) for p in caught.value.problems] == [("cb", "callBackUrl")]
+        assert "--callback-url" in str(caught.value)
+        assert (asked, emu.tasks) == ([], ())
+        first = kb.run(source, out=out, skip_invalid=True, confirm=confirm, **options)
+        assert [p.id for p in asked[0].problems] == ["cb"]
+        assert asked[0].to_send == 1
+        assert [task.model for task in emu.tasks] == [MODEL]
+        assert {r.id: r.status for r in first.records}["cb"] == LineStatus.INVALID
+        again = kb.run(source, out=out, listen=("127.0.0.1", 0), **options)
+        assert [task.model for task in emu.tasks] == [MODEL, needs.id]
+    assert again.all_succeeded
 
 
 def test_a_changed_line_is_refused_unless_replaced(tmp_path: Path) -> None:
