@@ -286,8 +286,8 @@ class Validator:
 
 
 def _holds_whole_float(values: Any) -> bool:
-    """Whether ``values`` is a list holding a whole float (``8.0``)."""
-    return type(values) is list and any(
+    """Whether ``values`` is a list or tuple holding a whole float (``8.0``)."""
+    return isinstance(values, list | tuple) and any(
         type(value) is float and value.is_integer() for value in values
     )
 

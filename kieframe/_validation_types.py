@@ -100,8 +100,11 @@ def lenient_twin(
 ) -> type[msgspec.Struct] | None:
     """The Struct with every field optional (its default, never checked, is None).
 
-    It encodes leaving None out: with the input's values in it, it is the input as sent.
+    It encodes leaving None out: with the input's values in it, it is the input as sent. None
+    if a field that may not be None defaults to None (that None is sent).
     """
+    if any(f.default is None and not has(f.type, _is_none) for f in node.fields):
+        return None
     hints = typing.get_type_hints(input_type, include_extras=True)
     try:
         return msgspec.defstruct(
@@ -143,8 +146,9 @@ def sending_twin(
     The same fields, limits and names as ``input_type``; it encodes leaving out a field that is
     None, and sends every other default (a default made by a factory is never left out). None
     (the input is converted to ``input_type`` then) if a field's default is neither None nor an
-    immutable value, if a field that may be None has another default (a None given there would
-    be sent), or if the Struct checks more than its fields (``__post_init__``). A number field
+    immutable value, if a field that may be None is required or has another default (a None
+    given there would be sent), if a field that may not be None defaults to None (that None is
+    sent), or if the Struct checks more than its fields (``__post_init__``). A number field
     whose whole values the ``__post_init__`` makes ints (:func:`whole_numbers`, and nothing
     else) takes an int as an int instead (``int | float``); a whole float given there is
     still a float (the caller converts that input to ``input_type``).
@@ -159,9 +163,10 @@ def sending_twin(
             hint, default = hints[field.name], field.default
             if field.name in numbers:
                 hint, default = _int_or_float(hint), whole(default)
-            if field.required:
+            nullable = has(field.type, _is_none)
+            if field.required and not nullable:
                 fields.append((field.name, hint))
-            elif default is None:
+            elif default is None and nullable and not field.required:
                 fields.append((field.name, hint, None))
             elif type(default) in _IMMUTABLE and not has(field.type, _is_none):
                 made = msgspec.field(default_factory=itertools.repeat(default).__next__)

@@ -398,7 +398,12 @@ _A_NUMBER = (
 
 @pytest.mark.parametrize("field", ["scale", "strength", "shift", "weights"])
 @pytest.mark.parametrize("model", sorted(_NUMBER_SPECS))
-@given(value=_A_NUMBER | st.lists(_A_NUMBER, max_size=3) | st.just(msgspec.UNSET))
+@given(
+    value=_A_NUMBER
+    | st.lists(_A_NUMBER, max_size=3)
+    | st.lists(_A_NUMBER, max_size=3).map(tuple)
+    | st.just(msgspec.UNSET)
+)
 def test_a_number_field_is_sent_and_refused_on_a_submit_as_its_struct_sends_and_refuses_it(
     model: str, field: str, value: Any
 ) -> None:
@@ -413,6 +418,39 @@ def test_a_number_field_is_sent_and_refused_on_a_submit_as_its_struct_sends_and_
     )
     assert sent == _outcome(lambda: msgspec.json.encode(spec.to_request(spec.validate(data))))
     assert not isinstance(sent, bytes) or not re.search(rb"\.0[,\]}]", sent)  # 8, not 8.0
+
+
+class _NoneShapes(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A hand-written input: a required field that may be None, and a None default on an int."""
+
+    prompt: str
+    seed: int | None
+    steps: int = None  # type: ignore[assignment]
+
+
+_NONE_SPEC = ModelSpec(
+    id="acme/none-shapes", title="t", docs_url="https://e.com", input_type=_NoneShapes
+)
+_NONE_REGISTRY = Registry(entry_points=False)
+_NONE_REGISTRY.register(_Plugin(_NONE_SPEC))
+_GIVEN = st.sampled_from([None, 3, msgspec.UNSET])
+
+
+@given(seed=_GIVEN, steps=_GIVEN)
+def test_a_none_is_sent_or_left_out_on_a_submit_as_the_input_struct_sends_it(
+    seed: Any, steps: Any
+) -> None:
+    """A None given to a required field that may be None is left out, one defaulting to None on
+    a field that may not be None is sent: whichever way the submit takes."""
+    data = {"prompt": "p", "seed": seed, "steps": steps}
+    data = {key: value for key, value in data.items() if value is not msgspec.UNSET}
+    sent = _outcome(
+        lambda: encode_body(
+            prepare_submission(_NONE_REGISTRY, _NONE_SPEC.id, data, callback_url=None)
+        )
+    )
+    expected = lambda: msgspec.json.encode(_NONE_SPEC.to_request(_NONE_SPEC.validate(data)))  # noqa: E731
+    assert sent == _outcome(expected)
 
 
 def _outcome(send: Callable[[], bytes]) -> bytes | tuple[Problem, ...]:
