@@ -65,9 +65,11 @@ def _plain(node: mi.Type) -> Any:
             return node.ge
         if node.gt is None:
             return 1
-        high = node.le if node.le is not None else node.lt
         above = node.gt + 1  # the next int; for a float, also inside unless the range is narrower
-        return above if high is None or above < high else (node.gt + high) / 2
+        high = node.le if node.le is not None else node.lt
+        if isinstance(node, mi.IntType) or high is None or above < high:
+            return above  # an int field takes whole numbers only: the least above gt
+        return (node.gt + high) / 2
     if isinstance(node, mi.StrType):
         least, most = node.min_length or 0, node.max_length
         text = _TEXT.ljust(least, "!")
