@@ -182,7 +182,8 @@ def _unchecked(
             )
             continue
         try:
-            json.dumps({key: value.value}, allow_nan=False)  # as the body is encoded
+            # As the body is encoded: a lone surrogate is refused here, naming its field.
+            json.dumps({key: value.value}, ensure_ascii=False, allow_nan=False).encode("utf-8")
         except Exception as error:
             problems.append(
                 Problem(

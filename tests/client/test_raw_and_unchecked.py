@@ -31,7 +31,7 @@ def test_raw_input_for_a_model_with_a_plugin_is_not_said_to_have_no_plugin(
     assert "unvalidated" in warning
 
 
-@pytest.mark.parametrize("value", [object(), {1j}, b"\xff", float("nan")])
+@pytest.mark.parametrize("value", [object(), {1j}, b"\xff", float("nan"), "\ud800", ["a\udfff"]])
 def test_an_unchecked_value_that_is_no_json_is_refused_only_for_that(
     kie_client: kieframe.Client, kie_emulator: Emulator, value: Any
 ) -> None:
