@@ -386,7 +386,9 @@ class CallbackReceiver:
                 )
                 await self.hub.deliver_async(claimed, confirmed=False)
                 return
-            record, confirmed = _with_callback_credits(record, claimed), True
+            if self._verifier.keys:  # a signed body: its credits (not in the re-read) too
+                record = _with_callback_credits(record, claimed)
+            confirmed = True
         if self._claims is not None:
             try:
                 first = await asyncio.to_thread(self._claims.claim, *key)

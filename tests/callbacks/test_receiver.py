@@ -69,6 +69,19 @@ def test_the_credits_only_the_callback_carries_survive_the_reread(
     assert record.credits_remaining == reader.credits()
 
 
+def test_an_unsigned_callbacks_credits_are_not_put_on_the_confirmed_record() -> None:
+    """With no key to check its signature, nothing of the body is trusted: not even credits."""
+    handled: list[kieframe.TaskRecord] = []
+    with Emulator(timing=FAST, rate_limits=False, result_size=4096) as unsigned:
+        with client(unsigned) as reading:
+            receiver = CallbackReceiver(client=reading, handler=handled.append)
+            with CallbackServer(receiver) as server:
+                task = reading.submit(HAILUO, INPUT, callback_url=server.url)
+                (record,) = wait_for(lambda: handled)
+    assert (record.task_id, record.succeeded) == (task.task_id, True)
+    assert (record.credits_consumed, record.credits_remaining) == (None, None)
+
+
 def test_a_duplicated_callback_runs_the_handler_once(
     emulator: Emulator,
     reader: kieframe.Client,
