@@ -201,7 +201,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
     def _wait_op(
         self, task: Task | str, timeout: float | None, on_update: UpdateHook | None
     ) -> Op[TaskRecord]:
-        task_id = task.task_id if isinstance(task, Task) else str(task)
+        task_id = _task_id(task)
         since = task.submitted_at if isinstance(task, Task) else None
         if timeout is None:
             timeout = self._default_deadline(task)
@@ -330,7 +330,7 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         :class:`~kieframe.TaskFailed` if the task failed and :class:`~kieframe.WaitTimeout`
         (with the task id) at the deadline. ``on_update`` is called on every state change.
         """
-        task_id = str(task)
+        task_id = _task_id(task)  # a TypeError for anything else, before any read
         try:
             return self._performer.run(self._wait_op(task, timeout, on_update))
         except (KeyboardInterrupt, SystemExit) as interrupt:
@@ -458,7 +458,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         on_update: UpdateHook | None = None,
     ) -> TaskRecord:
         """Wait until the task finishes and return its final record; see :meth:`Client.wait`."""
-        task_id = str(task)
+        task_id = _task_id(task)  # a TypeError for anything else, before any read
         try:
             await self._performer.start()  # 10,000 waits started at once build their state later
             op = self._wait_op(task, timeout, on_update)

@@ -58,4 +58,8 @@ async def test_a_task_of_another_type_is_a_type_error_before_sending(
         kie_client.get(task)
     with pytest.raises(TypeError, match=rf"Task or a task id.*not {type(task).__name__}"):
         await kie_async_client.get(task)
+    with pytest.raises(TypeError, match=rf"Task or a task id.*not {type(task).__name__}"):
+        kie_client.wait(task, timeout=5)
+    with pytest.raises(TypeError, match=rf"Task or a task id.*not {type(task).__name__}"):
+        await kie_async_client.wait(task, timeout=5)
     assert _sent(kie_emulator) == before
