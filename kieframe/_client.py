@@ -30,7 +30,7 @@ from ._core._fileplan import DownloadProgress
 from ._core._perform import AsyncPerformer, Connection, SyncPerformer
 from ._core._poll import PollPlan
 from ._core._read import credits_op, get_op
-from ._core._submit import submit_op
+from ._core._submit import Submission, submit_op
 from ._core._wait import UpdateHook, WaitOptions, callback_wait_op, journaled_wait, wait_op
 from ._errors import KieError
 from ._files._cache import CACHE_ENV, UploadCache
@@ -185,7 +185,13 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         if self._owned_journal is not None:
             self._owned_journal.close()
 
-    def _submit_op(self, model: str, input: Any, callback_url: str | None) -> Op[Task]:
+    def _submit_op(
+        self,
+        model: str,
+        input: Any,
+        callback_url: str | None,
+        prepared: Submission | None = None,
+    ) -> Op[Task]:
         return submit_op(
             self.registry,
             model,
@@ -196,6 +202,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
             host=str(self.base_url),
             attempts=self._create_attempts,
             rate_window=self._rate_window,
+            prepared=prepared,
         )
 
     def _wait_op(
@@ -309,6 +316,11 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         not have reached kie.ai.
         """
         return self._performer.run(self._submit_op(model_key(model), input, callback_url))
+
+    def _submit_prepared(self, submission: Submission) -> Task:
+        """:meth:`submit` an input :func:`prepare_submission` validated: it is not read again."""
+        op = self._submit_op(submission.model, None, submission.callback_url, prepared=submission)
+        return self._performer.run(op)
 
     def get(self, task: Task | str) -> TaskRecord:
         """Read a task's current record (a task kie.ai does not show yet is a NotFoundError)."""

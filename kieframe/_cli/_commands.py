@@ -28,10 +28,10 @@ from rich.progress import (
 from .._client import Client
 from .._config import DEFAULT_BASE_URL
 from .._core._fileplan import DownloadProgress
+from .._core._submit import Submission, prepare_submission
 from .._errors import AuthenticationError, KieError, SubmissionUncertain, WaitTimeout
-from .._files._local import stage_input
 from .._journal import JournalEntry, JournalStatus
-from .._records import TaskRecord
+from .._records import Task, TaskRecord
 from .._registry import default_registry
 from .._spec import ModelSpec
 from ._connect import Connection, connect, connection_from, connection_options, opened_journal
@@ -413,9 +413,9 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     data = _model_input(spec, options)
     if not options["no_download"]:
         _check_out(options["out"], spec)
-    _show_uploads(state, spec, data)
+    prepared = _show_uploads(state, model, data, options["callback_url"])
     with connect(_connection(ctx, options)) as client:
-        task = client.submit(model, data, callback_url=options["callback_url"])
+        task = _submit(client, model, data, options["callback_url"], prepared)
         state.task_id = task.task_id
         state.progress.print(f"task {task.task_id} submitted ({model})")
         record = client.wait(task, timeout=options["timeout"], on_update=_show_update(state))
@@ -426,14 +426,32 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     _report_result(state, record, files)
 
 
-def _show_uploads(state: _State, spec: ModelSpec[Any], data: dict[str, Any]) -> None:
+def _show_uploads(
+    state: _State, model: str, data: dict[str, Any], callback_url: str | None
+) -> Submission | None:
     """Say which local files will be uploaded, and into which field, once the input (its files
-    included) is valid: a refused input lists its problems, never an upload."""
+    included) is valid: a refused input lists its problems, never an upload. Return the input
+    so validated (each file read once: the submit sends it), or None without local files."""
     lines = describe_uploads(data)
-    if lines:
-        stage_input(spec, data)  # raises with every problem, before anything is sent
+    if not lines:
+        return None
+    # Raises with every problem, before anything is sent.
+    prepared = prepare_submission(default_registry(), model, data, callback_url=callback_url)
     for line in lines:
         state.progress.print(f"upload {line}")
+    return prepared
+
+
+def _submit(
+    client: Client,
+    model: str,
+    data: dict[str, Any],
+    callback_url: str | None,
+    prepared: Submission | None,
+) -> Task:
+    if prepared is not None:
+        return client._submit_prepared(prepared)
+    return client.submit(model, data, callback_url=callback_url)
 
 
 def _show_record(state: _State, record: TaskRecord) -> None:
@@ -469,9 +487,9 @@ def submit(ctx: click.Context, /, model: str, **options: Any) -> None:
     state: _State = ctx.ensure_object(_State)
     spec = default_registry().get_model(model)
     data = _model_input(spec, options)
-    _show_uploads(state, spec, data)
+    prepared = _show_uploads(state, model, data, options["callback_url"])
     with connect(_connection(ctx, options)) as client:
-        task = client.submit(model, data, callback_url=options["callback_url"])
+        task = _submit(client, model, data, options["callback_url"], prepared)
     if state.json:
         _emit({"task_id": task.task_id, "model": task.model, "input": dict(task.input)})
     else:

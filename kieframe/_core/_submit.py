@@ -89,11 +89,19 @@ def submit_op(
     attempts: int,
     rate_window: float,
     clock: Clock = SYSTEM_CLOCK,
+    prepared: Submission | None = None,
 ) -> Op[Task]:
-    """Validate, upload local inputs, then create the task (journaled); see the module docstring."""
-    submission: Submission = yield Blocking(
-        partial(prepare_submission, registry, model, input, callback_url=callback_url)
-    )
+    """Validate, upload local inputs, then create the task (journaled); see the module docstring.
+
+    ``prepared`` is ``input`` already validated (:func:`prepare_submission`): not read again.
+    """
+    submission: Submission
+    if prepared is None:
+        submission = yield Blocking(
+            partial(prepare_submission, registry, model, input, callback_url=callback_url)
+        )
+    else:
+        submission = prepared
     if (
         callback_url is None
         and submission.validated

@@ -158,6 +158,40 @@ def test_a_local_image_path_is_uploaded(cli: Runner, emulator: Emulator) -> None
     assert upload.size == image.stat().st_size
 
 
+@pytest.mark.parametrize("command", ["submit", "run"])
+def test_a_local_file_is_read_once(cli: Runner, emulator: Emulator, command: str) -> None:
+    """Checked before its upload line is printed, then sent as it was read: never read again."""
+    (cli.cwd / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    args = [
+        command,
+        WAN,
+        "--base-url",
+        emulator.base_url,
+        "--prompt",
+        "a",
+        "--image-url",
+        "cat.png",
+    ]
+    args += ["--no-download"] if command == "run" else []
+    code = f"""
+import pathlib, kieframe._files._local as local
+from kieframe._cli import cli
+reads = []
+read = local._read_path
+local._read_path = lambda *args: reads.append(args) or read(*args)
+try:
+    cli.main({args!r})
+except SystemExit as stop:
+    assert not stop.code, stop.code
+pathlib.Path("reads").write_text(str(len(reads)))
+"""
+    done = cli.python(code, KIE_API_KEY=Emulator.API_KEY)
+    assert done.code == 0, done.err
+    assert "upload image_url" in done.out + done.err
+    assert len(emulator.uploads) == 1
+    assert (cli.cwd / "reads").read_text() == "1"
+
+
 @pytest.mark.parametrize("content", [None, b"not an image"], ids=["missing", "refused"])
 def test_a_refused_local_file_is_never_announced_as_an_upload(
     cli: Runner, emulator: Emulator, content: bytes | None
