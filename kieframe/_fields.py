@@ -36,6 +36,7 @@ __all__ = [
     "VideoUrl",
     "by_node",
     "is_list_type",
+    "leaf_types",
     "media",
     "media_limits",
     "media_list",
@@ -450,6 +451,15 @@ def is_list_type(node: mi.Type) -> bool:
     if isinstance(node, mi.UnionType):
         return any(is_list_type(member) for member in node.types)
     return isinstance(node, mi.ListType)
+
+
+def leaf_types(node: mi.Type) -> list[mi.Type]:
+    """The types an inspected field type may hold: through its Metadata and unions."""
+    if isinstance(node, mi.Metadata):
+        return leaf_types(node.type)
+    if isinstance(node, mi.UnionType):
+        return [leaf for member in node.types for leaf in leaf_types(member)]
+    return [node]
 
 
 def _walk(node: mi.Type) -> Iterable[mi.Type]:

@@ -14,7 +14,9 @@ from typing import Any
 import msgspec
 import msgspec.inspect as mi
 
+from ._fields import leaf_types
 from ._rules import FieldRule
+from ._validation_types import children
 
 __all__ = ["check_input"]
 
@@ -43,9 +45,9 @@ def _path_problem(node: mi.Type, path: str) -> str | None:
     """Why ``path`` leads to no field of ``node`` (None when it does, or may: a dict, Any)."""
     walked: list[str] = []
     for name in path.split("."):
-        structs = [member for member in _members(node) if isinstance(member, mi.StructType)]
+        structs = [member for member in leaf_types(node) if isinstance(member, mi.StructType)]
         if not structs:
-            if any(isinstance(member, mi.DictType | mi.AnyType) for member in _members(node)):
+            if any(isinstance(member, mi.DictType | mi.AnyType) for member in leaf_types(node)):
                 return None  # a mapping's keys are not declared
             return f"{path!r}, but {'.'.join(walked)!r} has no fields"
         fields = {field.encode_name: field for struct in structs for field in struct.fields}
@@ -57,14 +59,6 @@ def _path_problem(node: mi.Type, path: str) -> str | None:
         walked.append(name)
         node = fields[name].type
     return None
-
-
-def _members(node: mi.Type) -> list[mi.Type]:
-    if isinstance(node, mi.Metadata):
-        return _members(node.type)
-    if isinstance(node, mi.UnionType):
-        return [leaf for member in node.types for leaf in _members(member)]
-    return [node]
 
 
 def _check_limits(model_id: str, root: mi.Type) -> None:
@@ -85,15 +79,10 @@ def _typed_nodes(node: mi.Type, path: str, seen: set[type]) -> Iterator[tuple[st
         for field in node.fields:
             name = f"{path}.{field.encode_name}" if path else field.encode_name
             yield from _typed_nodes(field.type, name, seen)
-    elif isinstance(node, mi.Metadata):
-        yield from _typed_nodes(node.type, path, seen)
-    elif isinstance(node, mi.UnionType):
-        for member in node.types:
-            yield from _typed_nodes(member, path, seen)
-    elif isinstance(node, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
-        yield from _typed_nodes(node.item_type, f"{path}[]", seen)
-    elif isinstance(node, mi.DictType):
-        yield from _typed_nodes(node.value_type, f"{path}[]", seen)
+    else:  # an annotation or a union is the same field; items (of a tuple too) are under []
+        inner = path if isinstance(node, mi.Metadata | mi.UnionType) else f"{path}[]"
+        for child in children(node):
+            yield from _typed_nodes(child, inner, seen)
 
 
 def _contradiction(node: mi.Type) -> str | None:

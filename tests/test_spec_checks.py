@@ -152,6 +152,13 @@ def test_length_limits_no_value_meets_are_refused(low: int, high: int, kind: typ
         _spec(input_type)
 
 
+def test_limits_no_value_meets_in_a_tuple_item_are_refused() -> None:
+    field: Any = tuple[str, Annotated[int, msgspec.Meta(ge=5, le=1)]]
+    input_type = msgspec.defstruct("Pair", [("pair", field)], forbid_unknown_fields=True)
+    with pytest.raises(ValueError, match=r"'pair\[\]'.*ge=5 and le=1"):
+        _spec(input_type)
+
+
 def test_every_catalogue_rule_names_fields_of_its_model() -> None:
     """The catalogue wraps its rules (to fill in kie's defaults), so check them here."""
     for model_id, rules in RULES.items():

@@ -16,6 +16,7 @@ import msgspec.inspect as mi
 from hypothesis import given
 
 from .._errors import InputValidationError
+from .._fields import leaf_types
 from .._spec import ModelSpec, without_nulls
 from ._strategies import InvalidInput, Overrides, invalid_inputs, valid_inputs
 
@@ -33,7 +34,7 @@ def expected_input(spec: ModelSpec[Any], data: dict[str, Any]) -> dict[str, Any]
 
 def _filled(node: mi.Type, value: Any) -> Any:
     """``value`` as it comes out of a Struct of type ``node``: with every default in place."""
-    for member in _options(node):
+    for member in leaf_types(node):
         if isinstance(member, mi.StructType) and isinstance(value, dict):
             filled = {
                 field.encode_name: msgspec.to_builtins(_default(field))
@@ -53,14 +54,6 @@ def _default(field: mi.Field) -> Any:
     if field.default_factory is not msgspec.NODEFAULT:
         return field.default_factory()
     return field.default
-
-
-def _options(node: mi.Type) -> list[mi.Type]:
-    if isinstance(node, mi.Metadata):
-        return _options(node.type)
-    if isinstance(node, mi.UnionType):
-        return [leaf for member in node.types for leaf in _options(member)]
-    return [node]
 
 
 def _diff(expected: Any, got: Any) -> str:
