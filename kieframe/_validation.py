@@ -31,7 +31,14 @@ from ._validation_types import (
     not_plain_json,
     sending_twin,
 )
-from ._validation_values import PLAIN_LEAVES, all_json, finite_or_none, plain, without_nulls
+from ._validation_values import (
+    PLAIN_LEAVES,
+    all_json,
+    builtin_values,
+    finite_or_none,
+    plain,
+    without_nulls,
+)
 
 __all__ = ["Prepared", "Preparer", "Validator", "validator_for"]
 
@@ -111,13 +118,20 @@ class Validator:
         self._unset = _any_none(self._nullable)
 
     def __call__(self, data: Any, *, model_id: str) -> Any:
-        """Return ``data`` as the input Struct, or raise one error listing every problem."""
+        """Return ``data`` as the input Struct, or raise one error listing every problem.
+
+        Values of a ``str``, ``int`` or ``float`` subclass (``numpy.str_``, a ``StrEnum``
+        member...) are taken as the plain value they are.
+        """
+        given = data
         try:
             given = data if type(data) is dict else plain(data)
+            if type(given) is not dict or not PLAIN_LEAVES.issuperset(map(type, given.values())):
+                given = builtin_values(given)
             value = _convert(given, self.input_type)
             _ENCODE(value)  # lone surrogates pass convert but cannot be sent
         except Exception:  # a ValidationError, or msgspec choking (a lone surrogate...)
-            raise self.refused(data, model_id=model_id) from None
+            raise self.refused(given, model_id=model_id) from None
         if self._checks_after:
             self.check_after(given, model_id=model_id)
         return value
@@ -159,8 +173,8 @@ class Validator:
                 except Exception:
                     if leaves_only(map(type, data.values())):
                         raise refused(data, model_id=model_id, flat=True) from None
-                    if not all_json(data):
-                        return None  # a local file (or an unchecked field) is staged first
+                    if not all_json(data) or builtin_values(data) is not data:
+                        return None  # a local file, an unchecked field, a str subclass...
                     raise refused(data, model_id=model_id) from None
                 if checks_after:
                     check_after(data, model_id=model_id)
@@ -182,19 +196,19 @@ class Validator:
             except Exception:
                 if leaves_only(map(type, data.values())):
                     raise refused(data, model_id=model_id, flat=True) from None
-                if not all_json(data):
-                    return None  # a local file (or an unchecked field) is staged first
+                if not all_json(data) or builtin_values(data) is not data:
+                    return None  # a local file, an unchecked field, a str subclass...
                 raise refused(data, model_id=model_id) from None
             if checks_after:
                 check_after(data, model_id=model_id)
             given: Mapping[str, Any] | msgspec.Struct
-            if not as_struct:
-                given = dump(value)
-            elif unset(value):  # an optional field left unset: sent without it
-                given = lenient(*_astuple(value))  # type: ignore[misc]
-            else:
-                given = value
-            try:
+            try:  # a value msgspec took but cannot send (a str subclass...): the full way
+                if not as_struct:
+                    given = dump(value)
+                elif unset(value):  # an optional field left unset: sent without it
+                    given = lenient(*_astuple(value))  # type: ignore[misc]
+                else:
+                    given = value
                 content = encode(given)
             except Exception:
                 return None
