@@ -30,15 +30,18 @@ from ._validation_types import (
     needs_own_check,
     not_plain_json,
     sending_twin,
+    unbounded_int,
 )
 from ._validation_values import (
     PLAIN_LEAVES,
     all_json,
     builtin_values,
     finite_or_none,
+    ints_fit,
     plain,
     without_nulls,
 )
+from ._validation_walk import check_value
 
 __all__ = ["Prepared", "Preparer", "Validator", "validator_for"]
 
@@ -65,10 +68,12 @@ class Validator:
         "_checks_after",
         "_explainer",
         "_flat",
+        "_free_ints",
         "_lenient",
         "_node",
         "_nullable",
         "_sending",
+        "_sent_free_ints",
         "_stepped",
         "_unset",
         "input_type",
@@ -106,6 +111,11 @@ class Validator:
         )
         # Such an input is converted straight into what is sent, where a twin can hold it.
         self._sending = sending_twin(input_type, node) if self._as_struct else None
+        # An int without a bound takes any integer in msgspec; kie.ai takes 64 bits. The sending
+        # twin bounds its own (msgspec checks them); the fields where one is left are checked.
+        self._free_ints = _free_ints(node)
+        sent = None if self._sending is None else mi.type_info(self._sending)
+        self._sent_free_ints = _free_ints(sent) if isinstance(sent, mi.StructType) else ()
         # A Struct of plain values dumps with a shallow asdict; only nullable fields may be None.
         self._flat = not has(node, is_nested, skip_root=True) and all(
             field.name == field.encode_name for field in node.fields
@@ -134,6 +144,8 @@ class Validator:
             raise self.refused(given, model_id=model_id) from None
         if self._checks_after:
             self.check_after(given, model_id=model_id)
+        if self._free_ints:
+            self.check_ints(given, self._free_ints, model_id=model_id)
         return value
 
     def preparer(
@@ -158,12 +170,14 @@ class Validator:
             body_encoder(model_id),
         )
         checks_after, check_after, refused = self._checks_after, self.check_after, self.refused
+        check_ints = self.check_ints
         dump, as_struct, unset, lenient = self.dump, self._as_struct, self._unset, self._lenient
         leaves_only = PLAIN_LEAVES.issuperset  # the usual flat input, told apart without a call
 
         sending = None if rules else self._sending
         if sending is not None:  # no rule needs the input Struct: converted into what is sent
             head, join = body_head(model_id), b"".join
+            sent_free_ints = self._sent_free_ints
 
             def prepare_sent(data: Any, callback_url: str | None) -> Prepared | None:
                 if type(data) is not dict:
@@ -178,6 +192,8 @@ class Validator:
                     raise refused(data, model_id=model_id) from None
                 if checks_after:
                     check_after(data, model_id=model_id)
+                if sent_free_ints:
+                    check_ints(data, sent_free_ints, model_id=model_id)
                 try:
                     content = encode(value)
                 except Exception:
@@ -187,6 +203,8 @@ class Validator:
                 return value, content, body(content, callback_url)
 
             return prepare_sent
+
+        free_ints = self._free_ints
 
         def prepare(data: Any, callback_url: str | None) -> Prepared | None:
             if type(data) is not dict:
@@ -201,6 +219,8 @@ class Validator:
                 raise refused(data, model_id=model_id) from None
             if checks_after:
                 check_after(data, model_id=model_id)
+            if free_ints:
+                check_ints(data, free_ints, model_id=model_id)
             given: Mapping[str, Any] | msgspec.Struct
             try:  # a value msgspec took but cannot send (a str subclass...): the full way
                 if not as_struct:
@@ -253,6 +273,22 @@ class Validator:
         if problems:
             raise InputValidationError(model_id, problems)
 
+    def check_ints(
+        self, given: Mapping[str, Any], fields: tuple[tuple[str, mi.Type], ...], *, model_id: str
+    ) -> None:
+        """Raise for an integer kie.ai cannot take (past 64 bits) in ``fields`` of ``given``.
+
+        ``given`` is the input object msgspec just converted; ``fields`` are the names and types
+        of its fields that hold an int without a bound.
+        """
+        problems: list[Problem] = []
+        for name, node in fields:
+            value = given.get(name)
+            if not ints_fit(value):
+                check_value(node, value, name, problems)
+        if problems:
+            raise InputValidationError(model_id, problems)
+
     def _explaining(self) -> Explainer:
         """The explainer, built the first time an input is refused (two threads may build two)."""
         explainer = self._explainer
@@ -278,6 +314,13 @@ class Validator:
             if body[name] is None:
                 del body[name]
         return body
+
+
+def _free_ints(node: mi.StructType) -> tuple[tuple[str, mi.Type], ...]:
+    """The fields of a Struct that hold an int without a bound, with their types."""
+    return tuple(
+        (field.encode_name, field.type) for field in node.fields if has(field.type, unbounded_int)
+    )
 
 
 def _any_none(names: tuple[str, ...]) -> Callable[[Any], bool]:

@@ -15,6 +15,7 @@ __all__ = [
     "all_json",
     "builtin_values",
     "finite_or_none",
+    "ints_fit",
     "plain",
     "without_nulls",
 ]
@@ -110,3 +111,15 @@ def finite_or_none(value: Any) -> bool:
     """Whether ``value`` is None or a finite number (all msgspec checks of a number)."""
     kind = type(value)
     return value is None or kind is int or (kind is float and math.isfinite(value))
+
+
+def ints_fit(value: Any) -> bool:
+    """Whether every integer in ``value`` (a converted input's) is one kie.ai takes (64-bit)."""
+    kind = type(value)
+    if kind is int:
+        return bool(-(2**63) <= value < 2**63)
+    if kind is list or kind is tuple:
+        return all(map(ints_fit, value))
+    if isinstance(value, Mapping):
+        return all(map(ints_fit, value.values()))
+    return True
