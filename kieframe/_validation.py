@@ -178,6 +178,7 @@ class Validator:
         if sending is not None:  # no rule needs the input Struct: converted into what is sent
             head, join = body_head(model_id), b"".join
             sent_free_ints = self._sent_free_ints
+            sent_fit = _fitting(sent_free_ints)
 
             def prepare_sent(data: Any, callback_url: str | None) -> Prepared | None:
                 if type(data) is not dict:
@@ -192,7 +193,7 @@ class Validator:
                     raise refused(data, model_id=model_id) from None
                 if checks_after:
                     check_after(data, model_id=model_id)
-                if sent_free_ints:
+                if sent_fit is not None and not sent_fit(data):
                     check_ints(data, sent_free_ints, model_id=model_id)
                 try:
                     content = encode(value)
@@ -205,6 +206,7 @@ class Validator:
             return prepare_sent
 
         free_ints = self._free_ints
+        fit = _fitting(free_ints)
 
         def prepare(data: Any, callback_url: str | None) -> Prepared | None:
             if type(data) is not dict:
@@ -219,7 +221,7 @@ class Validator:
                 raise refused(data, model_id=model_id) from None
             if checks_after:
                 check_after(data, model_id=model_id)
-            if free_ints:
+            if fit is not None and not fit(data):
                 check_ints(data, free_ints, model_id=model_id)
             given: Mapping[str, Any] | msgspec.Struct
             try:  # a value msgspec took but cannot send (a str subclass...): the full way
@@ -321,6 +323,25 @@ def _free_ints(node: mi.StructType) -> tuple[tuple[str, mi.Type], ...]:
     return tuple(
         (field.encode_name, field.type) for field in node.fields if has(field.type, unbounded_int)
     )
+
+
+def _fitting(fields: tuple[tuple[str, mi.Type], ...]) -> Callable[[Any], bool] | None:
+    """A quick test that the integers in ``fields`` of an input object take 64 bits at most.
+
+    None where there are no such fields. One field (a seed, mostly) is tested without a loop.
+    """
+    names = tuple(name for name, _ in fields)
+    if not names:
+        return None
+    if len(names) > 1:
+        return lambda data: all(ints_fit(data.get(name)) for name in names)
+    (name,) = names
+
+    def fits(data: Any) -> bool:
+        value = data.get(name)
+        return value is None or ints_fit(value)
+
+    return fits
 
 
 def _any_none(names: tuple[str, ...]) -> Callable[[Any], bool]:
