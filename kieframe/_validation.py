@@ -54,6 +54,7 @@ _ENCODE = msgspec.json.Encoder().encode
 _asdict = msgspec.structs.asdict
 _astuple = msgspec.structs.astuple
 _convert = msgspec.convert
+_STR_KEYS = frozenset({str}).issuperset
 
 
 class Validator:
@@ -136,7 +137,11 @@ class Validator:
         given = data
         try:
             given = data if type(data) is dict else plain(data)
-            if type(given) is not dict or not PLAIN_LEAVES.issuperset(map(type, given.values())):
+            if not (
+                type(given) is dict
+                and PLAIN_LEAVES.issuperset(map(type, given.values()))
+                and _STR_KEYS(map(type, given))
+            ):
                 given = builtin_values(given)
             value = _convert(given, self.input_type)
             _ENCODE(value)  # lone surrogates pass convert but cannot be sent

@@ -167,3 +167,10 @@ def test_a_plain_enum_member_is_no_string() -> None:
 
     problems = _problems(KLING, {**KLING_INPUT, "mode": Mode.PRO})
     assert [field for field, _ in problems] == ["mode"]
+
+
+def test_field_names_of_a_str_subclass_are_the_plain_names() -> None:
+    spec = kieframe.get_model("wan/2-5-image-to-video")
+    data = {"prompt": "a fox", "image_url": "https://example.com/fox.png"}
+    named = {Text(key): value for key, value in data.items()}
+    assert spec.to_request(spec.validate(named)) == spec.to_request(spec.validate(data))
