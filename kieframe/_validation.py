@@ -31,9 +31,19 @@ from ._validation_types import (
     not_plain_json,
     sending_twin,
     struct_attributes,
+    unbounded_int,
     whole_numbers,
 )
-from ._validation_values import PLAIN_LEAVES, all_json, finite_or_none, plain, without_nulls
+from ._validation_values import (
+    PLAIN_LEAVES,
+    all_json,
+    builtin_values,
+    finite_or_none,
+    ints_fit,
+    plain,
+    without_nulls,
+)
+from ._validation_walk import check_value
 
 __all__ = ["Prepared", "Preparer", "Validator", "validator_for"]
 
@@ -46,6 +56,7 @@ _ENCODE = msgspec.json.Encoder().encode
 _asdict = msgspec.structs.asdict
 _astuple = msgspec.structs.astuple
 _convert = msgspec.convert
+_STR_KEYS = frozenset({str}).issuperset
 
 
 class Validator:
@@ -60,10 +71,12 @@ class Validator:
         "_checks_after",
         "_explainer",
         "_flat",
+        "_free_ints",
         "_lenient",
         "_node",
         "_nullable",
         "_sending",
+        "_sent_free_ints",
         "_stepped",
         "_unset",
         "_whole_lists",
@@ -109,6 +122,11 @@ class Validator:
         numbers, lists = whole_numbers(input_type)
         self._whole_numbers = tuple(names[name] for name in numbers)
         self._whole_lists = tuple(names[name] for name in lists)
+        # An int without a bound takes any integer in msgspec; kie.ai takes 64 bits. The sending
+        # twin bounds its own (msgspec checks them); the fields where one is left are checked.
+        self._free_ints = _free_ints(node)
+        sent = None if self._sending is None else mi.type_info(self._sending)
+        self._sent_free_ints = _free_ints(sent) if isinstance(sent, mi.StructType) else ()
         # A Struct of plain values dumps with a shallow asdict; only nullable fields may be None.
         self._flat = not has(node, is_nested, skip_root=True) and all(
             field.name == field.encode_name for field in node.fields
@@ -121,15 +139,28 @@ class Validator:
         self._unset = _any_none(self._nullable)
 
     def __call__(self, data: Any, *, model_id: str) -> Any:
-        """Return ``data`` as the input Struct, or raise one error listing every problem."""
+        """Return ``data`` as the input Struct, or raise one error listing every problem.
+
+        Values of a ``str``, ``int`` or ``float`` subclass (``numpy.str_``, a ``StrEnum``
+        member...) are taken as the plain value they are.
+        """
+        given = data
         try:
             given = data if type(data) is dict else plain(data)
+            if not (
+                type(given) is dict
+                and PLAIN_LEAVES.issuperset(map(type, given.values()))
+                and _STR_KEYS(map(type, given))
+            ):
+                given = builtin_values(given)
             value = _convert(given, self.input_type)
             _ENCODE(value)  # lone surrogates pass convert but cannot be sent
         except Exception:  # a ValidationError, or msgspec choking (a lone surrogate...)
-            raise self.refused(data, model_id=model_id) from None
+            raise self.refused(given, model_id=model_id) from None
         if self._checks_after:
             self.check_after(given, model_id=model_id)
+        if self._free_ints:
+            self.check_ints(given, self._free_ints, model_id=model_id)
         return value
 
     def preparer(
@@ -154,8 +185,12 @@ class Validator:
             body_encoder(model_id),
         )
         checks_after, check_after, refused = self._checks_after, self.check_after, self.refused
+        check_ints = self.check_ints
         dump, as_struct, unset, lenient = self.dump, self._as_struct, self._unset, self._lenient
         leaves_only = PLAIN_LEAVES.issuperset  # the usual flat input, told apart without a call
+
+        free_ints = self._free_ints
+        fit = _fitting(free_ints)
 
         def prepare(data: Any, callback_url: str | None) -> Prepared | None:
             if type(data) is not dict:
@@ -165,19 +200,21 @@ class Validator:
             except Exception:
                 if leaves_only(map(type, data.values())):
                     raise refused(data, model_id=model_id, flat=True) from None
-                if not all_json(data):
-                    return None  # a local file (or an unchecked field) is staged first
+                if not all_json(data) or builtin_values(data) is not data:
+                    return None  # a local file, an unchecked field, a str subclass...
                 raise refused(data, model_id=model_id) from None
             if checks_after:
                 check_after(data, model_id=model_id)
+            if fit is not None and not fit(data):
+                check_ints(data, free_ints, model_id=model_id)
             given: Mapping[str, Any] | msgspec.Struct
-            if not as_struct:
-                given = dump(value)
-            elif unset(value):  # an optional field left unset: sent without it
-                given = lenient(*_astuple(value))  # type: ignore[misc]
-            else:
-                given = value
-            try:
+            try:  # a value msgspec took but cannot send (a str subclass...): the full way
+                if not as_struct:
+                    given = dump(value)
+                elif unset(value):  # an optional field left unset: sent without it
+                    given = lenient(*_astuple(value))  # type: ignore[misc]
+                else:
+                    given = value
                 content = encode(given)
             except Exception:
                 return None
@@ -191,6 +228,8 @@ class Validator:
         if sending is not None:  # no rule needs the input Struct: converted into what is sent
             head, join = body_head(model_id), b"".join
             numbers, lists = self._whole_numbers, self._whole_lists
+            sent_free_ints = self._sent_free_ints
+            sent_fit = _fitting(sent_free_ints)
 
             def prepare_sent(data: Any, callback_url: str | None) -> Prepared | None:
                 if type(data) is not dict:
@@ -200,8 +239,8 @@ class Validator:
                 except Exception:
                     if leaves_only(map(type, data.values())):
                         raise refused(data, model_id=model_id, flat=True) from None
-                    if not all_json(data):
-                        return None  # a local file (or an unchecked field) is staged first
+                    if not all_json(data) or builtin_values(data) is not data:
+                        return None  # a local file, an unchecked field, a str subclass...
                     raise refused(data, model_id=model_id) from None
                 # A whole float where the input Struct keeps whole numbers ints: its way.
                 for name in numbers:
@@ -213,6 +252,8 @@ class Validator:
                         return prepare(data, callback_url)
                 if checks_after:
                     check_after(data, model_id=model_id)
+                if sent_fit is not None and not sent_fit(data):
+                    check_ints(data, sent_free_ints, model_id=model_id)
                 try:
                     content = encode(value)
                 except Exception:
@@ -258,6 +299,22 @@ class Validator:
         if problems:
             raise InputValidationError(model_id, problems)
 
+    def check_ints(
+        self, given: Mapping[str, Any], fields: tuple[tuple[str, mi.Type], ...], *, model_id: str
+    ) -> None:
+        """Raise for an integer kie.ai cannot take (past 64 bits) in ``fields`` of ``given``.
+
+        ``given`` is the input object msgspec just converted; ``fields`` are the names and types
+        of its fields that hold an int without a bound.
+        """
+        problems: list[Problem] = []
+        for name, node in fields:
+            value = given.get(name)
+            if not ints_fit(value):
+                check_value(node, value, name, problems)
+        if problems:
+            raise InputValidationError(model_id, problems)
+
     def _explaining(self) -> Explainer:
         """The explainer, built the first time an input is refused (two threads may build two)."""
         explainer = self._explainer
@@ -290,6 +347,32 @@ def _holds_whole_float(values: Any) -> bool:
     return isinstance(values, list | tuple) and any(
         type(value) is float and value.is_integer() for value in values
     )
+
+
+def _free_ints(node: mi.StructType) -> tuple[tuple[str, mi.Type], ...]:
+    """The fields of a Struct that hold an int without a bound, with their types."""
+    return tuple(
+        (field.encode_name, field.type) for field in node.fields if has(field.type, unbounded_int)
+    )
+
+
+def _fitting(fields: tuple[tuple[str, mi.Type], ...]) -> Callable[[Any], bool] | None:
+    """A quick test that the integers in ``fields`` of an input object take 64 bits at most.
+
+    None where there are no such fields. One field (a seed, mostly) is tested without a loop.
+    """
+    names = tuple(name for name, _ in fields)
+    if not names:
+        return None
+    if len(names) > 1:
+        return lambda data: all(ints_fit(data.get(name)) for name in names)
+    (name,) = names
+
+    def fits(data: Any) -> bool:
+        value = data.get(name)
+        return value is None or ints_fit(value)
+
+    return fits
 
 
 def _any_none(names: tuple[str, ...]) -> Callable[[Any], bool]:

@@ -22,7 +22,7 @@ __all__ = ["QuickTest", "quick_test"]
 QuickTest = Callable[[Any], bool]
 
 # The largest integers kie.ai (and msgspec) take, and the integers a float holds exactly.
-_INT_LOW, _INT_HIGH, _EXACT = -(2**63), 2**64, 2**53
+_INT_LOW, _INT_HIGH, _EXACT = -(2**63), 2**63, 2**53
 
 
 def quick_test(node: mi.Type) -> QuickTest | None:

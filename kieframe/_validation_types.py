@@ -30,11 +30,13 @@ __all__ = [
     "holds_object",
     "input_fields",
     "is_nested",
+    "kie_ints",
     "lenient_twin",
     "needs_own_check",
     "not_plain_json",
     "sending_twin",
     "struct_attributes",
+    "unbounded_int",
     "whole",
     "whole_numbers",
 ]
@@ -156,7 +158,10 @@ def sending_twin(
     numbers = frozenset(itertools.chain(*whole_numbers(input_type)))
     if hasattr(input_type, "__post_init__") and not numbers:
         return None
-    hints = typing.get_type_hints(input_type, include_extras=True)
+    hints = {
+        name: kie_ints(hint)  # an int without a bound: up to what kie.ai takes
+        for name, hint in typing.get_type_hints(input_type, include_extras=True).items()
+    }
     fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
     try:
         for field in node.fields:
@@ -233,6 +238,49 @@ def _bounded_int_or_float(annotation: Any, metadata: tuple[Any, ...]) -> Any:
     if low > high:  # no whole number fits: an int is refused as a float is
         return annotation
     return Annotated[int, msgspec.Meta(ge=low, le=high)] | annotation
+
+
+#: The integers kie.ai takes (64-bit): the bounds of an int field given none (and msgspec's most).
+_KIE_LOW, _KIE_HIGH = -(2**63), 2**63 - 1
+
+
+def unbounded_int(node: mi.Type) -> bool:
+    """An int with a side that has no bound (msgspec would take any integer there)."""
+    return isinstance(node, mi.IntType) and (
+        (node.ge is None and node.gt is None) or (node.le is None and node.lt is None)
+    )
+
+
+def kie_ints(annotation: Any) -> Any:
+    """``annotation`` with each int in it (in unions and lists too) bounded to what kie.ai takes.
+
+    A side already bounded keeps its bound; nested Structs are not looked into.
+    """
+    if annotation is int:
+        return Annotated[int, msgspec.Meta(ge=_KIE_LOW, le=_KIE_HIGH)]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        if args[0] is not int:
+            inner = kie_ints(args[0])
+            return annotation if inner is args[0] else Annotated[(inner, *args[1:])]
+        node = mi.type_info(annotation)
+        while isinstance(node, mi.Metadata):  # a description, a default for the schema...
+            node = node.type
+        assert isinstance(node, mi.IntType)
+        low = _KIE_LOW if node.ge is None and node.gt is None else None
+        high = _KIE_HIGH if node.le is None and node.lt is None else None
+        if low is None and high is None:
+            return annotation
+        return Annotated[annotation, msgspec.Meta(ge=low, le=high)]
+    if origin is list and args:
+        inner = kie_ints(args[0])
+        return annotation if inner is args[0] else list[inner]  # type: ignore[valid-type]
+    if origin is typing.Union or origin is types.UnionType:
+        members = tuple(kie_ints(arg) for arg in args)
+        if all(new is old for new, old in zip(members, args, strict=True)):
+            return annotation
+        return typing.Union[members]  # noqa: UP007 - a union of types made at run time
+    return annotation
 
 
 def _is_none(node: mi.Type) -> bool:

@@ -10,7 +10,15 @@ import msgspec
 
 from ._validation_types import struct_attributes
 
-__all__ = ["PLAIN_LEAVES", "all_json", "finite_or_none", "plain", "without_nulls"]
+__all__ = [
+    "PLAIN_LEAVES",
+    "all_json",
+    "builtin_values",
+    "finite_or_none",
+    "ints_fit",
+    "plain",
+    "without_nulls",
+]
 
 
 def without_nulls(raw: Any) -> Any:
@@ -59,7 +67,59 @@ def _plain_tree(data: Any) -> bool:
     return True
 
 
+def builtin_values(data: Any) -> Any:
+    """``data`` with its values of a ``str``, ``int`` or ``float`` subclass as the plain value.
+
+    Such values come from numpy (``numpy.str_``, ``numpy.float64``), pandas, templating
+    (markupsafe's ``Markup``) or enums (a ``StrEnum`` or ``IntEnum`` member is its value; a plain
+    ``Enum`` member is no number or string, and stays). In nested objects and lists too; a
+    mapping becomes a dict and a tuple a list where something in it changed. Whatever is
+    unchanged is the same object: ``data`` itself when it holds nothing to change.
+    """
+    try:
+        return _builtin(data)
+    except Exception:  # nested too deeply, a mapping that cannot be read: left to be refused
+        return data
+
+
+def _builtin(value: Any) -> Any:
+    kind = type(value)
+    if kind in PLAIN_LEAVES:
+        return value
+    if isinstance(value, Mapping):
+        changed = kind is not dict
+        built = {}
+        for key, item in value.items():
+            plain_key, plain_item = _builtin(key), _builtin(item)
+            changed = changed or plain_key is not key or plain_item is not item
+            built[plain_key] = plain_item
+        return built if changed else value
+    if kind is list or kind is tuple:
+        items = [_builtin(item) for item in value]
+        changed = any(new is not old for new, old in zip(items, value, strict=True))
+        return items if changed else value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):  # bool is exact (a leaf above), and cannot be subclassed
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    return value  # a Struct, a local file, anything else: as it is
+
+
 def finite_or_none(value: Any) -> bool:
     """Whether ``value`` is None or a finite number (all msgspec checks of a number)."""
     kind = type(value)
     return value is None or kind is int or (kind is float and math.isfinite(value))
+
+
+def ints_fit(value: Any) -> bool:
+    """Whether every integer in ``value`` (a converted input's) is one kie.ai takes (64-bit)."""
+    kind = type(value)
+    if kind is int:
+        return bool(-(2**63) <= value < 2**63)
+    if kind is list or kind is tuple:
+        return all(map(ints_fit, value))
+    if isinstance(value, Mapping):
+        return all(map(ints_fit, value.values()))
+    return True

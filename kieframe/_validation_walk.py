@@ -241,7 +241,7 @@ def _check_number(
     if isinstance(value, float) and not math.isfinite(value):
         problems.append(Problem(where, f"{value} cannot be sent as JSON"))
         return
-    if integer and not -(2**63) <= value < 2**64:
+    if integer and not -(2**63) <= value < 2**63:
         problems.append(Problem(where, f"{show(value)} is too large for kie.ai"))
         return
     low_ok = (node.ge is None or value >= node.ge) and (node.gt is None or value > node.gt)

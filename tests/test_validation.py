@@ -542,3 +542,87 @@ def test_a_url_field_is_named_in_the_problems_exactly_when_its_pattern_refuses_i
     pattern = kieframe.authoring.url_pattern()
     refused = "\ud800" in url or re.search(pattern, url) is None
     assert ("image_url" in caught.value.fields) == refused
+
+
+def _free_ints(spec: ModelSpec[Any]) -> list[str]:
+    """The top-level fields that take an int with no bound on a side (a seed, mostly)."""
+
+    def free(node: msgspec.inspect.Type) -> bool:
+        if isinstance(node, msgspec.inspect.Metadata):
+            return free(node.type)
+        if isinstance(node, msgspec.inspect.UnionType):
+            return any(free(member) for member in node.types)
+        return isinstance(node, msgspec.inspect.IntType) and (
+            (node.ge is None and node.gt is None) or (node.le is None and node.lt is None)
+        )
+
+    return [field.name for field in spec.fields if free(field.type)]
+
+
+FREE_INTS = [(spec, name) for spec in kieframe.models() for name in _free_ints(spec)]
+
+
+@pytest.mark.parametrize(("spec", "name"), FREE_INTS, ids=[f"{s.id}:{n}" for s, n in FREE_INTS])
+def test_an_int_without_a_bound_is_refused_past_64_bits(spec: ModelSpec[Any], name: str) -> None:
+    registry = Registry(environ={})
+    past = st.one_of(st.integers(min_value=2**63), st.integers(max_value=-(2**63) - 1))
+
+    @settings(max_examples=5, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+    def submit(data: dict[str, Any]) -> None:
+        prepare_submission(registry, spec.id, data, callback_url=None)
+
+    @given(data=valid_inputs(spec), big=past, way=st.sampled_from([submit, spec.validate]))
+    def check(data: dict[str, Any], big: int, way: Callable[[dict[str, Any]], object]) -> None:
+        with pytest.raises(kieframe.InputValidationError) as caught:
+            way({**data, name: big})
+        problems = [(p.field, p.message) for p in caught.value.problems]
+        assert (name, f"{big} is too large for kie.ai") in problems
+
+    check()
+
+
+@pytest.mark.parametrize(
+    ("model", "data", "field"),
+    [
+        (
+            "wan/2-7-image",
+            {"prompt": "a fox", "bbox_list": [[[1, 2, 3, 10**20]]]},
+            "bbox_list[0][0][3]",
+        ),
+        (
+            "kling-3.0/video",
+            {
+                "prompt": "a fox",
+                "image_urls": [IMAGE],
+                "duration": "5",
+                "mode": "pro",
+                "multi_shots": False,
+                "sound": False,
+                "aspect_ratio": "16:9",
+                "kling_elements": [
+                    {
+                        "name": "fox",
+                        "description": "a fox",
+                        "element_input_urls": [IMAGE],
+                        "start_time": -(10**25),
+                    }
+                ],
+            },
+            "kling_elements[0].start_time",
+        ),
+    ],
+    ids=["list", "object"],
+)
+def test_a_nested_int_past_64_bits_is_refused_before_sending(
+    model: str, data: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        prepare_submission(Registry(environ={}), model, data, callback_url=None)
+    assert [p.field for p in caught.value.problems] == [field]
+    assert "too large for kie.ai" in str(caught.value)
+
+
+def test_the_largest_64_bit_seed_is_sent() -> None:
+    data = {"prompt": "a cat", "image_url": IMAGE, "seed": 2**63 - 1}
+    submission = prepare_submission(Registry(environ={}), WAN, data, callback_url=None)
+    assert json.loads(encode_body(submission))["input"]["seed"] == 2**63 - 1

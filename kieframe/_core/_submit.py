@@ -47,6 +47,7 @@ from .._journal import SqlJournal, SubmissionLog, new_token, tag_callback_url
 from .._records import RawInput, Task
 from .._registry import Registry
 from .._request_body import body_encoder, request_body
+from .._validation_values import builtin_values
 from ._effects import SYSTEM_CLOCK, Blocking, Call, Clock, Op, Reserve, Sleep
 
 __all__ = [
@@ -200,7 +201,8 @@ def prepare_submission(
             input_json=input_json,
             content=content,
         )
-    staged = stage_input(spec, input)
+    # The full way: local files, and values of a str, int or float subclass taken as plain ones.
+    staged = stage_input(spec, builtin_values(input))
     return Submission(
         model=model,
         given=spec.to_input(staged.value, extra=staged.extra),
