@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +27,8 @@ from ._names import content_extension
 __all__ = ["finish", "plan_downloads"]
 
 _META_MARK = "kieframe.result/1"
+# A new file for writing, never an existing one (binary on Windows).
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 def plan_downloads(record: TaskRecord, folder: Path) -> list[FilePlan]:
@@ -39,10 +42,22 @@ def plan_downloads(record: TaskRecord, folder: Path) -> list[FilePlan]:
     plans = []
     for index, url in enumerate(record.result_urls, start=1):
         plan = FilePlan(task_id=record.task_id, index=index, source_url=url, folder=folder)
-        if plan.part.is_file():
-            plan.offset = plan.part.stat().st_size
+        try:
+            found = os.stat(plan.part)  # one system call, not is_file() and stat()
+        except OSError:
+            found = None
+        if found is not None and stat.S_ISREG(found.st_mode):
+            plan.offset = found.st_size
         plans.append(plan)
     return plans
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    """What is at ``path`` (not following a link), or None if nothing: one system call."""
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
 
 
 def _sha256(path: Path) -> str:
@@ -55,7 +70,7 @@ def _sha256(path: Path) -> str:
 
 def _is_our_metadata(path: Path, plan: FilePlan) -> bool:
     """Whether ``path`` is free for this file's metadata: absent, or ours for the same result."""
-    if not path.exists() and not path.is_symlink():
+    if _lstat(path) is None:
         return True
     try:
         meta = json.loads(path.read_text("utf-8"))
@@ -76,7 +91,7 @@ def _place(part: Path, target: Path) -> bool:
     except FileExistsError:
         return False
     except OSError:  # a file system without hard links: check, then rename
-        if target.exists() or target.is_symlink():
+        if _lstat(target) is not None:
             return False
         os.replace(part, target)
         return True
@@ -130,12 +145,10 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
         meta = plan.folder / f"{name}.json"
         if not _is_our_metadata(meta, plan):
             continue
-        if target.exists() or target.is_symlink():
+        there = _lstat(target)
+        if there is not None:
             same = (
-                target.is_file()
-                and not target.is_symlink()
-                and target.stat().st_size == size
-                and _sha256(target) == sha256
+                stat.S_ISREG(there.st_mode) and there.st_size == size and _sha256(target) == sha256
             )
             if not same:
                 continue
@@ -150,7 +163,13 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
         )
     body = msgspec.json.format(msgspec.json.encode(_metadata(plan, record, size, sha256)))
     temporary = plan.folder / f".{name}.{secrets.token_hex(6)}.tmp"
-    with temporary.open("xb") as handle:  # "x": honours the umask, unlike mkstemp
-        handle.write(body + b"\n")
+    # O_EXCL: never an existing file; 0o666 honours the umask, unlike mkstemp.
+    handle = os.open(temporary, _NEW_FILE, 0o666)
+    try:
+        view = memoryview(body + b"\n")
+        while view:  # a write may store less than it was given
+            view = view[os.write(handle, view) :]
+    finally:
+        os.close(handle)
     os.replace(temporary, meta)
     return target
