@@ -55,8 +55,8 @@ def test_a_kits_test_extra_brings_the_command_its_readme_runs(pyproject: str) ->
     assert '"kieframe[cli]"' in extra
 
 
-def test_a_generated_plugins_tests_run_with_pytest_asyncio_installed(tmp_path: Path) -> None:
-    pytest.importorskip("pytest_asyncio")
+def _generate(tmp_path: Path) -> None:
+    """A plugin generated from the copier template into ``tmp_path / "generated"``."""
     copier = pytest.importorskip("copier")
     shutil.copytree(ROOT / "contrib" / "template", tmp_path / "template")
     copier.run_copy(
@@ -67,22 +67,18 @@ def test_a_generated_plugins_tests_run_with_pytest_asyncio_installed(tmp_path: P
         quiet=True,
         unsafe=False,
     )
+
+
+def test_a_generated_plugins_tests_run_with_pytest_asyncio_installed(tmp_path: Path) -> None:
+    pytest.importorskip("pytest_asyncio")
+    _generate(tmp_path)
     done = _author_pytest(tmp_path / "generated")
     assert "INTERNALERROR" not in done.stdout + done.stderr
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_a_generated_plugin_passes_its_own_linter(tmp_path: Path) -> None:
-    copier = pytest.importorskip("copier")
-    shutil.copytree(ROOT / "contrib" / "template", tmp_path / "template")
-    copier.run_copy(
-        str(tmp_path / "template"),
-        str(tmp_path / "generated"),
-        data={"project_name": "kieframe-acme", "model_id": "acme/animate"},
-        defaults=True,
-        quiet=True,
-        unsafe=False,
-    )
+    _generate(tmp_path)
     for check in (["check"], ["format", "--check"]):
         done = subprocess.run(  # noqa: S603 - this interpreter's ruff, fixed arguments
             [sys.executable, "-m", "ruff", *check, "--no-cache", "."],
