@@ -206,6 +206,8 @@ class Validator:
             if checks_after:
                 check_after(data, model_id=model_id)
             if fit is not None and not fit(data):
+                if builtin_values(data) is not data:
+                    return None  # an int subclass: the full way words it as the plain int
                 check_ints(data, free_ints, model_id=model_id)
             given: Mapping[str, Any] | msgspec.Struct
             try:  # a value msgspec took but cannot send (a str subclass...): the full way
@@ -253,6 +255,8 @@ class Validator:
                 if checks_after:
                     check_after(data, model_id=model_id)
                 if sent_fit is not None and not sent_fit(data):
+                    if builtin_values(data) is not data:
+                        return None  # an int subclass: the full way words it as the plain int
                     check_ints(data, sent_free_ints, model_id=model_id)
                 try:
                     content = encode(value)

@@ -122,4 +122,4 @@ def ints_fit(value: Any) -> bool:
         return all(map(ints_fit, value))
     if isinstance(value, Mapping):
         return all(map(ints_fit, value.values()))
-    return True
+    return not isinstance(value, int) or bool(-(2**63) <= value < 2**63)  # an int subclass

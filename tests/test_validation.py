@@ -559,6 +559,10 @@ def _free_ints(spec: ModelSpec[Any]) -> list[str]:
     return [field.name for field in spec.fields if free(field.type)]
 
 
+class _Whole(int):
+    """An int of a subclass, as numpy's and an IntEnum's are."""
+
+
 FREE_INTS = [(spec, name) for spec in kieframe.models() for name in _free_ints(spec)]
 
 
@@ -571,10 +575,20 @@ def test_an_int_without_a_bound_is_refused_past_64_bits(spec: ModelSpec[Any], na
     def submit(data: dict[str, Any]) -> None:
         prepare_submission(registry, spec.id, data, callback_url=None)
 
-    @given(data=valid_inputs(spec), big=past, way=st.sampled_from([submit, spec.validate]))
-    def check(data: dict[str, Any], big: int, way: Callable[[dict[str, Any]], object]) -> None:
+    @given(
+        data=valid_inputs(spec),
+        big=past,
+        way=st.sampled_from([submit, spec.validate]),
+        kind=st.sampled_from([int, _Whole]),  # an int subclass (numpy's, an IntEnum's) too
+    )
+    def check(
+        data: dict[str, Any],
+        big: int,
+        way: Callable[[dict[str, Any]], object],
+        kind: type[int],
+    ) -> None:
         with pytest.raises(kieframe.InputValidationError) as caught:
-            way({**data, name: big})
+            way({**data, name: kind(big)})
         problems = [(p.field, p.message) for p in caught.value.problems]
         assert (name, f"{big} is too large for kie.ai") in problems
 
