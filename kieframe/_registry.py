@@ -273,7 +273,8 @@ class Registry:
 
     def get_model(self, model_id: str | ModelSpec[Any]) -> ModelSpec[Any]:
         """The spec of ``model_id`` (or of a ModelSpec's id); raises UnknownModelError if none."""
-        model_id = model_key(model_id)
+        if type(model_id) is not str:  # a ModelSpec, or a mistake: checked off a submit's path
+            model_id = model_key(model_id)
         catalogue = self._models or self._catalogue()  # read without a call once it is built
         try:
             return catalogue[model_id][0]  # one lookup: a submit's first step
