@@ -282,6 +282,14 @@ def _input_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Read the input object from a JSON file ('-' for stdin).",
         ),
         click.option("--callback-url", metavar="URL", help="Ask kie.ai to POST the result here."),
+        click.option(
+            "--tag-callback-url/--no-tag-callback-url",
+            default=True,
+            help="Add the create's journal token to --callback-url (?kieframe_submission=...), so "
+            "that its callback settles it if the create's answer is lost [default: tag]; "
+            "--no-tag-callback-url sends the URL as given (such a create is then settled by hand: "
+            "kieframe journal resolve).",
+        ),
     )
     for decorate in reversed(decorators):
         function = decorate(function)
@@ -414,7 +422,8 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     if not options["no_download"]:
         _check_out(options["out"], spec)
     prepared = _show_uploads(state, model, data, options["callback_url"])
-    with connect(_connection(ctx, options)) as client:
+    tag = options.pop("tag_callback_url")
+    with connect(_connection(ctx, options), tag_callback_urls=tag) as client:
         task = _submit(client, model, data, options["callback_url"], prepared)
         state.task_id = task.task_id
         state.progress.print(f"task {task.task_id} submitted ({model})")
@@ -488,7 +497,8 @@ def submit(ctx: click.Context, /, model: str, **options: Any) -> None:
     spec = default_registry().get_model(model)
     data = _model_input(spec, options)
     prepared = _show_uploads(state, model, data, options["callback_url"])
-    with connect(_connection(ctx, options)) as client:
+    tag = options.pop("tag_callback_url")
+    with connect(_connection(ctx, options), tag_callback_urls=tag) as client:
         task = _submit(client, model, data, options["callback_url"], prepared)
     if state.json:
         _emit({"task_id": task.task_id, "model": task.model, "input": dict(task.input)})

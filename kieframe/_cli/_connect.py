@@ -112,8 +112,11 @@ def connection_from(options: dict[str, Any]) -> Connection:
 
 
 @contextlib.contextmanager
-def connect(connection: Connection) -> Iterator[Client]:
-    """A client for ``connection``; with ``emulator`` set, the emulator runs for the duration."""
+def connect(connection: Connection, *, tag_callback_urls: bool = True) -> Iterator[Client]:
+    """A client for ``connection``; with ``emulator`` set, the emulator runs for the duration.
+
+    ``tag_callback_urls`` is the client's option (the embedded emulator's client has no journal).
+    """
     from .._client import Client
     from .._core._poll import PollPlan
 
@@ -133,7 +136,9 @@ def connect(connection: Connection) -> Iterator[Client]:
             yield client
         return
     journal = None if resolve_database_url(None) else journal_path()  # else the database's
-    with Client(**client_settings(connection), journal=journal) as client:
+    with Client(
+        **client_settings(connection), journal=journal, tag_callback_urls=tag_callback_urls
+    ) as client:
         yield client
 
 
