@@ -44,6 +44,7 @@ __all__ = [
     "failing_fast",
     "line_columns",
     "retriable",
+    "stored_error",
     "stored_line",
 ]
 
@@ -270,6 +271,11 @@ CUT_OFF = LineError(
 )
 
 
+def stored_error(text: str | None) -> LineError | None:
+    """A line's ``error`` column (JSON text) as a :class:`LineError`; None when empty."""
+    return _ERROR.decode(text) if text else None
+
+
 def encode_value(name: str, value: Any) -> Any:
     """A settable column's value as stored (JSON text for structured ones)."""
     if value is None or name in _RAW:
@@ -357,8 +363,8 @@ class SQLiteBatchStore:
         now = time.time()
         with self._transaction() as cursor:
             known = {
-                row[0]: Known(row[1], LineStatus(row[2]), row[3], row[4])
-                for row in cursor.execute("SELECT id, digest, status, seq, line FROM lines")
+                row[0]: Known(row[1], LineStatus(row[2]), row[3], row[4], stored_error(row[5]))
+                for row in cursor.execute("SELECT id, digest, status, seq, line, error FROM lines")
             }
             intake = plan_intake(known, lines, replace=replace)
             cursor.executemany(
@@ -560,7 +566,7 @@ def stored_line(row: Sequence[Any]) -> StoredLine:
         finished_at=finished_at,
         updated_at=updated_at,
         files=_FILES.decode(files) if files else (),
-        error=_ERROR.decode(error) if error else None,
+        error=stored_error(error),
         credits=credits,
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import kieframe.batch as kb
+from kieframe._batch._lines import read_lines
 from kieframe.batch import LineStatus, SQLiteBatchStore
 
 from ._support import (
@@ -440,3 +441,38 @@ def test_progress_counts_creates_against_the_budget_the_preview_plans_with(
     (preview,) = seen
     assert progress
     assert {status.create_budget for status in progress} == {round(preview.create_rate * 60)}
+
+
+def test_a_line_still_invalid_for_another_reason_says_the_new_reason(tmp_path: Path) -> None:
+    """A line invalid for want of a callback URL, read again with one but with its local file
+    gone, stays invalid with the file's problem, not the callback's; reading the same file in
+    the same conditions again changes nothing."""
+    needs = dataclasses.replace(SPEC, id="test/needs-callback", requires_callback=True)
+    registry = make_registry(needs)
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    source = tmp_path / "in.jsonl"
+    line = {"id": "cb", "model": needs.id, "input": {"prompt": "p", "image_url": "cat.png"}}
+    source.write_text(json.dumps(line) + "\n")
+    store = SQLiteBatchStore(tmp_path / "state.sqlite3")
+    try:
+
+        def read(*, callback: bool) -> tuple[LineStatus, str]:
+            lines, _ = read_lines(source, model=None, registry=registry, callback=callback)
+            assert store.add_lines(lines) == []
+            (stored,) = store.lines()
+            assert stored.error is not None
+            return stored.status, stored.error.message
+
+        status, message = read(callback=False)
+        assert (status, "callBackUrl" in message) == (LineStatus.INVALID, True)
+        image.unlink()
+        status, message = read(callback=True)
+        assert status == LineStatus.INVALID
+        assert "callBackUrl" not in message
+        assert "cat.png" in message
+        before = store.lines()
+        assert read(callback=True) == (status, message)
+        assert store.lines() == before  # the same file again: nothing written
+    finally:
+        store.close()
