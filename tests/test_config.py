@@ -101,6 +101,30 @@ def test_a_bad_setting_is_a_configuration_error_without_the_key(
     assert str(path) in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (f'api-key = "{SECRET}"', r"unknown key 'api-key' \(did you mean 'api_key'\?\)"),
+        (f'api_key = "{SECRET}"\nbase_ur = "http://x"', r"'base_ur' \(did you mean 'base_url'\?\)"),
+        (
+            f'api_key = "{SECRET}"\ntimeout = 3',
+            r"'timeout' \(known keys: api_key, base_url, upload_base_url, database_url\)",
+        ),
+        (f'api_key = "{SECRET}"\n[kieframe]\napi_key = "x"', "unknown key 'kieframe'"),
+    ],
+)
+def test_an_unknown_key_in_the_config_file_is_named_with_the_known_ones(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(content)
+    for read in (kieframe.Client, resolve_database_url):
+        with pytest.raises(kieframe.ConfigurationError, match=message) as caught:
+            read()  # KIEFRAME_CONFIG points there (below)
+        assert SECRET not in str(caught.value)
+        assert str(path) in str(caught.value)
+
+
 @pytest.fixture(autouse=True)
 def _config_here(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("KIEFRAME_CONFIG", str(tmp_path / "config.toml"))

@@ -75,6 +75,15 @@ def test_a_broken_config_file_is_a_usage_error(cli: Runner) -> None:
     assert str(config) in done.err
 
 
+def test_a_misspelt_config_key_is_a_usage_error_naming_it(cli: Runner) -> None:
+    config = cli.cwd / "config.toml"
+    config.write_text(f'api-key = "{SECRET}"\n')  # not "no API key" (exit 3): the typo is named
+    done = cli("credits", KIEFRAME_CONFIG=str(config))
+    assert done.code == ExitCode.BAD_INPUT
+    assert "unknown key 'api-key' (did you mean 'api_key'?)" in done.err
+    assert SECRET not in done.err + done.out
+
+
 def test_insufficient_credits(cli: Runner, emulator: Emulator) -> None:
     done = cli("submit", WAN, *INPUT, *_against(emulator), KIE_API_KEY=Emulator.NO_CREDITS_KEY)
     assert done.code == ExitCode.NO_CREDITS
