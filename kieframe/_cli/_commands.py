@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import mimetypes
+import posixpath
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -360,7 +362,7 @@ def _out_option(function: Callable[..., Any]) -> Callable[..., Any]:
         default=DEFAULT_OUTPUT,
         show_default=True,
         help="Folder to save the result files in; or, for a task with one result, the file to "
-        "write (a name with an extension, such as video.mp4).",
+        "write (a name with an extension for what the model makes, such as video.mp4).",
     )(function)
 
 
@@ -369,15 +371,40 @@ def _names_a_file(out: Path) -> bool:
     return bool(out.suffix) and not out.is_dir()
 
 
+#: The extension suggested for a model's result, by what it makes.
+_SUFFIXES = {"video": ".mp4", "image": ".png", "audio": ".mp3"}
+
+
+def _kind(name: str) -> str | None:
+    """What a file name's extension says it holds (video, image, audio, text), if it says."""
+    media_type, _ = mimetypes.guess_type(name, strict=False)
+    kind = media_type.partition("/")[0] if media_type else None
+    return kind if kind in ("video", "image", "audio", "text") else None  # .bin, .json: no say
+
+
 def _check_out(out: Path, spec: ModelSpec[Any] | None = None) -> None:
     """Refuse, before anything is sent, an ``--out`` file that exists (nothing is overwritten),
-    or one file for a model that returns several."""
+    one file for a model that returns several, or a file named as another kind of media than
+    the model makes (``c.png`` for a video)."""
     if _names_a_file(out) and (out.exists() or out.is_symlink()):
         raise click.UsageError(f"--out {out} exists; kieframe overwrites nothing: name a new file")
     if _names_a_file(out) and spec is not None and spec.outputs == "many":
         raise click.UsageError(
             f"--out {out} names one file, but {spec.id} may return several: give a folder to "
             f"save them in (for example --out {out.with_suffix('')})"
+        )
+    if _names_a_file(out) and spec is not None and spec.output in _SUFFIXES:
+        _check_kind(out, spec.output, f"{spec.id} makes", _SUFFIXES[spec.output], "for example ")
+
+
+def _check_kind(out: Path, kind: str, maker: str, suffix: str, how: str) -> None:
+    """Refuse an ``--out`` file whose extension names another kind of media than ``kind``."""
+    named = _kind(out.name)
+    if named is not None and named != kind:
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise click.UsageError(
+            f"--out {out} is named as {named} ({out.suffix}), but {maker} {article} {kind}: "
+            f"name it for what it holds ({how}--out {out.with_suffix(suffix)})"
         )
 
 
@@ -394,6 +421,12 @@ def _save(
             f"give a folder (kieframe download {record.task_id} --out {out.with_suffix('')})"
         )
     _check_out(out)
+    result = posixpath.basename(httpx.URL(record.result_urls[0]).path)
+    kind = _kind(result)
+    if kind is not None:  # nothing is paid any more: a new name is one command away
+        maker = f"task {record.task_id}'s result ({result}) is"
+        how = f"kieframe download {record.task_id} "
+        _check_kind(out, kind, maker, posixpath.splitext(result)[1], how)
     [saved] = client.download(record, to=out.parent, progress=progress)
     saved.rename(out)
     metadata = saved.with_name(f"{saved.name}.json")
