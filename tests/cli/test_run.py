@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -341,3 +342,18 @@ def test_download_to_a_file_named_as_another_kind_is_refused(
     saved = cli("download", task, "-o", "c.mp4", *against, KIE_API_KEY=Emulator.API_KEY)
     assert saved.code == 0, saved.err
     assert _is_mp4(cli.cwd / "c.mp4")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_as_a_local_file_is_refused_not_waited_on(
+    cli: Runner, emulator: Emulator
+) -> None:
+    os.mkfifo(cli.cwd / "cat.png")  # no writer: reading it would wait forever
+    done = cli(
+        "submit", WAN, "--prompt", "a cat", "--image-url", "cat.png",
+        "--base-url", emulator.base_url, KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert "cat.png is a named pipe (FIFO), not a file" in done.err
+    assert not emulator.uploads
+    assert not emulator.tasks
