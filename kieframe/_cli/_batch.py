@@ -108,7 +108,8 @@ def batch() -> None:
 @click.option("--listen", metavar="HOST:PORT", help="Serve callbacks here [default: loopback].")
 @click.option(
     "--hmac-key", metavar="KEY", envvar="KIE_WEBHOOK_HMAC_KEY",
-    help="Verify callback signatures with this webhook HMAC key [env KIE_WEBHOOK_HMAC_KEY].",
+    help="Verify callback signatures with this webhook HMAC key [env KIE_WEBHOOK_HMAC_KEY: "
+    "better, a command line is visible to every user in ps].",
 )  # fmt: skip
 @click.option(
     "--concurrency", default=8, show_default=True, type=click.IntRange(min=1),

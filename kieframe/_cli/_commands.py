@@ -823,7 +823,8 @@ def callbacks() -> None:
     envvar="KIE_WEBHOOK_HMAC_KEY",
     metavar="KEY",
     help="Verify signatures with this webhook HMAC key; repeat while rotating keys "
-    "[env KIE_WEBHOOK_HMAC_KEY].",
+    "[env KIE_WEBHOOK_HMAC_KEY: better, a command line is visible to every user in ps; "
+    "several keys separated by spaces].",
 )
 @click.option(
     "--trust-body",
