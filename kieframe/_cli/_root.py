@@ -127,7 +127,8 @@ def _summary(group: click.Group, name: str, limit: int) -> str:
     "-v",
     "--verbose",
     count=True,
-    help="Show each request and retry on stderr (never the key); -vv for more.",
+    help="Show each request and retry on stderr; -vv adds the connection trace (connects, TLS, "
+    "response headers) and debug lines. Keys are masked.",
 )
 @connection_options
 @_json_option
