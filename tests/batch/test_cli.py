@@ -128,3 +128,23 @@ def test_a_dry_run_pays_nothing(tmp_path: Path, emu: Emulator) -> None:
     assert "in flight" in err  # polling cannot follow 180 s tasks at the create rate
     assert emu.tasks == ()
     assert kieframe.batch.status(tmp_path / "o").counts == {"pending": 2}
+
+
+@pytest.mark.parametrize("name", ["in.csv", "in.jsonl"])
+def test_a_file_that_is_not_utf8_exits_2_saying_how_to_save_it(
+    tmp_path: Path, emu: Emulator, name: str
+) -> None:
+    source = tmp_path / name
+    if name.endswith(".csv"):
+        source.write_bytes(f"id,prompt,image_url\na,caf\xe9,{IMAGE}\n".encode("cp1252"))
+    else:
+        line = {"id": "a", "input": {"prompt": "caf\xe9", "image_url": IMAGE}}
+        source.write_bytes(json.dumps(line, ensure_ascii=False).encode("latin-1") + b"\n")
+    args = ["batch", "run", str(source), "--out", str(tmp_path / "o"), "--model", MODEL]
+    code, _, err = invoke(tmp_path, emu, *args, "--dry-run")
+    assert code == 2
+    assert f"line {2 if name.endswith('.csv') else 1}: " in err
+    assert "not UTF-8: byte 0xe9" in err
+    assert "save it as UTF-8" in err
+    assert ('"CSV UTF-8"' in err) is name.endswith(".csv")
+    assert "Traceback" not in err
