@@ -36,6 +36,7 @@ __all__ = [
     "SETTABLE",
     "BatchBusy",
     "BatchStore",
+    "DryRunStore",
     "SQLiteBatchStore",
     "StaleTransition",
     "StoredLine",
@@ -292,7 +293,8 @@ class SQLiteBatchStore:
             uri = f"{self.path.resolve().as_uri()}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if str(path) != _MEMORY:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         # Transitions that concern money (sending, accepted, uncertain) wait for the disk: a
@@ -528,6 +530,51 @@ class SQLiteBatchStore:
                 "SELECT SUM(sent_at >= ?), SUM(bytes), SUM(credits) FROM lines", (since,)
             ).fetchone()
         return int(sent or 0), int(size or 0), float(credits or 0.0)
+
+
+class DryRunStore(SQLiteBatchStore):
+    """A copy in memory of a batch's state (``source``; None: a new batch), for a dry run.
+
+    The dry run adds its lines here as a run would to ``source``: it previews what the run
+    would find and do, and nothing of it is written anywhere. Which lines a live worker holds
+    is asked of ``source``, which the caller keeps open meanwhile (and closes).
+    """
+
+    def __init__(self, source: BatchStore | None) -> None:
+        super().__init__(_MEMORY)
+        self._source = source
+        if isinstance(source, SQLiteBatchStore):
+            with source._lock:
+                source._db.backup(self._db)  # page by page: the file's exact state
+        elif source is not None:
+            self._copy(source)
+
+    def __repr__(self) -> str:
+        return f"<DryRunStore of {self._source!r}>"
+
+    def _copy(self, source: BatchStore) -> None:
+        rows = [
+            (line.id, line.seq, line.line, line.model, json.dumps(dict(line.input), default=str),
+             line.digest, line.status.value, line.owner, line.task_id, line.callback_url,
+             encode_value("sent_input", line.sent_input), line.sent_at, line.finished_at,
+             line.updated_at or 0.0, encode_value("files", line.files or None),
+             encode_value("error", line.error), line.credits,
+             sum(entry.bytes for entry in line.files) if line.files else None)
+            for line in source.lines()
+        ]  # fmt: skip
+        with self._transaction() as cursor:
+            cursor.execute("UPDATE meta SET value = ? WHERE key = 'batch_id'", (source.batch_id,))
+            cursor.executemany(
+                f"INSERT INTO lines ({_COLUMNS}, bytes) VALUES ({', '.join('?' * 18)})",  # noqa: S608
+                rows,
+            )
+
+    def held_from_retry(self, status: LineStatus) -> int:
+        """What the source says: its live workers' lines are left out of a retry."""
+        return 0 if self._source is None else self._source.held_from_retry(status)
+
+
+_MEMORY = ":memory:"
 
 
 def line_columns(line: LineInput) -> tuple[Any, ...]:

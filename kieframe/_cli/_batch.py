@@ -102,7 +102,9 @@ def batch() -> None:
 @click.option("--failed", is_flag=True, help="Send failed lines again (pays again).")
 @click.option("--rejected", is_flag=True, help="Send lines kie.ai rejected again.")
 @click.option("--download-failed", is_flag=True, help="Download failed downloads again.")
-@click.option("--dry-run", is_flag=True, help="Validate, show balance and time floor; pay nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Validate, show balance and time floor; pay and write nothing."
+)
 @click.option("--yes", "-y", is_flag=True, help="Pay without asking (needed without a terminal).")
 @click.option("--callback-url", metavar="URL", help="kie.ai's public route to this receiver.")
 @click.option("--listen", metavar="HOST:PORT", help="Serve callbacks here [default: loopback].")
@@ -227,7 +229,10 @@ def _run(state: _State, file: str, settings: dict[str, Any], options: dict[str, 
                                  "not_retried": dict(result.not_retried)}})  # fmt: skip
     else:
         _out.print(_status_line(result.status))
-        _out.print(f"manifest: {Path(options['out']) / kb.MANIFEST}")
+        if options["dry_run"]:
+            _out.print("dry run: nothing was sent or written")
+        else:
+            _out.print(f"manifest: {Path(options['out']) / kb.MANIFEST}")
     for item in result.reconcile:
         _err.print(
             f"to reconcile: line {item.line} ({item.id}) sent {item.sent_at}: {item.reason}",

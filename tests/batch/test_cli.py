@@ -11,7 +11,6 @@ import pytest
 import stamina
 from click.testing import CliRunner
 
-import kieframe.batch
 from kieframe._cli import cli
 from kieframe._cli._verbose import _LOGGERS
 from kieframe.testing import Emulator, Timing
@@ -119,15 +118,23 @@ def test_a_csv_batch_types_cells_like_set(tmp_path: Path, emu: Emulator) -> None
     assert task.input["enable_prompt_expansion"] is False
 
 
-def test_a_dry_run_pays_nothing(tmp_path: Path, emu: Emulator) -> None:
+def test_a_dry_run_pays_nothing_and_writes_nothing(tmp_path: Path, emu: Emulator) -> None:
     source = jsonl(tmp_path, 2)
     args = ["batch", "run", str(source), "--out", str(tmp_path / "o"), "--dry-run", "--yes"]
-    code, _, err = invoke(tmp_path, emu, *args)
+    code, stdout, err = invoke(tmp_path, emu, *args)
     assert code == 0
     assert "balance: 10000 credits" in err
     assert "in flight" in err  # polling cannot follow 180 s tasks at the create rate
+    assert "2 pending" in stdout
+    assert "dry run: nothing was sent or written" in stdout
+    assert "manifest" not in stdout  # there is none
     assert emu.tasks == ()
-    assert kieframe.batch.status(tmp_path / "o").counts == {"pending": 2}
+    assert not (tmp_path / "o").exists()
+    # An edited line is no conflict with a dry run: there is no batch yet.
+    source.write_text(source.read_text().replace('"p1"', '"changed"'))
+    code, _, err = invoke(tmp_path, emu, *args)
+    assert code == 0, err
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("name", ["in.csv", "in.jsonl"])
