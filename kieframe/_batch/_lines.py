@@ -13,17 +13,18 @@ import contextlib
 import csv
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._errors import LineProblem
 from .._fields import media_limits
 from .._files._local import stage_input
 from .._registry import Registry
 from .._spec import ModelSpec
 from .._text_values import is_url, parse_value
-from ..errors import InputValidationError, KieError, UnknownModelError
+from ..errors import BatchInvalid, InputValidationError, UnknownModelError
 from ._records import LineError, LineInput
 
 __all__ = ["BatchInvalid", "LineProblem", "read_lines", "submit_input"]
@@ -33,42 +34,6 @@ _CALLBACK_REQUIRED = (
     "the model requires a callback URL, and this run has none: give one with --callback-url"
     " or --listen (callback_url= in Python); a later run with one sends the line"
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LineProblem:
-    """One thing wrong with one input line (``line`` counts from 1, the CSV header aside)."""
-
-    line: int
-    id: str | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" + (f" (id {self.id})" if self.id is not None else "")
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
-
-
-class BatchInvalid(KieError, ValueError):
-    """Some input lines are invalid, or the file cannot be read; nothing was sent.
-
-    ``problems`` lists every one. A file that is not UTF-8 is one problem, at its first byte
-    that is not (``unreadable`` is then True): ``skip_invalid`` does not skip it.
-    """
-
-    def __init__(self, problems: Iterable[LineProblem], *, unreadable: bool = False) -> None:
-        self.problems = tuple(problems)
-        self.unreadable = unreadable
-        lines = {problem.line for problem in self.problems}
-        body = "\n".join(f"  - {problem}" for problem in self.problems)
-        if unreadable:
-            head = "the input file cannot be read (nothing was sent)"
-        else:
-            head = f"{len(lines)} invalid input line{'s' if len(lines) != 1 else ''}"
-            head += " (nothing was sent; --skip-invalid sends the others)"
-        super().__init__(f"{head}:\n{body}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from .._client import AsyncClient, Client
 from .._registry import Registry, default_registry
 from ..callbacks import CallbackHub, CallbackReceiver, CallbackServer
-from ..errors import KieError
+from ..errors import BatchCancelled
 from ..lifecycle import PollPlan, RateLimits
 from ._journal import LineJournal
 from ._manifest import reconcile_list, records, snapshot, write_manifest
@@ -29,7 +29,7 @@ from ._plan import Preview
 from ._records import BatchStatus, LineRecord, Reconcile
 from ._runner import RETRY, Options, RetryClass, Runner
 from ._settle import settle_handler
-from ._store import BatchStore, DryRunStore, SQLiteBatchStore
+from ._store import STATE_FILE, BatchStore, DryRunStore, SQLiteBatchStore
 
 if TYPE_CHECKING:
     from .._postgres._batch import PostgresBatchStore
@@ -46,13 +46,7 @@ __all__ = [
 
 logger = logging.getLogger("kieframe")
 
-#: The state file's name in the output folder.
-STATE_FILE = "batch.sqlite3"
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-class BatchCancelled(KieError):
-    """The batch was not confirmed, so nothing was paid."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

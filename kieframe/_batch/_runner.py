@@ -29,6 +29,7 @@ from .._records import Task, TaskRecord
 from .._registry import Registry
 from ..errors import (
     AuthenticationError,
+    BatchConflict,
     DatabaseUnavailable,
     DownloadError,
     InputValidationError,
@@ -61,19 +62,6 @@ RETRY = {
     "rejected": (LineStatus.REJECTED, LineStatus.PENDING),
     "download_failed": (LineStatus.DOWNLOAD_FAILED, LineStatus.DOWNLOADING),
 }
-
-
-class BatchConflict(KieError, ValueError):
-    """Lines already in the batch came back with a different input; ``ids`` names them."""
-
-    def __init__(self, ids: Collection[str]) -> None:
-        self.ids = tuple(ids)
-        shown = ", ".join(self.ids[:10]) + (" ..." if len(self.ids) > 10 else "")
-        super().__init__(
-            f"{len(self.ids)} line ids are already in the batch with a different input ({shown});"
-            " use another --out/--state, or --replace to send the new inputs (lines in flight"
-            " are never replaced)"
-        )
 
 
 @dataclass(slots=True, kw_only=True)

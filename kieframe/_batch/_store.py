@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
-from ..errors import KieError
+from ..errors import BatchBusy, StaleTransition
 from ._intake import Known, plan_intake
 from ._records import FileEntry, LineError, LineInput, LineStatus
 
@@ -34,6 +34,7 @@ __all__ = [
     "CUT_OFF",
     "RETRIABLE",
     "SETTABLE",
+    "STATE_FILE",
     "BatchBusy",
     "BatchStore",
     "DryRunStore",
@@ -47,10 +48,6 @@ __all__ = [
     "retriable",
     "stored_line",
 ]
-
-
-class StaleTransition(KieError):
-    """A line was not where a transition expected it (another runner or a person moved it)."""
 
 
 _failing_fast: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -77,6 +74,9 @@ def failing_fast() -> bool:
     return _failing_fast.get()
 
 
+#: The state file's name in the output folder.
+STATE_FILE = "batch.sqlite3"
+
 #: The final states a retry (:meth:`BatchStore.requeue`) may move lines out of.
 RETRIABLE = frozenset({LineStatus.FAILED, LineStatus.REJECTED, LineStatus.DOWNLOAD_FAILED})
 
@@ -88,10 +88,6 @@ def retriable(statuses: Iterable[LineStatus]) -> list[str]:
     if wrong:
         raise ValueError(f"only lines in a final failed state can be retried, not {sorted(wrong)}")
     return [status.value for status in wanted]
-
-
-class BatchBusy(KieError):
-    """Another process is running this batch."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -327,7 +323,11 @@ class SQLiteBatchStore:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
-            raise BatchBusy(f"another process is running the batch in {self.path}") from None
+            where = self.path.parent if self.path.name == STATE_FILE else self.path
+            raise BatchBusy(
+                f"another process is running the batch in {self.path}; let it finish (or stop"
+                f" it), and follow it meanwhile with: kieframe batch status {where}"
+            ) from None
         self._run_lock = handle
 
     def close(self) -> None:

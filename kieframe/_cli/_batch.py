@@ -22,7 +22,7 @@ from ._connect import (
     client_settings,
     connection_options,
 )
-from ._exit import ExitCode
+from ._exit import ExitCode, exit_code_for
 
 __all__ = ["batch"]
 
@@ -68,7 +68,8 @@ def batch() -> None:
 
     Exit codes of `batch run`: 0 every line succeeded; 5 some lines ended failed, rejected,
     invalid or download_failed; 6 some are still in progress (run again); 7 some creates are
-    uncertain (see `batch status`); 2 the input is invalid or the batch was not confirmed.
+    uncertain (see `batch status`); 2 the input is invalid or the batch was not confirmed;
+    10 another process is running the batch (with SQLite: one process at a time).
     """
 
 
@@ -334,7 +335,8 @@ def resolve_command(
     _check_database(state)
     try:
         record = kb.resolve(path, line_id, task_id=task_id, state=state, batch=batch_name)
-    except (KieError, FileNotFoundError) as error:
+    except (KieError, FileNotFoundError) as error:  # a line not uncertain, a batch running...
         _err.print(f"error: {error}", style="red")
-        raise click.exceptions.Exit(ExitCode.BAD_INPUT) from None
+        code = exit_code_for(error) if isinstance(error, KieError) else ExitCode.BAD_INPUT
+        raise click.exceptions.Exit(code) from None
     _out.print(f"line {record.id}: {record.status.value}; run the batch again to continue")

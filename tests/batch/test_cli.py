@@ -11,6 +11,7 @@ import pytest
 import stamina
 from click.testing import CliRunner
 
+import kieframe.batch
 from kieframe._cli import cli
 from kieframe._cli._verbose import _LOGGERS
 from kieframe.testing import Emulator, Timing
@@ -155,3 +156,27 @@ def test_a_file_that_is_not_utf8_exits_2_saying_how_to_save_it(
     assert "save it as UTF-8" in err
     assert ('"CSV UTF-8"' in err) is name.endswith(".csv")
     assert "Traceback" not in err
+
+
+def test_a_second_run_beside_a_running_batch_exits_10_naming_batch_status(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    source = jsonl(tmp_path, 2)
+    out = tmp_path / "o"
+    running = kieframe.batch.SQLiteBatchStore(out / kieframe.batch.STATE_FILE)
+    running.lock()  # another process runs the batch
+    try:
+        args = ["batch", "run", str(source), "--out", str(out), "--yes"]
+        code, stdout, err = invoke(tmp_path, emu, *args, "--json")
+        assert code == 10
+        assert "another process is running the batch" in err
+        assert f"kieframe batch status {out}\n" in err.replace("\n ", " ")
+        assert json.loads(stdout)["error"]["type"] == "BatchBusy"
+        assert json.loads(stdout)["error"]["exit_code"] == 10
+        code, _, err = invoke(tmp_path, emu, "batch", "resolve", str(out), "v0", "--not-created")
+        assert code == 10
+        code, _, _ = invoke(tmp_path, emu, *args, "--dry-run")  # a dry run only reads
+        assert code == 0
+    finally:
+        running.close()
+    assert emu.tasks == ()
