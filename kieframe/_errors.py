@@ -51,6 +51,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._plural import counted
+
 if TYPE_CHECKING:
     from ._records import TaskRecord
 
@@ -461,7 +463,7 @@ class BatchInvalid(KieError, ValueError):
         if unreadable:
             head = "the input file cannot be read (nothing was sent)"
         else:
-            head = f"{len(lines)} invalid input line{'s' if len(lines) != 1 else ''}"
+            head = counted(len(lines), "invalid input line")
             head += " (nothing was sent; --skip-invalid sends the others)"
         super().__init__(f"{head}:\n{body}")
 
@@ -473,7 +475,8 @@ class BatchConflict(KieError, ValueError):
         self.ids = tuple(ids)
         shown = ", ".join(self.ids[:10]) + (" ..." if len(self.ids) > 10 else "")
         super().__init__(
-            f"{len(self.ids)} line ids are already in the batch with a different input ({shown});"
+            f"{counted(len(self.ids), 'line id')} {'is' if len(self.ids) == 1 else 'are'} already"
+            f" in the batch with a different input ({shown});"
             " use another --out/--state, or --replace to send the new inputs (lines in flight"
             " are never replaced)"
         )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .._client import AsyncClient, Client
+from .._plural import counted
 from .._registry import Registry, default_registry
 from ..callbacks import CallbackHub, CallbackReceiver, CallbackServer
 from ..errors import BatchCancelled
@@ -73,7 +74,7 @@ class BatchResult:
     def notes(self) -> list[str]:
         """What people should know of the run beyond its counts (lines not retried), in words."""
         return [
-            f"{count} {name.replace('_', ' ')} {'line' if count == 1 else 'lines'} not retried:"
+            f"{counted(count, name.replace('_', ' ') + ' line')} not retried:"
             f" another worker's lease on {'it' if count == 1 else 'them'} has not lapsed (it is"
             " running, or it stopped less than its lease ago); run again with the same retry"
             " once that lease has lapsed"

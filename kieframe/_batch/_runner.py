@@ -25,6 +25,7 @@ from typing import Any
 
 from .._client import AsyncClient
 from .._files._names import safe_component
+from .._plural import counted
 from .._records import Task, TaskRecord
 from .._registry import Registry
 from ..errors import (
@@ -146,7 +147,7 @@ class Runner:
                 to_send += counts[source.value] - held
             if held:
                 notes.append(
-                    f"{held} {source.value} line{'s' if held != 1 else ''} left out of the"
+                    f"{counted(held, f'{source.value} line')} left out of the"
                     " retry: another worker's live lease holds them"
                 )
         models = sorted({line.model for line in self.store.lines() if line.model})

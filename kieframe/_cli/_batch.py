@@ -12,6 +12,7 @@ import click
 import msgspec
 
 from .. import batch as kb
+from .._plural import counted, noun_for
 from ..errors import KieError
 from ..lifecycle import PollPlan
 from ._commands import _connection, _err, _json_option, _out, _State
@@ -34,7 +35,8 @@ def _status_line(status: kb.BatchStatus) -> str:
     eta = "" if status.eta_seconds is None else f" · ETA {status.eta_seconds / 60:.1f} min"
     return (
         f"{counts} · {status.creates_per_minute}/{status.create_budget} creates/min{eta}"
-        f" · {status.bytes_downloaded / 1e6:.1f} MB · {status.credits:g} credits"
+        f" · {status.bytes_downloaded / 1e6:.1f} MB"
+        f" · {status.credits:g} {noun_for(status.credits, 'credit')}"
     )
 
 
@@ -191,7 +193,8 @@ def _run(state: _State, file: str, settings: dict[str, Any], options: dict[str, 
         if not sys.stdin.isatty():
             _err.print("not confirmed: pass --yes to pay without a terminal", style="red")
             return False
-        return click.confirm(f"Send {preview.to_send} creates?", default=False, err=True)
+        question = f"Send {counted(preview.to_send, 'create')}?"
+        return click.confirm(question, default=False, err=True)
 
     def progress(status: kb.BatchStatus) -> None:
         if as_json:
