@@ -48,7 +48,7 @@ from ._manifest import reconcile_list, snapshot
 from ._plan import Preview, WaitMode, rates
 from ._records import BatchStatus, FileEntry, LineError, LineStatus
 from ._settle import submission_url
-from ._store import BatchStore, StaleTransition, StoredLine
+from ._store import BatchStore, StaleTransition, StoredLine, each_line
 
 __all__ = ["RETRY", "BatchConflict", "Options", "RetryClass", "Runner"]
 
@@ -114,6 +114,7 @@ class Runner:
         if problems and not options.skip_invalid:
             raise BatchInvalid(problems)
         changed = await asyncio.to_thread(self.store.add_lines, lines, replace=options.replace)
+        del lines  # recorded: a big file's lines are not held through the preview
         if changed:
             raise BatchConflict(changed)
         if not options.dry_run:
@@ -150,7 +151,7 @@ class Runner:
                     f"{counted(held, f'{source.value} line')} left out of the"
                     " retry: another worker's live lease holds them"
                 )
-        models = sorted({line.model for line in self.store.lines() if line.model})
+        models = sorted({model for model in each_line(self.store, _model) if model})
         typical = max(
             (self._typical(model) for model in models),
             default=120.0,
@@ -629,6 +630,10 @@ def _error(error: KieError, *, code: str | None = None) -> LineError:
     return LineError(
         type=type(error).__name__, code=None if found is None else str(found), message=message
     )
+
+
+def _model(line: StoredLine) -> str | None:
+    return line.model
 
 
 def _plain_error(error: Exception) -> LineError:

@@ -19,10 +19,10 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
@@ -41,6 +41,7 @@ __all__ = [
     "SQLiteBatchStore",
     "StaleTransition",
     "StoredLine",
+    "each_line",
     "encode_value",
     "fail_fast",
     "failing_fast",
@@ -366,8 +367,8 @@ class SQLiteBatchStore:
             cursor.executemany(
                 "INSERT INTO lines (id, seq, line, model, input, digest, error, status,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(p.line.id, p.seq, *line_columns(p.line), p.status.value, now)
-                 for p in intake.inserts],
+                ((p.line.id, p.seq, *line_columns(p.line), p.status.value, now)
+                 for p in intake.inserts),  # one row at a time: a big file's rows are not held
             )  # fmt: skip
             cursor.executemany(
                 "UPDATE lines SET seq = ?, line = ? WHERE id = ?",
@@ -378,8 +379,8 @@ class SQLiteBatchStore:
                 " error = ?, status = ?, updated_at = ?, owner = NULL, task_id = NULL,"
                 " callback_url = NULL, sent_input = NULL, sent_at = NULL, finished_at = NULL,"
                 " files = NULL, credits = NULL, bytes = NULL WHERE id = ?",
-                [(p.seq, *line_columns(p.line), p.status.value, now, p.line.id)
-                 for p in intake.resets],
+                ((p.seq, *line_columns(p.line), p.status.value, now, p.line.id)
+                 for p in intake.resets),
             )  # fmt: skip
         return list(intake.changed)
 
@@ -517,6 +518,16 @@ class SQLiteBatchStore:
             rows = self._db.execute(sql + " ORDER BY seq", args).fetchall()
         return [stored_line(row) for row in rows]
 
+    def each_line(self, read: Callable[[StoredLine], _T]) -> list[_T]:
+        """``read`` of every line, in input order, without holding every line at once.
+
+        The lines are read one at a time from the database (``read`` must not use the store):
+        a big batch's records take what they take, not that and every line's input besides.
+        """
+        sql = f"SELECT {_COLUMNS} FROM lines ORDER BY seq"  # noqa: S608 - our columns
+        with self._lock:
+            return [read(stored_line(row)) for row in self._db.execute(sql)]
+
     def counts(self) -> dict[str, int]:
         """How many lines are in each status."""
         with self._lock:
@@ -575,6 +586,14 @@ class DryRunStore(SQLiteBatchStore):
 
 
 _MEMORY = ":memory:"
+_T = TypeVar("_T")
+
+
+def each_line(store: BatchStore, read: Callable[[StoredLine], _T]) -> list[_T]:
+    """``read`` of every line of ``store``, in input order (one at a time from SQLite)."""
+    if isinstance(store, SQLiteBatchStore):
+        return store.each_line(read)
+    return [read(line) for line in store.lines()]
 
 
 def line_columns(line: LineInput) -> tuple[Any, ...]:
