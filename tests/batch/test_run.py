@@ -267,17 +267,23 @@ def test_a_dry_run_with_a_retry_counts_the_lines_the_run_sends_again(
     assert sent.all_succeeded
 
 
+def _run_then_fail(
+    source: Path, out: Path, options: dict[str, Any], line: str, error: str | None = None
+) -> None:
+    """Run a batch of three lines to the end, then mark ``line`` failed (with ``error``)."""
+    write_jsonl(source, 3)
+    assert kb.run(source, out=out, **options).all_succeeded
+    with sqlite3.connect(out / kb.STATE_FILE) as db:
+        db.execute("UPDATE lines SET status = 'failed', error = ? WHERE id = ?", (error, line))
+
+
 def test_a_retry_not_confirmed_leaves_the_lines_as_they_were(tmp_path: Path) -> None:
     """Declining a retry keeps each failed line's record, and a later run does not send it."""
     registry = make_registry()
-    source = write_jsonl(tmp_path / "in.jsonl", 3)
-    out = tmp_path / "out"
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
     with emulator(registry) as emu:
         options = batch_options(emu, registry)
-        assert kb.run(source, out=out, **options).all_succeeded
-        with sqlite3.connect(out / kb.STATE_FILE) as db:
-            db.execute("UPDATE lines SET status = 'failed', error = ? WHERE id = 'l1'",
-                       ('{"type": "TaskFailed", "message": "boom"}',))  # fmt: skip
+        _run_then_fail(source, out, options, "l1", '{"type": "TaskFailed", "message": "boom"}')
         before = kb.read_records(out)
         asked: list[kb.Preview] = []
 
@@ -351,13 +357,10 @@ def test_a_dry_run_writes_nothing_so_a_second_one_sees_an_edited_line(tmp_path: 
 def test_a_dry_run_over_a_batch_previews_the_run_and_writes_nothing(tmp_path: Path) -> None:
     """It reads the state (even while another process runs the batch) and changes nothing."""
     registry = make_registry()
-    source = write_jsonl(tmp_path / "in.jsonl", 3)
-    out = tmp_path / "out"
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
     with emulator(registry) as emu:
         options = batch_options(emu, registry)
-        assert kb.run(source, out=out, **options).all_succeeded
-        with sqlite3.connect(out / kb.STATE_FILE) as db:
-            db.execute("UPDATE lines SET status = 'failed' WHERE id = 'l0'")
+        _run_then_fail(source, out, options, "l0")
         source.write_text(source.read_text().replace("prompt 1", "prompt one"))
         write_jsonl(tmp_path / "more.jsonl", 1, start=3)
         source.write_text(source.read_text() + (tmp_path / "more.jsonl").read_text())
