@@ -25,10 +25,12 @@ from typing import Any
 
 from .._client import AsyncClient
 from .._files._names import safe_component
+from .._plural import counted
 from .._records import Task, TaskRecord
 from .._registry import Registry
 from ..errors import (
     AuthenticationError,
+    BatchConflict,
     DatabaseUnavailable,
     DownloadError,
     InputValidationError,
@@ -46,7 +48,7 @@ from ._manifest import reconcile_list, snapshot
 from ._plan import Preview, WaitMode, rates
 from ._records import BatchStatus, FileEntry, LineError, LineStatus
 from ._settle import submission_url
-from ._store import BatchStore, StaleTransition, StoredLine
+from ._store import BatchStore, StaleTransition, StoredLine, each_line
 
 __all__ = ["RETRY", "BatchConflict", "Options", "RetryClass", "Runner"]
 
@@ -61,19 +63,6 @@ RETRY = {
     "rejected": (LineStatus.REJECTED, LineStatus.PENDING),
     "download_failed": (LineStatus.DOWNLOAD_FAILED, LineStatus.DOWNLOADING),
 }
-
-
-class BatchConflict(KieError, ValueError):
-    """Lines already in the batch came back with a different input; ``ids`` names them."""
-
-    def __init__(self, ids: Collection[str]) -> None:
-        self.ids = tuple(ids)
-        shown = ", ".join(self.ids[:10]) + (" ..." if len(self.ids) > 10 else "")
-        super().__init__(
-            f"{len(self.ids)} line ids are already in the batch with a different input ({shown});"
-            " use another --out/--state, or --replace to send the new inputs (lines in flight"
-            " are never replaced)"
-        )
 
 
 @dataclass(slots=True, kw_only=True)
@@ -125,6 +114,7 @@ class Runner:
         if problems and not options.skip_invalid:
             raise BatchInvalid(problems)
         changed = await asyncio.to_thread(self.store.add_lines, lines, replace=options.replace)
+        del lines  # recorded: a big file's lines are not held through the preview
         if changed:
             raise BatchConflict(changed)
         if not options.dry_run:
@@ -158,10 +148,10 @@ class Runner:
                 to_send += counts[source.value] - held
             if held:
                 notes.append(
-                    f"{held} {source.value} line{'s' if held != 1 else ''} left out of the"
+                    f"{counted(held, f'{source.value} line')} left out of the"
                     " retry: another worker's live lease holds them"
                 )
-        models = sorted({line.model for line in self.store.lines() if line.model})
+        models = sorted({model for model in each_line(self.store, _model) if model})
         typical = max(
             (self._typical(model) for model in models),
             default=120.0,
@@ -640,6 +630,10 @@ def _error(error: KieError, *, code: str | None = None) -> LineError:
     return LineError(
         type=type(error).__name__, code=None if found is None else str(found), message=message
     )
+
+
+def _model(line: StoredLine) -> str | None:
+    return line.model
 
 
 def _plain_error(error: Exception) -> LineError:

@@ -268,17 +268,23 @@ def test_a_dry_run_with_a_retry_counts_the_lines_the_run_sends_again(
     assert sent.all_succeeded
 
 
+def _run_then_fail(
+    source: Path, out: Path, options: dict[str, Any], line: str, error: str | None = None
+) -> None:
+    """Run a batch of three lines to the end, then mark ``line`` failed (with ``error``)."""
+    write_jsonl(source, 3)
+    assert kb.run(source, out=out, **options).all_succeeded
+    with sqlite3.connect(out / kb.STATE_FILE) as db:
+        db.execute("UPDATE lines SET status = 'failed', error = ? WHERE id = ?", (error, line))
+
+
 def test_a_retry_not_confirmed_leaves_the_lines_as_they_were(tmp_path: Path) -> None:
     """Declining a retry keeps each failed line's record, and a later run does not send it."""
     registry = make_registry()
-    source = write_jsonl(tmp_path / "in.jsonl", 3)
-    out = tmp_path / "out"
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
     with emulator(registry) as emu:
         options = batch_options(emu, registry)
-        assert kb.run(source, out=out, **options).all_succeeded
-        with sqlite3.connect(out / kb.STATE_FILE) as db:
-            db.execute("UPDATE lines SET status = 'failed', error = ? WHERE id = 'l1'",
-                       ('{"type": "TaskFailed", "message": "boom"}',))  # fmt: skip
+        _run_then_fail(source, out, options, "l1", '{"type": "TaskFailed", "message": "boom"}')
         before = kb.read_records(out)
         asked: list[kb.Preview] = []
 
@@ -321,6 +327,63 @@ def test_a_dry_run_reads_the_balance_and_pays_nothing(tmp_path: Path) -> None:
     assert "time floor" in text
     assert f"creates limited to {preview.in_flight} task" in text
     assert {r.status for r in result.records} == {LineStatus.PENDING}
+
+
+def _files(folder: Path) -> dict[str, str]:
+    """The folder's files and their digests (but SQLite's shared-memory index, which readers
+    write to too)."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.name.endswith("-shm")
+    }
+
+
+def test_a_dry_run_writes_nothing_so_a_second_one_sees_an_edited_line(tmp_path: Path) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 3)
+    out = tmp_path / "out"
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        first = kb.run(source, out=out, dry_run=True, **options)
+        assert not out.exists()
+        source.write_text(source.read_text().replace("prompt 1", "prompt one"))
+        again = kb.run(source, out=out, dry_run=True, **options)  # no BatchConflict
+        assert not out.exists()
+        assert emu.tasks == ()
+    assert [r.status for r in first.records] == [LineStatus.PENDING] * 3
+    assert again.preview.to_send == 3
+
+
+def test_a_dry_run_over_a_batch_previews_the_run_and_writes_nothing(tmp_path: Path) -> None:
+    """It reads the state (even while another process runs the batch) and changes nothing."""
+    registry = make_registry()
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        _run_then_fail(source, out, options, "l0")
+        source.write_text(source.read_text().replace("prompt 1", "prompt one"))
+        write_jsonl(tmp_path / "more.jsonl", 1, start=3)
+        source.write_text(source.read_text() + (tmp_path / "more.jsonl").read_text())
+        before = _files(out)
+        running = SQLiteBatchStore(out / kb.STATE_FILE)
+        running.lock()  # another process runs the batch: a dry run only reads
+        try:
+            with pytest.raises(kb.BatchConflict) as caught:  # as the run would
+                kb.run(source, out=out, dry_run=True, **options)
+            assert caught.value.ids == ("l1",)
+            dry = kb.run(source, out=out, dry_run=True, replace=True, retry=["failed"], **options)
+        finally:
+            running.close()
+        assert _files(out) == before
+        assert len(emu.tasks) == 3
+    assert dry.preview.to_send == 3  # l0 retried, l1 replaced, l3 new
+    assert dict(dry.preview.counts) == {"failed": 1, "pending": 2, "succeeded": 1}
+    assert [(r.id, r.status) for r in dry.records] == [
+        ("l0", LineStatus.FAILED), ("l1", LineStatus.PENDING),
+        ("l2", LineStatus.SUCCEEDED), ("l3", LineStatus.PENDING),
+    ]  # fmt: skip
+    assert dry.status.bytes_downloaded == 2 * 4096  # l0's files still count; l1's were reset
 
 
 def test_a_refused_confirmation_pays_nothing(tmp_path: Path) -> None:
