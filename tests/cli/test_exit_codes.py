@@ -118,6 +118,27 @@ def test_a_timeout_names_the_task_to_wait_for_again(cli: Runner, emulator: Emula
     assert error["error"]["exit_code"] == ExitCode.TIMED_OUT
 
 
+def test_an_accepted_task_kie_ai_does_not_show_is_undecided_not_bad_input(
+    cli: Runner, emulator: Emulator
+) -> None:
+    """kie.ai accepted the create (it is paid for) but keeps answering "recordInfo is null"."""
+    emulator.fault("recordInfo", "code", code=422, msg="recordInfo is null", probability=1)
+    done = cli(
+        "run", WAN, *INPUT, *_against(emulator), "--visibility-grace", "0.3", "--json",
+        KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.TIMED_OUT
+    [task] = emulator.tasks
+    assert f"kieframe download {task.task_id}" in done.err
+    assert "kieframe journal" in done.err
+    error = done.json()
+    assert isinstance(error, dict)
+    assert error["error"]["task_id"] == task.task_id
+    assert error["error"]["exit_code"] == ExitCode.TIMED_OUT
+    listed = cli("journal", "--json")
+    assert task.task_id in listed.out  # kept as accepted, to collect
+
+
 def test_waiting_for_a_mistyped_id_soon_says_it_is_unknown(cli: Runner, emulator: Emulator) -> None:
     """An id this process did not submit gets a short grace (not the 60 s a new task gets)."""
     mistyped = "0123456789abcdef0123456789abcdeX"
