@@ -65,6 +65,22 @@ def test_not_visible_past_the_grace_window_is_not_found() -> None:
     assert script.clock.time() - UNIX_START > 9.0
 
 
+@pytest.mark.parametrize(
+    ("code", "msg", "status"),
+    [(404, "task not found", 200), (404, "no such task", 404), (422, "recordInfo is null", 200)],
+)
+@pytest.mark.parametrize("since", [UNIX_START, None], ids=["submitted", "bare id"])
+def test_not_found_past_the_grace_keeps_kies_code_and_message(
+    code: int, msg: str, status: int, since: float | None
+) -> None:
+    script = Script(calls=[partial(envelope, code, msg=msg, status=status)] * 100)
+    with pytest.raises(NotFoundError) as caught:
+        script.run(wait_op(TASK, since=since, options=options(script, grace=9.0)))
+    assert caught.value.code == code
+    assert msg in caught.value.message
+    assert caught.value.task_id == TASK
+
+
 def test_a_bare_id_that_is_never_visible_is_reported_as_unknown_soon() -> None:
     script = Script(calls=[NOT_VISIBLE] * 100)
     with pytest.raises(NotFoundError, match="check the task id"):
