@@ -113,6 +113,8 @@ def test_a_failed_upload_keeps_kies_message(
     image.write_bytes(png(16, 16, seed=3))
     refusal = json.dumps({"success": False, "code": 200, "msg": "storage quota exceeded"})
     emu.fault("upload", "raw", code=200, body=refusal.encode(), probability=1.0)
-    with pytest.raises(kieframe.KieError, match="storage quota exceeded"):
+    with pytest.raises(kieframe.KieError, match="storage quota exceeded") as caught:
         client.submit(HAILUO, {"prompt": "go", "image_url": image})
     assert emu.tasks == ()
+    assert caught.value.code == 200  # kie.ai's own code, not an invented 500
+    assert emu.stats.requests["upload"] == 1  # a refusal: not sent again
