@@ -51,10 +51,10 @@ _MEANINGS = {
     ExitCode.BAD_INPUT: "bad usage, input or setting: unknown model, invalid field, refused input",
     ExitCode.AUTH: "no API key, or kie.ai refused it (401)",
     ExitCode.NO_CREDITS: "insufficient credits (402) or the key is over its usage cap (433)",
-    ExitCode.TASK_FAILED: "the task ran and failed",
+    ExitCode.TASK_FAILED: "the task ran and failed (408: no result upstream for 10 minutes)",
     ExitCode.TIMED_OUT: "no result before the deadline; the task may still finish",
     ExitCode.SUBMISSION_UNCERTAIN: "the create may or may not have started a task: check first",
-    ExitCode.API_ERROR: "another kie.ai API error (408, 429 after retries, 5xx...) or download",
+    ExitCode.API_ERROR: "another kie.ai API error (429 after retries, 455, 5xx...) or download",
     ExitCode.NO_ANSWER: "kie.ai gave no answer (network); safe to run a read again",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); a submitted task keeps running",
 }

@@ -103,6 +103,17 @@ def test_a_failed_task(cli: Runner, emulator: Emulator) -> None:
     assert error["error"]["code"] == 500  # kie.ai's failCode "500", as a number
 
 
+def test_kies_408_for_a_task_is_a_failed_task_as_the_exit_codes_say(
+    cli: Runner, emulator: Emulator
+) -> None:
+    """kie.ai fails a task that got no result upstream for 10 minutes with a 408."""
+    emulator.fault("recordInfo", "code", code=408, msg="no result in 10 minutes", probability=1)
+    done = cli("run", WAN, *INPUT, *_against(emulator), KIE_API_KEY=Emulator.API_KEY)
+    assert done.code == ExitCode.TASK_FAILED
+    assert "408" in ExitCode.TASK_FAILED.meaning
+    assert "408" not in ExitCode.API_ERROR.meaning
+
+
 def test_a_timeout_names_the_task_to_wait_for_again(cli: Runner, emulator: Emulator) -> None:
     emulator.script(outcome="never")
     done = cli(
