@@ -145,6 +145,39 @@ def test_updates_are_reported_once_per_state() -> None:
     assert seen == ["generating", "success"]
 
 
+OTHER_TASK = partial(
+    envelope, 200, record("task-2", "success", resultJson='{"resultUrls": ["https://f/2.mp4"]}')
+)
+
+
+def test_a_record_of_another_task_never_settles_the_wait() -> None:
+    """A server that answers another task's record is an outage, read again: never a result."""
+    script = Script(calls=[OTHER_TASK, SUCCESS])
+    final = script.run(wait_op(TASK, since=None, options=options(script)))
+    assert (final.task_id, final.result_urls) == (TASK, ("https://f/1.mp4",))
+    assert len(reads(script)) == 2
+    mixed_up = Script(calls=[OTHER_TASK] * 100)
+    with pytest.raises(kieframe.WaitTimeout) as caught:
+        mixed_up.run(wait_op(TASK, since=None, options=options(mixed_up, timeout=20.0)))
+    assert "task-2" in str(caught.value.__context__)
+
+
+def test_get_refuses_a_record_of_another_task() -> None:
+    script = Script(calls=[OTHER_TASK])
+    with pytest.raises(ServerError, match="task-2"):
+        script.run(get_op(TASK))
+
+
+@pytest.mark.parametrize("same", [TASK, f" {TASK} "])
+def test_a_record_naming_the_task_or_none_is_its_record(same: str) -> None:
+    named = partial(envelope, 200, {**record(TASK, "generating"), "taskId": same})
+    unnamed = partial(
+        envelope, 200, {k: v for k, v in record(TASK, "success").items() if k != "taskId"}
+    )
+    script = Script(calls=[named, unnamed])
+    assert script.run(wait_op(TASK, since=None, options=options(script))).task_id == TASK
+
+
 def test_get_turns_not_visible_into_not_found() -> None:
     script = Script(calls=[NOT_VISIBLE])
     with pytest.raises(NotFoundError, match="shows no task"):
