@@ -11,7 +11,7 @@ import pytest
 from kieframe._cli import ExitCode
 from kieframe.testing import Emulator
 
-from .conftest import COMMAND_TIMEOUT, Runner, clean_env, command
+from .conftest import COMMAND_TIMEOUT, Outcome, Runner, clean_env, command
 
 WAN = "wan/2-5-image-to-video"
 INPUT = ("--prompt", "a cat", "--image-url", "https://example.com/cat.png")
@@ -20,6 +20,13 @@ SECRET = "sk-kieframe-test-secret-0123456789"
 
 def _against(emulator: Emulator) -> tuple[str, ...]:
     return ("--base-url", emulator.base_url, "--poll-every", "0.05")
+
+
+def _check_report(done: Outcome, task_id: str, code: ExitCode) -> None:
+    """The --json error report names the task and the exit code."""
+    error = done.json()
+    assert isinstance(error, dict)
+    assert (error["error"]["task_id"], error["error"]["exit_code"]) == (task_id, code)
 
 
 def test_a_missing_key_is_an_auth_error_that_says_where_keys_come_from(cli: Runner) -> None:
@@ -123,10 +130,7 @@ def test_a_timeout_names_the_task_to_wait_for_again(cli: Runner, emulator: Emula
     assert done.code == ExitCode.TIMED_OUT
     [task] = emulator.tasks
     assert f"kieframe wait {task.task_id}" in done.err
-    error = done.json()
-    assert isinstance(error, dict)
-    assert error["error"]["task_id"] == task.task_id
-    assert error["error"]["exit_code"] == ExitCode.TIMED_OUT
+    _check_report(done, task.task_id, ExitCode.TIMED_OUT)
 
 
 def test_an_accepted_task_kie_ai_does_not_show_is_undecided_not_bad_input(
@@ -142,10 +146,7 @@ def test_an_accepted_task_kie_ai_does_not_show_is_undecided_not_bad_input(
     [task] = emulator.tasks
     assert f"kieframe download {task.task_id}" in done.err
     assert "kieframe journal" in done.err
-    error = done.json()
-    assert isinstance(error, dict)
-    assert error["error"]["task_id"] == task.task_id
-    assert error["error"]["exit_code"] == ExitCode.TIMED_OUT
+    _check_report(done, task.task_id, ExitCode.TIMED_OUT)
     listed = cli("journal", "--json")
     assert task.task_id in listed.out  # kept as accepted, to collect
 
