@@ -38,6 +38,8 @@ def download_op(
     while True:
         step = yield Fetch(plan, progress)
         if step is Step.DONE:
+            if plan.head is not None and sniff(plan.head) is not None:
+                break  # known media (the usual case): nothing to read back
             refused: Decision | None = yield Blocking(partial(_error_body, plan))
             if refused is None:
                 break
@@ -72,8 +74,6 @@ def download_op(
 def _error_body(plan: FilePlan) -> Decision | None:
     """A complete file that is an error document rather than the result: removed, and what the
     plan makes of it (blocking). Only a small file that is no known media is read."""
-    if plan.head is not None and sniff(plan.head) is not None:
-        return None
     with plan.part.open("rb") as handle:
         body = handle.read(ERROR_BODY_MAX + 1)
     if len(body) > ERROR_BODY_MAX or sniff(body) is not None:
