@@ -8,7 +8,7 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
     ├── APIError                      kie.ai answered with an error code (HTTP status or body)
     │   ├── BadRequestError           400, 422  kie.ai refused the request or its parameters
     │   ├── AuthenticationError       401       the API key is missing or wrong
-    │   ├── InsufficientCreditsError  402       too few credits
+    │   ├── InsufficientCreditsError  402, 433  too few credits, or a sub-key over its usage cap
     │   ├── NotFoundError             404       no such task (also one kie.ai never shows)
     │   ├── RateLimitError            429       dropped, not queued: send again later
     │   └── ServerError               455, 5xx  kie.ai failed or is under maintenance
@@ -32,7 +32,9 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
         ├── CallbackMalformedError    400  not JSON, or no task id
         └── CallbackTooLargeError     413  body over the size limit
 
-Other codes (408, 433, 501, 505, ...) raise a plain :class:`APIError`; branch on its ``code``.
+Other codes (408, 501, 505, ...) raise a plain :class:`APIError`; branch on its ``code``. A wait
+whose read kie.ai answers 408 ("no result upstream for 10 minutes") or 501 ("generation failed")
+raises :class:`TaskFailed` instead: kie.ai failed the task.
 ``retryable`` says whether sending the same *read* again later can succeed: true for
 :class:`NoAnswerError`, :class:`RateLimitError`, :class:`ServerError` and :class:`WaitTimeout`.
 

@@ -113,6 +113,7 @@ async def run_async(
     batch: str | None = None,
     lease: float = 30.0,
     db_outage_timeout: float = 180.0,
+    maintenance_timeout: float = 900.0,
 ) -> BatchResult:
     """Run (or resume) the batch in ``source`` (``.jsonl`` or ``.csv``) into the folder ``out``.
 
@@ -137,7 +138,11 @@ async def run_async(
     follow (``Preview.in_flight``). ``retry`` names classes of lines to send (or download)
     again: ``"failed"`` (pays again), ``"rejected"``, ``"download_failed"``. ``on_progress``
     gets a :class:`BatchStatus` every ``progress_every`` seconds; up to ``concurrency`` creates
-    are in flight at once.
+    are in flight at once. A create kie.ai refuses because it is under maintenance (455:
+    nothing was paid) puts its line back in the queue, and creates pause (``Retry-After``, else
+    the create window, doubled each time up to a minute); once kie.ai has refused them for
+    ``maintenance_timeout`` seconds the batch stops sending, as when credits run out, and
+    leaves the lines ``pending`` for the next run.
 
     ``state`` is where the batch's state lives: a SQLite file (default ``out/batch.sqlite3``;
     one runner at a time), a ``postgresql://`` URL (the batch ``batch``, by default named
@@ -158,6 +163,8 @@ async def run_async(
         raise ValueError("lease must be positive")
     if db_outage_timeout < 0:
         raise ValueError("db_outage_timeout cannot be negative")
+    if maintenance_timeout < 0:
+        raise ValueError("maintenance_timeout cannot be negative")
     folder = Path(out)
     if not dry_run:  # a dry run writes nothing, not even the output folder
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
@@ -213,7 +220,7 @@ async def run_async(
             callback_url=callback_url, skip_invalid=skip_invalid, replace=replace, retry=retry,
             dry_run=dry_run, on_progress=on_progress,
             progress_every=progress_every, concurrency=concurrency,
-            settle_timeout=settle_timeout, lease=lease,
+            settle_timeout=settle_timeout, lease=lease, maintenance_timeout=maintenance_timeout,
         )  # fmt: skip
         runner = Runner(store=store, client=client, options=options, wake=wake)
         if not dry_run:

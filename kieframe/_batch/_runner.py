@@ -37,6 +37,7 @@ from ..errors import (
     InsufficientCreditsError,
     KieError,
     RateLimitError,
+    ServerError,
     SubmissionUncertain,
     TaskFailed,
     WaitTimeout,
@@ -56,6 +57,8 @@ logger = logging.getLogger("kieframe")
 
 _PARTS = ".parts"
 _LEASE = 600.0  # a claim covers uploads only: generous, as it is never held across a send
+
+_MAINTENANCE_PAUSE_MAX = 60.0  # the longest pause between creates refused for maintenance
 
 RetryClass = str  # "failed", "rejected", "download_failed"
 RETRY = {
@@ -82,6 +85,7 @@ class Options:
     concurrency: int
     settle_timeout: float | None
     lease: float
+    maintenance_timeout: float = 900.0
 
 
 @dataclass(slots=True)
@@ -98,6 +102,8 @@ class Runner:
     wake: threading.Event = field(default_factory=threading.Event)  # look for lines to follow
     stop_reason: str | None = None
     paused_until: float = 0.0
+    maintenance_since: float | None = None  # when kie.ai began refusing creates (455)
+    maintenance_pause: float = 0.0  # the last pause it made, doubled at each new refusal
     in_flight: int | None = None  # the most lines sent or polled at once (paced), else no cap
 
     # -- before paying --------------------------------------------------------------------
@@ -381,6 +387,7 @@ class Runner:
             return
         finally:
             slots.release()
+        self.maintenance_since = None  # kie.ai takes creates again
         stored = None
         with _database_lost(line.id, task.task_id):
             stored = await asyncio.to_thread(self._accepted, claim, task.task_id)
@@ -450,9 +457,40 @@ class Runner:
             self.paused_until = max(self.paused_until, time.monotonic() + wait)
             self._move(claim, LineStatus.SENDING, LineStatus.PENDING, error=None, sent_at=None)
             return
+        if isinstance(error, ServerError):  # a sent create's only ServerError is a refusal
+            self._maintenance(error)  # (455): not paid, sent again once kie.ai is back
+            self._move(claim, LineStatus.SENDING, LineStatus.PENDING, error=None, sent_at=None)
+            return
         if isinstance(error, InsufficientCreditsError | AuthenticationError):
             self.stop_reason = str(error)
         self._move(claim, LineStatus.SENDING, LineStatus.REJECTED, error=detail)
+
+    def _maintenance(self, error: ServerError) -> None:
+        """Pause creates after a refusal for maintenance; stop sending once it lasts too long.
+
+        The pause is kie.ai's ``Retry-After``, else the create window, doubled at each refusal
+        answered after the last pause ended (creates in flight together count once), up to a
+        minute. Past ``maintenance_timeout`` seconds of refusals, no create is sent any more:
+        the lines wait, ``pending``, for the next run.
+        """
+        now = time.monotonic()
+        if self.maintenance_since is None:
+            self.maintenance_since, self.maintenance_pause = now, 0.0
+        lasted = now - self.maintenance_since
+        if lasted >= self.options.maintenance_timeout:
+            self.stop_reason = (
+                f"kie.ai is under maintenance (it has refused creates for {lasted:.0f} s: {error});"
+                " the lines not sent are left pending: run the batch again once it is over"
+            )
+            return
+        if now >= self.paused_until:  # a new refusal, not one more of the same round
+            window = self.options.limits.create_window
+            self.maintenance_pause = min(
+                max(window, self.maintenance_pause * 2), max(window, _MAINTENANCE_PAUSE_MAX)
+            )
+        wait = error.retry_after or self.maintenance_pause
+        logger.warning("kie.ai refused a create (%s); sending again in %.1f s", error, wait)
+        self.paused_until = max(self.paused_until, now + wait)
 
     def _move(
         self,

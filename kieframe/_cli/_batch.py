@@ -99,6 +99,11 @@ def batch() -> None:
     metavar="SECONDS", help="With a database: how long a worker waits for it to come back after"
     " it went away (nothing is sent meanwhile) before it stops with exit code 9 (0: at once).",
 )  # fmt: skip
+@click.option(
+    "--maintenance-timeout", default=900.0, show_default=True, type=click.FloatRange(min=0),
+    metavar="SECONDS", help="How long creates kie.ai refuses for maintenance (455) are sent again"
+    " later before the batch stops sending and leaves the lines pending (0: at once).",
+)  # fmt: skip
 @click.option("--model", metavar="ID", help="The model of lines that name none (CSV: all).")
 @click.option("--skip-invalid", is_flag=True, help="Record invalid lines as such; run the rest.")
 @click.option("--replace", is_flag=True, help="Send lines whose input changed since the last run.")
@@ -225,6 +230,7 @@ def _run(state: _State, file: str, settings: dict[str, Any], options: dict[str, 
             batch=options["batch_name"],
             lease=options["lease"],
             db_outage_timeout=options["db_outage_timeout"],
+            maintenance_timeout=options["maintenance_timeout"],
         )
     except (kb.BatchInvalid, kb.BatchConflict, kb.BatchCancelled) as error:
         _err.print(f"error: {error}", style="red")

@@ -31,7 +31,13 @@ from .._client import Client
 from .._config import DEFAULT_BASE_URL
 from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
-from .._errors import AuthenticationError, KieError, SubmissionUncertain, WaitTimeout
+from .._errors import (
+    AuthenticationError,
+    KieError,
+    NotFoundError,
+    SubmissionUncertain,
+    WaitTimeout,
+)
 from .._journal import JournalEntry, JournalStatus
 from .._records import Task, TaskRecord
 from .._registry import default_registry
@@ -68,7 +74,26 @@ def _emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _hint(error: KieError) -> str | None:
+def _unseen(state: _State | None, error: KieError) -> bool:
+    """Whether ``error`` says kie.ai does not show the task this command submitted.
+
+    kie.ai accepted that task (it exists, and is paid for): not showing it yet, even past the
+    visibility grace, leaves it undecided (like a timeout), never a bad input.
+    """
+    return (
+        isinstance(error, NotFoundError)
+        and state is not None
+        and state.submitted
+        and error.task_id == state.task_id
+    )
+
+
+def _hint(error: KieError, state: _State | None) -> str | None:
+    if _unseen(state, error):
+        return (
+            f"kie.ai accepted task {error.task_id} (it is paid for) and may still show it; to"
+            f" collect it later: kieframe download {error.task_id} (kieframe journal lists it)"
+        )
     if isinstance(error, WaitTimeout):
         return f"the task keeps running; wait again with: kieframe wait {error.task_id}"
     if isinstance(error, AuthenticationError) and error.code is None:  # no key at all
@@ -82,9 +107,9 @@ def fail(ctx: click.Context, error: KieError | KeyboardInterrupt) -> NoReturn:
     if isinstance(error, KeyboardInterrupt):
         _err.print(_interrupted(state, error))
         raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
-    code = exit_code_for(error)
+    code = ExitCode.TIMED_OUT if _unseen(state, error) else exit_code_for(error)
     _err.print(f"error: {error}", style="red")
-    hint = _hint(error)
+    hint = _hint(error, state)
     if hint:
         _err.print(hint)
     if state is not None and state.json:
@@ -438,6 +463,15 @@ def _save(
 @cli.command(cls=_ModelCommand)
 @_input_options
 @_timeout_option
+@click.option(
+    "--visibility-grace",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help='How long after the submission kie.ai may not show the task yet ("recordInfo is null")'
+    " before the wait gives up on it (exit 6: the task may still show up).",
+)
 @_out_option
 @click.option("--no-download", is_flag=True, help="Print the result URLs, download nothing.")
 @connection_options
@@ -456,9 +490,12 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
         _check_out(options["out"], spec)
     prepared = _show_uploads(state, model, data, options["callback_url"])
     tag = options.pop("tag_callback_url")
-    with connect(_connection(ctx, options), tag_callback_urls=tag) as client:
+    grace = options["visibility_grace"]
+    with connect(
+        _connection(ctx, options), tag_callback_urls=tag, visibility_grace=grace
+    ) as client:
         task = _submit(client, model, data, options["callback_url"], prepared)
-        state.task_id = task.task_id
+        state.task_id, state.submitted = task.task_id, True
         state.progress.print(f"task {task.task_id} submitted ({model})")
         record = client.wait(task, timeout=options["timeout"], on_update=_show_update(state))
         files: tuple[Path, ...] = ()

@@ -112,10 +112,13 @@ def connection_from(options: dict[str, Any]) -> Connection:
 
 
 @contextlib.contextmanager
-def connect(connection: Connection, *, tag_callback_urls: bool = True) -> Iterator[Client]:
+def connect(
+    connection: Connection, *, tag_callback_urls: bool = True, visibility_grace: float = 60.0
+) -> Iterator[Client]:
     """A client for ``connection``; with ``emulator`` set, the emulator runs for the duration.
 
-    ``tag_callback_urls`` is the client's option (the embedded emulator's client has no journal).
+    ``tag_callback_urls`` and ``visibility_grace`` are the client's options (the embedded
+    emulator's client has no journal, so it tags nothing).
     """
     from .._client import Client
     from .._core._poll import PollPlan
@@ -131,13 +134,17 @@ def connect(connection: Connection, *, tag_callback_urls: bool = True) -> Iterat
                 base_url=emulator.base_url,
                 upload_base_url=emulator.upload_base_url,
                 poll=poll or PollPlan.every(EMULATOR_POLL_SECONDS),
+                visibility_grace=visibility_grace,
             ) as client,
         ):
             yield client
         return
     journal = None if resolve_database_url(None) else journal_path()  # else the database's
     with Client(
-        **client_settings(connection), journal=journal, tag_callback_urls=tag_callback_urls
+        **client_settings(connection),
+        journal=journal,
+        tag_callback_urls=tag_callback_urls,
+        visibility_grace=visibility_grace,
     ) as client:
         yield client
 
