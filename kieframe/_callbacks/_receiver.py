@@ -165,7 +165,10 @@ class CallbackReceiver:
         self._handler = handler
         self._claims = claims
         self._verifier = Verifier(
-            key_list(hmac_key), tolerance=tolerance, max_body_size=max_body_size
+            key_list(hmac_key),
+            tolerance=tolerance,
+            max_body_size=max_body_size,
+            trusted=not reread,
         )
         self._dedupe_capacity = dedupe_capacity
         self._worker_count = workers

@@ -93,13 +93,17 @@ def _task_id(body: Mapping[str, Any], data: Mapping[str, Any]) -> str:
     raise CallbackMalformedError("the callback names no task (no taskId in it or its data)")
 
 
-def _stated(body: Mapping[str, Any], data: dict[str, Any], task_id: str) -> dict[str, Any]:
+def _stated(
+    body: Mapping[str, Any], data: dict[str, Any], task_id: str, *, trusted: bool
+) -> dict[str, Any]:
     """``data`` with the state the callback's top-level code says, when ``data.state`` is missing.
 
     kie.ai calls back with code 501 when the task failed (its failCode and failMsg, if the body
     lacks them, are that code and the body's msg), and with code 200 when it succeeded: a success
-    only if the body carries its result. Anything else tells no state: refused (400), so that
-    kie.ai sends it again, and the task's waits read its record meanwhile.
+    only if the body carries its result. Anything else tells no state. A body that is re-read is
+    then taken as it is (state unknown): the re-read tells the state. A ``trusted`` body (no
+    re-read) is refused (400); kie.ai documents no redelivery after an error answer, so the
+    task's waits learn its end by reading its record themselves.
     """
     code = body.get("code")
     number = int(code) if isinstance(code, str) and code.strip().isdigit() else code
@@ -116,6 +120,8 @@ def _stated(body: Mapping[str, Any], data: dict[str, Any], task_id: str) -> dict
         shown = parse_record({**stated, "taskId": task_id})
         if shown.result_urls or shown.result_object is not None:
             return stated
+    if not trusted:
+        return data
     raise CallbackMalformedError(
         f"the callback says no state for task {task_id} (no data.state), and its code {code!r}"
         f"{' without a result' if number == 200 else ''} does not tell one",
@@ -138,11 +144,16 @@ class _Once:
 
 @dataclass(slots=True)
 class Verifier:
-    """The checks of :func:`verify_callback` with their settings, warning once when unsigned."""
+    """The checks of :func:`verify_callback` with their settings, warning once when unsigned.
+
+    ``trusted``: the body is taken as the task's record without a re-read, so a body that tells
+    no state (see ``_stated``) is refused rather than accepted with state unknown.
+    """
 
     keys: tuple[bytes, ...]
     tolerance: float = DEFAULT_TOLERANCE
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    trusted: bool = False
     warn_unsigned: _Once = field(default_factory=_Once)
 
     def __post_init__(self) -> None:
@@ -173,7 +184,7 @@ class Verifier:
                 "anyone who can reach the receiver can post one (pass hmac_key=...)"
             )
         if data.get("state") in (None, ""):
-            data = _stated(decoded, data, task_id)
+            data = _stated(decoded, data, task_id, trusted=self.trusted)
         return parse_record({**data, "taskId": task_id})
 
     def _check_signature(self, headers: Mapping[str, str], task_id: str, now: float | None) -> None:
@@ -234,6 +245,8 @@ def verify_callback(
     milliseconds) is within ``tolerance`` seconds of ``now`` either way
     (:class:`~kieframe.CallbackStaleError`). Every error's ``status`` is the HTTP status to
     answer. With no key, unsigned callbacks are accepted and a warning is logged once per process.
+    A body without ``data.state`` takes it from its top-level ``code`` (501 a failure, 200 with a
+    result a success); one whose code tells none gives a record in state unknown.
 
     The body is not signed by kie.ai: re-read the task (``client.get(record.task_id)``) before
     trusting its result, as :class:`~kieframe.CallbackReceiver` does.

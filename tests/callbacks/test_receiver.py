@@ -203,6 +203,30 @@ def test_a_callback_claiming_a_result_kie_does_not_show_reaches_the_waits_unconf
     wait_for(lambda: receiver.stats.unconfirmed == 2)
 
 
+@pytest.mark.parametrize(
+    "envelope",
+    [{"code": 200, "msg": "success"}, {"msg": "success"}, {"code": 455, "msg": "maintenance"}],
+)
+def test_a_callback_without_a_state_is_accepted_and_the_reread_decides(
+    emulator: Emulator,
+    reader: kieframe.Client,
+    http: httpx.Client,
+    handled: list[kieframe.TaskRecord],
+    envelope: dict[str, object],
+) -> None:
+    """The body is not trusted when re-read, so a code that tells no state refuses nothing."""
+    done = finished_task(emulator, reader)
+    body = json.dumps({**envelope, "data": {"taskId": done.task_id}})
+    answer = http.post("/", content=body, headers=signed_headers(done.task_id))
+    assert answer.status_code == 200
+    (record,) = wait_for(lambda: handled)
+    assert (record.task_id, record.succeeded, record.result_urls) == (
+        done.task_id,
+        True,
+        done.result_urls,
+    )
+
+
 def test_without_reread_the_body_is_trusted_and_no_record_is_read(emulator: Emulator) -> None:
     handled: list[kieframe.TaskRecord] = []
     receiver = CallbackReceiver(hmac_key=KEY, reread=False, handler=handled.append)

@@ -13,6 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import kieframe
+from kieframe._callbacks._verify import Verifier, key_list
 from kieframe.callbacks import verify_callback
 from kieframe.errors import (
     CallbackError,
@@ -153,11 +154,17 @@ def test_a_success_callback_without_a_state_is_a_success_when_it_carries_the_res
         {"code": 455, "msg": "maintenance", "data": {"taskId": "t9"}},
     ],
 )
-def test_a_callback_that_says_no_state_is_refused(envelope: dict[str, Any]) -> None:
-    """Neither a state nor a code that tells one: 400, so that it is sent again or re-read."""
+def test_a_callback_that_says_no_state_is_refused_only_when_trusted(
+    envelope: dict[str, Any],
+) -> None:
+    """Neither a state nor a code that tells one: a trusted body (no re-read) is refused, 400;
+    one that is re-read (as verify_callback's caller does) is accepted, its state unknown."""
+    headers = signed_headers("t9", at=NOW)
     with pytest.raises(CallbackMalformedError, match="state") as caught:
-        verify_callback(signed_headers("t9", at=NOW), _raw(envelope), hmac_key=KEY, now=NOW)
+        Verifier(key_list(KEY), trusted=True).verify(headers, _raw(envelope), now=NOW)
     assert (caught.value.status, caught.value.task_id) == (400, "t9")
+    record = verify_callback(headers, _raw(envelope), hmac_key=KEY, now=NOW)
+    assert (record.task_id, record.state, record.finished) == ("t9", "unknown", False)
 
 
 def test_a_body_over_the_limit_is_413() -> None:
