@@ -254,7 +254,9 @@ class FilePlan:
         what = _error_document(body)
         if what is None:
             return None
-        self.offset, self.total = 0, None
+        # Nothing of the error's answer describes the file: start over as from the link alone.
+        self.offset, self.total, self.etag, self.content_type = 0, None, None, None
+        self.extension = safe_extension(self.source_url, default=_UNKNOWN_EXTENSION)
         shown = body.lstrip(_LEADING)[:120].decode("utf-8", "replace")
         return self._refresh(f"the link answers {what} instead of the file: {shown!r}")
 

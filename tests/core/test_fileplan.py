@@ -137,6 +137,24 @@ def test_an_error_document_in_place_of_the_file_is_refreshed() -> None:
         assert (made.offset, made.total) == (0, None)  # fetched again from the start
 
 
+def test_an_error_document_teaches_the_plan_nothing_about_the_file() -> None:
+    """Its extension, ETag and Content-Type are forgotten: the file's own answer decides them."""
+    made = FilePlan(task_id="t1", index=1, source_url="https://f.example/r/t1", folder=Path("/t"))
+    error = b'{"code": 403, "msg": "Forbidden"}'
+    made.on_head(200, {"content-type": "application/json", "etag": '"error"'})
+    assert made.extension == ".json"
+    made.on_data(len(error))
+    decision = made.on_body(error)
+    assert decision is not None
+    assert decision.step is Step.REFRESH
+    assert (made.extension, made.etag, made.content_type) == (".bin", None, None)
+    made.use("https://f.example/r/t1?fresh")
+    assert made.on_head(200, {"content-type": "audio/flac"}).step is Step.WRITE
+    made.on_data(10)
+    assert made.name == "t1-1.flac"
+    assert made.request_headers() == {"Range": "bytes=10-"}  # no If-Range of the error's ETag
+
+
 def test_a_document_the_link_names_is_the_file() -> None:
     body = b'{"code": 200, "msg": "the answer"}'
     made = FilePlan(task_id="t1", index=1, source_url="https://f.example/a.json", folder=Path("/t"))
