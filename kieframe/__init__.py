@@ -96,6 +96,7 @@ _HOMES = {
             "CallbackStaleError",
             "CallbackTooLargeError",
             "ConfigurationError",
+            "ConfigurationWarning",
             "DatabaseUnavailable",
             "JournalError",
             "NotFoundError",

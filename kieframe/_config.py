@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 import tomllib
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._errors import AuthenticationError, ConfigurationError
+from ._errors import AuthenticationError, ConfigurationError, ConfigurationWarning
 
 __all__ = [
     "CONFIG_KEYS",
@@ -45,8 +47,10 @@ __all__ = [
     "ENV_UPLOAD_BASE_URL",
     "Settings",
     "config_path",
+    "read_config",
     "resolve_database_url",
     "resolve_settings",
+    "strict_config_keys",
 ]
 
 DEFAULT_BASE_URL = "https://api.kie.ai"
@@ -58,8 +62,30 @@ ENV_UPLOAD_BASE_URL = "KIE_UPLOAD_BASE_URL"
 ENV_CONFIG = "KIEFRAME_CONFIG"
 #: The environment variable naming the PostgreSQL database shared by every process.
 ENV_DATABASE_URL = "KIEFRAME_DATABASE_URL"
-#: The keys the config file takes (any other is a ConfigurationError: a typo must not go unseen).
+#: The keys the config file takes. Any other is named (a typo must not go unseen): an error on the
+#: command line, a :class:`~kieframe.errors.ConfigurationWarning` in a program, so that a file
+#: written for a newer kieframe does not break an older one's clients.
 CONFIG_KEYS = ("api_key", "base_url", "upload_base_url", "database_url")
+
+
+class _Keys:
+    """Whether an unknown config key is an error (the command line's choice) or a warning."""
+
+    strict = False
+
+
+def strict_config_keys() -> Callable[[], None]:
+    """Make an unknown config key a :class:`~kieframe.ConfigurationError` (the command line).
+
+    Returns the function that puts the previous choice back (a command run in-process leaves the
+    library as it found it).
+    """
+    before, _Keys.strict = _Keys.strict, True
+
+    def restore() -> None:
+        _Keys.strict = before
+
+    return restore
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,7 +174,7 @@ class _Sources:
     def __init__(self, env: Mapping[str, str], *, read_file: bool) -> None:
         self.env = env
         self.path = config_path(env)
-        self.table: Mapping[str, Any] = _read(self.path) if read_file else {}
+        self.table: Mapping[str, Any] = read_config(self.path) if read_file else {}
 
     def __call__(self, argument: str | None, variable: str, key: str) -> tuple[str | None, str]:
         """The value and where it came from (``None`` and the file when no source gives it)."""
@@ -200,7 +226,13 @@ def _url(value: str, source: str) -> str:
     return text
 
 
-def _read(path: Path) -> Mapping[str, Any]:
+def read_config(path: Path, *, check_keys: bool = True) -> Mapping[str, Any]:
+    """The config file's table; empty when there is no such file.
+
+    An unreadable file is a :class:`~kieframe.ConfigurationError`. With ``check_keys``, keys it
+    does not take are named (never their values: one may be the key): an error on the command
+    line (:func:`strict_config_keys`), else a :class:`~kieframe.errors.ConfigurationWarning`.
+    """
     try:
         with path.open("rb") as file:
             table = tomllib.load(file)
@@ -209,9 +241,21 @@ def _read(path: Path) -> Mapping[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigurationError(f"cannot read the config file {path}: {error}") from None
     unknown = [key for key in table if key not in CONFIG_KEYS]
-    if unknown:  # named, never their values (one may be the key)
-        raise ConfigurationError(f"{path}: " + "; ".join(_unknown_key(key) for key in unknown))
+    if unknown and check_keys:
+        message = f"{path}: " + "; ".join(_unknown_key(key) for key in unknown)
+        if _Keys.strict:
+            raise ConfigurationError(message)
+        warnings.warn(f"{message}; ignored", ConfigurationWarning, stacklevel=_outside_kieframe())
     return table
+
+
+def _outside_kieframe() -> int:
+    """The ``stacklevel`` of the caller's first frame outside kieframe: the program's call."""
+    package = str(Path(__file__).parent)
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _unknown_key(key: str) -> str:

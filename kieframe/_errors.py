@@ -32,6 +32,9 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
         ├── CallbackMalformedError    400  not JSON, or no task id
         └── CallbackTooLargeError     413  body over the size limit
 
+One warning, not an error: :class:`ConfigurationWarning`, a config file key this kieframe does
+not take (the command line refuses it: a :class:`ConfigurationError`).
+
 Other codes (408, 501, 505, ...) raise a plain :class:`APIError`; branch on its ``code``. A wait
 whose read kie.ai answers 408 ("no result upstream for 10 minutes") or 501 ("generation failed")
 raises :class:`TaskFailed` instead: kie.ai failed the task.
@@ -72,6 +75,7 @@ __all__ = [
     "CallbackStaleError",
     "CallbackTooLargeError",
     "ConfigurationError",
+    "ConfigurationWarning",
     "DatabaseUnavailable",
     "DownloadError",
     "InputValidationError",
@@ -265,6 +269,15 @@ class ConfigurationError(KieError, ValueError):
 
     Raised when a client is built, so nothing was sent; the message names where the value came
     from.
+    """
+
+
+class ConfigurationWarning(UserWarning):
+    """The config file has a key this kieframe does not take: a typo, or a newer kieframe's.
+
+    Named with the key it resembles (never its value), and ignored: a program's clients keep
+    working. The command line refuses such a file instead (a :class:`ConfigurationError`).
+    Not a :class:`KieError`: a warning, never raised unless warnings are made errors.
     """
 
 
@@ -557,4 +570,5 @@ for _name in __all__:  # reprs, tracebacks and pickles name the public home (as 
 for _public in (BatchInvalid, BatchConflict, BatchCancelled, BatchBusy, StaleTransition):
     _public.__module__ = "kieframe.batch"  # the batch's: reachable there (and in errors)
 LineProblem.__module__ = "kieframe.batch"
+ConfigurationWarning.__module__ = "kieframe"
 del _name, _public

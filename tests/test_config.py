@@ -16,6 +16,7 @@ from kieframe._config import (
     config_path,
     resolve_database_url,
     resolve_settings,
+    strict_config_keys,
 )
 
 SECRET = "sk-config-secret-0123456789"
@@ -88,14 +89,6 @@ def test_an_upload_host_is_taken_from_its_own_variable(tmp_path: Path) -> None:
         ("api_key = 3", "api_key must be a non-empty string"),
         (f'api_key = "{SECRET}"\nbase_url = "ftp://x"', r"not an http\(s\) URL"),
         (f'api_key = "{SECRET}"\nbase_url = "http://a b/\\u0000"', "is not a URL"),
-        # An unknown key is named, with the key it resembles or the known ones.
-        (f'api-key = "{SECRET}"', r"unknown key 'api-key' \(did you mean 'api_key'\?\)"),
-        (f'api_key = "{SECRET}"\nbase_ur = "http://x"', r"'base_ur' \(did you mean 'base_url'\?\)"),
-        (
-            f'api_key = "{SECRET}"\ntimeout = 3',
-            r"'timeout' \(known keys: api_key, base_url, upload_base_url, database_url\)",
-        ),
-        (f'api_key = "{SECRET}"\n[kieframe]\napi_key = "x"', "unknown key 'kieframe'"),
     ],
 )
 def test_a_bad_setting_is_a_configuration_error_without_the_key(
@@ -109,9 +102,57 @@ def test_a_bad_setting_is_a_configuration_error_without_the_key(
     assert str(path) in str(caught.value)
 
 
-def test_an_unknown_key_is_refused_by_what_reads_only_the_database_url(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [  # an unknown key is named, with the key it resembles or the known ones
+        (f'api_key = "{SECRET}"\nbase_ur = "http://x"', r"'base_ur' \(did you mean 'base_url'\?\)"),
+        (
+            f'api_key = "{SECRET}"\ntimeout = 3',
+            r"'timeout' \(known keys: api_key, base_url, upload_base_url, database_url\)",
+        ),
+        (f'api_key = "{SECRET}"\n[kieframe]\napi_key = "x"', "unknown key 'kieframe'"),
+    ],
+)
+def test_an_unknown_key_is_a_warning_in_a_program_and_the_client_works(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    """A config written for a newer kieframe must not break an older one's clients."""
+    path = tmp_path / "config.toml"
+    path.write_text(content)
+    with pytest.warns(kieframe.errors.ConfigurationWarning, match=message) as caught:
+        client = kieframe.Client(base_url="http://127.0.0.1:9", upload_base_url="http://[::1]:9")
+    client.close()
+    (warning,) = caught
+    assert warning.filename == __file__  # the program's own line
+    assert str(path) in str(warning.message)
+    assert SECRET not in str(warning.message)
+
+
+def test_a_misspelt_key_is_named_before_the_key_is_missed(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(f'api-key = "{SECRET}"')
+    with (
+        pytest.warns(kieframe.errors.ConfigurationWarning, match="did you mean 'api_key'"),
+        pytest.raises(kieframe.AuthenticationError, match="no API key"),
+    ):
+        kieframe.Client()
+
+
+def test_an_unknown_key_is_a_warning_for_what_reads_only_the_database_url(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('database-url = "postgresql://db/kie"')
-    with pytest.raises(kieframe.ConfigurationError, match="did you mean 'database_url'"):
+    with pytest.warns(kieframe.errors.ConfigurationWarning, match="did you mean 'database_url'"):
+        assert resolve_database_url() is None
+
+
+def test_on_the_command_line_an_unknown_key_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(f'api_key = "{SECRET}"\ntimeout = 3')
+    restore = strict_config_keys()
+    try:
+        with pytest.raises(kieframe.ConfigurationError, match="unknown key 'timeout'") as caught:
+            resolve_database_url()
+    finally:
+        restore()
+    assert SECRET not in str(caught.value)
+    with pytest.warns(kieframe.errors.ConfigurationWarning):  # put back as it was
         resolve_database_url()
 
 

@@ -88,7 +88,9 @@ BATCH_ERRORS = {"BatchBusy", "BatchCancelled", "BatchConflict", "BatchInvalid", 
 
 
 def test_every_exception_is_in_the_tree_and_reachable_as_kieframe_name() -> None:
-    assert len(ERRORS) == len(kieframe.errors.__all__) - 1  # all but Problem
+    assert len(ERRORS) == len(kieframe.errors.__all__) - 2  # all but Problem and the warning
+    assert kieframe.ConfigurationWarning is kieframe.errors.ConfigurationWarning
+    assert repr(kieframe.ConfigurationWarning) == "<class 'kieframe.ConfigurationWarning'>"
     for cls in ERRORS:
         home = "kieframe.batch" if cls.__name__ in BATCH_ERRORS else "kieframe"
         assert cls.__module__ == home

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .._config import strict_config_keys
 from .._errors import KieError
 from .._version import __version__
 from ._connect import Connection, connection_from, connection_options
@@ -145,4 +146,5 @@ def cli(ctx: click.Context, /, verbose: int, **options: Any) -> None:
     from ._verbose import log_activity
 
     ctx.call_on_close(log_activity(verbose))
+    ctx.call_on_close(strict_config_keys())  # a config key kieframe does not take: exit 2
     ctx.ensure_object(_State).connection = connection_from(options)

@@ -91,12 +91,22 @@ def test_a_broken_config_file_is_a_usage_error(cli: Runner) -> None:
     assert str(config) in done.err
 
 
-def test_a_misspelt_config_key_is_a_usage_error_naming_it(cli: Runner) -> None:
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [  # not "no API key" (exit 3): the typo is named; a newer kieframe's key is refused too
+        (f'api-key = "{SECRET}"\n', "unknown key 'api-key' (did you mean 'api_key'?)"),
+        (f'api_key = "{SECRET}"\ntimeout = 3\n', "unknown key 'timeout' (known keys: "),
+    ],
+)
+def test_an_unknown_config_key_is_a_usage_error_naming_it(
+    cli: Runner, content: str, named: str
+) -> None:
     config = cli.cwd / "config.toml"
-    config.write_text(f'api-key = "{SECRET}"\n')  # not "no API key" (exit 3): the typo is named
+    config.write_text(content)
     done = cli("credits", KIEFRAME_CONFIG=str(config))
     assert done.code == ExitCode.BAD_INPUT
-    assert "unknown key 'api-key' (did you mean 'api_key'?)" in done.err
+    assert named in done.err
+    assert "Warning" not in done.err  # an error, not a warning
     assert SECRET not in done.err + done.out
 
 
