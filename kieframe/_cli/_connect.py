@@ -9,10 +9,11 @@ environment and the config file like any client (see ``kieframe._config``).
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -69,8 +70,10 @@ def connection_options(function: F) -> F:
     """Add ``--emulator``, ``--base-url``, ``--upload-base-url`` and ``--poll-every``.
 
     The hosts' environment variables are the client's to read, not click's: an error in one
-    then names the variable, not "the argument".
+    then names the variable, not "the argument". The command's secret options (``--hmac-key``,
+    as given on its command line or by its variable) are masked in its ``-v`` log.
     """
+    function = _masking(function)
     decorators = (
         click.option(
             "--emulator",
@@ -99,6 +102,25 @@ def connection_options(function: F) -> F:
     for decorate in reversed(decorators):
         function = decorate(function)
     return function
+
+
+#: A command's options that hold a secret (a webhook key): masked in the lines it logs.
+_SECRET_OPTIONS = ("hmac_key", "hmac_keys")
+
+
+def _masking(function: F) -> F:
+    """``function``, first handing the secrets among its options to the log's mask."""
+
+    @functools.wraps(function)
+    def masking(*args: Any, **options: Any) -> Any:
+        from ._verbose import mask
+
+        for name in _SECRET_OPTIONS:
+            value = options.get(name)
+            mask(*([value] if isinstance(value, str) else value or ()))
+        return function(*args, **options)
+
+    return cast("F", masking)
 
 
 def connection_from(options: dict[str, Any]) -> Connection:

@@ -77,8 +77,14 @@ def test_vv_adds_the_connection_trace_without_the_key(cli: Runner, emulator: Emu
         assert line not in once.err
 
 
+#: The logger names a line starts with: shown as they are, so no key can be part of them.
+_NAMES = "httpcore.http11: kieframe: "
+
+
 @given(
-    key=st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=8, max_size=40),
+    key=st.text(
+        alphabet=string.ascii_letters + string.digits + "-_", min_size=8, max_size=40
+    ).filter(lambda key: key not in _NAMES),
     template=st.sampled_from(
         [
             "headers=[(b'authorization', b'Bearer {key}')]",
@@ -106,7 +112,7 @@ def test_the_keys_of_the_environment_and_the_config_file_are_masked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('api_key = "sk-from-the-config-file"\n')
+    config.write_text('api_key = "sk-from-the-config-file"\ntimeout = 3\n')  # no warning
     monkeypatch.setenv("KIEFRAME_CONFIG", str(config))
     monkeypatch.setenv("KIE_API_KEY", SECRET)
     monkeypatch.setenv("KIE_WEBHOOK_HMAC_KEY", "whk-new-0123 whk-old-4567")
@@ -118,3 +124,41 @@ def test_the_keys_of_the_environment_and_the_config_file_are_masked(
     finally:
         restore()
     assert stream.getvalue() == "kieframe: a line with ******** in it\n" * 4
+
+
+def _logging_the_keys(name: str, keys: object) -> None:
+    logging.getLogger("kieframe").warning("%s got the keys %s", name, keys)
+
+
+@pytest.mark.parametrize("command", ["callbacks serve", "batch run"])
+def test_a_webhook_key_given_on_the_command_line_is_masked(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    import kieframe.batch
+    from kieframe._callbacks import _serve
+    from kieframe._cli import cli
+
+    def serving(receiver: object, **_: object) -> None:
+        _logging_the_keys("the receiver", receiver._verifier.keys)  # type: ignore[attr-defined]
+
+    def running(file: str, **options: object) -> None:
+        _logging_the_keys("the batch", options["hmac_key"])
+        raise kieframe.batch.BatchCancelled("stopped by the test")
+
+    monkeypatch.setattr(_serve, "serve_callbacks", serving)
+    monkeypatch.setattr(kieframe.batch, "run", running)
+    monkeypatch.setenv("KIEFRAME_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("KIE_WEBHOOK_HMAC_KEY", raising=False)
+    (tmp_path / "lines.jsonl").write_text("")
+    key = "whk-from-argv-0123"
+    arguments = {
+        "callbacks serve": ["callbacks", "serve", "--trust-body", "--hmac-key", key],
+        "batch run": ["batch", "run", str(tmp_path / "lines.jsonl"), "--out", str(tmp_path),
+                      "--hmac-key", key],
+    }[command]  # fmt: skip
+    done = CliRunner().invoke(cli, ["-v", *arguments], env={"KIE_API_KEY": SECRET})
+    assert "got the keys" in done.stderr, done.output
+    assert key not in done.stderr + done.stdout
+    assert "********" in done.stderr
