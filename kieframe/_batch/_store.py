@@ -521,18 +521,29 @@ class SQLiteBatchStore:
             args = [status.value for status in statuses]
             sql += f" WHERE status IN ({', '.join('?' * len(args))})"
         with self._lock:
-            rows = self._db.execute(sql + " ORDER BY seq", args).fetchall()
+            rows = self._db.execute(sql + " ORDER BY seq, rowid", args).fetchall()
         return [stored_line(row) for row in rows]
 
     def each_line(self, read: Callable[[StoredLine], _T]) -> list[_T]:
         """``read`` of every line, in input order, without holding every line at once.
 
-        The lines are read one at a time from the database (``read`` must not use the store):
-        a big batch's records take what they take, not that and every line's input besides.
+        The lines are fetched ``_CHUNK`` at a time, and the store's lock is held only to fetch
+        each chunk: building the lines and calling ``read`` (which must not use the store)
+        happen outside it, so the heartbeat and other threads' transitions wait for one chunk,
+        not the whole scan. A big batch's records take what they take, not that and every
+        line's input besides. Each line is read as it is when its chunk is fetched.
         """
-        sql = f"SELECT {_COLUMNS} FROM lines ORDER BY seq"  # noqa: S608 - our columns
-        with self._lock:
-            return [read(stored_line(row)) for row in self._db.execute(sql)]
+        with self._lock:  # the order, as row ids: small next to the lines
+            order = [n for (n,) in self._db.execute("SELECT rowid FROM lines ORDER BY seq, rowid")]
+        found: list[_T] = []
+        for start in range(0, len(order), _CHUNK):
+            chunk = order[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT rowid, {_COLUMNS} FROM lines WHERE rowid IN ({marks})"  # noqa: S608
+            with self._lock:
+                rows = {row[0]: row[1:] for row in self._db.execute(sql, chunk)}
+            found += [read(stored_line(rows[n])) for n in chunk if n in rows]
+        return found
 
     def counts(self) -> dict[str, int]:
         """How many lines are in each status."""
@@ -593,6 +604,8 @@ class DryRunStore(SQLiteBatchStore):
 
 _MEMORY = ":memory:"
 _T = TypeVar("_T")
+#: Lines :meth:`SQLiteBatchStore.each_line` fetches per hold of the store's lock.
+_CHUNK = 256
 
 
 def each_line(store: BatchStore, read: Callable[[StoredLine], _T]) -> list[_T]:

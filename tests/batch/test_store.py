@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from kieframe._batch._manifest import record, records, snapshot
 from kieframe._batch._settle import submission_url
-from kieframe._batch._store import DryRunStore, StoredLine, each_line
+from kieframe._batch._store import _CHUNK, DryRunStore, StoredLine, each_line
 from kieframe._records import parse_record
 from kieframe.batch import (
     BatchBusy,
@@ -187,6 +187,25 @@ FILES = st.lists(  # successive readings of a file: lines dropped, moved, change
              unique_by=lambda item: item[0]),
     min_size=1, max_size=4,
 )  # fmt: skip
+
+
+def test_each_line_is_read_in_order_without_the_store_locked(tmp_path: Path) -> None:
+    """The records of a big batch are built while the heartbeat and callbacks go on."""
+    store = _store(str(tmp_path), lines=_CHUNK * 2 + 3)
+    store.transition("l5", expect=LineStatus.PENDING, to=LineStatus.FAILED)
+
+    def read(line: StoredLine) -> tuple[str, LineStatus]:
+        free = store._lock.acquire(blocking=False)  # another thread's transition would get it
+        if free:
+            store._lock.release()
+        assert free, f"the store was locked while line {line.id} was read"
+        return line.id, line.status
+
+    found = each_line(store, read)
+    assert found == [(line.id, line.status) for line in store.lines()]
+    assert len(found) == _CHUNK * 2 + 3
+    assert found[5] == ("l5", LineStatus.FAILED)
+    store.close()
 
 
 @settings(max_examples=40, deadline=None)
