@@ -58,6 +58,7 @@ logger = logging.getLogger("kieframe")
 _PARTS = ".parts"
 _LEASE = 600.0  # a claim covers uploads only: generous, as it is never held across a send
 
+_MAINTENANCE = 455  # kie.ai's code for a create refused while it is under maintenance
 _MAINTENANCE_PAUSE_MAX = 60.0  # the longest pause between creates refused for maintenance
 
 RetryClass = str  # "failed", "rejected", "download_failed"
@@ -448,17 +449,17 @@ class Runner:
             )
             self._move(claim, LineStatus.CLAIMED, status, error=detail)
             return
-        if isinstance(error, SubmissionUncertain):
+        if isinstance(error, ServerError) and error.code == _MAINTENANCE:
+            self._maintenance(error)  # refused, not paid: sent again once kie.ai is back
+            self._move(claim, LineStatus.SENDING, LineStatus.PENDING, error=None, sent_at=None)
+            return
+        if isinstance(error, SubmissionUncertain | ServerError):  # any other 5xx: it may exist
             logger.warning("line %s: the create may have made a task: %s", claim.line, error)
             self._move(claim, LineStatus.SENDING, LineStatus.UNCERTAIN, error=detail)
             return
         if isinstance(error, RateLimitError):  # dropped, not paid: send it again later
             wait = error.retry_after or self.options.limits.create_window
             self.paused_until = max(self.paused_until, time.monotonic() + wait)
-            self._move(claim, LineStatus.SENDING, LineStatus.PENDING, error=None, sent_at=None)
-            return
-        if isinstance(error, ServerError):  # a sent create's only ServerError is a refusal
-            self._maintenance(error)  # (455): not paid, sent again once kie.ai is back
             self._move(claim, LineStatus.SENDING, LineStatus.PENDING, error=None, sent_at=None)
             return
         if isinstance(error, InsufficientCreditsError | AuthenticationError):

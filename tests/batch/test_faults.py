@@ -7,11 +7,15 @@ import collections
 import hashlib
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 import kieframe.batch as kb
+from kieframe._batch._journal import Claim
+from kieframe._batch._runner import Runner
 from kieframe.batch import LineStatus
+from kieframe.errors import ServerError
 from kieframe.testing import Emulator, Lifetimes
 
 from ._support import batch_options, emulator, make_registry, write_jsonl
@@ -186,3 +190,26 @@ def test_maintenance_past_its_budget_stops_sending_and_leaves_the_lines_pending(
         final = kb.run(source, out=out, **options)
         assert final.all_succeeded, final.status
         assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(3)}
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [(455, LineStatus.PENDING), (503, LineStatus.UNCERTAIN)]
+)
+def test_only_a_maintenance_refusal_puts_a_sent_line_back(
+    tmp_path: Path, code: int, status: LineStatus
+) -> None:
+    """A sent create answered with a server error other than 455 may have made a task: the
+    line is never sent again on its own (the client makes any such answer SubmissionUncertain
+    today; the runner does not count on it)."""
+    store = kb.SQLiteBatchStore(tmp_path / "state.sqlite3")
+    store.add_lines([kb.LineInput(id="l0", line=1, model="m", input={})])
+    store.claim("me", lease=600)
+    store.transition("l0", expect=LineStatus.CLAIMED, to=LineStatus.SENDING, owner="me")
+    limits = SimpleNamespace(create_window=1.0)
+    options = SimpleNamespace(limits=limits, maintenance_timeout=900.0)
+    runner = Runner(store=store, client=None, options=options)  # type: ignore[arg-type]
+    error = ServerError("kie.ai failed", code=code)
+    runner._not_accepted(Claim("l0", "me", None, sent=True), error)
+    (line,) = store.lines()
+    assert line.status == status
+    store.close()
