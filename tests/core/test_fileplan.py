@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from hypothesis import given
@@ -179,10 +180,46 @@ def test_media_is_never_taken_for_an_error_document(magic: bytes, rest: bytes) -
     assert plan().on_body(body) is None
 
 
-@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
-def test_only_an_error_document_is_refused(body: bytes) -> None:
-    """Arbitrary bytes or text are not an error document unless they parse as one."""
-    decision = plan().on_body(body)
+#: What may come before a document: nothing, a UTF-8 BOM, white space.
+_LEADS = st.sampled_from([b"", b"\xef\xbb\xbf", b" \n\t", b"\xef\xbb\xbf\r\n "])
+#: The keys of an error document's JSON object (any one makes it one).
+_ERROR_KEYS = ["code", "error", "errors", "message", "msg", "status"]
+_JSON = st.dictionaries(
+    st.sampled_from([*_ERROR_KEYS, "data", "id", "url", "Code", "detail"]),
+    st.integers() | st.text(max_size=10),
+    max_size=4,
+).map(lambda found: (json.dumps(found).encode(), bool(found.keys() & set(_ERROR_KEYS))))
+_NOT_AN_OBJECT = st.sampled_from([b"[]", b'[{"code": 403}]', b'"error"', b"403", b"{not json"])
+_ROOTS = {"Error": True, "Errors": True, "error": True, "ErrorResponse": False, "Result": False}
+_XML = st.tuples(
+    st.sampled_from([b"", b'<?xml version="1.0" encoding="UTF-8"?>\n']),
+    st.sampled_from(sorted(_ROOTS)),
+    st.sampled_from([b">", b" xmlns='x'>", b"\n>"]),
+).map(
+    lambda parts: (
+        parts[0] + b"<" + parts[1].encode() + parts[2] + b"<Code>x</Code>",
+        _ROOTS[parts[1]],
+    )
+)
+_PAGES = st.sampled_from(
+    [(b"<!DOCTYPE html><html>", True), (b"<!doctype  HTML>", True), (b"<html>", True),
+     (b"<HTML lang='en'>", True), (b"<htmlx>", False), (b"<head>", False), (b"<p>hi</p>", False)]
+)  # fmt: skip
+_OTHER = (st.binary(max_size=200) | st.text(max_size=200).map(str.encode)).filter(
+    lambda body: body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"<")
+)
+
+
+@given(
+    _LEADS,
+    _JSON | _NOT_AN_OBJECT.map(lambda body: (body, False)) | _XML | _PAGES
+    | _OTHER.map(lambda body: (body, False)),
+)  # fmt: skip
+def test_only_an_error_document_is_refused(lead: bytes, document: tuple[bytes, bool]) -> None:
+    """Exactly a JSON object with an error's key, an XML <Error>/<Errors> or an HTML page is
+    refused (and refreshed), whatever comes before it; anything else is the file."""
+    body, refused = document
+    decision = plan().on_body(lead + body)
+    assert (decision is not None) == refused
     if decision is not None:
-        stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
-        assert stripped.startswith((b"{", b"<"))
+        assert decision.step is Step.REFRESH
