@@ -379,6 +379,19 @@ def _timeout_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
+def _grace_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--visibility-grace",
+        type=click.FloatRange(min=0),
+        default=60.0,
+        show_default=True,
+        metavar="SECONDS",
+        help='How long after its submission kie.ai may not show the task yet ("recordInfo is'
+        ' null") before the wait gives up on it. `wait` and `download` count it from the'
+        " submission the journal has; an id the journal does not have gets at most 10 s.",
+    )(function)
+
+
 def _out_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--out",
@@ -463,15 +476,7 @@ def _save(
 @cli.command(cls=_ModelCommand)
 @_input_options
 @_timeout_option
-@click.option(
-    "--visibility-grace",
-    type=click.FloatRange(min=0),
-    default=60.0,
-    show_default=True,
-    metavar="SECONDS",
-    help='How long after the submission kie.ai may not show the task yet ("recordInfo is null")'
-    " before the wait gives up on it (exit 6: the task may still show up).",
-)
+@_grace_option
 @_out_option
 @click.option("--no-download", is_flag=True, help="Print the result URLs, download nothing.")
 @connection_options
@@ -595,6 +600,7 @@ def status(ctx: click.Context, /, task_id: str, **options: Any) -> None:
 @cli.command()
 @click.argument("task_id")
 @_timeout_option
+@_grace_option
 @connection_options
 @_json_option
 @click.pass_context
@@ -602,7 +608,8 @@ def wait(ctx: click.Context, /, task_id: str, timeout: float | None, **options: 
     """Wait for a task to finish, showing each state change; print its final record."""
     state: _State = ctx.ensure_object(_State)
     state.task_id = task_id
-    with connect(_connection(ctx, options)) as client:
+    grace = options.pop("visibility_grace")
+    with connect(_connection(ctx, options), visibility_grace=grace) as client:
         record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
     _show_record(state, record)
 
@@ -610,6 +617,7 @@ def wait(ctx: click.Context, /, task_id: str, timeout: float | None, **options: 
 @cli.command()
 @click.argument("task_id")
 @_timeout_option
+@_grace_option
 @_out_option
 @connection_options
 @_json_option
@@ -621,7 +629,8 @@ def download(
     state: _State = ctx.ensure_object(_State)
     state.task_id = task_id
     _check_out(out)
-    with connect(_connection(ctx, options)) as client:
+    grace = options.pop("visibility_grace")
+    with connect(_connection(ctx, options), visibility_grace=grace) as client:
         record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
         with _download_progress(state.progress) as progress:
             files = _save(client, record, out, progress)
