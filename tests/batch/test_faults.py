@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 import pytest
+import stamina
 
 import kieframe.batch as kb
 from kieframe.batch import LineStatus
@@ -183,6 +184,54 @@ def test_maintenance_past_its_budget_stops_sending_and_leaves_the_lines_pending(
         assert "under maintenance" in caplog.text
         assert "pending" in caplog.text
         emu.fault("createTask", "code", code=455, probability=0)  # over: a plain rerun sends them
+        final = kb.run(source, out=out, **options)
+        assert final.all_succeeded, final.status
+        assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(3)}
+
+
+def _local_file_lines(folder: Path, count: int) -> Path:
+    """A CSV of ``count`` lines whose image is a local file beside it (uploaded once, cached)."""
+    (folder / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    source = folder / "in.csv"
+    rows = "".join(f"c{n},prompt {n},cat.png\n" for n in range(count))
+    source.write_text("id,prompt,image_url\n" + rows)
+    return source
+
+
+@pytest.mark.parametrize(
+    ("code", "msg"), [(455, "service under maintenance"), (429, "rate limited")]
+)
+def test_uploads_refused_for_now_put_lines_back_and_the_batch_sends_them_later(
+    tmp_path: Path, code: int, msg: str
+) -> None:
+    """An upload refused past its own retries (maintenance, rate limit) is not a rejection."""
+    registry = make_registry()
+    source = _local_file_lines(tmp_path, 3)
+    with emulator(registry) as emu, stamina.set_testing(True, attempts=2):  # retries, no waits
+        emu.fault("upload", "code", code=code, msg=msg, times=5)  # two lines' worth of retries
+        options = batch_options(emu, registry) | {"concurrency": 1}
+        result = kb.run(source, out=tmp_path / "out", **options)
+        assert result.all_succeeded, result.status  # no line rejected: sent again later
+        assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(3)}
+        assert len(emu.uploads) == 1
+
+
+def test_upload_maintenance_past_its_budget_stops_sending_and_leaves_the_lines_pending(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = make_registry()
+    source = _local_file_lines(tmp_path, 3)
+    out = tmp_path / "out"
+    with emulator(registry) as emu, stamina.set_testing(True, attempts=2):
+        emu.fault("upload", "code", code=455, msg="service under maintenance", probability=1)
+        options = batch_options(emu, registry) | {"concurrency": 1}
+        with caplog.at_level(logging.ERROR, logger="kieframe"):
+            result = kb.run(source, out=out, maintenance_timeout=0, **options)
+        assert [line.status for line in result.records] == [LineStatus.PENDING] * 3
+        assert all(line.error is None for line in result.records)
+        assert not emu.tasks
+        assert "under maintenance" in caplog.text
+        emu.fault("upload", "code", code=455, probability=0)  # over: a plain rerun sends them
         final = kb.run(source, out=out, **options)
         assert final.all_succeeded, final.status
         assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(3)}
