@@ -27,7 +27,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from .._client import Client
+from .._client import Client, _journaled_since
 from .._config import DEFAULT_BASE_URL
 from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
@@ -38,7 +38,7 @@ from .._errors import (
     SubmissionUncertain,
     WaitTimeout,
 )
-from .._journal import JournalEntry, JournalStatus
+from .._journal import JournalEntry, JournalStatus, SqlJournal
 from .._records import Task, TaskRecord
 from .._registry import default_registry
 from .._spec import ModelSpec
@@ -610,6 +610,7 @@ def wait(ctx: click.Context, /, task_id: str, timeout: float | None, **options: 
     state.task_id = task_id
     grace = options.pop("visibility_grace")
     with connect(_connection(ctx, options), visibility_grace=grace) as client:
+        state.submitted = _journaled(client, task_id)
         record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
     _show_record(state, record)
 
@@ -631,10 +632,19 @@ def download(
     _check_out(out)
     grace = options.pop("visibility_grace")
     with connect(_connection(ctx, options), visibility_grace=grace) as client:
+        state.submitted = _journaled(client, task_id)
         record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
         with _download_progress(state.progress) as progress:
             files = _save(client, record, out, progress)
     _report_result(state, record, files)
+
+
+def _journaled(client: Client, task_id: str) -> bool:
+    """Whether the journal has ``task_id`` to collect: kie.ai accepted it (it is paid for)."""
+    journal = client.journal
+    if not isinstance(journal, SqlJournal):
+        return False
+    return _journaled_since(journal, task_id, str(client.base_url)) is not None
 
 
 @cli.command()
