@@ -191,24 +191,6 @@ def test_one_task_id_on_many_hosts_keeps_one_entry_each(hosts: list[str | None])
     journal.close()
 
 
-def test_a_task_to_collect_has_its_submission_time_on_its_own_host() -> None:
-    """What a wait on a bare task id places its visibility grace by."""
-    journal = Journal(":memory:")
-    kie, other = "https://api.kie.ai", "http://127.0.0.1:1"
-    journal.accepted(journal.begin(model="m", input={}, host=kie), task_id="t")
-    journal.accepted(journal.begin(model="m", input={}, host=None), task_id="anywhere")
-    journal.accepted(journal.begin(model="m", input={}, host=kie), task_id="done")
-    journal.finished("done", succeeded=True, host=kie)
-    (entry,) = [e for e in journal.entries() if e.task_id == "t"]
-    assert journal.submitted_at("t", host=kie) == entry.created_at.timestamp()
-    assert journal.submitted_at("t") == entry.created_at.timestamp()
-    assert journal.submitted_at("t", host=other) is None  # a namesake elsewhere: not this task
-    assert journal.submitted_at("anywhere", host=other) is not None  # its host was not recorded
-    assert journal.submitted_at("done", host=kie) is None  # finished: nothing left to hide
-    assert journal.submitted_at("unknown", host=kie) is None
-    journal.close()
-
-
 def test_a_newer_journal_is_refused_not_damaged(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite3"
     Journal(path).close()
