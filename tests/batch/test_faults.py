@@ -8,8 +8,10 @@ import hashlib
 import logging
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Literal
 
 import pytest
+import stamina
 
 import kieframe.batch as kb
 from kieframe._batch._journal import Claim
@@ -156,29 +158,64 @@ def test_refused_creates_end_rejected_and_stop_the_batch_when_credits_run_out(
         assert len(emu.tasks) == 6
 
 
-def test_maintenance_refusals_put_lines_back_and_past_their_budget_stop_the_batch(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("endpoint", ["createTask", "upload"])
+def test_maintenance_past_its_budget_stops_sending_and_leaves_the_lines_pending(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, endpoint: Literal["createTask", "upload"]
 ) -> None:
+    """Refused creates, or uploads of the lines' local files (past their own retries)."""
     registry = make_registry()
-    source = write_jsonl(tmp_path / "in.jsonl", 4)
+    if endpoint == "upload":
+        source = _local_file_lines(tmp_path, 3)
+    else:
+        source = write_jsonl(tmp_path / "in.jsonl", 3)
     out = tmp_path / "out"
-    with emulator(registry) as emu:
+    with emulator(registry) as emu, stamina.set_testing(True, attempts=2):  # retries, no waits
+        emu.fault(endpoint, "code", code=455, msg="service under maintenance", probability=1)
         options = batch_options(emu, registry) | {"concurrency": 1}
-        emu.fault("createTask", "code", code=455, msg="service under maintenance", probability=1)
         with caplog.at_level(logging.ERROR, logger="kieframe"):
-            stopped = kb.run(source, out=out, maintenance_timeout=0, **options)
-        # Past its budget (0 s here), the batch stops sending: every line waits, unpaid.
-        assert [line.status for line in stopped.records] == [LineStatus.PENDING] * 4
-        assert all(line.error is None for line in stopped.records)
+            result = kb.run(source, out=out, maintenance_timeout=0, **options)
+        assert [line.status for line in result.records] == [LineStatus.PENDING] * 3
+        assert all(line.error is None for line in result.records)
         assert not emu.tasks
         assert "under maintenance" in caplog.text
         assert "pending" in caplog.text
-        # Within its budget, each refused line goes back and is sent again once it is over.
-        emu.clear_faults()
-        emu.fault("createTask", "code", code=455, msg="service under maintenance", times=3)
+        emu.fault(endpoint, "code", code=455, probability=0)  # over: a plain rerun sends them
         final = kb.run(source, out=out, **options)
-        assert final.all_succeeded, final.status  # no line rejected
-        assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(4)}
+        assert final.all_succeeded, final.status
+        assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(3)}
+
+
+def _local_file_lines(folder: Path, count: int) -> Path:
+    """A CSV of ``count`` lines whose image is a local file beside it (uploaded once, cached)."""
+    (folder / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    source = folder / "in.csv"
+    rows = "".join(f"c{n},prompt {n},cat.png\n" for n in range(count))
+    source.write_text("id,prompt,image_url\n" + rows)
+    return source
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "code", "times"),
+    [
+        ("createTask", 455, 3),
+        ("upload", 455, 5),  # two lines' worth of the upload's own retries
+        ("upload", 429, 5),
+    ],
+)
+def test_refusals_for_now_put_lines_back_and_the_batch_sends_them_later(
+    tmp_path: Path, endpoint: Literal["createTask", "upload"], code: int, times: int
+) -> None:
+    """A create refused for maintenance, or an upload refused past its own retries
+    (maintenance, rate limit), is not a rejection: each line is sent (and paid) once."""
+    registry = make_registry()
+    source = _local_file_lines(tmp_path, 3)
+    with emulator(registry) as emu, stamina.set_testing(True, attempts=2):  # retries, no waits
+        emu.fault(endpoint, "code", code=code, msg="refused for now", times=times)
+        options = batch_options(emu, registry) | {"concurrency": 1}
+        result = kb.run(source, out=tmp_path / "out", **options)
+        assert result.all_succeeded, result.status  # no line rejected: sent again later
+        assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(3)}
+        assert len(emu.uploads) == 1
 
 
 @pytest.mark.parametrize(
