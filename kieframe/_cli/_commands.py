@@ -29,7 +29,14 @@ from .._client import Client
 from .._config import DEFAULT_BASE_URL
 from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
-from .._errors import AuthenticationError, KieError, SubmissionUncertain, WaitTimeout
+from .._errors import (
+    AuthenticationError,
+    DownloadError,
+    KieError,
+    SubmissionUncertain,
+    WaitTimeout,
+)
+from .._files._finish import check_folder
 from .._journal import JournalEntry, JournalStatus
 from .._records import Task, TaskRecord
 from .._registry import default_registry
@@ -66,9 +73,15 @@ def _emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _hint(error: KieError) -> str | None:
+def _hint(error: KieError, state: _State | None) -> str | None:
     if isinstance(error, WaitTimeout):
         return f"the task keeps running; wait again with: kieframe wait {error.task_id}"
+    emulated = state is not None and state.connection.emulator  # its tasks end with it
+    if isinstance(error, DownloadError) and error.task_id is not None and not emulated:
+        return (
+            f"the task is done; to save its files: kieframe download {error.task_id} "
+            f"--out DIR{_host_flag(state)}"
+        )
     if isinstance(error, AuthenticationError) and error.code is None:  # no key at all
         return "to try kieframe without a key, add --emulator (a local kie.ai emulator, no cost)"
     return None
@@ -82,7 +95,7 @@ def fail(ctx: click.Context, error: KieError | KeyboardInterrupt) -> NoReturn:
         raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
     code = exit_code_for(error)
     _err.print(f"error: {error}", style="red")
-    hint = _hint(error)
+    hint = _hint(error, state)
     if hint:
         _err.print(hint)
     if state is not None and state.json:
@@ -113,8 +126,16 @@ def _interrupted(state: _State | None, interrupt: KeyboardInterrupt) -> str:
     return "interrupted"
 
 
+def _host_flag(state: _State | None) -> str:
+    """`` --base-url URL`` when the command was given one: a later command needs it too."""
+    base_url = state.connection.base_url if state is not None else None
+    return f" --base-url {base_url}" if base_url else ""
+
+
 def _connection(ctx: click.Context, options: dict[str, Any]) -> Connection:
-    return ctx.ensure_object(_State).connection.merged(connection_from(options))
+    state = ctx.ensure_object(_State)
+    state.connection = state.connection.merged(connection_from(options))
+    return state.connection
 
 
 # -- models, describe, plugins --------------------------------------------------------------
@@ -363,7 +384,13 @@ def _names_a_file(out: Path) -> bool:
 
 def _check_out(out: Path, spec: ModelSpec[Any] | None = None) -> None:
     """Refuse, before anything is sent, an ``--out`` file that exists (nothing is overwritten),
-    or one file for a model that returns several."""
+    one file for a model that returns several, or a place no file can be saved in."""
+    folder = out.parent if _names_a_file(out) else out
+    try:
+        check_folder(folder)
+    except DownloadError as error:
+        named = f"--out {out}: " if folder != out else ""
+        raise click.UsageError(f"{named}{error.message}; nothing was sent") from None
     if _names_a_file(out) and (out.exists() or out.is_symlink()):
         raise click.UsageError(f"--out {out} exists; kieframe overwrites nothing: name a new file")
     if _names_a_file(out) and spec is not None and spec.outputs == "many":

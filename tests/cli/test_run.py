@@ -250,6 +250,48 @@ def test_out_naming_one_file_for_a_model_of_several_files_is_refused_before_send
     assert not emulator.tasks  # nothing was paid for
 
 
+@pytest.mark.parametrize("out", ["notes", "notes/videos", "notes/clip.mp4"])
+def test_out_where_no_file_can_be_saved_is_refused_before_sending(
+    cli: Runner, emulator: Emulator, out: str
+) -> None:
+    (cli.cwd / "notes").write_text("a file, not a folder")
+    done = cli(
+        "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "--base-url", emulator.base_url, "--out", out, KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT, done.err
+    assert "notes is not a folder" in done.err
+    assert "nothing was sent" in done.err
+    assert "Traceback" not in done.err
+    assert not emulator.tasks  # nothing was paid for
+
+
+def test_a_save_failing_after_the_task_is_paid_says_how_to_collect_it(
+    cli: Runner, emulator: Emulator
+) -> None:
+    args = [
+        "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "--base-url", emulator.base_url, "--poll-every", "0.05", "--out", "videos",
+    ]  # fmt: skip
+    code = f"""
+import pathlib, kieframe
+wait = kieframe.Client.wait
+def wait_then_take_the_folder(self, *args, **kwargs):
+    record = wait(self, *args, **kwargs)
+    pathlib.Path("videos").write_text("someone made a file here meanwhile")
+    return record
+kieframe.Client.wait = wait_then_take_the_folder
+from kieframe._cli import cli
+cli.main({args!r})
+"""
+    done = cli.python(code, KIE_API_KEY=Emulator.API_KEY)
+    [task] = emulator.tasks
+    assert done.code == ExitCode.API_ERROR, done.err
+    assert "Traceback" not in done.err
+    assert f"[task {task.task_id}]" in done.err
+    assert f"kieframe download {task.task_id} --out DIR --base-url {emulator.base_url}" in done.err
+
+
 @pytest.mark.parametrize("command_name", ["run", "submit"])
 def test_an_unknown_model_with_json_after_it_is_reported_as_json(
     cli: Runner, command_name: str
