@@ -36,7 +36,7 @@ from .._errors import (
     SubmissionUncertain,
     WaitTimeout,
 )
-from .._files._finish import check_folder
+from .._files._finish import check_folder, place
 from .._journal import JournalEntry, JournalStatus
 from .._records import Task, TaskRecord
 from .._registry import default_registry
@@ -412,13 +412,28 @@ def _save(
             f"--out {out} names one file, but task {record.task_id} has {count} results: "
             f"give a folder (kieframe download {record.task_id} --out {out.with_suffix('')})"
         )
-    _check_out(out)
     [saved] = client.download(record, to=out.parent, progress=progress)
-    saved.rename(out)
-    metadata = saved.with_name(f"{saved.name}.json")
-    if metadata.exists():
-        metadata.rename(out.with_name(f"{out.name}.json"))
+    _rename_result(saved, out, record.task_id)
     return (out,)
+
+
+def _rename_result(saved: Path, out: Path, task_id: str) -> None:
+    """Give a saved result (and its metadata) the name ``--out`` asked for, never replacing a
+    file: one that appeared there meanwhile (another command) keeps it, and the result keeps
+    its own name, which the ``DownloadError`` gives."""
+    if saved == out:
+        return
+    metadata, named = saved.with_name(f"{saved.name}.json"), out.with_name(f"{out.name}.json")
+    moved = metadata.exists() and place(metadata, named)  # first: both names move, or neither
+    if (moved or not metadata.exists()) and place(saved, out):
+        return
+    if moved:
+        place(named, metadata)  # give the metadata back to the result it describes
+    raise DownloadError(
+        f"{out} was created by something else while the task ran, and kieframe overwrites "
+        f"nothing: the result is saved as {saved}",
+        task_id=task_id,
+    )
 
 
 @cli.command(cls=_ModelCommand)

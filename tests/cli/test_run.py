@@ -250,6 +250,40 @@ def test_out_naming_one_file_for_a_model_of_several_files_is_refused_before_send
     assert not emulator.tasks  # nothing was paid for
 
 
+def test_an_out_file_made_by_another_command_meanwhile_is_kept_and_the_result_too(
+    cli: Runner, emulator: Emulator
+) -> None:
+    """Two `run -o same.mp4` at once: both pass the check before sending; the later one to
+    finish replaces nothing, keeps its result under the task's name and says where (exit 8)."""
+    args = [
+        "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "--base-url", emulator.base_url, "--poll-every", "0.05", "-o", "same.mp4",
+    ]  # fmt: skip
+    code = f"""
+import pathlib, kieframe
+wait = kieframe.Client.wait
+def wait_while_another_run_finishes(self, *args, **kwargs):
+    record = wait(self, *args, **kwargs)
+    pathlib.Path("same.mp4").write_bytes(b"the other run's video")
+    pathlib.Path("same.mp4.json").write_text("the other run's metadata")
+    return record
+kieframe.Client.wait = wait_while_another_run_finishes
+from kieframe._cli import cli
+cli.main({args!r})
+"""
+    done = cli.python(code, KIE_API_KEY=Emulator.API_KEY)
+    [task] = emulator.tasks
+    assert done.code == ExitCode.API_ERROR, done.err
+    assert "Usage:" not in done.err
+    assert (cli.cwd / "same.mp4").read_bytes() == b"the other run's video"
+    assert (cli.cwd / "same.mp4.json").read_text() == "the other run's metadata"
+    [kept] = [path for path in cli.cwd.glob(f"{task.task_id}*") if path.suffix == ".mp4"]
+    assert _is_mp4(kept)
+    assert json.loads(kept.with_name(f"{kept.name}.json").read_text())["task_id"] == task.task_id
+    assert f"saved as {kept.name}" in done.err.replace("\n", " ")
+    assert f"[task {task.task_id}]" in done.err
+
+
 @pytest.mark.parametrize("out", ["notes", "notes/videos", "notes/clip.mp4"])
 def test_out_where_no_file_can_be_saved_is_refused_before_sending(
     cli: Runner, emulator: Emulator, out: str
