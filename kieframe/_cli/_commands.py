@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import json
 import signal
@@ -31,6 +32,7 @@ from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
 from .._errors import (
     AuthenticationError,
+    ConfigurationError,
     DownloadError,
     KieError,
     SubmissionUncertain,
@@ -767,23 +769,28 @@ def emulator(
     """
     from ..testing import Emulator, Timing
 
-    server = Emulator(
-        timing=Timing(generating=generating),
-        seed=seed,
-        hmac_key=hmac_key,
-        credits=credit_balance,
-        errors_as_http_status=errors_as_http_status,
-        rate_limits=not no_rate_limits,
-        host=host,
-        port=port,
-    )
     stop = threading.Event()
 
     def on_term(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, on_term)
-    with server:
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(
+                Emulator(
+                    timing=Timing(generating=generating),
+                    seed=seed,
+                    hmac_key=hmac_key,
+                    credits=credit_balance,
+                    errors_as_http_status=errors_as_http_status,
+                    rate_limits=not no_rate_limits,
+                    host=host,
+                    port=port,
+                )
+            )
+        except OSError as error:
+            _cannot_listen(host, port, error)
         if state.json:
             click.echo(
                 json.dumps(
@@ -904,16 +911,34 @@ def serve(
             reread=not trust_body,
             spool=spool,
         )
-        state.progress.print(f"receiving callbacks at http://{host}:{port}/")
-        # uvicorn re-raises the Ctrl-C it handled; stopping a server that way is a success.
-        with contextlib.suppress(KeyboardInterrupt):
-            serve_callbacks(
-                receiver,
-                host=host,
-                port=port,
-                log_level=log_level,
-                forwarded_allow_ips=forwarded_allow_ips,
-            )
+        try:
+            # uvicorn re-raises the Ctrl-C it handled; stopping a server that way is a success.
+            with contextlib.suppress(KeyboardInterrupt):
+                serve_callbacks(
+                    receiver,
+                    host=host,
+                    port=port,
+                    log_level=log_level,
+                    forwarded_allow_ips=forwarded_allow_ips,
+                    on_bound=lambda url: state.progress.print(f"receiving callbacks at {url}/"),
+                )
+        except OSError as error:
+            _cannot_listen(host, port, error)
+        except SystemExit as stop:  # uvicorn's own exit: the receiver failed to start
+            if stop.code not in (None, 0):
+                _err.print("error: the callback receiver failed to start (see its log above)")
+                raise click.exceptions.Exit(ExitCode.UNEXPECTED) from None
+            raise
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> NoReturn:
+    """A server's address that cannot be bound (taken, not this machine's): a bad setting."""
+    reason = error.strerror or str(error)
+    raise ConfigurationError(
+        f"cannot listen on {host}:{port}: {reason}; give another --port (0 for any free one)"
+        if error.errno == errno.EADDRINUSE
+        else f"cannot listen on {host}:{port}: {reason}; check --host and --port"
+    ) from None
 
 
 cli.add_command(db)
