@@ -93,7 +93,17 @@ def fail(ctx: click.Context, error: KieError | KeyboardInterrupt) -> NoReturn:
     """Print one clear message for ``error`` (and a JSON report with --json); exit with its code."""
     state = ctx.find_object(_State)
     if isinstance(error, KeyboardInterrupt):
-        _err.print(_interrupted(state, error))
+        line = _interrupted(state, error)
+        _err.print(line, markup=False)
+        if state is not None and state.json:  # the one document --json promises, even now
+            stopped: dict[str, Any] = {
+                "type": "KeyboardInterrupt",
+                "message": line,
+                "code": None,
+                "task_id": state.task_id,
+                "exit_code": int(ExitCode.INTERRUPTED),
+            }
+            _emit({"error": stopped})
         raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
     code = exit_code_for(error)
     _err.print(f"error: {error}", style="red")
@@ -120,7 +130,7 @@ def _interrupted(state: _State | None, interrupt: KeyboardInterrupt) -> str:
     if task_id is not None:
         return (
             f"interrupted: task {task_id} keeps running on kie.ai; "
-            f"to collect it later: kieframe download {task_id}"
+            f"to collect it later: kieframe download {task_id}{_host_flag(state)}"
         )
     notes = getattr(interrupt, "__notes__", ())
     if notes:  # a create kie.ai accepted just before the interrupt (the client noted it)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -191,11 +192,45 @@ def test_ctrl_c_while_waiting_keeps_the_task_id(cli: Runner, emulator: Emulator)
         finally:
             if process.poll() is None:
                 process.kill()
-    # One line, with the task id and the command that collects the task.
+    # One line, with the task id and the command that collects the task (on the same host).
     assert err.strip().splitlines() == [
         f"interrupted: task {task_id} keeps running on kie.ai; "
-        f"to collect it later: kieframe download {task_id}"
+        f"to collect it later: kieframe download {task_id} --base-url {emulator.base_url}"
     ]
+
+
+def test_ctrl_c_with_json_still_prints_one_json_document(cli: Runner, emulator: Emulator) -> None:
+    emulator.script(outcome="never")
+    args = command("run", WAN, *INPUT, *_against(emulator), "--json")
+    env = clean_env(cli.cwd, KIE_API_KEY=Emulator.API_KEY)
+    # A fixed program: this interpreter running kieframe.
+    with subprocess.Popen(  # noqa: S603
+        args, cwd=cli.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert process.stderr is not None
+            for line in process.stderr:  # commentary goes to stderr with --json
+                if "generating" in line:
+                    break
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=COMMAND_TIMEOUT) == ExitCode.INTERRUPTED
+            out = process.stdout.read()
+        finally:
+            if process.poll() is None:
+                process.kill()
+    [task] = emulator.tasks
+    report = json.loads(out)
+    assert report == {
+        "error": {
+            "type": "KeyboardInterrupt",
+            "message": f"interrupted: task {task.task_id} keeps running on kie.ai; to collect it "
+            f"later: kieframe download {task.task_id} --base-url {emulator.base_url}",
+            "code": None,
+            "task_id": task.task_id,
+            "exit_code": ExitCode.INTERRUPTED,
+        }
+    }
 
 
 def test_an_uncertain_submission_reports_what_was_sent(cli: Runner, emulator: Emulator) -> None:
