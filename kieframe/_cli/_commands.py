@@ -25,6 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.table import Table
 
 from .._client import Client
 from .._config import DEFAULT_BASE_URL
@@ -73,6 +74,20 @@ _out, _err = out, err  # the names _batch imports
 
 def _emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+#: The width tables are laid out in when stdout is no terminal: wide enough to cut nothing.
+_UNCUT = 10_000
+
+
+def _print_table(table: Table) -> None:
+    """Print a listing on stdout; piped or redirected, at its natural width (nothing cut to fit
+    80 columns), so that ``kieframe models | grep`` sees whole titles."""
+    if _out.is_terminal:
+        _out.print(table)
+        return
+    # print(width=...) cannot go past the console's width: a console of the natural one.
+    Console(file=_out.file, markup=False, highlight=False, width=_UNCUT).print(table)
 
 
 def _hint(error: KieError, state: _State | None) -> str | None:
@@ -175,7 +190,7 @@ def models(state: _State, category: str | None, family: str | None, search: str 
     if state.json:
         _emit([describe_json(spec, registry.source(spec.id)) for spec in specs])
     else:
-        _out.print(models_table(specs, served))
+        _print_table(models_table(specs, served))
     for failure in registry.failures:  # their models are missing from the list
         _err.print(
             f"note: plugin {failure.name!r} failed to load, so its models are not listed: "
@@ -232,7 +247,7 @@ def plugins(state: _State) -> None:
         _emit(plugins_json(infos, failures))
     else:
         for table in plugins_tables(infos, failures):
-            _out.print(table)
+            _print_table(table)
 
 
 # -- run and submit --------------------------------------------------------------------------
