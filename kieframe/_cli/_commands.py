@@ -36,6 +36,7 @@ from .._errors import (
     ConfigurationError,
     DownloadError,
     KieError,
+    NoAnswerError,
     SubmissionUncertain,
     WaitTimeout,
 )
@@ -99,9 +100,32 @@ def _hint(error: KieError, state: _State | None) -> str | None:
             f"the task is done; to save its files: kieframe download {error.task_id} "
             f"--out DIR{_host_flag(state)}"
         )
+    if isinstance(error, NoAnswerError) and not error.request_sent:
+        unreached = _unreached(error)
+        if unreached is not None:
+            origin, setting = unreached
+            return (
+                f"could not connect to {origin}: is the server up, and is it the host meant? "
+                f"(it comes from --{setting.replace('_', '-')}, KIE_{setting.upper()} or the "
+                f"config file's {setting})"
+            )
     if isinstance(error, AuthenticationError) and error.code is None:  # no key at all
         return "to try kieframe without a key, add --emulator (a local kie.ai emulator, no cost)"
     return None
+
+
+def _unreached(error: NoAnswerError) -> tuple[str, str] | None:
+    """The origin a connection could not be opened to (from the error's httpx cause, with no
+    credentials), and the setting it comes from: ``base_url``, or ``upload_base_url``."""
+    cause = error.__cause__
+    if not isinstance(cause, httpx.HTTPError):
+        return None
+    try:
+        url = cause.request.url
+    except RuntimeError:  # an httpx error made without its request
+        return None
+    origin = str(httpx.URL(scheme=url.scheme, host=url.host, port=url.port)).rstrip("/")
+    return origin, "upload_base_url" if url.path.startswith("/api/file-") else "base_url"
 
 
 def fail(ctx: click.Context, error: KieError | KeyboardInterrupt) -> NoReturn:

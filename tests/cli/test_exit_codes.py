@@ -7,9 +7,11 @@ import signal
 import socket
 import subprocess
 
+import httpx
 import pytest
 
 from kieframe._cli import ExitCode
+from kieframe.errors import NoAnswerError
 from kieframe.testing import Emulator
 
 from .conftest import COMMAND_TIMEOUT, Runner, clean_env, command
@@ -166,6 +168,22 @@ def test_no_answer_from_kie_ai(cli: Runner) -> None:
         )  # fmt: skip
     assert done.code == ExitCode.NO_ANSWER
     assert "Traceback" not in done.err
+    assert f"could not connect to http://127.0.0.1:{port}: is the server up" in done.err
+    assert "--base-url, KIE_BASE_URL or the config file's base_url" in done.err
+
+
+def test_an_unreachable_upload_host_is_named_with_its_own_setting() -> None:
+    from kieframe._cli._commands import _hint
+
+    url = "http://u:secret@127.0.0.1:9/api/file-stream-upload"
+    cause = httpx.ConnectError("refused", request=httpx.Request("POST", url))
+    error = NoAnswerError("POST /api/file-stream-upload failed", request_sent=False)
+    error.__cause__ = cause
+    hint = _hint(error, None)
+    assert hint is not None
+    assert hint.startswith("could not connect to http://127.0.0.1:9:")
+    assert "--upload-base-url, KIE_UPLOAD_BASE_URL" in hint
+    assert "secret" not in hint
 
 
 def test_ctrl_c_while_waiting_keeps_the_task_id(cli: Runner, emulator: Emulator) -> None:
