@@ -49,7 +49,7 @@ from ._connect import Connection, connect, connection_from, connection_options, 
 from ._console import err, out
 from ._db import db
 from ._exit import ExitCode, exit_code_for
-from ._inputs import FIELD_PREFIX, build_input, describe_uploads, field_options
+from ._inputs import FIELD_PREFIX, build_input, describe_uploads, field_options, flag_words
 from ._render import (
     describe_json,
     fields_table,
@@ -303,7 +303,14 @@ class _ModelCommand(click.Command):
             else:
                 base = [p for p in self.params if not (p.name or "").startswith(FIELD_PREFIX)]
                 taken = {opt for p in base for opt in (*p.opts, *p.secondary_opts)}
-                self.params = [*base, *field_options(spec, taken=taken | {"-h", "--help"})]
+                generated = field_options(spec, taken=taken | {"-h", "--help"})
+                self.params = [*base, *generated]
+                flags = {
+                    option.opts[0]: (option.name or "").removeprefix(FIELD_PREFIX)
+                    for option in generated
+                    if option.is_flag
+                }
+                args = flag_words(args, flags)
         return super().parse_args(ctx, args)
 
     def _known(self, arg: str) -> bool:
