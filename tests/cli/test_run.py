@@ -13,7 +13,7 @@ from video import decode
 from kieframe._cli import ExitCode
 from kieframe.testing import Emulator
 
-from .conftest import Runner
+from .conftest import Outcome, Runner
 
 WAN = "wan/2-5-image-to-video"
 DATA = Path(__file__).parent.parent / "data"
@@ -250,28 +250,37 @@ def test_out_naming_one_file_for_a_model_of_several_files_is_refused_before_send
     assert not emulator.tasks  # nothing was paid for
 
 
+def _run_with_meanwhile(cli: Runner, emulator: Emulator, out: str, meanwhile: str) -> Outcome:
+    """``kieframe run ... --out OUT``, where Python ``meanwhile`` runs once the task is done
+    and before its files are saved (another command, a full disk...)."""
+    args = [
+        "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "--base-url", emulator.base_url, "--poll-every", "0.05", "--out", out,
+    ]  # fmt: skip
+    code = f"""
+import pathlib, kieframe
+wait = kieframe.Client.wait
+def wait_then_meanwhile(self, *args, **kwargs):
+    record = wait(self, *args, **kwargs)
+    {meanwhile}
+    return record
+kieframe.Client.wait = wait_then_meanwhile
+from kieframe._cli import cli
+cli.main({args!r})
+"""
+    return cli.python(code, KIE_API_KEY=Emulator.API_KEY)
+
+
 def test_an_out_file_made_by_another_command_meanwhile_is_kept_and_the_result_too(
     cli: Runner, emulator: Emulator
 ) -> None:
     """Two `run -o same.mp4` at once: both pass the check before sending; the later one to
     finish replaces nothing, keeps its result under the task's name and says where (exit 8)."""
-    args = [
-        "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
-        "--base-url", emulator.base_url, "--poll-every", "0.05", "-o", "same.mp4",
-    ]  # fmt: skip
-    code = f"""
-import pathlib, kieframe
-wait = kieframe.Client.wait
-def wait_while_another_run_finishes(self, *args, **kwargs):
-    record = wait(self, *args, **kwargs)
-    pathlib.Path("same.mp4").write_bytes(b"the other run's video")
-    pathlib.Path("same.mp4.json").write_text("the other run's metadata")
-    return record
-kieframe.Client.wait = wait_while_another_run_finishes
-from kieframe._cli import cli
-cli.main({args!r})
-"""
-    done = cli.python(code, KIE_API_KEY=Emulator.API_KEY)
+    meanwhile = (
+        "pathlib.Path('same.mp4').write_bytes(b\"the other run's video\"); "
+        "pathlib.Path('same.mp4.json').write_text(\"the other run's metadata\")"
+    )
+    done = _run_with_meanwhile(cli, emulator, "same.mp4", meanwhile)
     [task] = emulator.tasks
     assert done.code == ExitCode.API_ERROR, done.err
     assert "Usage:" not in done.err
@@ -303,22 +312,8 @@ def test_out_where_no_file_can_be_saved_is_refused_before_sending(
 def test_a_save_failing_after_the_task_is_paid_says_how_to_collect_it(
     cli: Runner, emulator: Emulator
 ) -> None:
-    args = [
-        "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
-        "--base-url", emulator.base_url, "--poll-every", "0.05", "--out", "videos",
-    ]  # fmt: skip
-    code = f"""
-import pathlib, kieframe
-wait = kieframe.Client.wait
-def wait_then_take_the_folder(self, *args, **kwargs):
-    record = wait(self, *args, **kwargs)
-    pathlib.Path("videos").write_text("someone made a file here meanwhile")
-    return record
-kieframe.Client.wait = wait_then_take_the_folder
-from kieframe._cli import cli
-cli.main({args!r})
-"""
-    done = cli.python(code, KIE_API_KEY=Emulator.API_KEY)
+    meanwhile = "pathlib.Path('videos').write_text('someone made a file here meanwhile')"
+    done = _run_with_meanwhile(cli, emulator, "videos", meanwhile)
     [task] = emulator.tasks
     assert done.code == ExitCode.API_ERROR, done.err
     assert "Traceback" not in done.err
