@@ -408,6 +408,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
             plans = self._performer.run(plans_op(record, folder))
             ops = [download_op(plan, record, progress=progress) for plan in plans]
             return self._performer.run_all(ops, concurrency=concurrency)
+        except KieError:  # WaitTimeout is a TimeoutError, so an OSError: already kieframe's
+            raise
         except OSError as error:
             raise _save_failed(error, record, folder) from error
 
@@ -578,5 +580,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
             plans = await self._performer.run(plans_op(record, folder))
             ops = [download_op(plan, record, progress=progress) for plan in plans]
             return await self._performer.run_all(ops, concurrency=concurrency)
+        except KieError:  # WaitTimeout is a TimeoutError, so an OSError: already kieframe's
+            raise
         except OSError as error:
             raise _save_failed(error, record, folder) from error

@@ -109,3 +109,19 @@ async def test_the_async_download_turns_a_file_system_error_into_a_download_erro
             with pytest.raises(kieframe.DownloadError) as caught:
                 await client.download(record, to=folder)
     assert caught.value.task_id == task.task_id
+
+
+def test_a_kieframe_error_that_is_also_an_os_error_passes_through_unchanged(
+    kie_client: kieframe.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = kie_client.wait(kie_client.submit(WAN, INPUT))
+    timeout = kieframe.WaitTimeout("gave up", task_id=record.task_id, last_state="generating")
+    assert isinstance(timeout, OSError)  # TimeoutError is one
+
+    def give_up(*args: Any, **kwargs: Any) -> Any:
+        raise timeout
+
+    monkeypatch.setattr(kie_client._performer, "run_all", give_up)
+    with pytest.raises(kieframe.WaitTimeout) as caught:
+        kie_client.download(record, to=tmp_path)
+    assert caught.value is timeout
