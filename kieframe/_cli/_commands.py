@@ -942,6 +942,11 @@ def serve(
     from .._callbacks._serve import serve_callbacks
 
     state: _State = ctx.ensure_object(_State)
+    try:  # before serving: a callback's files must have somewhere to go
+        if out is not None:
+            check_folder(out)
+    except DownloadError as error:
+        raise click.UsageError(error.message) from None
     connection = _connection(ctx, options)
     with contextlib.ExitStack() as stack:
         client = None if trust_body and out is None else stack.enter_context(connect(connection))

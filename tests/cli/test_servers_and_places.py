@@ -86,3 +86,14 @@ def test_serve_callbacks_raises_on_a_taken_port_before_announcing_anything(
     with pytest.raises(OSError, match="in use"):
         serve_callbacks(receiver, port=taken_port, on_bound=announced.append)
     assert announced == []
+
+
+def test_the_callback_receiver_refuses_an_out_folder_that_cannot_exist(cli: Runner) -> None:
+    (cli.cwd / "notes").write_text("a file, not a folder")
+    done = cli(
+        "callbacks", "serve", "--port", "0", "--trust-body", "--out", "notes/results",
+        KIE_API_KEY="k",
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert "notes is not a folder" in done.err
+    assert "receiving callbacks" not in done.out + done.err
