@@ -33,8 +33,9 @@ from ._core._poll import PollPlan
 from ._core._read import credits_op, get_op
 from ._core._submit import Submission, submit_op
 from ._core._wait import UpdateHook, WaitOptions, callback_wait_op, journaled_wait, wait_op
-from ._errors import KieError
+from ._errors import DownloadError, KieError
 from ._files._cache import CACHE_ENV, UploadCache
+from ._files._finish import check_folder
 from ._journal import Journal, SqlJournal, SubmissionLog
 from ._postgres._backend import account_label, backend_from_url
 from ._ratelimit import RateLimits, shared_budgets
@@ -429,13 +430,21 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     ) -> Result:
         """Submit, wait for the result and (with ``download_to``) download its files.
 
-        The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`.
+        The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`. A
+        ``download_to`` that cannot hold files (not a path, a file, no write access) raises
+        :class:`~kieframe.DownloadError` before anything is sent; a failure while saving, after
+        the task is paid for, raises it with the task id.
         """
+        folder = _destination(download_to)
         task = self.submit(model, input, callback_url=callback_url)
         record = self.wait(task, timeout=timeout, on_update=on_update)
         files: tuple[Path, ...] = ()
-        if download_to is not None:
-            files = self.download(record, to=download_to, progress=progress)
+        if folder is not None:
+            try:
+                files = self.download(record, to=folder, progress=progress)
+            except DownloadError as error:
+                _note_undownloaded(error, record)
+                raise
         return Result(task=task, record=record, files=files)
 
     def credits(self) -> float:
@@ -461,9 +470,15 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         :class:`~kieframe.DownloadError`.
         """
         _check_record(record)
-        plans = self._performer.run(plans_op(record, Path(to)))
-        ops = [download_op(plan, record, progress=progress) for plan in plans]
-        return self._performer.run_all(ops, concurrency=concurrency)
+        folder = _folder(to, "to")
+        try:
+            plans = self._performer.run(plans_op(record, folder))
+            ops = [download_op(plan, record, progress=progress) for plan in plans]
+            return self._performer.run_all(ops, concurrency=concurrency)
+        except KieError:  # WaitTimeout is a TimeoutError, so an OSError: already kieframe's
+            raise
+        except OSError as error:
+            raise _save_failed(error, record, folder) from error
 
 
 def _check_record(record: object) -> None:
@@ -473,6 +488,42 @@ def _check_record(record: object) -> None:
             f"download() takes the TaskRecord that wait() returns, not {type(record).__name__}: "
             "record = client.wait(task); client.download(record, to=...)"
         )
+
+
+def _folder(to: object, name: str) -> Path:
+    """The folder ``to`` names; a ``TypeError`` if it is no path."""
+    if not isinstance(to, str | os.PathLike):
+        raise TypeError(
+            f"{name} takes a folder path (a str or os.PathLike), not {type(to).__name__}"
+        )
+    return Path(to)
+
+
+def _destination(download_to: object) -> Path | None:
+    """``run``'s folder, checked before anything is sent: a ``TypeError`` if it is no path, a
+    ``DownloadError`` (with no task id) if files cannot be saved there."""
+    if download_to is None:
+        return None
+    folder = _folder(download_to, "download_to")
+    check_folder(folder)
+    return folder
+
+
+def _save_failed(error: OSError, record: TaskRecord, folder: Path) -> DownloadError:
+    """A file system error while saving a task's files, as the ``DownloadError`` it is."""
+    reason = error.strerror or str(error) or type(error).__name__
+    where = f" ({error.filename})" if error.filename else ""
+    return DownloadError(
+        f"the results could not be saved in {folder}: {reason}{where}", task_id=record.task_id
+    )
+
+
+def _note_undownloaded(error: DownloadError, record: TaskRecord) -> None:
+    """Tell the user of ``run`` that the task is done and paid for, and how to save its files."""
+    error.add_note(
+        f"kieframe: task {record.task_id} finished; save its files with "
+        f"client.download(client.wait({record.task_id!r}), to=...)"
+    )
 
 
 class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
@@ -559,13 +610,19 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     ) -> Result:
         """Submit, wait for the result and (with ``download_to``) download its files.
 
-        The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`.
+        The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`; a bad
+        ``download_to`` is refused before anything is sent, as by :meth:`Client.run`.
         """
+        folder = _destination(download_to)
         task = await self.submit(model, input, callback_url=callback_url)
         record = await self.wait(task, timeout=timeout, on_update=on_update)
         files: tuple[Path, ...] = ()
-        if download_to is not None:
-            files = await self.download(record, to=download_to, progress=progress)
+        if folder is not None:
+            try:
+                files = await self.download(record, to=folder, progress=progress)
+            except DownloadError as error:
+                _note_undownloaded(error, record)
+                raise
         return Result(task=task, record=record, files=files)
 
     async def credits(self) -> float:
@@ -585,6 +642,12 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         The files download as asyncio tasks, at most ``concurrency`` at once.
         """
         _check_record(record)
-        plans = await self._performer.run(plans_op(record, Path(to)))
-        ops = [download_op(plan, record, progress=progress) for plan in plans]
-        return await self._performer.run_all(ops, concurrency=concurrency)
+        folder = _folder(to, "to")
+        try:
+            plans = await self._performer.run(plans_op(record, folder))
+            ops = [download_op(plan, record, progress=progress) for plan in plans]
+            return await self._performer.run_all(ops, concurrency=concurrency)
+        except KieError:  # WaitTimeout is a TimeoutError, so an OSError: already kieframe's
+            raise
+        except OSError as error:
+            raise _save_failed(error, record, folder) from error
