@@ -18,7 +18,7 @@ import msgspec.inspect as mi
 
 from ._errors import Problem
 from ._validation_describe import described, safe
-from ._validation_quick import quick_test
+from ._validation_quick import failing_keys
 from ._validation_values import finite_or_none, plain
 from ._validation_walk import check_value, field_check, unknown_field
 
@@ -31,11 +31,11 @@ class Explainer:
     """Words every problem of the inputs of one Struct type (see the module docstring)."""
 
     __slots__ = (
+        "_failing",
         "_fields",
         "_lenient",
         "_node",
         "_order",
-        "_quick",
         "_required",
         "_stepped",
         "_word",
@@ -57,8 +57,9 @@ class Explainer:
         self._required = tuple(field.encode_name for field in node.fields if field.required)
         self._lenient = lenient  # the Struct with every field optional
         self._stepped = stepped  # the fields with a decimal step, which msgspec does not check
-        # A quick test per field that a value certainly passes (None where there is none).
-        self._quick = {field.encode_name: quick_test(field.type) for field in node.fields}
+        # The fields whose values do not certainly pass their limits: a quick test per field,
+        # written out as one function.
+        self._failing = failing_keys({field.encode_name: field.type for field in node.fields})
         # And the walk of each field, compiled: what words the problems of those that fail it.
         self._word = {field.encode_name: field_check(field.type) for field in node.fields}
 
@@ -100,12 +101,7 @@ class Explainer:
         for their limits, and those the walk finds nothing wrong with are handed to msgspec (the
         lenient twin) to find what it refused.
         """
-        get = self._quick.get
-        failing = []
-        for key, value in data.items():
-            test = get(key, _UNKNOWN_KEY)
-            if test is None or test is _UNKNOWN_KEY or not test(value):
-                failing.append(key)
+        failing = self._failing(data)
         problems: list[Problem] = []
         unsure: dict[str, Any] = {}
         fields, word = self._fields, self._word
@@ -168,10 +164,6 @@ class Explainer:
         except RecursionError:
             problems.append(Problem("input", "is nested too deeply to check"))
         return problems
-
-
-#: What ``Explainer._quick`` gives for a key that is not a field.
-_UNKNOWN_KEY: Any = object()
 
 
 _UNKNOWN = re.compile(r"^Object contains unknown field `(.*)`$", re.DOTALL)
