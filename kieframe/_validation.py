@@ -69,6 +69,7 @@ class Validator:
     __slots__ = (
         "_as_struct",
         "_checks_after",
+        "_explain",
         "_explainer",
         "_flat",
         "_free_ints",
@@ -100,6 +101,8 @@ class Validator:
         )
         self._lenient = lenient_twin(input_type, node)
         self._explainer: Explainer | None = None
+        #: What an error explained later calls: ``explain``, then the explainer's own, once built.
+        self._explain: Callable[[Any], list[Problem]] = self.explain
         #: Whether a converted input holds JSON values only (no Any, bytes, dates...), so that
         #: its body encodes the same with msgspec as with the json module.
         self.plain_json = not has(node, not_plain_json, skip_root=True)
@@ -185,7 +188,8 @@ class Validator:
             body_encoder(model_id),
         )
         checks_after, check_after, refused = self._checks_after, self.check_after, self.refused
-        check_ints = self.check_ints
+        check_ints, validator = self.check_ints, self
+        later = InputValidationError.explained_later
         dump, as_struct, unset, lenient = self.dump, self._as_struct, self._unset, self._lenient
         leaves_only = PLAIN_LEAVES.issuperset  # the usual flat input, told apart without a call
 
@@ -199,7 +203,8 @@ class Validator:
                 value = convert(data, input_type)
             except Exception:
                 if leaves_only(map(type, data.values())):
-                    raise refused(data, model_id=model_id, flat=True) from None
+                    # a dict of plain values (see refused): explained when the error is read
+                    raise later(model_id, validator._explain, dict(data)) from None
                 if not all_json(data) or builtin_values(data) is not data:
                     return None  # a local file, an unchecked field, a str subclass...
                 raise refused(data, model_id=model_id) from None
@@ -232,6 +237,7 @@ class Validator:
             numbers, lists = self._whole_numbers, self._whole_lists
             sent_free_ints = self._sent_free_ints
             sent_fit = _fitting(sent_free_ints)
+            more = bool(numbers or lists or checks_after or sent_fit is not None)
 
             def prepare_sent(data: Any, callback_url: str | None) -> Prepared | None:
                 if type(data) is not dict:
@@ -240,24 +246,25 @@ class Validator:
                     value = convert(data, sending)
                 except Exception:
                     if leaves_only(map(type, data.values())):
-                        raise refused(data, model_id=model_id, flat=True) from None
+                        raise later(model_id, validator._explain, dict(data)) from None
                     if not all_json(data) or builtin_values(data) is not data:
                         return None  # a local file, an unchecked field, a str subclass...
                     raise refused(data, model_id=model_id) from None
-                # A whole float where the input Struct keeps whole numbers ints: its way.
-                for name in numbers:
-                    number = data.get(name)
-                    if type(number) is float and number.is_integer():
-                        return prepare(data, callback_url)
-                for name in lists:
-                    if _holds_whole_float(data.get(name)):
-                        return prepare(data, callback_url)
-                if checks_after:
-                    check_after(data, model_id=model_id)
-                if sent_fit is not None and not sent_fit(data):
-                    if builtin_values(data) is not data:
-                        return None  # an int subclass: the full way words it as the plain int
-                    check_ints(data, sent_free_ints, model_id=model_id)
+                if more:  # (most models have none of these: one test for them all)
+                    # A whole float where the input Struct keeps whole numbers ints: its way.
+                    for name in numbers:
+                        number = data.get(name)
+                        if type(number) is float and number.is_integer():
+                            return prepare(data, callback_url)
+                    for name in lists:
+                        if _holds_whole_float(data.get(name)):
+                            return prepare(data, callback_url)
+                    if checks_after:
+                        check_after(data, model_id=model_id)
+                    if sent_fit is not None and not sent_fit(data):
+                        if builtin_values(data) is not data:
+                            return None  # an int subclass: the full way words it as the plain int
+                        check_ints(data, sent_free_ints, model_id=model_id)
                 try:
                     content = encode(value)
                 except Exception:
@@ -277,10 +284,9 @@ class Validator:
         copy and its problems are worded when first read; any other is worded now, as its
         owner could change a nested value before the error is read.
         """
-        explain = (self._explainer or self._explaining()).explain
         if flat:
-            return InputValidationError.explained_later(model_id, explain, dict(data))
-        return InputValidationError(model_id, explain(data))
+            return InputValidationError.explained_later(model_id, self._explain, dict(data))
+        return InputValidationError(model_id, self._explain(data))
 
     def explain(self, data: Any) -> list[Problem]:
         """Every problem of ``data`` msgspec refused, each with its field path and limit."""
@@ -329,6 +335,7 @@ class Validator:
                 lenient=self._lenient,
                 stepped=self._stepped,
             )
+            self._explain = explainer.explain
         return explainer
 
     def dump(self, value: msgspec.Struct) -> dict[str, Any]:

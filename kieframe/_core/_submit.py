@@ -184,13 +184,15 @@ def prepare_submission(
         return Submission(
             model=model, given=dict(input.data), validated=False, callback_url=callback_url
         )
-    try:
-        spec = registry.get_model(model)
-    except UnknownModelError as error:
-        error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
-        error.args = (error.message,)
-        raise
-    prepared = (spec._preparer or spec._prepare())(input, callback_url)
+    prepare = registry.preparers.get(model)
+    if prepare is None:
+        try:
+            prepare = registry.preparer(model)
+        except UnknownModelError as error:
+            error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
+            error.args = (error.message,)
+            raise
+    prepared = prepare(input, callback_url)
     if prepared is not None:  # an input of JSON values: validated and encoded in one pass each
         given, input_json, content = prepared
         return Submission(
@@ -202,6 +204,7 @@ def prepare_submission(
             content=content,
         )
     # The full way: local files, and values of a str, int or float subclass taken as plain ones.
+    spec = registry.get_model(model)
     staged = stage_input(spec, builtin_values(input))
     return Submission(
         model=model,
