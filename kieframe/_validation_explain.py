@@ -113,11 +113,9 @@ class Explainer:
                 if self._node.forbid_unknown_fields:
                     problems.append(unknown_field(safe(key), key, fields))
                 continue
-            found: list[Problem] = []
-            word[key](value, key, found)
-            if found:
-                problems += found
-            else:
+            before = len(problems)
+            word[key](value, key, problems)  # (adds only: touches no problem found before)
+            if len(problems) == before:
                 unsure[key] = value
         for name in self._required:
             if name not in data:
