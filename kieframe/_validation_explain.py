@@ -18,7 +18,8 @@ import msgspec.inspect as mi
 
 from ._errors import Problem
 from ._validation_describe import described, safe
-from ._validation_quick import failing_keys
+from ._validation_gather import Gathered, gather_function
+from ._validation_quick import quick_test
 from ._validation_values import finite_or_none, plain
 from ._validation_walk import check_value, field_check, unknown_field
 
@@ -31,11 +32,12 @@ class Explainer:
     """Words every problem of the inputs of one Struct type (see the module docstring)."""
 
     __slots__ = (
-        "_failing",
         "_fields",
+        "_gathering",
         "_lenient",
         "_node",
         "_order",
+        "_quick",
         "_required",
         "_stepped",
         "_word",
@@ -57,11 +59,18 @@ class Explainer:
         self._required = tuple(field.encode_name for field in node.fields if field.required)
         self._lenient = lenient  # the Struct with every field optional
         self._stepped = stepped  # the fields with a decimal step, which msgspec does not check
-        # The fields whose values do not certainly pass their limits: a quick test per field,
-        # written out as one function.
-        self._failing = failing_keys({field.encode_name: field.type for field in node.fields})
+        # A quick test per field that a value certainly passes (None where there is none).
+        self._quick = {field.encode_name: quick_test(field.type) for field in node.fields}
         # And the walk of each field, compiled: what words the problems of those that fail it.
         self._word = {field.encode_name: field_check(field.type) for field in node.fields}
+        # _gather, written out as one function (see _validation_gather).
+        self._gathering = gather_function(
+            {field.encode_name: field.type for field in node.fields},
+            tests=self._quick,
+            words=self._word,
+            required={name: described(self._fields[name].type) for name in self._required},
+            unknown=self._unknown if node.forbid_unknown_fields else None,
+        )
 
     def explain(self, data: Any) -> list[Problem]:
         """Every problem of ``data`` msgspec refused, each with its field path and limit."""
@@ -101,25 +110,10 @@ class Explainer:
         for their limits, and those the walk finds nothing wrong with are handed to msgspec (the
         lenient twin) to find what it refused.
         """
-        failing = self._failing(data)
-        problems: list[Problem] = []
-        unsure: dict[str, Any] = {}
-        fields, word = self._fields, self._word
-        for key in failing:
-            value = data[key]
-            if key not in fields:
-                if not isinstance(key, str):
-                    return None  # the walk words a key that is not a string
-                if self._node.forbid_unknown_fields:
-                    problems.append(unknown_field(safe(key), key, fields))
-                continue
-            before = len(problems)
-            word[key](value, key, problems)  # (adds only: touches no problem found before)
-            if len(problems) == before:
-                unsure[key] = value
-        for name in self._required:
-            if name not in data:
-                problems.append(Problem(name, "is required", described(fields[name].type)))
+        gathered = self._gathering(data) or self._gather(data)
+        if gathered is None:
+            return None
+        problems, unsure = gathered
         if unsure:
             refused = self._by_msgspec(unsure)
             if refused is None:
@@ -128,6 +122,39 @@ class Explainer:
         if len(problems) > 1:
             problems.sort(key=lambda p: self._order.get(p.field.split(".")[0].split("[")[0], -1))
         return problems
+
+    def _gather(self, data: dict[Any, Any]) -> Gathered | None:
+        """The problems the walk finds in the fields that fail their quick tests, and the fields
+        it finds nothing wrong with; None to walk everything (a key that is not a string).
+
+        One key at a time: ``_gathering`` does the same written out, for keys that are strings.
+        """
+        get = self._quick.get
+        problems: list[Problem] = []
+        unsure: dict[str, Any] = {}
+        fields, word = self._fields, self._word
+        for key, value in data.items():
+            test = get(key, _UNKNOWN_KEY)
+            if test is not None and test is not _UNKNOWN_KEY and test(value):
+                continue
+            if key not in fields:
+                if not isinstance(key, str):
+                    return None  # the walk words a key that is not a string
+                if self._node.forbid_unknown_fields:
+                    self._unknown(key, problems)
+                continue
+            before = len(problems)
+            word[key](value, key, problems)  # (adds only: touches no problem found before)
+            if len(problems) == before:
+                unsure[key] = value
+        for name in self._required:
+            if name not in data:
+                problems.append(Problem(name, "is required", described(fields[name].type)))
+        return problems, unsure
+
+    def _unknown(self, key: str, problems: list[Problem]) -> None:
+        """Add the problem of a key that is not a field (with a did-you-mean)."""
+        problems.append(unknown_field(safe(key), key, self._fields))
 
     def _by_msgspec(self, data: dict[str, Any]) -> list[Problem] | None:
         """The problems msgspec finds in fields the walk passed; None to walk everything.
@@ -165,6 +192,10 @@ class Explainer:
 
 
 _UNKNOWN = re.compile(r"^Object contains unknown field `(.*)`$", re.DOTALL)
+
+
+#: What ``Explainer._quick`` gives for a key that is not a field.
+_UNKNOWN_KEY: Any = object()
 
 
 def _culprit(message: str, data: Mapping[str, Any]) -> str | None:

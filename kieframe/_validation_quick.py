@@ -16,7 +16,7 @@ from ._fields import STEP_KEY
 from ._validation_describe import encodable
 from ._validation_walk import on_step
 
-__all__ = ["Failing", "QuickTest", "failing_keys", "quick_test"]
+__all__ = ["QuickTest", "quick_expression", "quick_test"]
 
 #: A quick test of one value: True only if msgspec accepts it and the walk finds nothing.
 QuickTest = Callable[[Any], bool]
@@ -108,72 +108,24 @@ _QUICK: dict[type[mi.Type], Callable[[Any], QuickTest | None]] = {
 }
 
 
-# -- the quick tests of every field of a Struct, written out as one function per Struct
+# -- a quick test as an expression, for a function written out per Struct (_validation_gather)
 
 
-#: The keys of an input object whose values do not certainly pass their field's quick test
-#: (keys that are not fields among them), in the input's order.
-Failing = Callable[[dict[Any, Any]], list[Any]]
-
-
-def failing_keys(fields: dict[str, mi.Type]) -> Failing:
-    """The quick tests of ``fields`` (name → type) as one function, compiled once per Struct.
-
-    It gives what ``[key for key, value in data.items() if not quick_test(fields[key])(value)]``
-    gives (a key that is not a field, or whose type has no quick test, fails), without a call
-    per field: an explanation runs it over every field of the input, and a call costs more than
-    most tests. Each field's test is written out as an expression (:func:`_quick_expression`)
-    in a chain of ``if key == ...``; a type it does not write out calls its :func:`quick_test`,
-    and so does a key that is not exactly a ``str`` (looked up as a dict would).
-    """
-    tests = {name: quick_test(node) or _never for name, node in fields.items()}
-    namespace: dict[str, Any] = {"encodable": encodable, "isfinite": math.isfinite, "tests": tests}
-    lines = [
-        "def failing(data):",
-        "    failed = []",
-        "    for key, value in data.items():",
-        "        if type(key) is not str:",
-        "            test = tests.get(key)",
-        "            if test is None or not test(value):",
-        "                failed.append(key)",
-        "            continue",
-    ]
-    for index, (name, node) in enumerate(fields.items()):
-        prefix = f"f{index}"
-        test = _quick_expression(node, namespace, prefix)
-        if test is None:
-            namespace[prefix] = tests[name]
-            test = f"{prefix}(value)"
-        lines += [
-            f"        {'elif' if index else 'if'} key == {name!r}:",
-            f"            if {test}:",
-            "                continue",
-        ]
-    lines += ["        failed.append(key)", "    return failed"]
-    exec("\n".join(lines), namespace)  # noqa: S102 - the source is written above, from limits
-    failing: Failing = namespace["failing"]
-    return failing
-
-
-def _never(value: Any) -> bool:
-    return False
-
-
-def _quick_expression(node: mi.Type, namespace: dict[str, Any], prefix: str) -> str | None:
+def quick_expression(node: mi.Type, namespace: dict[str, Any], prefix: str) -> str | None:
     """The quick test of ``node`` as an expression of ``value``; None to call its closure.
 
     The same test as :func:`quick_test`'s (a property test holds them to it). The constants it
     needs (limits, choices, a pattern's search) go in ``namespace`` under names that start with
-    ``prefix``.
+    ``prefix``, beside the functions it calls (``encodable``, ``isfinite``).
     """
     if isinstance(node, mi.Metadata):
         if (node.extra or {}).get(STEP_KEY) is not None:
             return None
-        return _quick_expression(node.type, namespace, prefix)
+        return quick_expression(node.type, namespace, prefix)
     if isinstance(node, mi.UnionType):
         if len(node.types) != 2 or not isinstance(node.types[1], mi.NoneType):
             return None
-        inner = _quick_expression(node.types[0], namespace, prefix)
+        inner = quick_expression(node.types[0], namespace, prefix)
         return None if inner is None else f"(value is None or ({inner}))"
     if isinstance(node, mi.BoolType):
         return "type(value) is bool"
@@ -200,6 +152,7 @@ def _str_expression(node: mi.StrType, namespace: dict[str, Any], prefix: str) ->
         parts.append(f"{low} <= len(value) <= {node.max_length}")
     elif low:
         parts.append(f"{low} <= len(value)")
+    namespace["encodable"] = encodable
     parts.append("(value.isascii() or encodable(value))")
     if node.pattern is not None:
         namespace[f"{prefix}_search"] = re.compile(node.pattern).search
@@ -213,6 +166,7 @@ def _number_expression(
     if isinstance(node, mi.IntType):
         parts = [f"type(value) is int and {_INT_LOW} <= value < {_INT_HIGH}"]
     elif node.multiple_of is None:
+        namespace["isfinite"] = math.isfinite
         whole = f"type(value) is int and {-_EXACT} <= value <= {_EXACT}"
         parts = [f"(({whole}) or (type(value) is float and isfinite(value)))"]
     else:
