@@ -3,7 +3,8 @@
 Each field is tested with a quick check compiled from its limits (a string's length and pattern, a
 number's range, a choice...), and only the fields that fail it are walked, to word each problem
 with its limit. A field the walk finds nothing wrong with is left to msgspec (a *lenient* twin of
-the Struct, every field optional) to name what it refused. Built for an input type the first time
+the Struct, every field optional) to name what it refused. That pass over the fields is written
+out as one function per Struct (``_validation_gather``). Built for an input type the first time
 one of its inputs is refused; it never raises, whatever the input holds.
 """
 
@@ -191,11 +192,11 @@ class Explainer:
         return problems
 
 
-_UNKNOWN = re.compile(r"^Object contains unknown field `(.*)`$", re.DOTALL)
-
-
 #: What ``Explainer._quick`` gives for a key that is not a field.
 _UNKNOWN_KEY: Any = object()
+
+
+_UNKNOWN = re.compile(r"^Object contains unknown field `(.*)`$", re.DOTALL)
 
 
 def _culprit(message: str, data: Mapping[str, Any]) -> str | None:
