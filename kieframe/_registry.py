@@ -147,9 +147,9 @@ class Registry:
         self._origins: dict[str, _Origin] = {}
         self._failures: list[PluginFailure] = []
         self._models: dict[str, tuple[ModelSpec[Any], str]] | None = None
-        #: Each submitted model's one pass (see :meth:`preparer`) by id, emptied with the
+        #: Each submitted model's one pass (see :meth:`_preparer`) by id, emptied with the
         #: catalogue: a submit looks its model's up here, without a call.
-        self.preparers: dict[str, Preparer] = {}
+        self._preparers: dict[str, Preparer] = {}
         self._sources: dict[str, ModelSource] = {}
         self._replaced: dict[str, ModelSpec[Any]] = {}
         self._discovered = False
@@ -170,7 +170,7 @@ class Registry:
             plugin_name = name or getattr(plugin, "__name__", None) or repr(plugin)
             self._add(plugin, plugin_name, _Origin(None, getattr(plugin, "__version__", None)))
             self._models = None
-            self.preparers = {}
+            self._preparers = {}
 
     def _add(self, plugin: object, name: str, origin: _Origin) -> None:
         try:
@@ -287,14 +287,14 @@ class Registry:
             pass
         raise self._unknown(model_id, catalogue)
 
-    def preparer(self, model_id: str) -> Preparer:
-        """A submit's one pass over the inputs of ``model_id`` (kept in :attr:`preparers`).
+    def _preparer(self, model_id: str) -> Preparer:
+        """A submit's one pass over the inputs of ``model_id`` (kept in ``_preparers``).
 
         Raises :class:`~kieframe.UnknownModelError` if no plugin provides the model.
         """
         with self._lock:  # not kept for a model a register() call has just replaced
             prepare = self.get_model(model_id)._prepare()
-            self.preparers[model_id] = prepare
+            self._preparers[model_id] = prepare
             return prepare
 
     def _unknown(self, model_id: str, catalogue: Iterable[str]) -> UnknownModelError:

@@ -248,9 +248,9 @@ def test_a_submit_after_a_register_uses_the_model_that_replaced_the_one_submitte
     registry.register(_Fallback(), name="catalogue")
     with pytest.raises(InputValidationError, match="is 5 characters long"):
         prepare_submission(registry, "late/model", {"prompt": "a fox"}, callback_url=None)
-    assert "late/model" in registry.preparers  # kept for the next submit
+    assert "late/model" in registry._preparers  # kept for the next submit
     registry.register(_Plugin("late/model"), name="late")  # replaces the fallback's model
-    assert not registry.preparers
+    assert not registry._preparers
     submission = prepare_submission(registry, "late/model", {"prompt": "a fox"}, callback_url=None)
     assert encode_body(submission) == b'{"model":"late/model","input":{"prompt":"a fox"}}'
     with pytest.raises(UnknownModelError, match=r"wrap the input in kieframe\.RawInput"):

@@ -184,10 +184,10 @@ def prepare_submission(
         return Submission(
             model=model, given=dict(input.data), validated=False, callback_url=callback_url
         )
-    prepare = registry.preparers.get(model)
+    prepare = registry._preparers.get(model)
     if prepare is None:
         try:
-            prepare = registry.preparer(model)
+            prepare = registry._preparer(model)
         except UnknownModelError as error:
             error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
             error.args = (error.message,)
