@@ -23,7 +23,7 @@ import importlib.metadata
 import logging
 import os
 import threading
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,7 +149,7 @@ class Registry:
         self._models: dict[str, tuple[ModelSpec[Any], str]] | None = None
         #: Each submitted model's one pass (see :meth:`_preparer`) by id, emptied with the
         #: catalogue: a submit looks its model's up here, without a call.
-        self._preparers: dict[str, Preparer] = {}
+        self._preparers: dict[str, Preparer[Any]] = {}
         self._sources: dict[str, ModelSource] = {}
         self._replaced: dict[str, ModelSpec[Any]] = {}
         self._discovered = False
@@ -287,13 +287,14 @@ class Registry:
             pass
         raise self._unknown(model_id, catalogue)
 
-    def _preparer(self, model_id: str) -> Preparer:
-        """A submit's one pass over the inputs of ``model_id`` (kept in ``_preparers``).
+    def _preparer(self, model_id: str, record: Callable[..., Any]) -> Preparer[Any]:
+        """A submit's one pass over the inputs of ``model_id`` (kept in ``_preparers``), which
+        gives its creates as ``record`` (the submit's ``Submission``).
 
         Raises :class:`~kieframe.UnknownModelError` if no plugin provides the model.
         """
         with self._lock:  # not kept for a model a register() call has just replaced
-            prepare = self.get_model(model_id)._prepare()
+            prepare = self.get_model(model_id)._prepare(record)
             self._preparers[model_id] = prepare
             return prepare
 

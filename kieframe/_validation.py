@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import msgspec.inspect as mi
@@ -45,12 +45,12 @@ from ._validation_values import (
 )
 from ._validation_walk import check_value
 
-__all__ = ["Prepared", "Preparer", "Validator", "validator_for"]
+__all__ = ["Preparer", "Validator", "validator_for"]
 
-#: A submit's validated input: its ``input`` object, that object's JSON, the whole body's JSON.
-Prepared = tuple["Mapping[str, Any] | msgspec.Struct", bytes, bytes]
-#: A submit's validation of an input (and its callback URL): what it sends, or None.
-Preparer = Callable[[Any, "str | None"], "Prepared | None"]
+R = TypeVar("R")
+
+#: A submit's validation of an input (and its callback URL): the create to send, or None.
+Preparer = Callable[[Any, "str | None"], "R | None"]
 
 _ENCODE = msgspec.json.Encoder().encode
 _asdict = msgspec.structs.asdict
@@ -167,13 +167,19 @@ class Validator:
         return value
 
     def preparer(
-        self, *, model_id: str, rules: tuple[Callable[[Any], Iterable[Problem]], ...]
-    ) -> Preparer:
+        self,
+        *,
+        model_id: str,
+        rules: tuple[Callable[[Any], Iterable[Problem]], ...],
+        record: Callable[..., R],
+    ) -> Preparer[R]:
         """The submit's one pass for the inputs of one model: validate, then encode the input.
 
         The function it returns takes the input and the callback URL (or None), and gives the
-        ``input`` object (a Struct that :func:`msgspec.to_builtins` turns into it, or the object
-        itself), that object's JSON, and the whole createTask body's JSON around it. It raises
+        create to send as a ``record`` (the submit's ``Submission``, made with the keywords
+        ``model``, ``validated``, ``callback_url``, ``given``: the ``input`` object or a Struct
+        that :func:`msgspec.to_builtins` turns into it, ``input_json``: that object's JSON, and
+        ``content``: the whole createTask body's JSON around it). It raises
         :class:`~kieframe.InputValidationError` (every problem, the ``rules``' too) if the input
         is refused. It gives None when the input is not a dict of JSON values (it may hold
         local files or unchecked fields), the Struct may hold more than JSON values, or the input
@@ -196,7 +202,7 @@ class Validator:
         free_ints = self._free_ints
         fit = _fitting(free_ints)
 
-        def prepare(data: Any, callback_url: str | None) -> Prepared | None:
+        def prepare(data: Any, callback_url: str | None) -> R | None:
             if type(data) is not dict:
                 return None
             try:
@@ -229,7 +235,14 @@ class Validator:
                 problems = [problem for rule in rules for problem in rule(value)]
                 if problems:
                     raise InputValidationError(model_id, problems)
-            return given, content, body(content, callback_url)
+            return record(
+                model=model_id,
+                given=given,
+                validated=True,
+                callback_url=callback_url,
+                input_json=content,
+                content=body(content, callback_url),
+            )
 
         sending = None if rules else self._sending
         if sending is not None:  # no rule needs the input Struct: converted into what is sent
@@ -239,7 +252,7 @@ class Validator:
             sent_fit = _fitting(sent_free_ints)
             more = bool(numbers or lists or checks_after or sent_fit is not None)
 
-            def prepare_sent(data: Any, callback_url: str | None) -> Prepared | None:
+            def prepare_sent(data: Any, callback_url: str | None) -> R | None:
                 if type(data) is not dict:
                     return None
                 try:
@@ -269,9 +282,17 @@ class Validator:
                     content = encode(value)
                 except Exception:
                     return None
-                if callback_url is None:  # the usual body, put together here: one call less
-                    return value, content, join((head, content, b"}"))
-                return value, content, body(content, callback_url)
+                return record(
+                    model=model_id,
+                    given=value,
+                    validated=True,
+                    callback_url=callback_url,
+                    input_json=content,
+                    # the usual body (no callback URL) put together here: one call less
+                    content=join((head, content, b"}"))
+                    if callback_url is None
+                    else body(content, callback_url),
+                )
 
             return prepare_sent
 
