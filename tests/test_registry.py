@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import pytest
 
 import kieframe
 import kieframe.registry
+from kieframe._core._submit import encode_body, prepare_submission
 from kieframe.authoring import ModelSpec, hookimpl
-from kieframe.errors import PluginError
+from kieframe.errors import InputValidationError, PluginError, UnknownModelError
 from kieframe.registry import Registry
 
 BUILTIN = {"wan/2-5-image-to-video", "hailuo/02-image-to-video-pro"}
@@ -227,6 +228,33 @@ def test_registering_invalidates_the_model_list() -> None:
     assert registry.models() == ()
     registry.register(_Plugin("late/model"), name="late")
     assert [m.id for m in registry.models()] == ["late/model"]
+
+
+class _Longer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    prompt: Annotated[str, msgspec.Meta(max_length=3)]
+
+
+class _Fallback:
+    @hookimpl
+    def kieframe_fallback_models(self) -> list[ModelSpec[Any]]:
+        spec = ModelSpec(
+            id="late/model", input_type=_Longer, title="late", docs_url="https://example.com"
+        )
+        return [spec]
+
+
+def test_a_submit_after_a_register_uses_the_model_that_replaced_the_one_submitted_before() -> None:
+    registry = Registry(entry_points=False)
+    registry.register(_Fallback(), name="catalogue")
+    with pytest.raises(InputValidationError, match="is 5 characters long"):
+        prepare_submission(registry, "late/model", {"prompt": "a fox"}, callback_url=None)
+    assert "late/model" in registry._preparers  # kept for the next submit
+    registry.register(_Plugin("late/model"), name="late")  # replaces the fallback's model
+    assert not registry._preparers
+    submission = prepare_submission(registry, "late/model", {"prompt": "a fox"}, callback_url=None)
+    assert encode_body(submission) == b'{"model":"late/model","input":{"prompt":"a fox"}}'
+    with pytest.raises(UnknownModelError, match=r"wrap the input in kieframe\.RawInput"):
+        prepare_submission(registry, "late/other", {"prompt": "a fox"}, callback_url=None)
 
 
 def test_module_level_functions_use_the_installed_plugins() -> None:

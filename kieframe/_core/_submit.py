@@ -184,24 +184,19 @@ def prepare_submission(
         return Submission(
             model=model, given=dict(input.data), validated=False, callback_url=callback_url
         )
-    try:
-        spec = registry.get_model(model)
-    except UnknownModelError as error:
-        error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
-        error.args = (error.message,)
-        raise
-    prepared = (spec._preparer or spec._prepare())(input, callback_url)
-    if prepared is not None:  # an input of JSON values: validated and encoded in one pass each
-        given, input_json, content = prepared
-        return Submission(
-            model=model,
-            given=given,
-            validated=True,
-            callback_url=callback_url,
-            input_json=input_json,
-            content=content,
-        )
+    prepare = registry._preparers.get(model)
+    if prepare is None:
+        try:
+            prepare = registry._preparer(model, Submission)
+        except UnknownModelError as error:
+            error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
+            error.args = (error.message,)
+            raise
+    submission: Submission | None = prepare(input, callback_url)
+    if submission is not None:  # an input of JSON values: validated and encoded in one pass each
+        return submission
     # The full way: local files, and values of a str, int or float subclass taken as plain ones.
+    spec = registry.get_model(model)
     staged = stage_input(spec, builtin_values(input))
     return Submission(
         model=model,
