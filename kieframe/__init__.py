@@ -99,6 +99,7 @@ if typing.TYPE_CHECKING:
     from .journal import SubmissionLog as SubmissionLog
     from .lifecycle import DEFAULT_BASE_URL as DEFAULT_BASE_URL
     from .lifecycle import DEFAULT_UPLOAD_BASE_URL as DEFAULT_UPLOAD_BASE_URL
+    from .lifecycle import AsyncUpdateHook as AsyncUpdateHook
     from .lifecycle import PollPhase as PollPhase
     from .lifecycle import PollPlan as PollPlan
     from .lifecycle import RateLimits as RateLimits
@@ -183,6 +184,7 @@ _HOMES = {
     **dict.fromkeys(["PluginFailure", "PluginInfo", "Registry", "plugins"], "registry"),
     **dict.fromkeys(
         [
+            "AsyncUpdateHook",
             "DEFAULT_BASE_URL",
             "DEFAULT_UPLOAD_BASE_URL",
             "PollPhase",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import functools
+import inspect
 import logging
 import os
 import platform
@@ -31,7 +32,14 @@ from ._core._perform import AsyncPerformer, Connection, SyncPerformer
 from ._core._poll import PollPlan
 from ._core._read import credits_op, get_op
 from ._core._submit import Submission, submit_op
-from ._core._wait import UpdateHook, WaitOptions, callback_wait_op, journaled_wait, wait_op
+from ._core._wait import (
+    AsyncUpdateHook,
+    UpdateHook,
+    WaitOptions,
+    callback_wait_op,
+    journaled_wait,
+    wait_op,
+)
 from ._errors import KieError
 from ._files._cache import CACHE_ENV, UploadCache
 from ._journal import Journal, SubmissionLog
@@ -206,7 +214,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         )
 
     def _wait_op(
-        self, task: Task | str, timeout: float | None, on_update: UpdateHook | None
+        self, task: Task | str, timeout: float | None, on_update: AsyncUpdateHook | None
     ) -> Op[TaskRecord]:
         task_id = _task_id(task)
         since = task.submitted_at if isinstance(task, Task) else None
@@ -253,6 +261,16 @@ def _note_interrupted(error: BaseException, task_id: str) -> None:
     """Make sure an interrupted wait still tells the user which task is running."""
     error.add_note(f"kieframe: task {task_id} is still running on kie.ai; wait for it again")
     logger.warning("wait for task %s interrupted; the task keeps running on kie.ai", task_id)
+
+
+def _refuse_async_hook(hook: object) -> None:
+    """An ``async def`` update hook given to the blocking client is a TypeError, not a warning."""
+    if inspect.iscoroutinefunction(hook):
+        name = getattr(hook, "__qualname__", repr(hook))
+        raise TypeError(
+            f"on_update={name} is an async function: the blocking Client cannot await it; "
+            "use kieframe.AsyncClient, or a plain def"
+        )
 
 
 class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
@@ -340,9 +358,11 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         watchdog (see :class:`~kieframe.CallbackHub`). ``timeout`` defaults to the model's
         deadline. Raises
         :class:`~kieframe.TaskFailed` if the task failed and :class:`~kieframe.WaitTimeout`
-        (with the task id) at the deadline. ``on_update`` is called on every state change.
+        (with the task id) at the deadline. ``on_update`` is called on every state change (a
+        plain function: an ``async def`` hook needs :class:`AsyncClient`, which awaits it).
         """
         task_id = _task_id(task)  # a TypeError for anything else, before any read
+        _refuse_async_hook(on_update)
         try:
             return self._performer.run(self._wait_op(task, timeout, on_update))
         except (KeyboardInterrupt, SystemExit) as interrupt:
@@ -364,6 +384,7 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
 
         The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`.
         """
+        _refuse_async_hook(on_update)  # before the task is paid for
         task = self.submit(model, input, callback_url=callback_url)
         record = self.wait(task, timeout=timeout, on_update=on_update)
         files: tuple[Path, ...] = ()
@@ -467,15 +488,19 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         task: Task | str,
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - the task's deadline, per the API contract
-        on_update: UpdateHook | None = None,
+        on_update: AsyncUpdateHook | None = None,
     ) -> TaskRecord:
-        """Wait until the task finishes and return its final record; see :meth:`Client.wait`."""
+        """Wait until the task finishes and return its final record; see :meth:`Client.wait`.
+
+        ``on_update`` may be a plain function or an ``async def``: the wait awaits it before it
+        reads the task again.
+        """
         task_id = _task_id(task)  # a TypeError for anything else, before any read
         try:
             await self._performer.start()  # 10,000 waits started at once build their state later
             op = self._wait_op(task, timeout, on_update)
             return await self._performer.run(op, started=True)
-        except (asyncio.CancelledError, KeyboardInterrupt) as interrupt:
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit) as interrupt:
             _note_interrupted(interrupt, task_id)
             raise
 
@@ -486,7 +511,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         *,
         callback_url: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the task's deadline, per the API contract
-        on_update: UpdateHook | None = None,
+        on_update: AsyncUpdateHook | None = None,
         download_to: str | os.PathLike[str] | None = None,
         progress: DownloadProgress | None = None,
     ) -> Result:
