@@ -23,6 +23,7 @@ from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
+from ._arguments import check_instance, check_number, check_path, check_str, check_whole
 from ._callbacks._hub import CallbackHub, HubOwner
 from ._config import resolve_settings
 from ._core._download import download_op, plans_op
@@ -40,7 +41,7 @@ from ._core._wait import (
     journaled_wait,
     wait_op,
 )
-from ._errors import KieError
+from ._errors import ConfigurationError, KieError
 from ._files._cache import CACHE_ENV, UploadCache
 from ._journal import Journal, SubmissionLog
 from ._postgres._backend import account_label, backend_from_url
@@ -118,6 +119,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         upload_cache: str | os.PathLike[str] | None = None,
         database_url: str | None = None,
     ) -> None:
+        _check_options(locals())
         settings = resolve_settings(
             api_key=api_key,
             base_url=base_url,
@@ -200,6 +202,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         callback_url: str | None,
         prepared: Submission | None = None,
     ) -> Op[Task]:
+        _check_callback_url(callback_url)
         return submit_op(
             self.registry,
             model,
@@ -250,6 +253,58 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         return spec.deadline if spec else _DEFAULT_DEADLINE
 
 
+def _check_options(options: Mapping[str, Any]) -> None:
+    """A client's arguments of the wrong type (a TypeError) or out of range (ConfigurationError)."""
+    for name in ("api_key", "base_url", "upload_base_url", "database_url"):
+        check_str(name, options[name])
+    timeout = options["timeout"]
+    if not isinstance(timeout, httpx.Timeout):
+        check_number("timeout", timeout, optional=True, error=ConfigurationError)
+    check_instance("registry", options["registry"], Registry, "a kieframe.registry.Registry")
+    check_instance("poll", options["poll"], PollPlan, "a kieframe.lifecycle.PollPlan")
+    check_instance(
+        "rate_limits", options["rate_limits"], RateLimits, "a kieframe.lifecycle.RateLimits"
+    )
+    check_number(
+        "visibility_grace", options["visibility_grace"], positive=False, error=ConfigurationError
+    )
+    check_whole(
+        "create_attempts",
+        options["create_attempts"],
+        least=1,
+        what="creates sent at most, the first included",
+        error=ConfigurationError,
+    )
+    check_whole(
+        "read_attempts",
+        options["read_attempts"],
+        least=1,
+        what="reads sent at most, the first included",
+        error=ConfigurationError,
+    )
+    check_number("read_retry_timeout", options["read_retry_timeout"], error=ConfigurationError)
+    callbacks = options["callbacks"]
+    if not (callbacks is None or isinstance(callbacks, CallbackHub) or hasattr(callbacks, "hub")):
+        raise TypeError(
+            "callbacks takes a kieframe.callbacks.CallbackReceiver or CallbackHub, "
+            f"not {type(callbacks).__name__}"
+        )
+    check_path("upload_cache", options["upload_cache"])
+
+
+def _check_wait(timeout: object, on_update: object) -> None:
+    """A wait's options of the wrong type (a TypeError) or out of range (a ValueError)."""
+    check_number("timeout", timeout, optional=True)
+    if on_update is not None and not callable(on_update):
+        raise TypeError(
+            f"on_update takes a function of each new record, not {type(on_update).__name__}"
+        )
+
+
+def _check_callback_url(callback_url: object) -> None:
+    check_str("callback_url", callback_url, "an http(s) URL (a str)")
+
+
 def _task_id(task: object) -> str:
     """The id of a task given as a :class:`Task` or its id; else a ``TypeError``, before sending."""
     if isinstance(task, Task | str):
@@ -280,8 +335,9 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     environment (``KIE_API_KEY``, ``KIE_BASE_URL``, ``KIE_UPLOAD_BASE_URL``), else the config
     file the command line reads (``$KIEFRAME_CONFIG``, else ``~/.config/kieframe/config.toml``),
     else kie.ai's hosts; a custom ``base_url`` serves uploads too unless ``upload_base_url`` is
-    set. A missing key is an :class:`~kieframe.AuthenticationError` with no code, a bad setting a
-    :class:`~kieframe.ConfigurationError`. Every other option is keyword-only.
+    set. A missing key is an :class:`~kieframe.AuthenticationError` with no code, a bad setting (an
+    option out of range: ``read_attempts=0``) a :class:`~kieframe.ConfigurationError`, an option
+    of the wrong type a ``TypeError`` naming it. Every other option is keyword-only.
 
     ``http_client`` (an ``httpx.Client``) or ``transport`` (an ``httpx.BaseTransport``) inject a
     configured client or transport: proxies, mocks, tests. ``poll`` replaces kie.ai's polling
@@ -362,6 +418,7 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         plain function: an ``async def`` hook needs :class:`AsyncClient`, which awaits it).
         """
         task_id = _task_id(task)  # a TypeError for anything else, before any read
+        _check_wait(timeout, on_update)
         _refuse_async_hook(on_update)
         try:
             return self._performer.run(self._wait_op(task, timeout, on_update))
@@ -384,7 +441,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
 
         The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`.
         """
-        _refuse_async_hook(on_update)  # before the task is paid for
+        _check_wait(timeout, on_update)  # before the task is paid for
+        _refuse_async_hook(on_update)
         task = self.submit(model, input, callback_url=callback_url)
         record = self.wait(task, timeout=timeout, on_update=on_update)
         files: tuple[Path, ...] = ()
@@ -496,6 +554,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         reads the task again.
         """
         task_id = _task_id(task)  # a TypeError for anything else, before any read
+        _check_wait(timeout, on_update)
         try:
             await self._performer.start()  # 10,000 waits started at once build their state later
             op = self._wait_op(task, timeout, on_update)
@@ -519,6 +578,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
 
         The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`.
         """
+        _check_wait(timeout, on_update)  # before the task is paid for
         task = await self.submit(model, input, callback_url=callback_url)
         record = await self.wait(task, timeout=timeout, on_update=on_update)
         files: tuple[Path, ...] = ()

@@ -39,7 +39,7 @@ def test_a_callback_url_that_is_not_http_is_refused_before_sending(
 ) -> None:
     with pytest.raises(kieframe.InputValidationError) as caught:
         plain.submit(HAILUO, INPUT, callback_url=url)
-    assert caught.value.fields == ("callBackUrl",)
+    assert caught.value.fields == ("callback_url",)
     assert emulator.stats.requests.get("createTask", 0) == 0
 
 
