@@ -12,7 +12,14 @@ import math
 import os
 from typing import Any
 
-__all__ = ["check_instance", "check_number", "check_path", "check_str", "check_whole"]
+__all__ = [
+    "check_instance",
+    "check_number",
+    "check_path",
+    "check_path_or",
+    "check_str",
+    "check_whole",
+]
 
 
 def _kind(value: object) -> str:
@@ -64,3 +71,30 @@ def check_whole(
 def check_path(name: str, value: Any) -> None:
     """``value`` is None, a str or an ``os.PathLike``."""
     check_instance(name, value, (str, os.PathLike), "a file path (a str or a pathlib.Path)")
+
+
+def _members(protocol: type) -> list[str]:
+    """The public methods and attributes a ``Protocol`` class asks for, in declaration order."""
+    names: dict[str, None] = {}
+    for base in reversed(protocol.__mro__):
+        if base.__module__ in ("typing", "builtins"):  # Protocol, Generic, object
+            continue
+        names.update(dict.fromkeys(getattr(base, "__annotations__", {})))
+        names.update(dict.fromkeys(vars(base)))
+    return [name for name in names if not name.startswith("_")]
+
+
+def check_path_or(name: str, value: object, protocol: type, what: str) -> None:
+    """``value`` is None, a path (a str or an ``os.PathLike``) or has what ``protocol`` asks for.
+
+    An object meant to implement the protocol gets a ``TypeError`` naming what it lacks, not the
+    one ``open()`` gives when it takes the object for a path.
+    """
+    if value is None or isinstance(value, str | os.PathLike):
+        return
+    missing = [member for member in _members(protocol) if not hasattr(value, member)]
+    if missing:
+        raise TypeError(
+            f"{name} takes a file path or {what}; this {type(value).__name__} has no "
+            + ", ".join(missing)
+        )

@@ -23,7 +23,14 @@ from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
-from ._arguments import check_instance, check_number, check_path, check_str, check_whole
+from ._arguments import (
+    check_instance,
+    check_number,
+    check_path,
+    check_path_or,
+    check_str,
+    check_whole,
+)
 from ._callbacks._hub import CallbackHub, HubOwner
 from ._config import resolve_settings
 from ._core._download import download_op, plans_op
@@ -290,6 +297,8 @@ def _check_options(options: Mapping[str, Any]) -> None:
             f"not {type(callbacks).__name__}"
         )
     check_path("upload_cache", options["upload_cache"])
+    journal_kind = "a kieframe.journal.SubmissionLog (a journal object)"
+    check_path_or("journal", options["journal"], SubmissionLog, journal_kind)
 
 
 def _check_wait(timeout: object, on_update: object) -> None:

@@ -246,3 +246,21 @@ def test_model_spec_refuses_a_struct_that_allows_unknown_fields() -> None:
 def test_model_spec_refuses_a_non_struct_input() -> None:
     with pytest.raises(TypeError, match=r"msgspec\.Struct"):
         ModelSpec(id="x/y", input_type=dict, title="", docs_url="")  # type: ignore[type-var]
+
+
+@pytest.mark.parametrize("returned", ["spec", None, 5])
+def test_a_hook_returning_no_list_is_told_to_return_one(returned: str | int | None) -> None:
+    class Alone:
+        @hookimpl
+        def kieframe_models(self) -> Any:
+            return _spec("alone/model") if returned == "spec" else returned
+
+    registry = Registry(entry_points=False)
+    registry.register(Alone(), name="alone")
+    assert registry.models() == ()
+    [failure] = registry.failures
+    assert failure.name == "alone"
+    assert "returns a list of ModelSpec (return [spec] for one model)" in failure.error
+    if returned == "spec":
+        assert "returned the ModelSpec 'alone/model' alone" in failure.error
+    assert "not iterable" not in failure.error

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from .._arguments import check_path_or
 from .._client import AsyncClient, Client
 from .._registry import Registry, default_registry
 from ..callbacks import CallbackHub, CallbackReceiver, CallbackServer
@@ -161,6 +162,7 @@ async def run_async(
         raise ValueError("lease must be positive")
     if db_outage_timeout < 0:
         raise ValueError("db_outage_timeout cannot be negative")
+    check_path_or("state", state, BatchStore, "a database URL or a kieframe.batch.BatchStore")
     folder = Path(out)
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     registry = registry or default_registry()
