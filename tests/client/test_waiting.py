@@ -128,6 +128,17 @@ async def test_a_cancelled_wait_keeps_the_task_id(
     assert any(task.task_id in note for note in caught.value.__notes__)
     assert not (await kie_async_client.get(task.task_id)).finished  # still there, still running
 
+    # asyncio.timeout (wait_for, asyncio.run's Ctrl-C) raises its own exception from the wait's
+    # CancelledError: the traceback shows the note on that cause.
+    polled.clear()
+    waiting = asyncio.create_task(kie_async_client.wait(task, on_update=lambda _: polled.set()))
+    await polled.wait()
+    with pytest.raises(TimeoutError) as timed_out:
+        async with asyncio.timeout(0):  # expired: what it awaits is cancelled at once
+            await waiting
+    shown = "".join(traceback.format_exception(timed_out.value))
+    assert f"task {task.task_id} is still running" in shown
+
 
 def test_many_concurrent_async_runs(kie_emulator: Emulator) -> None:
     async def main() -> list[kieframe.Result]:
@@ -305,31 +316,6 @@ async def test_many_sleeping_waits_hold_few_objects_for_the_garbage_collector() 
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     assert held <= 9
-
-
-async def test_a_wait_cut_by_asyncio_timeout_names_the_task(
-    kie_async_client: kieframe.AsyncClient, kie_emulator: Emulator
-) -> None:
-    # asyncio raises its own TimeoutError (or asyncio.run its own KeyboardInterrupt) from the
-    # wait's CancelledError: the traceback shows the note on that cause.
-    kie_emulator.script(outcome="never")
-    task = await kie_async_client.submit(WAN, INPUT)
-    polled = asyncio.Event()
-
-    async def cut_when_polled() -> None:
-        async with asyncio.timeout(None) as deadline:
-            reading = asyncio.ensure_future(
-                kie_async_client.wait(task, on_update=lambda _: polled.set())
-            )
-            await polled.wait()
-            deadline.reschedule(asyncio.get_running_loop().time())  # expires now
-            await reading
-
-    with pytest.raises(TimeoutError) as caught:
-        await cut_when_polled()
-    assert f"task {task.task_id} is still running" in "".join(
-        traceback.format_exception(caught.value)
-    )
 
 
 async def test_an_async_wait_ended_by_system_exit_names_the_task(
