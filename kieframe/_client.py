@@ -17,6 +17,7 @@ import os
 import platform
 import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -102,6 +103,34 @@ class _Secret:
         return "_Secret('********')"
 
 
+@dataclass(frozen=True, slots=True)
+class _UntaggedLog:
+    """A journal seen as a plain :class:`SubmissionLog`: its creates carry no submission token.
+
+    The create writes down an SQL journal's entry with a token, and adds the token to the callback
+    URL, only for an SQL journal: through this view the callback URL goes to kie.ai as given.
+    """
+
+    journal: SubmissionLog
+
+    def begin(self, *, model: str, input: Mapping[str, Any], host: str | None = None) -> int:
+        return self.journal.begin(model=model, input=input, host=host)
+
+    def accepted(self, entry: int, *, task_id: str) -> None:
+        self.journal.accepted(entry, task_id=task_id)
+
+    def rejected(self, entry: int, *, reason: str) -> None:
+        self.journal.rejected(entry, reason=reason)
+
+    def uncertain(self, entry: int, *, reason: str) -> None:
+        self.journal.uncertain(entry, reason=reason)
+
+    def finished(
+        self, task_id: str, *, succeeded: bool, detail: str | None = None, host: str | None = None
+    ) -> None:
+        self.journal.finished(task_id, succeeded=succeeded, detail=detail, host=host)
+
+
 class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
     """The options both clients share, and the operations they build (see :class:`Client`)."""
 
@@ -125,6 +154,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         journal: SubmissionLog | str | os.PathLike[str] | None = None,
         upload_cache: str | os.PathLike[str] | None = None,
         database_url: str | None = None,
+        tag_callback_urls: bool = True,
     ) -> None:
         _check_options(locals())
         settings = resolve_settings(
@@ -179,6 +209,13 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
             self.journal = journal
         else:  # a path: the client opens it (a JournalError if it cannot) and closes it
             self.journal = self._owned_journal = Journal(journal)
+        #: Whether a journaled create's callback URL carries its submission token (see Client).
+        self.tag_callback_urls = tag_callback_urls
+        self._create_log = (
+            self.journal
+            if tag_callback_urls or self.journal is None
+            else _UntaggedLog(self.journal)
+        )
         self._owns_http = http_client is None
         # Last: no later failure can leak the connection pool.
         self._http: HttpT = http_client or self._new_http(transport)
@@ -216,7 +253,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
             input,
             callback_url=callback_url,
             cache=self._uploads,
-            journal=self.journal,
+            journal=self._create_log,
             host=str(self.base_url),
             attempts=self._create_attempts,
             rate_window=self._rate_window,
@@ -360,6 +397,12 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     config file's ``database_url``) names a PostgreSQL database that every process shares: then
     the budgets, the journal, the upload cache and the callbacks (unless given) live there
     (``pip install "kieframe[postgres]"``, ``kieframe db init``; see the PostgreSQL guide).
+
+    With a SQLite or PostgreSQL journal, a create sent with a callback URL adds its submission
+    token to that URL's query string (``?kieframe_submission=...``), so that the callback settles
+    the create if its answer was lost. ``tag_callback_urls=False`` sends the callback URL exactly
+    as given (for an endpoint that refuses unknown query parameters); such a lost create is then
+    left ``uncertain`` for ``kieframe journal resolve``.
     """
 
     def _new_http(self, transport: httpx.BaseTransport | None) -> httpx.Client:

@@ -24,6 +24,7 @@ repr, message and output.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ from typing import Any
 from ._errors import AuthenticationError, ConfigurationError
 
 __all__ = [
+    "CONFIG_KEYS",
     "DEFAULT_BASE_URL",
     "DEFAULT_UPLOAD_BASE_URL",
     "ENV_BASE_URL",
@@ -56,6 +58,8 @@ ENV_UPLOAD_BASE_URL = "KIE_UPLOAD_BASE_URL"
 ENV_CONFIG = "KIEFRAME_CONFIG"
 #: The environment variable naming the PostgreSQL database shared by every process.
 ENV_DATABASE_URL = "KIEFRAME_DATABASE_URL"
+#: The keys the config file takes (any other is a ConfigurationError: a typo must not go unseen).
+CONFIG_KEYS = ("api_key", "base_url", "upload_base_url", "database_url")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,11 +203,21 @@ def _url(value: str, source: str) -> str:
 def _read(path: Path) -> Mapping[str, Any]:
     try:
         with path.open("rb") as file:
-            return tomllib.load(file)
+            table = tomllib.load(file)
     except FileNotFoundError:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigurationError(f"cannot read the config file {path}: {error}") from None
+    unknown = [key for key in table if key not in CONFIG_KEYS]
+    if unknown:  # named, never their values (one may be the key)
+        raise ConfigurationError(f"{path}: " + "; ".join(_unknown_key(key) for key in unknown))
+    return table
+
+
+def _unknown_key(key: str) -> str:
+    close = difflib.get_close_matches(key.replace("-", "_").lower(), CONFIG_KEYS, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(CONFIG_KEYS)
+    return f"unknown key {key!r} ({hint})"
 
 
 def _text(table: Mapping[str, Any], key: str, path: Path) -> str | None:

@@ -93,8 +93,11 @@ def read_envelope(response: httpx.Response, *, task_id: str | None = None) -> An
     message = str(body.get("msg") or body.get("message") or "")
     if response.is_success and code == 200:
         if body.get("success") is False:  # the upload API's own flag: kie.ai's msg says why
-            raise ServerError(
+            # No code says what kind of failure it is, so nothing says that it would pass if
+            # sent again: an APIError with kie.ai's code, not a retried (invented) ServerError.
+            raise APIError(
                 f"kie.ai answered success: false ({message or 'no reason given'})",
+                code=code,
                 http_status=response.status_code,
                 task_id=task_id,
             )

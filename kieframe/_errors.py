@@ -8,7 +8,7 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
     ├── APIError                      kie.ai answered with an error code (HTTP status or body)
     │   ├── BadRequestError           400, 422  kie.ai refused the request or its parameters
     │   ├── AuthenticationError       401       the API key is missing or wrong
-    │   ├── InsufficientCreditsError  402       too few credits
+    │   ├── InsufficientCreditsError  402, 433  too few credits, or a sub-key over its usage cap
     │   ├── NotFoundError             404       no such task (also one kie.ai never shows)
     │   ├── RateLimitError            429       dropped, not queued: send again later
     │   └── ServerError               455, 5xx  kie.ai failed or is under maintenance
@@ -21,13 +21,20 @@ Every error kieframe raises derives from :class:`KieError`, so one ``except`` ca
     ├── ConfigurationError            a setting (config file, environment) is unreadable or wrong
     ├── DownloadError                 a result file could not be downloaded completely
     ├── JournalError                  the journal file cannot be opened, read or written
+    ├── BatchInvalid                  batch lines are invalid, or its file unreadable (ValueError)
+    ├── BatchConflict                 batch lines came back with another input (also ValueError)
+    ├── BatchCancelled                the batch was not confirmed: nothing was paid
+    ├── BatchBusy                     another process is running the batch
+    ├── StaleTransition               a batch line was not where a transition expected it
     └── CallbackError                 a callback request was refused; status is the HTTP answer
         ├── CallbackSignatureError    401  signature missing or wrong
         ├── CallbackStaleError        400  timestamp outside the tolerance (a replay, a bad clock)
         ├── CallbackMalformedError    400  not JSON, or no task id
         └── CallbackTooLargeError     413  body over the size limit
 
-Other codes (408, 433, 501, 505, ...) raise a plain :class:`APIError`; branch on its ``code``.
+Other codes (408, 501, 505, ...) raise a plain :class:`APIError`; branch on its ``code``. A wait
+whose read kie.ai answers 408 ("no result upstream for 10 minutes") or 501 ("generation failed")
+raises :class:`TaskFailed` instead: kie.ai failed the task.
 ``retryable`` says whether sending the same *read* again later can succeed: true for
 :class:`NoAnswerError`, :class:`RateLimitError`, :class:`ServerError` and :class:`WaitTimeout`.
 
@@ -36,7 +43,8 @@ Other codes (408, 433, 501, 505, ...) raise a plain :class:`APIError`; branch on
 an uncertain create is never resent by accident, which could pay for the task twice.
 
 Every class reports ``kieframe`` as its module (as httpx does) and is reachable as
-``kieframe.<Name>``, so reprs and pickles name the public home, not this private module.
+``kieframe.<Name>``, so reprs and pickles name the public home, not this private module; the
+batch's errors report ``kieframe.batch``, their home (all are in :mod:`kieframe.errors` too).
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._plural import counted
+
 if TYPE_CHECKING:
     from ._records import TaskRecord
 
@@ -52,6 +62,10 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchBusy",
+    "BatchCancelled",
+    "BatchConflict",
+    "BatchInvalid",
     "CallbackError",
     "CallbackMalformedError",
     "CallbackSignatureError",
@@ -70,6 +84,7 @@ __all__ = [
     "Problem",
     "RateLimitError",
     "ServerError",
+    "StaleTransition",
     "SubmissionUncertain",
     "TaskFailed",
     "UnknownModelError",
@@ -419,6 +434,68 @@ class WaitTimeout(KieError, TimeoutError):
         self.last_state = last_state
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineProblem:
+    """One thing wrong with one line of a batch's file (``line``: as an editor numbers it)."""
+
+    line: int
+    id: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f" (id {self.id})" if self.id is not None else "")
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class BatchInvalid(KieError, ValueError):
+    """Some input lines are invalid, or the file cannot be read; nothing was sent.
+
+    ``problems`` lists every one. A file that is not UTF-8 is one problem, at its first byte
+    that is not (``unreadable`` is then True): ``skip_invalid`` does not skip it.
+    """
+
+    def __init__(self, problems: Iterable[LineProblem], *, unreadable: bool = False) -> None:
+        self.problems = tuple(problems)
+        self.unreadable = unreadable
+        lines = {problem.line for problem in self.problems}
+        body = "\n".join(f"  - {problem}" for problem in self.problems)
+        if unreadable:
+            head = "the input file cannot be read (nothing was sent)"
+        else:
+            head = counted(len(lines), "invalid input line")
+            head += " (nothing was sent; --skip-invalid sends the others)"
+        super().__init__(f"{head}:\n{body}")
+
+
+class BatchConflict(KieError, ValueError):
+    """Lines already in the batch came back with a different input; ``ids`` names them."""
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        self.ids = tuple(ids)
+        shown = ", ".join(self.ids[:10]) + (" ..." if len(self.ids) > 10 else "")
+        super().__init__(
+            f"{counted(len(self.ids), 'line id')} {'is' if len(self.ids) == 1 else 'are'} already"
+            f" in the batch with a different input ({shown});"
+            " use another --out/--state, or --replace to send the new inputs (lines in flight"
+            " are never replaced)"
+        )
+
+
+class BatchCancelled(KieError):
+    """The batch was not confirmed, so nothing was paid."""
+
+
+class BatchBusy(KieError):
+    """Another process is running this batch (its SQLite state's run lock is taken)."""
+
+
+class StaleTransition(KieError):
+    """A line was not where a transition expected it (another runner or a person moved it)."""
+
+
 class CallbackError(KieError):
     """A callback request was refused; ``status`` is the HTTP status a receiver answers with."""
 
@@ -477,4 +554,7 @@ for _name in __all__:  # reprs, tracebacks and pickles name the public home (as 
     _public = globals()[_name]
     if isinstance(_public, type) and issubclass(_public, KieError):
         _public.__module__ = "kieframe"
+for _public in (BatchInvalid, BatchConflict, BatchCancelled, BatchBusy, StaleTransition):
+    _public.__module__ = "kieframe.batch"  # the batch's: reachable there (and in errors)
+LineProblem.__module__ = "kieframe.batch"
 del _name, _public

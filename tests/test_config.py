@@ -88,6 +88,14 @@ def test_an_upload_host_is_taken_from_its_own_variable(tmp_path: Path) -> None:
         ("api_key = 3", "api_key must be a non-empty string"),
         (f'api_key = "{SECRET}"\nbase_url = "ftp://x"', r"not an http\(s\) URL"),
         (f'api_key = "{SECRET}"\nbase_url = "http://a b/\\u0000"', "is not a URL"),
+        # An unknown key is named, with the key it resembles or the known ones.
+        (f'api-key = "{SECRET}"', r"unknown key 'api-key' \(did you mean 'api_key'\?\)"),
+        (f'api_key = "{SECRET}"\nbase_ur = "http://x"', r"'base_ur' \(did you mean 'base_url'\?\)"),
+        (
+            f'api_key = "{SECRET}"\ntimeout = 3',
+            r"'timeout' \(known keys: api_key, base_url, upload_base_url, database_url\)",
+        ),
+        (f'api_key = "{SECRET}"\n[kieframe]\napi_key = "x"', "unknown key 'kieframe'"),
     ],
 )
 def test_a_bad_setting_is_a_configuration_error_without_the_key(
@@ -99,6 +107,12 @@ def test_a_bad_setting_is_a_configuration_error_without_the_key(
         kieframe.Client()  # KIEFRAME_CONFIG points there (below)
     assert SECRET not in str(caught.value)
     assert str(path) in str(caught.value)
+
+
+def test_an_unknown_key_is_refused_by_what_reads_only_the_database_url(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('database-url = "postgresql://db/kie"')
+    with pytest.raises(kieframe.ConfigurationError, match="did you mean 'database_url'"):
+        resolve_database_url()
 
 
 @pytest.fixture(autouse=True)

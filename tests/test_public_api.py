@@ -7,6 +7,7 @@ import importlib
 import importlib.metadata
 import inspect
 import pickle
+import pkgutil
 import types
 from typing import Any
 
@@ -15,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kieframe
+import kieframe.batch
 import kieframe.errors
 from kieframe.errors import Problem
 
@@ -82,12 +84,31 @@ def test_names_outside_all_resolve_lazily_without_a_warning() -> None:
         _ = kieframe.Nope  # type: ignore[attr-defined]
 
 
+#: The batch's errors report their home, kieframe.batch (they are in kieframe.errors too).
+BATCH_ERRORS = {"BatchBusy", "BatchCancelled", "BatchConflict", "BatchInvalid", "StaleTransition"}
+
+
 def test_every_exception_is_in_the_tree_and_reachable_as_kieframe_name() -> None:
     assert len(ERRORS) == len(kieframe.errors.__all__) - 1  # all but Problem
     for cls in ERRORS:
-        assert cls.__module__ == "kieframe"
-        assert getattr(kieframe, cls.__name__) is cls
-        assert repr(cls) == f"<class 'kieframe.{cls.__name__}'>"
+        home = "kieframe.batch" if cls.__name__ in BATCH_ERRORS else "kieframe"
+        assert cls.__module__ == home
+        assert getattr(importlib.import_module(home), cls.__name__) is cls
+        assert repr(cls) == f"<class '{home}.{cls.__name__}'>"
+
+
+def _subclasses(cls: type[Any]) -> set[type[Any]]:
+    found = set(cls.__subclasses__())
+    return found.union(*(_subclasses(sub) for sub in found))
+
+
+def test_every_kieframe_error_anywhere_in_the_package_is_in_the_tree() -> None:
+    """Walking every module: no KieError is defined outside kieframe.errors' tree."""
+    importlib.import_module("kieframe._cli._commands")  # before _cli._batch, which it imports
+    for module in pkgutil.walk_packages(kieframe.__path__, "kieframe."):
+        if module.name.rpartition(".")[2] != "__main__":
+            importlib.import_module(module.name)
+    assert _subclasses(kieframe.KieError) == set(ERRORS) - {kieframe.KieError}
 
 
 def test_no_retry_idiom_catches_an_uncertain_submission() -> None:
@@ -109,6 +130,11 @@ def _instance(cls: Any, text: str) -> kieframe.KieError:
         kieframe.WaitTimeout: lambda: cls(text, task_id="t1", last_state="generating"),
         kieframe.NoAnswerError: lambda: cls(text, task_id="t1", request_sent=False),
         kieframe.DatabaseUnavailable: lambda: cls(text, task_id="t1"),
+        kieframe.errors.BatchInvalid: lambda: cls(
+            [kieframe.batch.LineProblem(line=2, id=text, field="prompt", message=text)],
+            unreadable=True,
+        ),
+        kieframe.errors.BatchConflict: lambda: cls([text, "b"]),
     }
     if cls in special:
         error: kieframe.KieError = special[cls]()

@@ -248,6 +248,21 @@ def test_model_spec_refuses_a_non_struct_input() -> None:
         ModelSpec(id="x/y", input_type=dict, title="", docs_url="")  # type: ignore[type-var]
 
 
+#: kie.ai's polling guidance: give up and investigate after 10 to 15 minutes (and kie.ai fails a
+#: task with 408 when upstream gave no result for 10 minutes). A default wait longer than that
+#: only keeps a caller waiting on a task kie.ai has given up on.
+KIE_INVESTIGATE_AFTER = 15 * 60.0
+
+
+def test_every_installed_model_gives_up_when_kie_ai_says_to_investigate() -> None:
+    too_long = {
+        spec.id: spec.deadline
+        for spec in kieframe.models()
+        if spec.deadline > KIE_INVESTIGATE_AFTER
+    }
+    assert not too_long, too_long
+
+
 @pytest.mark.parametrize("returned", ["spec", None, 5])
 def test_a_hook_returning_no_list_is_told_to_return_one(returned: str | int | None) -> None:
     class Alone:

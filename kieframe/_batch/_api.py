@@ -54,6 +54,7 @@ def run(
     batch: str | None = None,
     lease: float = 30.0,
     db_outage_timeout: float = 180.0,
+    maintenance_timeout: float = 900.0,
 ) -> BatchResult:
     """Run (or resume) a batch, blocking; the options are those of :func:`run_async`."""
     return asyncio.run(
@@ -66,6 +67,7 @@ def run(
             confirm=confirm, on_preview=on_preview, on_progress=on_progress,
             progress_every=progress_every, concurrency=concurrency, upload_cache=upload_cache,
             batch=batch, lease=lease, db_outage_timeout=db_outage_timeout,
+            maintenance_timeout=maintenance_timeout,
         )
     )  # fmt: skip
 

@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING
 from ._records import LineStatus
 
 if TYPE_CHECKING:
-    from ._records import LineInput
+    from ._records import LineError, LineInput
 
 __all__ = ["IN_FLIGHT", "UNSENT", "Intake", "Known", "Placed", "plan_intake"]
 
 #: A line in these states may have made a task that is not settled: its input is never replaced.
 IN_FLIGHT = frozenset({LineStatus.SENDING, LineStatus.UNCERTAIN, LineStatus.ACCEPTED})
 #: A line in these states was never sent: each reading of the file judges it again (a line
-#: invalid only for want of a callback URL, or a local file since found, is sent again).
+#: invalid only for want of a callback URL, or a local file since found, is sent again; a line
+#: still invalid, but for another reason, says the new one).
 UNSENT = frozenset({LineStatus.PENDING, LineStatus.INVALID})
 
 
@@ -32,6 +33,8 @@ class Known:
     status: LineStatus
     seq: int
     line: int
+    #: Why the line is ``invalid`` (None for the other states, or when the store did not say).
+    error: LineError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +60,9 @@ def plan_intake(known: Mapping[str, Known], lines: Sequence[LineInput], *, repla
     """What recording ``lines`` (in file order, ids unique) in a batch holding ``known`` does.
 
     A new line is inserted; a known line with the same input only takes its new place, unless it
-    was never sent (:data:`UNSENT`) and this reading judges it otherwise: then it starts again,
-    pending or invalid as it now reads; a known line whose input changed is reported in
+    was never sent (:data:`UNSENT`) and this reading judges it otherwise (another status, or
+    invalid for another reason): then it starts again, pending or invalid as it now reads (with
+    the new reason); a known line whose input changed is reported in
     ``changed``, unless ``replace`` and it is not in flight (:data:`IN_FLIGHT`): then it starts
     again with its new input (and is paid again).
     """
@@ -71,7 +75,7 @@ def plan_intake(known: Mapping[str, Known], lines: Sequence[LineInput], *, repla
         old = known.get(line.id)
         if old is None:
             inserts.append(Placed(seq, line, status))
-        elif old.digest == line.digest and old.status in UNSENT and old.status != status:
+        elif old.digest == line.digest and old.status in UNSENT and _judged_again(old, line):
             resets.append(Placed(seq, line, status))
         elif old.digest == line.digest:
             if (old.seq, old.line) != (seq, line.line):
@@ -83,3 +87,10 @@ def plan_intake(known: Mapping[str, Known], lines: Sequence[LineInput], *, repla
     return Intake(
         inserts=tuple(inserts), resets=tuple(resets), moves=tuple(moves), changed=tuple(changed)
     )
+
+
+def _judged_again(old: Known, line: LineInput) -> bool:
+    """Whether this reading of a never-sent line differs from the last: its status or its error."""
+    if line.error is None:
+        return old.status != LineStatus.PENDING
+    return old.status != LineStatus.INVALID or old.error != line.error

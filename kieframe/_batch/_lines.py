@@ -9,20 +9,22 @@ local file, relative to the input file's folder, uploaded when the line is sent.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._errors import LineProblem
 from .._fields import media_limits
 from .._files._local import stage_input
 from .._registry import Registry
 from .._spec import ModelSpec
 from .._text_values import is_url, parse_value
-from ..errors import InputValidationError, KieError, UnknownModelError
+from ..errors import BatchInvalid, InputValidationError, UnknownModelError
 from ._records import LineError, LineInput
 
 __all__ = ["BatchInvalid", "LineProblem", "read_lines", "submit_input"]
@@ -32,33 +34,6 @@ _CALLBACK_REQUIRED = (
     "the model requires a callback URL, and this run has none: give one with --callback-url"
     " or --listen (callback_url= in Python); a later run with one sends the line"
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LineProblem:
-    """One thing wrong with one input line (``line`` counts from 1, the CSV header aside)."""
-
-    line: int
-    id: str | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" + (f" (id {self.id})" if self.id is not None else "")
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
-
-
-class BatchInvalid(KieError, ValueError):
-    """Some input lines are invalid; nothing was sent. ``problems`` lists every one."""
-
-    def __init__(self, problems: Iterable[LineProblem]) -> None:
-        self.problems = tuple(problems)
-        lines = {problem.line for problem in self.problems}
-        head = f"{len(lines)} invalid input line{'s' if len(lines) != 1 else ''}"
-        body = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(f"{head} (nothing was sent; --skip-invalid sends the others):\n{body}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,17 +144,45 @@ def submit_input(spec: ModelSpec[Any], data: Mapping[str, Any]) -> dict[str, Any
     }  # fmt: skip
 
 
+@contextlib.contextmanager
+def _utf8(path: Path) -> Iterator[None]:
+    """Turn a decoding error while reading ``path`` into :class:`BatchInvalid` (no guessing)."""
+    try:
+        yield
+    except UnicodeDecodeError as error:
+        raise _not_utf8(path, error) from None
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> BatchInvalid:
+    """Where ``path`` first stops being UTF-8: its line, byte offset and byte."""
+    data = path.read_bytes()  # only on this error: the stream's offsets are a chunk's
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as whole:
+        error = whole
+    start = error.start
+    line = data.count(b"\n", 0, start) + 1
+    bad = error.object[start : start + 1].hex()
+    excel = ' (in Excel: Save As, "CSV UTF-8")' if path.suffix.lower() == ".csv" else ""
+    message = (
+        f"{path} is not UTF-8: byte 0x{bad} at byte offset {start} ({error.reason}); save it"
+        f" as UTF-8{excel}: kieframe does not guess encodings"
+    )
+    problem = LineProblem(line=line, id=None, field=None, message=message)
+    return BatchInvalid([problem], unreadable=True)
+
+
 def _read_jsonl(path: Path) -> Iterator[_Raw]:
-    with path.open(encoding="utf-8-sig") as handle:  # -sig: a BOM (Excel, Notepad) is no data
+    # -sig: a BOM (Excel, Notepad) is no data
+    with _utf8(path), path.open(encoding="utf-8-sig") as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
             try:
                 item = json.loads(text)
-            except ValueError as error:
-                yield _Raw(
-                    line=number, id=None, model=None, input=None, problem=f"not JSON: {error}"
-                )
+            except (ValueError, RecursionError) as error:
+                why = "nested too deeply" if isinstance(error, RecursionError) else error
+                yield _Raw(line=number, id=None, model=None, input=None, problem=f"not JSON: {why}")
                 continue
             yield _jsonl_line(number, item)
 
@@ -215,13 +218,14 @@ def _read_csv(path: Path, model: str | None) -> Iterator[_Raw]:
     A row's default id stays its row number (1 for the first row under the header): ids were
     that before rows were numbered by file line, and a resumed batch must find its lines.
     """
-    with path.open(encoding="utf-8-sig", newline="") as handle:  # Excel's "CSV UTF-8" has a BOM
+    # Excel's "CSV UTF-8" has a BOM; its plain "CSV" is cp1252, refused (see _not_utf8)
+    with _utf8(path), path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
-        header = next(reader, [])
+        header = _next_row(reader, path) or []
         row_number = 0
         while True:
             start = reader.line_num + 1
-            row = next(reader, None)
+            row = _next_row(reader, path)
             if row is None:
                 return
             if not row:  # a blank line
@@ -248,3 +252,13 @@ def _read_csv(path: Path, model: str | None) -> Iterator[_Raw]:
                 cells=cells,
                 default_id=str(row_number),
             )
+
+
+def _next_row(reader: Any, path: Path) -> list[str] | None:
+    """The reader's next row (None at the end); a file it cannot read is :class:`BatchInvalid`."""
+    try:
+        return next(reader, None)
+    except csv.Error as error:  # a cell past the csv module's field size limit
+        message = f"{path} cannot be read as CSV: {error}"
+        problem = LineProblem(line=reader.line_num, id=None, field=None, message=message)
+        raise BatchInvalid([problem], unreadable=True) from None

@@ -14,7 +14,7 @@ import msgspec
 from ..lifecycle import RateLimits
 from ._plan import create_rate
 from ._records import BatchStatus, LineRecord, LineStatus, Reconcile
-from ._store import BatchStore, StoredLine
+from ._store import BatchStore, StoredLine, each_line
 
 __all__ = ["MANIFEST", "SUMMARY", "reconcile_list", "records", "snapshot", "write_manifest"]
 
@@ -46,7 +46,7 @@ def record(line: StoredLine) -> LineRecord:
 
 def records(store: BatchStore) -> list[LineRecord]:
     """Every line's record, in input order."""
-    return [record(line) for line in store.lines()]
+    return each_line(store, record)
 
 
 def reconcile_list(store: BatchStore) -> list[Reconcile]:

@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .._plural import counted, noun_for
 from ..lifecycle import PollPlan, RateLimits
 from ._lines import LineProblem
 from ._records import Reconcile
@@ -149,23 +150,31 @@ class Preview:
     def describe(self) -> list[str]:
         """The preview as lines of text for people."""
         counts = [f"{count} {status}" for status, count in sorted(self.counts.items())]
-        out = [", ".join([f"{self.total} lines: {self.to_send} to send", *counts])]
+        out = [", ".join([f"{counted(self.total, 'line')}: {self.to_send} to send", *counts])]
         if self.problems:
-            out.append(f"{len(self.problems)} problems in invalid lines (they are skipped)")
-        balance = "unknown" if self.balance is None else f"{self.balance} credits"
+            lines = len({problem.line for problem in self.problems})
+            out.append(
+                f"{counted(len(self.problems), 'problem')} in"
+                f" {counted(lines, 'invalid line')} (skipped)"
+            )
+        balance = (
+            "unknown"
+            if self.balance is None
+            else f"{self.balance} {noun_for(self.balance, 'credit')}"
+        )
         out.append(
             f"balance: {balance}; cost per task: not published by kie.ai for every model "
             f"(see the model's pricing); credits used by this batch so far: {self.credits_so_far:g}"
         )
         out.append(
-            f"time floor: {_duration(self.floor_seconds)} for {self.to_send} creates at "
+            f"time floor: {_duration(self.floor_seconds)} for {counted(self.to_send, 'create')} at "
             f"{self.create_rate * 60:.0f} per minute (kie.ai allows {KIE_CREATES} per "
             f"{KIE_CREATE_WINDOW:g} s)"
         )
         these = (
             ""
             if self.reads_for_lines is None
-            else f" (these {self.to_send} lines alone: {self.reads_for_lines:.1f} reads/s)"
+            else f" ({_these(self.to_send)} alone: {self.reads_for_lines:.1f} reads/s)"
         )
         out.append(
             f"waiting {_WAITING[self.mode]}: polling at the full create rate needs "
@@ -173,8 +182,13 @@ class Preview:
         )
         out += list(self.notes)
         if self.reconcile:
-            out.append(f"{len(self.reconcile)} creates to reconcile (never resent automatically)")
+            creates = counted(len(self.reconcile), "create")
+            out.append(f"{creates} to reconcile (never resent automatically)")
         return out
+
+
+def _these(count: int) -> str:
+    return "this line" if count == 1 else f"these {count} lines"
 
 
 #: How the preview says each wait mode.

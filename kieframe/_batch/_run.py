@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 
 from .._arguments import check_path_or
 from .._client import AsyncClient, Client
+from .._plural import counted
 from .._registry import Registry, default_registry
 from ..callbacks import CallbackHub, CallbackReceiver, CallbackServer
-from ..errors import KieError
+from ..errors import BatchCancelled
 from ..lifecycle import PollPlan, RateLimits
 from ._journal import LineJournal
 from ._manifest import reconcile_list, records, snapshot, write_manifest
@@ -30,7 +31,7 @@ from ._plan import Preview
 from ._records import BatchStatus, LineRecord, Reconcile
 from ._runner import RETRY, Options, RetryClass, Runner
 from ._settle import settle_handler
-from ._store import BatchStore, SQLiteBatchStore
+from ._store import STATE_FILE, BatchStore, DryRunStore, SQLiteBatchStore
 
 if TYPE_CHECKING:
     from .._postgres._batch import PostgresBatchStore
@@ -47,13 +48,7 @@ __all__ = [
 
 logger = logging.getLogger("kieframe")
 
-#: The state file's name in the output folder.
-STATE_FILE = "batch.sqlite3"
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-class BatchCancelled(KieError):
-    """The batch was not confirmed, so nothing was paid."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,7 +75,7 @@ class BatchResult:
     def notes(self) -> list[str]:
         """What people should know of the run beyond its counts (lines not retried), in words."""
         return [
-            f"{count} {name.replace('_', ' ')} {'line' if count == 1 else 'lines'} not retried:"
+            f"{counted(count, name.replace('_', ' ') + ' line')} not retried:"
             f" another worker's lease on {'it' if count == 1 else 'them'} has not lapsed (it is"
             " running, or it stopped less than its lease ago); run again with the same retry"
             " once that lease has lapsed"
@@ -119,6 +114,7 @@ async def run_async(
     batch: str | None = None,
     lease: float = 30.0,
     db_outage_timeout: float = 180.0,
+    maintenance_timeout: float = 900.0,
 ) -> BatchResult:
     """Run (or resume) the batch in ``source`` (``.jsonl`` or ``.csv``) into the folder ``out``.
 
@@ -126,8 +122,10 @@ async def run_async(
     (``skip_invalid`` records them as ``invalid`` and runs the others). A line id already in the
     batch with another input raises :class:`BatchConflict` unless ``replace``. Then the balance
     is read and a :class:`Preview` (time floor from the create budget, wait mode, balance) goes
-    to ``on_preview``; ``dry_run`` stops there; ``confirm(preview)`` returning False raises
-    :class:`BatchCancelled` before anything is paid.
+    to ``on_preview``; ``dry_run`` stops there, having written nothing (it reads the batch's
+    state, adds the lines to a copy in memory, and serves no callbacks: the preview, and the
+    result's records, are what the run would start from); ``confirm(preview)`` returning False
+    raises :class:`BatchCancelled` before anything is paid.
 
     The client options (``api_key``, ``base_url``, ``upload_base_url``, ``registry``, ``poll``,
     ``rate_limits``, ``upload_cache``) are those of :class:`~kieframe.AsyncClient`; the upload
@@ -141,7 +139,11 @@ async def run_async(
     follow (``Preview.in_flight``). ``retry`` names classes of lines to send (or download)
     again: ``"failed"`` (pays again), ``"rejected"``, ``"download_failed"``. ``on_progress``
     gets a :class:`BatchStatus` every ``progress_every`` seconds; up to ``concurrency`` creates
-    are in flight at once.
+    are in flight at once. A create kie.ai refuses because it is under maintenance (455:
+    nothing was paid) puts its line back in the queue, and creates pause (``Retry-After``, else
+    the create window, doubled each time up to a minute); once kie.ai has refused them for
+    ``maintenance_timeout`` seconds the batch stops sending, as when credits run out, and
+    leaves the lines ``pending`` for the next run.
 
     ``state`` is where the batch's state lives: a SQLite file (default ``out/batch.sqlite3``;
     one runner at a time), a ``postgresql://`` URL (the batch ``batch``, by default named
@@ -162,21 +164,30 @@ async def run_async(
         raise ValueError("lease must be positive")
     if db_outage_timeout < 0:
         raise ValueError("db_outage_timeout cannot be negative")
+    if maintenance_timeout < 0:
+        raise ValueError("maintenance_timeout cannot be negative")
     check_path_or("state", state, BatchStore, "a database URL or a kieframe.batch.BatchStore")
     folder = Path(out)
-    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    if not dry_run:  # a dry run writes nothing, not even the output folder
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     registry = registry or default_registry()
     limits = rate_limits or RateLimits()
     wake = threading.Event()  # the runner's: lines may have come its way
     async with contextlib.AsyncExitStack() as stack:
         database = database_url(state)
-        if isinstance(state, BatchStore):  # the caller's: the caller closes it
+        store: BatchStore
+        if dry_run:  # the state read into memory: the run's preview, nothing written
+            store = stack.enter_context(_dry_store(state, folder, batch, db_outage_timeout))
+        elif isinstance(state, BatchStore):  # the caller's: the caller closes it
             store = state
         else:
             store = _open_store(state, folder, batch, db_outage_timeout)
             stack.callback(store.close)
         receiver = None
-        if listen is not None or callback_url is not None:
+        if dry_run and (listen is not None or callback_url is not None):
+            host, port = listen or _listen_default(callback_url)  # served by the run, not this
+            callback_url = callback_url or f"http://{host}:{port}/kieframe"
+        elif listen is not None or callback_url is not None:
             reader = stack.enter_context(
                 Client(api_key, base_url=base_url, upload_base_url=upload_base_url,
                        registry=registry, rate_limits=limits, database_url=database)
@@ -211,10 +222,12 @@ async def run_async(
             callback_url=callback_url, skip_invalid=skip_invalid, replace=replace, retry=retry,
             dry_run=dry_run, on_progress=on_progress,
             progress_every=progress_every, concurrency=concurrency,
-            settle_timeout=settle_timeout, lease=lease,
+            settle_timeout=settle_timeout, lease=lease, maintenance_timeout=maintenance_timeout,
         )  # fmt: skip
         runner = Runner(store=store, client=client, options=options, wake=wake)
-        await asyncio.to_thread(stack.enter_context, _heartbeat(store, runner.owner, lease, wake))
+        if not dry_run:
+            beat = _heartbeat(store, runner.owner, lease, wake)
+            await asyncio.to_thread(stack.enter_context, beat)
         preview = await runner.preview(source)
         if on_preview is not None:
             on_preview(preview)
@@ -286,6 +299,37 @@ def _open_store(
         store.close()
         raise
     return store
+
+
+@contextlib.contextmanager
+def _dry_store(
+    state: str | os.PathLike[str] | BatchStore | None,
+    folder: Path,
+    batch: str | None,
+    outage: float,
+) -> Iterator[DryRunStore]:
+    """A dry run's store: the batch's state (if it has any yet) copied into memory.
+
+    The state is only read: a SQLite file opened read-only (no run lock: a dry run may look at
+    a batch another process is running), a database's batch not made if it does not exist.
+    """
+    with contextlib.ExitStack() as stack:
+        source: BatchStore | None = None
+        url = database_url(state)
+        if isinstance(state, BatchStore):  # the caller's: the caller closes it
+            source = state
+        elif url is not None:
+            with contextlib.suppress(LookupError):  # no such batch yet: a new one
+                source = open_postgres(url, batch_name(folder, batch), create=False,
+                                       outage_timeout=outage)  # fmt: skip
+                stack.callback(source.close)
+        else:
+            path = Path(state) if state is not None else folder / STATE_FILE
+            if path.is_file():
+                source = SQLiteBatchStore(path, readonly=True)
+                stack.callback(source.close)
+        store = stack.enter_context(contextlib.closing(DryRunStore(source)))
+        yield store
 
 
 def open_postgres(

@@ -25,16 +25,19 @@ from typing import Any
 
 from .._client import AsyncClient
 from .._files._names import safe_component
+from .._plural import counted
 from .._records import Task, TaskRecord
 from .._registry import Registry
 from ..errors import (
     AuthenticationError,
+    BatchConflict,
     DatabaseUnavailable,
     DownloadError,
     InputValidationError,
     InsufficientCreditsError,
     KieError,
     RateLimitError,
+    ServerError,
     SubmissionUncertain,
     TaskFailed,
     WaitTimeout,
@@ -46,7 +49,7 @@ from ._manifest import reconcile_list, snapshot
 from ._plan import Preview, WaitMode, rates
 from ._records import BatchStatus, FileEntry, LineError, LineStatus
 from ._settle import submission_url
-from ._store import BatchStore, StaleTransition, StoredLine
+from ._store import BatchStore, StaleTransition, StoredLine, each_line
 
 __all__ = ["RETRY", "BatchConflict", "Options", "RetryClass", "Runner"]
 
@@ -55,25 +58,14 @@ logger = logging.getLogger("kieframe")
 _PARTS = ".parts"
 _LEASE = 600.0  # a claim covers uploads only: generous, as it is never held across a send
 
+_MAINTENANCE_PAUSE_MAX = 60.0  # the longest pause between creates refused for maintenance
+
 RetryClass = str  # "failed", "rejected", "download_failed"
 RETRY = {
     "failed": (LineStatus.FAILED, LineStatus.PENDING),
     "rejected": (LineStatus.REJECTED, LineStatus.PENDING),
     "download_failed": (LineStatus.DOWNLOAD_FAILED, LineStatus.DOWNLOADING),
 }
-
-
-class BatchConflict(KieError, ValueError):
-    """Lines already in the batch came back with a different input; ``ids`` names them."""
-
-    def __init__(self, ids: Collection[str]) -> None:
-        self.ids = tuple(ids)
-        shown = ", ".join(self.ids[:10]) + (" ..." if len(self.ids) > 10 else "")
-        super().__init__(
-            f"{len(self.ids)} line ids are already in the batch with a different input ({shown});"
-            " use another --out/--state, or --replace to send the new inputs (lines in flight"
-            " are never replaced)"
-        )
 
 
 @dataclass(slots=True, kw_only=True)
@@ -93,6 +85,7 @@ class Options:
     concurrency: int
     settle_timeout: float | None
     lease: float
+    maintenance_timeout: float = 900.0
 
 
 @dataclass(slots=True)
@@ -109,6 +102,8 @@ class Runner:
     wake: threading.Event = field(default_factory=threading.Event)  # look for lines to follow
     stop_reason: str | None = None
     paused_until: float = 0.0
+    maintenance_since: float | None = None  # when kie.ai began refusing creates (455)
+    maintenance_pause: float = 0.0  # the last pause it made, doubled at each new refusal
     in_flight: int | None = None  # the most lines sent or polled at once (paced), else no cap
 
     # -- before paying --------------------------------------------------------------------
@@ -125,6 +120,7 @@ class Runner:
         if problems and not options.skip_invalid:
             raise BatchInvalid(problems)
         changed = await asyncio.to_thread(self.store.add_lines, lines, replace=options.replace)
+        del lines  # recorded: a big file's lines are not held through the preview
         if changed:
             raise BatchConflict(changed)
         if not options.dry_run:
@@ -158,10 +154,10 @@ class Runner:
                 to_send += counts[source.value] - held
             if held:
                 notes.append(
-                    f"{held} {source.value} line{'s' if held != 1 else ''} left out of the"
+                    f"{counted(held, f'{source.value} line')} left out of the"
                     " retry: another worker's live lease holds them"
                 )
-        models = sorted({line.model for line in self.store.lines() if line.model})
+        models = sorted({model for model in each_line(self.store, _model) if model})
         typical = max(
             (self._typical(model) for model in models),
             default=120.0,
@@ -391,6 +387,7 @@ class Runner:
             return
         finally:
             slots.release()
+        self.maintenance_since = None  # kie.ai takes creates again
         stored = None
         with _database_lost(line.id, task.task_id):
             stored = await asyncio.to_thread(self._accepted, claim, task.task_id)
@@ -460,9 +457,40 @@ class Runner:
             self.paused_until = max(self.paused_until, time.monotonic() + wait)
             self._move(claim, LineStatus.SENDING, LineStatus.PENDING, error=None, sent_at=None)
             return
+        if isinstance(error, ServerError):  # a sent create's only ServerError is a refusal
+            self._maintenance(error)  # (455): not paid, sent again once kie.ai is back
+            self._move(claim, LineStatus.SENDING, LineStatus.PENDING, error=None, sent_at=None)
+            return
         if isinstance(error, InsufficientCreditsError | AuthenticationError):
             self.stop_reason = str(error)
         self._move(claim, LineStatus.SENDING, LineStatus.REJECTED, error=detail)
+
+    def _maintenance(self, error: ServerError) -> None:
+        """Pause creates after a refusal for maintenance; stop sending once it lasts too long.
+
+        The pause is kie.ai's ``Retry-After``, else the create window, doubled at each refusal
+        answered after the last pause ended (creates in flight together count once), up to a
+        minute. Past ``maintenance_timeout`` seconds of refusals, no create is sent any more:
+        the lines wait, ``pending``, for the next run.
+        """
+        now = time.monotonic()
+        if self.maintenance_since is None:
+            self.maintenance_since, self.maintenance_pause = now, 0.0
+        lasted = now - self.maintenance_since
+        if lasted >= self.options.maintenance_timeout:
+            self.stop_reason = (
+                f"kie.ai is under maintenance (it has refused creates for {lasted:.0f} s: {error});"
+                " the lines not sent are left pending: run the batch again once it is over"
+            )
+            return
+        if now >= self.paused_until:  # a new refusal, not one more of the same round
+            window = self.options.limits.create_window
+            self.maintenance_pause = min(
+                max(window, self.maintenance_pause * 2), max(window, _MAINTENANCE_PAUSE_MAX)
+            )
+        wait = error.retry_after or self.maintenance_pause
+        logger.warning("kie.ai refused a create (%s); sending again in %.1f s", error, wait)
+        self.paused_until = max(self.paused_until, now + wait)
 
     def _move(
         self,
@@ -640,6 +668,10 @@ def _error(error: KieError, *, code: str | None = None) -> LineError:
     return LineError(
         type=type(error).__name__, code=None if found is None else str(found), message=message
     )
+
+
+def _model(line: StoredLine) -> str | None:
+    return line.model
 
 
 def _plain_error(error: Exception) -> LineError:

@@ -19,14 +19,14 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
-from ..errors import KieError
+from ..errors import BatchBusy, StaleTransition
 from ._intake import Known, plan_intake
 from ._records import FileEntry, LineError, LineInput, LineStatus
 
@@ -34,22 +34,22 @@ __all__ = [
     "CUT_OFF",
     "RETRIABLE",
     "SETTABLE",
+    "STATE_FILE",
     "BatchBusy",
     "BatchStore",
+    "DryRunStore",
     "SQLiteBatchStore",
     "StaleTransition",
     "StoredLine",
+    "each_line",
     "encode_value",
     "fail_fast",
     "failing_fast",
     "line_columns",
     "retriable",
+    "stored_error",
     "stored_line",
 ]
-
-
-class StaleTransition(KieError):
-    """A line was not where a transition expected it (another runner or a person moved it)."""
 
 
 _failing_fast: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -76,6 +76,9 @@ def failing_fast() -> bool:
     return _failing_fast.get()
 
 
+#: The state file's name in the output folder.
+STATE_FILE = "batch.sqlite3"
+
 #: The final states a retry (:meth:`BatchStore.requeue`) may move lines out of.
 RETRIABLE = frozenset({LineStatus.FAILED, LineStatus.REJECTED, LineStatus.DOWNLOAD_FAILED})
 
@@ -87,10 +90,6 @@ def retriable(statuses: Iterable[LineStatus]) -> list[str]:
     if wrong:
         raise ValueError(f"only lines in a final failed state can be retried, not {sorted(wrong)}")
     return [status.value for status in wanted]
-
-
-class BatchBusy(KieError):
-    """Another process is running this batch."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -270,6 +269,11 @@ CUT_OFF = LineError(
 )
 
 
+def stored_error(text: str | None) -> LineError | None:
+    """A line's ``error`` column (JSON text) as a :class:`LineError`; None when empty."""
+    return _ERROR.decode(text) if text else None
+
+
 def encode_value(name: str, value: Any) -> Any:
     """A settable column's value as stored (JSON text for structured ones)."""
     if value is None or name in _RAW:
@@ -292,7 +296,8 @@ class SQLiteBatchStore:
             uri = f"{self.path.resolve().as_uri()}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if str(path) != _MEMORY:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         # Transitions that concern money (sending, accepted, uncertain) wait for the disk: a
@@ -325,7 +330,11 @@ class SQLiteBatchStore:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
-            raise BatchBusy(f"another process is running the batch in {self.path}") from None
+            where = self.path.parent if self.path.name == STATE_FILE else self.path
+            raise BatchBusy(
+                f"another process is running the batch in {self.path}; let it finish (or stop"
+                f" it), and follow it meanwhile with: kieframe batch status {where}"
+            ) from None
         self._run_lock = handle
 
     def close(self) -> None:
@@ -357,15 +366,15 @@ class SQLiteBatchStore:
         now = time.time()
         with self._transaction() as cursor:
             known = {
-                row[0]: Known(row[1], LineStatus(row[2]), row[3], row[4])
-                for row in cursor.execute("SELECT id, digest, status, seq, line FROM lines")
+                row[0]: Known(row[1], LineStatus(row[2]), row[3], row[4], stored_error(row[5]))
+                for row in cursor.execute("SELECT id, digest, status, seq, line, error FROM lines")
             }
             intake = plan_intake(known, lines, replace=replace)
             cursor.executemany(
                 "INSERT INTO lines (id, seq, line, model, input, digest, error, status,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(p.line.id, p.seq, *line_columns(p.line), p.status.value, now)
-                 for p in intake.inserts],
+                ((p.line.id, p.seq, *line_columns(p.line), p.status.value, now)
+                 for p in intake.inserts),  # one row at a time: a big file's rows are not held
             )  # fmt: skip
             cursor.executemany(
                 "UPDATE lines SET seq = ?, line = ? WHERE id = ?",
@@ -376,8 +385,8 @@ class SQLiteBatchStore:
                 " error = ?, status = ?, updated_at = ?, owner = NULL, task_id = NULL,"
                 " callback_url = NULL, sent_input = NULL, sent_at = NULL, finished_at = NULL,"
                 " files = NULL, credits = NULL, bytes = NULL WHERE id = ?",
-                [(p.seq, *line_columns(p.line), p.status.value, now, p.line.id)
-                 for p in intake.resets],
+                ((p.seq, *line_columns(p.line), p.status.value, now, p.line.id)
+                 for p in intake.resets),
             )  # fmt: skip
         return list(intake.changed)
 
@@ -515,6 +524,16 @@ class SQLiteBatchStore:
             rows = self._db.execute(sql + " ORDER BY seq", args).fetchall()
         return [stored_line(row) for row in rows]
 
+    def each_line(self, read: Callable[[StoredLine], _T]) -> list[_T]:
+        """``read`` of every line, in input order, without holding every line at once.
+
+        The lines are read one at a time from the database (``read`` must not use the store):
+        a big batch's records take what they take, not that and every line's input besides.
+        """
+        sql = f"SELECT {_COLUMNS} FROM lines ORDER BY seq"  # noqa: S608 - our columns
+        with self._lock:
+            return [read(stored_line(row)) for row in self._db.execute(sql)]
+
     def counts(self) -> dict[str, int]:
         """How many lines are in each status."""
         with self._lock:
@@ -528,6 +547,59 @@ class SQLiteBatchStore:
                 "SELECT SUM(sent_at >= ?), SUM(bytes), SUM(credits) FROM lines", (since,)
             ).fetchone()
         return int(sent or 0), int(size or 0), float(credits or 0.0)
+
+
+class DryRunStore(SQLiteBatchStore):
+    """A copy in memory of a batch's state (``source``; None: a new batch), for a dry run.
+
+    The dry run adds its lines here as a run would to ``source``: it previews what the run
+    would find and do, and nothing of it is written anywhere. Which lines a live worker holds
+    is asked of ``source``, which the caller keeps open meanwhile (and closes).
+    """
+
+    def __init__(self, source: BatchStore | None) -> None:
+        super().__init__(_MEMORY)
+        self._source = source
+        if isinstance(source, SQLiteBatchStore):
+            with source._lock:
+                source._db.backup(self._db)  # page by page: the file's exact state
+        elif source is not None:
+            self._copy(source)
+
+    def __repr__(self) -> str:
+        return f"<DryRunStore of {self._source!r}>"
+
+    def _copy(self, source: BatchStore) -> None:
+        rows = [
+            (line.id, line.seq, line.line, line.model, json.dumps(dict(line.input), default=str),
+             line.digest, line.status.value, line.owner, line.task_id, line.callback_url,
+             encode_value("sent_input", line.sent_input), line.sent_at, line.finished_at,
+             line.updated_at or 0.0, encode_value("files", line.files or None),
+             encode_value("error", line.error), line.credits,
+             sum(entry.bytes for entry in line.files) if line.files else None)
+            for line in source.lines()
+        ]  # fmt: skip
+        with self._transaction() as cursor:
+            cursor.execute("UPDATE meta SET value = ? WHERE key = 'batch_id'", (source.batch_id,))
+            cursor.executemany(
+                f"INSERT INTO lines ({_COLUMNS}, bytes) VALUES ({', '.join('?' * 18)})",  # noqa: S608
+                rows,
+            )
+
+    def held_from_retry(self, status: LineStatus) -> int:
+        """What the source says: its live workers' lines are left out of a retry."""
+        return 0 if self._source is None else self._source.held_from_retry(status)
+
+
+_MEMORY = ":memory:"
+_T = TypeVar("_T")
+
+
+def each_line(store: BatchStore, read: Callable[[StoredLine], _T]) -> list[_T]:
+    """``read`` of every line of ``store``, in input order (one at a time from SQLite)."""
+    if isinstance(store, SQLiteBatchStore):
+        return store.each_line(read)
+    return [read(line) for line in store.lines()]
 
 
 def line_columns(line: LineInput) -> tuple[Any, ...]:
@@ -560,7 +632,7 @@ def stored_line(row: Sequence[Any]) -> StoredLine:
         finished_at=finished_at,
         updated_at=updated_at,
         files=_FILES.decode(files) if files else (),
-        error=_ERROR.decode(error) if error else None,
+        error=stored_error(error),
         credits=credits,
     )
 

@@ -361,6 +361,16 @@ class CallbackReceiver:
         with self._lock:
             token = self._tokens.pop(key, None)
         record, confirmed = claimed, not self.reread
+        if not self.reread and not claimed.finished:  # a body that says the task still runs
+            self._forget(key)
+            self._count("unconfirmed")
+            logger.warning(
+                "callback for task %s says %s, not finished: not handled; its waits read again",
+                claimed.task_id,
+                claimed.state,
+            )
+            await self.hub.deliver_async(claimed, confirmed=False)
+            return
         if self.reread and self._client is not None:
             try:
                 record = await _reread(self._client, claimed.task_id, self._pauses)

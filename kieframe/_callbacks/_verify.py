@@ -93,6 +93,36 @@ def _task_id(body: Mapping[str, Any], data: Mapping[str, Any]) -> str:
     raise CallbackMalformedError("the callback names no task (no taskId in it or its data)")
 
 
+def _stated(body: Mapping[str, Any], data: dict[str, Any], task_id: str) -> dict[str, Any]:
+    """``data`` with the state the callback's top-level code says, when ``data.state`` is missing.
+
+    kie.ai calls back with code 501 when the task failed (its failCode and failMsg, if the body
+    lacks them, are that code and the body's msg), and with code 200 when it succeeded: a success
+    only if the body carries its result. Anything else tells no state: refused (400), so that
+    kie.ai sends it again, and the task's waits read its record meanwhile.
+    """
+    code = body.get("code")
+    number = int(code) if isinstance(code, str) and code.strip().isdigit() else code
+    message = body.get("msg") or body.get("message")
+    if number == 501:
+        return {
+            **data,
+            "state": "fail",
+            "failCode": data.get("failCode") or "501",
+            "failMsg": data.get("failMsg") or message,
+        }
+    if number == 200:
+        stated = {**data, "state": "success"}
+        shown = parse_record({**stated, "taskId": task_id})
+        if shown.result_urls or shown.result_object is not None:
+            return stated
+    raise CallbackMalformedError(
+        f"the callback says no state for task {task_id} (no data.state), and its code {code!r}"
+        f"{' without a result' if number == 200 else ''} does not tell one",
+        task_id=task_id,
+    )
+
+
 @dataclass(slots=True)
 class _Once:
     """True the first time it is called, False after (thread-safe)."""
@@ -142,6 +172,8 @@ class Verifier:
                 "accepting unsigned kie.ai callbacks: no webhook HMAC key is configured, so "
                 "anyone who can reach the receiver can post one (pass hmac_key=...)"
             )
+        if data.get("state") in (None, ""):
+            data = _stated(decoded, data, task_id)
         return parse_record({**data, "taskId": task_id})
 
     def _check_signature(self, headers: Mapping[str, str], task_id: str, now: float | None) -> None:

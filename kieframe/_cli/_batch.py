@@ -12,6 +12,7 @@ import click
 import msgspec
 
 from .. import batch as kb
+from .._plural import counted, noun_for
 from ..errors import KieError
 from ..lifecycle import PollPlan
 from ._commands import _connection, _err, _json_option, _out, _State
@@ -22,7 +23,7 @@ from ._connect import (
     client_settings,
     connection_options,
 )
-from ._exit import ExitCode
+from ._exit import ExitCode, exit_code_for
 
 __all__ = ["batch"]
 
@@ -34,7 +35,8 @@ def _status_line(status: kb.BatchStatus) -> str:
     eta = "" if status.eta_seconds is None else f" · ETA {status.eta_seconds / 60:.1f} min"
     return (
         f"{counts} · {status.creates_per_minute}/{status.create_budget} creates/min{eta}"
-        f" · {status.bytes_downloaded / 1e6:.1f} MB · {status.credits:g} credits"
+        f" · {status.bytes_downloaded / 1e6:.1f} MB"
+        f" · {status.credits:g} {noun_for(status.credits, 'credit')}"
     )
 
 
@@ -68,7 +70,8 @@ def batch() -> None:
 
     Exit codes of `batch run`: 0 every line succeeded; 5 some lines ended failed, rejected,
     invalid or download_failed; 6 some are still in progress (run again); 7 some creates are
-    uncertain (see `batch status`); 2 the input is invalid or the batch was not confirmed.
+    uncertain (see `batch status`); 2 the input is invalid or the batch was not confirmed;
+    10 another process is running the batch (with SQLite: one process at a time).
     """
 
 
@@ -96,19 +99,27 @@ def batch() -> None:
     metavar="SECONDS", help="With a database: how long a worker waits for it to come back after"
     " it went away (nothing is sent meanwhile) before it stops with exit code 9 (0: at once).",
 )  # fmt: skip
+@click.option(
+    "--maintenance-timeout", default=900.0, show_default=True, type=click.FloatRange(min=0),
+    metavar="SECONDS", help="How long creates kie.ai refuses for maintenance (455) are sent again"
+    " later before the batch stops sending and leaves the lines pending (0: at once).",
+)  # fmt: skip
 @click.option("--model", metavar="ID", help="The model of lines that name none (CSV: all).")
 @click.option("--skip-invalid", is_flag=True, help="Record invalid lines as such; run the rest.")
 @click.option("--replace", is_flag=True, help="Send lines whose input changed since the last run.")
 @click.option("--failed", is_flag=True, help="Send failed lines again (pays again).")
 @click.option("--rejected", is_flag=True, help="Send lines kie.ai rejected again.")
 @click.option("--download-failed", is_flag=True, help="Download failed downloads again.")
-@click.option("--dry-run", is_flag=True, help="Validate, show balance and time floor; pay nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Validate, show balance and time floor; pay and write nothing."
+)
 @click.option("--yes", "-y", is_flag=True, help="Pay without asking (needed without a terminal).")
 @click.option("--callback-url", metavar="URL", help="kie.ai's public route to this receiver.")
 @click.option("--listen", metavar="HOST:PORT", help="Serve callbacks here [default: loopback].")
 @click.option(
     "--hmac-key", metavar="KEY", envvar="KIE_WEBHOOK_HMAC_KEY",
-    help="Verify callback signatures with this webhook HMAC key [env KIE_WEBHOOK_HMAC_KEY].",
+    help="Verify callback signatures with this webhook HMAC key [env KIE_WEBHOOK_HMAC_KEY: "
+    "better, a command line is visible to every user in ps].",
 )  # fmt: skip
 @click.option(
     "--concurrency", default=8, show_default=True, type=click.IntRange(min=1),
@@ -188,7 +199,8 @@ def _run(state: _State, file: str, settings: dict[str, Any], options: dict[str, 
         if not sys.stdin.isatty():
             _err.print("not confirmed: pass --yes to pay without a terminal", style="red")
             return False
-        return click.confirm(f"Send {preview.to_send} creates?", default=False, err=True)
+        question = f"Send {counted(preview.to_send, 'create')}?"
+        return click.confirm(question, default=False, err=True)
 
     def progress(status: kb.BatchStatus) -> None:
         if as_json:
@@ -218,6 +230,7 @@ def _run(state: _State, file: str, settings: dict[str, Any], options: dict[str, 
             batch=options["batch_name"],
             lease=options["lease"],
             db_outage_timeout=options["db_outage_timeout"],
+            maintenance_timeout=options["maintenance_timeout"],
         )
     except (kb.BatchInvalid, kb.BatchConflict, kb.BatchCancelled) as error:
         _err.print(f"error: {error}", style="red")
@@ -227,7 +240,10 @@ def _run(state: _State, file: str, settings: dict[str, Any], options: dict[str, 
                                  "not_retried": dict(result.not_retried)}})  # fmt: skip
     else:
         _out.print(_status_line(result.status))
-        _out.print(f"manifest: {Path(options['out']) / kb.MANIFEST}")
+        if options["dry_run"]:
+            _out.print("dry run: nothing was sent or written")
+        else:
+            _out.print(f"manifest: {Path(options['out']) / kb.MANIFEST}")
     for item in result.reconcile:
         _err.print(
             f"to reconcile: line {item.line} ({item.id}) sent {item.sent_at}: {item.reason}",
@@ -329,7 +345,8 @@ def resolve_command(
     _check_database(state)
     try:
         record = kb.resolve(path, line_id, task_id=task_id, state=state, batch=batch_name)
-    except (KieError, FileNotFoundError) as error:
+    except (KieError, FileNotFoundError) as error:  # a line not uncertain, a batch running...
         _err.print(f"error: {error}", style="red")
-        raise click.exceptions.Exit(ExitCode.BAD_INPUT) from None
+        code = exit_code_for(error) if isinstance(error, KieError) else ExitCode.BAD_INPUT
+        raise click.exceptions.Exit(code) from None
     _out.print(f"line {record.id}: {record.status.value}; run the batch again to continue")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import mimetypes
+import posixpath
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -29,7 +31,13 @@ from .._client import Client
 from .._config import DEFAULT_BASE_URL
 from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
-from .._errors import AuthenticationError, KieError, SubmissionUncertain, WaitTimeout
+from .._errors import (
+    AuthenticationError,
+    KieError,
+    NotFoundError,
+    SubmissionUncertain,
+    WaitTimeout,
+)
 from .._journal import JournalEntry, JournalStatus
 from .._records import Task, TaskRecord
 from .._registry import default_registry
@@ -66,7 +74,26 @@ def _emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _hint(error: KieError) -> str | None:
+def _unseen(state: _State | None, error: KieError) -> bool:
+    """Whether ``error`` says kie.ai does not show the task this command submitted.
+
+    kie.ai accepted that task (it exists, and is paid for): not showing it yet, even past the
+    visibility grace, leaves it undecided (like a timeout), never a bad input.
+    """
+    return (
+        isinstance(error, NotFoundError)
+        and state is not None
+        and state.submitted
+        and error.task_id == state.task_id
+    )
+
+
+def _hint(error: KieError, state: _State | None) -> str | None:
+    if _unseen(state, error):
+        return (
+            f"kie.ai accepted task {error.task_id} (it is paid for) and may still show it; to"
+            f" collect it later: kieframe download {error.task_id} (kieframe journal lists it)"
+        )
     if isinstance(error, WaitTimeout):
         return f"the task keeps running; wait again with: kieframe wait {error.task_id}"
     if isinstance(error, AuthenticationError) and error.code is None:  # no key at all
@@ -80,9 +107,9 @@ def fail(ctx: click.Context, error: KieError | KeyboardInterrupt) -> NoReturn:
     if isinstance(error, KeyboardInterrupt):
         _err.print(_interrupted(state, error))
         raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
-    code = exit_code_for(error)
+    code = ExitCode.TIMED_OUT if _unseen(state, error) else exit_code_for(error)
     _err.print(f"error: {error}", style="red")
-    hint = _hint(error)
+    hint = _hint(error, state)
     if hint:
         _err.print(hint)
     if state is not None and state.json:
@@ -282,6 +309,14 @@ def _input_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Read the input object from a JSON file ('-' for stdin).",
         ),
         click.option("--callback-url", metavar="URL", help="Ask kie.ai to POST the result here."),
+        click.option(
+            "--tag-callback-url/--no-tag-callback-url",
+            default=True,
+            help="Add the create's journal token to --callback-url (?kieframe_submission=...), so "
+            "that its callback settles it if the create's answer is lost [default: tag]; "
+            "--no-tag-callback-url sends the URL as given (such a create is then settled by hand: "
+            "kieframe journal resolve).",
+        ),
     )
     for decorate in reversed(decorators):
         function = decorate(function)
@@ -352,7 +387,7 @@ def _out_option(function: Callable[..., Any]) -> Callable[..., Any]:
         default=DEFAULT_OUTPUT,
         show_default=True,
         help="Folder to save the result files in; or, for a task with one result, the file to "
-        "write (a name with an extension, such as video.mp4).",
+        "write (a name with an extension for what the model makes, such as video.mp4).",
     )(function)
 
 
@@ -361,15 +396,40 @@ def _names_a_file(out: Path) -> bool:
     return bool(out.suffix) and not out.is_dir()
 
 
+#: The extension suggested for a model's result, by what it makes.
+_SUFFIXES = {"video": ".mp4", "image": ".png", "audio": ".mp3"}
+
+
+def _kind(name: str) -> str | None:
+    """What a file name's extension says it holds (video, image, audio, text), if it says."""
+    media_type, _ = mimetypes.guess_type(name, strict=False)
+    kind = media_type.partition("/")[0] if media_type else None
+    return kind if kind in ("video", "image", "audio", "text") else None  # .bin, .json: no say
+
+
 def _check_out(out: Path, spec: ModelSpec[Any] | None = None) -> None:
     """Refuse, before anything is sent, an ``--out`` file that exists (nothing is overwritten),
-    or one file for a model that returns several."""
+    one file for a model that returns several, or a file named as another kind of media than
+    the model makes (``c.png`` for a video)."""
     if _names_a_file(out) and (out.exists() or out.is_symlink()):
         raise click.UsageError(f"--out {out} exists; kieframe overwrites nothing: name a new file")
     if _names_a_file(out) and spec is not None and spec.outputs == "many":
         raise click.UsageError(
             f"--out {out} names one file, but {spec.id} may return several: give a folder to "
             f"save them in (for example --out {out.with_suffix('')})"
+        )
+    if _names_a_file(out) and spec is not None and spec.output in _SUFFIXES:
+        _check_kind(out, spec.output, f"{spec.id} makes", _SUFFIXES[spec.output], "for example ")
+
+
+def _check_kind(out: Path, kind: str, maker: str, suffix: str, how: str) -> None:
+    """Refuse an ``--out`` file whose extension names another kind of media than ``kind``."""
+    named = _kind(out.name)
+    if named is not None and named != kind:
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise click.UsageError(
+            f"--out {out} is named as {named} ({out.suffix}), but {maker} {article} {kind}: "
+            f"name it for what it holds ({how}--out {out.with_suffix(suffix)})"
         )
 
 
@@ -386,6 +446,12 @@ def _save(
             f"give a folder (kieframe download {record.task_id} --out {out.with_suffix('')})"
         )
     _check_out(out)
+    result = posixpath.basename(httpx.URL(record.result_urls[0]).path)
+    kind = _kind(result)
+    if kind is not None:  # nothing is paid any more: a new name is one command away
+        maker = f"task {record.task_id}'s result ({result}) is"
+        how = f"kieframe download {record.task_id} "
+        _check_kind(out, kind, maker, posixpath.splitext(result)[1], how)
     [saved] = client.download(record, to=out.parent, progress=progress)
     saved.rename(out)
     metadata = saved.with_name(f"{saved.name}.json")
@@ -397,6 +463,15 @@ def _save(
 @cli.command(cls=_ModelCommand)
 @_input_options
 @_timeout_option
+@click.option(
+    "--visibility-grace",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help='How long after the submission kie.ai may not show the task yet ("recordInfo is null")'
+    " before the wait gives up on it (exit 6: the task may still show up).",
+)
 @_out_option
 @click.option("--no-download", is_flag=True, help="Print the result URLs, download nothing.")
 @connection_options
@@ -414,9 +489,13 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
     if not options["no_download"]:
         _check_out(options["out"], spec)
     prepared = _show_uploads(state, model, data, options["callback_url"])
-    with connect(_connection(ctx, options)) as client:
+    tag = options.pop("tag_callback_url")
+    grace = options["visibility_grace"]
+    with connect(
+        _connection(ctx, options), tag_callback_urls=tag, visibility_grace=grace
+    ) as client:
         task = _submit(client, model, data, options["callback_url"], prepared)
-        state.task_id = task.task_id
+        state.task_id, state.submitted = task.task_id, True
         state.progress.print(f"task {task.task_id} submitted ({model})")
         record = client.wait(task, timeout=options["timeout"], on_update=_show_update(state))
         files: tuple[Path, ...] = ()
@@ -488,7 +567,8 @@ def submit(ctx: click.Context, /, model: str, **options: Any) -> None:
     spec = default_registry().get_model(model)
     data = _model_input(spec, options)
     prepared = _show_uploads(state, model, data, options["callback_url"])
-    with connect(_connection(ctx, options)) as client:
+    tag = options.pop("tag_callback_url")
+    with connect(_connection(ctx, options), tag_callback_urls=tag) as client:
         task = _submit(client, model, data, options["callback_url"], prepared)
     if state.json:
         _emit({"task_id": task.task_id, "model": task.model, "input": dict(task.input)})
@@ -780,7 +860,8 @@ def callbacks() -> None:
     envvar="KIE_WEBHOOK_HMAC_KEY",
     metavar="KEY",
     help="Verify signatures with this webhook HMAC key; repeat while rotating keys "
-    "[env KIE_WEBHOOK_HMAC_KEY].",
+    "[env KIE_WEBHOOK_HMAC_KEY: better, a command line is visible to every user in ps; "
+    "several keys separated by spaces].",
 )
 @click.option(
     "--trust-body",

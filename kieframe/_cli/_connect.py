@@ -112,8 +112,14 @@ def connection_from(options: dict[str, Any]) -> Connection:
 
 
 @contextlib.contextmanager
-def connect(connection: Connection) -> Iterator[Client]:
-    """A client for ``connection``; with ``emulator`` set, the emulator runs for the duration."""
+def connect(
+    connection: Connection, *, tag_callback_urls: bool = True, visibility_grace: float = 60.0
+) -> Iterator[Client]:
+    """A client for ``connection``; with ``emulator`` set, the emulator runs for the duration.
+
+    ``tag_callback_urls`` and ``visibility_grace`` are the client's options (the embedded
+    emulator's client has no journal, so it tags nothing).
+    """
     from .._client import Client
     from .._core._poll import PollPlan
 
@@ -128,12 +134,18 @@ def connect(connection: Connection) -> Iterator[Client]:
                 base_url=emulator.base_url,
                 upload_base_url=emulator.upload_base_url,
                 poll=poll or PollPlan.every(EMULATOR_POLL_SECONDS),
+                visibility_grace=visibility_grace,
             ) as client,
         ):
             yield client
         return
     journal = None if resolve_database_url(None) else journal_path()  # else the database's
-    with Client(**client_settings(connection), journal=journal) as client:
+    with Client(
+        **client_settings(connection),
+        journal=journal,
+        tag_callback_urls=tag_callback_urls,
+        visibility_grace=visibility_grace,
+    ) as client:
         yield client
 
 

@@ -7,6 +7,10 @@ import enum
 from .._errors import (
     AuthenticationError,
     BadRequestError,
+    BatchBusy,
+    BatchCancelled,
+    BatchConflict,
+    BatchInvalid,
     ConfigurationError,
     InputValidationError,
     InsufficientCreditsError,
@@ -15,6 +19,7 @@ from .._errors import (
     NoAnswerError,
     NotFoundError,
     PluginError,
+    StaleTransition,
     SubmissionUncertain,
     TaskFailed,
     UnknownModelError,
@@ -37,6 +42,7 @@ class ExitCode(enum.IntEnum):
     SUBMISSION_UNCERTAIN = 7
     API_ERROR = 8
     NO_ANSWER = 9
+    BUSY = 10
     INTERRUPTED = 130
 
     @property
@@ -51,11 +57,12 @@ _MEANINGS = {
     ExitCode.BAD_INPUT: "bad usage, input or setting: unknown model, invalid field, refused input",
     ExitCode.AUTH: "no API key, or kie.ai refused it (401)",
     ExitCode.NO_CREDITS: "insufficient credits (402) or the key is over its usage cap (433)",
-    ExitCode.TASK_FAILED: "the task ran and failed",
+    ExitCode.TASK_FAILED: "the task ran and failed (408: no result upstream for 10 minutes)",
     ExitCode.TIMED_OUT: "no result before the deadline; the task may still finish",
     ExitCode.SUBMISSION_UNCERTAIN: "the create may or may not have started a task: check first",
-    ExitCode.API_ERROR: "another kie.ai API error (408, 429 after retries, 5xx...) or download",
+    ExitCode.API_ERROR: "another kie.ai API error (429 after retries, 455, 5xx...) or download",
     ExitCode.NO_ANSWER: "kie.ai gave no answer (network); safe to run a read again",
+    ExitCode.BUSY: "another process is running the batch: let it finish (see `batch status`)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); a submitted task keeps running",
 }
 
@@ -64,6 +71,11 @@ _BY_ERROR: tuple[tuple[type[KieError], ExitCode], ...] = (
     (InputValidationError, ExitCode.BAD_INPUT),
     (UnknownModelError, ExitCode.BAD_INPUT),
     (ConfigurationError, ExitCode.BAD_INPUT),
+    (BatchInvalid, ExitCode.BAD_INPUT),
+    (BatchConflict, ExitCode.BAD_INPUT),
+    (BatchCancelled, ExitCode.BAD_INPUT),
+    (StaleTransition, ExitCode.BAD_INPUT),
+    (BatchBusy, ExitCode.BUSY),
     (PluginError, ExitCode.UNEXPECTED),
     (JournalError, ExitCode.UNEXPECTED),
     (BadRequestError, ExitCode.BAD_INPUT),

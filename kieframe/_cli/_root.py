@@ -59,6 +59,8 @@ class _State:
     json: bool = False
     #: The task the command is working on, once known: an interrupt names it.
     task_id: str | None = None
+    #: Whether this command submitted that task (kie.ai accepted it: it exists and is paid for).
+    submitted: bool = False
 
     @property
     def progress(self) -> Console:
@@ -127,7 +129,8 @@ def _summary(group: click.Group, name: str, limit: int) -> str:
     "-v",
     "--verbose",
     count=True,
-    help="Show each request and retry on stderr (never the key); -vv for more.",
+    help="Show each request and retry on stderr; -vv adds the connection trace (connects, TLS, "
+    "response headers) and debug lines. Keys are masked.",
 )
 @connection_options
 @_json_option

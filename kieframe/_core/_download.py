@@ -15,9 +15,10 @@ from pathlib import Path
 
 from .._errors import DownloadError, KieError
 from .._files._finish import finish, plan_downloads
+from .._files._sniff import sniff
 from .._records import TaskRecord
 from ._effects import Blocking, Call, Fetch, Op
-from ._fileplan import DownloadProgress, FilePlan, Step
+from ._fileplan import ERROR_BODY_MAX, Decision, DownloadProgress, FilePlan, Step
 
 __all__ = ["DOWNLOAD_URL", "download_op", "plans_op"]
 
@@ -37,7 +38,13 @@ def download_op(
     while True:
         step = yield Fetch(plan, progress)
         if step is Step.DONE:
-            break
+            if plan.head is not None and sniff(plan.head) is not None:
+                break  # known media (the usual case): nothing to read back
+            refused: Decision | None = yield Blocking(partial(_error_body, plan))
+            if refused is None:
+                break
+            if refused.step is Step.FAIL:
+                raise DownloadError(f"result {plan.index}: {refused.reason}", task_id=plan.task_id)
         try:
             fresh = yield Call(
                 method="POST",
@@ -62,3 +69,16 @@ def download_op(
         plan.use(fresh)
     path: Path = yield Blocking(partial(finish, plan, record))
     return path
+
+
+def _error_body(plan: FilePlan) -> Decision | None:
+    """A complete file that is an error document rather than the result: removed, and what the
+    plan makes of it (blocking). Only a small file that is no known media is read."""
+    with plan.part.open("rb") as handle:
+        body = handle.read(ERROR_BODY_MAX + 1)
+    if len(body) > ERROR_BODY_MAX or sniff(body) is not None:
+        return None
+    decision = plan.on_body(body)
+    if decision is not None:
+        plan.part.unlink()  # never resumed, never saved
+    return decision

@@ -8,6 +8,7 @@ happened and does what it says. The operation around it is in ``_download``.
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,16 @@ _DECODABLE = frozenset({"gzip", "x-gzip", "deflate"})
 # Answers that are a web page, not a result file (unless the link names a page).
 _PAGES = frozenset({"text/html", "application/xhtml+xml"})
 _PAGE_NAMES = frozenset({".html", ".htm", ".xhtml"})
+#: A complete file this small that is no known media is checked for an error document (an S3 or
+#: OSS ``<Error>``, a ``{"code": 403, ...}``) answered with 200 in place of the file.
+ERROR_BODY_MAX = 64 * 1024
+# Links that name a document: such a body is the file.
+_DOCUMENT_NAMES = _PAGE_NAMES | {".json", ".xml", ".txt"}
+_LEADING = b"\xef\xbb\xbf \t\r\n"  # a UTF-8 BOM and white space before the document
+_XML_ERROR = re.compile(rb"(?:<\?xml[^>]{0,200}\?>\s*)?<(?:Error|Errors|error)[\s>]")
+_HTML = re.compile(rb"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
+# Keys of the JSON error answers of object stores, CDNs and APIs (kie.ai's own envelope too).
+_ERROR_KEYS = frozenset({"code", "error", "errors", "message", "msg", "status"})
 # The extension of a file whose link, final URL and Content-Type all say nothing.
 _UNKNOWN_EXTENSION = ".bin"
 
@@ -231,6 +242,22 @@ class FilePlan:
             return Decision(Step.DONE)
         return Decision(Step.RETRY, reason=f"cut short at {self.offset} of {self.total} bytes")
 
+    def on_body(self, body: bytes) -> Decision | None:
+        """A refresh (or a failure) if the complete ``body`` is an error document, not the file.
+
+        Called with a small complete file that is no known media: a JSON object with an error's
+        keys, an XML ``<Error>`` or an HTML page (whatever its Content-Type said) is an expired
+        link's answer. A link that names a document (``.json``, ``.xml``...) gets its body as is.
+        """
+        if safe_extension(self.source_url, default="") in _DOCUMENT_NAMES:
+            return None
+        what = _error_document(body)
+        if what is None:
+            return None
+        self.offset, self.total = 0, None
+        shown = body.lstrip(_LEADING)[:120].decode("utf-8", "replace")
+        return self._refresh(f"the link answers {what} instead of the file: {shown!r}")
+
     def on_interrupted(self, error: Exception) -> Decision:
         """The connection failed; the bytes counted so far are kept and the rest is asked for."""
         return Decision(Step.RETRY, reason=f"{type(error).__name__}: {error}".rstrip(": "))
@@ -249,3 +276,19 @@ class FilePlan:
         """Continue from a fresh link."""
         self.refreshes += 1
         self.url = fresh_url
+
+
+def _error_document(body: bytes) -> str | None:
+    """What kind of error document ``body`` is ("a JSON error"...), or None if it is none."""
+    text = body.lstrip(_LEADING)
+    if text.startswith(b"{"):
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError)
+            return None
+        return "a JSON error" if isinstance(data, dict) and _ERROR_KEYS & data.keys() else None
+    if _XML_ERROR.match(text):
+        return "an XML error"
+    if _HTML.match(text):
+        return "a web page"
+    return None

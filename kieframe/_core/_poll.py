@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from .._errors import NotFoundError, TaskFailed, WaitTimeout
+from .._errors import APIError, NotFoundError, TaskFailed, WaitTimeout
 from .._records import TaskRecord
 from ._effects import Jitter
 
@@ -99,8 +99,7 @@ class Waiter(msgspec.Struct, gc=False):
         :class:`~kieframe.NotFoundError` when it stays invisible past the grace window.
         """
         if record is None:
-            if now - self.started > self.grace and self.last_state is None:
-                raise NotFoundError(self._unknown(), code=422, task_id=self.task_id)
+            self.unseen(now)
             return None
         self.last_state = str(record.state)
         if record.failed:
@@ -113,14 +112,33 @@ class Waiter(msgspec.Struct, gc=False):
             )
         return record if record.succeeded else None
 
-    def _unknown(self) -> str:
+    def unseen(self, now: float, error: APIError | None = None) -> None:
+        """Raise :class:`~kieframe.NotFoundError` if the task is still invisible past the grace.
+
+        ``error`` is kie.ai's answer that does not show it: its code and message are kept. An
+        answer without a record has no code of its own: 422, kie.ai's "recordInfo is null".
+        """
+        if now - self.started <= self.grace or self.last_state is not None:
+            return
+        if error is None:
+            raise NotFoundError(self._unknown(None), code=422, task_id=self.task_id)
+        raise NotFoundError(
+            self._unknown(error.message),
+            code=error.code,
+            task_id=self.task_id,
+            http_status=error.http_status,
+        ) from error
+
+    def _unknown(self, answer: str | None) -> str:
+        said = f"it answers {answer!r}" if answer else ""
         if self.submitted:
             return (
                 f"kie.ai does not show task {self.task_id}, {self.grace:g} s after it was submitted"
+                + (f" ({said})" if said else "")
             )
         return (
             f"kie.ai does not know task {self.task_id} (not seen in {self.grace:g} s of "
-            "waiting): check the task id"
+            f"waiting{'; ' + said if said else ''}): check the task id"
         )
 
     def next_delay(self, now: float, plan: PollPlan, jitter: Jitter | None = None) -> float:

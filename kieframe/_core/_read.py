@@ -84,9 +84,16 @@ def get_op(task_id: str) -> Op[TaskRecord]:
 
 
 def to_record(task_id: str, data: Any) -> TaskRecord:
-    """The record in recordInfo's ``data``; a ServerError if it is not one."""
+    """The record in recordInfo's ``data``; a ServerError if it is not one, or another task's."""
     if not isinstance(data, Mapping):
         raise ServerError(f"recordInfo answered {data!r} instead of a record", task_id=task_id)
+    for name in ("taskId", "task_id"):  # a server's mix-up must never settle this task
+        named = data.get(name)
+        if named is not None and str(named).strip() not in ("", task_id):
+            raise ServerError(
+                f"recordInfo answered the record of task {named!r} instead of this one",
+                task_id=task_id,
+            )
     return parse_record({**data, "taskId": task_id})
 
 

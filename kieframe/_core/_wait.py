@@ -205,6 +205,7 @@ def _failed_read(
     """
     if isinstance(error, APIError):
         if is_not_visible(error) or (error.code in _NOT_YET and waiter.last_state is None):
+            waiter.unseen(clock.monotonic(), error)  # NotFoundError with kie.ai's code past grace
             return None
         if is_task_failure(error):
             raise task_failure(waiter.task_id, error) from error

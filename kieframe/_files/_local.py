@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -333,21 +334,43 @@ def _load(name: str, limits: MediaLimits, value: Any) -> PendingUpload | Problem
     return _check(name, limits, label, content)
 
 
+#: Opening a named pipe without a writer must not block: the file is refused instead.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
 def _read_path(name: str, limits: MediaLimits, path: Path) -> bytes | Problem:
     try:
-        if path.is_dir():
-            return Problem(name, f"{path} is a folder, not a file")
-        size = path.stat().st_size
-        if size > limits.max_bytes:
-            message = f"file {path.name} is {size:,} bytes"
-            return Problem(name, message, limits.describe())
-        with path.open("rb") as handle:
+        odd = _not_a_file(path.stat().st_mode)
+        if odd is not None:
+            return Problem(name, f"{path} is {odd}, not a file")
+        # Opened without blocking and checked again: it may have been swapped since.
+        with open(os.open(path, os.O_RDONLY | _NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            odd = _not_a_file(info.st_mode)
+            if odd is not None:
+                return Problem(name, f"{path} is {odd}, not a file")
+            if info.st_size > limits.max_bytes:
+                message = f"file {path.name} is {info.st_size:,} bytes"
+                return Problem(name, message, limits.describe())
             return handle.read(limits.max_bytes + 1)
     except FileNotFoundError:
         return Problem(name, f"file {path} does not exist")
     except (OSError, ValueError) as error:
         reason = getattr(error, "strerror", None) or error
         return Problem(name, f"file {path} cannot be read ({reason})")
+
+
+def _not_a_file(mode: int) -> str | None:
+    """What a path is when it is not a regular file (whose reading could block or never end)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
 
 
 def _check(name: str, limits: MediaLimits, label: str, content: bytes) -> PendingUpload | Problem:

@@ -45,6 +45,7 @@ from .._batch._store import (
     failing_fast,
     line_columns,
     retriable,
+    stored_error,
     stored_line,
 )
 from ._connect import Database, DatabaseUnavailable, redact
@@ -255,12 +256,15 @@ class PostgresBatchStore:
         with self._db.session() as conn, conn.transaction():
             conn.execute("SELECT 1 FROM kieframe_batches WHERE id = %s FOR UPDATE", (self._id,))
             rows: list[tuple[Any, ...]] = conn.execute(
-                "SELECT id, digest, status, seq, line FROM kieframe_batch_lines WHERE batch = %s",
+                "SELECT id, digest, status, seq, line, error::text FROM kieframe_batch_lines"
+                " WHERE batch = %s",
                 (self._id,),
             ).fetchall()
             known = {
-                str(ident): Known(str(digest), LineStatus(str(status)), seq, number)
-                for ident, digest, status, seq, number in rows
+                str(ident): Known(
+                    str(digest), LineStatus(str(status)), seq, number, stored_error(error)
+                )
+                for ident, digest, status, seq, number, error in rows
             }
             intake = plan_intake(known, lines, replace=replace)
             with conn.cursor() as cursor:

@@ -29,9 +29,11 @@ DATA_FILE = Path(__file__).with_name("models.json")
 
 Category = Literal["video", "image", "audio"]
 
-#: Typical run time and deadline (seconds) by what a model makes; kie.ai's pages give none.
+#: Typical run time and deadline (seconds) by what a model makes; kie.ai's pages give none. No
+#: deadline passes kie.ai's polling guidance (give up and investigate after 10 to 15 minutes; kie.ai
+#: itself fails a task with 408 after 10 minutes without a result).
 TIMING: Mapping[str, tuple[float, float]] = {
-    "video": (180.0, 1800.0),
+    "video": (180.0, 900.0),
     "image": (45.0, 600.0),
     "audio": (45.0, 600.0),
     "text": (30.0, 600.0),

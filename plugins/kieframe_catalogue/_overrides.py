@@ -604,8 +604,9 @@ def markdown() -> str:
     lines += [
         "",
         "Typical run times and deadlines are not on kie.ai's pages; the catalogue uses one pair "
-        "per kind of result (video: about 3 minutes, at most 30; image and audio: 45 seconds, at "
-        "most 10 minutes).",
+        "per kind of result (video: about 3 minutes, at most 15; image and audio: 45 seconds, at "
+        "most 10 minutes), within kie.ai's guidance to give up and investigate after 10 to 15 "
+        "minutes.",
         "",
     ]
     return "\n".join(lines)

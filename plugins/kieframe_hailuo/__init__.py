@@ -54,7 +54,7 @@ SPEC = ModelSpec(
     summary="MiniMax Hailuo 02 Pro: animate an image, optionally ending on a given last frame.",
     output="video",
     typical_seconds=240.0,
-    deadline=1200.0,
+    deadline=900.0,
     tags=("image-to-video", "video"),
     examples=(
         {

@@ -61,7 +61,7 @@ SPEC = ModelSpec(
     summary="Alibaba Wan 2.5: animate an image into a 5 or 10 second video, 720p or 1080p.",
     output="video",
     typical_seconds=180.0,
-    deadline=1200.0,
+    deadline=900.0,
     tags=("image-to-video", "video"),
     examples=(
         {

@@ -119,12 +119,64 @@ def test_a_csv_batch_types_cells_like_set(tmp_path: Path, emu: Emulator) -> None
     assert task.input["enable_prompt_expansion"] is False
 
 
-def test_a_dry_run_pays_nothing(tmp_path: Path, emu: Emulator) -> None:
+def test_a_dry_run_pays_nothing_and_writes_nothing(tmp_path: Path, emu: Emulator) -> None:
     source = jsonl(tmp_path, 2)
     args = ["batch", "run", str(source), "--out", str(tmp_path / "o"), "--dry-run", "--yes"]
-    code, _, err = invoke(tmp_path, emu, *args)
+    code, stdout, err = invoke(tmp_path, emu, *args)
     assert code == 0
     assert "balance: 10000 credits" in err
     assert "in flight" in err  # polling cannot follow 180 s tasks at the create rate
+    assert "2 pending" in stdout
+    assert "dry run: nothing was sent or written" in stdout
+    assert "manifest" not in stdout  # there is none
     assert emu.tasks == ()
-    assert kieframe.batch.status(tmp_path / "o").counts == {"pending": 2}
+    assert not (tmp_path / "o").exists()
+    # An edited line is no conflict with a dry run: there is no batch yet.
+    source.write_text(source.read_text().replace('"p1"', '"changed"'))
+    code, _, err = invoke(tmp_path, emu, *args)
+    assert code == 0, err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("name", ["in.csv", "in.jsonl"])
+def test_a_file_that_is_not_utf8_exits_2_saying_how_to_save_it(
+    tmp_path: Path, emu: Emulator, name: str
+) -> None:
+    source = tmp_path / name
+    if name.endswith(".csv"):
+        source.write_bytes(f"id,prompt,image_url\na,caf\xe9,{IMAGE}\n".encode("cp1252"))
+    else:
+        line = {"id": "a", "input": {"prompt": "caf\xe9", "image_url": IMAGE}}
+        source.write_bytes(json.dumps(line, ensure_ascii=False).encode("latin-1") + b"\n")
+    args = ["batch", "run", str(source), "--out", str(tmp_path / "o"), "--model", MODEL]
+    code, _, err = invoke(tmp_path, emu, *args, "--dry-run")
+    assert code == 2
+    assert f"line {2 if name.endswith('.csv') else 1}: " in err
+    assert "not UTF-8: byte 0xe9" in err
+    assert "save it as UTF-8" in err
+    assert ('"CSV UTF-8"' in err) is name.endswith(".csv")
+    assert "Traceback" not in err
+
+
+def test_a_second_run_beside_a_running_batch_exits_10_naming_batch_status(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    source = jsonl(tmp_path, 2)
+    out = tmp_path / "o"
+    running = kieframe.batch.SQLiteBatchStore(out / kieframe.batch.STATE_FILE)
+    running.lock()  # another process runs the batch
+    try:
+        args = ["batch", "run", str(source), "--out", str(out), "--yes"]
+        code, stdout, err = invoke(tmp_path, emu, *args, "--json")
+        assert code == 10
+        assert "another process is running the batch" in err
+        assert f"kieframe batch status {out}\n" in err.replace("\n ", " ")
+        assert json.loads(stdout)["error"]["type"] == "BatchBusy"
+        assert json.loads(stdout)["error"]["exit_code"] == 10
+        code, _, err = invoke(tmp_path, emu, "batch", "resolve", str(out), "v0", "--not-created")
+        assert code == 10
+        code, _, _ = invoke(tmp_path, emu, *args, "--dry-run")  # a dry run only reads
+        assert code == 0
+    finally:
+        running.close()
+    assert emu.tasks == ()

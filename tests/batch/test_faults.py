@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import logging
 from pathlib import Path
+
+import pytest
 
 import kieframe.batch as kb
 from kieframe.batch import LineStatus
@@ -147,3 +150,39 @@ def test_refused_creates_end_rejected_and_stop_the_batch_when_credits_run_out(
         final = kb.run(source, out=out, retry=["rejected"], **options)
         assert final.all_succeeded
         assert len(emu.tasks) == 6
+
+
+def test_maintenance_refusals_put_lines_back_and_the_batch_sends_them_once_it_is_over(
+    tmp_path: Path,
+) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 4)
+    out = tmp_path / "out"
+    with emulator(registry) as emu:
+        emu.fault("createTask", "code", code=455, msg="service under maintenance", times=3)
+        options = batch_options(emu, registry) | {"concurrency": 1}
+        result = kb.run(source, out=out, **options)
+        assert result.all_succeeded, result.status  # no line rejected: sent again later
+        assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(4)}
+
+
+def test_maintenance_past_its_budget_stops_sending_and_leaves_the_lines_pending(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 3)
+    out = tmp_path / "out"
+    with emulator(registry) as emu:
+        emu.fault("createTask", "code", code=455, msg="service under maintenance", probability=1)
+        options = batch_options(emu, registry) | {"concurrency": 1}
+        with caplog.at_level(logging.ERROR, logger="kieframe"):
+            result = kb.run(source, out=out, maintenance_timeout=0, **options)
+        assert [line.status for line in result.records] == [LineStatus.PENDING] * 3
+        assert all(line.error is None for line in result.records)
+        assert not emu.tasks
+        assert "under maintenance" in caplog.text
+        assert "pending" in caplog.text
+        emu.fault("createTask", "code", code=455, probability=0)  # over: a plain rerun sends them
+        final = kb.run(source, out=out, **options)
+        assert final.all_succeeded, final.status
+        assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(3)}

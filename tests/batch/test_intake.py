@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -9,18 +11,18 @@ from kieframe._batch._intake import IN_FLIGHT, UNSENT, Known, plan_intake
 from kieframe.batch import LineError, LineInput, LineStatus
 
 IDS = st.sampled_from([f"l{n}" for n in range(8)])
+#: Why a line is invalid: two reasons (a callback URL wanted, a local file missing), or valid.
+ERRORS = st.sampled_from(
+    [None, *(LineError(type="InputValidationError", message=m) for m in ("no url", "no file"))]
+)
 LINE = st.builds(
-    lambda ident, n, prompt, invalid: LineInput(
-        id=ident,
-        line=n,
-        model="m",
-        input={"prompt": prompt},
-        error=LineError(type="InputValidationError", message="bad") if invalid else None,
+    lambda ident, n, prompt, error: LineInput(
+        id=ident, line=n, model="m", input={"prompt": prompt}, error=error
     ),
     IDS,
     st.integers(1, 20),
     st.sampled_from(["a", "b"]),
-    st.booleans(),
+    ERRORS,
 )
 FILE = st.lists(LINE, max_size=8, unique_by=lambda line: line.id)
 BATCH = st.dictionaries(
@@ -32,6 +34,7 @@ BATCH = st.dictionaries(
         st.sampled_from(list(LineStatus)),
         st.integers(0, 8),
         st.integers(1, 20),
+        ERRORS,
     ),
 )  # fmt: skip
 
@@ -41,11 +44,10 @@ def apply(known: dict[str, Known], lines: list[LineInput], replace: bool) -> dic
     intake = plan_intake(known, lines, replace=replace)
     after = dict(known)
     for placed in (*intake.inserts, *intake.resets):
-        after[placed.line.id] = Known(
-            placed.line.digest, placed.status, placed.seq, placed.line.line
-        )
+        line = placed.line
+        after[line.id] = Known(line.digest, placed.status, placed.seq, line.line, line.error)
     for ident, seq, number in intake.moves:
-        after[ident] = Known(after[ident].digest, after[ident].status, seq, number)
+        after[ident] = dataclasses.replace(after[ident], seq=seq, line=number)
     return after
 
 
@@ -65,7 +67,8 @@ def test_each_line_is_inserted_moved_reset_or_reported_as_its_state_allows(
         seq, line = by_id[ident]
         old = known[ident]
         now = LineStatus.INVALID if line.error is not None else LineStatus.PENDING
-        if old.digest == line.digest and old.status in UNSENT and old.status != now:
+        judged = (old.status, old.error if now == LineStatus.INVALID else None)
+        if old.digest == line.digest and old.status in UNSENT and judged != (now, line.error):
             assert ident in reset  # never sent, judged again: pending or invalid as it reads
         elif old.digest == line.digest:  # the same input: at most a new place, never sent again
             assert ident not in (*reset, *intake.changed)

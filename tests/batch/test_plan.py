@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hypothesis import given
@@ -9,7 +10,17 @@ from hypothesis import strategies as st
 
 import kieframe
 from kieframe._batch._plan import polls_per_task, rates
-from kieframe.batch import Preview, WaitMode
+from kieframe._cli import _commands  # noqa: F401 - loads _batch (which alone is a cycle)
+from kieframe._cli._batch import _status_line
+from kieframe.batch import (
+    BatchConflict,
+    BatchInvalid,
+    BatchStatus,
+    LineProblem,
+    Preview,
+    Reconcile,
+    WaitMode,
+)
 
 SECONDS = st.floats(min_value=0.01, max_value=3600)
 
@@ -116,3 +127,49 @@ def test_the_preview_reads_as_sentences() -> None:
     assert "these 2 lines alone: 0.2 reads/s" in "\n".join(counted)
     callbacks = "\n".join(_preview(mode=WaitMode.CALLBACKS).describe())
     assert "waiting for callbacks:" in callbacks
+
+
+#: A count of one with a plural noun ("1 lines", "these 1 lines", "1 line ids are").
+ONE_PLURAL = re.compile(
+    r"(?<![\d.])1 (lines|creates|problems|invalid (input )?lines|credits|line ids|tasks)\b"
+    r"|these 1 |1 line id are"
+)
+
+
+@given(
+    total=st.integers(0, 3),
+    problems=st.integers(0, 3),
+    reconcile=st.integers(0, 3),
+    balance=st.sampled_from([None, 0, 1, 2, 1.5]),
+    credits=st.sampled_from([0.0, 1.0, 2.0, 0.5]),
+)
+def test_batch_texts_put_their_nouns_in_the_number_their_counts_call_for(
+    total: int, problems: int, reconcile: int, balance: float | None, credits: float
+) -> None:
+    found = [
+        LineProblem(line=n + 1, id=None, field="prompt", message="bad") for n in range(problems)
+    ]
+    opened = [
+        Reconcile(id=f"l{n}", line=n + 1, model=None, sent_input=None, sent_at=None,
+                  callback_url=None, reason=None)
+        for n in range(reconcile)
+    ]  # fmt: skip
+    preview = _preview(
+        total=total, to_send=total, problems=tuple(found), reconcile=tuple(opened),
+        balance=balance, reads_for_lines=0.5, floor_seconds=1.0,
+    )  # fmt: skip
+    status = BatchStatus(
+        total=total, counts={"pending": total}, creates_per_minute=1, create_budget=114,
+        eta_seconds=None, bytes_downloaded=0, credits=credits, running=False,
+    )  # fmt: skip
+    ids = [f"l{n}" for n in range(total)]
+    texts = [*preview.describe(), _status_line(status), str(BatchConflict(ids))]
+    if found:
+        texts.append(str(BatchInvalid(found)))
+    for text in texts:
+        assert not ONE_PLURAL.search(text), text
+    if total == 1:
+        assert "1 line: 1 to send" in texts[0]
+        assert "for 1 create at" in "\n".join(texts)
+        assert "(this line alone:" in "\n".join(texts)
+        assert "1 line id is already" in texts[-1 if not found else -2]

@@ -126,3 +126,35 @@ def test_a_retry_says_how_many_lines_a_stopped_workers_lease_still_holds(
     assert result.not_retried == {"failed": 2}
     assert [line.status for line in result.records].count(LineStatus.FAILED) == 2
     assert len(emu.tasks) == 3
+
+
+def _batch_rows(url: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(url) as conn:
+        batches = conn.execute("SELECT name, id FROM kieframe_batches ORDER BY name").fetchall()
+        lines = conn.execute(
+            "SELECT id, status, digest, input::text, updated_at FROM kieframe_batch_lines"
+            " ORDER BY id"
+        ).fetchall()
+        workers = conn.execute("SELECT count(*) FROM kieframe_batch_workers").fetchall()
+    return [*batches, *lines, *workers]
+
+
+def test_a_dry_run_on_a_database_reads_the_batch_and_writes_no_row(
+    tmp_path: Path, emu: Emulator, kie_database_url: str
+) -> None:
+    source = jsonl(tmp_path, 3)
+    out = tmp_path / "videos"
+    run = ["batch", "run", str(source), "--out", str(out), "--state", kie_database_url]
+    code, _, err = invoke(tmp_path, emu, *run, "--dry-run")
+    assert code == 0, err
+    assert _batch_rows(kie_database_url) == [(0,)]  # no batch made, no worker row
+    code, _, err = invoke(tmp_path, emu, *run, "--yes", "--listen", "127.0.0.1:0")
+    assert code == 0, err
+    before = _batch_rows(kie_database_url)
+    source.write_text(source.read_text().replace('"p1"', '"changed"'))
+    code, stdout, err = invoke(tmp_path, emu, *run, "--dry-run", "--replace", "--json")
+    assert code == 0, err
+    preview = json.loads(stdout.splitlines()[0])["preview"]
+    assert (preview["to_send"], preview["counts"]) == (1, {"pending": 1, "succeeded": 2})
+    assert _batch_rows(kie_database_url) == before
+    assert len(emu.tasks) == 3

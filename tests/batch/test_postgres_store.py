@@ -21,7 +21,14 @@ from hypothesis import strategies as st
 from kieframe._batch._settle import submission_url
 from kieframe._postgres._connect import Database
 from kieframe._records import parse_record
-from kieframe.batch import BatchStore, LineInput, LineStatus, StaleTransition, settle_handler
+from kieframe.batch import (
+    BatchStore,
+    LineError,
+    LineInput,
+    LineStatus,
+    StaleTransition,
+    settle_handler,
+)
 from kieframe.postgres import PostgresBatchStore
 
 pytestmark = pytest.mark.usefixtures("kie_postgres")
@@ -89,6 +96,25 @@ def test_it_is_a_batch_store_and_batches_are_kept_apart_by_name(
     assert {line.input["prompt"] for line in first.lines()} == {"prompt 0", "prompt 1", "prompt 2"}
     with pytest.raises(LookupError):
         PostgresBatchStore(kie_database_url, name="nothing", create=False)
+
+
+def test_a_line_invalid_for_another_reason_takes_the_new_reason(
+    open_store: Callable[..., PostgresBatchStore],
+) -> None:
+    store = open_store()
+
+    def invalid(message: str) -> list[LineInput]:
+        error = LineError(type="InputValidationError", message=message)
+        return [LineInput(id="l0", line=1, model="m", input={"prompt": "p"}, error=error)]
+
+    assert store.add_lines(invalid("callBackUrl: wanted")) == []
+    assert store.add_lines(invalid("image_url: no such file")) == []
+    (line,) = store.lines()
+    assert line.status == LineStatus.INVALID
+    assert line.error == invalid("image_url: no such file")[0].error
+    before = store.lines()
+    assert store.add_lines(invalid("image_url: no such file")) == []
+    assert store.lines() == before  # the same reading again writes nothing
 
 
 def test_workers_joining_at_once_add_the_lines_once(

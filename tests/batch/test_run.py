@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import kieframe.batch as kb
+from kieframe._batch._lines import read_lines
 from kieframe.batch import LineStatus, SQLiteBatchStore
 
 from ._support import (
@@ -267,17 +268,23 @@ def test_a_dry_run_with_a_retry_counts_the_lines_the_run_sends_again(
     assert sent.all_succeeded
 
 
+def _run_then_fail(
+    source: Path, out: Path, options: dict[str, Any], line: str, error: str | None = None
+) -> None:
+    """Run a batch of three lines to the end, then mark ``line`` failed (with ``error``)."""
+    write_jsonl(source, 3)
+    assert kb.run(source, out=out, **options).all_succeeded
+    with sqlite3.connect(out / kb.STATE_FILE) as db:
+        db.execute("UPDATE lines SET status = 'failed', error = ? WHERE id = ?", (error, line))
+
+
 def test_a_retry_not_confirmed_leaves_the_lines_as_they_were(tmp_path: Path) -> None:
     """Declining a retry keeps each failed line's record, and a later run does not send it."""
     registry = make_registry()
-    source = write_jsonl(tmp_path / "in.jsonl", 3)
-    out = tmp_path / "out"
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
     with emulator(registry) as emu:
         options = batch_options(emu, registry)
-        assert kb.run(source, out=out, **options).all_succeeded
-        with sqlite3.connect(out / kb.STATE_FILE) as db:
-            db.execute("UPDATE lines SET status = 'failed', error = ? WHERE id = 'l1'",
-                       ('{"type": "TaskFailed", "message": "boom"}',))  # fmt: skip
+        _run_then_fail(source, out, options, "l1", '{"type": "TaskFailed", "message": "boom"}')
         before = kb.read_records(out)
         asked: list[kb.Preview] = []
 
@@ -320,6 +327,63 @@ def test_a_dry_run_reads_the_balance_and_pays_nothing(tmp_path: Path) -> None:
     assert "time floor" in text
     assert f"creates limited to {preview.in_flight} task" in text
     assert {r.status for r in result.records} == {LineStatus.PENDING}
+
+
+def _files(folder: Path) -> dict[str, str]:
+    """The folder's files and their digests (but SQLite's shared-memory index, which readers
+    write to too)."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.name.endswith("-shm")
+    }
+
+
+def test_a_dry_run_writes_nothing_so_a_second_one_sees_an_edited_line(tmp_path: Path) -> None:
+    registry = make_registry()
+    source = write_jsonl(tmp_path / "in.jsonl", 3)
+    out = tmp_path / "out"
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        first = kb.run(source, out=out, dry_run=True, **options)
+        assert not out.exists()
+        source.write_text(source.read_text().replace("prompt 1", "prompt one"))
+        again = kb.run(source, out=out, dry_run=True, **options)  # no BatchConflict
+        assert not out.exists()
+        assert emu.tasks == ()
+    assert [r.status for r in first.records] == [LineStatus.PENDING] * 3
+    assert again.preview.to_send == 3
+
+
+def test_a_dry_run_over_a_batch_previews_the_run_and_writes_nothing(tmp_path: Path) -> None:
+    """It reads the state (even while another process runs the batch) and changes nothing."""
+    registry = make_registry()
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
+    with emulator(registry) as emu:
+        options = batch_options(emu, registry)
+        _run_then_fail(source, out, options, "l0")
+        source.write_text(source.read_text().replace("prompt 1", "prompt one"))
+        write_jsonl(tmp_path / "more.jsonl", 1, start=3)
+        source.write_text(source.read_text() + (tmp_path / "more.jsonl").read_text())
+        before = _files(out)
+        running = SQLiteBatchStore(out / kb.STATE_FILE)
+        running.lock()  # another process runs the batch: a dry run only reads
+        try:
+            with pytest.raises(kb.BatchConflict) as caught:  # as the run would
+                kb.run(source, out=out, dry_run=True, **options)
+            assert caught.value.ids == ("l1",)
+            dry = kb.run(source, out=out, dry_run=True, replace=True, retry=["failed"], **options)
+        finally:
+            running.close()
+        assert _files(out) == before
+        assert len(emu.tasks) == 3
+    assert dry.preview.to_send == 3  # l0 retried, l1 replaced, l3 new
+    assert dict(dry.preview.counts) == {"failed": 1, "pending": 2, "succeeded": 1}
+    assert [(r.id, r.status) for r in dry.records] == [
+        ("l0", LineStatus.FAILED), ("l1", LineStatus.PENDING),
+        ("l2", LineStatus.SUCCEEDED), ("l3", LineStatus.PENDING),
+    ]  # fmt: skip
+    assert dry.status.bytes_downloaded == 2 * 4096  # l0's files still count; l1's were reset
 
 
 def test_a_refused_confirmation_pays_nothing(tmp_path: Path) -> None:
@@ -440,3 +504,38 @@ def test_progress_counts_creates_against_the_budget_the_preview_plans_with(
     (preview,) = seen
     assert progress
     assert {status.create_budget for status in progress} == {round(preview.create_rate * 60)}
+
+
+def test_a_line_still_invalid_for_another_reason_says_the_new_reason(tmp_path: Path) -> None:
+    """A line invalid for want of a callback URL, read again with one but with its local file
+    gone, stays invalid with the file's problem, not the callback's; reading the same file in
+    the same conditions again changes nothing."""
+    needs = dataclasses.replace(SPEC, id="test/needs-callback", requires_callback=True)
+    registry = make_registry(needs)
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    source = tmp_path / "in.jsonl"
+    line = {"id": "cb", "model": needs.id, "input": {"prompt": "p", "image_url": "cat.png"}}
+    source.write_text(json.dumps(line) + "\n")
+    store = SQLiteBatchStore(tmp_path / "state.sqlite3")
+    try:
+
+        def read(*, callback: bool) -> tuple[LineStatus, str]:
+            lines, _ = read_lines(source, model=None, registry=registry, callback=callback)
+            assert store.add_lines(lines) == []
+            (stored,) = store.lines()
+            assert stored.error is not None
+            return stored.status, stored.error.message
+
+        status, message = read(callback=False)
+        assert (status, "callBackUrl" in message) == (LineStatus.INVALID, True)
+        image.unlink()
+        status, message = read(callback=True)
+        assert status == LineStatus.INVALID
+        assert "callBackUrl" not in message
+        assert "cat.png" in message
+        before = store.lines()
+        assert read(callback=True) == (status, message)
+        assert store.lines() == before  # the same file again: nothing written
+    finally:
+        store.close()

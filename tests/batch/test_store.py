@@ -12,11 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kieframe._batch._manifest import snapshot
+from kieframe._batch._manifest import record, records, snapshot
 from kieframe._batch._settle import submission_url
+from kieframe._batch._store import DryRunStore, StoredLine, each_line
 from kieframe._records import parse_record
 from kieframe.batch import (
     BatchBusy,
+    FileEntry,
+    LineError,
     LineInput,
     LineStatus,
     SQLiteBatchStore,
@@ -163,3 +166,60 @@ def test_a_late_callback_of_a_lines_earlier_task_never_settles_its_retry(
     (line,) = store.lines()
     assert (line.status, line.task_id) == (LineStatus.ACCEPTED, "t-2")
     store.close()
+
+
+class _Elsewhere:
+    """A store that is not SQLite (as a database's is): only the protocol's methods."""
+
+    def __init__(self, store: SQLiteBatchStore) -> None:
+        self._store = store
+        self.batch_id = store.batch_id
+
+    def lines(self, statuses: Any = None) -> list[StoredLine]:
+        return self._store.lines(statuses)
+
+    def held_from_retry(self, status: LineStatus) -> int:
+        return 1
+
+
+FILES = st.lists(  # successive readings of a file: lines dropped, moved, changed, added
+    st.lists(st.tuples(st.integers(0, 6), st.sampled_from(["a", "b"])), max_size=6,
+             unique_by=lambda item: item[0]),
+    min_size=1, max_size=4,
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(FILES, MOVES)
+def test_lines_read_one_at_a_time_and_a_dry_runs_copy_are_the_lines_themselves(
+    files: list[list[tuple[int, str]]], moves: list[tuple[str, str, int]]
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        store = _store(folder)
+        for move in moves:
+            _apply(store, *move)
+        with contextlib.suppress(StaleTransition):
+            store.transition("l0", expect=LineStatus.PENDING, to=LineStatus.FAILED,
+                             error=LineError(type="TaskFailed", message="x"), credits=2.5,
+                             files=(FileEntry(path="l0-1.mp4", bytes=9, sha256="0" * 64),),
+                             bytes=9, finished_at=3.0)  # fmt: skip
+        for lines in files:  # a line left out keeps its place: places may tie
+            store.add_lines(
+                [LineInput(id=f"l{n}", line=seq + 1, model="m", input={"p": p})
+                 for seq, (n, p) in enumerate(lines)],
+                replace=True,
+            )  # fmt: skip
+        every = store.lines()
+        assert each_line(store, lambda line: line) == every
+        assert records(store) == [record(line) for line in every]
+        for source in (store, _Elsewhere(store)):
+            copy = DryRunStore(source)  # type: ignore[arg-type]
+            assert sorted(copy.lines(), key=lambda line: (line.seq, line.id)) == sorted(
+                every, key=lambda line: (line.seq, line.id)
+            )
+            assert copy.counts() == store.counts()
+            assert copy.figures(since=0.0) == store.figures(since=0.0)
+            assert copy.batch_id == store.batch_id
+            assert copy.held_from_retry(LineStatus.FAILED) == (source is not store)
+            copy.close()
+        store.close()

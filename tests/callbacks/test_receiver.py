@@ -214,6 +214,19 @@ def test_without_reread_the_body_is_trusted_and_no_record_is_read(emulator: Emul
     assert record_count(emulator) == 0
 
 
+def test_without_reread_an_unfinished_body_is_not_handled_as_finished() -> None:
+    handled: list[kieframe.TaskRecord] = []
+    receiver = CallbackReceiver(hmac_key=KEY, reread=False, handler=handled.append)
+    running = {"code": 200, "msg": "ok", "data": {"taskId": "t7", "state": "generating"}}
+    with CallbackServer(receiver) as server, httpx.Client(base_url=server.url) as http:
+        answer = http.post("/", json=running, headers=signed_headers("t7"))
+        assert answer.status_code == 200  # acknowledged; the waits read the task themselves
+        wait_for(lambda: receiver.stats.unconfirmed == 1)
+        no_state = {"code": 200, "msg": "ok", "task_id": "t8", "data": None}
+        assert http.post("/", json=no_state, headers=signed_headers("t8")).status_code == 400
+    assert handled == []
+
+
 def test_a_handler_needs_a_client_to_reread() -> None:
     with pytest.raises(ValueError, match="client"):
         CallbackReceiver(handler=print)

@@ -98,3 +98,32 @@ def test_a_callback_url_without_its_query_settles_by_the_record_kie_echoes(
 def _finished(emulator: Emulator, task_id: str) -> dict[str, object] | None:
     record = emulator.record(task_id)
     return record if record is not None and record["state"] == "success" else None
+
+
+@pytest.mark.parametrize("tag", [True, False])
+def test_tag_callback_urls_off_sends_the_callback_url_as_given(
+    emulator: Emulator, tmp_path: Path, tag: bool
+) -> None:
+    with kieframe.Client(
+        Emulator.API_KEY,
+        base_url=emulator.base_url,
+        poll=PollPlan.every(0.05),
+        rate_limits=RateLimits.off(),
+        journal=tmp_path / "journal.sqlite3",
+        tag_callback_urls=tag,
+    ) as client:
+        receiver, book = _receiver_of(client)
+        emulator.fault("createTask", "drop")  # the task is made, its answer is lost
+        with CallbackServer(receiver, port=0) as server:
+            url = f"{server.url}/kie?tenant=7"
+            with pytest.raises(kieframe.SubmissionUncertain):
+                client.submit(HAILUO, INPUT, callback_url=url)
+            (info,) = emulator.tasks
+            wait_for(lambda: receiver.stats.delivered == 1)
+        (entry,) = book.entries()
+    if tag:  # the callback named the create and settled it
+        assert info.callback_url != url
+        assert (entry.status, entry.task_id) == ("accepted", info.task_id)
+    else:  # sent as given; the callback cannot name the create: it stays to resolve by hand
+        assert info.callback_url == url
+        assert (entry.status, entry.task_id) == ("uncertain", None)

@@ -114,6 +114,52 @@ def test_a_body_without_json_data_or_task_id_is_malformed(raw: bytes) -> None:
     assert isinstance(caught.value, kieframe.KieError)
 
 
+def _raw(envelope: dict[str, Any]) -> bytes:
+    return json.dumps(envelope).encode()
+
+
+@pytest.mark.parametrize(
+    ("envelope", "fail_code", "fail_msg"),
+    [
+        ({"code": 501, "msg": "failed",
+          "data": {"taskId": "t9", "failCode": "500", "failMsg": "x"}}, "500", "x"),
+        ({"code": 501, "msg": "generation failed", "data": {"taskId": "t9"}},
+         "501", "generation failed"),
+        ({"code": "501", "msg": "failed", "taskId": "t9", "data": None}, "501", "failed"),
+    ],
+)  # fmt: skip
+def test_a_failure_callback_without_a_state_is_a_failure(
+    envelope: dict[str, Any], fail_code: str, fail_msg: str
+) -> None:
+    """kie.ai's failure callbacks carry code 501: the task failed, whatever data lacks."""
+    record = verify_callback(signed_headers("t9", at=NOW), _raw(envelope), hmac_key=KEY, now=NOW)
+    assert (record.task_id, record.state, record.failed) == ("t9", "fail", True)
+    assert (record.fail_code, record.fail_msg) == (fail_code, fail_msg)
+
+
+def test_a_success_callback_without_a_state_is_a_success_when_it_carries_the_result() -> None:
+    result = json.dumps({"resultUrls": ["https://f.example/1.mp4"]})
+    raw = _raw({"code": 200, "msg": "success", "data": {"taskId": "t9", "resultJson": result}})
+    record = verify_callback(signed_headers("t9", at=NOW), raw, hmac_key=KEY, now=NOW)
+    assert (record.state, record.result_urls) == ("success", ("https://f.example/1.mp4",))
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"code": 200, "msg": "success", "task_id": "t9", "data": None},
+        {"code": 200, "msg": "success", "data": {"taskId": "t9", "resultJson": ""}},
+        {"msg": "success", "data": {"taskId": "t9"}},
+        {"code": 455, "msg": "maintenance", "data": {"taskId": "t9"}},
+    ],
+)
+def test_a_callback_that_says_no_state_is_refused(envelope: dict[str, Any]) -> None:
+    """Neither a state nor a code that tells one: 400, so that it is sent again or re-read."""
+    with pytest.raises(CallbackMalformedError, match="state") as caught:
+        verify_callback(signed_headers("t9", at=NOW), _raw(envelope), hmac_key=KEY, now=NOW)
+    assert (caught.value.status, caught.value.task_id) == (400, "t9")
+
+
 def test_a_body_over_the_limit_is_413() -> None:
     big = body("a") + b" " * 2048
     with pytest.raises(CallbackTooLargeError) as caught:

@@ -11,7 +11,7 @@ import pytest
 from kieframe._cli import ExitCode
 from kieframe.testing import Emulator
 
-from .conftest import COMMAND_TIMEOUT, Runner, clean_env, command
+from .conftest import COMMAND_TIMEOUT, Outcome, Runner, clean_env, command
 
 WAN = "wan/2-5-image-to-video"
 INPUT = ("--prompt", "a cat", "--image-url", "https://example.com/cat.png")
@@ -20,6 +20,22 @@ SECRET = "sk-kieframe-test-secret-0123456789"
 
 def _against(emulator: Emulator) -> tuple[str, ...]:
     return ("--base-url", emulator.base_url, "--poll-every", "0.05")
+
+
+def _run_undecided(cli: Runner, emulator: Emulator, *options: str) -> tuple[Outcome, str]:
+    """``kieframe run --json`` of one task that ends undecided (exit 6); the outcome, the task id.
+
+    The --json error report names the task and the exit code.
+    """
+    done = cli(
+        "run", WAN, *INPUT, *_against(emulator), *options, "--json", KIE_API_KEY=Emulator.API_KEY
+    )  # fmt: skip
+    assert done.code == ExitCode.TIMED_OUT
+    [task] = emulator.tasks
+    error = done.json()
+    assert isinstance(error, dict)
+    assert (error["error"]["task_id"], error["error"]["exit_code"]) == (task.task_id, 6)
+    return done, task.task_id
 
 
 def test_a_missing_key_is_an_auth_error_that_says_where_keys_come_from(cli: Runner) -> None:
@@ -75,6 +91,15 @@ def test_a_broken_config_file_is_a_usage_error(cli: Runner) -> None:
     assert str(config) in done.err
 
 
+def test_a_misspelt_config_key_is_a_usage_error_naming_it(cli: Runner) -> None:
+    config = cli.cwd / "config.toml"
+    config.write_text(f'api-key = "{SECRET}"\n')  # not "no API key" (exit 3): the typo is named
+    done = cli("credits", KIEFRAME_CONFIG=str(config))
+    assert done.code == ExitCode.BAD_INPUT
+    assert "unknown key 'api-key' (did you mean 'api_key'?)" in done.err
+    assert SECRET not in done.err + done.out
+
+
 def test_insufficient_credits(cli: Runner, emulator: Emulator) -> None:
     done = cli("submit", WAN, *INPUT, *_against(emulator), KIE_API_KEY=Emulator.NO_CREDITS_KEY)
     assert done.code == ExitCode.NO_CREDITS
@@ -94,19 +119,33 @@ def test_a_failed_task(cli: Runner, emulator: Emulator) -> None:
     assert error["error"]["code"] == 500  # kie.ai's failCode "500", as a number
 
 
+def test_kies_408_for_a_task_is_a_failed_task_as_the_exit_codes_say(
+    cli: Runner, emulator: Emulator
+) -> None:
+    """kie.ai fails a task that got no result upstream for 10 minutes with a 408."""
+    emulator.fault("recordInfo", "code", code=408, msg="no result in 10 minutes", probability=1)
+    done = cli("run", WAN, *INPUT, *_against(emulator), KIE_API_KEY=Emulator.API_KEY)
+    assert done.code == ExitCode.TASK_FAILED
+    assert "408" in ExitCode.TASK_FAILED.meaning
+    assert "408" not in ExitCode.API_ERROR.meaning
+
+
 def test_a_timeout_names_the_task_to_wait_for_again(cli: Runner, emulator: Emulator) -> None:
     emulator.script(outcome="never")
-    done = cli(
-        "run", WAN, *INPUT, *_against(emulator), "--timeout", "0.5", "--json",
-        KIE_API_KEY=Emulator.API_KEY,
-    )  # fmt: skip
-    assert done.code == ExitCode.TIMED_OUT
-    [task] = emulator.tasks
-    assert f"kieframe wait {task.task_id}" in done.err
-    error = done.json()
-    assert isinstance(error, dict)
-    assert error["error"]["task_id"] == task.task_id
-    assert error["error"]["exit_code"] == ExitCode.TIMED_OUT
+    done, task_id = _run_undecided(cli, emulator, "--timeout", "0.5")
+    assert f"kieframe wait {task_id}" in done.err
+
+
+def test_an_accepted_task_kie_ai_does_not_show_is_undecided_not_bad_input(
+    cli: Runner, emulator: Emulator
+) -> None:
+    """kie.ai accepted the create (it is paid for) but keeps answering "recordInfo is null"."""
+    emulator.fault("recordInfo", "code", code=422, msg="recordInfo is null", probability=1)
+    done, task_id = _run_undecided(cli, emulator, "--visibility-grace", "0.3")
+    assert f"kieframe download {task_id}" in done.err
+    assert "kieframe journal" in done.err
+    listed = cli("journal", "--json")
+    assert task_id in listed.out  # kept as accepted, to collect
 
 
 def test_waiting_for_a_mistyped_id_soon_says_it_is_unknown(cli: Runner, emulator: Emulator) -> None:

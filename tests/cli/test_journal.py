@@ -8,6 +8,7 @@ import pytest
 
 from kieframe._cli import ExitCode
 from kieframe._journal import Journal, JournalStatus
+from kieframe.testing import Emulator
 
 from .conftest import Runner
 
@@ -83,3 +84,26 @@ def test_a_bad_resolve_is_a_usage_error(
     assert done.code == ExitCode.BAD_INPUT
     assert message in done.err
     assert "Traceback" not in done.err
+
+
+@pytest.mark.parametrize("flag", [None, "--tag-callback-url", "--no-tag-callback-url"])
+def test_submit_tags_the_callback_url_unless_told_not_to(
+    cli: Runner, emulator: Emulator, flag: str | None
+) -> None:
+    url = "https://hooks.example/kie?tenant=7"
+    done = cli(
+        "submit", "wan/2-5-image-to-video", "--base-url", emulator.base_url,
+        "--prompt", "a cat", "--image-url", "https://example.com/cat.png",
+        "--callback-url", url, *([flag] if flag else []),
+        KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    (info,) = emulator.tasks
+    assert info.callback_url is not None
+    if flag == "--no-tag-callback-url":
+        assert info.callback_url == url
+    else:
+        assert info.callback_url.startswith(f"{url}&kieframe_submission=")
+    assert _statuses(cli.cwd / "journal.sqlite3") == {  # journaled either way
+        1: (JournalStatus.ACCEPTED, done.out.strip())
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -298,3 +299,61 @@ def test_the_quick_start_page_shows_what_the_command_prints(cli: Runner) -> None
     assert printed[-2:] == expected[-2:]
     states = iter(expected[1:-2])
     assert all(line in states for line in printed[1:-2])
+
+
+@pytest.mark.parametrize("name", ["c.png", "c.mp3", "c.txt"])
+def test_out_named_as_another_kind_of_media_is_refused_before_sending(
+    cli: Runner, emulator: Emulator, name: str
+) -> None:
+    done = cli(
+        "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "--base-url", emulator.base_url, "-o", name, KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert f"--out {name} is named as" in done.err
+    assert f"{WAN} makes a video" in done.err
+    assert "--out c.mp4" in done.err
+    assert not emulator.tasks  # nothing was paid for
+    assert not (cli.cwd / name).exists()
+
+
+@pytest.mark.parametrize("name", ["c.mov", "c.bin", "c.result"])
+def test_out_named_as_the_same_kind_or_no_kind_is_kept(cli: Runner, name: str) -> None:
+    done = cli(
+        "run", WAN, "--emulator", "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "-o", name,
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    assert _is_mp4(cli.cwd / name)
+
+
+def test_download_to_a_file_named_as_another_kind_is_refused(
+    cli: Runner, emulator: Emulator
+) -> None:
+    against = ("--base-url", emulator.base_url)
+    task = cli(
+        "submit", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png", *against,
+        KIE_API_KEY=Emulator.API_KEY,
+    ).out.strip()  # fmt: skip
+    done = cli("download", task, "-o", "c.png", *against, KIE_API_KEY=Emulator.API_KEY)
+    assert done.code == ExitCode.BAD_INPUT
+    assert f"kieframe download {task} --out c.mp4" in done.err
+    assert not (cli.cwd / "c.png").exists()
+    saved = cli("download", task, "-o", "c.mp4", *against, KIE_API_KEY=Emulator.API_KEY)
+    assert saved.code == 0, saved.err
+    assert _is_mp4(cli.cwd / "c.mp4")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_as_a_local_file_is_refused_not_waited_on(
+    cli: Runner, emulator: Emulator
+) -> None:
+    os.mkfifo(cli.cwd / "cat.png")  # no writer: reading it would wait forever
+    done = cli(
+        "submit", WAN, "--prompt", "a cat", "--image-url", "cat.png",
+        "--base-url", emulator.base_url, KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT
+    assert "cat.png is a named pipe (FIFO), not a file" in done.err
+    assert not emulator.uploads
+    assert not emulator.tasks

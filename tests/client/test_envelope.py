@@ -48,6 +48,19 @@ def test_non_json_success_is_a_server_error() -> None:
         read_envelope(_response(200, b"<html>oops</html>"))
 
 
+@given(code=CODES, message=st.sampled_from(["", "storage quota exceeded"]))
+def test_success_false_is_an_error_with_kies_code_and_message(code: int, message: str) -> None:
+    """The upload API's ``success: false``: an error typed by kie.ai's code, never invented."""
+    response = _response(200, {"success": False, "code": code, "msg": message, "data": None})
+    with pytest.raises(kieframe.APIError) as caught:
+        read_envelope(response)
+    assert caught.value.code == code
+    assert message in caught.value.message
+    if code == 200:  # no kind of its own: a refusal, not an outage to retry
+        assert type(caught.value) is kieframe.APIError
+        assert not caught.value.retryable
+
+
 def test_retry_after_is_read() -> None:
     response = _response(200, {"code": 429, "msg": "slow down"}, {"Retry-After": "7"})
     with pytest.raises(kieframe.RateLimitError) as caught:

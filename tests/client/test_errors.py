@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -180,3 +181,20 @@ def test_error_for_code_falls_back_sensibly() -> None:
     assert ServerError is kieframe._errors.error_for_code(503)
     assert kieframe.APIError is kieframe._errors.error_for_code(418)
     assert kieframe.APIError is kieframe._errors.error_for_code(501)
+
+
+def test_the_module_docstring_names_the_class_each_code_raises() -> None:
+    """The tree in ``kieframe._errors``' docstring says what ``error_for_code`` does."""
+    error_for_code = kieframe._errors.error_for_code
+    doc = kieframe._errors.__doc__ or ""
+    named = 0
+    for name, codes in re.findall(r"── (\w+Error)\s+((?:\d{3}(?:, )?)+)", doc):
+        if not issubclass(getattr(kieframe, name), kieframe.APIError):
+            continue  # a callback error's code is the HTTP status its receiver answers
+        for code in re.findall(r"\d{3}", codes):
+            assert error_for_code(int(code)) is getattr(kieframe, name), (name, code)
+            named += 1
+    assert named >= 7
+    (plain,) = re.findall(r"Other codes \(([^)]*)\) raise a plain", doc)
+    for code in re.findall(r"\d{3}", plain):
+        assert error_for_code(int(code)) is kieframe.APIError, code

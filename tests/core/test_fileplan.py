@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kieframe._core._fileplan import FilePlan, Step, parse_content_range
+from kieframe._files._sniff import sniff
 
 
 def plan(tmp: Path = Path("/tmp/results"), **state: object) -> FilePlan:
@@ -115,3 +116,55 @@ def test_content_range_parsing() -> None:
     assert parse_content_range("bytes 0-9/*") == (0, 9, None)
     assert parse_content_range("items 0-9/10") is None
     assert parse_content_range(None) is None
+
+
+ERROR_BODIES = [
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code></Error>',
+    b"<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>",
+    b'\xef\xbb\xbf {"code": 403, "msg": "Forbidden"}',
+    b'{"error": {"code": 404, "message": "Not Found"}}',
+    b'{"message": "link expired"}\n',
+    b"<!DOCTYPE html><html><body>expired</body></html>",
+]
+
+
+def test_an_error_document_in_place_of_the_file_is_refreshed() -> None:
+    for body in ERROR_BODIES:
+        made = plan(offset=len(body), total=len(body))
+        decision = made.on_body(body)
+        assert decision is not None
+        assert decision.step is Step.REFRESH, body
+        assert (made.offset, made.total) == (0, None)  # fetched again from the start
+
+
+def test_a_document_the_link_names_is_the_file() -> None:
+    body = b'{"code": 200, "msg": "the answer"}'
+    made = FilePlan(task_id="t1", index=1, source_url="https://f.example/a.json", folder=Path("/t"))
+    assert made.on_body(body) is None
+
+
+@given(
+    st.sampled_from(
+        [
+            b"\x00\x00\x00\x18ftypmp42",
+            b"\x89PNG\r\n\x1a\n",
+            b"\xff\xd8\xff\xe0",
+            b"ID3\x04",
+            b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+        ]
+    ),
+    st.binary(max_size=300),
+)
+def test_media_is_never_taken_for_an_error_document(magic: bytes, rest: bytes) -> None:
+    body = magic + rest
+    assert sniff(body) is not None
+    assert plan().on_body(body) is None
+
+
+@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_only_an_error_document_is_refused(body: bytes) -> None:
+    """Arbitrary bytes or text are not an error document unless they parse as one."""
+    decision = plan().on_body(body)
+    if decision is not None:
+        stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+        assert stripped.startswith((b"{", b"<"))

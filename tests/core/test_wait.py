@@ -65,6 +65,22 @@ def test_not_visible_past_the_grace_window_is_not_found() -> None:
     assert script.clock.time() - UNIX_START > 9.0
 
 
+@pytest.mark.parametrize(
+    ("code", "msg", "status"),
+    [(404, "task not found", 200), (404, "no such task", 404), (422, "recordInfo is null", 200)],
+)
+@pytest.mark.parametrize("since", [UNIX_START, None], ids=["submitted", "bare id"])
+def test_not_found_past_the_grace_keeps_kies_code_and_message(
+    code: int, msg: str, status: int, since: float | None
+) -> None:
+    script = Script(calls=[partial(envelope, code, msg=msg, status=status)] * 100)
+    with pytest.raises(NotFoundError) as caught:
+        script.run(wait_op(TASK, since=since, options=options(script, grace=9.0)))
+    assert caught.value.code == code
+    assert msg in caught.value.message
+    assert caught.value.task_id == TASK
+
+
 def test_a_bare_id_that_is_never_visible_is_reported_as_unknown_soon() -> None:
     script = Script(calls=[NOT_VISIBLE] * 100)
     with pytest.raises(NotFoundError, match="check the task id"):
@@ -127,6 +143,39 @@ def test_updates_are_reported_once_per_state() -> None:
     waiting.on_update = lambda update: seen.append(str(update.state))
     script.run(wait_op(TASK, since=None, options=waiting))
     assert seen == ["generating", "success"]
+
+
+OTHER_TASK = partial(
+    envelope, 200, record("task-2", "success", resultJson='{"resultUrls": ["https://f/2.mp4"]}')
+)
+
+
+def test_a_record_of_another_task_never_settles_the_wait() -> None:
+    """A server that answers another task's record is an outage, read again: never a result."""
+    script = Script(calls=[OTHER_TASK, SUCCESS])
+    final = script.run(wait_op(TASK, since=None, options=options(script)))
+    assert (final.task_id, final.result_urls) == (TASK, ("https://f/1.mp4",))
+    assert len(reads(script)) == 2
+    mixed_up = Script(calls=[OTHER_TASK] * 100)
+    with pytest.raises(kieframe.WaitTimeout) as caught:
+        mixed_up.run(wait_op(TASK, since=None, options=options(mixed_up, timeout=20.0)))
+    assert "task-2" in str(caught.value.__context__)
+
+
+def test_get_refuses_a_record_of_another_task() -> None:
+    script = Script(calls=[OTHER_TASK])
+    with pytest.raises(ServerError, match="task-2"):
+        script.run(get_op(TASK))
+
+
+@pytest.mark.parametrize("same", [TASK, f" {TASK} "])
+def test_a_record_naming_the_task_or_none_is_its_record(same: str) -> None:
+    named = partial(envelope, 200, {**record(TASK, "generating"), "taskId": same})
+    unnamed = partial(
+        envelope, 200, {k: v for k, v in record(TASK, "success").items() if k != "taskId"}
+    )
+    script = Script(calls=[named, unnamed])
+    assert script.run(wait_op(TASK, since=None, options=options(script))).task_id == TASK
 
 
 def test_get_turns_not_visible_into_not_found() -> None:

@@ -21,12 +21,31 @@ from .conftest import HAILUO, RESULT_SIZE
 
 INPUT = {"prompt": "a slow pan", "image_url": "https://example.com/a.png"}
 PAGE = b"<html><body>This link has expired</body></html>"
+S3_ERROR = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+    b"<Message>Request has expired</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>"
+)
 #: Answers from a file host that are not the file: (fault kind, its options).
 NOT_THE_FILE: dict[str, tuple[FaultKind, dict[str, Any]]] = {
     "html-page": ("raw", {"code": 200, "body": PAGE, "headers": {"content-type": "text/html"}}),
     "empty-file": ("raw", {"code": 200, "body": b"", "headers": {"content-type": "video/mp4"}}),
     "redirect-loop": ("redirect_loop", {}),
-}
+    "json-error": (
+        "raw",
+        {"code": 200, "body": b'{"code":403,"msg":"link expired","data":null}',
+         "headers": {"content-type": "application/json"}},
+    ),
+    "xml-error": (
+        "raw",
+        {"code": 200, "body": S3_ERROR, "headers": {"content-type": "application/xml"}},
+    ),
+    "unlabelled-xml-error": (
+        "raw",
+        {"code": 200, "body": S3_ERROR, "headers": {"content-type": "application/octet-stream"}},
+    ),
+}  # fmt: skip
+#: Error bodies answered with 200 in place of the file.
+ERROR_BODIES = ["json-error", "xml-error", "unlabelled-xml-error"]
 
 
 def results(folder: Path) -> list[str]:
@@ -35,7 +54,7 @@ def results(folder: Path) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("answer", ["html-page", "empty-file"])
+@pytest.mark.parametrize("answer", ["html-page", "empty-file", *ERROR_BODIES])
 def test_a_link_that_answers_a_page_or_nothing_is_refreshed(
     emu: Emulator, client: kieframe.Client, tmp_path: Path, answer: str
 ) -> None:
@@ -60,7 +79,7 @@ def test_a_link_that_never_gives_the_file_is_refreshed_then_given_up(
     assert results(tmp_path) == []
 
 
-@pytest.mark.parametrize("answer", ["html-page", "redirect-loop"])
+@pytest.mark.parametrize("answer", ["html-page", "redirect-loop", "xml-error"])
 async def test_async_a_link_that_never_gives_the_file_is_a_download_error(
     emu: Emulator, aclient: kieframe.AsyncClient, tmp_path: Path, answer: str
 ) -> None:
@@ -94,6 +113,8 @@ def test_a_failed_upload_keeps_kies_message(
     image.write_bytes(png(16, 16, seed=3))
     refusal = json.dumps({"success": False, "code": 200, "msg": "storage quota exceeded"})
     emu.fault("upload", "raw", code=200, body=refusal.encode(), probability=1.0)
-    with pytest.raises(kieframe.KieError, match="storage quota exceeded"):
+    with pytest.raises(kieframe.KieError, match="storage quota exceeded") as caught:
         client.submit(HAILUO, {"prompt": "go", "image_url": image})
     assert emu.tasks == ()
+    assert caught.value.code == 200  # kie.ai's own code, not an invented 500
+    assert emu.stats.requests["upload"] == 1  # a refusal: not sent again

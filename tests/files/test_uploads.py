@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,7 @@ def test_a_rehost_is_checked_from_kies_answer(emu: Emulator, client: kieframe.Cl
         ),
         (lambda folder: folder / "missing.png", "image_url: file "),
         (lambda folder: folder, "is a folder, not a file"),
+        (lambda folder: Path(os.devnull), f"{os.devnull} is a device, not a file"),
         (lambda folder: _write(folder / "empty.png", b""), "image_url: file empty.png is empty"),
         (lambda folder: b"plain text", "image_url: the given bytes is not a recognised image"),
         (lambda folder: io.StringIO("text"), "must be opened in binary mode"),
