@@ -35,7 +35,7 @@ from ._arguments import (
 from ._callbacks._hub import CallbackHub, HubOwner
 from ._config import resolve_settings
 from ._core._download import download_op, plans_op
-from ._core._effects import Op
+from ._core._effects import Blocking, Op
 from ._core._fileplan import DownloadProgress
 from ._core._perform import AsyncPerformer, Connection, SyncPerformer
 from ._core._poll import PollPlan
@@ -51,7 +51,7 @@ from ._core._wait import (
 )
 from ._errors import ConfigurationError, KieError
 from ._files._cache import CACHE_ENV, UploadCache
-from ._journal import Journal, SubmissionLog
+from ._journal import Journal, SqlJournal, SubmissionLog
 from ._postgres._backend import account_label, backend_from_url
 from ._ratelimit import RateLimits, shared_budgets
 from ._records import Result, Task, TaskRecord
@@ -273,6 +273,8 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         if self.callbacks is not None and isinstance(task, Task) and task.callback_url:
             watchdog = self.callbacks.watchdog_interval(self._typical_seconds(task))
             op = callback_wait_op(task_id, since=since, options=options, watchdog=watchdog)
+        elif since is None and isinstance(self.journal, SqlJournal):
+            op = _journal_placed_wait(self.journal, task_id, str(self.base_url), options)
         else:
             op = wait_op(task_id, since=since, options=options)
         if self.journal is None:
@@ -358,6 +360,27 @@ def _task_id(task: object) -> str:
     raise TypeError(f"give a Task or a task id (a str), not {type(task).__name__}")
 
 
+def _journal_placed_wait(
+    journal: SqlJournal, task_id: str, host: str, options: WaitOptions
+) -> Op[TaskRecord]:
+    """Wait on a bare task id, placed at its submission when the journal has it.
+
+    A task this journal sent (still ``accepted``) gets the full visibility grace, counted from its
+    submission, not the short grace of an id from elsewhere: kie.ai may still hide it.
+    """
+    since = yield Blocking(functools.partial(_journaled_since, journal, task_id, host))
+    return (yield from wait_op(task_id, since=since, options=options))
+
+
+def _journaled_since(journal: SqlJournal, task_id: str, host: str) -> float | None:
+    """When the journal says ``task_id`` was submitted; None if not there or unreadable."""
+    try:
+        return journal.submitted_at(task_id, host=host)
+    except Exception as error:  # the wait goes on as for an id from elsewhere
+        logger.warning("the journal could not be read for task %s (%s)", task_id, error)
+        return None
+
+
 def _note_interrupted(error: BaseException, task_id: str) -> None:
     """Make sure an interrupted wait still tells the user which task is running."""
     error.add_note(f"kieframe: task {task_id} is still running on kie.ai; wait for it again")
@@ -388,10 +411,11 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     ``http_client`` (an ``httpx.Client``) or ``transport`` (an ``httpx.BaseTransport``) inject a
     configured client or transport: proxies, mocks, tests. ``poll`` replaces kie.ai's polling
     schedule, ``rate_limits`` the client-side budgets, ``visibility_grace`` how long "recordInfo is
-    null" counts as "not visible yet" after a submission (a wait on a bare task id allows at most 10
-    s: the id may be mistyped). ``create_attempts`` bounds resends of a create kie.ai certainly did
-    not take; ``read_attempts`` and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a
-    receiver or hub) lets waits resolve on callbacks; ``journal`` (a path or a
+    null" counts as "not visible yet" after a submission (a wait on a bare task id counts it from
+    the submission the journal has, else allows at most 10 s: the id may be mistyped).
+    ``create_attempts`` bounds resends of a create kie.ai certainly did not take; ``read_attempts``
+    and ``read_retry_timeout`` bound retries of reads. ``callbacks`` (a receiver or hub) lets
+    waits resolve on callbacks; ``journal`` (a path or a
     :class:`~kieframe.SubmissionLog`) records every create; ``upload_cache`` names a file that
     keeps upload links across runs. ``database_url`` (else ``$KIEFRAME_DATABASE_URL``, else the
     config file's ``database_url``) names a PostgreSQL database that every process shares: then

@@ -140,10 +140,12 @@ async def run_async(
     again: ``"failed"`` (pays again), ``"rejected"``, ``"download_failed"``. ``on_progress``
     gets a :class:`BatchStatus` every ``progress_every`` seconds; up to ``concurrency`` creates
     are in flight at once. A create kie.ai refuses because it is under maintenance (455:
-    nothing was paid) puts its line back in the queue, and creates pause (``Retry-After``, else
-    the create window, doubled each time up to a minute); once kie.ai has refused them for
+    nothing was paid), or an upload of a line's local file it so refuses past the upload's own
+    retries, puts its line back in the queue, and creates pause (``Retry-After``, else the
+    create window, doubled each time up to a minute); once kie.ai has refused them for
     ``maintenance_timeout`` seconds the batch stops sending, as when credits run out, and
-    leaves the lines ``pending`` for the next run.
+    leaves the lines ``pending`` for the next run. An upload rate-limited (429) past its
+    retries puts its line back too, after the create window, like a create.
 
     ``state`` is where the batch's state lives: a SQLite file (default ``out/batch.sqlite3``;
     one runner at a time), a ``postgresql://`` URL (the batch ``batch``, by default named

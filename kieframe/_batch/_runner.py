@@ -440,6 +440,9 @@ class Runner:
                 sent_at=None,
             )
             return
+        if not claim.sent and self._refused_for_now(error, sent=False):
+            self._move(claim, LineStatus.CLAIMED, LineStatus.PENDING, error=None)
+            return
         if not claim.sent:  # failed before the create left: uploads, files, validation
             status = (
                 LineStatus.INVALID
@@ -452,26 +455,35 @@ class Runner:
             logger.warning("line %s: the create may have made a task: %s", claim.line, error)
             self._move(claim, LineStatus.SENDING, LineStatus.UNCERTAIN, error=detail)
             return
-        if isinstance(error, RateLimitError):  # dropped, not paid: send it again later
-            wait = error.retry_after or self.options.limits.create_window
-            self.paused_until = max(self.paused_until, time.monotonic() + wait)
-            self._move(claim, LineStatus.SENDING, LineStatus.PENDING, error=None, sent_at=None)
-            return
-        if isinstance(error, ServerError):  # a sent create's only ServerError is a refusal
-            self._maintenance(error)  # (455): not paid, sent again once kie.ai is back
+        if self._refused_for_now(error, sent=True):
             self._move(claim, LineStatus.SENDING, LineStatus.PENDING, error=None, sent_at=None)
             return
         if isinstance(error, InsufficientCreditsError | AuthenticationError):
             self.stop_reason = str(error)
         self._move(claim, LineStatus.SENDING, LineStatus.REJECTED, error=detail)
 
-    def _maintenance(self, error: ServerError) -> None:
+    def _refused_for_now(self, error: KieError, *, sent: bool) -> bool:
+        """Whether kie.ai refused a line only for now (nothing paid): it goes back to ``pending``
+        and sending pauses. A 429 (the request was dropped) pauses for the create window; a
+        refusal for maintenance (455) follows :meth:`_maintenance`. The refused request is the
+        line's create (``sent``: its only ServerError is such a refusal), else an upload of its
+        local files (after the upload's own retries)."""
+        if isinstance(error, RateLimitError):
+            wait = error.retry_after or self.options.limits.create_window
+            self.paused_until = max(self.paused_until, time.monotonic() + wait)
+            return True
+        if isinstance(error, ServerError) and (sent or error.code == 455):
+            self._maintenance(error, "a create" if sent else "an upload")
+            return True
+        return False
+
+    def _maintenance(self, error: ServerError, what: str) -> None:
         """Pause creates after a refusal for maintenance; stop sending once it lasts too long.
 
         The pause is kie.ai's ``Retry-After``, else the create window, doubled at each refusal
         answered after the last pause ended (creates in flight together count once), up to a
-        minute. Past ``maintenance_timeout`` seconds of refusals, no create is sent any more:
-        the lines wait, ``pending``, for the next run.
+        minute. Past ``maintenance_timeout`` seconds of refusals (of creates or uploads), no
+        create is sent any more: the lines wait, ``pending``, for the next run.
         """
         now = time.monotonic()
         if self.maintenance_since is None:
@@ -479,7 +491,7 @@ class Runner:
         lasted = now - self.maintenance_since
         if lasted >= self.options.maintenance_timeout:
             self.stop_reason = (
-                f"kie.ai is under maintenance (it has refused creates for {lasted:.0f} s: {error});"
+                f"kie.ai is under maintenance (refused for {lasted:.0f} s: {error});"
                 " the lines not sent are left pending: run the batch again once it is over"
             )
             return
@@ -489,7 +501,7 @@ class Runner:
                 max(window, self.maintenance_pause * 2), max(window, _MAINTENANCE_PAUSE_MAX)
             )
         wait = error.retry_after or self.maintenance_pause
-        logger.warning("kie.ai refused a create (%s); sending again in %.1f s", error, wait)
+        logger.warning("kie.ai refused %s (%s); sending again in %.1f s", what, error, wait)
         self.paused_until = max(self.paused_until, now + wait)
 
     def _move(

@@ -101,8 +101,9 @@ def batch() -> None:
 )  # fmt: skip
 @click.option(
     "--maintenance-timeout", default=900.0, show_default=True, type=click.FloatRange(min=0),
-    metavar="SECONDS", help="How long creates kie.ai refuses for maintenance (455) are sent again"
-    " later before the batch stops sending and leaves the lines pending (0: at once).",
+    metavar="SECONDS", help="How long creates (and uploads of local files) kie.ai"
+    " refuses for maintenance (455) are sent again later before the batch stops sending and"
+    " leaves the lines pending (0: at once).",
 )  # fmt: skip
 @click.option("--model", metavar="ID", help="The model of lines that name none (CSV: all).")
 @click.option("--skip-invalid", is_flag=True, help="Record invalid lines as such; run the rest.")

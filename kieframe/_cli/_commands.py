@@ -27,7 +27,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from .._client import Client
+from .._client import Client, _journaled_since
 from .._config import DEFAULT_BASE_URL
 from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
@@ -38,7 +38,7 @@ from .._errors import (
     SubmissionUncertain,
     WaitTimeout,
 )
-from .._journal import JournalEntry, JournalStatus
+from .._journal import JournalEntry, JournalStatus, SqlJournal
 from .._records import Task, TaskRecord
 from .._registry import default_registry
 from .._spec import ModelSpec
@@ -379,6 +379,19 @@ def _timeout_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
+def _grace_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--visibility-grace",
+        type=click.FloatRange(min=0),
+        default=60.0,
+        show_default=True,
+        metavar="SECONDS",
+        help='How long after its submission kie.ai may not show the task yet ("recordInfo is'
+        ' null") before the wait gives up on it. `wait` and `download` count it from the'
+        " submission the journal has; an id the journal does not have gets at most 10 s.",
+    )(function)
+
+
 def _out_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--out",
@@ -463,15 +476,7 @@ def _save(
 @cli.command(cls=_ModelCommand)
 @_input_options
 @_timeout_option
-@click.option(
-    "--visibility-grace",
-    type=click.FloatRange(min=0),
-    default=60.0,
-    show_default=True,
-    metavar="SECONDS",
-    help='How long after the submission kie.ai may not show the task yet ("recordInfo is null")'
-    " before the wait gives up on it (exit 6: the task may still show up).",
-)
+@_grace_option
 @_out_option
 @click.option("--no-download", is_flag=True, help="Print the result URLs, download nothing.")
 @connection_options
@@ -595,6 +600,7 @@ def status(ctx: click.Context, /, task_id: str, **options: Any) -> None:
 @cli.command()
 @click.argument("task_id")
 @_timeout_option
+@_grace_option
 @connection_options
 @_json_option
 @click.pass_context
@@ -602,7 +608,9 @@ def wait(ctx: click.Context, /, task_id: str, timeout: float | None, **options: 
     """Wait for a task to finish, showing each state change; print its final record."""
     state: _State = ctx.ensure_object(_State)
     state.task_id = task_id
-    with connect(_connection(ctx, options)) as client:
+    grace = options.pop("visibility_grace")
+    with connect(_connection(ctx, options), visibility_grace=grace) as client:
+        state.submitted = _journaled(client, task_id)
         record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
     _show_record(state, record)
 
@@ -610,6 +618,7 @@ def wait(ctx: click.Context, /, task_id: str, timeout: float | None, **options: 
 @cli.command()
 @click.argument("task_id")
 @_timeout_option
+@_grace_option
 @_out_option
 @connection_options
 @_json_option
@@ -621,11 +630,21 @@ def download(
     state: _State = ctx.ensure_object(_State)
     state.task_id = task_id
     _check_out(out)
-    with connect(_connection(ctx, options)) as client:
+    grace = options.pop("visibility_grace")
+    with connect(_connection(ctx, options), visibility_grace=grace) as client:
+        state.submitted = _journaled(client, task_id)
         record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
         with _download_progress(state.progress) as progress:
             files = _save(client, record, out, progress)
     _report_result(state, record, files)
+
+
+def _journaled(client: Client, task_id: str) -> bool:
+    """Whether the journal has ``task_id`` to collect: kie.ai accepted it (it is paid for)."""
+    journal = client.journal
+    if not isinstance(journal, SqlJournal):
+        return False
+    return _journaled_since(journal, task_id, str(client.base_url)) is not None
 
 
 @cli.command()

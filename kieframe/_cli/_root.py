@@ -59,7 +59,8 @@ class _State:
     json: bool = False
     #: The task the command is working on, once known: an interrupt names it.
     task_id: str | None = None
-    #: Whether this command submitted that task (kie.ai accepted it: it exists and is paid for).
+    #: Whether this command submitted that task, or the journal has it to collect (kie.ai
+    #: accepted it: it exists and is paid for).
     submitted: bool = False
 
     @property

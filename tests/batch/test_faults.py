@@ -7,8 +7,10 @@ import collections
 import hashlib
 import logging
 from pathlib import Path
+from typing import Literal
 
 import pytest
+import stamina
 
 import kieframe.batch as kb
 from kieframe.batch import LineStatus
@@ -166,14 +168,19 @@ def test_maintenance_refusals_put_lines_back_and_the_batch_sends_them_once_it_is
         assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(4)}
 
 
+@pytest.mark.parametrize("endpoint", ["createTask", "upload"])
 def test_maintenance_past_its_budget_stops_sending_and_leaves_the_lines_pending(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, endpoint: Literal["createTask", "upload"]
 ) -> None:
+    """Refused creates, or uploads of the lines' local files (past their own retries)."""
     registry = make_registry()
-    source = write_jsonl(tmp_path / "in.jsonl", 3)
+    if endpoint == "upload":
+        source = _local_file_lines(tmp_path, 3)
+    else:
+        source = write_jsonl(tmp_path / "in.jsonl", 3)
     out = tmp_path / "out"
-    with emulator(registry) as emu:
-        emu.fault("createTask", "code", code=455, msg="service under maintenance", probability=1)
+    with emulator(registry) as emu, stamina.set_testing(True, attempts=2):  # retries, no waits
+        emu.fault(endpoint, "code", code=455, msg="service under maintenance", probability=1)
         options = batch_options(emu, registry) | {"concurrency": 1}
         with caplog.at_level(logging.ERROR, logger="kieframe"):
             result = kb.run(source, out=out, maintenance_timeout=0, **options)
@@ -182,7 +189,34 @@ def test_maintenance_past_its_budget_stops_sending_and_leaves_the_lines_pending(
         assert not emu.tasks
         assert "under maintenance" in caplog.text
         assert "pending" in caplog.text
-        emu.fault("createTask", "code", code=455, probability=0)  # over: a plain rerun sends them
+        emu.fault(endpoint, "code", code=455, probability=0)  # over: a plain rerun sends them
         final = kb.run(source, out=out, **options)
         assert final.all_succeeded, final.status
         assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(3)}
+
+
+def _local_file_lines(folder: Path, count: int) -> Path:
+    """A CSV of ``count`` lines whose image is a local file beside it (uploaded once, cached)."""
+    (folder / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    source = folder / "in.csv"
+    rows = "".join(f"c{n},prompt {n},cat.png\n" for n in range(count))
+    source.write_text("id,prompt,image_url\n" + rows)
+    return source
+
+
+@pytest.mark.parametrize(
+    ("code", "msg"), [(455, "service under maintenance"), (429, "rate limited")]
+)
+def test_uploads_refused_for_now_put_lines_back_and_the_batch_sends_them_later(
+    tmp_path: Path, code: int, msg: str
+) -> None:
+    """An upload refused past its own retries (maintenance, rate limit) is not a rejection."""
+    registry = make_registry()
+    source = _local_file_lines(tmp_path, 3)
+    with emulator(registry) as emu, stamina.set_testing(True, attempts=2):  # retries, no waits
+        emu.fault("upload", "code", code=code, msg=msg, times=5)  # two lines' worth of retries
+        options = batch_options(emu, registry) | {"concurrency": 1}
+        result = kb.run(source, out=tmp_path / "out", **options)
+        assert result.all_succeeded, result.status  # no line rejected: sent again later
+        assert creates_per_prompt(emu) == {f"prompt {n}": 1 for n in range(3)}
+        assert len(emu.uploads) == 1

@@ -161,6 +161,25 @@ def test_waiting_for_a_mistyped_id_soon_says_it_is_unknown(cli: Runner, emulator
     assert "submitted" not in done.err
 
 
+@pytest.mark.parametrize("command_name", ["wait", "download"])
+def test_waiting_for_a_journaled_id_counts_the_grace_from_its_submission(
+    cli: Runner, emulator: Emulator, command_name: str
+) -> None:
+    """A task `kieframe submit` journaled gets the --visibility-grace, not the unknown id's 10 s;
+    past it, the task is undecided (it was accepted: paid for), not a bad input."""
+    submitted = cli("submit", WAN, *INPUT, *_against(emulator), KIE_API_KEY=Emulator.API_KEY)
+    task_id = submitted.out.strip()
+    emulator.fault("recordInfo", "code", code=422, msg="recordInfo is null", probability=1)
+    done = cli(
+        command_name, task_id, *_against(emulator), "--visibility-grace", "0.3",
+        "--timeout", "45", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.TIMED_OUT, done.err
+    assert "after it was submitted" in done.err
+    assert f"kieframe download {task_id}" in done.err
+    assert "check the task id" not in done.err
+
+
 @pytest.mark.parametrize("args", [("submit", WAN, *INPUT), ("journal",)], ids=["submit", "journal"])
 def test_a_corrupt_journal_is_one_clear_error(
     cli: Runner, emulator: Emulator, args: tuple[str, ...]

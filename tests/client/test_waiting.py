@@ -7,12 +7,15 @@ import contextvars
 import gc
 import logging
 import traceback
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 import kieframe
+from kieframe._core import _wait
+from kieframe._journal import Journal
 from kieframe.errors import NotFoundError, ServerError
 from kieframe.lifecycle import PollPlan, RateLimits
 from kieframe.testing import Emulator, Timing
@@ -96,6 +99,72 @@ def test_a_submitted_task_that_stays_invisible_is_not_found_after_its_grace(
             client.wait(task, timeout=30)
     assert caught.value.task_id == task.task_id
     assert "after it was submitted" in caught.value.message
+
+
+def _journaled(emulator: Emulator, journal: Path, **options: Any) -> kieframe.Client:
+    return kieframe.Client(
+        Emulator.API_KEY, base_url=emulator.base_url, poll=FAST_POLL, journal=journal, **options
+    )
+
+
+def test_a_bare_id_the_journal_has_gets_the_grace_from_its_submission(
+    kie_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kieframe download ID`` right after ``kieframe submit``: kie.ai may still hide the task."""
+    monkeypatch.setattr(_wait, "UNKNOWN_ID_GRACE", 0.05)  # an id from elsewhere: unknown at once
+    kie_emulator.script(timing=Timing(invisible=0.6, waiting=0.02, queuing=0.02, generating=0.02))
+    with _journaled(kie_emulator, tmp_path / "journal.sqlite3") as client:
+        task_id = client.submit(WAN, INPUT).task_id
+        assert client.wait(task_id, timeout=30).succeeded
+        with pytest.raises(NotFoundError, match="check the task id"):  # not in the journal
+            client.wait("0123456789abcdef0123456789abcdef", timeout=30)
+
+
+async def test_an_async_bare_id_the_journal_has_gets_the_grace_from_its_submission(
+    kie_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_wait, "UNKNOWN_ID_GRACE", 0.05)
+    kie_emulator.script(timing=Timing(invisible=0.6, waiting=0.02, queuing=0.02, generating=0.02))
+    async with kieframe.AsyncClient(
+        Emulator.API_KEY,
+        base_url=kie_emulator.base_url,
+        poll=FAST_POLL,
+        journal=tmp_path / "journal.sqlite3",
+    ) as client:
+        task_id = (await client.submit(WAN, INPUT)).task_id
+        assert (await client.wait(task_id, timeout=30)).succeeded
+
+
+def test_a_journaled_task_that_stays_invisible_is_not_found_after_its_grace(
+    kie_emulator: Emulator, tmp_path: Path
+) -> None:
+    kie_emulator.script(timing=Timing(invisible=600))
+    with _journaled(kie_emulator, tmp_path / "journal.sqlite3", visibility_grace=0.2) as client:
+        task_id = client.submit(WAN, INPUT).task_id
+        with pytest.raises(NotFoundError) as caught:
+            client.wait(task_id, timeout=30)
+    assert caught.value.task_id == task_id
+    assert "after it was submitted" in caught.value.message  # not "check the task id"
+
+
+def test_a_journal_that_cannot_be_read_leaves_a_bare_id_its_short_grace(
+    kie_emulator: Emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def unreadable(*args: object, **kwargs: object) -> float:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(_wait, "UNKNOWN_ID_GRACE", 0.05)
+    kie_emulator.script(timing=Timing(invisible=600))
+    with _journaled(kie_emulator, tmp_path / "journal.sqlite3") as client:
+        task_id = client.submit(WAN, INPUT).task_id
+        monkeypatch.setattr(Journal, "submitted_at", unreadable)
+        with caplog.at_level(logging.WARNING, logger="kieframe"):
+            with pytest.raises(NotFoundError, match="check the task id"):
+                client.wait(task_id, timeout=30)
+    assert "disk gone" in caplog.text
 
 
 def test_an_interrupted_wait_keeps_the_task_id(

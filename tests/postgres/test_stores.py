@@ -177,6 +177,24 @@ def test_a_callback_settles_the_create_it_names_and_nothing_else(any_journal: Sq
         any_journal.resolve(lost, task_id=None)  # settled: nothing to reconcile by hand
 
 
+def test_a_task_to_collect_has_its_submission_time_on_its_own_host(
+    any_journal: SqlJournal,
+) -> None:
+    """What a wait on a bare task id places its visibility grace by."""
+    kie, other = "https://api.kie.ai", "http://127.0.0.1:1"
+    any_journal.accepted(any_journal.begin(model=MODEL, input=INPUT, host=kie), task_id="t")
+    any_journal.accepted(any_journal.begin(model=MODEL, input=INPUT), task_id="anywhere")
+    any_journal.accepted(any_journal.begin(model=MODEL, input=INPUT, host=kie), task_id="done")
+    any_journal.finished("done", succeeded=True, host=kie)
+    (entry,) = [e for e in any_journal.entries() if e.task_id == "t"]
+    assert any_journal.submitted_at("t", host=kie) == entry.created_at.timestamp()
+    assert any_journal.submitted_at("t") == entry.created_at.timestamp()
+    assert any_journal.submitted_at("t", host=other) is None  # a namesake elsewhere: not this
+    assert any_journal.submitted_at("anywhere", host=other) is not None  # no host recorded
+    assert any_journal.submitted_at("done", host=kie) is None  # finished: nothing to hide
+    assert any_journal.submitted_at("unknown", host=kie) is None
+
+
 def test_a_callback_never_gives_one_task_to_two_entries(any_journal: SqlJournal) -> None:
     first = any_journal.begin(model=MODEL, input=INPUT, host="h")
     any_journal.accepted(first, task_id="t1")
