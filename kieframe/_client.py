@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import functools
+import inspect
 import logging
 import os
 import platform
@@ -23,6 +24,14 @@ from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
+from ._arguments import (
+    check_instance,
+    check_number,
+    check_path,
+    check_path_or,
+    check_str,
+    check_whole,
+)
 from ._callbacks._hub import CallbackHub, HubOwner
 from ._config import resolve_settings
 from ._core._download import download_op, plans_op
@@ -32,8 +41,15 @@ from ._core._perform import AsyncPerformer, Connection, SyncPerformer
 from ._core._poll import PollPlan
 from ._core._read import credits_op, get_op
 from ._core._submit import Submission, submit_op
-from ._core._wait import UpdateHook, WaitOptions, callback_wait_op, journaled_wait, wait_op
-from ._errors import DownloadError, KieError
+from ._core._wait import (
+    AsyncUpdateHook,
+    UpdateHook,
+    WaitOptions,
+    callback_wait_op,
+    journaled_wait,
+    wait_op,
+)
+from ._errors import ConfigurationError, DownloadError, KieError
 from ._files._cache import CACHE_ENV, UploadCache
 from ._files._finish import check_folder
 from ._journal import Journal, SqlJournal, SubmissionLog
@@ -141,6 +157,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         database_url: str | None = None,
         tag_callback_urls: bool = True,
     ) -> None:
+        _check_options(locals())
         settings = resolve_settings(
             api_key=api_key,
             base_url=base_url,
@@ -230,6 +247,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         callback_url: str | None,
         prepared: Submission | None = None,
     ) -> Op[Task]:
+        _check_callback_url(callback_url)
         return submit_op(
             self.registry,
             model,
@@ -244,7 +262,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         )
 
     def _wait_op(
-        self, task: Task | str, timeout: float | None, on_update: UpdateHook | None
+        self, task: Task | str, timeout: float | None, on_update: AsyncUpdateHook | None
     ) -> Op[TaskRecord]:
         task_id = _task_id(task)
         since = task.submitted_at if isinstance(task, Task) else None
@@ -282,6 +300,60 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         return spec.deadline if spec else _DEFAULT_DEADLINE
 
 
+def _check_options(options: Mapping[str, Any]) -> None:
+    """A client's arguments of the wrong type (a TypeError) or out of range (ConfigurationError)."""
+    for name in ("api_key", "base_url", "upload_base_url", "database_url"):
+        check_str(name, options[name])
+    timeout = options["timeout"]
+    if not isinstance(timeout, httpx.Timeout):
+        check_number("timeout", timeout, optional=True, error=ConfigurationError)
+    check_instance("registry", options["registry"], Registry, "a kieframe.registry.Registry")
+    check_instance("poll", options["poll"], PollPlan, "a kieframe.lifecycle.PollPlan")
+    check_instance(
+        "rate_limits", options["rate_limits"], RateLimits, "a kieframe.lifecycle.RateLimits"
+    )
+    check_number(
+        "visibility_grace", options["visibility_grace"], positive=False, error=ConfigurationError
+    )
+    check_whole(
+        "create_attempts",
+        options["create_attempts"],
+        least=1,
+        what="creates sent at most, the first included",
+        error=ConfigurationError,
+    )
+    check_whole(
+        "read_attempts",
+        options["read_attempts"],
+        least=1,
+        what="reads sent at most, the first included",
+        error=ConfigurationError,
+    )
+    check_number("read_retry_timeout", options["read_retry_timeout"], error=ConfigurationError)
+    callbacks = options["callbacks"]
+    if not (callbacks is None or isinstance(callbacks, CallbackHub) or hasattr(callbacks, "hub")):
+        raise TypeError(
+            "callbacks takes a kieframe.callbacks.CallbackReceiver or CallbackHub, "
+            f"not {type(callbacks).__name__}"
+        )
+    check_path("upload_cache", options["upload_cache"])
+    journal_kind = "a kieframe.journal.SubmissionLog (a journal object)"
+    check_path_or("journal", options["journal"], SubmissionLog, journal_kind)
+
+
+def _check_wait(timeout: object, on_update: object) -> None:
+    """A wait's options of the wrong type (a TypeError) or out of range (a ValueError)."""
+    check_number("timeout", timeout, optional=True)
+    if on_update is not None and not callable(on_update):
+        raise TypeError(
+            f"on_update takes a function of each new record, not {type(on_update).__name__}"
+        )
+
+
+def _check_callback_url(callback_url: object) -> None:
+    check_str("callback_url", callback_url, "an http(s) URL (a str)")
+
+
 def _task_id(task: object) -> str:
     """The id of a task given as a :class:`Task` or its id; else a ``TypeError``, before sending."""
     if isinstance(task, Task | str):
@@ -316,6 +388,16 @@ def _note_interrupted(error: BaseException, task_id: str) -> None:
     logger.warning("wait for task %s interrupted; the task keeps running on kie.ai", task_id)
 
 
+def _refuse_async_hook(hook: object) -> None:
+    """An ``async def`` update hook given to the blocking client is a TypeError, not a warning."""
+    if inspect.iscoroutinefunction(hook):
+        name = getattr(hook, "__qualname__", repr(hook))
+        raise TypeError(
+            f"on_update={name} is an async function: the blocking Client cannot await it; "
+            "use kieframe.AsyncClient, or a plain def"
+        )
+
+
 class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     """The blocking client. Use it as a context manager, or call :meth:`close`.
 
@@ -323,8 +405,9 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     environment (``KIE_API_KEY``, ``KIE_BASE_URL``, ``KIE_UPLOAD_BASE_URL``), else the config
     file the command line reads (``$KIEFRAME_CONFIG``, else ``~/.config/kieframe/config.toml``),
     else kie.ai's hosts; a custom ``base_url`` serves uploads too unless ``upload_base_url`` is
-    set. A missing key is an :class:`~kieframe.AuthenticationError` with no code, a bad setting a
-    :class:`~kieframe.ConfigurationError`. Every other option is keyword-only.
+    set. A missing key is an :class:`~kieframe.AuthenticationError` with no code, a bad setting (an
+    option out of range: ``read_attempts=0``) a :class:`~kieframe.ConfigurationError`, an option
+    of the wrong type a ``TypeError`` naming it. Every other option is keyword-only.
 
     ``http_client`` (an ``httpx.Client``) or ``transport`` (an ``httpx.BaseTransport``) inject a
     configured client or transport: proxies, mocks, tests. ``poll`` replaces kie.ai's polling
@@ -408,9 +491,12 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         watchdog (see :class:`~kieframe.CallbackHub`). ``timeout`` defaults to the model's
         deadline. Raises
         :class:`~kieframe.TaskFailed` if the task failed and :class:`~kieframe.WaitTimeout`
-        (with the task id) at the deadline. ``on_update`` is called on every state change.
+        (with the task id) at the deadline. ``on_update`` is called on every state change (a
+        plain function: an ``async def`` hook needs :class:`AsyncClient`, which awaits it).
         """
         task_id = _task_id(task)  # a TypeError for anything else, before any read
+        _check_wait(timeout, on_update)
+        _refuse_async_hook(on_update)
         try:
             return self._performer.run(self._wait_op(task, timeout, on_update))
         except (KeyboardInterrupt, SystemExit) as interrupt:
@@ -435,6 +521,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         :class:`~kieframe.DownloadError` before anything is sent; a failure while saving, after
         the task is paid for, raises it with the task id.
         """
+        _check_wait(timeout, on_update)  # before the task is paid for
+        _refuse_async_hook(on_update)
         folder = _destination(download_to)
         task = self.submit(model, input, callback_url=callback_url)
         record = self.wait(task, timeout=timeout, on_update=on_update)
@@ -585,15 +673,20 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         task: Task | str,
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - the task's deadline, per the API contract
-        on_update: UpdateHook | None = None,
+        on_update: AsyncUpdateHook | None = None,
     ) -> TaskRecord:
-        """Wait until the task finishes and return its final record; see :meth:`Client.wait`."""
+        """Wait until the task finishes and return its final record; see :meth:`Client.wait`.
+
+        ``on_update`` may be a plain function or an ``async def``: the wait awaits it before it
+        reads the task again.
+        """
         task_id = _task_id(task)  # a TypeError for anything else, before any read
+        _check_wait(timeout, on_update)
         try:
             await self._performer.start()  # 10,000 waits started at once build their state later
             op = self._wait_op(task, timeout, on_update)
             return await self._performer.run(op, started=True)
-        except (asyncio.CancelledError, KeyboardInterrupt) as interrupt:
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit) as interrupt:
             _note_interrupted(interrupt, task_id)
             raise
 
@@ -604,7 +697,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         *,
         callback_url: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the task's deadline, per the API contract
-        on_update: UpdateHook | None = None,
+        on_update: AsyncUpdateHook | None = None,
         download_to: str | os.PathLike[str] | None = None,
         progress: DownloadProgress | None = None,
     ) -> Result:
@@ -613,6 +706,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`; a bad
         ``download_to`` is refused before anything is sent, as by :meth:`Client.run`.
         """
+        _check_wait(timeout, on_update)  # before the task is paid for
         folder = _destination(download_to)
         task = await self.submit(model, input, callback_url=callback_url)
         record = await self.wait(task, timeout=timeout, on_update=on_update)

@@ -121,6 +121,15 @@ def _names(value: str | None) -> frozenset[str] | None:
     return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
+_RETURN_A_LIST = "a model hook returns a list of ModelSpec (return [spec] for one model)"
+
+
+def _kind(returned: object) -> str:
+    if isinstance(returned, ModelSpec):
+        return f"the ModelSpec {returned.id!r} alone"
+    return f"a {type(returned).__name__}" if returned is not None else "None"
+
+
 class Registry:
     """A set of plugins and the models they provide.
 
@@ -244,6 +253,8 @@ class Registry:
         for impl in reversed(hook.get_hookimpls()):
             try:
                 returned: Any = impl.function()
+                if isinstance(returned, ModelSpec) or not isinstance(returned, Iterable):
+                    raise TypeError(f"{hook.name} returned {_kind(returned)}: {_RETURN_A_LIST}")
                 specs: list[object] = list(returned)
                 bad = [spec for spec in specs if not isinstance(spec, ModelSpec)]
                 if bad:

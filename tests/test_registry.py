@@ -289,3 +289,21 @@ def test_every_installed_model_gives_up_when_kie_ai_says_to_investigate() -> Non
         if spec.deadline > KIE_INVESTIGATE_AFTER
     }
     assert not too_long, too_long
+
+
+@pytest.mark.parametrize("returned", ["spec", None, 5])
+def test_a_hook_returning_no_list_is_told_to_return_one(returned: str | int | None) -> None:
+    class Alone:
+        @hookimpl
+        def kieframe_models(self) -> Any:
+            return _spec("alone/model") if returned == "spec" else returned
+
+    registry = Registry(entry_points=False)
+    registry.register(Alone(), name="alone")
+    assert registry.models() == ()
+    [failure] = registry.failures
+    assert failure.name == "alone"
+    assert "returns a list of ModelSpec (return [spec] for one model)" in failure.error
+    if returned == "spec":
+        assert "returned the ModelSpec 'alone/model' alone" in failure.error
+    assert "not iterable" not in failure.error

@@ -108,7 +108,7 @@ def submit_op(
         and submission.validated
         and registry.get_model(model).requires_callback
     ):
-        raise InputValidationError(model, [Problem("callBackUrl", _CALLBACK_REQUIRED)])
+        raise InputValidationError(model, [Problem("callback_url", _CALLBACK_REQUIRED)])
     if submission.uploads:
         urls = yield from upload_op(submission.model, submission.uploads, cache=cache)
         data = put_urls(submission.input, urls)
@@ -177,7 +177,7 @@ def prepare_submission(
         try:
             msgspec.convert(callback_url, HttpUrl)
         except msgspec.ValidationError:
-            problem = Problem("callBackUrl", f"{callback_url!r} is not an http(s) URL")
+            problem = Problem("callback_url", f"{callback_url!r} is not an http(s) URL")
             raise InputValidationError(model, [problem]) from None
     if type(input) is not dict and isinstance(input, RawInput):
         logger.warning("sending an unvalidated input for %s: a RawInput, checked by nothing", model)

@@ -98,7 +98,7 @@ def test_a_model_that_requires_a_callback_url_says_so_and_is_refused_without_one
     given.write_text(json.dumps(kieframe.get_model(model).examples[0]["input"]))
     done = cli("submit", model, "--input", str(given), "--emulator")
     assert done.code == ExitCode.BAD_INPUT
-    assert "callBackUrl" in done.err
+    assert "callback_url" in done.err
     assert "requires a callback URL" in done.err
 
 
