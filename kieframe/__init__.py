@@ -79,6 +79,11 @@ if typing.TYPE_CHECKING:
     from .callbacks import serve_callbacks as serve_callbacks
     from .callbacks import verify_callback as verify_callback
     from .errors import BadRequestError as BadRequestError
+    from .errors import BatchBusy as BatchBusy
+    from .errors import BatchCancelled as BatchCancelled
+    from .errors import BatchConflict as BatchConflict
+    from .errors import BatchInvalid as BatchInvalid
+    from .errors import StaleTransition as StaleTransition
     from .errors import CallbackError as CallbackError
     from .errors import CallbackMalformedError as CallbackMalformedError
     from .errors import CallbackSignatureError as CallbackSignatureError
@@ -151,6 +156,11 @@ _HOMES = {
     **dict.fromkeys(
         [
             "BadRequestError",
+            "BatchBusy",
+            "BatchCancelled",
+            "BatchConflict",
+            "BatchInvalid",
+            "StaleTransition",
             "CallbackError",
             "CallbackMalformedError",
             "CallbackSignatureError",
