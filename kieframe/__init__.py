@@ -83,7 +83,6 @@ if typing.TYPE_CHECKING:
     from .errors import BatchCancelled as BatchCancelled
     from .errors import BatchConflict as BatchConflict
     from .errors import BatchInvalid as BatchInvalid
-    from .errors import StaleTransition as StaleTransition
     from .errors import CallbackError as CallbackError
     from .errors import CallbackMalformedError as CallbackMalformedError
     from .errors import CallbackSignatureError as CallbackSignatureError
@@ -96,6 +95,7 @@ if typing.TYPE_CHECKING:
     from .errors import PluginError as PluginError
     from .errors import Problem as Problem
     from .errors import ServerError as ServerError
+    from .errors import StaleTransition as StaleTransition
     from .files import DownloadProgress as DownloadProgress
     from .files import Rehost as Rehost
     from .journal import Journal as Journal
