@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import functools
+import inspect
 import logging
 import os
 import platform
@@ -23,6 +24,14 @@ from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
+from ._arguments import (
+    check_instance,
+    check_number,
+    check_path,
+    check_path_or,
+    check_str,
+    check_whole,
+)
 from ._callbacks._hub import CallbackHub, HubOwner
 from ._config import resolve_settings
 from ._core._download import download_op, plans_op
@@ -32,9 +41,17 @@ from ._core._perform import AsyncPerformer, Connection, SyncPerformer
 from ._core._poll import PollPlan
 from ._core._read import credits_op, get_op
 from ._core._submit import Submission, submit_op
-from ._core._wait import UpdateHook, WaitOptions, callback_wait_op, journaled_wait, wait_op
-from ._errors import KieError
+from ._core._wait import (
+    AsyncUpdateHook,
+    UpdateHook,
+    WaitOptions,
+    callback_wait_op,
+    journaled_wait,
+    wait_op,
+)
+from ._errors import ConfigurationError, DownloadError, KieError
 from ._files._cache import CACHE_ENV, UploadCache
+from ._files._finish import check_folder
 from ._journal import Journal, SqlJournal, SubmissionLog
 from ._postgres._backend import account_label, backend_from_url
 from ._ratelimit import RateLimits, shared_budgets
@@ -140,6 +157,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         database_url: str | None = None,
         tag_callback_urls: bool = True,
     ) -> None:
+        _check_options(locals())
         settings = resolve_settings(
             api_key=api_key,
             base_url=base_url,
@@ -229,6 +247,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         callback_url: str | None,
         prepared: Submission | None = None,
     ) -> Op[Task]:
+        _check_callback_url(callback_url)
         return submit_op(
             self.registry,
             model,
@@ -243,7 +262,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         )
 
     def _wait_op(
-        self, task: Task | str, timeout: float | None, on_update: UpdateHook | None
+        self, task: Task | str, timeout: float | None, on_update: AsyncUpdateHook | None
     ) -> Op[TaskRecord]:
         task_id = _task_id(task)
         since = task.submitted_at if isinstance(task, Task) else None
@@ -281,6 +300,60 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         return spec.deadline if spec else _DEFAULT_DEADLINE
 
 
+def _check_options(options: Mapping[str, Any]) -> None:
+    """A client's arguments of the wrong type (a TypeError) or out of range (ConfigurationError)."""
+    for name in ("api_key", "base_url", "upload_base_url", "database_url"):
+        check_str(name, options[name])
+    timeout = options["timeout"]
+    if not isinstance(timeout, httpx.Timeout):
+        check_number("timeout", timeout, optional=True, error=ConfigurationError)
+    check_instance("registry", options["registry"], Registry, "a kieframe.registry.Registry")
+    check_instance("poll", options["poll"], PollPlan, "a kieframe.lifecycle.PollPlan")
+    check_instance(
+        "rate_limits", options["rate_limits"], RateLimits, "a kieframe.lifecycle.RateLimits"
+    )
+    check_number(
+        "visibility_grace", options["visibility_grace"], positive=False, error=ConfigurationError
+    )
+    check_whole(
+        "create_attempts",
+        options["create_attempts"],
+        least=1,
+        what="creates sent at most, the first included",
+        error=ConfigurationError,
+    )
+    check_whole(
+        "read_attempts",
+        options["read_attempts"],
+        least=1,
+        what="reads sent at most, the first included",
+        error=ConfigurationError,
+    )
+    check_number("read_retry_timeout", options["read_retry_timeout"], error=ConfigurationError)
+    callbacks = options["callbacks"]
+    if not (callbacks is None or isinstance(callbacks, CallbackHub) or hasattr(callbacks, "hub")):
+        raise TypeError(
+            "callbacks takes a kieframe.callbacks.CallbackReceiver or CallbackHub, "
+            f"not {type(callbacks).__name__}"
+        )
+    check_path("upload_cache", options["upload_cache"])
+    journal_kind = "a kieframe.journal.SubmissionLog (a journal object)"
+    check_path_or("journal", options["journal"], SubmissionLog, journal_kind)
+
+
+def _check_wait(timeout: object, on_update: object) -> None:
+    """A wait's options of the wrong type (a TypeError) or out of range (a ValueError)."""
+    check_number("timeout", timeout, optional=True)
+    if on_update is not None and not callable(on_update):
+        raise TypeError(
+            f"on_update takes a function of each new record, not {type(on_update).__name__}"
+        )
+
+
+def _check_callback_url(callback_url: object) -> None:
+    check_str("callback_url", callback_url, "an http(s) URL (a str)")
+
+
 def _task_id(task: object) -> str:
     """The id of a task given as a :class:`Task` or its id; else a ``TypeError``, before sending."""
     if isinstance(task, Task | str):
@@ -315,6 +388,16 @@ def _note_interrupted(error: BaseException, task_id: str) -> None:
     logger.warning("wait for task %s interrupted; the task keeps running on kie.ai", task_id)
 
 
+def _refuse_async_hook(hook: object) -> None:
+    """An ``async def`` update hook given to the blocking client is a TypeError, not a warning."""
+    if inspect.iscoroutinefunction(hook):
+        name = getattr(hook, "__qualname__", repr(hook))
+        raise TypeError(
+            f"on_update={name} is an async function: the blocking Client cannot await it; "
+            "use kieframe.AsyncClient, or a plain def"
+        )
+
+
 class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     """The blocking client. Use it as a context manager, or call :meth:`close`.
 
@@ -322,8 +405,9 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     environment (``KIE_API_KEY``, ``KIE_BASE_URL``, ``KIE_UPLOAD_BASE_URL``), else the config
     file the command line reads (``$KIEFRAME_CONFIG``, else ``~/.config/kieframe/config.toml``),
     else kie.ai's hosts; a custom ``base_url`` serves uploads too unless ``upload_base_url`` is
-    set. A missing key is an :class:`~kieframe.AuthenticationError` with no code, a bad setting a
-    :class:`~kieframe.ConfigurationError`. Every other option is keyword-only.
+    set. A missing key is an :class:`~kieframe.AuthenticationError` with no code, a bad setting (an
+    option out of range: ``read_attempts=0``) a :class:`~kieframe.ConfigurationError`, an option
+    of the wrong type a ``TypeError`` naming it. Every other option is keyword-only.
 
     ``http_client`` (an ``httpx.Client``) or ``transport`` (an ``httpx.BaseTransport``) inject a
     configured client or transport: proxies, mocks, tests. ``poll`` replaces kie.ai's polling
@@ -407,9 +491,12 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         watchdog (see :class:`~kieframe.CallbackHub`). ``timeout`` defaults to the model's
         deadline. Raises
         :class:`~kieframe.TaskFailed` if the task failed and :class:`~kieframe.WaitTimeout`
-        (with the task id) at the deadline. ``on_update`` is called on every state change.
+        (with the task id) at the deadline. ``on_update`` is called on every state change (a
+        plain function: an ``async def`` hook needs :class:`AsyncClient`, which awaits it).
         """
         task_id = _task_id(task)  # a TypeError for anything else, before any read
+        _check_wait(timeout, on_update)
+        _refuse_async_hook(on_update)
         try:
             return self._performer.run(self._wait_op(task, timeout, on_update))
         except (KeyboardInterrupt, SystemExit) as interrupt:
@@ -429,13 +516,23 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     ) -> Result:
         """Submit, wait for the result and (with ``download_to``) download its files.
 
-        The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`.
+        The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`. A
+        ``download_to`` that cannot hold files (not a path, a file, no write access) raises
+        :class:`~kieframe.DownloadError` before anything is sent; a failure while saving, after
+        the task is paid for, raises it with the task id.
         """
+        _check_wait(timeout, on_update)  # before the task is paid for
+        _refuse_async_hook(on_update)
+        folder = _destination(download_to)
         task = self.submit(model, input, callback_url=callback_url)
         record = self.wait(task, timeout=timeout, on_update=on_update)
         files: tuple[Path, ...] = ()
-        if download_to is not None:
-            files = self.download(record, to=download_to, progress=progress)
+        if folder is not None:
+            try:
+                files = self.download(record, to=folder, progress=progress)
+            except DownloadError as error:
+                _note_undownloaded(error, record)
+                raise
         return Result(task=task, record=record, files=files)
 
     def credits(self) -> float:
@@ -461,9 +558,15 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         :class:`~kieframe.DownloadError`.
         """
         _check_record(record)
-        plans = self._performer.run(plans_op(record, Path(to)))
-        ops = [download_op(plan, record, progress=progress) for plan in plans]
-        return self._performer.run_all(ops, concurrency=concurrency)
+        folder = _folder(to, "to")
+        try:
+            plans = self._performer.run(plans_op(record, folder))
+            ops = [download_op(plan, record, progress=progress) for plan in plans]
+            return self._performer.run_all(ops, concurrency=concurrency)
+        except KieError:  # WaitTimeout is a TimeoutError, so an OSError: already kieframe's
+            raise
+        except OSError as error:
+            raise _save_failed(error, record, folder) from error
 
 
 def _check_record(record: object) -> None:
@@ -473,6 +576,42 @@ def _check_record(record: object) -> None:
             f"download() takes the TaskRecord that wait() returns, not {type(record).__name__}: "
             "record = client.wait(task); client.download(record, to=...)"
         )
+
+
+def _folder(to: object, name: str) -> Path:
+    """The folder ``to`` names; a ``TypeError`` if it is no path."""
+    if not isinstance(to, str | os.PathLike):
+        raise TypeError(
+            f"{name} takes a folder path (a str or os.PathLike), not {type(to).__name__}"
+        )
+    return Path(to)
+
+
+def _destination(download_to: object) -> Path | None:
+    """``run``'s folder, checked before anything is sent: a ``TypeError`` if it is no path, a
+    ``DownloadError`` (with no task id) if files cannot be saved there."""
+    if download_to is None:
+        return None
+    folder = _folder(download_to, "download_to")
+    check_folder(folder)
+    return folder
+
+
+def _save_failed(error: OSError, record: TaskRecord, folder: Path) -> DownloadError:
+    """A file system error while saving a task's files, as the ``DownloadError`` it is."""
+    reason = error.strerror or str(error) or type(error).__name__
+    where = f" ({error.filename})" if error.filename else ""
+    return DownloadError(
+        f"the results could not be saved in {folder}: {reason}{where}", task_id=record.task_id
+    )
+
+
+def _note_undownloaded(error: DownloadError, record: TaskRecord) -> None:
+    """Tell the user of ``run`` that the task is done and paid for, and how to save its files."""
+    error.add_note(
+        f"kieframe: task {record.task_id} finished; save its files with "
+        f"client.download(client.wait({record.task_id!r}), to=...)"
+    )
 
 
 class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
@@ -534,15 +673,20 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         task: Task | str,
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - the task's deadline, per the API contract
-        on_update: UpdateHook | None = None,
+        on_update: AsyncUpdateHook | None = None,
     ) -> TaskRecord:
-        """Wait until the task finishes and return its final record; see :meth:`Client.wait`."""
+        """Wait until the task finishes and return its final record; see :meth:`Client.wait`.
+
+        ``on_update`` may be a plain function or an ``async def``: the wait awaits it before it
+        reads the task again.
+        """
         task_id = _task_id(task)  # a TypeError for anything else, before any read
+        _check_wait(timeout, on_update)
         try:
             await self._performer.start()  # 10,000 waits started at once build their state later
             op = self._wait_op(task, timeout, on_update)
             return await self._performer.run(op, started=True)
-        except (asyncio.CancelledError, KeyboardInterrupt) as interrupt:
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit) as interrupt:
             _note_interrupted(interrupt, task_id)
             raise
 
@@ -553,19 +697,26 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         *,
         callback_url: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the task's deadline, per the API contract
-        on_update: UpdateHook | None = None,
+        on_update: AsyncUpdateHook | None = None,
         download_to: str | os.PathLike[str] | None = None,
         progress: DownloadProgress | None = None,
     ) -> Result:
         """Submit, wait for the result and (with ``download_to``) download its files.
 
-        The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`.
+        The options are those of :meth:`submit`, :meth:`wait` and :meth:`download`; a bad
+        ``download_to`` is refused before anything is sent, as by :meth:`Client.run`.
         """
+        _check_wait(timeout, on_update)  # before the task is paid for
+        folder = _destination(download_to)
         task = await self.submit(model, input, callback_url=callback_url)
         record = await self.wait(task, timeout=timeout, on_update=on_update)
         files: tuple[Path, ...] = ()
-        if download_to is not None:
-            files = await self.download(record, to=download_to, progress=progress)
+        if folder is not None:
+            try:
+                files = await self.download(record, to=folder, progress=progress)
+            except DownloadError as error:
+                _note_undownloaded(error, record)
+                raise
         return Result(task=task, record=record, files=files)
 
     async def credits(self) -> float:
@@ -585,6 +736,12 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         The files download as asyncio tasks, at most ``concurrency`` at once.
         """
         _check_record(record)
-        plans = await self._performer.run(plans_op(record, Path(to)))
-        ops = [download_op(plan, record, progress=progress) for plan in plans]
-        return await self._performer.run_all(ops, concurrency=concurrency)
+        folder = _folder(to, "to")
+        try:
+            plans = await self._performer.run(plans_op(record, folder))
+            ops = [download_op(plan, record, progress=progress) for plan in plans]
+            return await self._performer.run_all(ops, concurrency=concurrency)
+        except KieError:  # WaitTimeout is a TimeoutError, so an OSError: already kieframe's
+            raise
+        except OSError as error:
+            raise _save_failed(error, record, folder) from error

@@ -46,8 +46,8 @@ raises :class:`TaskFailed` instead: kie.ai failed the task.
 an uncertain create is never resent by accident, which could pay for the task twice.
 
 Every class reports ``kieframe`` as its module (as httpx does) and is reachable as
-``kieframe.<Name>``, so reprs and pickles name the public home, not this private module; the
-batch's errors report ``kieframe.batch``, their home (all are in :mod:`kieframe.errors` too).
+``kieframe.<Name>``, so reprs and pickles name the public home, not this private module (the
+batch's errors are importable from :mod:`kieframe.batch` too).
 """
 
 from __future__ import annotations
@@ -567,8 +567,6 @@ for _name in __all__:  # reprs, tracebacks and pickles name the public home (as 
     _public = globals()[_name]
     if isinstance(_public, type) and issubclass(_public, KieError):
         _public.__module__ = "kieframe"
-for _public in (BatchInvalid, BatchConflict, BatchCancelled, BatchBusy, StaleTransition):
-    _public.__module__ = "kieframe.batch"  # the batch's: reachable there (and in errors)
 LineProblem.__module__ = "kieframe.batch"
 ConfigurationWarning.__module__ = "kieframe"
 del _name, _public

@@ -16,6 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from ._arguments import check_number, check_whole
+from ._errors import ConfigurationError
+
 __all__ = ["Budgets", "RateLimits", "SlidingWindow", "Window", "shared_budgets"]
 
 
@@ -25,13 +28,23 @@ class RateLimits:
 
     The defaults are kie.ai's published limits, with windows 5-10 % longer than kie.ai's: requests
     spaced exactly one window apart can arrive closer together after network jitter.
-    ``RateLimits.off()`` disables client-side limiting.
+    ``RateLimits.off()`` disables client-side limiting; a count of 0 (``creates=0``) lifts that
+    one limit. A count that is no int, a negative one, or a window that is not a number of seconds
+    above 0 is an error (a ``TypeError``, else a :class:`~kieframe.ConfigurationError`).
     """
 
     creates: int = 20
     create_window: float = 10.5
     reads: int = 10
     read_window: float = 1.1
+
+    def __post_init__(self) -> None:
+        for name in ("creates", "reads"):
+            check_whole(
+                name, getattr(self, name), least=0, what="0: no limit", error=ConfigurationError
+            )
+        for name in ("create_window", "read_window"):
+            check_number(name, getattr(self, name), error=ConfigurationError)
 
     @classmethod
     def off(cls) -> RateLimits:

@@ -23,7 +23,7 @@ import importlib.metadata
 import logging
 import os
 import threading
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ import pluggy
 from . import hookspecs
 from ._errors import PluginError, UnknownModelError
 from ._spec import ModelSpec
+from ._validation import Preparer
 
 __all__ = [
     "ModelSource",
@@ -120,6 +121,15 @@ def _names(value: str | None) -> frozenset[str] | None:
     return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
+_RETURN_A_LIST = "a model hook returns a list of ModelSpec (return [spec] for one model)"
+
+
+def _kind(returned: object) -> str:
+    if isinstance(returned, ModelSpec):
+        return f"the ModelSpec {returned.id!r} alone"
+    return f"a {type(returned).__name__}" if returned is not None else "None"
+
+
 class Registry:
     """A set of plugins and the models they provide.
 
@@ -146,6 +156,9 @@ class Registry:
         self._origins: dict[str, _Origin] = {}
         self._failures: list[PluginFailure] = []
         self._models: dict[str, tuple[ModelSpec[Any], str]] | None = None
+        #: Each submitted model's one pass (see :meth:`_preparer`) by id, emptied with the
+        #: catalogue: a submit looks its model's up here, without a call.
+        self._preparers: dict[str, Preparer[Any]] = {}
         self._sources: dict[str, ModelSource] = {}
         self._replaced: dict[str, ModelSpec[Any]] = {}
         self._discovered = False
@@ -166,6 +179,7 @@ class Registry:
             plugin_name = name or getattr(plugin, "__name__", None) or repr(plugin)
             self._add(plugin, plugin_name, _Origin(None, getattr(plugin, "__version__", None)))
             self._models = None
+            self._preparers = {}
 
     def _add(self, plugin: object, name: str, origin: _Origin) -> None:
         try:
@@ -239,6 +253,8 @@ class Registry:
         for impl in reversed(hook.get_hookimpls()):
             try:
                 returned: Any = impl.function()
+                if isinstance(returned, ModelSpec) or not isinstance(returned, Iterable):
+                    raise TypeError(f"{hook.name} returned {_kind(returned)}: {_RETURN_A_LIST}")
                 specs: list[object] = list(returned)
                 bad = [spec for spec in specs if not isinstance(spec, ModelSpec)]
                 if bad:
@@ -281,6 +297,17 @@ class Registry:
         except KeyError:
             pass
         raise self._unknown(model_id, catalogue)
+
+    def _preparer(self, model_id: str, record: Callable[..., Any]) -> Preparer[Any]:
+        """A submit's one pass over the inputs of ``model_id`` (kept in ``_preparers``), which
+        gives its creates as ``record`` (the submit's ``Submission``).
+
+        Raises :class:`~kieframe.UnknownModelError` if no plugin provides the model.
+        """
+        with self._lock:  # not kept for a model a register() call has just replaced
+            prepare = self.get_model(model_id)._prepare(record)
+            self._preparers[model_id] = prepare
+            return prepare
 
     def _unknown(self, model_id: str, catalogue: Iterable[str]) -> UnknownModelError:
         """The error for an unknown id; it names the plugins that failed to load."""

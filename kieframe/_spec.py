@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 InputT = TypeVar("InputT", bound=msgspec.Struct)
+R = TypeVar("R")
 
 #: What a model's results are: video, image or audio files, or text (``resultObject``).
 OutputKind = Literal["video", "image", "audio", "text"]
@@ -76,7 +77,6 @@ class ModelSpec(Generic[InputT]):
     tags: tuple[str, ...] = field(default=())
     requires_callback: bool = False
     _validator: Validator = field(init=False, repr=False, compare=False)
-    _preparer: Preparer | None = field(default=None, init=False, repr=False, compare=False)
     # False where the input Struct is compiled later (and checked then): see _schema.py.
     _checks_input_now: ClassVar[bool] = True
 
@@ -112,13 +112,12 @@ class ModelSpec(Generic[InputT]):
                 raise InputValidationError(self.id, problems)
         return value
 
-    def _prepare(self) -> Preparer:
-        """A submit's one pass over this model's inputs (see :meth:`Validator.preparer`)."""
-        preparer = self._preparer
-        if preparer is None:  # compiled on first use (two threads may both compile one)
-            preparer = self._validator.preparer(model_id=self.id, rules=self.rules)
-            object.__setattr__(self, "_preparer", preparer)
-        return preparer
+    def _prepare(self, record: Callable[..., R]) -> Preparer[R]:
+        """A submit's one pass over this model's inputs (see :meth:`Validator.preparer`).
+
+        Compiled each time: the registry keeps the one a submit uses.
+        """
+        return self._validator.preparer(model_id=self.id, rules=self.rules, record=record)
 
     def to_input(
         self, value: msgspec.Struct, *, extra: Mapping[str, Any] | None = None

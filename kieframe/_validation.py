@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import msgspec.inspect as mi
@@ -45,12 +45,12 @@ from ._validation_values import (
 )
 from ._validation_walk import check_value
 
-__all__ = ["Prepared", "Preparer", "Validator", "validator_for"]
+__all__ = ["Preparer", "Validator", "validator_for"]
 
-#: A submit's validated input: its ``input`` object, that object's JSON, the whole body's JSON.
-Prepared = tuple["Mapping[str, Any] | msgspec.Struct", bytes, bytes]
-#: A submit's validation of an input (and its callback URL): what it sends, or None.
-Preparer = Callable[[Any, "str | None"], "Prepared | None"]
+R = TypeVar("R")
+
+#: A submit's validation of an input (and its callback URL): the create to send, or None.
+Preparer = Callable[[Any, "str | None"], "R | None"]
 
 _ENCODE = msgspec.json.Encoder().encode
 _asdict = msgspec.structs.asdict
@@ -69,6 +69,7 @@ class Validator:
     __slots__ = (
         "_as_struct",
         "_checks_after",
+        "_explain",
         "_explainer",
         "_flat",
         "_free_ints",
@@ -100,6 +101,8 @@ class Validator:
         )
         self._lenient = lenient_twin(input_type, node)
         self._explainer: Explainer | None = None
+        #: What an error explained later calls: ``explain``, then the explainer's own, once built.
+        self._explain: Callable[[Any], list[Problem]] = self.explain
         #: Whether a converted input holds JSON values only (no Any, bytes, dates...), so that
         #: its body encodes the same with msgspec as with the json module.
         self.plain_json = not has(node, not_plain_json, skip_root=True)
@@ -164,13 +167,19 @@ class Validator:
         return value
 
     def preparer(
-        self, *, model_id: str, rules: tuple[Callable[[Any], Iterable[Problem]], ...]
-    ) -> Preparer:
+        self,
+        *,
+        model_id: str,
+        rules: tuple[Callable[[Any], Iterable[Problem]], ...],
+        record: Callable[..., R],
+    ) -> Preparer[R]:
         """The submit's one pass for the inputs of one model: validate, then encode the input.
 
         The function it returns takes the input and the callback URL (or None), and gives the
-        ``input`` object (a Struct that :func:`msgspec.to_builtins` turns into it, or the object
-        itself), that object's JSON, and the whole createTask body's JSON around it. It raises
+        create to send as a ``record`` (the submit's ``Submission``, made with the keywords
+        ``model``, ``validated``, ``callback_url``, ``given``: the ``input`` object or a Struct
+        that :func:`msgspec.to_builtins` turns into it, ``input_json``: that object's JSON, and
+        ``content``: the whole createTask body's JSON around it). It raises
         :class:`~kieframe.InputValidationError` (every problem, the ``rules``' too) if the input
         is refused. It gives None when the input is not a dict of JSON values (it may hold
         local files or unchecked fields), the Struct may hold more than JSON values, or the input
@@ -185,21 +194,23 @@ class Validator:
             body_encoder(model_id),
         )
         checks_after, check_after, refused = self._checks_after, self.check_after, self.refused
-        check_ints = self.check_ints
+        check_ints, validator = self.check_ints, self
+        later = InputValidationError.explained_later
         dump, as_struct, unset, lenient = self.dump, self._as_struct, self._unset, self._lenient
         leaves_only = PLAIN_LEAVES.issuperset  # the usual flat input, told apart without a call
 
         free_ints = self._free_ints
         fit = _fitting(free_ints)
 
-        def prepare(data: Any, callback_url: str | None) -> Prepared | None:
+        def prepare(data: Any, callback_url: str | None) -> R | None:
             if type(data) is not dict:
                 return None
             try:
                 value = convert(data, input_type)
             except Exception:
                 if leaves_only(map(type, data.values())):
-                    raise refused(data, model_id=model_id, flat=True) from None
+                    # a dict of plain values (see refused): explained when the error is read
+                    raise later(model_id, validator._explain, dict(data)) from None
                 if not all_json(data) or builtin_values(data) is not data:
                     return None  # a local file, an unchecked field, a str subclass...
                 raise refused(data, model_id=model_id) from None
@@ -224,7 +235,14 @@ class Validator:
                 problems = [problem for rule in rules for problem in rule(value)]
                 if problems:
                     raise InputValidationError(model_id, problems)
-            return given, content, body(content, callback_url)
+            return record(
+                model=model_id,
+                given=given,
+                validated=True,
+                callback_url=callback_url,
+                input_json=content,
+                content=body(content, callback_url),
+            )
 
         sending = None if rules else self._sending
         if sending is not None:  # no rule needs the input Struct: converted into what is sent
@@ -232,39 +250,49 @@ class Validator:
             numbers, lists = self._whole_numbers, self._whole_lists
             sent_free_ints = self._sent_free_ints
             sent_fit = _fitting(sent_free_ints)
+            more = bool(numbers or lists or checks_after or sent_fit is not None)
 
-            def prepare_sent(data: Any, callback_url: str | None) -> Prepared | None:
+            def prepare_sent(data: Any, callback_url: str | None) -> R | None:
                 if type(data) is not dict:
                     return None
                 try:
                     value = convert(data, sending)
                 except Exception:
                     if leaves_only(map(type, data.values())):
-                        raise refused(data, model_id=model_id, flat=True) from None
+                        raise later(model_id, validator._explain, dict(data)) from None
                     if not all_json(data) or builtin_values(data) is not data:
                         return None  # a local file, an unchecked field, a str subclass...
                     raise refused(data, model_id=model_id) from None
-                # A whole float where the input Struct keeps whole numbers ints: its way.
-                for name in numbers:
-                    number = data.get(name)
-                    if type(number) is float and number.is_integer():
-                        return prepare(data, callback_url)
-                for name in lists:
-                    if _holds_whole_float(data.get(name)):
-                        return prepare(data, callback_url)
-                if checks_after:
-                    check_after(data, model_id=model_id)
-                if sent_fit is not None and not sent_fit(data):
-                    if builtin_values(data) is not data:
-                        return None  # an int subclass: the full way words it as the plain int
-                    check_ints(data, sent_free_ints, model_id=model_id)
+                if more:  # (most models have none of these: one test for them all)
+                    # A whole float where the input Struct keeps whole numbers ints: its way.
+                    for name in numbers:
+                        number = data.get(name)
+                        if type(number) is float and number.is_integer():
+                            return prepare(data, callback_url)
+                    for name in lists:
+                        if _holds_whole_float(data.get(name)):
+                            return prepare(data, callback_url)
+                    if checks_after:
+                        check_after(data, model_id=model_id)
+                    if sent_fit is not None and not sent_fit(data):
+                        if builtin_values(data) is not data:
+                            return None  # an int subclass: the full way words it as the plain int
+                        check_ints(data, sent_free_ints, model_id=model_id)
                 try:
                     content = encode(value)
                 except Exception:
                     return None
-                if callback_url is None:  # the usual body, put together here: one call less
-                    return value, content, join((head, content, b"}"))
-                return value, content, body(content, callback_url)
+                return record(
+                    model=model_id,
+                    given=value,
+                    validated=True,
+                    callback_url=callback_url,
+                    input_json=content,
+                    # the usual body (no callback URL) put together here: one call less
+                    content=join((head, content, b"}"))
+                    if callback_url is None
+                    else body(content, callback_url),
+                )
 
             return prepare_sent
 
@@ -277,10 +305,9 @@ class Validator:
         copy and its problems are worded when first read; any other is worded now, as its
         owner could change a nested value before the error is read.
         """
-        explain = (self._explainer or self._explaining()).explain
         if flat:
-            return InputValidationError.explained_later(model_id, explain, dict(data))
-        return InputValidationError(model_id, explain(data))
+            return InputValidationError.explained_later(model_id, self._explain, dict(data))
+        return InputValidationError(model_id, self._explain(data))
 
     def explain(self, data: Any) -> list[Problem]:
         """Every problem of ``data`` msgspec refused, each with its field path and limit."""
@@ -329,6 +356,7 @@ class Validator:
                 lenient=self._lenient,
                 stepped=self._stepped,
             )
+            self._explain = explainer.explain
         return explainer
 
     def dump(self, value: msgspec.Struct) -> dict[str, Any]:

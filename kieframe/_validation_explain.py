@@ -3,7 +3,8 @@
 Each field is tested with a quick check compiled from its limits (a string's length and pattern, a
 number's range, a choice...), and only the fields that fail it are walked, to word each problem
 with its limit. A field the walk finds nothing wrong with is left to msgspec (a *lenient* twin of
-the Struct, every field optional) to name what it refused. Built for an input type the first time
+the Struct, every field optional) to name what it refused. That pass over the fields is written
+out as one function per Struct (``_validation_gather``). Built for an input type the first time
 one of its inputs is refused; it never raises, whatever the input holds.
 """
 
@@ -18,6 +19,7 @@ import msgspec.inspect as mi
 
 from ._errors import Problem
 from ._validation_describe import described, safe
+from ._validation_gather import Gathered, gather_function
 from ._validation_quick import quick_test
 from ._validation_values import finite_or_none, plain
 from ._validation_walk import check_value, field_check, unknown_field
@@ -32,6 +34,7 @@ class Explainer:
 
     __slots__ = (
         "_fields",
+        "_gathering",
         "_lenient",
         "_node",
         "_order",
@@ -61,6 +64,14 @@ class Explainer:
         self._quick = {field.encode_name: quick_test(field.type) for field in node.fields}
         # And the walk of each field, compiled: what words the problems of those that fail it.
         self._word = {field.encode_name: field_check(field.type) for field in node.fields}
+        # _gather, written out as one function (see _validation_gather).
+        self._gathering = gather_function(
+            {field.encode_name: field.type for field in node.fields},
+            tests=self._quick,
+            words=self._word,
+            required={name: described(self._fields[name].type) for name in self._required},
+            unknown=self._unknown if node.forbid_unknown_fields else None,
+        )
 
     def explain(self, data: Any) -> list[Problem]:
         """Every problem of ``data`` msgspec refused, each with its field path and limit."""
@@ -100,32 +111,10 @@ class Explainer:
         for their limits, and those the walk finds nothing wrong with are handed to msgspec (the
         lenient twin) to find what it refused.
         """
-        get = self._quick.get
-        failing = []
-        for key, value in data.items():
-            test = get(key, _UNKNOWN_KEY)
-            if test is None or test is _UNKNOWN_KEY or not test(value):
-                failing.append(key)
-        problems: list[Problem] = []
-        unsure: dict[str, Any] = {}
-        fields, word = self._fields, self._word
-        for key in failing:
-            value = data[key]
-            if key not in fields:
-                if not isinstance(key, str):
-                    return None  # the walk words a key that is not a string
-                if self._node.forbid_unknown_fields:
-                    problems.append(unknown_field(safe(key), key, fields))
-                continue
-            found: list[Problem] = []
-            word[key](value, key, found)
-            if found:
-                problems += found
-            else:
-                unsure[key] = value
-        for name in self._required:
-            if name not in data:
-                problems.append(Problem(name, "is required", described(fields[name].type)))
+        gathered = self._gathering(data) or self._gather(data)
+        if gathered is None:
+            return None
+        problems, unsure = gathered
         if unsure:
             refused = self._by_msgspec(unsure)
             if refused is None:
@@ -134,6 +123,39 @@ class Explainer:
         if len(problems) > 1:
             problems.sort(key=lambda p: self._order.get(p.field.split(".")[0].split("[")[0], -1))
         return problems
+
+    def _gather(self, data: dict[Any, Any]) -> Gathered | None:
+        """The problems the walk finds in the fields that fail their quick tests, and the fields
+        it finds nothing wrong with; None to walk everything (a key that is not a string).
+
+        One key at a time: ``_gathering`` does the same written out, for keys that are strings.
+        """
+        get = self._quick.get
+        problems: list[Problem] = []
+        unsure: dict[str, Any] = {}
+        fields, word = self._fields, self._word
+        for key, value in data.items():
+            test = get(key, _UNKNOWN_KEY)
+            if test is not None and test is not _UNKNOWN_KEY and test(value):
+                continue
+            if key not in fields:
+                if not isinstance(key, str):
+                    return None  # the walk words a key that is not a string
+                if self._node.forbid_unknown_fields:
+                    self._unknown(key, problems)
+                continue
+            before = len(problems)
+            word[key](value, key, problems)  # (adds only: touches no problem found before)
+            if len(problems) == before:
+                unsure[key] = value
+        for name in self._required:
+            if name not in data:
+                problems.append(Problem(name, "is required", described(fields[name].type)))
+        return problems, unsure
+
+    def _unknown(self, key: str, problems: list[Problem]) -> None:
+        """Add the problem of a key that is not a field (with a did-you-mean)."""
+        problems.append(unknown_field(safe(key), key, self._fields))
 
     def _by_msgspec(self, data: dict[str, Any]) -> list[Problem] | None:
         """The problems msgspec finds in fields the walk passed; None to walk everything.

@@ -16,7 +16,7 @@ from ._fields import STEP_KEY
 from ._validation_describe import encodable
 from ._validation_walk import on_step
 
-__all__ = ["QuickTest", "quick_test"]
+__all__ = ["QuickTest", "quick_expression", "quick_test"]
 
 #: A quick test of one value: True only if msgspec accepts it and the walk finds nothing.
 QuickTest = Callable[[Any], bool]
@@ -106,3 +106,81 @@ _QUICK: dict[type[mi.Type], Callable[[Any], QuickTest | None]] = {
     mi.BoolType: lambda node: lambda value: type(value) is bool,
     mi.NoneType: lambda node: lambda value: value is None,
 }
+
+
+# -- a quick test as an expression, for a function written out per Struct (_validation_gather)
+
+
+def quick_expression(node: mi.Type, namespace: dict[str, Any], prefix: str) -> str | None:
+    """The quick test of ``node`` as an expression of ``value``; None to call its closure.
+
+    The same test as :func:`quick_test`'s (a property test holds them to it). The constants it
+    needs (limits, choices, a pattern's search) go in ``namespace`` under names that start with
+    ``prefix``, beside the functions it calls (``encodable``, ``isfinite``).
+    """
+    if isinstance(node, mi.Metadata):
+        if (node.extra or {}).get(STEP_KEY) is not None:
+            return None
+        return quick_expression(node.type, namespace, prefix)
+    if isinstance(node, mi.UnionType):
+        if len(node.types) != 2 or not isinstance(node.types[1], mi.NoneType):
+            return None
+        inner = quick_expression(node.types[0], namespace, prefix)
+        return None if inner is None else f"(value is None or ({inner}))"
+    if isinstance(node, mi.BoolType):
+        return "type(value) is bool"
+    if isinstance(node, mi.NoneType):
+        return "value is None"
+    if isinstance(node, mi.StrType):
+        return _str_expression(node, namespace, prefix)
+    if isinstance(node, mi.LiteralType):
+        kinds = {type(value) for value in node.values}
+        if len(kinds) != 1:
+            return None
+        namespace[f"{prefix}_kind"] = kinds.pop()
+        namespace[f"{prefix}_values"] = frozenset(node.values)
+        return f"type(value) is {prefix}_kind and value in {prefix}_values"
+    if isinstance(node, mi.IntType | mi.FloatType):
+        return _number_expression(node, namespace, prefix)
+    return None
+
+
+def _str_expression(node: mi.StrType, namespace: dict[str, Any], prefix: str) -> str:
+    parts = ["type(value) is str"]
+    low = node.min_length or 0
+    if node.max_length is not None:
+        parts.append(f"{low} <= len(value) <= {node.max_length}")
+    elif low:
+        parts.append(f"{low} <= len(value)")
+    namespace["encodable"] = encodable
+    parts.append("(value.isascii() or encodable(value))")
+    if node.pattern is not None:
+        namespace[f"{prefix}_search"] = re.compile(node.pattern).search
+        parts.append(f"{prefix}_search(value) is not None")
+    return " and ".join(parts)
+
+
+def _number_expression(
+    node: mi.IntType | mi.FloatType, namespace: dict[str, Any], prefix: str
+) -> str | None:
+    if isinstance(node, mi.IntType):
+        parts = [f"type(value) is int and {_INT_LOW} <= value < {_INT_HIGH}"]
+    elif node.multiple_of is None:
+        namespace["isfinite"] = math.isfinite
+        whole = f"type(value) is int and {-_EXACT} <= value <= {_EXACT}"
+        parts = [f"(({whole}) or (type(value) is float and isfinite(value)))"]
+    else:
+        return None  # as quick_test: an exact multiple of a float is left to the walk
+    # The bounds as _quick_number takes them: the larger low one, the smaller high one.
+    lows = [bound for bound in (node.ge, node.gt) if bound is not None]
+    highs = [bound for bound in (node.le, node.lt) if bound is not None]
+    if lows:
+        namespace[f"{prefix}_low"] = max(lows)
+        parts.append(f"{prefix}_low {'<' if node.gt is not None else '<='} value")
+    if highs:
+        namespace[f"{prefix}_high"] = min(highs)
+        parts.append(f"value {'<' if node.lt is not None else '<='} {prefix}_high")
+    if node.multiple_of is not None:
+        namespace[f"{prefix}_step"] = node.multiple_of
+        parts.append(f"value % {prefix}_step == 0")
+    return " and ".join(parts)

@@ -17,7 +17,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from ._errors import Problem
-from ._fields import STEP_KEY
+from ._fields import STEP_KEY, media_limits
 from ._validation_describe import describe_type, described, encodable, kind_of, safe, show
 
 __all__ = ["check_value", "field_check", "on_step", "str_message", "unknown_field"]
@@ -58,6 +58,9 @@ def _check_metadata(node: mi.Metadata, value: Any, path: str, problems: list[Pro
         check(inner, value, path, problems)
     else:
         _check_node(inner, value, path, problems)
+    if len(problems) > before and isinstance(inner, mi.StrType) and media_limits(node) is not None:
+        last = problems[-1]
+        problems[-1] = Problem(last.field, as_local_file(inner, value, last.message), last.limit)
     step = node.extra.get(STEP_KEY) if node.extra else None
     if len(problems) == before and step is not None and not on_step(value, step):
         problems.append(Problem(path or "input", f"{show(value)} is not a multiple of {step}"))
@@ -205,6 +208,18 @@ def str_message(node: mi.StrType, value: Any) -> str | None:
     return None
 
 
+def as_local_file(node: mi.StrType, value: Any, message: str) -> str:
+    """A media field's ``message`` for a str without a scheme: it is sent as a URL, not read."""
+    if not isinstance(value, str) or "://" in value or node.pattern is None:
+        return message
+    if message != f"{show(value)} does not match the pattern {node.pattern}":
+        return message
+    return (
+        f"{show(value)} is not a URL: a str is a URL; pass pathlib.Path({show(value)}) to upload "
+        "a local file"
+    )
+
+
 def field_check(node: mi.Type) -> Callable[[Any, str, list[Problem]], None]:
     """:func:`check_value` for one field's type, compiled once.
 
@@ -215,10 +230,13 @@ def field_check(node: mi.Type) -> Callable[[Any, str, list[Problem]], None]:
     if not isinstance(inner, mi.StrType):
         return functools.partial(check_value, node)
     limit = described(node)  # what check_value fills in for a problem found at the field
+    media = inner is not node and media_limits(node) is not None
 
     def check(value: Any, path: str, problems: list[Problem]) -> None:
         message = str_message(inner, value)
         if message is not None:
+            if media:
+                message = as_local_file(inner, value, message)
             problems.append(Problem(path or "input", message, limit))
 
     return check

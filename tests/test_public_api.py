@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.metadata
 import inspect
@@ -80,11 +81,7 @@ def test_names_outside_all_resolve_lazily_without_a_warning() -> None:
     for name in SUBMODULES:
         assert getattr(kieframe, name) is importlib.import_module(f"kieframe.{name}")
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        _ = kieframe.Nope
-
-
-#: The batch's errors report their home, kieframe.batch (they are in kieframe.errors too).
-BATCH_ERRORS = {"BatchBusy", "BatchCancelled", "BatchConflict", "BatchInvalid", "StaleTransition"}
+        _ = kieframe.Nope  # type: ignore[attr-defined]
 
 
 def test_every_exception_is_in_the_tree_and_reachable_as_kieframe_name() -> None:
@@ -92,10 +89,9 @@ def test_every_exception_is_in_the_tree_and_reachable_as_kieframe_name() -> None
     assert kieframe.ConfigurationWarning is kieframe.errors.ConfigurationWarning
     assert repr(kieframe.ConfigurationWarning) == "<class 'kieframe.ConfigurationWarning'>"
     for cls in ERRORS:
-        home = "kieframe.batch" if cls.__name__ in BATCH_ERRORS else "kieframe"
-        assert cls.__module__ == home
-        assert getattr(importlib.import_module(home), cls.__name__) is cls
-        assert repr(cls) == f"<class '{home}.{cls.__name__}'>"
+        assert cls.__module__ == "kieframe"
+        assert getattr(kieframe, cls.__name__) is cls
+        assert repr(cls) == f"<class 'kieframe.{cls.__name__}'>"
 
 
 def _subclasses(cls: type[Any]) -> set[type[Any]]:
@@ -167,3 +163,24 @@ def test_a_database_outage_is_a_request_not_sent_never_an_uncertain_create() -> 
     assert not error.request_sent
     assert not issubclass(kieframe.DatabaseUnavailable, kieframe.SubmissionUncertain)
     assert kieframe.postgres.DatabaseUnavailable is kieframe.DatabaseUnavailable
+
+
+def _type_checking_imports(module: types.ModuleType) -> dict[str, str]:
+    """Each name ``module`` imports under ``if TYPE_CHECKING:``, and the module it comes from."""
+    tree = ast.parse(inspect.getsource(module))
+    names: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "typing.TYPE_CHECKING":
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom)
+                assert statement.level == 1
+                for alias in statement.names:
+                    assert alias.asname == alias.name, "re-exported for type checkers: X as X"
+                    names[alias.name] = statement.module or alias.name
+    return names
+
+
+def test_type_checkers_see_every_name_imported_on_first_use() -> None:
+    # tests/typechecks/bare_import.py shows mypy typing these after a bare ``import kieframe``.
+    seen = _type_checking_imports(kieframe)
+    assert seen == {**kieframe._HOMES, **{name: name for name in SUBMODULES}}

@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import pytest
 
 import kieframe
 import kieframe.registry
+from kieframe._core._submit import encode_body, prepare_submission
 from kieframe.authoring import ModelSpec, hookimpl
-from kieframe.errors import PluginError
+from kieframe.errors import InputValidationError, PluginError, UnknownModelError
 from kieframe.registry import Registry
 
 BUILTIN = {"wan/2-5-image-to-video", "hailuo/02-image-to-video-pro"}
@@ -229,6 +230,33 @@ def test_registering_invalidates_the_model_list() -> None:
     assert [m.id for m in registry.models()] == ["late/model"]
 
 
+class _Longer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    prompt: Annotated[str, msgspec.Meta(max_length=3)]
+
+
+class _Fallback:
+    @hookimpl
+    def kieframe_fallback_models(self) -> list[ModelSpec[Any]]:
+        spec = ModelSpec(
+            id="late/model", input_type=_Longer, title="late", docs_url="https://example.com"
+        )
+        return [spec]
+
+
+def test_a_submit_after_a_register_uses_the_model_that_replaced_the_one_submitted_before() -> None:
+    registry = Registry(entry_points=False)
+    registry.register(_Fallback(), name="catalogue")
+    with pytest.raises(InputValidationError, match="is 5 characters long"):
+        prepare_submission(registry, "late/model", {"prompt": "a fox"}, callback_url=None)
+    assert "late/model" in registry._preparers  # kept for the next submit
+    registry.register(_Plugin("late/model"), name="late")  # replaces the fallback's model
+    assert not registry._preparers
+    submission = prepare_submission(registry, "late/model", {"prompt": "a fox"}, callback_url=None)
+    assert encode_body(submission) == b'{"model":"late/model","input":{"prompt":"a fox"}}'
+    with pytest.raises(UnknownModelError, match=r"wrap the input in kieframe\.RawInput"):
+        prepare_submission(registry, "late/other", {"prompt": "a fox"}, callback_url=None)
+
+
 def test_module_level_functions_use_the_installed_plugins() -> None:
     assert {m.id for m in kieframe.models()} >= BUILTIN
     assert kieframe.get_model("wan/2-5-image-to-video").id == "wan/2-5-image-to-video"
@@ -261,3 +289,21 @@ def test_every_installed_model_gives_up_when_kie_ai_says_to_investigate() -> Non
         if spec.deadline > KIE_INVESTIGATE_AFTER
     }
     assert not too_long, too_long
+
+
+@pytest.mark.parametrize("returned", ["spec", None, 5])
+def test_a_hook_returning_no_list_is_told_to_return_one(returned: str | int | None) -> None:
+    class Alone:
+        @hookimpl
+        def kieframe_models(self) -> Any:
+            return _spec("alone/model") if returned == "spec" else returned
+
+    registry = Registry(entry_points=False)
+    registry.register(Alone(), name="alone")
+    assert registry.models() == ()
+    [failure] = registry.failures
+    assert failure.name == "alone"
+    assert "returns a list of ModelSpec (return [spec] for one model)" in failure.error
+    if returned == "spec":
+        assert "returned the ModelSpec 'alone/model' alone" in failure.error
+    assert "not iterable" not in failure.error

@@ -640,3 +640,40 @@ def test_the_largest_64_bit_seed_is_sent() -> None:
     data = {"prompt": "a cat", "image_url": IMAGE, "seed": 2**63 - 1}
     submission = prepare_submission(Registry(environ={}), WAN, data, callback_url=None)
     assert json.loads(encode_body(submission))["input"]["seed"] == 2**63 - 1
+
+
+class _Links(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    image_url: kieframe.authoring.ImageUrl
+    references: list[kieframe.authoring.ImageUrl] = []
+    homepage: kieframe.authoring.HttpUrl = "https://example.com/"
+
+
+_LINKS = ModelSpec(id="test/links", input_type=_Links, title="Links", docs_url="https://x.test/")
+
+local_looking = st.text(st.characters(exclude_characters="\r\n"), min_size=1, max_size=40).filter(
+    lambda text: "://" not in text and text.strip() == text and len(text) > 0
+)
+
+
+@given(path=local_looking)
+def test_a_str_path_in_a_media_field_is_told_to_be_a_pathlib_path(path: str) -> None:
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        _LINKS.validate({"image_url": path, "references": [IMAGE, path]})
+    worded = {problem.field: problem.message for problem in caught.value.problems}
+    hint = "a str is a URL; pass pathlib.Path("
+    assert hint in worded["image_url"], worded
+    assert hint in worded["references[1]"], worded
+    assert "does not match the pattern" not in worded["image_url"]
+
+
+def test_a_str_path_hint_only_where_a_file_may_go() -> None:
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        _LINKS.validate({"image_url": "ftp://example.com/cat.png", "homepage": "cat.html"})
+    worded = {problem.field: problem.message for problem in caught.value.problems}
+    assert "pathlib" not in worded["image_url"]  # a URL of another scheme: the pattern says why
+    assert "does not match the pattern" in worded["image_url"]
+    assert "pathlib" not in worded["homepage"]  # a plain URL field takes no file
+    assert _problems(WAN, {"prompt": "x", "image_url": "cat.png"})["image_url"].startswith(
+        "image_url: 'cat.png' is not a URL: a str is a URL; "
+        "pass pathlib.Path('cat.png') to upload a local file"
+    )

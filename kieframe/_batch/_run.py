@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from .._arguments import check_path_or
 from .._client import AsyncClient, Client
 from .._plural import counted
 from .._registry import Registry, default_registry
@@ -167,6 +168,7 @@ async def run_async(
         raise ValueError("db_outage_timeout cannot be negative")
     if maintenance_timeout < 0:
         raise ValueError("maintenance_timeout cannot be negative")
+    check_path_or("state", state, BatchStore, "a database URL or a kieframe.batch.BatchStore")
     folder = Path(out)
     if not dry_run:  # a dry run writes nothing, not even the output folder
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -66,21 +67,28 @@ def serve_callbacks(
     port: int = 8000,
     log_level: str = "info",
     forwarded_allow_ips: str | None = None,
+    on_bound: Callable[[str], object] | None = None,
 ) -> None:
     """Serve ``receiver`` with uvicorn until interrupted (Ctrl-C, SIGTERM); blocks.
 
     Every path answers, so kie.ai's ``callBackUrl`` can be ``https://host/any/path``. Behind a
     reverse proxy, list its address in ``forwarded_allow_ips`` so the logs show real clients.
+    The address is bound first: one that is taken raises ``OSError`` before anything is served;
+    then ``on_bound`` is called with the root URL (``port=0`` picks a free port).
     """
     server_class = _uvicorn()
     config = _config(
         receiver,
-        host=host,
-        port=port,
         log_level=log_level,
         forwarded_allow_ips=forwarded_allow_ips,
     )
-    server_class(config).run()
+    sock, url = bind(host, port)
+    try:
+        if on_bound is not None:
+            on_bound(url)
+        server_class(config).run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 class CallbackServer:

@@ -12,6 +12,8 @@ import click
 import msgspec
 
 from .. import batch as kb
+from .._errors import DownloadError
+from .._files._finish import check_folder
 from .._plural import counted, noun_for
 from ..errors import KieError
 from ..lifecycle import PollPlan
@@ -142,11 +144,28 @@ def run_command(ctx: click.Context, /, file: str, **options: Any) -> None:
     before paying (--yes). Run the same command again to continue: nothing is paid twice.
     """
     state: _State = ctx.ensure_object(_State)
+    _check_places(options["out"], options["state"])
     _check_database(options["state"])
     connection = _connection(ctx, options)
     with contextlib.ExitStack() as stack:
         settings = _settings(connection, stack)
         _run(state, file, settings, options)
+
+
+def _check_places(out: str, state: str | None) -> None:
+    """Exit with a clear message, before anything is read or sent, when the output folder (or
+    the folder of a --state file) cannot hold files."""
+    from .._batch._run import database_url
+
+    places = [("--out", Path(out))]
+    if state is not None and database_url(state) is None:
+        places.append(("--state", Path(state).parent))
+    for option, folder in places:
+        try:
+            check_folder(folder)
+        except DownloadError as error:
+            _err.print(f"error: {option}: {error.message}", style="red")
+            raise click.exceptions.Exit(ExitCode.BAD_INPUT) from None
 
 
 def _check_database(state: str | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import json
 import mimetypes
@@ -26,6 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.table import Table
 
 from .._client import Client, _journaled_since
 from .._config import DEFAULT_BASE_URL
@@ -33,11 +35,15 @@ from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
 from .._errors import (
     AuthenticationError,
+    ConfigurationError,
+    DownloadError,
     KieError,
+    NoAnswerError,
     NotFoundError,
     SubmissionUncertain,
     WaitTimeout,
 )
+from .._files._finish import check_folder, place
 from .._journal import JournalEntry, JournalStatus, SqlJournal
 from .._records import Task, TaskRecord
 from .._registry import default_registry
@@ -46,7 +52,7 @@ from ._connect import Connection, connect, connection_from, connection_options, 
 from ._console import err, out
 from ._db import db
 from ._exit import ExitCode, exit_code_for
-from ._inputs import FIELD_PREFIX, build_input, describe_uploads, field_options
+from ._inputs import FIELD_PREFIX, build_input, describe_uploads, field_options, flag_words
 from ._render import (
     describe_json,
     fields_table,
@@ -74,6 +80,20 @@ def _emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+#: The width tables are laid out in when stdout is no terminal: wide enough to cut nothing.
+_UNCUT = 10_000
+
+
+def _print_table(table: Table) -> None:
+    """Print a listing on stdout; piped or redirected, at its natural width (nothing cut to fit
+    80 columns), so that ``kieframe models | grep`` sees whole titles."""
+    if _out.is_terminal:
+        _out.print(table)
+        return
+    # print(width=...) cannot go past the console's width: a console of the natural one.
+    Console(file=_out.file, markup=False, highlight=False, width=_UNCUT).print(table)
+
+
 def _unseen(state: _State | None, error: KieError) -> bool:
     """Whether ``error`` says kie.ai does not show the task this command submitted.
 
@@ -96,16 +116,55 @@ def _hint(error: KieError, state: _State | None) -> str | None:
         )
     if isinstance(error, WaitTimeout):
         return f"the task keeps running; wait again with: kieframe wait {error.task_id}"
+    emulated = state is not None and state.connection.emulator  # its tasks end with it
+    if isinstance(error, DownloadError) and error.task_id is not None and not emulated:
+        return (
+            f"the task is done; to save its files: kieframe download {error.task_id} "
+            f"--out DIR{_host_flag(state)}"
+        )
+    if isinstance(error, NoAnswerError) and not error.request_sent:
+        unreached = _unreached(error)
+        if unreached is not None:
+            origin, setting = unreached
+            return (
+                f"could not connect to {origin}: is the server up, and is it the host meant? "
+                f"(it comes from --{setting.replace('_', '-')}, KIE_{setting.upper()} or the "
+                f"config file's {setting})"
+            )
     if isinstance(error, AuthenticationError) and error.code is None:  # no key at all
         return "to try kieframe without a key, add --emulator (a local kie.ai emulator, no cost)"
     return None
+
+
+def _unreached(error: NoAnswerError) -> tuple[str, str] | None:
+    """The origin a connection could not be opened to (from the error's httpx cause, with no
+    credentials), and the setting it comes from: ``base_url``, or ``upload_base_url``."""
+    cause = error.__cause__
+    if not isinstance(cause, httpx.HTTPError):
+        return None
+    try:
+        url = cause.request.url
+    except RuntimeError:  # an httpx error made without its request
+        return None
+    origin = str(httpx.URL(scheme=url.scheme, host=url.host, port=url.port)).rstrip("/")
+    return origin, "upload_base_url" if url.path.startswith("/api/file-") else "base_url"
 
 
 def fail(ctx: click.Context, error: KieError | KeyboardInterrupt) -> NoReturn:
     """Print one clear message for ``error`` (and a JSON report with --json); exit with its code."""
     state = ctx.find_object(_State)
     if isinstance(error, KeyboardInterrupt):
-        _err.print(_interrupted(state, error))
+        line = _interrupted(state, error)
+        _err.print(line, markup=False)
+        if state is not None and state.json:  # the one document --json promises, even now
+            stopped: dict[str, Any] = {
+                "type": "KeyboardInterrupt",
+                "message": line,
+                "code": None,
+                "task_id": state.task_id,
+                "exit_code": int(ExitCode.INTERRUPTED),
+            }
+            _emit({"error": stopped})
         raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
     code = ExitCode.TIMED_OUT if _unseen(state, error) else exit_code_for(error)
     _err.print(f"error: {error}", style="red")
@@ -132,7 +191,7 @@ def _interrupted(state: _State | None, interrupt: KeyboardInterrupt) -> str:
     if task_id is not None:
         return (
             f"interrupted: task {task_id} keeps running on kie.ai; "
-            f"to collect it later: kieframe download {task_id}"
+            f"to collect it later: kieframe download {task_id}{_host_flag(state)}"
         )
     notes = getattr(interrupt, "__notes__", ())
     if notes:  # a create kie.ai accepted just before the interrupt (the client noted it)
@@ -140,8 +199,16 @@ def _interrupted(state: _State | None, interrupt: KeyboardInterrupt) -> str:
     return "interrupted"
 
 
+def _host_flag(state: _State | None) -> str:
+    """`` --base-url URL`` when the command was given one: a later command needs it too."""
+    base_url = state.connection.base_url if state is not None else None
+    return f" --base-url {base_url}" if base_url else ""
+
+
 def _connection(ctx: click.Context, options: dict[str, Any]) -> Connection:
-    return ctx.ensure_object(_State).connection.merged(connection_from(options))
+    state = ctx.ensure_object(_State)
+    state.connection = state.connection.merged(connection_from(options))
+    return state.connection
 
 
 # -- models, describe, plugins --------------------------------------------------------------
@@ -169,7 +236,7 @@ def models(state: _State, category: str | None, family: str | None, search: str 
     if state.json:
         _emit([describe_json(spec, registry.source(spec.id)) for spec in specs])
     else:
-        _out.print(models_table(specs, served))
+        _print_table(models_table(specs, served))
     for failure in registry.failures:  # their models are missing from the list
         _err.print(
             f"note: plugin {failure.name!r} failed to load, so its models are not listed: "
@@ -226,7 +293,7 @@ def plugins(state: _State) -> None:
         _emit(plugins_json(infos, failures))
     else:
         for table in plugins_tables(infos, failures):
-            _out.print(table)
+            _print_table(table)
 
 
 # -- run and submit --------------------------------------------------------------------------
@@ -258,7 +325,14 @@ class _ModelCommand(click.Command):
             else:
                 base = [p for p in self.params if not (p.name or "").startswith(FIELD_PREFIX)]
                 taken = {opt for p in base for opt in (*p.opts, *p.secondary_opts)}
-                self.params = [*base, *field_options(spec, taken=taken | {"-h", "--help"})]
+                generated = field_options(spec, taken=taken | {"-h", "--help"})
+                self.params = [*base, *generated]
+                flags = {
+                    option.opts[0]: (option.name or "").removeprefix(FIELD_PREFIX)
+                    for option in generated
+                    if option.is_flag
+                }
+                args = flag_words(args, flags)
         return super().parse_args(ctx, args)
 
     def _known(self, arg: str) -> bool:
@@ -422,8 +496,14 @@ def _kind(name: str) -> str | None:
 
 def _check_out(out: Path, spec: ModelSpec[Any] | None = None) -> None:
     """Refuse, before anything is sent, an ``--out`` file that exists (nothing is overwritten),
-    one file for a model that returns several, or a file named as another kind of media than
-    the model makes (``c.png`` for a video)."""
+    one file for a model that returns several, a file named as another kind of media than the
+    model makes (``c.png`` for a video), or a place no file can be saved in."""
+    folder = out.parent if _names_a_file(out) else out
+    try:
+        check_folder(folder)
+    except DownloadError as error:
+        named = f"--out {out}: " if folder != out else ""
+        raise click.UsageError(f"{named}{error.message}; nothing was sent") from None
     if _names_a_file(out) and (out.exists() or out.is_symlink()):
         raise click.UsageError(f"--out {out} exists; kieframe overwrites nothing: name a new file")
     if _names_a_file(out) and spec is not None and spec.outputs == "many":
@@ -458,7 +538,6 @@ def _save(
             f"--out {out} names one file, but task {record.task_id} has {count} results: "
             f"give a folder (kieframe download {record.task_id} --out {out.with_suffix('')})"
         )
-    _check_out(out)
     result = posixpath.basename(httpx.URL(record.result_urls[0]).path)
     kind = _kind(result)
     if kind is not None:  # nothing is paid any more: a new name is one command away
@@ -466,11 +545,27 @@ def _save(
         how = f"kieframe download {record.task_id} "
         _check_kind(out, kind, maker, posixpath.splitext(result)[1], how)
     [saved] = client.download(record, to=out.parent, progress=progress)
-    saved.rename(out)
-    metadata = saved.with_name(f"{saved.name}.json")
-    if metadata.exists():
-        metadata.rename(out.with_name(f"{out.name}.json"))
+    _rename_result(saved, out, record.task_id)
     return (out,)
+
+
+def _rename_result(saved: Path, out: Path, task_id: str) -> None:
+    """Give a saved result (and its metadata) the name ``--out`` asked for, never replacing a
+    file: one that appeared there meanwhile (another command) keeps it, and the result keeps
+    its own name, which the ``DownloadError`` gives."""
+    if saved == out:
+        return
+    metadata, named = saved.with_name(f"{saved.name}.json"), out.with_name(f"{out.name}.json")
+    moved = metadata.exists() and place(metadata, named)  # first: both names move, or neither
+    if (moved or not metadata.exists()) and place(saved, out):
+        return
+    if moved:
+        place(named, metadata)  # give the metadata back to the result it describes
+    raise DownloadError(
+        f"{out} was created by something else while the task ran, and kieframe overwrites "
+        f"nothing: the result is saved as {saved}",
+        task_id=task_id,
+    )
 
 
 @cli.command(cls=_ModelCommand)
@@ -824,23 +919,28 @@ def emulator(
     """
     from ..testing import Emulator, Timing
 
-    server = Emulator(
-        timing=Timing(generating=generating),
-        seed=seed,
-        hmac_key=hmac_key,
-        credits=credit_balance,
-        errors_as_http_status=errors_as_http_status,
-        rate_limits=not no_rate_limits,
-        host=host,
-        port=port,
-    )
     stop = threading.Event()
 
     def on_term(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, on_term)
-    with server:
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(
+                Emulator(
+                    timing=Timing(generating=generating),
+                    seed=seed,
+                    hmac_key=hmac_key,
+                    credits=credit_balance,
+                    errors_as_http_status=errors_as_http_status,
+                    rate_limits=not no_rate_limits,
+                    host=host,
+                    port=port,
+                )
+            )
+        except OSError as error:
+            _cannot_listen(host, port, error)
         if state.json:
             click.echo(
                 json.dumps(
@@ -937,6 +1037,11 @@ def serve(
     from .._callbacks._serve import serve_callbacks
 
     state: _State = ctx.ensure_object(_State)
+    try:  # before serving: a callback's files must have somewhere to go
+        if out is not None:
+            check_folder(out)
+    except DownloadError as error:
+        raise click.UsageError(error.message) from None
     connection = _connection(ctx, options)
     with contextlib.ExitStack() as stack:
         client = None if trust_body and out is None else stack.enter_context(connect(connection))
@@ -962,16 +1067,34 @@ def serve(
             reread=not trust_body,
             spool=spool,
         )
-        state.progress.print(f"receiving callbacks at http://{host}:{port}/")
-        # uvicorn re-raises the Ctrl-C it handled; stopping a server that way is a success.
-        with contextlib.suppress(KeyboardInterrupt):
-            serve_callbacks(
-                receiver,
-                host=host,
-                port=port,
-                log_level=log_level,
-                forwarded_allow_ips=forwarded_allow_ips,
-            )
+        try:
+            # uvicorn re-raises the Ctrl-C it handled; stopping a server that way is a success.
+            with contextlib.suppress(KeyboardInterrupt):
+                serve_callbacks(
+                    receiver,
+                    host=host,
+                    port=port,
+                    log_level=log_level,
+                    forwarded_allow_ips=forwarded_allow_ips,
+                    on_bound=lambda url: state.progress.print(f"receiving callbacks at {url}/"),
+                )
+        except OSError as error:
+            _cannot_listen(host, port, error)
+        except SystemExit as stop:  # uvicorn's own exit: the receiver failed to start
+            if stop.code not in (None, 0):
+                _err.print("error: the callback receiver failed to start (see its log above)")
+                raise click.exceptions.Exit(ExitCode.UNEXPECTED) from None
+            raise
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> NoReturn:
+    """A server's address that cannot be bound (taken, not this machine's): a bad setting."""
+    reason = error.strerror or str(error)
+    raise ConfigurationError(
+        f"cannot listen on {host}:{port}: {reason}; give another --port (0 for any free one)"
+        if error.errno == errno.EADDRINUSE
+        else f"cannot listen on {host}:{port}: {reason}; check --host and --port"
+    ) from None
 
 
 cli.add_command(db)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +177,40 @@ def field_options(spec: ModelSpec[Any], *, taken: Iterable[str]) -> list[click.O
     return options
 
 
+#: What a boolean field's option took as its value before it was a flag, and still takes.
+_FLAG_WORDS = ("true", "false", "null")
+
+
+def flag_words(args: Sequence[str], flags: Mapping[str, str]) -> list[str]:
+    """``args`` with a boolean field's ``--x true``, ``--x false`` and ``--x null`` (or
+    ``--x=...``) read as ``--x``, ``--no-x`` and ``--set x=null``: the spellings the model pages
+    and scripts used while some boolean options took a value. ``flags`` maps each boolean field's
+    option to its field name; nothing after ``--`` is touched."""
+    end = args.index("--") if "--" in args else len(args)
+    words: list[str] = []
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        position += 1
+        name, equals, value = arg.partition("=")
+        if position > end or name not in flags:
+            words.append(arg)
+            continue
+        if not equals and position < end and args[position].lower() in _FLAG_WORDS:
+            value, equals = args[position], "="
+            position += 1
+        word = value.lower() if equals else None
+        if word == "true":
+            words.append(name)
+        elif word == "false":
+            words.append(f"--no-{name[2:]}")
+        elif word == "null":
+            words += ["--set", f"{flags[name]}=null"]
+        else:  # the flag alone, or a value it does not take (click says so)
+            words.append(arg)
+    return words
+
+
 def _metavar(node: mi.Type) -> str:
     if isinstance(node, mi.Metadata):
         return _metavar(node.type)
@@ -193,6 +227,10 @@ def _metavar(node: mi.Type) -> str:
 
 
 def _is_bool(node: mi.Type) -> bool:
+    """Whether a field is a boolean: ``bool``, or ``bool | None`` (unset is left out)."""
     while isinstance(node, mi.Metadata):
         node = node.type
+    if isinstance(node, mi.UnionType):
+        members = [member for member in node.types if member != mi.NoneType()]
+        return len(members) == 1 and _is_bool(members[0])
     return isinstance(node, mi.BoolType)

@@ -17,13 +17,14 @@ effect              what the driver does
 :class:`Sleep`      waits
 :class:`AwaitCallback`  waits for a callback of a task (a :class:`Delivery`), or a timeout
 :class:`Blocking`   runs blocking local work (journal writes, file reads and writes) off the loop
+:class:`Await`      awaits what an async ``on_update`` hook returned (the async driver only)
 ==================  =========================================================================
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -34,6 +35,7 @@ from ._fileplan import DownloadProgress, FilePlan
 
 __all__ = [
     "SYSTEM_CLOCK",
+    "Await",
     "AwaitCallback",
     "Blocking",
     "Call",
@@ -181,6 +183,16 @@ class Blocking:
     function: Callable[[], Any]
 
 
-Effect = Call | Reserve | Fetch | Sleep | AwaitCallback | Blocking
+@dataclass(frozen=True, slots=True)
+class Await:
+    """Await ``awaitable``: what an async ``on_update`` hook returned.
+
+    Only the async driver performs it; the blocking one refuses it with a ``TypeError``.
+    """
+
+    awaitable: Awaitable[Any]
+
+
+Effect = Call | Reserve | Fetch | Sleep | AwaitCallback | Blocking | Await
 #: An operation: it yields effects and returns a ``T``.
 Op = Generator[Effect, Any, T]

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import inspect
 import socket
 import ssl
 import threading
@@ -34,7 +35,7 @@ from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, Protocol, TypeVar, cast
+from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar, cast
 
 import httpx
 import stamina
@@ -42,7 +43,7 @@ import stamina
 from .._envelope import read_envelope
 from .._errors import APIError, DownloadError, KieError, NoAnswerError
 from .._files._part import BATCH, PartFile
-from ._effects import Blocking, Call, Delivery, Effect, Fetch, Op, Reserve, Sleep
+from ._effects import Await, Blocking, Call, Delivery, Effect, Fetch, Op, Reserve, Sleep
 from ._fileplan import Decision, FilePlan, Step
 from ._scheduling import Timers, Workers
 
@@ -436,6 +437,8 @@ class SyncPerformer:
             return effect.function()
         if isinstance(effect, Sleep):
             return time.sleep(effect.seconds)
+        if isinstance(effect, Await):
+            _refuse_awaitable(effect.awaitable)
         hub = self._connection.hub()
         return hub.wait(effect.task_id, after=effect.after, timeout=effect.timeout)
 
@@ -654,6 +657,16 @@ def _in_thread(function: Callable[[], T]) -> asyncio.Future[T]:
     return asyncio.wrap_future(outcome)
 
 
+def _refuse_awaitable(awaitable: Awaitable[Any]) -> NoReturn:
+    """A blocking wait cannot await what an ``on_update`` hook returned: say so, warning-free."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()  # no "coroutine was never awaited" warning besides the error
+    raise TypeError(
+        f"on_update returned {type(awaitable).__name__}, an awaitable: the blocking Client cannot "
+        "await it; use kieframe.AsyncClient for an async hook, or a plain function"
+    )
+
+
 async def _blocking(effect: Blocking) -> Any:
     """Run blocking work in a thread; cancelled or not, it runs to its end.
 
@@ -763,6 +776,8 @@ class AsyncPerformer:
             return _blocking(effect)
         if isinstance(effect, Sleep):
             return self._sleep(effect.seconds)
+        if isinstance(effect, Await):
+            return effect.awaitable
         hub = self._connection.hub()
         return hub.wait_async(effect.task_id, after=effect.after, timeout=effect.timeout)
 

@@ -108,7 +108,7 @@ def submit_op(
         and submission.validated
         and registry.get_model(model).requires_callback
     ):
-        raise InputValidationError(model, [Problem("callBackUrl", _CALLBACK_REQUIRED)])
+        raise InputValidationError(model, [Problem("callback_url", _CALLBACK_REQUIRED)])
     if submission.uploads:
         urls = yield from upload_op(submission.model, submission.uploads, cache=cache)
         data = put_urls(submission.input, urls)
@@ -177,31 +177,26 @@ def prepare_submission(
         try:
             msgspec.convert(callback_url, HttpUrl)
         except msgspec.ValidationError:
-            problem = Problem("callBackUrl", f"{callback_url!r} is not an http(s) URL")
+            problem = Problem("callback_url", f"{callback_url!r} is not an http(s) URL")
             raise InputValidationError(model, [problem]) from None
     if type(input) is not dict and isinstance(input, RawInput):
         logger.warning("sending an unvalidated input for %s: a RawInput, checked by nothing", model)
         return Submission(
             model=model, given=dict(input.data), validated=False, callback_url=callback_url
         )
-    try:
-        spec = registry.get_model(model)
-    except UnknownModelError as error:
-        error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
-        error.args = (error.message,)
-        raise
-    prepared = (spec._preparer or spec._prepare())(input, callback_url)
-    if prepared is not None:  # an input of JSON values: validated and encoded in one pass each
-        given, input_json, content = prepared
-        return Submission(
-            model=model,
-            given=given,
-            validated=True,
-            callback_url=callback_url,
-            input_json=input_json,
-            content=content,
-        )
+    prepare = registry._preparers.get(model)
+    if prepare is None:
+        try:
+            prepare = registry._preparer(model, Submission)
+        except UnknownModelError as error:
+            error.message += "; to send it anyway, wrap the input in kieframe.RawInput(...)"
+            error.args = (error.message,)
+            raise
+    submission: Submission | None = prepare(input, callback_url)
+    if submission is not None:  # an input of JSON values: validated and encoded in one pass each
+        return submission
     # The full way: local files, and values of a str, int or float subclass taken as plain ones.
+    spec = registry.get_model(model)
     staged = stage_input(spec, builtin_values(input))
     return Submission(
         model=model,

@@ -9,8 +9,9 @@ The clock and the poll jitter come in through :class:`WaitOptions`.
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any, Protocol
@@ -19,13 +20,24 @@ from .._envelope import is_not_visible
 from .._errors import APIError, NoAnswerError, TaskFailed
 from .._journal import SubmissionLog
 from .._records import TaskRecord
-from ._effects import SYSTEM_CLOCK, AwaitCallback, Blocking, Clock, Delivery, Jitter, Op, Sleep
+from ._effects import (
+    SYSTEM_CLOCK,
+    Await,
+    AwaitCallback,
+    Blocking,
+    Clock,
+    Delivery,
+    Jitter,
+    Op,
+    Sleep,
+)
 from ._failures import is_task_failure, task_failure
 from ._poll import PollPlan, Waiter
 from ._read import record_call, to_record
 
 __all__ = [
     "UNKNOWN_ID_GRACE",
+    "AsyncUpdateHook",
     "UpdateHook",
     "WaitOptions",
     "callback_wait_op",
@@ -40,6 +52,15 @@ class UpdateHook(Protocol):
     """Called by a wait with each record whose state differs from the previous one."""
 
     def __call__(self, record: TaskRecord, /) -> None: ...
+
+
+class AsyncUpdateHook(Protocol):
+    """An :class:`UpdateHook` of an :class:`~kieframe.AsyncClient` wait: it may be ``async def``.
+
+    The wait awaits what the hook returns before it reads the task again.
+    """
+
+    def __call__(self, record: TaskRecord, /) -> Awaitable[None] | None: ...
 
 
 #: The visibility grace of a wait on a bare task id (not a Task this client submitted): a
@@ -58,7 +79,7 @@ class WaitOptions:
     timeout: float
     plan: PollPlan = field(default_factory=PollPlan)
     grace: float = 60.0
-    on_update: UpdateHook | None = None
+    on_update: AsyncUpdateHook | None = None
     clock: Clock = SYSTEM_CLOCK
     jitter: Jitter | None = None
 
@@ -83,21 +104,25 @@ class _StateChanges:
 
     __slots__ = ("hook", "previous")
 
-    def __init__(self, hook: UpdateHook) -> None:
+    def __init__(self, hook: AsyncUpdateHook) -> None:
         self.hook = hook
         self.previous: str | None = None
 
-    def __call__(self, record: TaskRecord | None) -> None:
+    def __call__(self, record: TaskRecord | None) -> Await | None:
+        """An :class:`Await` of what an async hook returned, for the wait to yield; else None."""
         if record is not None and record.state != self.previous:
             self.previous = str(record.state)
-            self.hook(record)
+            returned = self.hook(record)
+            if returned is not None and inspect.isawaitable(returned):
+                return Await(returned)
+        return None
 
 
 def _ignore(record: TaskRecord | None) -> None:
     """The state-change hook of a wait without ``on_update`` (one object less per wait)."""
 
 
-def _state_changes(hook: UpdateHook | None) -> Callable[[TaskRecord | None], None]:
+def _state_changes(hook: AsyncUpdateHook | None) -> Callable[[TaskRecord | None], Await | None]:
     return _ignore if hook is None else _StateChanges(hook)
 
 
@@ -127,7 +152,8 @@ def wait_op(task_id: str, *, since: float | None, options: WaitOptions) -> Op[Ta
             record, pause = None, _failed_read(waiter, clock, plan, jitter, error, 0)
         if pause is not None:
             record = yield from _read_again(waiter, clock, plan, jitter, pause)
-        changes(record)
+        if (hook := changes(record)) is not None:  # an async on_update hook's awaitable
+            yield hook
         final = waiter.observe(record, clock.monotonic())
         if final is not None:
             return final
@@ -247,7 +273,8 @@ def callback_wait_op(
                 record, pause = None, _failed_read(waiter, clock, schedule, jitter, error, 0)
             if pause is not None:
                 record = yield from _read_again(waiter, clock, schedule, jitter, pause)
-        changes(record)
+        if (hook := changes(record)) is not None:  # an async on_update hook's awaitable
+            yield hook
         final = waiter.observe(record, clock.monotonic())
         if final is not None:
             return final

@@ -24,11 +24,45 @@ from .._errors import DownloadError
 from .._records import TaskRecord
 from ._names import content_extension
 
-__all__ = ["finish", "plan_downloads"]
+__all__ = ["check_folder", "finish", "place", "plan_downloads"]
 
 _META_MARK = "kieframe.result/1"
 # A new file for writing, never an existing one (binary on Windows).
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def check_folder(folder: Path) -> None:
+    """Raise a :class:`DownloadError` (with no task id) if files cannot be saved in ``folder``.
+
+    Checked before a task is submitted, so that a bad destination costs nothing: the folder, or
+    the nearest of its parents that exists, must be a folder this process can create a file in
+    (tried for real, so a read-only mount or ``/proc`` is caught whoever runs it). Nothing is
+    left behind: a missing folder is not created here.
+    """
+    for there in (folder, *folder.parents):
+        try:
+            found = os.stat(there)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as error:
+            raise DownloadError(f"cannot save files in {folder}: {_reason(error)}") from None
+        if not stat.S_ISDIR(found.st_mode):
+            raise DownloadError(f"cannot save files in {folder}: {there} is not a folder")
+        probe = there / f".kieframe-probe-{secrets.token_hex(6)}"
+        try:
+            os.close(os.open(probe, _NEW_FILE, 0o600))
+            os.unlink(probe)
+        except OSError as error:
+            raise DownloadError(
+                f"cannot save files in {folder}: no file can be created in {there} "
+                f"({_reason(error)})"
+            ) from None
+        return
+
+
+def _reason(error: OSError) -> str:
+    """An OS error's reason, without the path kieframe's message already names."""
+    return error.strerror or type(error).__name__
 
 
 def plan_downloads(record: TaskRecord, folder: Path) -> list[FilePlan]:
@@ -84,7 +118,7 @@ def _is_our_metadata(path: Path, plan: FilePlan) -> bool:
     )
 
 
-def _place(part: Path, target: Path) -> bool:
+def place(part: Path, target: Path) -> bool:
     """Move ``part`` to ``target`` unless something is there; False if it was taken."""
     try:
         os.link(part, target)  # atomic, and never replaces an existing file
@@ -154,7 +188,7 @@ def finish(plan: FilePlan, record: TaskRecord) -> Path:
                 continue
             path.unlink()
             break
-        if _place(path, target):
+        if place(path, target):
             break
     else:
         raise DownloadError(

@@ -41,9 +41,25 @@ _LAZY = {
 }
 
 
+#: The extra that installs what each module needs.
+_EXTRAS = {"._emulator": "server", "._strategies": "test", "._contract": "test"}
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+        try:
+            module = importlib.import_module(_LAZY[name], __name__)
+        except ModuleNotFoundError as error:
+            missing = error.name or ""
+            if missing.partition(".")[0] == "kieframe":
+                raise
+            extra = _EXTRAS[_LAZY[name]]
+            raise ModuleNotFoundError(
+                f"kieframe.testing.{name} needs {missing}, which is not installed: "
+                f"pip install 'kieframe[{extra}]' (from a clone: pip install -e '.[{extra}]')",
+                name=missing,
+            ) from error
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -39,7 +39,7 @@ def test_a_callback_url_that_is_not_http_is_refused_before_sending(
 ) -> None:
     with pytest.raises(kieframe.InputValidationError) as caught:
         plain.submit(HAILUO, INPUT, callback_url=url)
-    assert caught.value.fields == ("callBackUrl",)
+    assert caught.value.fields == ("callback_url",)
     assert emulator.stats.requests.get("createTask", 0) == 0
 
 
@@ -185,11 +185,18 @@ async def test_an_async_wait_is_woken_by_the_callback(
     receiver: CallbackReceiver,
     server: CallbackServer,
 ) -> None:
+    seen: list[str] = []
+
+    async def on_update(record: kieframe.TaskRecord) -> None:  # awaited, as a polled wait's
+        await asyncio.sleep(0)
+        seen.append(str(record.state))
+
     async with async_client(emulator, callbacks=receiver) as waiting:
         task = await waiting.submit(HAILUO, INPUT, callback_url=server.url)
-        record = await waiting.wait(task, timeout=30)
+        record = await waiting.wait(task, timeout=30, on_update=on_update)
     assert record.task_id == task.task_id
     assert record_count(emulator) == 1
+    assert seen[-1] == "success"  # the callback's record, hook awaited
 
 
 def test_the_default_watchdog_is_a_minute_or_half_the_typical_run() -> None:

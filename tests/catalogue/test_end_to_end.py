@@ -165,7 +165,7 @@ async def test_a_model_that_requires_a_callback_url_is_refused_without_one_befor
     ):
         with pytest.raises(kieframe.InputValidationError) as caught:
             attempt()
-        assert caught.value.fields == ("callBackUrl",)
+        assert caught.value.fields == ("callback_url",)
         assert "requires a callback URL" in str(caught.value)
     with pytest.raises(kieframe.InputValidationError):
         await kie_async_client.submit(model, example)

@@ -8,6 +8,7 @@ from pathlib import Path
 import kieframe
 import kieframe.registry
 from kieframe._cli import ExitCode
+from kieframe._cli._render import category
 from kieframe._validation_describe import describe_type
 
 from .conftest import Runner
@@ -35,6 +36,17 @@ def test_models_lists_every_registered_model(cli: Runner) -> None:
     table = cli("models")
     for spec in kieframe.models():
         assert spec.id in table.out
+
+
+def test_models_piped_at_80_columns_cuts_no_title_or_category(cli: Runner) -> None:
+    done = cli("models", COLUMNS="80")  # stdout is a pipe: nothing reads it on a terminal
+    assert done.code == 0, done.err
+    rows = {line.split("│")[1].strip(): line for line in done.out.splitlines() if "│" in line}
+    for spec in kieframe.models():
+        cells = [cell.strip() for cell in rows[spec.id].split("│")]
+        assert cells[2] == spec.title
+        assert cells[3] == category(spec)
+    assert "…" not in done.out
 
 
 def test_describe_shows_every_field_with_its_limit_and_default(cli: Runner) -> None:
@@ -86,7 +98,7 @@ def test_a_model_that_requires_a_callback_url_says_so_and_is_refused_without_one
     given.write_text(json.dumps(kieframe.get_model(model).examples[0]["input"]))
     done = cli("submit", model, "--input", str(given), "--emulator")
     assert done.code == ExitCode.BAD_INPUT
-    assert "callBackUrl" in done.err
+    assert "callback_url" in done.err
     assert "requires a callback URL" in done.err
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
 
+import httpx
 import pytest
 
 from kieframe._cli import ExitCode
+from kieframe.errors import NoAnswerError
 from kieframe.testing import Emulator
 
 from .conftest import COMMAND_TIMEOUT, Outcome, Runner, clean_env, command
@@ -233,37 +236,78 @@ def test_no_answer_from_kie_ai(cli: Runner) -> None:
         )  # fmt: skip
     assert done.code == ExitCode.NO_ANSWER
     assert "Traceback" not in done.err
+    assert f"could not connect to http://127.0.0.1:{port}: is the server up" in done.err
+    assert "--base-url, KIE_BASE_URL or the config file's base_url" in done.err
 
 
-def test_ctrl_c_while_waiting_keeps_the_task_id(cli: Runner, emulator: Emulator) -> None:
+def test_an_unreachable_upload_host_is_named_with_its_own_setting() -> None:
+    from kieframe._cli._commands import _hint
+
+    url = "http://u:secret@127.0.0.1:9/api/file-stream-upload"
+    cause = httpx.ConnectError("refused", request=httpx.Request("POST", url))
+    error = NoAnswerError("POST /api/file-stream-upload failed", request_sent=False)
+    error.__cause__ = cause
+    hint = _hint(error, None)
+    assert hint is not None
+    assert hint.startswith("could not connect to http://127.0.0.1:9:")
+    assert "--upload-base-url, KIE_UPLOAD_BASE_URL" in hint
+    assert "secret" not in hint
+
+
+def _interrupted_run(cli: Runner, emulator: Emulator, *extra: str) -> tuple[str, str]:
+    """``kieframe run`` on a task that never ends, Ctrl-C'd once it generates: stdout, stderr."""
     emulator.script(outcome="never")
-    args = command("run", WAN, *INPUT, *_against(emulator))
+    args = command("run", WAN, *INPUT, *_against(emulator), *extra)
     env = clean_env(cli.cwd, KIE_API_KEY=Emulator.API_KEY)
     # A fixed program: this interpreter running kieframe.
     with subprocess.Popen(  # noqa: S603
         args, cwd=cli.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
         try:
-            assert process.stdout is not None
-            assert process.stderr is not None
-            first = process.stdout.readline()
-            assert "submitted" in first, first
-            task_id = first.split()[1]
+            commentary = process.stderr if "--json" in extra else process.stdout
+            assert commentary is not None
             # Signal once the wait is under way (the task reports a state), not at the start.
-            for line in process.stdout:  # ends at EOF if the command died early
+            seen = []
+            for line in commentary:  # ends at EOF if the command died early
+                seen.append(line)
                 if "generating" in line:
                     break
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=COMMAND_TIMEOUT) == ExitCode.INTERRUPTED
-            err = process.stderr.read()
+            out, err = process.communicate(timeout=COMMAND_TIMEOUT)
         finally:
             if process.poll() is None:
                 process.kill()
-    # One line, with the task id and the command that collects the task.
+    if commentary is process.stdout:
+        out = "".join(seen) + out
+    return out, err
+
+
+def test_ctrl_c_while_waiting_keeps_the_task_id(cli: Runner, emulator: Emulator) -> None:
+    out, err = _interrupted_run(cli, emulator)
+    [task] = emulator.tasks
+    assert out.startswith(f"task {task.task_id} submitted")
+    # One line, with the task id and the command that collects the task (on the same host).
     assert err.strip().splitlines() == [
-        f"interrupted: task {task_id} keeps running on kie.ai; "
-        f"to collect it later: kieframe download {task_id}"
+        f"interrupted: task {task.task_id} keeps running on kie.ai; "
+        f"to collect it later: kieframe download {task.task_id} --base-url {emulator.base_url}"
     ]
+
+
+def test_ctrl_c_with_json_still_prints_one_json_document(cli: Runner, emulator: Emulator) -> None:
+    out, _ = _interrupted_run(cli, emulator, "--json")
+    [task] = emulator.tasks
+    report = json.loads(out)
+    assert report == {
+        "error": {
+            "type": "KeyboardInterrupt",
+            "message": f"interrupted: task {task.task_id} keeps running on kie.ai; to collect it "
+            f"later: kieframe download {task.task_id} --base-url {emulator.base_url}",
+            "code": None,
+            "task_id": task.task_id,
+            "exit_code": ExitCode.INTERRUPTED,
+        }
+    }
 
 
 def test_an_uncertain_submission_reports_what_was_sent(cli: Runner, emulator: Emulator) -> None:

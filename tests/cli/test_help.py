@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -74,3 +75,10 @@ def test_without_the_cli_extra_the_command_says_what_to_install(module: str) -> 
     assert len(done.stderr.splitlines()) == 1
     assert "kieframe[cli]" in done.stderr
     assert module in done.stderr
+
+
+def test_the_command_line_page_lists_every_command() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "cli.md").read_text("utf-8")
+    table = page.split("| command | what it does |", 1)[1].split("\n\n", 1)[0]
+    listed = {row.split("`")[1].split()[1] for row in table.splitlines()[2:]}
+    assert listed == set(COMMANDS)

@@ -14,7 +14,7 @@ from video import decode
 from kieframe._cli import ExitCode
 from kieframe.testing import Emulator
 
-from .conftest import Runner
+from .conftest import Outcome, Runner
 
 WAN = "wan/2-5-image-to-video"
 DATA = Path(__file__).parent.parent / "data"
@@ -249,6 +249,77 @@ def test_out_naming_one_file_for_a_model_of_several_files_is_refused_before_send
     assert "give a folder" in done.err
     assert "--out one" in done.err
     assert not emulator.tasks  # nothing was paid for
+
+
+def _run_with_meanwhile(cli: Runner, emulator: Emulator, out: str, meanwhile: str) -> Outcome:
+    """``kieframe run ... --out OUT``, where Python ``meanwhile`` runs once the task is done
+    and before its files are saved (another command, a full disk...)."""
+    args = [
+        "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "--base-url", emulator.base_url, "--poll-every", "0.05", "--out", out,
+    ]  # fmt: skip
+    code = f"""
+import pathlib, kieframe
+wait = kieframe.Client.wait
+def wait_then_meanwhile(self, *args, **kwargs):
+    record = wait(self, *args, **kwargs)
+    {meanwhile}
+    return record
+kieframe.Client.wait = wait_then_meanwhile
+from kieframe._cli import cli
+cli.main({args!r})
+"""
+    return cli.python(code, KIE_API_KEY=Emulator.API_KEY)
+
+
+def test_an_out_file_made_by_another_command_meanwhile_is_kept_and_the_result_too(
+    cli: Runner, emulator: Emulator
+) -> None:
+    """Two `run -o same.mp4` at once: both pass the check before sending; the later one to
+    finish replaces nothing, keeps its result under the task's name and says where (exit 8)."""
+    meanwhile = (
+        "pathlib.Path('same.mp4').write_bytes(b\"the other run's video\"); "
+        "pathlib.Path('same.mp4.json').write_text(\"the other run's metadata\")"
+    )
+    done = _run_with_meanwhile(cli, emulator, "same.mp4", meanwhile)
+    [task] = emulator.tasks
+    assert done.code == ExitCode.API_ERROR, done.err
+    assert "Usage:" not in done.err
+    assert (cli.cwd / "same.mp4").read_bytes() == b"the other run's video"
+    assert (cli.cwd / "same.mp4.json").read_text() == "the other run's metadata"
+    [kept] = [path for path in cli.cwd.glob(f"{task.task_id}*") if path.suffix == ".mp4"]
+    assert _is_mp4(kept)
+    assert json.loads(kept.with_name(f"{kept.name}.json").read_text())["task_id"] == task.task_id
+    assert f"saved as {kept.name}" in done.err.replace("\n", " ")
+    assert f"[task {task.task_id}]" in done.err
+
+
+@pytest.mark.parametrize("out", ["notes", "notes/videos", "notes/clip.mp4"])
+def test_out_where_no_file_can_be_saved_is_refused_before_sending(
+    cli: Runner, emulator: Emulator, out: str
+) -> None:
+    (cli.cwd / "notes").write_text("a file, not a folder")
+    done = cli(
+        "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "--base-url", emulator.base_url, "--out", out, KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_INPUT, done.err
+    assert "notes is not a folder" in done.err
+    assert "nothing was sent" in done.err
+    assert "Traceback" not in done.err
+    assert not emulator.tasks  # nothing was paid for
+
+
+def test_a_save_failing_after_the_task_is_paid_says_how_to_collect_it(
+    cli: Runner, emulator: Emulator
+) -> None:
+    meanwhile = "pathlib.Path('videos').write_text('someone made a file here meanwhile')"
+    done = _run_with_meanwhile(cli, emulator, "videos", meanwhile)
+    [task] = emulator.tasks
+    assert done.code == ExitCode.API_ERROR, done.err
+    assert "Traceback" not in done.err
+    assert f"[task {task.task_id}]" in done.err
+    assert f"kieframe download {task.task_id} --out DIR --base-url {emulator.base_url}" in done.err
 
 
 @pytest.mark.parametrize("command_name", ["run", "submit"])

@@ -110,7 +110,7 @@ def test_raw_input_for_a_known_model_is_sent_as_is(
 
 
 def test_callback_url_must_be_http(kie_client: kieframe.Client, kie_emulator: Emulator) -> None:
-    with pytest.raises(kieframe.InputValidationError, match="callBackUrl"):
+    with pytest.raises(kieframe.InputValidationError, match="callback_url"):
         kie_client.submit("wan/2-5-image-to-video", _input("wan"), callback_url="ftp://x/y")
     assert sum(kie_emulator.stats.requests.values()) == 0
 

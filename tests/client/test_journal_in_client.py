@@ -277,3 +277,27 @@ def test_runs_against_restarted_emulators_keep_their_own_entries_and_files(
     assert len(set(saved)) == 2
     assert all(path.exists() for path in saved)
     assert [e.status for e in journal.entries()] == [JournalStatus.SUCCEEDED] * 2
+
+
+class _NoFinished:
+    """A journal an extension author wrote, one method short."""
+
+    def begin(self, **_: object) -> int:
+        return 1
+
+    def accepted(self, entry: int, *, task_id: str) -> None: ...
+
+    def rejected(self, entry: int, *, reason: str) -> None: ...
+
+    def uncertain(self, entry: int, *, reason: str) -> None: ...
+
+
+def test_a_journal_object_missing_a_method_is_told_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        TypeError, match=r"journal takes .*SubmissionLog.*_NoFinished has no finished$"
+    ):
+        kieframe.Client("key", base_url="http://127.0.0.1:9", journal=_NoFinished())  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []  # nothing was taken for a path

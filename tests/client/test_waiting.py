@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import gc
 import logging
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,17 @@ async def test_a_cancelled_wait_keeps_the_task_id(
     assert any(task.task_id in note for note in caught.value.__notes__)
     assert not (await kie_async_client.get(task.task_id)).finished  # still there, still running
 
+    # asyncio.timeout (wait_for, asyncio.run's Ctrl-C) raises its own exception from the wait's
+    # CancelledError: the traceback shows the note on that cause.
+    polled.clear()
+    waiting = asyncio.create_task(kie_async_client.wait(task, on_update=lambda _: polled.set()))
+    await polled.wait()
+    with pytest.raises(TimeoutError) as timed_out:
+        async with asyncio.timeout(0):  # expired: what it awaits is cancelled at once
+            await waiting
+    shown = "".join(traceback.format_exception(timed_out.value))
+    assert f"task {task.task_id} is still running" in shown
+
 
 def test_many_concurrent_async_runs(kie_emulator: Emulator) -> None:
     async def main() -> list[kieframe.Result]:
@@ -373,3 +385,65 @@ async def test_many_sleeping_waits_hold_few_objects_for_the_garbage_collector() 
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     assert held <= 9
+
+
+async def test_an_async_wait_ended_by_system_exit_names_the_task(
+    kie_async_client: kieframe.AsyncClient, kie_emulator: Emulator
+) -> None:
+    kie_emulator.script(outcome="never")
+    task = await kie_async_client.submit(WAN, INPUT)
+
+    def leave(record: kieframe.TaskRecord) -> None:
+        raise SystemExit(3)  # an update hook calling sys.exit, as the blocking client is told
+
+    with pytest.raises(SystemExit) as caught:
+        await kie_async_client.wait(task, on_update=leave)
+    assert any(task.task_id in note for note in caught.value.__notes__)
+
+
+async def test_the_async_client_awaits_an_async_update_hook(
+    kie_async_client: kieframe.AsyncClient,
+) -> None:
+    seen: list[str] = []
+
+    async def hook(record: kieframe.TaskRecord) -> None:
+        await asyncio.sleep(0)
+        seen.append(str(record.state))
+
+    result = await kie_async_client.run(WAN, INPUT, on_update=hook)
+    assert seen[-1] == "success" == result.record.state
+    assert seen == list(dict.fromkeys(seen))  # once per state, in order
+
+
+async def test_an_async_update_hook_failing_ends_the_async_wait(
+    kie_async_client: kieframe.AsyncClient,
+) -> None:
+    async def hook(record: kieframe.TaskRecord) -> None:
+        raise LookupError(record.task_id)
+
+    task = await kie_async_client.submit(WAN, INPUT)
+    with pytest.raises(LookupError, match=task.task_id):
+        await kie_async_client.wait(task, on_update=hook)
+
+
+def test_the_blocking_client_refuses_an_async_hook_before_submitting(
+    kie_client: kieframe.Client, kie_emulator: Emulator
+) -> None:
+    async def hook(record: kieframe.TaskRecord) -> None: ...
+
+    with pytest.raises(TypeError, match=r"on_update=.*hook is an async function.*AsyncClient"):
+        kie_client.run(WAN, INPUT, on_update=hook)  # type: ignore[arg-type]
+    assert kie_emulator.stats.requests.get("createTask", 0) == 0
+    task = kie_client.submit(WAN, INPUT)
+    with pytest.raises(TypeError, match="async function"):
+        kie_client.wait(task, on_update=hook)  # type: ignore[arg-type]
+
+
+def test_the_blocking_client_refuses_a_hook_returning_an_awaitable(
+    kie_client: kieframe.Client,
+) -> None:
+    async def later(record: kieframe.TaskRecord) -> None: ...
+
+    task = kie_client.submit(WAN, INPUT)
+    with pytest.raises(TypeError, match=r"returned coroutine, an awaitable.*AsyncClient"):
+        kie_client.wait(task, on_update=lambda record: later(record))  # type: ignore[arg-type]

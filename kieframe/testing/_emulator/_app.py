@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import msgspec
 
+from ..._registry import get_model
 from ._callbacks import Callbacks
 from ._faults import Fault, FaultBook
 from ._files import serve_file
@@ -82,9 +83,7 @@ def _text_result(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _default_lookup(model_id: str) -> _Model:
-    import kieframe  # lazily: kieframe's package may one day import this one
-
-    return kieframe.get_model(model_id)
+    return get_model(model_id)
 
 
 def _key_id(key: str) -> str:

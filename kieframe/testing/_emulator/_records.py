@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Literal
 
 import msgspec
@@ -120,11 +121,15 @@ class CallbackAttempt(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Stats(msgspec.Struct, frozen=True, kw_only=True):
-    """What reached the server, counted per endpoint (see :data:`Endpoint`, plus ``other``)."""
+    """What reached the server, counted per endpoint (see :data:`Endpoint`, plus ``other``).
 
-    requests: dict[str, int]
+    The counts are :class:`collections.Counter` objects: an endpoint nothing reached yet counts
+    0 (``stats.requests["upload"]`` before any upload), not a ``KeyError``.
+    """
+
+    requests: Counter[str]
     #: Requests refused with 429 by the emulated rate limits (not by injected faults).
-    rate_limited: dict[str, int]
+    rate_limited: Counter[str]
     #: User-Agent header values seen, with counts.
-    user_agents: dict[str, int]
+    user_agents: Counter[str]
     missing_user_agent: int

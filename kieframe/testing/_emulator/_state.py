@@ -333,8 +333,8 @@ class Counters:
         """A frozen copy of the counters."""
         with self._lock:
             return Stats(
-                requests=dict(self._requests),
-                rate_limited=dict(self._rate_limited),
-                user_agents=dict(self._agents),
+                requests=self._requests.copy(),
+                rate_limited=self._rate_limited.copy(),
+                user_agents=self._agents.copy(),
                 missing_user_agent=self._missing_agent,
             )
