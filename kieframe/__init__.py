@@ -89,6 +89,7 @@ if typing.TYPE_CHECKING:
     from .errors import CallbackStaleError as CallbackStaleError
     from .errors import CallbackTooLargeError as CallbackTooLargeError
     from .errors import ConfigurationError as ConfigurationError
+    from .errors import ConfigurationWarning as ConfigurationWarning
     from .errors import DatabaseUnavailable as DatabaseUnavailable
     from .errors import JournalError as JournalError
     from .errors import NotFoundError as NotFoundError
