@@ -8,8 +8,8 @@ connects, TLS, each request's steps, the response headers) and kieframe's debug 
 
 Every line passes a filter that masks the secrets the command may hold (the API key and webhook
 keys from the environment and the config file, and a webhook key given on the command line) and
-any ``Bearer`` credential: httpcore logs no
-request header today, and a later version that did must not print the key.
+any ``Bearer`` credential: httpcore logs no request header today, and a later version that did
+must not print the key.
 """
 
 from __future__ import annotations
