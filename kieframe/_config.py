@@ -251,7 +251,7 @@ def read_config(path: Path, *, check_keys: bool = True) -> Mapping[str, Any]:
 
 def _outside_kieframe() -> int:
     """The ``stacklevel`` of the caller's first frame outside kieframe: the program's call."""
-    package = str(Path(__file__).parent)
+    package = str(Path(__file__).parent) + os.sep  # not kieframe_plugins beside it
     frame, level = sys._getframe(1), 1
     while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
         frame, level = frame.f_back, level + 1
