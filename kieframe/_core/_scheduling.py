@@ -41,6 +41,9 @@ class Handoff(Generator["asyncio.Future[Any]", None, None]):
     shared object instead: it is handed over and taken within the same step of the task, before
     any other code on the loop runs, and when the task resumes the coroutine reads the future's
     outcome itself (``future.result()``). A loop runs on one thread: one hand-off per loop.
+    Should an interrupt land between handing over and taking (a signal's exception), the next
+    coroutine to resume waits once on that future too before it reads its own: a delay, never
+    another's outcome.
     """
 
     __slots__ = ("_pending",)
