@@ -76,7 +76,11 @@ async def _lag(stop: asyncio.Event) -> float:
 
 async def _create(url: str, tasks: int) -> list[str]:
     limits = httpx.Limits(max_connections=20)
-    async with httpx.AsyncClient(base_url=url, headers=HEADERS, limits=limits) as http:
+    # Not measured, and not retried: a generous timeout, so a busy machine does not end the run.
+    timeout = httpx.Timeout(60.0)
+    async with httpx.AsyncClient(
+        base_url=url, headers=HEADERS, limits=limits, timeout=timeout
+    ) as http:
         sem = asyncio.Semaphore(20)
 
         async def one() -> str:

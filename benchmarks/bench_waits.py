@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,7 +37,10 @@ def emulator(kind: str = "emulator") -> Iterator[str]:
 def _side(kind: str, tasks: int, url: str) -> dict[str, float]:
     command = python_cmd("-m", "benchmarks._waits", kind, str(tasks), url)
     environment = {**os.environ, "KIEFRAME_BENCH_KEY": Emulator.API_KEY}
-    done = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)  # why the side failed, not only that it did
+        done.check_returncode()
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
