@@ -682,10 +682,37 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         """
         task_id = _task_id(task)  # a TypeError for anything else, before any read
         _check_wait(timeout, on_update)
+        performer = self._performer
         try:
-            await self._performer.start()  # 10,000 waits started at once build their state later
+            await performer.start()  # 10,000 waits started at once build their state later
             op = self._wait_op(task, timeout, on_update)
-            return await self._performer.run(op, started=True)
+            # drive_async's loop, run in this coroutine (see AsyncPerformer.handoff): a sleeping
+            # wait holds its task's objects and its operation, no driver of its own.
+            handoff = performer.handoff()
+            result: Any = None
+            error: BaseException | None = None
+            try:
+                while True:
+                    try:
+                        effect = op.throw(error) if error is not None else op.send(result)
+                    except StopIteration as stop:
+                        return stop.value  # type: ignore[no-any-return]  # the op's result
+                    finally:
+                        del error  # break the frame cycle of a thrown traceback
+                    result, error = None, None
+                    try:
+                        awaited = performer.perform(effect)
+                        del effect  # not kept while it is awaited: a wait sleeps for seconds
+                        if isinstance(awaited, asyncio.Future):
+                            if not awaited.done():
+                                await handoff.on(awaited)
+                            result = awaited.result()
+                        else:
+                            result = await awaited
+                    except BaseException as failure:  # the op decides, as in drive_async
+                        error = failure
+            finally:
+                op.close()
         except (asyncio.CancelledError, KeyboardInterrupt, SystemExit) as interrupt:
             _note_interrupted(interrupt, task_id)
             raise

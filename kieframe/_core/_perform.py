@@ -45,7 +45,7 @@ from .._errors import APIError, DownloadError, KieError, NoAnswerError
 from .._files._part import BATCH, PartFile
 from ._effects import Await, Blocking, Call, Delivery, Effect, Fetch, Op, Reserve, Sleep
 from ._fileplan import Decision, FilePlan, Step
-from ._scheduling import Timers, Workers
+from ._scheduling import Handoff, Timers, Workers
 
 __all__ = [
     "AsyncPerformer",
@@ -713,6 +713,14 @@ class AsyncPerformer:
         if self._timers is None or self._timers.loop is not loop:
             self._timers = Timers(loop)
         return self._timers
+
+    def handoff(self) -> Handoff:
+        """How a coroutine on the running loop awaits a future with no iterator of its own.
+
+        ``AsyncClient.wait`` runs the driver's loop (:func:`drive_async`) in its own coroutine,
+        awaiting each effect's future through it: a sleeping wait keeps no driver object.
+        """
+        return self._on_loop().handoff
 
     def _sleep(self, seconds: float) -> asyncio.Future[None]:
         return self._on_loop().sleep(seconds)

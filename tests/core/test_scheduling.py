@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kieframe
-from kieframe._core._scheduling import Timers, Workers
+from kieframe._core._scheduling import Handoff, Timers, Workers
 from kieframe.testing import Emulator
 
 WAN = "wan/2-5-image-to-video"
@@ -118,6 +118,47 @@ async def test_turns_resolve_in_order_a_batch_per_turn_skipping_cancelled_ones()
     assert not all(f.done() for f in futures)  # not all in one turn: the loop runs between
     await turns_until(lambda: len(resolved) == len(futures) - 1)
     assert resolved == [n for n in range(len(futures)) if n != 3]
+
+
+@given(
+    outcomes=st.lists(st.sampled_from(["result", "error", "cancel"]), min_size=1, max_size=30),
+    order=st.randoms(use_true_random=False),
+)
+def test_coroutines_awaiting_through_one_handoff_each_get_their_own_outcome(
+    outcomes: list[str], order: Any
+) -> None:
+    """Futures resolved, failed or cancelled (through their task) in any order."""
+
+    async def test() -> None:
+        handoff = Handoff()
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[int]] = [loop.create_future() for _ in outcomes]
+
+        async def wait(future: asyncio.Future[int]) -> int:
+            await handoff.on(future)
+            return future.result()
+
+        tasks = [asyncio.create_task(wait(future)) for future in futures]
+        await asyncio.sleep(0)  # every task now waits on its future
+        for n in order.sample(range(len(outcomes)), len(outcomes)):
+            if outcomes[n] == "result":
+                futures[n].set_result(n)
+            elif outcomes[n] == "error":
+                futures[n].set_exception(ValueError(n))
+            else:
+                tasks[n].cancel()
+        got = await asyncio.gather(*tasks, return_exceptions=True)
+        for n, (outcome, result) in enumerate(zip(outcomes, got, strict=True)):
+            if outcome == "result":
+                assert result == n
+            elif outcome == "error":
+                assert isinstance(result, ValueError)
+                assert result.args == (n,)
+            else:
+                assert isinstance(result, asyncio.CancelledError)
+                assert futures[n].cancelled()  # the task's cancellation reached its future
+
+    asyncio.run(test())
 
 
 def test_an_earlier_sleeper_added_later_moves_the_timer_forward() -> None:
