@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 from video import decode
 
 from kieframe._cli import ExitCode
-from kieframe.testing import Emulator
+from kieframe._registry import default_registry
+from kieframe._spec import ModelSpec
+from kieframe.testing import Emulator, Timing
 
 from .conftest import Outcome, Runner
 
@@ -396,6 +401,60 @@ def test_out_named_as_the_same_kind_or_no_kind_is_kept(cli: Runner, name: str) -
     )  # fmt: skip
     assert done.code == 0, done.err
     assert _is_mp4(cli.cwd / name)
+
+
+@pytest.mark.parametrize("name", ["c.ts", "c.3gp", "c.webm", "c.M4V"])
+def test_out_kinds_come_from_kieframe_not_the_system_table(cli: Runner, name: str) -> None:
+    # /etc/mime.types on Debian calls .ts text and .3gp audio: kieframe's own table decides.
+    done = cli(
+        "run", WAN, "--emulator", "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+        "-o", name,
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    assert _is_mp4(cli.cwd / name)
+
+
+@dataclass(frozen=True)
+class _Returning:
+    """A registry for the emulator in which WAN returns other results than kieframe expects."""
+
+    output: Literal["video", "image", "audio", "text"] = "video"
+    outputs: Literal["one", "many"] = "one"
+
+    def get_model(self, model_id: str, /) -> ModelSpec[Any]:
+        spec = default_registry().get_model(model_id)
+        return dataclasses.replace(spec, output=self.output, outputs=self.outputs)
+
+
+def _run_against(cli: Runner, returning: _Returning, name: str) -> tuple[Outcome, Emulator]:
+    with Emulator(registry=returning, timing=Timing(invisible=0.05, generating=0.2)) as emu:
+        done = cli(
+            "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+            "--base-url", emu.base_url, "-o", name, KIE_API_KEY=Emulator.API_KEY,
+        )  # fmt: skip
+    return done, emu
+
+
+def test_a_paid_result_of_another_kind_is_saved_under_its_own_extension(cli: Runner) -> None:
+    done, emulator = _run_against(cli, _Returning(output="image"), "c.mp4")
+    assert done.code == 0, done.err
+    assert len(emulator.tasks) == 1
+    assert not (cli.cwd / "c.mp4").exists()
+    assert (cli.cwd / "c.png").read_bytes().startswith(b"\x89PNG")
+    assert "saved c.png" in done.out
+    assert "is an image (.png), not a video as --out c.mp4 says" in done.err
+
+
+def test_several_paid_results_for_one_out_file_are_saved_numbered_beside_it(cli: Runner) -> None:
+    done, _ = _run_against(cli, _Returning(outputs="many"), "c.mp4")
+    assert done.code == 0, done.err
+    assert not (cli.cwd / "c.mp4").exists()
+    for name in ("c-1.mp4", "c-2.mp4"):
+        assert _is_mp4(cli.cwd / name)
+        assert f"saved {name}" in done.out
+        assert (cli.cwd / f"{name}.json").exists()
+    assert "but task" in done.err
+    assert "has 2 results: they are saved as numbered files beside it" in done.err
 
 
 def test_download_to_a_file_named_as_another_kind_is_refused(
