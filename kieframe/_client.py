@@ -33,7 +33,7 @@ from ._arguments import (
     check_whole,
 )
 from ._callbacks._hub import CallbackHub, HubOwner
-from ._config import resolve_settings
+from ._config import DEFAULT_VISIBILITY_GRACE, resolve_settings
 from ._core._download import download_op, plans_op
 from ._core._effects import Blocking, Op
 from ._core._fileplan import DownloadProgress
@@ -147,7 +147,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         registry: Registry | None = None,
         poll: PollPlan | None = None,
         rate_limits: RateLimits | None = None,
-        visibility_grace: float = 60.0,
+        visibility_grace: float = DEFAULT_VISIBILITY_GRACE,
         create_attempts: int = 3,
         read_attempts: int = 6,
         read_retry_timeout: float = 120.0,

@@ -29,7 +29,7 @@ from rich.progress import (
 from rich.table import Table
 
 from .._client import Client, _journaled_since
-from .._config import DEFAULT_BASE_URL
+from .._config import DEFAULT_BASE_URL, DEFAULT_VISIBILITY_GRACE
 from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
 from .._errors import (
@@ -458,7 +458,7 @@ def _grace_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--visibility-grace",
         type=click.FloatRange(min=0),
-        default=60.0,
+        default=DEFAULT_VISIBILITY_GRACE,
         show_default=True,
         metavar="SECONDS",
         help='How long after its submission kie.ai may not show the task yet ("recordInfo is'

@@ -19,6 +19,7 @@ import click
 from .._config import (
     DEFAULT_BASE_URL,
     DEFAULT_UPLOAD_BASE_URL,
+    DEFAULT_VISIBILITY_GRACE,
     resolve_database_url,
 )
 
@@ -113,7 +114,10 @@ def connection_from(options: dict[str, Any]) -> Connection:
 
 @contextlib.contextmanager
 def connect(
-    connection: Connection, *, tag_callback_urls: bool = True, visibility_grace: float = 60.0
+    connection: Connection,
+    *,
+    tag_callback_urls: bool = True,
+    visibility_grace: float = DEFAULT_VISIBILITY_GRACE,
 ) -> Iterator[Client]:
     """A client for ``connection``; with ``emulator`` set, the emulator runs for the duration.
 
