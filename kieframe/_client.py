@@ -51,7 +51,7 @@ from ._core._wait import (
 )
 from ._errors import ConfigurationError, DownloadError, KieError
 from ._files._cache import CACHE_ENV, UploadCache
-from ._files._finish import check_folder
+from ._files._finish import check_folder, check_path_text
 from ._journal import Journal, SqlJournal, SubmissionLog
 from ._postgres._backend import account_label, backend_from_url
 from ._ratelimit import RateLimits, shared_budgets
@@ -557,7 +557,7 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         arrive; up to ``concurrency`` files download at once. Raises
         :class:`~kieframe.DownloadError`.
         """
-        _check_record(record)
+        _check_download(record, concurrency)
         folder = _folder(to, "to")
         try:
             plans = self._performer.run(plans_op(record, folder))
@@ -578,13 +578,22 @@ def _check_record(record: object) -> None:
         )
 
 
+def _check_download(record: object, concurrency: object) -> None:
+    """Refuse what is no finished task's record, and a ``concurrency`` that is no count."""
+    _check_record(record)
+    check_whole("concurrency", concurrency, least=1, what="the files downloaded at once")
+
+
 def _folder(to: object, name: str) -> Path:
-    """The folder ``to`` names; a ``TypeError`` if it is no path."""
+    """The folder ``to`` names; a ``TypeError`` if it is no path, a ``DownloadError`` (with no
+    task id) if its text can be no file name (a NUL byte, a lone surrogate)."""
     if not isinstance(to, str | os.PathLike):
         raise TypeError(
             f"{name} takes a folder path (a str or os.PathLike), not {type(to).__name__}"
         )
-    return Path(to)
+    folder = Path(to)
+    check_path_text(folder)
+    return folder
 
 
 def _destination(download_to: object) -> Path | None:
@@ -735,7 +744,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
 
         The files download as asyncio tasks, at most ``concurrency`` at once.
         """
-        _check_record(record)
+        _check_download(record, concurrency)
         folder = _folder(to, "to")
         try:
             plans = await self._performer.run(plans_op(record, folder))
