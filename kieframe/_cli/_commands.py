@@ -69,6 +69,7 @@ from ._render import (
 from ._root import _json_option as _json_option
 from ._root import _State as _State
 from ._root import cli
+from ._seconds import Seconds
 
 __all__ = ["cli", "fail"]
 
@@ -448,7 +449,7 @@ def _download_progress(console: Console) -> Iterator[DownloadProgress | None]:
 def _timeout_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--timeout",
-        type=click.FloatRange(min=0, min_open=True),
+        type=Seconds(min=0, min_open=True),
         metavar="SECONDS",
         help="Give up waiting after this long (default: the model's deadline).",
     )(function)
@@ -457,7 +458,7 @@ def _timeout_option(function: Callable[..., Any]) -> Callable[..., Any]:
 def _grace_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--visibility-grace",
-        type=click.FloatRange(min=0),
+        type=Seconds(min=0),
         default=DEFAULT_VISIBILITY_GRACE,
         show_default=True,
         metavar="SECONDS",
@@ -939,7 +940,7 @@ def _entry_json(entry: JournalEntry) -> dict[str, Any]:
 @click.option("--hmac-key", metavar="KEY", help="Sign callbacks with this webhook HMAC key.")
 @click.option(
     "--generating",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=5.0,
     show_default=True,
     metavar="SECONDS",

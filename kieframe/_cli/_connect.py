@@ -22,6 +22,7 @@ from .._config import (
     DEFAULT_VISIBILITY_GRACE,
     resolve_database_url,
 )
+from ._seconds import Seconds
 
 if TYPE_CHECKING:  # loaded by the commands that connect: ``kieframe --help`` needs none of it
     from .._client import Client
@@ -92,7 +93,7 @@ def connection_options(function: F) -> F:
         ),
         click.option(
             "--poll-every",
-            type=click.FloatRange(min=0.01),
+            type=Seconds(min=0.01),
             metavar="SECONDS",
             help="Poll at this fixed interval instead of kie.ai's schedule (2-30 s).",
         ),

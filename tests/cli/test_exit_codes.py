@@ -312,3 +312,23 @@ def test_an_uncertain_submission_reports_what_was_sent(cli: Runner, emulator: Em
     journal = cli("journal", "--json", KIE_API_KEY=Emulator.API_KEY).json()
     assert isinstance(journal, dict)
     assert [e["status"] for e in journal["entries"]] == ["uncertain"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("wait", "abc", "--timeout", "nan"),
+        ("wait", "abc", "--timeout", "inf"),
+        ("download", "abc", "--visibility-grace", "nan"),
+        ("--poll-every", "nan", "wait", "abc"),
+        ("wait", "abc", "--poll-every", "inf"),
+        ("batch", "run", "lines.jsonl", "--out", "o", "--lease", "nan"),
+    ],
+)
+def test_a_number_of_seconds_that_is_not_finite_is_a_usage_error(
+    cli: Runner, args: tuple[str, ...]
+) -> None:
+    done = cli(*args, "--emulator")
+    assert done.code == ExitCode.BAD_INPUT, done.err
+    assert "is not a finite number of seconds" in done.err
+    assert "Traceback" not in done.err
