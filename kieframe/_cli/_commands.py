@@ -114,10 +114,14 @@ def _hint(error: KieError, state: _State | None) -> str | None:
     if _unseen(state, error):
         return (
             f"kie.ai accepted task {error.task_id} (it is paid for) and may still show it; to"
-            f" collect it later: kieframe download {error.task_id} (kieframe journal lists it)"
+            f" collect it later: kieframe download {error.task_id}{_host_flag(state)} (kieframe"
+            " journal lists it)"
         )
     if isinstance(error, WaitTimeout):
-        return f"the task keeps running; wait again with: kieframe wait {error.task_id}"
+        return (
+            "the task keeps running; wait again with: "
+            f"kieframe wait {error.task_id}{_host_flag(state)}"
+        )
     emulated = state is not None and state.connection.emulator  # its tasks end with it
     if isinstance(error, DownloadError) and error.task_id is not None and not emulated:
         return (
