@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
 
@@ -135,6 +135,9 @@ class _UntaggedLog:
 class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
     """The options both clients share, and the operations they build (see :class:`Client`)."""
 
+    #: The httpx classes ``http_client`` and ``transport`` take: sync or async, as the client.
+    _HTTP_KINDS: ClassVar[tuple[type, type]]
+
     def __init__(
         self,
         api_key: str | None = None,
@@ -158,6 +161,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         tag_callback_urls: bool = True,
     ) -> None:
         _check_options(locals())
+        _check_http(self._HTTP_KINDS, http_client, transport)
         settings = resolve_settings(
             api_key=api_key,
             base_url=base_url,
@@ -341,6 +345,14 @@ def _check_options(options: Mapping[str, Any]) -> None:
     check_path_or("journal", options["journal"], SubmissionLog, journal_kind)
 
 
+def _check_http(kinds: tuple[type, type], http_client: object, transport: object) -> None:
+    """An ``http_client`` or ``transport`` of the other flavour (async for the sync client, or
+    the reverse) is a TypeError naming the class the client takes."""
+    client, transport_kind = kinds
+    check_instance("http_client", http_client, client, f"an httpx.{client.__name__}")
+    check_instance("transport", transport, transport_kind, f"an httpx.{transport_kind.__name__}")
+
+
 def _check_wait(timeout: object, on_update: object) -> None:
     """A wait's options of the wrong type (a TypeError) or out of range (a ValueError)."""
     check_number("timeout", timeout, optional=True)
@@ -429,6 +441,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     as given (for an endpoint that refuses unknown query parameters); such a lost create is then
     left ``uncertain`` for ``kieframe journal resolve``.
     """
+
+    _HTTP_KINDS = (httpx.Client, httpx.BaseTransport)
 
     def _new_http(self, transport: httpx.BaseTransport | None) -> httpx.Client:
         return httpx.Client(transport=transport, timeout=self.timeout, verify=_tls())
@@ -630,6 +644,8 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     """
 
     _files_twin = False  # whether result files come through a blocking twin of the client
+
+    _HTTP_KINDS = (httpx.AsyncClient, httpx.AsyncBaseTransport)
 
     def _new_http(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
         # With httpx's own transport, result files come through a blocking twin of it on a
