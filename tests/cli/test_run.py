@@ -487,3 +487,14 @@ def test_a_named_pipe_as_a_local_file_is_refused_not_waited_on(
     assert "cat.png is a named pipe (FIFO), not a file" in done.err
     assert not emulator.uploads
     assert not emulator.tasks
+
+
+def test_the_kind_table_agrees_with_the_extensions_kieframe_saves() -> None:
+    from kieframe._cli._commands import _kind
+    from kieframe._files._sniff import EXTENSIONS
+
+    for media_type, suffix in EXTENSIONS.items():
+        kind = media_type.partition("/")[0]
+        assert _kind(f"a{suffix}") == (
+            kind if kind in ("video", "image", "audio", "text") else None
+        )
