@@ -215,7 +215,7 @@ def test_lines_needing_a_callback_are_flagged_before_paying_and_sent_by_a_run_wi
         options = batch_options(emu, registry)
         with pytest.raises(kb.BatchInvalid) as caught:
             kb.run(source, out=out, confirm=confirm, **options)
-        assert [(p.id, p.field) for p in caught.value.problems] == [("cb", "callback_url")]  # what the caller passes
+        assert [(p.id, p.field) for p in caught.value.problems] == [("cb", "callback_url")]
         assert "--callback-url" in str(caught.value)
         assert (asked, emu.tasks) == ([], ())
         first = kb.run(source, out=out, skip_invalid=True, confirm=confirm, **options)
