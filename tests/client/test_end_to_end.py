@@ -160,11 +160,11 @@ def test_an_http_client_or_transport_of_the_other_flavour_is_a_type_error() -> N
     import httpx
 
     with httpx.Client() as sync_http, pytest.raises(TypeError, match=r"takes an httpx.AsyncClient"):
-        kieframe.AsyncClient("key", http_client=sync_http)
+        kieframe.AsyncClient("key", http_client=sync_http)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"transport takes an httpx.AsyncBaseTransport"):
-        kieframe.AsyncClient("key", transport=httpx.HTTPTransport())
+        kieframe.AsyncClient("key", transport=httpx.HTTPTransport())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"transport takes an httpx.BaseTransport"):
-        kieframe.Client("key", transport=httpx.AsyncHTTPTransport())
+        kieframe.Client("key", transport=httpx.AsyncHTTPTransport())  # type: ignore[arg-type]
 
 
 async def test_an_async_http_client_for_the_blocking_client_is_a_type_error() -> None:
@@ -172,4 +172,4 @@ async def test_an_async_http_client_for_the_blocking_client_is_a_type_error() ->
 
     async with httpx.AsyncClient() as async_http:
         with pytest.raises(TypeError, match=r"http_client takes an httpx.Client, not AsyncClient"):
-            kieframe.Client("key", http_client=async_http)
+            kieframe.Client("key", http_client=async_http)  # type: ignore[arg-type]
