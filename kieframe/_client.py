@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
 
@@ -33,7 +33,7 @@ from ._arguments import (
     check_whole,
 )
 from ._callbacks._hub import CallbackHub, HubOwner
-from ._config import resolve_settings
+from ._config import DEFAULT_VISIBILITY_GRACE, resolve_settings
 from ._core._download import download_op, plans_op
 from ._core._effects import Blocking, Op
 from ._core._fileplan import DownloadProgress
@@ -51,7 +51,7 @@ from ._core._wait import (
 )
 from ._errors import ConfigurationError, DownloadError, KieError
 from ._files._cache import CACHE_ENV, UploadCache
-from ._files._finish import check_folder
+from ._files._finish import check_folder, check_path_text
 from ._journal import Journal, SqlJournal, SubmissionLog
 from ._postgres._backend import account_label, backend_from_url
 from ._ratelimit import RateLimits, shared_budgets
@@ -135,6 +135,9 @@ class _UntaggedLog:
 class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
     """The options both clients share, and the operations they build (see :class:`Client`)."""
 
+    #: The httpx classes ``http_client`` and ``transport`` take: sync or async, as the client.
+    _HTTP_KINDS: ClassVar[tuple[type, type]]
+
     def __init__(
         self,
         api_key: str | None = None,
@@ -147,7 +150,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         registry: Registry | None = None,
         poll: PollPlan | None = None,
         rate_limits: RateLimits | None = None,
-        visibility_grace: float = 60.0,
+        visibility_grace: float = DEFAULT_VISIBILITY_GRACE,
         create_attempts: int = 3,
         read_attempts: int = 6,
         read_retry_timeout: float = 120.0,
@@ -158,6 +161,7 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
         tag_callback_urls: bool = True,
     ) -> None:
         _check_options(locals())
+        _check_http(self._HTTP_KINDS, http_client, transport)
         settings = resolve_settings(
             api_key=api_key,
             base_url=base_url,
@@ -341,6 +345,14 @@ def _check_options(options: Mapping[str, Any]) -> None:
     check_path_or("journal", options["journal"], SubmissionLog, journal_kind)
 
 
+def _check_http(kinds: tuple[type, type], http_client: object, transport: object) -> None:
+    """An ``http_client`` or ``transport`` of the other flavour (async for the sync client, or
+    the reverse) is a TypeError naming the class the client takes."""
+    client, transport_kind = kinds
+    check_instance("http_client", http_client, client, f"an httpx.{client.__name__}")
+    check_instance("transport", transport, transport_kind, f"an httpx.{transport_kind.__name__}")
+
+
 def _check_wait(timeout: object, on_update: object) -> None:
     """A wait's options of the wrong type (a TypeError) or out of range (a ValueError)."""
     check_number("timeout", timeout, optional=True)
@@ -429,6 +441,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
     as given (for an endpoint that refuses unknown query parameters); such a lost create is then
     left ``uncertain`` for ``kieframe journal resolve``.
     """
+
+    _HTTP_KINDS = (httpx.Client, httpx.BaseTransport)
 
     def _new_http(self, transport: httpx.BaseTransport | None) -> httpx.Client:
         return httpx.Client(transport=transport, timeout=self.timeout, verify=_tls())
@@ -557,7 +571,7 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         arrive; up to ``concurrency`` files download at once. Raises
         :class:`~kieframe.DownloadError`.
         """
-        _check_record(record)
+        _check_download(record, concurrency)
         folder = _folder(to, "to")
         try:
             plans = self._performer.run(plans_op(record, folder))
@@ -578,13 +592,22 @@ def _check_record(record: object) -> None:
         )
 
 
+def _check_download(record: object, concurrency: object) -> None:
+    """Refuse what is no finished task's record, and a ``concurrency`` that is no count."""
+    _check_record(record)
+    check_whole("concurrency", concurrency, least=1, what="the files downloaded at once")
+
+
 def _folder(to: object, name: str) -> Path:
-    """The folder ``to`` names; a ``TypeError`` if it is no path."""
+    """The folder ``to`` names; a ``TypeError`` if it is no path, a ``DownloadError`` (with no
+    task id) if its text can be no file name (a NUL byte, a lone surrogate)."""
     if not isinstance(to, str | os.PathLike):
         raise TypeError(
             f"{name} takes a folder path (a str or os.PathLike), not {type(to).__name__}"
         )
-    return Path(to)
+    folder = Path(to)
+    check_path_text(folder)
+    return folder
 
 
 def _destination(download_to: object) -> Path | None:
@@ -621,6 +644,8 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     """
 
     _files_twin = False  # whether result files come through a blocking twin of the client
+
+    _HTTP_KINDS = (httpx.AsyncClient, httpx.AsyncBaseTransport)
 
     def _new_http(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
         # With httpx's own transport, result files come through a blocking twin of it on a
@@ -762,7 +787,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
 
         The files download as asyncio tasks, at most ``concurrency`` at once.
         """
-        _check_record(record)
+        _check_download(record, concurrency)
         folder = _folder(to, "to")
         try:
             plans = await self._performer.run(plans_op(record, folder))

@@ -40,6 +40,7 @@ __all__ = [
     "CONFIG_KEYS",
     "DEFAULT_BASE_URL",
     "DEFAULT_UPLOAD_BASE_URL",
+    "DEFAULT_VISIBILITY_GRACE",
     "ENV_BASE_URL",
     "ENV_CONFIG",
     "ENV_DATABASE_URL",
@@ -55,6 +56,9 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://api.kie.ai"
 DEFAULT_UPLOAD_BASE_URL = "https://kieai.redpandaai.co"
+#: How long (seconds) after its submission kie.ai may not show a task yet ("recordInfo is null")
+#: before a wait gives up on it: ``Client(visibility_grace=...)``, ``--visibility-grace``.
+DEFAULT_VISIBILITY_GRACE = 60.0
 
 ENV_KEY = "KIE_API_KEY"
 ENV_BASE_URL = "KIE_BASE_URL"

@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 import msgspec
 
 from ._errors import Problem
+from ._plural import counted
 from ._validation_types import struct_attributes
 
 __all__ = [
@@ -190,7 +191,7 @@ def only_with(
 
 def _count(low: int, high: int) -> str:
     if low == high:
-        return f"exactly {low} item{'s' if low != 1 else ''}"
+        return f"exactly {counted(low, 'item')}"
     return f"{low} to {high} items"
 
 
@@ -215,7 +216,7 @@ def count_range(path: str, *, by: str, ranges: Mapping[Any, tuple[int, int]]) ->
         if not low <= count <= high:
             yield Problem(
                 path,
-                f"has {count} item{'s' if count != 1 else ''}",
+                f"has {counted(count, 'item')}",
                 f"{_count(low, high)} when {by!r} is {key!r}",
             )
 

@@ -18,6 +18,7 @@ import msgspec.inspect as mi
 
 from ._errors import Problem
 from ._fields import STEP_KEY, media_limits
+from ._plural import counted
 from ._validation_describe import describe_type, described, encodable, kind_of, safe, show
 
 __all__ = ["check_value", "field_check", "on_step", "str_message", "unknown_field"]
@@ -78,8 +79,7 @@ def _check_list(
         return
     low, high = node.min_length, node.max_length
     if (low is not None and len(value) < low) or (high is not None and len(value) > high):
-        count = len(value)
-        problems.append(Problem(where, f"has {count} item{'s' if count != 1 else ''}"))
+        problems.append(Problem(where, f"has {counted(len(value), 'item')}"))
     for index, item in enumerate(value):
         check_value(node.item_type, item, f"{path}[{index}]", problems)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -203,3 +204,22 @@ def test_a_database_url_that_is_not_text_is_a_configuration_error(tmp_path: Path
         resolve_database_url(environ={"KIEFRAME_CONFIG": str(path)})
     with pytest.raises(kieframe.ConfigurationError, match=re.escape(str(path))):
         kieframe.Client()  # KIEFRAME_CONFIG points there (the fixture)
+
+
+def test_every_visibility_grace_default_is_the_one_constant() -> None:
+    from kieframe._cli._commands import wait as wait_command
+    from kieframe._cli._connect import connect
+    from kieframe._client import AsyncClient, Client
+    from kieframe._config import DEFAULT_VISIBILITY_GRACE
+    from kieframe._core._poll import Waiter
+    from kieframe._core._wait import WaitOptions
+
+    defaults = {
+        inspect.signature(Client).parameters["visibility_grace"].default,
+        inspect.signature(AsyncClient).parameters["visibility_grace"].default,
+        inspect.signature(connect).parameters["visibility_grace"].default,
+        WaitOptions(timeout=1).grace,
+        Waiter("t", started=0, deadline=1).grace,
+        *(p.default for p in wait_command.params if p.name == "visibility_grace"),
+    }
+    assert defaults == {DEFAULT_VISIBILITY_GRACE}

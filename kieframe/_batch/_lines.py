@@ -107,7 +107,7 @@ def _check(
     ready = {key: _ready(spec, key, value, folder) for key, value in data.items()}
     problems: list[tuple[str | None, str]] = []
     if spec.requires_callback and not callback:
-        problems.append(("callBackUrl", _CALLBACK_REQUIRED))
+        problems.append(("callback_url", _CALLBACK_REQUIRED))
     try:
         stage_input(spec, submit_input(spec, ready))
     except InputValidationError as error:

@@ -174,8 +174,8 @@ class Runner:
         budget = limits.reads / limits.read_window if limits.reads > 0 else float("inf")
         if pace.mode == WaitMode.CALLBACKS:
             notes.append("polling cannot follow the create rate: waiting for callbacks")
-        elif pace.mode == WaitMode.PACED:
-            tasks = "1 task" if pace.in_flight == 1 else f"{pace.in_flight} tasks"
+        elif pace.mode == WaitMode.PACED and pace.in_flight is not None:  # PACED sets it
+            tasks = counted(pace.in_flight, "task")
             notes.append(
                 "polling cannot follow the create rate and there is no callback URL: creates"
                 f" limited to {tasks} in flight (about {pace.expected_rate * 60:.3g} per minute"

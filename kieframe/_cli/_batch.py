@@ -26,6 +26,7 @@ from ._connect import (
     connection_options,
 )
 from ._exit import ExitCode, exit_code_for
+from ._seconds import Seconds
 
 __all__ = ["batch"]
 
@@ -92,17 +93,17 @@ def batch() -> None:
     help="The batch's name in the database (--state URL) [default: the --out folder's name].",
 )  # fmt: skip
 @click.option(
-    "--lease", default=30.0, show_default=True, type=click.FloatRange(min=0.1, min_open=False),
+    "--lease", default=30.0, show_default=True, type=Seconds(min=0.1, min_open=False),
     metavar="SECONDS", help="With a database: how long a worker that stops answering holds its"
     " lines before the others take them over.",
 )  # fmt: skip
 @click.option(
-    "--db-outage-timeout", default=180.0, show_default=True, type=click.FloatRange(min=0),
+    "--db-outage-timeout", default=180.0, show_default=True, type=Seconds(min=0),
     metavar="SECONDS", help="With a database: how long a worker waits for it to come back after"
     " it went away (nothing is sent meanwhile) before it stops with exit code 9 (0: at once).",
 )  # fmt: skip
 @click.option(
-    "--maintenance-timeout", default=900.0, show_default=True, type=click.FloatRange(min=0),
+    "--maintenance-timeout", default=900.0, show_default=True, type=Seconds(min=0),
     metavar="SECONDS", help="How long creates (and uploads of local files) kie.ai"
     " refuses for maintenance (455) are sent again later before the batch stops sending and"
     " leaves the lines pending (0: at once).",
@@ -129,7 +130,7 @@ def batch() -> None:
     help="Creates in flight at once (the create budget still applies).",
 )  # fmt: skip
 @click.option(
-    "--progress-every", default=3.0, show_default=True, type=click.FloatRange(0.1),
+    "--progress-every", default=3.0, show_default=True, type=Seconds(0.1),
     metavar="SECONDS", help="How often progress (or a --json status object) is printed.",
 )  # fmt: skip
 @connection_options

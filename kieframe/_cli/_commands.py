@@ -6,7 +6,6 @@ import contextlib
 import errno
 import importlib
 import json
-import mimetypes
 import posixpath
 import signal
 import threading
@@ -30,7 +29,7 @@ from rich.progress import (
 from rich.table import Table
 
 from .._client import Client, _journaled_since
-from .._config import DEFAULT_BASE_URL
+from .._config import DEFAULT_BASE_URL, DEFAULT_VISIBILITY_GRACE
 from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
 from .._errors import (
@@ -44,7 +43,9 @@ from .._errors import (
     WaitTimeout,
 )
 from .._files._finish import check_folder, place
+from .._files._names import safe_extension
 from .._journal import JournalEntry, JournalStatus, SqlJournal
+from .._plural import counted
 from .._records import Task, TaskRecord
 from .._registry import default_registry
 from .._spec import ModelSpec
@@ -68,6 +69,7 @@ from ._render import (
 from ._root import _json_option as _json_option
 from ._root import _State as _State
 from ._root import cli
+from ._seconds import Seconds
 
 __all__ = ["cli", "fail"]
 
@@ -112,10 +114,14 @@ def _hint(error: KieError, state: _State | None) -> str | None:
     if _unseen(state, error):
         return (
             f"kie.ai accepted task {error.task_id} (it is paid for) and may still show it; to"
-            f" collect it later: kieframe download {error.task_id} (kieframe journal lists it)"
+            f" collect it later: kieframe download {error.task_id}{_host_flag(state)} (kieframe"
+            " journal lists it)"
         )
     if isinstance(error, WaitTimeout):
-        return f"the task keeps running; wait again with: kieframe wait {error.task_id}"
+        return (
+            "the task keeps running; wait again with: "
+            f"kieframe wait {error.task_id}{_host_flag(state)}"
+        )
     emulated = state is not None and state.connection.emulator  # its tasks end with it
     if isinstance(error, DownloadError) and error.task_id is not None and not emulated:
         return (
@@ -447,7 +453,7 @@ def _download_progress(console: Console) -> Iterator[DownloadProgress | None]:
 def _timeout_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--timeout",
-        type=click.FloatRange(min=0, min_open=True),
+        type=Seconds(min=0, min_open=True),
         metavar="SECONDS",
         help="Give up waiting after this long (default: the model's deadline).",
     )(function)
@@ -456,8 +462,8 @@ def _timeout_option(function: Callable[..., Any]) -> Callable[..., Any]:
 def _grace_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--visibility-grace",
-        type=click.FloatRange(min=0),
-        default=60.0,
+        type=Seconds(min=0),
+        default=DEFAULT_VISIBILITY_GRACE,
         show_default=True,
         metavar="SECONDS",
         help='How long after its submission kie.ai may not show the task yet ("recordInfo is'
@@ -487,11 +493,20 @@ def _names_a_file(out: Path) -> bool:
 _SUFFIXES = {"video": ".mp4", "image": ".png", "audio": ".mp3"}
 
 
+#: What a file name's extension says it holds: a fixed table, so that the answer is the same on
+#: every system (the ``mimetypes`` table reads /etc/mime.types, where ``.ts`` may be text).
+_KIND_EXTENSIONS = {
+    "video": ".mp4 .m4v .mov .mkv .webm .avi .ts .mts .m2ts .3gp .3g2 .ogv .mpg .mpeg .wmv",
+    "image": ".png .jpg .jpeg .jpe .webp .gif .bmp .tif .tiff .heic .heif .avif .svg .ico",
+    "audio": ".mp3 .wav .aac .m4a .ogg .oga .opus .flac .aif .aiff .wma .weba .mid .midi",
+    "text": ".txt .md .srt .vtt",
+}
+_KINDS = {suffix: kind for kind, names in _KIND_EXTENSIONS.items() for suffix in names.split()}
+
+
 def _kind(name: str) -> str | None:
     """What a file name's extension says it holds (video, image, audio, text), if it says."""
-    media_type, _ = mimetypes.guess_type(name, strict=False)
-    kind = media_type.partition("/")[0] if media_type else None
-    return kind if kind in ("video", "image", "audio", "text") else None  # .bin, .json: no say
+    return _KINDS.get(posixpath.splitext(name)[1].lower())  # .bin, .json: no say
 
 
 def _check_out(out: Path, spec: ModelSpec[Any] | None = None) -> None:
@@ -519,34 +534,73 @@ def _check_kind(out: Path, kind: str, maker: str, suffix: str, how: str) -> None
     """Refuse an ``--out`` file whose extension names another kind of media than ``kind``."""
     named = _kind(out.name)
     if named is not None and named != kind:
-        article = "an" if kind[0] in "aeiou" else "a"
         raise click.UsageError(
-            f"--out {out} is named as {named} ({out.suffix}), but {maker} {article} {kind}: "
+            f"--out {out} is named as {named} ({out.suffix}), but {maker} {_a(kind)}: "
             f"name it for what it holds ({how}--out {out.with_suffix(suffix)})"
         )
 
 
 def _save(
-    client: Client, record: TaskRecord, out: Path, progress: DownloadProgress | None
+    client: Client,
+    record: TaskRecord,
+    out: Path,
+    progress: DownloadProgress | None,
+    *,
+    paid_now: bool = False,
 ) -> tuple[Path, ...]:
-    """Download the results into the folder ``out``, or the single result as the file ``out``."""
+    """Download the results into the folder ``out``, or the single result as the file ``out``.
+
+    ``paid_now`` (``run``): the task was just paid for, so a result that does not fit ``out``
+    (another kind of media, several files) is saved all the same, under its own extension or
+    numbered names beside ``out``, with a note; ``download`` refuses it (nothing is paid any
+    more: a new name is one command away)."""
     if not _names_a_file(out):
         return client.download(record, to=out, progress=progress)
-    count = len(record.result_urls)
-    if count != 1:
+    names = _result_names(record, out, paid_now=paid_now)
+    saved = client.download(record, to=out.parent, progress=progress)
+    for path, name in zip(saved, names, strict=True):
+        _rename_result(path, name, record.task_id)
+    return names
+
+
+def _result_names(record: TaskRecord, out: Path, *, paid_now: bool) -> tuple[Path, ...]:
+    """The names ``record``'s results are saved under, for the ``--out`` file ``out``."""
+    task_id, count = record.task_id, len(record.result_urls)
+    if count != 1 and not paid_now:
         raise click.UsageError(
-            f"--out {out} names one file, but task {record.task_id} has {count} results: "
-            f"give a folder (kieframe download {record.task_id} --out {out.with_suffix('')})"
+            f"--out {out} names one file, but task {task_id} has {counted(count, 'result')}: "
+            f"give a folder (kieframe download {task_id} --out {out.with_suffix('')})"
         )
-    result = posixpath.basename(httpx.URL(record.result_urls[0]).path)
-    kind = _kind(result)
-    if kind is not None:  # nothing is paid any more: a new name is one command away
-        maker = f"task {record.task_id}'s result ({result}) is"
-        how = f"kieframe download {record.task_id} "
-        _check_kind(out, kind, maker, posixpath.splitext(result)[1], how)
-    [saved] = client.download(record, to=out.parent, progress=progress)
-    _rename_result(saved, out, record.task_id)
-    return (out,)
+    names = []
+    for index, url in enumerate(record.result_urls, start=1):
+        suffix = safe_extension(url, default="")
+        kind, wanted = _KINDS.get(suffix), _kind(out.name)
+        if kind is not None and wanted is not None and kind != wanted:
+            if not paid_now:
+                how = f"kieframe download {task_id} "
+                _check_kind(out, kind, f"task {task_id}'s result ({suffix}) is", suffix, how)
+            _err.print(
+                f"note: task {task_id}'s result is {_a(kind)} ({suffix}), not {_a(wanted)} as "
+                f"--out {out} says: it is saved under its own extension",
+                markup=False,
+            )
+        else:
+            suffix = out.suffix
+        names.append(
+            out.with_name(f"{out.stem}-{index}{suffix}" if count > 1 else out.stem + suffix)
+        )
+    if count > 1:
+        _err.print(
+            f"note: --out {out} names one file, but task {task_id} has {counted(count, 'result')}: "
+            "they are saved as numbered files beside it",
+            markup=False,
+        )
+    return tuple(names)
+
+
+def _a(kind: str) -> str:
+    """``kind`` with its article: "a video", "an image"."""
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def _rename_result(saved: Path, out: Path, task_id: str) -> None:
@@ -601,7 +655,7 @@ def run(ctx: click.Context, /, model: str, **options: Any) -> None:
         files: tuple[Path, ...] = ()
         if not options["no_download"]:
             with _download_progress(state.progress) as progress:
-                files = _save(client, record, options["out"], progress)
+                files = _save(client, record, options["out"], progress, paid_now=True)
     _report_result(state, record, files)
 
 
@@ -890,7 +944,7 @@ def _entry_json(entry: JournalEntry) -> dict[str, Any]:
 @click.option("--hmac-key", metavar="KEY", help="Sign callbacks with this webhook HMAC key.")
 @click.option(
     "--generating",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=5.0,
     show_default=True,
     metavar="SECONDS",

@@ -20,8 +20,10 @@ import click
 from .._config import (
     DEFAULT_BASE_URL,
     DEFAULT_UPLOAD_BASE_URL,
+    DEFAULT_VISIBILITY_GRACE,
     resolve_database_url,
 )
+from ._seconds import Seconds
 
 if TYPE_CHECKING:  # loaded by the commands that connect: ``kieframe --help`` needs none of it
     from .._client import Client
@@ -94,7 +96,7 @@ def connection_options(function: F) -> F:
         ),
         click.option(
             "--poll-every",
-            type=click.FloatRange(min=0.01),
+            type=Seconds(min=0.01),
             metavar="SECONDS",
             help="Poll at this fixed interval instead of kie.ai's schedule (2-30 s).",
         ),
@@ -135,7 +137,10 @@ def connection_from(options: dict[str, Any]) -> Connection:
 
 @contextlib.contextmanager
 def connect(
-    connection: Connection, *, tag_callback_urls: bool = True, visibility_grace: float = 60.0
+    connection: Connection,
+    *,
+    tag_callback_urls: bool = True,
+    visibility_grace: float = DEFAULT_VISIBILITY_GRACE,
 ) -> Iterator[Client]:
     """A client for ``connection``; with ``emulator`` set, the emulator runs for the duration.
 

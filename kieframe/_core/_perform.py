@@ -251,7 +251,7 @@ class Connection:
         }
         try:
             return http.build_request("GET", plan.url, headers=headers)
-        except httpx.InvalidURL as error:
+        except (httpx.InvalidURL, UnicodeEncodeError) as error:  # a lone surrogate too
             raise DownloadError(
                 f"result {plan.index}: the link {plan.url!r} cannot be requested ({error})",
                 task_id=plan.task_id,

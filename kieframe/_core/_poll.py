@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from .._config import DEFAULT_VISIBILITY_GRACE
 from .._errors import APIError, NotFoundError, TaskFailed, WaitTimeout
 from .._records import TaskRecord
 from ._effects import Jitter
@@ -88,7 +89,7 @@ class Waiter(msgspec.Struct, gc=False):
     task_id: str
     started: float
     deadline: float
-    grace: float = 60.0
+    grace: float = DEFAULT_VISIBILITY_GRACE
     submitted: bool = True
     last_state: str | None = None
 

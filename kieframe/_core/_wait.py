@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any, Protocol
 
+from .._config import DEFAULT_VISIBILITY_GRACE
 from .._envelope import is_not_visible
 from .._errors import APIError, NoAnswerError, TaskFailed
 from .._journal import SubmissionLog
@@ -78,7 +79,7 @@ class WaitOptions:
 
     timeout: float
     plan: PollPlan = field(default_factory=PollPlan)
-    grace: float = 60.0
+    grace: float = DEFAULT_VISIBILITY_GRACE
     on_update: AsyncUpdateHook | None = None
     clock: Clock = SYSTEM_CLOCK
     jitter: Jitter | None = None

@@ -39,6 +39,7 @@ def check_folder(folder: Path) -> None:
     (tried for real, so a read-only mount or ``/proc`` is caught whoever runs it). Nothing is
     left behind: a missing folder is not created here.
     """
+    check_path_text(folder)
     for there in (folder, *folder.parents):
         try:
             found = os.stat(there)
@@ -58,6 +59,21 @@ def check_folder(folder: Path) -> None:
                 f"({_reason(error)})"
             ) from None
         return
+
+
+def check_path_text(folder: Path) -> None:
+    """Raise a :class:`DownloadError` (with no task id) if no file name can hold ``folder``'s
+    text: a NUL byte, or a lone surrogate the file system encoding cannot write."""
+    text = os.fspath(folder)
+    if "\x00" in text:
+        raise DownloadError(f"cannot save files in {text!r}: a path cannot hold a NUL byte")
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError as error:
+        raise DownloadError(
+            f"cannot save files in {text!r}: {text[error.start]!r} (a lone surrogate) cannot be "
+            "written in a file name"
+        ) from None
 
 
 def _reason(error: OSError) -> str:

@@ -60,7 +60,10 @@ def safe_component(text: str, *, max_length: int = MAX_STEM) -> str:
 
 def safe_extension(url: str, *, default: str) -> str:
     """The extension of the file a URL names (such as ``.mp4``), if it is short and plain."""
-    path = unquote(urlsplit(url).path)
+    try:
+        path = unquote(urlsplit(url).path)
+    except ValueError:  # such as "http://[::1/a.mp4": the request says what is wrong with it
+        return default
     extension = posixpath.splitext(posixpath.basename(path))[1]
     return extension.lower() if _EXTENSION.fullmatch(extension) else default
 

@@ -215,7 +215,7 @@ def test_lines_needing_a_callback_are_flagged_before_paying_and_sent_by_a_run_wi
         options = batch_options(emu, registry)
         with pytest.raises(kb.BatchInvalid) as caught:
             kb.run(source, out=out, confirm=confirm, **options)
-        assert [(p.id, p.field) for p in caught.value.problems] == [("cb", "callBackUrl")]
+        assert [(p.id, p.field) for p in caught.value.problems] == [("cb", "callback_url")]
         assert "--callback-url" in str(caught.value)
         assert (asked, emu.tasks) == ([], ())
         first = kb.run(source, out=out, skip_invalid=True, confirm=confirm, **options)
@@ -528,11 +528,11 @@ def test_a_line_still_invalid_for_another_reason_says_the_new_reason(tmp_path: P
             return stored.status, stored.error.message
 
         status, message = read(callback=False)
-        assert (status, "callBackUrl" in message) == (LineStatus.INVALID, True)
+        assert (status, message.startswith("callback_url: ")) == (LineStatus.INVALID, True)
         image.unlink()
         status, message = read(callback=True)
         assert status == LineStatus.INVALID
-        assert "callBackUrl" not in message
+        assert "callback" not in message
         assert "cat.png" in message
         before = store.lines()
         assert read(callback=True) == (status, message)

@@ -146,7 +146,7 @@ def test_kies_408_for_a_task_is_a_failed_task_as_the_exit_codes_say(
 def test_a_timeout_names_the_task_to_wait_for_again(cli: Runner, emulator: Emulator) -> None:
     emulator.script(outcome="never")
     done, task_id = _run_undecided(cli, emulator, "--timeout", "0.5")
-    assert f"kieframe wait {task_id}" in done.err
+    assert f"kieframe wait {task_id} --base-url {emulator.base_url}\n" in done.err
 
 
 def test_an_accepted_task_kie_ai_does_not_show_is_undecided_not_bad_input(
@@ -155,7 +155,7 @@ def test_an_accepted_task_kie_ai_does_not_show_is_undecided_not_bad_input(
     """kie.ai accepted the create (it is paid for) but keeps answering "recordInfo is null"."""
     emulator.fault("recordInfo", "code", code=422, msg="recordInfo is null", probability=1)
     done, task_id = _run_undecided(cli, emulator, "--visibility-grace", "0.3")
-    assert f"kieframe download {task_id}" in done.err
+    assert f"kieframe download {task_id} --base-url {emulator.base_url} " in done.err
     assert "kieframe journal" in done.err
     listed = cli("journal", "--json")
     assert task_id in listed.out  # kept as accepted, to collect
@@ -322,3 +322,23 @@ def test_an_uncertain_submission_reports_what_was_sent(cli: Runner, emulator: Em
     journal = cli("journal", "--json", KIE_API_KEY=Emulator.API_KEY).json()
     assert isinstance(journal, dict)
     assert [e["status"] for e in journal["entries"]] == ["uncertain"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("wait", "abc", "--timeout", "nan"),
+        ("wait", "abc", "--timeout", "inf"),
+        ("download", "abc", "--visibility-grace", "nan"),
+        ("--poll-every", "nan", "wait", "abc"),
+        ("wait", "abc", "--poll-every", "inf"),
+        ("batch", "run", "lines.jsonl", "--out", "o", "--lease", "nan"),
+    ],
+)
+def test_a_number_of_seconds_that_is_not_finite_is_a_usage_error(
+    cli: Runner, args: tuple[str, ...]
+) -> None:
+    done = cli(*args, "--emulator")
+    assert done.code == ExitCode.BAD_INPUT, done.err
+    assert "is not a finite number of seconds" in done.err
+    assert "Traceback" not in done.err

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 from video import decode
 
 from kieframe._cli import ExitCode
-from kieframe.testing import Emulator
+from kieframe._registry import default_registry
+from kieframe._spec import ModelSpec
+from kieframe.testing import Emulator, Timing
 
 from .conftest import Outcome, Runner
 
@@ -388,7 +393,8 @@ def test_out_named_as_another_kind_of_media_is_refused_before_sending(
     assert not (cli.cwd / name).exists()
 
 
-@pytest.mark.parametrize("name", ["c.mov", "c.bin", "c.result"])
+# .ts, .3gp: video, whatever the system's mimetypes table says (Debian's: text, audio).
+@pytest.mark.parametrize("name", ["c.mov", "c.bin", "c.result", "c.ts", "c.3gp", "c.M4V"])
 def test_out_named_as_the_same_kind_or_no_kind_is_kept(cli: Runner, name: str) -> None:
     done = cli(
         "run", WAN, "--emulator", "--prompt", "a cat", "--image-url", "https://example.com/c.png",
@@ -396,6 +402,49 @@ def test_out_named_as_the_same_kind_or_no_kind_is_kept(cli: Runner, name: str) -
     )  # fmt: skip
     assert done.code == 0, done.err
     assert _is_mp4(cli.cwd / name)
+
+
+@dataclass(frozen=True)
+class _Returning:
+    """A registry for the emulator in which WAN returns other results than kieframe expects."""
+
+    output: Literal["video", "image", "audio", "text"] = "video"
+    outputs: Literal["one", "many"] = "one"
+
+    def get_model(self, model_id: str, /) -> ModelSpec[Any]:
+        spec = default_registry().get_model(model_id)
+        return dataclasses.replace(spec, output=self.output, outputs=self.outputs)
+
+
+def _run_against(cli: Runner, returning: _Returning, name: str) -> tuple[Outcome, Emulator]:
+    with Emulator(registry=returning, timing=Timing(invisible=0.05, generating=0.2)) as emu:
+        done = cli(
+            "run", WAN, "--prompt", "a cat", "--image-url", "https://example.com/c.png",
+            "--base-url", emu.base_url, "-o", name, KIE_API_KEY=Emulator.API_KEY,
+        )  # fmt: skip
+    return done, emu
+
+
+def test_a_paid_result_of_another_kind_is_saved_under_its_own_extension(cli: Runner) -> None:
+    done, emulator = _run_against(cli, _Returning(output="image"), "c.mp4")
+    assert done.code == 0, done.err
+    assert len(emulator.tasks) == 1
+    assert not (cli.cwd / "c.mp4").exists()
+    assert (cli.cwd / "c.png").read_bytes().startswith(b"\x89PNG")
+    assert "saved c.png" in done.out
+    assert "is an image (.png), not a video as --out c.mp4 says" in done.err
+
+
+def test_several_paid_results_for_one_out_file_are_saved_numbered_beside_it(cli: Runner) -> None:
+    done, _ = _run_against(cli, _Returning(outputs="many"), "c.mp4")
+    assert done.code == 0, done.err
+    assert not (cli.cwd / "c.mp4").exists()
+    for name in ("c-1.mp4", "c-2.mp4"):
+        assert _is_mp4(cli.cwd / name)
+        assert f"saved {name}" in done.out
+        assert (cli.cwd / f"{name}.json").exists()
+    assert "but task" in done.err
+    assert "has 2 results: they are saved as numbered files beside it" in done.err
 
 
 def test_download_to_a_file_named_as_another_kind_is_refused(
@@ -428,3 +477,14 @@ def test_a_named_pipe_as_a_local_file_is_refused_not_waited_on(
     assert "cat.png is a named pipe (FIFO), not a file" in done.err
     assert not emulator.uploads
     assert not emulator.tasks
+
+
+def test_the_kind_table_agrees_with_the_extensions_kieframe_saves() -> None:
+    from kieframe._cli._commands import _kind
+    from kieframe._files._sniff import EXTENSIONS
+
+    for media_type, suffix in EXTENSIONS.items():
+        kind = media_type.partition("/")[0]
+        assert _kind(f"a{suffix}") == (
+            kind if kind in ("video", "image", "audio", "text") else None
+        )

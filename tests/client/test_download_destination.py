@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +127,52 @@ def test_a_kieframe_error_that_is_also_an_os_error_passes_through_unchanged(
     with pytest.raises(kieframe.WaitTimeout) as caught:
         kie_client.download(record, to=tmp_path)
     assert caught.value is timeout
+
+
+@pytest.fixture
+def finished(kie_client: kieframe.Client) -> kieframe.TaskRecord:
+    return kie_client.wait(kie_client.submit(WAN, INPUT), timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("a\x00b", "cannot hold a NUL byte"), ("a\ud800b", "'\\\\ud800' \\(a lone surrogate\\)")],
+)
+def test_a_folder_no_file_name_can_hold_is_a_download_error(
+    kie_client: kieframe.Client, finished: kieframe.TaskRecord, tmp_path: Path, name: str,
+    problem: str,
+) -> None:  # fmt: skip
+    with pytest.raises(kieframe.DownloadError, match=problem):
+        kie_client.download(finished, to=tmp_path / name)
+    with pytest.raises(kieframe.DownloadError, match=problem):
+        kie_client.run(WAN, INPUT, download_to=str(tmp_path / name))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::1/a.mp4", "https://files.example/\ud800.mp4", "https://files.example/a\udcff"],
+)
+def test_a_result_link_no_request_can_carry_is_a_download_error(
+    kie_client: kieframe.Client, finished: kieframe.TaskRecord, tmp_path: Path, url: str
+) -> None:
+    record = dataclasses.replace(finished, result_urls=(url,))
+    with pytest.raises(kieframe.DownloadError, match=r"result 1: the link .* cannot be requested"):
+        kie_client.download(record, to=tmp_path)
+
+
+@pytest.mark.parametrize("concurrency", [0, -1])
+def test_a_concurrency_below_one_is_refused(
+    kie_client: kieframe.Client, finished: kieframe.TaskRecord, tmp_path: Path, concurrency: int
+) -> None:
+    with pytest.raises(ValueError, match=r"concurrency takes an int of at least 1"):
+        kie_client.download(finished, to=tmp_path, concurrency=concurrency)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("concurrency", [math.nan, math.inf, 1.5, True])
+def test_a_concurrency_that_is_no_int_is_refused(
+    kie_client: kieframe.Client, finished: kieframe.TaskRecord, tmp_path: Path, concurrency: Any
+) -> None:
+    with pytest.raises(TypeError, match=r"concurrency takes an int"):
+        kie_client.download(finished, to=tmp_path, concurrency=concurrency)

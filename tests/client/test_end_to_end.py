@@ -154,3 +154,22 @@ def test_an_http_client_and_a_transport_together_are_refused() -> None:
 
     with httpx.Client() as http, pytest.raises(TypeError, match="not both"):
         kieframe.Client("key", http_client=http, transport=httpx.HTTPTransport())
+
+
+def test_an_http_client_or_transport_of_the_other_flavour_is_a_type_error() -> None:
+    import httpx
+
+    with httpx.Client() as sync_http, pytest.raises(TypeError, match=r"takes an httpx.AsyncClient"):
+        kieframe.AsyncClient("key", http_client=sync_http)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"transport takes an httpx.AsyncBaseTransport"):
+        kieframe.AsyncClient("key", transport=httpx.HTTPTransport())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"transport takes an httpx.BaseTransport"):
+        kieframe.Client("key", transport=httpx.AsyncHTTPTransport())  # type: ignore[arg-type]
+
+
+async def test_an_async_http_client_for_the_blocking_client_is_a_type_error() -> None:
+    import httpx
+
+    async with httpx.AsyncClient() as async_http:
+        with pytest.raises(TypeError, match=r"http_client takes an httpx.Client, not AsyncClient"):
+            kieframe.Client("key", http_client=async_http)  # type: ignore[arg-type]
