@@ -30,7 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from .._client import Client, _journaled_since
-from .._config import DEFAULT_BASE_URL
+from .._config import DEFAULT_BASE_URL, resolve_hosts
 from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
 from .._errors import (
@@ -123,7 +123,7 @@ def _hint(error: KieError, state: _State | None) -> str | None:
             f"--out DIR{_host_flag(state)}"
         )
     if isinstance(error, NoAnswerError) and not error.request_sent:
-        unreached = _unreached(error)
+        unreached = _unreached(error, state)
         if unreached is not None:
             origin, setting = unreached
             return (
@@ -136,9 +136,10 @@ def _hint(error: KieError, state: _State | None) -> str | None:
     return None
 
 
-def _unreached(error: NoAnswerError) -> tuple[str, str] | None:
+def _unreached(error: NoAnswerError, state: _State | None) -> tuple[str, str] | None:
     """The origin a connection could not be opened to (from the error's httpx cause, with no
-    credentials), and the setting it comes from: ``base_url``, or ``upload_base_url``."""
+    credentials), and the setting it comes from: ``base_url`` when it is the Jobs host (which
+    serves uploads too unless ``upload_base_url`` names another), else ``upload_base_url``."""
     cause = error.__cause__
     if not isinstance(cause, httpx.HTTPError):
         return None
@@ -146,8 +147,23 @@ def _unreached(error: NoAnswerError) -> tuple[str, str] | None:
         url = cause.request.url
     except RuntimeError:  # an httpx error made without its request
         return None
-    origin = str(httpx.URL(scheme=url.scheme, host=url.host, port=url.port)).rstrip("/")
+    origin = _origin(url)
+    given = state.connection if state is not None else None
+    try:
+        jobs, _uploads = resolve_hosts(
+            base_url=given.base_url if given is not None else None,
+            upload_base_url=given.upload_base_url if given is not None else None,
+        )
+    except KieError:  # an unreadable setting: name the host by the request's path alone
+        jobs = None
+    if jobs is not None and origin == _origin(httpx.URL(jobs)):
+        return origin, "base_url"
     return origin, "upload_base_url" if url.path.startswith("/api/file-") else "base_url"
+
+
+def _origin(url: httpx.URL) -> str:
+    """``scheme://host:port`` of ``url``, with no credentials and no path."""
+    return str(httpx.URL(scheme=url.scheme, host=url.host, port=url.port)).rstrip("/")
 
 
 def fail(ctx: click.Context, error: KieError | KeyboardInterrupt) -> NoReturn:

@@ -6,6 +6,7 @@ import json
 import signal
 import socket
 import subprocess
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from .conftest import COMMAND_TIMEOUT, Outcome, Runner, clean_env, command
 WAN = "wan/2-5-image-to-video"
 INPUT = ("--prompt", "a cat", "--image-url", "https://example.com/cat.png")
 SECRET = "sk-kieframe-test-secret-0123456789"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def _against(emulator: Emulator) -> tuple[str, ...]:
@@ -252,6 +254,42 @@ def test_an_unreachable_upload_host_is_named_with_its_own_setting() -> None:
     assert hint.startswith("could not connect to http://127.0.0.1:9:")
     assert "--upload-base-url, KIE_UPLOAD_BASE_URL" in hint
     assert "secret" not in hint
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A local port bound but never listening: connections to it are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        yield probe.getsockname()[1]
+
+
+def test_an_unreachable_base_url_is_named_for_uploads_too(cli: Runner, refused_port: int) -> None:
+    # Only --base-url given: it serves uploads too, so the upload's refusal names it.
+    (cli.cwd / "cat.png").write_bytes(PNG)
+    done = cli(
+        "submit", WAN, "--prompt", "a cat", "--image-url", "./cat.png",
+        "--base-url", f"http://u:secret@127.0.0.1:{refused_port}", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.NO_ANSWER
+    assert f"could not connect to http://127.0.0.1:{refused_port}:" in done.err
+    assert "--base-url, KIE_BASE_URL or the config file's base_url" in done.err
+    assert "upload" not in done.err.split("could not connect", 1)[1]
+    assert "secret" not in done.err
+
+
+def test_an_unreachable_upload_base_url_is_named(
+    cli: Runner, emulator: Emulator, refused_port: int
+) -> None:
+    (cli.cwd / "cat.png").write_bytes(PNG)
+    done = cli(
+        "submit", WAN, "--prompt", "a cat", "--image-url", "./cat.png", *_against(emulator),
+        "--upload-base-url", f"http://127.0.0.1:{refused_port}", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.NO_ANSWER
+    assert f"could not connect to http://127.0.0.1:{refused_port}:" in done.err
+    assert "--upload-base-url, KIE_UPLOAD_BASE_URL or the config file's upload_base_url" in done.err
+    assert not emulator.tasks  # the upload comes first: nothing was created
 
 
 def _interrupted_run(cli: Runner, emulator: Emulator, *extra: str) -> tuple[str, str]:
