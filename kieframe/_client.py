@@ -9,7 +9,6 @@ happens there; the lifecycle itself is written once, in ``_core``.
 from __future__ import annotations
 
 import abc
-import asyncio
 import functools
 import inspect
 import logging
@@ -382,10 +381,18 @@ def _journaled_since(journal: SqlJournal, task_id: str, host: str) -> float | No
         return None
 
 
-def _note_interrupted(error: BaseException, task_id: str) -> None:
-    """Make sure an interrupted wait still tells the user which task is running."""
+def _note_stopped(error: BaseException, task_id: str) -> None:
+    """Make sure whatever ends a wait early (an interrupt, a cancellation, an error from an
+    ``on_update`` hook, a bug) still tells the user which task it was waiting for: the task
+    exists and is paid for. A kieframe error that already names the task is left as it is."""
+    if isinstance(error, KieError) and error.task_id == task_id:
+        return
     error.add_note(f"kieframe: task {task_id} is still running on kie.ai; wait for it again")
-    logger.warning("wait for task %s interrupted; the task keeps running on kie.ai", task_id)
+    logger.warning(
+        "wait for task %s stopped (%s); the task keeps running on kie.ai",
+        task_id,
+        type(error).__name__,
+    )
 
 
 def _refuse_async_hook(hook: object) -> None:
@@ -499,8 +506,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         _refuse_async_hook(on_update)
         try:
             return self._performer.run(self._wait_op(task, timeout, on_update))
-        except (KeyboardInterrupt, SystemExit) as interrupt:
-            _note_interrupted(interrupt, task_id)
+        except BaseException as error:
+            _note_stopped(error, task_id)
             raise
 
     def run(
@@ -686,8 +693,8 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
             await self._performer.start()  # 10,000 waits started at once build their state later
             op = self._wait_op(task, timeout, on_update)
             return await self._performer.run(op, started=True)
-        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit) as interrupt:
-            _note_interrupted(interrupt, task_id)
+        except BaseException as error:
+            _note_stopped(error, task_id)
             raise
 
     async def run(
