@@ -9,6 +9,7 @@ happens there; the lifecycle itself is written once, in ``_core``.
 from __future__ import annotations
 
 import abc
+import asyncio
 import functools
 import inspect
 import logging
@@ -714,7 +715,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         ``download_to`` is refused before anything is sent, as by :meth:`Client.run`.
         """
         _check_wait(timeout, on_update)  # before the task is paid for
-        folder = _destination(download_to)
+        folder = await asyncio.to_thread(_destination, download_to)  # a probe file: off the loop
         task = await self.submit(model, input, callback_url=callback_url)
         record = await self.wait(task, timeout=timeout, on_update=on_update)
         files: tuple[Path, ...] = ()

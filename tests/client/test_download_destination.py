@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,23 @@ def test_a_kieframe_error_that_is_also_an_os_error_passes_through_unchanged(
     with pytest.raises(kieframe.WaitTimeout) as caught:
         kie_client.download(record, to=tmp_path)
     assert caught.value is timeout
+
+
+async def test_the_async_run_checks_its_folder_off_the_event_loop(
+    kie_async_client: kieframe.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check writes and removes a probe file: file work that may stall on a slow disk.
+    import kieframe._client as client_module
+
+    checked = client_module.check_folder
+    threads: list[str] = []
+
+    def check(folder: Path) -> None:
+        threads.append(threading.current_thread().name)
+        checked(folder)
+
+    monkeypatch.setattr(client_module, "check_folder", check)
+    result = await kie_async_client.run(WAN, INPUT, download_to=tmp_path / "out")
+    assert result.files
+    assert threads
+    assert threading.main_thread().name not in threads
