@@ -132,16 +132,15 @@ async def test_the_async_run_checks_its_folder_off_the_event_loop(
     kie_async_client: kieframe.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The check writes and removes a probe file: file work that may stall on a slow disk.
-    import kieframe._client as client_module
+    from kieframe._files._finish import check_folder as checked
 
-    checked = client_module.check_folder
     threads: list[str] = []
 
     def check(folder: Path) -> None:
         threads.append(threading.current_thread().name)
         checked(folder)
 
-    monkeypatch.setattr(client_module, "check_folder", check)
+    monkeypatch.setattr("kieframe._client.check_folder", check)
     result = await kie_async_client.run(WAN, INPUT, download_to=tmp_path / "out")
     assert result.files
     assert threads
