@@ -282,6 +282,11 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
             return op
         return journaled_wait(op, self.journal, task_id, str(self.base_url))
 
+    def _journaled(self, task_id: str) -> Task | None:
+        """``task_id`` as this client's journal has it to collect, else None (blocking: reads
+        the journal). Waiting on it, not on the bare id, reads the journal no second time."""
+        return _journaled_task(self.journal, task_id, str(self.base_url))
+
     def _spec_for(self, task: Task | str) -> ModelSpec[Any] | None:
         """The spec of a task's model, if the task handle names an installed one."""
         if not isinstance(task, Task):
@@ -369,17 +374,29 @@ def _journal_placed_wait(
     A task this journal sent (still ``accepted``) gets the full visibility grace, counted from its
     submission, not the short grace of an id from elsewhere: kie.ai may still hide it.
     """
-    since = yield Blocking(functools.partial(_journaled_since, journal, task_id, host))
+    task = yield Blocking(functools.partial(_journaled_task, journal, task_id, host))
+    since = task.submitted_at if task is not None else None
     return (yield from wait_op(task_id, since=since, options=options))
 
 
-def _journaled_since(journal: SqlJournal, task_id: str, host: str) -> float | None:
-    """When the journal says ``task_id`` was submitted; None if not there or unreadable."""
+def _journaled_task(journal: SubmissionLog | None, task_id: str, host: str) -> Task | None:
+    """``task_id`` as the journal has it to collect (its model, input and submission time); None
+    if it is not there, the journal cannot be read, or it is no :class:`SqlJournal`."""
+    if not isinstance(journal, SqlJournal):
+        return None
     try:
-        return journal.submitted_at(task_id, host=host)
+        entry = journal.submission(task_id, host=host)
     except Exception as error:  # the wait goes on as for an id from elsewhere
         logger.warning("the journal could not be read for task %s (%s)", task_id, error)
         return None
+    if entry is None:
+        return None
+    return Task(
+        task_id=task_id,
+        model=entry.model,
+        input=entry.input,
+        submitted_at=entry.created_at.timestamp(),
+    )
 
 
 def _note_stopped(error: BaseException, task_id: str) -> None:

@@ -29,7 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .._client import Client, _journaled_since
+from .._client import Client
 from .._config import DEFAULT_BASE_URL, resolve_hosts
 from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
@@ -44,7 +44,7 @@ from .._errors import (
     WaitTimeout,
 )
 from .._files._finish import check_folder, place
-from .._journal import JournalEntry, JournalStatus, SqlJournal
+from .._journal import JournalEntry, JournalStatus
 from .._records import Task, TaskRecord
 from .._registry import default_registry
 from .._spec import ModelSpec
@@ -721,8 +721,9 @@ def wait(ctx: click.Context, /, task_id: str, timeout: float | None, **options: 
     state.task_id = task_id
     grace = options.pop("visibility_grace")
     with connect(_connection(ctx, options), visibility_grace=grace) as client:
-        state.submitted = _journaled(client, task_id)
-        record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
+        journaled = client._journaled(task_id)  # one lookup, for the hint and the wait
+        state.submitted = journaled is not None
+        record = client.wait(journaled or task_id, timeout=timeout, on_update=_show_update(state))
     _show_record(state, record)
 
 
@@ -743,19 +744,12 @@ def download(
     _check_out(out)
     grace = options.pop("visibility_grace")
     with connect(_connection(ctx, options), visibility_grace=grace) as client:
-        state.submitted = _journaled(client, task_id)
-        record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
+        journaled = client._journaled(task_id)  # one lookup, for the hint and the wait
+        state.submitted = journaled is not None
+        record = client.wait(journaled or task_id, timeout=timeout, on_update=_show_update(state))
         with _download_progress(state.progress) as progress:
             files = _save(client, record, out, progress)
     _report_result(state, record, files)
-
-
-def _journaled(client: Client, task_id: str) -> bool:
-    """Whether the journal has ``task_id`` to collect: kie.ai accepted it (it is paid for)."""
-    journal = client.journal
-    if not isinstance(journal, SqlJournal):
-        return False
-    return _journaled_since(journal, task_id, str(client.base_url)) is not None
 
 
 @cli.command()

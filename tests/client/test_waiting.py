@@ -160,7 +160,7 @@ def test_a_journal_that_cannot_be_read_leaves_a_bare_id_its_short_grace(
     kie_emulator.script(timing=Timing(invisible=600))
     with _journaled(kie_emulator, tmp_path / "journal.sqlite3") as client:
         task_id = client.submit(WAN, INPUT).task_id
-        monkeypatch.setattr(Journal, "submitted_at", unreadable)
+        monkeypatch.setattr(Journal, "submission", unreadable)
         with caplog.at_level(logging.WARNING, logger="kieframe"):
             with pytest.raises(NotFoundError, match="check the task id"):
                 client.wait(task_id, timeout=30)
