@@ -218,7 +218,12 @@ def _interrupted(state: _State | None, interrupt: KeyboardInterrupt) -> str:
 def _host_flag(state: _State | None) -> str:
     """`` --base-url URL`` when the command was given one: a later command needs it too."""
     base_url = state.connection.base_url if state is not None else None
-    return f" --base-url {base_url}" if base_url else ""
+    if not base_url:
+        return ""
+    url = httpx.URL(base_url)
+    if not url.userinfo:
+        return f" --base-url {base_url}"
+    return f" --base-url {_origin(url)}{url.raw_path.decode('ascii').rstrip('/')}"  # no password
 
 
 def _connection(ctx: click.Context, options: dict[str, Any]) -> Connection:

@@ -10,9 +10,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kieframe._cli import ExitCode
-from kieframe.errors import NoAnswerError
+from kieframe.errors import DownloadError, NoAnswerError
 from kieframe.testing import Emulator
 
 from .conftest import COMMAND_TIMEOUT, Outcome, Runner, clean_env, command
@@ -360,3 +362,24 @@ def test_an_uncertain_submission_reports_what_was_sent(cli: Runner, emulator: Em
     journal = cli("journal", "--json", KIE_API_KEY=Emulator.API_KEY).json()
     assert isinstance(journal, dict)
     assert [e["status"] for e in journal["entries"]] == ["uncertain"]
+
+
+@given(
+    userinfo=st.sampled_from(["u:secret@", "secret@", "u:s%40cret@"]),
+    path=st.sampled_from(["", "/", "/kie", "/kie/v2/"]),
+)
+def test_a_hint_repeats_the_base_url_without_its_credentials(userinfo: str, path: str) -> None:
+    from kieframe._cli._commands import _hint, _interrupted
+    from kieframe._cli._connect import Connection
+    from kieframe._cli._root import _State
+
+    state = _State(connection=Connection(base_url=f"http://{userinfo}127.0.0.1:9{path}"))
+    state.task_id = "t1"
+    shown = f"--base-url http://127.0.0.1:9{path.rstrip('/')}"
+    hint = _hint(DownloadError("disk full", task_id="t1"), state)
+    assert hint is not None
+    assert hint.endswith(shown)
+    line = _interrupted(state, KeyboardInterrupt())
+    assert line.endswith(shown)
+    assert "secret" not in hint + line
+    assert "s%40cret" not in hint + line
