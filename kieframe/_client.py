@@ -584,13 +584,16 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         """
         _check_record(record)
         folder = _folder(to, "to")
+        told = _Told(progress) if progress is not None else None
         try:
             plans = self._performer.run(plans_op(record, folder))
-            ops = [download_op(plan, record, progress=progress) for plan in plans]
+            ops = [download_op(plan, record, progress=told) for plan in plans]
             return self._performer.run_all(ops, concurrency=concurrency)
         except KieError:  # WaitTimeout is a TimeoutError, so an OSError: already kieframe's
             raise
         except OSError as error:
+            if told is not None and error is told.raised:  # the callback's own: not ours to name
+                raise
             raise _save_failed(error, record, folder) from error
 
 
@@ -620,6 +623,24 @@ def _destination(download_to: object) -> Path | None:
     folder = _folder(download_to, "download_to")
     check_folder(folder)
     return folder
+
+
+class _Told:
+    """A ``progress`` callback that remembers what it raised: the user's own error (a broken
+    pipe while printing, say) is theirs, not a file that could not be saved."""
+
+    __slots__ = ("progress", "raised")
+
+    def __init__(self, progress: DownloadProgress) -> None:
+        self.progress = progress
+        self.raised: BaseException | None = None
+
+    def __call__(self, path: Path, received: int, total: int | None, /) -> None:
+        try:
+            self.progress(path, received, total)
+        except BaseException as error:
+            self.raised = error
+            raise
 
 
 def _save_failed(error: OSError, record: TaskRecord, folder: Path) -> DownloadError:
@@ -762,11 +783,14 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         """
         _check_record(record)
         folder = _folder(to, "to")
+        told = _Told(progress) if progress is not None else None
         try:
             plans = await self._performer.run(plans_op(record, folder))
-            ops = [download_op(plan, record, progress=progress) for plan in plans]
+            ops = [download_op(plan, record, progress=told) for plan in plans]
             return await self._performer.run_all(ops, concurrency=concurrency)
         except KieError:  # WaitTimeout is a TimeoutError, so an OSError: already kieframe's
             raise
         except OSError as error:
+            if told is not None and error is told.raised:  # the callback's own: not ours to name
+                raise
             raise _save_failed(error, record, folder) from error

@@ -263,3 +263,41 @@ def test_the_video_of_an_uploaded_image_starts_with_that_image(
 def test_an_emulator_result_size_too_small_for_a_video_is_refused() -> None:
     with pytest.raises(ValueError, match="result_size"):
         Emulator(result_size=1024)
+
+
+def test_an_error_from_the_progress_callback_is_its_own(
+    emu: Emulator, client: kieframe.Client, tmp_path: Path
+) -> None:
+    # A progress display whose pipe is gone: the user's error, not a file that could not be saved.
+    record = finished(client)
+    gone = BrokenPipeError(32, "Broken pipe")
+
+    def progress(file: Path, done: int, total: int | None) -> None:
+        raise gone
+
+    with pytest.raises(BrokenPipeError) as caught:
+        client.download(record, to=tmp_path, progress=progress)
+    assert caught.value is gone
+
+
+async def test_an_error_from_the_progress_callback_is_its_own_in_async_too(
+    emu: Emulator, aclient: kieframe.AsyncClient, client: kieframe.Client, tmp_path: Path
+) -> None:
+    record = finished(client)
+    gone = BrokenPipeError(32, "Broken pipe")
+
+    def progress(file: Path, done: int, total: int | None) -> None:
+        raise gone
+
+    with pytest.raises(BrokenPipeError) as caught:
+        await aclient.download(record, to=tmp_path, progress=progress)
+    assert caught.value is gone
+
+
+def test_a_file_system_error_is_still_a_download_error(
+    emu: Emulator, client: kieframe.Client, tmp_path: Path
+) -> None:
+    record = finished(client)
+    (tmp_path / "a file").write_text("not a folder")
+    with pytest.raises(kieframe.DownloadError, match="could not be saved"):
+        client.download(record, to=tmp_path / "a file", progress=lambda *_: None)
