@@ -651,7 +651,7 @@ class _Links(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 _LINKS = ModelSpec(id="test/links", input_type=_Links, title="Links", docs_url="https://x.test/")
 
 _name = st.text(
-    st.characters(exclude_characters="\r\n/\\:.", exclude_categories=("Cs",)),
+    st.characters(exclude_characters="\r\n/\\:.", exclude_categories=["Cs"]),
     min_size=1,
     max_size=12,
 ).filter(lambda text: text.strip() == text)
