@@ -265,8 +265,13 @@ def test_an_emulator_result_size_too_small_for_a_video_is_refused() -> None:
         Emulator(result_size=1024)
 
 
-def test_an_error_from_the_progress_callback_is_its_own(
-    emu: Emulator, client: kieframe.Client, tmp_path: Path
+@pytest.mark.parametrize("kind", ["blocking", "async"])
+async def test_an_error_from_the_progress_callback_is_its_own(
+    emu: Emulator,
+    client: kieframe.Client,
+    aclient: kieframe.AsyncClient,
+    tmp_path: Path,
+    kind: str,
 ) -> None:
     # A progress display whose pipe is gone: the user's error, not a file that could not be saved.
     record = finished(client)
@@ -275,22 +280,13 @@ def test_an_error_from_the_progress_callback_is_its_own(
     def progress(file: Path, done: int, total: int | None) -> None:
         raise gone
 
-    with pytest.raises(BrokenPipeError) as caught:
-        client.download(record, to=tmp_path, progress=progress)
-    assert caught.value is gone
-
-
-async def test_an_error_from_the_progress_callback_is_its_own_in_async_too(
-    emu: Emulator, aclient: kieframe.AsyncClient, client: kieframe.Client, tmp_path: Path
-) -> None:
-    record = finished(client)
-    gone = BrokenPipeError(32, "Broken pipe")
-
-    def progress(file: Path, done: int, total: int | None) -> None:
-        raise gone
+    async def download() -> object:
+        if kind == "blocking":
+            return client.download(record, to=tmp_path, progress=progress)
+        return await aclient.download(record, to=tmp_path, progress=progress)
 
     with pytest.raises(BrokenPipeError) as caught:
-        await aclient.download(record, to=tmp_path, progress=progress)
+        await download()
     assert caught.value is gone
 
 
