@@ -286,6 +286,11 @@ class _BaseClient(abc.ABC, Generic[HttpT, TransportT]):
             return op
         return journaled_wait(op, self.journal, task_id, str(self.base_url))
 
+    def _journaled(self, task_id: str) -> Task | None:
+        """``task_id`` as this client's journal has it to collect, else None (blocking: reads
+        the journal). Waiting on it, not on the bare id, reads the journal no second time."""
+        return _journaled_task(self.journal, task_id, str(self.base_url))
+
     def _spec_for(self, task: Task | str) -> ModelSpec[Any] | None:
         """The spec of a task's model, if the task handle names an installed one."""
         if not isinstance(task, Task):
@@ -381,23 +386,43 @@ def _journal_placed_wait(
     A task this journal sent (still ``accepted``) gets the full visibility grace, counted from its
     submission, not the short grace of an id from elsewhere: kie.ai may still hide it.
     """
-    since = yield Blocking(functools.partial(_journaled_since, journal, task_id, host))
+    task = yield Blocking(functools.partial(_journaled_task, journal, task_id, host))
+    since = task.submitted_at if task is not None else None
     return (yield from wait_op(task_id, since=since, options=options))
 
 
-def _journaled_since(journal: SqlJournal, task_id: str, host: str) -> float | None:
-    """When the journal says ``task_id`` was submitted; None if not there or unreadable."""
+def _journaled_task(journal: SubmissionLog | None, task_id: str, host: str) -> Task | None:
+    """``task_id`` as the journal has it to collect (its model, input and submission time); None
+    if it is not there, the journal cannot be read, or it is no :class:`SqlJournal`."""
+    if not isinstance(journal, SqlJournal):
+        return None
     try:
-        return journal.submitted_at(task_id, host=host)
+        entry = journal.submission(task_id, host=host)
     except Exception as error:  # the wait goes on as for an id from elsewhere
         logger.warning("the journal could not be read for task %s (%s)", task_id, error)
         return None
+    if entry is None:
+        return None
+    return Task(
+        task_id=task_id,
+        model=entry.model,
+        input=entry.input,
+        submitted_at=entry.created_at.timestamp(),
+    )
 
 
-def _note_interrupted(error: BaseException, task_id: str) -> None:
-    """Make sure an interrupted wait still tells the user which task is running."""
+def _note_stopped(error: BaseException, task_id: str) -> None:
+    """Make sure whatever ends a wait early (an interrupt, a cancellation, an error from an
+    ``on_update`` hook, a bug) still tells the user which task it was waiting for: the task
+    exists and is paid for. A kieframe error that already names the task is left as it is."""
+    if isinstance(error, KieError) and error.task_id == task_id:
+        return
     error.add_note(f"kieframe: task {task_id} is still running on kie.ai; wait for it again")
-    logger.warning("wait for task %s interrupted; the task keeps running on kie.ai", task_id)
+    logger.warning(
+        "wait for task %s stopped (%s); the task keeps running on kie.ai",
+        task_id,
+        type(error).__name__,
+    )
 
 
 def _refuse_async_hook(hook: object) -> None:
@@ -513,8 +538,8 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         _refuse_async_hook(on_update)
         try:
             return self._performer.run(self._wait_op(task, timeout, on_update))
-        except (KeyboardInterrupt, SystemExit) as interrupt:
-            _note_interrupted(interrupt, task_id)
+        except BaseException as error:
+            _note_stopped(error, task_id)
             raise
 
     def run(
@@ -573,13 +598,16 @@ class Client(_BaseClient[httpx.Client, httpx.BaseTransport]):
         """
         _check_download(record, concurrency)
         folder = _folder(to, "to")
+        told = _Told(progress) if progress is not None else None
         try:
             plans = self._performer.run(plans_op(record, folder))
-            ops = [download_op(plan, record, progress=progress) for plan in plans]
+            ops = [download_op(plan, record, progress=told) for plan in plans]
             return self._performer.run_all(ops, concurrency=concurrency)
         except KieError:  # WaitTimeout is a TimeoutError, so an OSError: already kieframe's
             raise
         except OSError as error:
+            if told is not None and error is told.raised:  # the callback's own: not ours to name
+                raise
             raise _save_failed(error, record, folder) from error
 
 
@@ -618,6 +646,24 @@ def _destination(download_to: object) -> Path | None:
     folder = _folder(download_to, "download_to")
     check_folder(folder)
     return folder
+
+
+class _Told:
+    """A ``progress`` callback that remembers what it raised: the user's own error (a broken
+    pipe while printing, say) is theirs, not a file that could not be saved."""
+
+    __slots__ = ("progress", "raised")
+
+    def __init__(self, progress: DownloadProgress) -> None:
+        self.progress = progress
+        self.raised: BaseException | None = None
+
+    def __call__(self, path: Path, received: int, total: int | None, /) -> None:
+        try:
+            self.progress(path, received, total)
+        except BaseException as error:
+            self.raised = error
+            raise
 
 
 def _save_failed(error: OSError, record: TaskRecord, folder: Path) -> DownloadError:
@@ -738,8 +784,8 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
                         error = failure
             finally:
                 op.close()
-        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit) as interrupt:
-            _note_interrupted(interrupt, task_id)
+        except BaseException as stopped:
+            _note_stopped(stopped, task_id)
             raise
 
     async def run(
@@ -759,7 +805,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         ``download_to`` is refused before anything is sent, as by :meth:`Client.run`.
         """
         _check_wait(timeout, on_update)  # before the task is paid for
-        folder = _destination(download_to)
+        folder = await asyncio.to_thread(_destination, download_to)  # a probe file: off the loop
         task = await self.submit(model, input, callback_url=callback_url)
         record = await self.wait(task, timeout=timeout, on_update=on_update)
         files: tuple[Path, ...] = ()
@@ -789,11 +835,14 @@ class AsyncClient(_BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         """
         _check_download(record, concurrency)
         folder = _folder(to, "to")
+        told = _Told(progress) if progress is not None else None
         try:
             plans = await self._performer.run(plans_op(record, folder))
-            ops = [download_op(plan, record, progress=progress) for plan in plans]
+            ops = [download_op(plan, record, progress=told) for plan in plans]
             return await self._performer.run_all(ops, concurrency=concurrency)
         except KieError:  # WaitTimeout is a TimeoutError, so an OSError: already kieframe's
             raise
         except OSError as error:
+            if told is not None and error is told.raised:  # the callback's own: not ours to name
+                raise
             raise _save_failed(error, record, folder) from error

@@ -139,6 +139,30 @@ def resolve_settings(
             f"the API key from {key_source} has a character an HTTP header cannot carry "
             "(only printable ASCII, no spaces): check how it was copied"
         )
+    jobs, uploads = _hosts(pick, base_url, upload_base_url)
+    return Settings(
+        api_key=key.strip(),
+        base_url=jobs,
+        upload_base_url=uploads,
+        key_source=key_source,
+        database_url=_database(pick(database_url, ENV_DATABASE_URL, "database_url")),
+    )
+
+
+def resolve_hosts(
+    *,
+    base_url: str | None = None,
+    upload_base_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[str, str]:
+    """The Jobs and upload hosts a client given these arguments uses, as :func:`resolve_settings`
+    picks them (for what needs no API key: naming the setting a host came from)."""
+    env = os.environ if environ is None else environ
+    pick = _Sources(env, read_file=None in (base_url, upload_base_url))
+    return _hosts(pick, base_url, upload_base_url)
+
+
+def _hosts(pick: _Sources, base_url: str | None, upload_base_url: str | None) -> tuple[str, str]:
     jobs, jobs_source = pick(base_url, ENV_BASE_URL, "base_url")
     jobs = _url(jobs, jobs_source) if jobs is not None else DEFAULT_BASE_URL
     uploads, uploads_source = pick(upload_base_url, ENV_UPLOAD_BASE_URL, "upload_base_url")
@@ -148,13 +172,7 @@ def resolve_settings(
         uploads = jobs  # a custom Jobs host: an emulator or a proxy serves uploads too
     else:
         uploads = DEFAULT_UPLOAD_BASE_URL
-    return Settings(
-        api_key=key.strip(),
-        base_url=jobs,
-        upload_base_url=uploads,
-        key_source=key_source,
-        database_url=_database(pick(database_url, ENV_DATABASE_URL, "database_url")),
-    )
+    return jobs, uploads
 
 
 def resolve_database_url(

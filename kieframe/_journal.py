@@ -333,18 +333,21 @@ class SqlJournal:
             (status.value, detail, task_id, host, host, host),
         )
 
-    def submitted_at(self, task_id: str, *, host: str | None = None) -> float | None:
-        """When the create that made ``task_id`` was sent (Unix seconds), if this journal has it.
+    def submission(self, task_id: str, *, host: str | None = None) -> JournalEntry | None:
+        """The entry of the create that made ``task_id``, if it is still to collect.
 
-        Only an ``accepted`` or ``uncertain`` entry counts (a task still to collect); with
-        ``host``, only one of that host or of none recorded (as :meth:`finished` picks).
+        An ``accepted`` entry, or an ``uncertain`` one (the create may have been accepted); with
+        ``host``, the entry of that host, else one whose host was never recorded (as
+        :meth:`finished` picks), the newest if several.
         """
         _, rows = self._run(
             f"SELECT {_COLUMNS} FROM {self._table} WHERE task_id = ? AND status IN (?, ?)"  # noqa: S608
-            " AND (CAST(? AS TEXT) IS NULL OR host = ? OR host IS NULL) ORDER BY id DESC LIMIT 1",
-            (task_id, JournalStatus.ACCEPTED.value, JournalStatus.UNCERTAIN.value, host, host),
+            " AND (CAST(? AS TEXT) IS NULL OR host = ? OR host IS NULL)"
+            " ORDER BY CASE WHEN coalesce(host, '') = coalesce(CAST(? AS TEXT), '') THEN 0"
+            " ELSE 1 END, id DESC LIMIT 1",
+            (task_id, JournalStatus.ACCEPTED.value, JournalStatus.UNCERTAIN.value, *[host] * 3),
         )
-        return self._entry(rows[0]).created_at.timestamp() if rows else None
+        return self._entry(rows[0]) if rows else None
 
     def entries(self, *, status: JournalStatus | None = None) -> list[JournalEntry]:
         """Every entry (or those with ``status``), oldest first."""

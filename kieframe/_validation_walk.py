@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -214,10 +215,22 @@ def as_local_file(node: mi.StrType, value: Any, message: str) -> str:
         return message
     if message != f"{show(value)} does not match the pattern {node.pattern}":
         return message
+    if value[:5].lower() == "data:":
+        return (
+            "a data URL is not a URL kie.ai fetches: save it to a file and pass "
+            "pathlib.Path(...) to upload it"
+        )
+    if not _LOCAL.match(value) and not os.path.exists(value):  # a host without a scheme
+        return f"{show(value)} is not a URL: it needs its scheme (https://...)"
     return (
         f"{show(value)} is not a URL: a str is a URL; pass pathlib.Path({show(value)}) to upload "
         "a local file"
     )
+
+
+#: What reads as a local path: ./ ../ / ~ or a drive, else a first part with no dot before a
+#: slash (``images/cat.png``), or one name with a file's extension (``cat.png``).
+_LOCAL = re.compile(r"(?:\.{0,2}[/\\]|~|[A-Za-z]:[/\\]|[^./\\:]+[/\\]|[^/\\:]+\.[A-Za-z0-9]{1,5}$)")
 
 
 def field_check(node: mi.Type) -> Callable[[Any, str, list[Problem]], None]:

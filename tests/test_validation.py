@@ -650,8 +650,16 @@ class _Links(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 _LINKS = ModelSpec(id="test/links", input_type=_Links, title="Links", docs_url="https://x.test/")
 
-local_looking = st.text(st.characters(exclude_characters="\r\n"), min_size=1, max_size=40).filter(
-    lambda text: "://" not in text and text.strip() == text and len(text) > 0
+_name = st.text(
+    st.characters(exclude_characters="\r\n/\\:.", exclude_categories=["Cs"]),
+    min_size=1,
+    max_size=12,
+).filter(lambda text: text.strip() == text)
+#: Strings that read as a local file's path: ./ ../ / ~ before it, a folder, or a file's extension.
+local_looking = st.one_of(
+    st.builds("{}{}".format, st.sampled_from(["./", "../", "/", "~/", "C:\\"]), _name),
+    st.builds("{}/{}".format, _name, _name),
+    st.builds("{}.{}".format, _name, st.sampled_from(["png", "jpg", "jpeg", "webp", "mp4", "mp3"])),
 )
 
 
@@ -664,6 +672,29 @@ def test_a_str_path_in_a_media_field_is_told_to_be_a_pathlib_path(path: str) -> 
     assert hint in worded["image_url"], worded
     assert hint in worded["references[1]"], worded
     assert "does not match the pattern" not in worded["image_url"]
+
+
+@pytest.mark.parametrize(
+    ("value", "told"),
+    [
+        ("www.example.com/cat.png", "'www.example.com/cat.png' is not a URL: it needs its scheme"),
+        ("example.com/cat.png", "it needs its scheme (https://...)"),
+        ("data:image/png;base64,iVBORw0KGgo=", "a data URL is not a URL kie.ai fetches"),
+    ],
+)
+def test_a_str_that_is_no_local_path_is_not_told_to_be_one(value: str, told: str) -> None:
+    message = _problems(WAN, {"prompt": "x", "image_url": value})["image_url"]
+    assert told in message
+    assert "pathlib.Path('" not in message  # not told to read 'www.example.com/...' as a file
+
+
+def test_a_str_naming_a_file_on_disk_is_told_to_be_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cat").write_bytes(b"no extension")
+    message = _problems(WAN, {"prompt": "x", "image_url": "cat"})["image_url"]
+    assert "pass pathlib.Path('cat') to upload a local file" in message
 
 
 def test_a_str_path_hint_only_where_a_file_may_go() -> None:

@@ -28,8 +28,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .._client import Client, _journaled_since
-from .._config import DEFAULT_BASE_URL, DEFAULT_VISIBILITY_GRACE
+from .._client import Client
+from .._config import DEFAULT_BASE_URL, DEFAULT_VISIBILITY_GRACE, resolve_hosts
 from .._core._fileplan import DownloadProgress
 from .._core._submit import Submission, prepare_submission
 from .._errors import (
@@ -44,7 +44,7 @@ from .._errors import (
 )
 from .._files._finish import check_folder, place
 from .._files._names import safe_extension
-from .._journal import JournalEntry, JournalStatus, SqlJournal
+from .._journal import JournalEntry, JournalStatus
 from .._plural import counted
 from .._records import Task, TaskRecord
 from .._registry import default_registry
@@ -129,7 +129,7 @@ def _hint(error: KieError, state: _State | None) -> str | None:
             f"--out DIR{_host_flag(state)}"
         )
     if isinstance(error, NoAnswerError) and not error.request_sent:
-        unreached = _unreached(error)
+        unreached = _unreached(error, state)
         if unreached is not None:
             origin, setting = unreached
             return (
@@ -142,9 +142,10 @@ def _hint(error: KieError, state: _State | None) -> str | None:
     return None
 
 
-def _unreached(error: NoAnswerError) -> tuple[str, str] | None:
+def _unreached(error: NoAnswerError, state: _State | None) -> tuple[str, str] | None:
     """The origin a connection could not be opened to (from the error's httpx cause, with no
-    credentials), and the setting it comes from: ``base_url``, or ``upload_base_url``."""
+    credentials), and the setting it comes from: ``base_url`` when it is the Jobs host (which
+    serves uploads too unless ``upload_base_url`` names another), else ``upload_base_url``."""
     cause = error.__cause__
     if not isinstance(cause, httpx.HTTPError):
         return None
@@ -152,8 +153,23 @@ def _unreached(error: NoAnswerError) -> tuple[str, str] | None:
         url = cause.request.url
     except RuntimeError:  # an httpx error made without its request
         return None
-    origin = str(httpx.URL(scheme=url.scheme, host=url.host, port=url.port)).rstrip("/")
+    origin = _origin(url)
+    given = state.connection if state is not None else None
+    try:
+        jobs, _uploads = resolve_hosts(
+            base_url=given.base_url if given is not None else None,
+            upload_base_url=given.upload_base_url if given is not None else None,
+        )
+    except KieError:  # an unreadable setting: name the host by the request's path alone
+        jobs = None
+    if jobs is not None and origin == _origin(httpx.URL(jobs)):
+        return origin, "base_url"
     return origin, "upload_base_url" if url.path.startswith("/api/file-") else "base_url"
+
+
+def _origin(url: httpx.URL) -> str:
+    """``scheme://host:port`` of ``url``, with no credentials and no path."""
+    return str(httpx.URL(scheme=url.scheme, host=url.host, port=url.port)).rstrip("/")
 
 
 def fail(ctx: click.Context, error: KieError | KeyboardInterrupt) -> NoReturn:
@@ -208,7 +224,12 @@ def _interrupted(state: _State | None, interrupt: KeyboardInterrupt) -> str:
 def _host_flag(state: _State | None) -> str:
     """`` --base-url URL`` when the command was given one: a later command needs it too."""
     base_url = state.connection.base_url if state is not None else None
-    return f" --base-url {base_url}" if base_url else ""
+    if not base_url:
+        return ""
+    url = httpx.URL(base_url)
+    if not url.userinfo:
+        return f" --base-url {base_url}"
+    return f" --base-url {_origin(url)}{url.raw_path.decode('ascii').rstrip('/')}"  # no password
 
 
 def _connection(ctx: click.Context, options: dict[str, Any]) -> Connection:
@@ -759,8 +780,9 @@ def wait(ctx: click.Context, /, task_id: str, timeout: float | None, **options: 
     state.task_id = task_id
     grace = options.pop("visibility_grace")
     with connect(_connection(ctx, options), visibility_grace=grace) as client:
-        state.submitted = _journaled(client, task_id)
-        record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
+        journaled = client._journaled(task_id)  # one lookup, for the hint and the wait
+        state.submitted = journaled is not None
+        record = client.wait(journaled or task_id, timeout=timeout, on_update=_show_update(state))
     _show_record(state, record)
 
 
@@ -781,19 +803,12 @@ def download(
     _check_out(out)
     grace = options.pop("visibility_grace")
     with connect(_connection(ctx, options), visibility_grace=grace) as client:
-        state.submitted = _journaled(client, task_id)
-        record = client.wait(task_id, timeout=timeout, on_update=_show_update(state))
+        journaled = client._journaled(task_id)  # one lookup, for the hint and the wait
+        state.submitted = journaled is not None
+        record = client.wait(journaled or task_id, timeout=timeout, on_update=_show_update(state))
         with _download_progress(state.progress) as progress:
             files = _save(client, record, out, progress)
     _report_result(state, record, files)
-
-
-def _journaled(client: Client, task_id: str) -> bool:
-    """Whether the journal has ``task_id`` to collect: kie.ai accepted it (it is paid for)."""
-    journal = client.journal
-    if not isinstance(journal, SqlJournal):
-        return False
-    return _journaled_since(journal, task_id, str(client.base_url)) is not None
 
 
 @cli.command()

@@ -149,13 +149,19 @@ def is_flag(field: FieldInfo) -> bool:
 
 
 def field_options(spec: ModelSpec[Any], *, taken: Iterable[str]) -> list[click.Option]:
-    """One option per input field whose name is free; booleans get ``--x/--no-x`` flags."""
+    """One option per input field whose names are all free; booleans get ``--x/--no-x`` flags.
+
+    A field whose option (or, for a boolean, its ``--no-x``) a command option or an earlier
+    field holds gets none: ``--set NAME=VALUE`` sets it.
+    """
     taken = set(taken)
     options = []
     for field in spec.fields:
         name = option_name(field)
-        if not has_option(field) or name in taken:
+        names = {name, f"--no-{name[2:]}"} if _is_bool(field.type) else {name}
+        if not has_option(field) or names & taken:
             continue
+        taken |= names
         limits = media_limits(field.type)
         text = describe_type(field.type)
         if limits is not None:

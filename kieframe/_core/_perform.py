@@ -860,23 +860,40 @@ class AsyncPerformer:
         assert self._files is not None
         loop = asyncio.get_running_loop()
         told = fetch.progress
+        stop = _Stop()
+        raised: list[BaseException] = []  # by the progress callback: it ends the transfer
         if told is not None:
 
+            def tell(path: Path, received: int, total: int | None) -> None:
+                if raised:
+                    return
+                try:
+                    told(path, received, total)
+                except BaseException as error:
+                    raised.append(error)
+                    stop.request()
+
             def relay(path: Path, received: int, total: int | None, /) -> None:
-                loop.call_soon_threadsafe(told, path, received, total)
+                loop.call_soon_threadsafe(tell, path, received, total)
 
             fetch = dataclasses.replace(fetch, progress=relay)
-        stop = _Stop()
         blocking = SyncPerformer(self._files(), self._connection)
         attempt = _in_thread(functools.partial(blocking._fetch_once, fetch, part, stop))
         try:
-            return await asyncio.shield(attempt)
+            step = await asyncio.shield(attempt)
         except asyncio.CancelledError:
             stop.request()
             await asyncio.wait([attempt])
             if not attempt.cancelled():
                 attempt.exception()  # retrieved: the cancellation is what the caller learns
             raise
+        except Exception:
+            if raised:  # the transfer was stopped for it (told before the attempt ended)
+                raise raised[0] from None
+            raise
+        if raised:
+            raise raised[0]
+        return step
 
     async def _fetch_once(self, fetch: Fetch, part: PartFile) -> Step:
         plan = fetch.plan

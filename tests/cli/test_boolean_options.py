@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
@@ -85,3 +86,22 @@ def test_nothing_after_the_separator_is_rewritten(before: list[str], after: list
 )
 def test_a_flag_s_value_word_becomes_the_flag_form(args: list[str], expected: list[str]) -> None:
     assert flag_words(args, _FLAGS) == expected
+
+
+class _Clashing(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    prompt: str
+    download: bool = False  # --no-download is run's own option
+    no_prompt_x: bool = False
+    prompt_x: bool = False  # its --no-prompt-x: the field above took it first
+
+
+def test_a_boolean_field_whose_no_flag_is_taken_is_set_with_set_instead() -> None:
+    from kieframe._cli._inputs import FIELD_PREFIX, field_options
+    from kieframe.authoring import ModelSpec
+
+    spec = ModelSpec(id="acme/clash", title="t", docs_url="https://e.com", input_type=_Clashing)
+    options = field_options(spec, taken={"--out", "--no-download"})
+    names = [option.name for option in options]
+    assert names == [FIELD_PREFIX + "prompt", FIELD_PREFIX + "no_prompt_x"]
+    every = [opt for option in options for opt in (*option.opts, *option.secondary_opts)]
+    assert len(every) == len(set(every))  # no option spelled twice

@@ -6,12 +6,15 @@ import json
 import signal
 import socket
 import subprocess
+from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kieframe._cli import ExitCode
-from kieframe.errors import NoAnswerError
+from kieframe.errors import DownloadError, NoAnswerError
 from kieframe.testing import Emulator
 
 from .conftest import COMMAND_TIMEOUT, Outcome, Runner, clean_env, command
@@ -19,6 +22,7 @@ from .conftest import COMMAND_TIMEOUT, Outcome, Runner, clean_env, command
 WAN = "wan/2-5-image-to-video"
 INPUT = ("--prompt", "a cat", "--image-url", "https://example.com/cat.png")
 SECRET = "sk-kieframe-test-secret-0123456789"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def _against(emulator: Emulator) -> tuple[str, ...]:
@@ -254,6 +258,42 @@ def test_an_unreachable_upload_host_is_named_with_its_own_setting() -> None:
     assert "secret" not in hint
 
 
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A local port bound but never listening: connections to it are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        yield probe.getsockname()[1]
+
+
+def test_an_unreachable_base_url_is_named_for_uploads_too(cli: Runner, refused_port: int) -> None:
+    # Only --base-url given: it serves uploads too, so the upload's refusal names it.
+    (cli.cwd / "cat.png").write_bytes(PNG)
+    done = cli(
+        "submit", WAN, "--prompt", "a cat", "--image-url", "./cat.png",
+        "--base-url", f"http://u:secret@127.0.0.1:{refused_port}", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.NO_ANSWER
+    assert f"could not connect to http://127.0.0.1:{refused_port}:" in done.err
+    assert "--base-url, KIE_BASE_URL or the config file's base_url" in done.err
+    assert "upload" not in done.err.split("could not connect", 1)[1]
+    assert "secret" not in done.err
+
+
+def test_an_unreachable_upload_base_url_is_named(
+    cli: Runner, emulator: Emulator, refused_port: int
+) -> None:
+    (cli.cwd / "cat.png").write_bytes(PNG)
+    done = cli(
+        "submit", WAN, "--prompt", "a cat", "--image-url", "./cat.png", *_against(emulator),
+        "--upload-base-url", f"http://127.0.0.1:{refused_port}", KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    assert done.code == ExitCode.NO_ANSWER
+    assert f"could not connect to http://127.0.0.1:{refused_port}:" in done.err
+    assert "--upload-base-url, KIE_UPLOAD_BASE_URL or the config file's upload_base_url" in done.err
+    assert not emulator.tasks  # the upload comes first: nothing was created
+
+
 def _interrupted_run(cli: Runner, emulator: Emulator, *extra: str) -> tuple[str, str]:
     """``kieframe run`` on a task that never ends, Ctrl-C'd once it generates: stdout, stderr."""
     emulator.script(outcome="never")
@@ -342,3 +382,24 @@ def test_a_number_of_seconds_that_is_not_finite_is_a_usage_error(
     assert done.code == ExitCode.BAD_INPUT, done.err
     assert "is not a finite number of seconds" in done.err
     assert "Traceback" not in done.err
+
+
+@given(
+    userinfo=st.sampled_from(["u:secret@", "secret@", "u:s%40cret@"]),
+    path=st.sampled_from(["", "/", "/kie", "/kie/v2/"]),
+)
+def test_a_hint_repeats_the_base_url_without_its_credentials(userinfo: str, path: str) -> None:
+    from kieframe._cli._commands import _hint, _interrupted
+    from kieframe._cli._connect import Connection
+    from kieframe._cli._root import _State
+
+    state = _State(connection=Connection(base_url=f"http://{userinfo}127.0.0.1:9{path}"))
+    state.task_id = "t1"
+    shown = f"--base-url http://127.0.0.1:9{path.rstrip('/')}"
+    hint = _hint(DownloadError("disk full", task_id="t1"), state)
+    assert hint is not None
+    assert hint.endswith(shown)
+    line = _interrupted(state, KeyboardInterrupt())
+    assert line.endswith(shown)
+    assert "secret" not in hint + line
+    assert "s%40cret" not in hint + line

@@ -107,3 +107,40 @@ def test_submit_tags_the_callback_url_unless_told_not_to(
     assert _statuses(cli.cwd / "journal.sqlite3") == {  # journaled either way
         1: (JournalStatus.ACCEPTED, done.out.strip())
     }
+
+
+_COUNTED_WAIT = """
+import sys
+from kieframe._cli import cli
+from kieframe._journal import Journal
+lookups = []
+run = Journal._run
+def counted(self, sql, args):
+    if sql.startswith("SELECT") and "status IN" in sql:
+        lookups.append(sql)
+    return run(self, sql, args)
+Journal._run = counted
+try:
+    cli.main(sys.argv[1:], standalone_mode=False)
+finally:
+    print("lookups:", len(lookups), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("command_name", ["wait", "download"])
+def test_a_journaled_wait_reads_the_journal_once(
+    cli: Runner, emulator: Emulator, command_name: str
+) -> None:
+    connection = ("--base-url", emulator.base_url, "--poll-every", "0.05")
+    submitted = cli(
+        "submit", "wan/2-5-image-to-video", "--prompt", "a cat",
+        "--image-url", "https://example.com/cat.png", *connection, KIE_API_KEY=Emulator.API_KEY,
+    )  # fmt: skip
+    task_id = submitted.out.strip()
+    out = ("--out", str(cli.cwd / "out")) if command_name == "download" else ()
+    args = [command_name, task_id, *connection, *out]
+    done = cli.python(
+        _COUNTED_WAIT.replace("sys.argv[1:]", repr(args)), KIE_API_KEY=Emulator.API_KEY
+    )
+    assert done.code == 0, done.err
+    assert "lookups: 1" in done.err

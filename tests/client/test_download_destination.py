@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,22 @@ def test_a_concurrency_that_is_no_int_is_refused(
 ) -> None:
     with pytest.raises(TypeError, match=r"concurrency takes an int"):
         kie_client.download(finished, to=tmp_path, concurrency=concurrency)
+
+
+async def test_the_async_run_checks_its_folder_off_the_event_loop(
+    kie_async_client: kieframe.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check writes and removes a probe file: file work that may stall on a slow disk.
+    from kieframe._files._finish import check_folder as checked
+
+    threads: list[str] = []
+
+    def check(folder: Path) -> None:
+        threads.append(threading.current_thread().name)
+        checked(folder)
+
+    monkeypatch.setattr("kieframe._client.check_folder", check)
+    result = await kie_async_client.run(WAN, INPUT, download_to=tmp_path / "out")
+    assert result.files
+    assert threads
+    assert threading.main_thread().name not in threads

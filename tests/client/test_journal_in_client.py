@@ -63,6 +63,25 @@ def test_an_accepted_task_stays_unfinished_until_waited(
     assert journal.unfinished() == []
 
 
+def test_a_journaled_task_is_found_with_its_model_and_submission(
+    client: kieframe.Client, journal: Journal
+) -> None:
+    """What `kieframe wait|download ID` waits on: the grace from its submission, and its model's
+    deadline as the default timeout."""
+    task = client.submit(WAN, INPUT)
+    found = client._journaled(task.task_id)
+    assert found is not None
+    assert (found.task_id, found.model, found.input["prompt"]) == (
+        task.task_id,
+        WAN,
+        INPUT["prompt"],
+    )
+    (entry,) = journal.entries()
+    assert found.submitted_at == entry.created_at.timestamp()
+    assert client._default_deadline(found) == client.registry.get_model(WAN).deadline
+    assert client._journaled("an id from elsewhere") is None
+
+
 def test_an_ambiguous_create_is_journaled_as_uncertain(
     client: kieframe.Client, journal: Journal, kie_emulator: Emulator
 ) -> None:

@@ -160,7 +160,7 @@ def test_a_journal_that_cannot_be_read_leaves_a_bare_id_its_short_grace(
     kie_emulator.script(timing=Timing(invisible=600))
     with _journaled(kie_emulator, tmp_path / "journal.sqlite3") as client:
         task_id = client.submit(WAN, INPUT).task_id
-        monkeypatch.setattr(Journal, "submitted_at", unreadable)
+        monkeypatch.setattr(Journal, "submission", unreadable)
         with caplog.at_level(logging.WARNING, logger="kieframe"):
             with pytest.raises(NotFoundError, match="check the task id"):
                 client.wait(task_id, timeout=30)
@@ -448,3 +448,50 @@ def test_the_blocking_client_refuses_a_hook_returning_an_awaitable(
     task = kie_client.submit(WAN, INPUT)
     with pytest.raises(TypeError, match=r"returned coroutine, an awaitable.*AsyncClient"):
         kie_client.wait(task, on_update=lambda record: later(record))  # type: ignore[arg-type]
+
+
+def test_a_paid_run_stopped_by_an_awaitable_from_a_plain_hook_names_its_task(
+    kie_client: kieframe.Client, kie_emulator: Emulator
+) -> None:
+    # A plain function returning an awaitable can only be refused once it returns one: after the
+    # create. The TypeError then names the task, which exists and is paid for.
+    async def later(record: kieframe.TaskRecord) -> None: ...
+
+    with pytest.raises(TypeError, match="an awaitable") as caught:
+        kie_client.run(WAN, INPUT, on_update=lambda record: later(record))  # type: ignore[arg-type]
+    [task] = kie_emulator.tasks
+    assert any(task.task_id in note for note in caught.value.__notes__)
+
+
+@pytest.mark.parametrize("client_kind", ["blocking", "async"])
+async def test_any_exception_out_of_a_wait_names_its_task(
+    client_kind: str,
+    kie_client: kieframe.Client,
+    kie_async_client: kieframe.AsyncClient,
+    kie_emulator: Emulator,
+) -> None:
+    kie_emulator.script(outcome="never")
+
+    def broken(record: kieframe.TaskRecord) -> None:
+        raise ValueError("the hook's own bug")
+
+    if client_kind == "blocking":
+        task = kie_client.submit(WAN, INPUT)
+        with pytest.raises(ValueError, match="own bug") as caught:
+            kie_client.wait(task, on_update=broken)
+    else:
+        task = await kie_async_client.submit(WAN, INPUT)
+        with pytest.raises(ValueError, match="own bug") as caught:
+            await kie_async_client.wait(task, on_update=broken)
+    assert any(task.task_id in note for note in caught.value.__notes__)
+
+
+def test_an_error_that_names_its_task_gets_no_second_note(
+    kie_client: kieframe.Client, kie_emulator: Emulator
+) -> None:
+    kie_emulator.script(outcome="never")
+    task = kie_client.submit(WAN, INPUT)
+    with pytest.raises(kieframe.WaitTimeout) as caught:
+        kie_client.wait(task, timeout=0.01)
+    assert caught.value.task_id == task.task_id
+    assert not getattr(caught.value, "__notes__", ())

@@ -263,3 +263,37 @@ def test_the_video_of_an_uploaded_image_starts_with_that_image(
 def test_an_emulator_result_size_too_small_for_a_video_is_refused() -> None:
     with pytest.raises(ValueError, match="result_size"):
         Emulator(result_size=1024)
+
+
+@pytest.mark.parametrize("kind", ["blocking", "async"])
+async def test_an_error_from_the_progress_callback_is_its_own(
+    emu: Emulator,
+    client: kieframe.Client,
+    aclient: kieframe.AsyncClient,
+    tmp_path: Path,
+    kind: str,
+) -> None:
+    # A progress display whose pipe is gone: the user's error, not a file that could not be saved.
+    record = finished(client)
+    gone = BrokenPipeError(32, "Broken pipe")
+
+    def progress(file: Path, done: int, total: int | None) -> None:
+        raise gone
+
+    async def download() -> object:
+        if kind == "blocking":
+            return client.download(record, to=tmp_path, progress=progress)
+        return await aclient.download(record, to=tmp_path, progress=progress)
+
+    with pytest.raises(BrokenPipeError) as caught:
+        await download()
+    assert caught.value is gone
+
+
+def test_a_file_system_error_is_still_a_download_error(
+    emu: Emulator, client: kieframe.Client, tmp_path: Path
+) -> None:
+    record = finished(client)
+    (tmp_path / "a file").write_text("not a folder")
+    with pytest.raises(kieframe.DownloadError, match="could not be saved"):
+        client.download(record, to=tmp_path / "a file", progress=lambda *_: None)

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 import kieframe
 from kieframe import AsyncClient, CallbackReceiver, CallbackServer, Client, RateLimits
 from kieframe._cli import cli
-from kieframe._journal import Journal, SqlJournal
+from kieframe._journal import Journal, JournalStatus, SqlJournal
 from kieframe._postgres._connect import Database, redact
 from kieframe._records import parse_record
 from kieframe.postgres import (
@@ -187,12 +187,28 @@ def test_a_task_to_collect_has_its_submission_time_on_its_own_host(
     any_journal.accepted(any_journal.begin(model=MODEL, input=INPUT, host=kie), task_id="done")
     any_journal.finished("done", succeeded=True, host=kie)
     (entry,) = [e for e in any_journal.entries() if e.task_id == "t"]
-    assert any_journal.submitted_at("t", host=kie) == entry.created_at.timestamp()
-    assert any_journal.submitted_at("t") == entry.created_at.timestamp()
-    assert any_journal.submitted_at("t", host=other) is None  # a namesake elsewhere: not this
-    assert any_journal.submitted_at("anywhere", host=other) is not None  # no host recorded
-    assert any_journal.submitted_at("done", host=kie) is None  # finished: nothing to hide
-    assert any_journal.submitted_at("unknown", host=kie) is None
+    assert any_journal.submission("t", host=kie) == entry
+    assert any_journal.submission("t") == entry
+    assert any_journal.submission("t", host=other) is None  # a namesake elsewhere: not this
+    assert any_journal.submission("anywhere", host=other) is not None  # no host recorded
+    assert any_journal.submission("done", host=kie) is None  # finished: nothing to hide
+    assert any_journal.submission("unknown", host=kie) is None
+
+
+def test_a_submission_prefers_its_own_hosts_entry_as_finished_does(
+    any_journal: SqlJournal,
+) -> None:
+    kie = "https://api.kie.ai"
+    own = any_journal.begin(model=MODEL, input=INPUT, host=kie)
+    any_journal.accepted(own, task_id="t")
+    unnamed = any_journal.begin(model="other/model", input=INPUT)  # newer, its host not recorded
+    any_journal.uncertain(unnamed, reason="read timeout")
+    any_journal.resolve(unnamed, task_id="t")
+    found = any_journal.submission("t", host=kie)
+    assert found is not None
+    assert found.id == own
+    any_journal.finished("t", succeeded=True, host=kie)  # the same entry is finished
+    assert {e.id: e.status for e in any_journal.entries()}[own] is JournalStatus.SUCCEEDED
 
 
 def test_a_callback_never_gives_one_task_to_two_entries(any_journal: SqlJournal) -> None:

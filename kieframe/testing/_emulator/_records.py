@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Literal
 
 import msgspec
+import msgspec.structs
 
 __all__ = [
     "CallbackAttempt",
@@ -124,12 +125,20 @@ class Stats(msgspec.Struct, frozen=True, kw_only=True):
     """What reached the server, counted per endpoint (see :data:`Endpoint`, plus ``other``).
 
     The counts are :class:`collections.Counter` objects: an endpoint nothing reached yet counts
-    0 (``stats.requests["upload"]`` before any upload), not a ``KeyError``.
+    0 (``stats.requests["upload"]`` before any upload), not a ``KeyError``. They are declared
+    as ``dict[str, int]``, so a ``Stats`` encodes and decodes with msgspec (JSON, or
+    ``msgspec.convert(msgspec.to_builtins(stats), Stats)``); a decoded one holds Counters too.
     """
 
-    requests: Counter[str]
+    requests: dict[str, int]
     #: Requests refused with 429 by the emulated rate limits (not by injected faults).
-    rate_limited: Counter[str]
+    rate_limited: dict[str, int]
     #: User-Agent header values seen, with counts.
-    user_agents: Counter[str]
+    user_agents: dict[str, int]
     missing_user_agent: int
+
+    def __post_init__(self) -> None:
+        for name in ("requests", "rate_limited", "user_agents"):
+            counts = getattr(self, name)
+            if type(counts) is not Counter:  # decoded, or given as a dict
+                msgspec.structs.force_setattr(self, name, Counter(counts))
