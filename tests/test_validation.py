@@ -650,9 +650,10 @@ class _Links(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 _LINKS = ModelSpec(id="test/links", input_type=_Links, title="Links", docs_url="https://x.test/")
 
-local_looking = st.text(st.characters(exclude_characters="\r\n"), min_size=1, max_size=40).filter(
-    lambda text: "://" not in text and text.strip() == text and len(text) > 0
-)
+# (no lone surrogate: a str holding one is refused for that first, which the hint does not replace)
+local_looking = st.text(
+    st.characters(exclude_characters="\r\n", exclude_categories=["Cs"]), min_size=1, max_size=40
+).filter(lambda text: "://" not in text and text.strip() == text and len(text) > 0)
 
 
 @given(path=local_looking)
