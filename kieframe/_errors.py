@@ -159,14 +159,15 @@ class InputValidationError(KieError, ValueError):
     task_id: str | None = None
     # The problems or, until they are first read, what finds them and in what. Slots, not the
     # instance dict: set on every refusal, they cost less.
-    __slots__ = ("_pending", "_problems")
+    __slots__ = ("_message", "_pending", "_problems")
     _problems: tuple[Problem, ...]
     _pending: tuple[Callable[[Any], Iterable[Problem]], Any] | None
+    _message: str | None
 
     def __init__(self, model_id: str, problems: Iterable[Problem]) -> None:
         Exception.__init__(self, model_id)
         self._problems = tuple(problems)
-        self._pending = None
+        self._pending = self._message = None
 
     @property
     def model_id(self) -> str:
@@ -188,7 +189,7 @@ class InputValidationError(KieError, ValueError):
 
     def __str__(self) -> str:
         """Every problem, one per line, under the model's id (no code, no task)."""
-        text: str | None = self.__dict__.get("_message")
+        text = self._message
         if text is None:
             problems = self.problems
             # (!s: str() at once, without format() looking for a __format__ first)
@@ -198,7 +199,7 @@ class InputValidationError(KieError, ValueError):
                 lines = [f"invalid input for {self.args[0]} ({len(problems)} problems):"]
                 lines += [f"  - {problem!s}" for problem in problems]
                 text = "\n".join(lines)
-            self.__dict__["_message"] = text
+            self._message = text
         return text
 
     #: The same, worded when first read.
@@ -227,6 +228,7 @@ def explained_later(
     """
     error: InputValidationError = _new_error(InputValidationError, model_id)
     error._pending = (explain, data)
+    error._message = None
     return error
 
 
@@ -240,7 +242,7 @@ def _restore_input(
     error = _new_error(cls, *args)
     error.__dict__.update(state)
     error._problems = problems
-    error._pending = None
+    error._pending = error._message = None
     return error
 
 
