@@ -191,10 +191,23 @@ class InputValidationError(KieError, ValueError):
         """Every problem, one per line, under the model's id (no code, no task)."""
         text = self._message
         if text is None:
-            problems = self.problems
+            pending = self._pending
+            if pending is None:
+                problems = self._problems
+            else:  # explained here as in problems, without its call
+                explain, data = pending
+                problems = self._problems = tuple(explain(data))
+                self._pending = None
             # (!s: str() at once, without format() looking for a __format__ first)
             if len(problems) == 1:  # the usual case, worded at once
-                text = f"invalid input for {self.args[0]} (1 problem):\n  - {problems[0]!s}"
+                problem = problems[0]
+                if type(problem) is not Problem:
+                    worded = str(problem)
+                elif problem.limit:  # as Problem.__str__ words it, without its call
+                    worded = f"{problem.field}: {problem.message} (expected {problem.limit})"
+                else:
+                    worded = f"{problem.field}: {problem.message}"
+                text = f"invalid input for {self.args[0]} (1 problem):\n  - {worded}"
             else:
                 lines = [f"invalid input for {self.args[0]} ({len(problems)} problems):"]
                 lines += [f"  - {problem!s}" for problem in problems]

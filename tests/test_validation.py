@@ -483,6 +483,11 @@ def test_a_refused_input_with_nested_values_is_explained_as_it_was_when_refused(
     assert caught.value.fields == ("image_urls[0]",)
 
 
+class _Shouting(Problem, frozen=True):
+    def __str__(self) -> str:
+        return super().__str__().upper()
+
+
 @given(
     field=st.text(max_size=10),
     message=st.text(max_size=20),
@@ -500,6 +505,12 @@ def test_a_problem_is_an_immutable_value(field: str, message: str, limit: str | 
     )
     with pytest.raises(AttributeError):
         problem.limit = "another"  # type: ignore[misc]
+    # An error with one problem words it as the problem words itself (a subclass too).
+    error = kieframe.InputValidationError("m/x", [problem])
+    assert str(error) == f"invalid input for m/x (1 problem):\n  - {problem}"
+    assert str(kieframe.InputValidationError("m/x", [_Shouting(field, message, limit)])) == (
+        f"invalid input for m/x (1 problem):\n  - {str(problem).upper()}"
+    )
     assert Problem("f", "m") == Problem("f", "m", None) != Problem("f", "m", "l")
 
 
