@@ -56,6 +56,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import msgspec
+
 from ._plural import counted
 
 if TYPE_CHECKING:
@@ -136,31 +138,21 @@ class KieError(Exception):
         return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class Problem:
-    """One thing wrong with an input: where it is, what is wrong, and the documented limit."""
+class Problem(msgspec.Struct, frozen=True):
+    """One thing wrong with an input: where it is, what is wrong, and the documented limit.
+
+    Immutable, compared and hashed by its fields. (A frozen msgspec Struct, not a dataclass: made
+    by the dozen when an input is explained, and a Struct is made in C at once.)
+    """
 
     field: str
     message: str
     limit: str | None = None
 
-    # Made by the dozen when an input is explained: its slots are set directly, which costs
-    # half of what a frozen dataclass's own __init__ (object.__setattr__ per field) does.
-    def __init__(self, field: str, message: str, limit: str | None = None) -> None:
-        _SET_FIELD(self, field)
-        _SET_MESSAGE(self, message)
-        _SET_LIMIT(self, limit)
-
     def __str__(self) -> str:
         if self.limit:
             return f"{self.field}: {self.message} (expected {self.limit})"
         return f"{self.field}: {self.message}"
-
-
-# The slots' own setters, which a frozen dataclass's __setattr__ does not stand in front of.
-_SET_FIELD: Callable[[Problem, str], None] = vars(Problem)["field"].__set__
-_SET_MESSAGE: Callable[[Problem, str], None] = vars(Problem)["message"].__set__
-_SET_LIMIT: Callable[[Problem, str | None], None] = vars(Problem)["limit"].__set__
 
 
 class InputValidationError(KieError, ValueError):
@@ -169,70 +161,106 @@ class InputValidationError(KieError, ValueError):
     # Neither is ever set: an input problem has no code and no task.
     code: int | None = None
     task_id: str | None = None
-    # The problems, or (until they are first read) what finds them and in what.
-    _problems: tuple[Problem, ...] | None = None
-    _explain: tuple[Callable[[Any], Iterable[Problem]], Any] | None = None
+    # The problems or, until they are first read, what finds them and in what. Slots, not the
+    # instance dict: set on every refusal, they cost less.
+    __slots__ = ("_message", "_pending", "_problems")
+    _problems: tuple[Problem, ...]
+    _pending: tuple[Callable[[Any], Iterable[Problem]], Any] | None
+    _message: str | None
 
     def __init__(self, model_id: str, problems: Iterable[Problem]) -> None:
         Exception.__init__(self, model_id)
-        self.model_id = model_id
         self._problems = tuple(problems)
+        self._pending = self._message = None
 
-    @classmethod
-    def explained_later(
-        cls, model_id: str, explain: Callable[[Any], Iterable[Problem]], data: Any
-    ) -> InputValidationError:
-        """An error whose problems ``explain(data)`` finds when they are first read.
-
-        Raising it costs no more than the refusal: code that catches it and goes on does not pay
-        for the explanation, nor for its wording (as pydantic words its errors when read).
-        """
-        error = cls.__new__(cls, model_id)
-        error.model_id = model_id
-        error._explain = (explain, data)
-        return error
+    @property
+    def model_id(self) -> str:
+        """The id of the model the input was for."""
+        model_id: str = self.args[0]
+        return model_id
 
     @property
     def problems(self) -> tuple[Problem, ...]:
         """Every problem, in the order of the fields."""
-        problems = self._problems
-        if problems is None:
-            pending = self._explain
-            if pending is None:  # explained a moment ago by another thread
-                assert self._problems is not None
-                return self._problems
-            explain, data = pending
-            problems = self._problems = tuple(explain(data))
-            self.__dict__.pop("_explain", None)  # the input it kept is let go
+        pending = self._pending
+        if pending is None:
+            return self._problems
+        # (two threads reading at once may both explain: each sets the same problems)
+        explain, data = pending
+        problems = self._problems = tuple(explain(data))
+        self._pending = None  # the input it kept is let go
         return problems
 
-    @property
-    def message(self) -> str:  # type: ignore[override]  # worded when first read
-        """Every problem, one per line, under the model's id."""
-        text: str | None = self.__dict__.get("_message")
+    def __str__(self) -> str:
+        """Every problem, one per line, under the model's id (no code, no task)."""
+        text = self._message
         if text is None:
-            problems = self.problems
+            pending = self._pending
+            if pending is None:
+                problems = self._problems
+            else:  # explained here as in problems, without its call
+                explain, data = pending
+                problems = self._problems = tuple(explain(data))
+                self._pending = None
             # (!s: str() at once, without format() looking for a __format__ first)
             if len(problems) == 1:  # the usual case, worded at once
-                text = f"invalid input for {self.model_id} (1 problem):\n  - {problems[0]!s}"
+                problem = problems[0]
+                if type(problem) is not Problem:
+                    worded = str(problem)
+                elif problem.limit:  # as Problem.__str__ words it, without its call
+                    worded = f"{problem.field}: {problem.message} (expected {problem.limit})"
+                else:
+                    worded = f"{problem.field}: {problem.message}"
+                text = f"invalid input for {self.args[0]} (1 problem):\n  - {worded}"
             else:
-                lines = [f"invalid input for {self.model_id} ({len(problems)} problems):"]
+                lines = [f"invalid input for {self.args[0]} ({len(problems)} problems):"]
                 lines += [f"  - {problem!s}" for problem in problems]
                 text = "\n".join(lines)
-            self.__dict__["_message"] = text
+            self._message = text
         return text
+
+    #: The same, worded when first read.
+    message = property(__str__)
 
     @property
     def fields(self) -> tuple[str, ...]:
         """The field paths named by the problems, in order."""
         return tuple(problem.field for problem in self.problems)
 
-    def __str__(self) -> str:
-        return self.message  # no code, no task
-
     def __reduce__(self) -> tuple[Any, ...]:
-        _ = self.problems  # worded before it travels: the explanation stays here
-        return super().__reduce__()
+        # Explained before it travels: the explanation stays here.
+        return (_restore_input, (type(self), self.args, dict(self.__dict__), self.problems))
+
+
+_new_error = BaseException.__new__
+
+
+def explained_later(
+    model_id: str, explain: Callable[[Any], Iterable[Problem]], data: Any
+) -> InputValidationError:
+    """An :class:`InputValidationError` whose problems ``explain(data)`` finds when first read.
+
+    Raising it costs no more than the refusal: code that catches it and goes on does not pay
+    for the explanation, nor for its wording (as pydantic words its errors when read).
+    """
+    error: InputValidationError = _new_error(InputValidationError, model_id)
+    error._pending = (explain, data)
+    error._message = None
+    return error
+
+
+def _restore_input(
+    cls: type[InputValidationError],
+    args: tuple[Any, ...],
+    state: dict[str, Any],
+    problems: tuple[Problem, ...],
+) -> InputValidationError:
+    """Rebuild a pickled :class:`InputValidationError` (its problems are in a slot)."""
+    error = _new_error(cls, *args)
+    error.__dict__.update(state)
+    error._problems = problems
+    error._pending = error._message = None
+    return error
 
 
 class UnknownModelError(KieError, LookupError):

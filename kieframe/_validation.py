@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import msgspec
 import msgspec.inspect as mi
 
-from ._errors import InputValidationError, Problem
+from ._errors import InputValidationError, Problem, explained_later
 from ._request_body import body_encoder, body_head
 from ._validation_explain import Explainer
 from ._validation_types import (
@@ -195,7 +195,7 @@ class Validator:
         )
         checks_after, check_after, refused = self._checks_after, self.check_after, self.refused
         check_ints, validator = self.check_ints, self
-        later = InputValidationError.explained_later
+        later = explained_later
         dump, as_struct, unset, lenient = self.dump, self._as_struct, self._unset, self._lenient
         leaves_only = PLAIN_LEAVES.issuperset  # the usual flat input, told apart without a call
 
@@ -306,7 +306,7 @@ class Validator:
         owner could change a nested value before the error is read.
         """
         if flat:
-            return InputValidationError.explained_later(model_id, self._explain, dict(data))
+            return explained_later(model_id, self._explain, dict(data))
         return InputValidationError(model_id, self._explain(data))
 
     def explain(self, data: Any) -> list[Problem]:

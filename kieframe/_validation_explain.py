@@ -74,15 +74,34 @@ class Explainer:
         )
 
     def explain(self, data: Any) -> list[Problem]:
-        """Every problem of ``data`` msgspec refused, each with its field path and limit."""
-        try:
-            given = data if type(data) is dict else plain(data)
-        except RecursionError:
-            return [Problem("input", "is nested too deeply to check")]
-        try:
-            problems = self._by_field(given) if type(given) is dict else None
-        except RecursionError:
-            problems = [Problem("input", "is nested too deeply to check")]
+        """Every problem of ``data`` msgspec refused, each with its field path and limit.
+
+        An input object is gone through field by field: a field whose value passes its quick
+        test is not looked at again; the others are walked for their limits, and those the walk
+        finds nothing wrong with are handed to msgspec (the lenient twin) to find what it
+        refused. Anything else (or such an object msgspec chokes on) is walked whole.
+        """
+        if type(data) is dict:
+            given = data
+        else:
+            try:
+                given = plain(data)
+            except RecursionError:
+                return [Problem("input", "is nested too deeply to check")]
+        problems: list[Problem] | None = None
+        if type(given) is dict:
+            try:
+                gathered = self._gathering(given) or self._gather(given)
+                if gathered is not None:
+                    problems, unsure = gathered
+                    if unsure:
+                        refused = self._by_msgspec(unsure)
+                        problems = None if refused is None else problems + refused
+            except RecursionError:
+                problems = [Problem("input", "is nested too deeply to check")]
+            if problems is not None and len(problems) > 1:
+                order = self._order
+                problems.sort(key=lambda p: order.get(p.field.split(".")[0].split("[")[0], -1))
         if problems is None:
             problems = self._walk(given)
         if not problems:  # msgspec saw something the walk did not: fall back to its words
@@ -102,26 +121,6 @@ class Explainer:
                 check_value(self._fields[name].type, value, name, problems)
         except RecursionError:
             problems.append(Problem("input", "is nested too deeply to check"))
-        return problems
-
-    def _by_field(self, data: dict[Any, Any]) -> list[Problem] | None:
-        """The problems of an input object, field by field; None to walk everything.
-
-        A field whose value passes its quick test is not looked at again; the others are walked
-        for their limits, and those the walk finds nothing wrong with are handed to msgspec (the
-        lenient twin) to find what it refused.
-        """
-        gathered = self._gathering(data) or self._gather(data)
-        if gathered is None:
-            return None
-        problems, unsure = gathered
-        if unsure:
-            refused = self._by_msgspec(unsure)
-            if refused is None:
-                return None
-            problems += refused
-        if len(problems) > 1:
-            problems.sort(key=lambda p: self._order.get(p.field.split(".")[0].split("[")[0], -1))
         return problems
 
     def _gather(self, data: dict[Any, Any]) -> Gathered | None:

@@ -41,7 +41,8 @@ from typing import Any
 import msgspec.inspect as mi
 
 from ._errors import Problem
-from ._validation_quick import QuickTest, quick_expression
+from ._validation_describe import described
+from ._validation_quick import QuickTest, quick_expression, string_test
 
 __all__ = ["Gathered", "gather_function"]
 
@@ -78,15 +79,28 @@ def gather_function(
     ]
     for index, (name, node) in enumerate(fields.items()):
         prefix = f"f{index}"
-        test = quick_expression(node, namespace, prefix)
-        if test is None:
-            namespace[f"{prefix}_test"] = tests[name] or _never
-            test = f"{prefix}_test(value)"
+        lines.append(f"        {'elif' if index else 'if'} key == {name!r}:")
+        split = string_test(node, namespace, prefix) if name else None
+        if split is not None:  # a string over its limit is worded here, as its check words it
+            longest, rest = split
+            namespace[f"{prefix}_limit"] = described(node)
+            lines += [
+                "            if type(value) is str and (value.isascii() or encodable(value)):",
+                f"                if len(value) > {longest}:",
+                f"                    problems.append(Problem({name!r}, "
+                f"f'is {{len(value)}} characters long', {prefix}_limit))",
+                "                    continue",
+                f"                if {rest}:",
+                "                    continue",
+            ]
+        else:
+            test = quick_expression(node, namespace, prefix)
+            if test is None:
+                namespace[f"{prefix}_test"] = tests[name] or _never
+                test = f"{prefix}_test(value)"
+            lines += [f"            if {test}:", "                continue"]
         namespace[f"{prefix}_word"] = words[name]
         lines += [
-            f"        {'elif' if index else 'if'} key == {name!r}:",
-            f"            if {test}:",
-            "                continue",
             "            before = len(problems)",
             f"            {prefix}_word(value, {name!r}, problems)",
             "            if len(problems) == before:",

@@ -16,7 +16,7 @@ from ._fields import STEP_KEY
 from ._validation_describe import encodable
 from ._validation_walk import on_step
 
-__all__ = ["QuickTest", "quick_expression", "quick_test"]
+__all__ = ["QuickTest", "quick_expression", "quick_test", "string_test"]
 
 #: A quick test of one value: True only if msgspec accepts it and the walk finds nothing.
 QuickTest = Callable[[Any], bool]
@@ -184,3 +184,24 @@ def _number_expression(
         namespace[f"{prefix}_step"] = node.multiple_of
         parts.append(f"value % {prefix}_step == 0")
     return " and ".join(parts)
+
+
+def string_test(node: mi.Type, namespace: dict[str, Any], prefix: str) -> tuple[int, str] | None:
+    """A string field's quick test split where a string of UTF-8 text over its limit fails it.
+
+    For a string with a longest length (in metadata without a decimal step: a media field's
+    too), that length and the rest of the test (its shortest length, its pattern) as an
+    expression of such a ``value`` no longer than that: with ``type(value) is str and
+    (value.isascii() or encodable(value))`` before it, the test of :func:`quick_expression`.
+    Its field's check words such a string over its limit by its length alone. None otherwise.
+    """
+    if isinstance(node, mi.Metadata) and not (node.extra or {}).get(STEP_KEY):
+        node = node.type
+    if not isinstance(node, mi.StrType) or node.max_length is None:
+        return None
+    namespace["encodable"] = encodable
+    rest = [f"{node.min_length} <= len(value)"] if node.min_length else []
+    if node.pattern is not None:
+        namespace[f"{prefix}_search"] = re.compile(node.pattern).search
+        rest.append(f"{prefix}_search(value) is not None")
+    return node.max_length, " and ".join(rest) or "True"

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 import msgspec.inspect as mi
+import msgspec.structs
 
 from ._errors import Problem
 from ._fields import STEP_KEY, media_limits
@@ -23,6 +24,9 @@ from ._plural import counted
 from ._validation_describe import describe_type, described, encodable, kind_of, safe, show
 
 __all__ = ["check_value", "field_check", "on_step", "str_message", "unknown_field"]
+
+#: Sets a field of a frozen Struct (a Problem made a moment ago, seen by nothing else yet).
+_force_setattr = msgspec.structs.force_setattr
 
 
 def _join(path: str, name: str) -> str:
@@ -41,7 +45,7 @@ def check_value(node: mi.Type, value: Any, path: str, problems: list[Problem]) -
         last = problems[-1]
         if not last.limit and last.field == (path or "input"):
             # Made by this walk a moment ago and seen by nothing else yet: filled in, not copied.
-            object.__setattr__(last, "limit", described(node))
+            _force_setattr(last, "limit", described(node))
 
 
 def _check_node(node: mi.Type, value: Any, path: str, problems: list[Problem]) -> None:

@@ -483,6 +483,49 @@ def test_a_refused_input_with_nested_values_is_explained_as_it_was_when_refused(
     assert caught.value.fields == ("image_urls[0]",)
 
 
+class _Shouting(Problem, frozen=True):
+    def __str__(self) -> str:
+        return super().__str__().upper()
+
+
+@given(
+    field=st.text(max_size=10),
+    message=st.text(max_size=20),
+    limit=st.none() | st.text(max_size=10),
+)
+def test_a_problem_is_an_immutable_value(field: str, message: str, limit: str | None) -> None:
+    problem = Problem(field, message, limit)
+    assert problem == Problem(field=field, message=message, limit=limit)
+    assert hash(problem) == hash(Problem(field, message, limit))
+    assert (problem.field, problem.message, problem.limit) == (field, message, limit)
+    assert repr(problem) == f"Problem(field={field!r}, message={message!r}, limit={limit!r})"
+    assert pickle.loads(pickle.dumps(problem)) == problem  # noqa: S301 - our own bytes
+    assert str(problem) == (
+        f"{field}: {message} (expected {limit})" if limit else f"{field}: {message}"
+    )
+    with pytest.raises(AttributeError):
+        problem.limit = "another"  # type: ignore[misc]
+    # An error with one problem words it as the problem words itself (a subclass too).
+    error = kieframe.InputValidationError("m/x", [problem])
+    assert str(error) == f"invalid input for m/x (1 problem):\n  - {problem}"
+    assert str(kieframe.InputValidationError("m/x", [_Shouting(field, message, limit)])) == (
+        f"invalid input for m/x (1 problem):\n  - {str(problem).upper()}"
+    )
+    assert Problem("f", "m") == Problem("f", "m", None) != Problem("f", "m", "l")
+
+
+def test_an_error_made_with_its_problems_keeps_them_and_its_model() -> None:
+    error = kieframe.InputValidationError("m/x", iter([Problem("prompt", "is bad", "good")]))
+    assert (error.model_id, error.args, error.fields) == ("m/x", ("m/x",), ("prompt",))
+    assert (
+        str(error)
+        == error.message
+        == "invalid input for m/x (1 problem):\n  - prompt: is bad (expected good)"
+    )
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert (copy.problems, copy.model_id, str(copy)) == (error.problems, "m/x", str(error))
+
+
 def test_an_error_explained_later_pickles_and_reprs_with_its_problems() -> None:
     with pytest.raises(kieframe.InputValidationError) as caught:
         kieframe.get_model(WAN).validate({"prompt": "", "image_url": "nope"})
