@@ -300,7 +300,8 @@ class Registry:
 
     def _preparer(self, model_id: str, record: Callable[..., Any]) -> Preparer[Any]:
         """A submit's one pass over the inputs of ``model_id`` (kept in ``_preparers``), which
-        gives its creates as ``record`` (the submit's ``Submission``).
+        gives its creates as ``record`` (the submit's ``Submission``, its one caller: the cache
+        is keyed by model alone, so another ``record`` would need a cache of its own).
 
         Raises :class:`~kieframe.UnknownModelError` if no plugin provides the model.
         """

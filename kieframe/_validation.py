@@ -298,15 +298,8 @@ class Validator:
 
         return prepare
 
-    def refused(self, data: Any, *, model_id: str, flat: bool = False) -> InputValidationError:
-        """The error for an input msgspec refused.
-
-        A ``flat`` input (a dict of strings, numbers, booleans and nulls) is kept as a shallow
-        copy and its problems are worded when first read; any other is worded now, as its
-        owner could change a nested value before the error is read.
-        """
-        if flat:
-            return explained_later(model_id, self._explain, dict(data))
+    def refused(self, data: Any, *, model_id: str) -> InputValidationError:
+        """The error for an input msgspec refused, worded now (its owner could change a value)."""
         return InputValidationError(model_id, self._explain(data))
 
     def explain(self, data: Any) -> list[Problem]:

@@ -115,9 +115,17 @@ def gather_function(
             f"        problems.append(Problem({name!r}, 'is required', r{index}_limit))",
         ]
     lines.append("    return problems, unsure")
-    exec("\n".join(lines), namespace)  # noqa: S102 - the source is written above, from limits
+    try:
+        exec("\n".join(lines), namespace)  # noqa: S102 - the source is written above, from limits
+    except (RecursionError, MemoryError, SyntaxError):  # too many fields for Python's compiler
+        return _unwritten  # the key-by-key pass does it
     gather: Callable[[dict[Any, Any]], Gathered | None] = namespace["gather"]
     return gather
+
+
+def _unwritten(data: dict[Any, Any]) -> Gathered | None:
+    """No pass written out: the explanation goes key by key."""
+    return None
 
 
 def _never(value: Any) -> bool:

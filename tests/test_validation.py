@@ -8,7 +8,7 @@ import pickle
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -751,3 +751,20 @@ def test_a_str_path_hint_only_where_a_file_may_go() -> None:
         "image_url: 'cat.png' is not a URL: a str is a URL; "
         "pass pathlib.Path('cat.png') to upload a local file"
     )
+
+
+def test_a_struct_with_more_fields_than_one_function_can_hold_is_still_explained() -> None:
+    # The explanation's pass is written out as one function per Struct; past a few thousand
+    # fields Python cannot compile it, and the pass goes key by key instead.
+    names = [f"f{index}" for index in range(4000)]
+    wide = msgspec.defstruct(
+        "Wide",
+        [(name, Annotated[int, msgspec.Meta(le=9)], 0) for name in names],
+        frozen=True,
+        forbid_unknown_fields=True,
+    )
+    spec = ModelSpec(id="test/wide", input_type=wide, title="Wide", docs_url="https://x.test/")
+    with pytest.raises(kieframe.InputValidationError) as caught:
+        spec.validate({"f0": 10, "f3999": "x", "f4000": 1})
+    assert {problem.field for problem in caught.value.problems} == {"f0", "f3999", "f4000"}
+    assert "f3999" in str(caught.value)
