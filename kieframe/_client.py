@@ -49,7 +49,14 @@ from ._core._wait import (
     journaled_wait,
     wait_op,
 )
-from ._errors import ConfigurationError, DownloadError, KieError
+from ._errors import (
+    BadRequestError,
+    ConfigurationError,
+    DownloadError,
+    InputValidationError,
+    KieError,
+    NotFoundError,
+)
 from ._files._cache import CACHE_ENV, UploadCache
 from ._files._finish import check_folder, check_path_text
 from ._journal import Journal, SqlJournal, SubmissionLog
@@ -411,11 +418,19 @@ def _journaled_task(journal: SubmissionLog | None, task_id: str, host: str) -> T
     )
 
 
+#: Errors that mean the wait had no task to wait for: no "still running" note for those.
+_NO_SUCH_TASK = (InputValidationError, NotFoundError, BadRequestError)
+
+
 def _note_stopped(error: BaseException, task_id: str) -> None:
     """Make sure whatever ends a wait early (an interrupt, a cancellation, an error from an
     ``on_update`` hook, a bug) still tells the user which task it was waiting for: the task
-    exists and is paid for. A kieframe error that already names the task is left as it is."""
-    if isinstance(error, KieError) and error.task_id == task_id:
+    exists and is paid for. A kieframe error that already names the task is left as it is, and
+    so is one that says there is no such task to wait for (a malformed id, one kie.ai does not
+    know)."""
+    if isinstance(error, _NO_SUCH_TASK) or (
+        isinstance(error, KieError) and error.task_id == task_id
+    ):
         return
     error.add_note(f"kieframe: task {task_id} is still running on kie.ai; wait for it again")
     logger.warning(

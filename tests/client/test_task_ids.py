@@ -40,3 +40,17 @@ async def test_a_task_id_no_request_can_carry_is_refused_before_sending(
             await client.wait(task_id, timeout=5)
         with pytest.raises(InputValidationError, match="task_id"):
             await client.get(task_id)
+
+
+@pytest.mark.parametrize("task_id", ["two words", "never-submitted"])
+def test_a_wait_with_no_task_to_wait_for_says_nothing_of_a_running_task(
+    kie_client: kieframe.Client,
+    kie_emulator: Emulator,
+    task_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with pytest.raises((InputValidationError, NotFoundError)) as caught:
+        kie_client.wait(task_id, timeout=30)
+    notes = getattr(caught.value, "__notes__", [])
+    assert not [note for note in notes if "still running" in note]
+    assert "keeps running" not in caplog.text
