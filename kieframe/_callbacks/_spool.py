@@ -129,7 +129,7 @@ class Spool:
             self._wake.clear()
             if self._adds or self._done:
                 await self._commit_pending()
-            elif self._closing:
+            if self._closing and not self._adds:  # one wake may carry both work and the close
                 return
 
     async def _commit_pending(self) -> None:
