@@ -81,7 +81,7 @@ class Spool:
         for seq, raw in rows:
             try:
                 left.append((seq, parse_record(msgspec.json.decode(raw))))
-            except (ValueError, msgspec.DecodeError):
+            except (ValueError, RecursionError, msgspec.DecodeError):
                 logger.warning("dropping the unreadable callback %s of %s", seq, self.path)
                 self._done.append(seq)
         self._db, self._closing = db, False

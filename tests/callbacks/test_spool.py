@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from nesting import nested_json
 from waiting import wait_for
 
 import kieframe
@@ -156,3 +157,8 @@ def test_a_spool_closed_at_once_after_dropping_a_record_closes(tmp_path: Path) -
     _spool_with(tmp_path / "callbacks.sqlite", b"not json", b'{"taskId": "kept"}')
     assert asyncio.run(asyncio.wait_for(_reopen(tmp_path / "callbacks.sqlite"), 60)) == ["kept"]
     assert asyncio.run(asyncio.wait_for(_reopen(tmp_path / "callbacks.sqlite"), 60)) == ["kept"]
+
+
+def test_a_record_in_the_spool_nested_too_deeply_is_dropped_at_the_start(tmp_path: Path) -> None:
+    _spool_with(tmp_path / "callbacks.sqlite", nested_json(100_000).encode(), b'{"taskId": "k"}')
+    assert asyncio.run(asyncio.wait_for(_reopen(tmp_path / "callbacks.sqlite"), 60)) == ["k"]
