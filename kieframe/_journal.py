@@ -155,7 +155,10 @@ def callback_token(query_string: bytes | str) -> str | None:
 def record_token(param: Mapping[str, Any] | None) -> str | None:
     """The submission token in the callback URL of a create, as a task record echoes it."""
     url = param.get("callBackUrl") if param is not None else None
-    return callback_token(urlsplit(url).query) if isinstance(url, str) else None
+    try:
+        return callback_token(urlsplit(url).query) if isinstance(url, str) else None
+    except ValueError:  # not a URL urllib reads ("http://[::1"): none that kieframe tagged
+        return None
 
 
 class SqlJournal:

@@ -22,6 +22,7 @@ from kieframe._journal import (
     callback_token,
     default_journal_path,
     new_token,
+    record_token,
     tag_callback_url,
 )
 from kieframe.errors import JournalError
@@ -235,6 +236,13 @@ def test_a_tagged_callback_url_keeps_its_query_and_names_one_submission(
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     assert [pair for pair in pairs if pair[0] != CALLBACK_PARAMETER] == params
     assert [value for name, value in pairs if name == CALLBACK_PARAMETER] == [token]
+
+
+@given(url=st.text(max_size=30).map("http://".__add__) | st.sampled_from(["http://[::1", "[", 5]))
+def test_a_record_echoing_any_callback_url_gives_its_token_or_none(url: object) -> None:
+    """The callBackUrl in a record's ``param`` is kie.ai's data: one urllib cannot read is none."""
+    token = record_token({"callBackUrl": url})
+    assert token is None or isinstance(token, str)
 
 
 def test_a_version_2_journal_gains_the_token_and_keeps_its_entries(tmp_path: Path) -> None:
