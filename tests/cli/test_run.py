@@ -12,6 +12,7 @@ import pytest
 from video import decode
 
 from kieframe._cli import ExitCode
+from kieframe._cli._inputs import INPUT_LIMIT
 from kieframe.testing import Emulator
 
 from .conftest import Runner
@@ -118,6 +119,20 @@ def test_input_json_nested_too_deeply_is_a_clean_error(cli: Runner) -> None:
     done = cli("submit", WAN, "--emulator", "--input", "-", stdin=deep)
     assert done.code == ExitCode.BAD_INPUT
     assert "nested too deeply" in done.err
+    assert "Traceback" not in done.err
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "big.json"])
+def test_input_past_its_size_limit_is_refused_without_reading_it_all(
+    cli: Runner, tmp_path: Path, source: str
+) -> None:
+    """An endless device or stream is read up to the limit only (it was read into memory)."""
+    if source == "big.json":
+        with (tmp_path / source).open("wb") as handle:
+            handle.truncate(INPUT_LIMIT + 1)  # sparse: no 16 MiB written
+    done = cli("submit", WAN, "--emulator", "--input", source)
+    assert done.code == ExitCode.BAD_INPUT
+    assert "over the limit of 16 MiB" in done.err
     assert "Traceback" not in done.err
 
 
