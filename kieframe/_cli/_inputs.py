@@ -92,20 +92,20 @@ def _read_capped(path: str) -> str:
     """The text of ``path`` (``-``: standard input), read up to :data:`INPUT_LIMIT` bytes.
 
     A named pipe (``--input <(jq ...)``) is read like a file; an endless one (``/dev/zero``) is
-    refused once past the limit.
+    refused once past the limit. A UTF-8 BOM is no data, as in batch files.
     """
     if path == "-":
         stream = getattr(sys.stdin, "buffer", None)
         if stream is None:  # a text stream without bytes (a test's): characters, not bytes
             text = sys.stdin.read(INPUT_LIMIT + 1)
             _check_size(path, len(text))
-            return text
+            return text.removeprefix("\ufeff")
         data = stream.read(INPUT_LIMIT + 1)
     else:
         with Path(path).open("rb") as handle:
             data = handle.read(INPUT_LIMIT + 1)
     _check_size(path, len(data))
-    return data.decode("utf-8")
+    return data.decode("utf-8-sig")
 
 
 def _check_size(path: str, size: int) -> None:

@@ -136,6 +136,19 @@ def test_input_past_its_size_limit_is_refused_without_reading_it_all(
     assert "Traceback" not in done.err
 
 
+@pytest.mark.parametrize("source", ["-", "bom.json"])
+def test_an_input_file_may_start_with_a_utf8_bom(cli: Runner, tmp_path: Path, source: str) -> None:
+    """As in batch files (Notepad and Excel write one): the BOM is no data."""
+    body = "\ufeff" + json.dumps({"prompt": "with a BOM", "image_url": "https://example.com/a.png"})
+    (tmp_path / "bom.json").write_text(body, encoding="utf-8")
+    stdin = body if source == "-" else None
+    done = cli("submit", WAN, "--emulator", "--json", "--input", source, stdin=stdin)
+    assert done.code == 0, done.err
+    sent = done.json()
+    assert isinstance(sent, dict)
+    assert sent["input"]["prompt"] == "with a BOM"
+
+
 def test_bad_input_is_one_message_listing_every_problem(cli: Runner) -> None:
     done = cli(
         "run", WAN, "--emulator", "--prompt", "", "--duration", "7", "--seed", "1.5",
