@@ -62,6 +62,24 @@ logger = logging.getLogger("kieframe")
 ENV_JOURNAL = "KIEFRAME_JOURNAL"
 
 
+#: The first bytes of every SQLite database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_database_file(path: Path) -> None:
+    """Refuse an existing file that is not empty and not a SQLite database.
+
+    SQLite would take a file of a few bytes for an empty database and write over it. An empty
+    file (``touch journal.sqlite3``) is one: SQLite makes it a journal.
+    """
+    if not path.is_file():  # none yet (or a directory, which SQLite refuses): never block
+        return
+    with path.open("rb") as handle:
+        head = handle.read(len(_SQLITE_HEADER))
+    if head and head != _SQLITE_HEADER:
+        raise sqlite3.DatabaseError("the file is not a SQLite database; kieframe left it as it is")
+
+
 class JournalStatus(enum.StrEnum):
     """Where a submission stands."""
 
@@ -405,6 +423,7 @@ class Journal(SqlJournal):
         try:
             if self.path != ":memory:":
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
+                _check_database_file(Path(target))
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         except (OSError, sqlite3.Error) as error:
             raise self._error("cannot open", error) from None
