@@ -238,6 +238,14 @@ def _read_csv(path: Path, model: str | None) -> Iterator[_Raw]:
     with _utf8(path), path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         header = _next_row(reader, path) or []
+        # Which of two columns of one name would hold the value? (The last did, silently.) Empty
+        # names are no columns: Excel ends rows with empty cells.
+        repeated = sorted({name for name in header if name and header.count(name) > 1})
+        if repeated:
+            names = ", ".join(repr(name) for name in repeated)
+            message = f"{path} has the column {names} more than once in its header: keep one"
+            problem = LineProblem(line=1, id=None, field=None, message=message)
+            raise BatchInvalid([problem], unreadable=True)
         row_number = 0
         while True:
             start = reader.line_num + 1

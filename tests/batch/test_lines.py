@@ -142,3 +142,24 @@ def test_a_batch_with_a_lone_surrogate_id_is_refused_naming_the_line(tmp_path: P
     (problem,) = caught.value.problems
     assert problem.line == 1
     assert "lone surrogate" in problem.message
+
+
+@given(
+    names=st.lists(
+        st.sampled_from(["id", "prompt", "image_url", "seed", "duration", ""]), max_size=8
+    )
+)
+def test_a_csv_header_naming_a_column_twice_is_refused_naming_it(names: list[str]) -> None:
+    """The last of two ``seed`` columns won, silently. Empty names (trailing commas) pass."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "in.csv")
+        path.write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+        repeated = sorted({name for name in names if name and names.count(name) > 1})
+        if not repeated:
+            read_lines(path, model=MODEL, registry=REGISTRY, callback=False)
+            return
+        with pytest.raises(kb.BatchInvalid) as caught:
+            read_lines(path, model=MODEL, registry=REGISTRY, callback=False)
+    (problem,) = caught.value.problems
+    assert problem.line == 1
+    assert f"has the column {repeated[0]!r}" in problem.message
