@@ -113,11 +113,12 @@ _PORT = (
 _USERINFO = "(?:[A-Za-z0-9._~!$&'()*+,;=:%-]*@)?"
 _AUTHORITY = rf"{_USERINFO}(?:{_IPV4}|{_NAME}|\[{_ipv6()}\]){_PORT}"
 #: The path, query and fragment: any character but whitespace, a control character (Cc) and a
-#: lone surrogate (a class of ranges is faster than its negation); ``(?!\n)`` because ``$`` also
-#: matches before a final newline.
+#: lone surrogate, spelled as ranges (faster to match than ``\s``; a class of what is allowed
+#: would be slower still for hypothesis to draw from); ``(?!\n)`` because ``$`` also matches
+#: before a final newline.
 _REST = (
-    r"(?:[/?#][!-~\xa1-\u167f\u1681-\u1fff\u200b-\u2027\u202a-\u202e\u2030-\u205e\u2060-\u2fff"
-    r"\u3001-\ud7ff\ue000-\U0010ffff]*)?(?!\n)$"
+    r"(?:[/?#][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    r"\ud800-\udfff]*)?(?!\n)$"
 )
 
 
