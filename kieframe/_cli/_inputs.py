@@ -100,7 +100,7 @@ def _read_capped(path: str) -> str:
             text = sys.stdin.read(INPUT_LIMIT + 1)
             _check_size(path, len(text))
             return text.removeprefix("\ufeff")
-        data = stream.read(INPUT_LIMIT + 1)
+        data: bytes = stream.read(INPUT_LIMIT + 1)
     else:
         with Path(path).open("rb") as handle:
             data = handle.read(INPUT_LIMIT + 1)
