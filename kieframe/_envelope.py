@@ -117,7 +117,7 @@ def is_not_visible(error: APIError) -> bool:
 def _decode(content: bytes) -> Mapping[str, Any] | None:
     try:
         body = msgspec.json.decode(content.removeprefix(b"\xef\xbb\xbf"))  # a UTF-8 BOM
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # not JSON, or nested too deeply
         return None
     return body if isinstance(body, Mapping) else None
 

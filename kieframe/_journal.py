@@ -62,6 +62,24 @@ logger = logging.getLogger("kieframe")
 ENV_JOURNAL = "KIEFRAME_JOURNAL"
 
 
+#: The first bytes of every SQLite database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_database_file(path: Path) -> None:
+    """Refuse an existing file that is not empty and not a SQLite database.
+
+    SQLite would take a file of a few bytes for an empty database and write over it. An empty
+    file (``touch journal.sqlite3``) is one: SQLite makes it a journal.
+    """
+    if not path.is_file():  # none yet (or a directory, which SQLite refuses): never block
+        return
+    with path.open("rb") as handle:
+        head = handle.read(len(_SQLITE_HEADER))
+    if head and head != _SQLITE_HEADER:
+        raise sqlite3.DatabaseError("the file is not a SQLite database; kieframe left it as it is")
+
+
 class JournalStatus(enum.StrEnum):
     """Where a submission stands."""
 
@@ -155,7 +173,10 @@ def callback_token(query_string: bytes | str) -> str | None:
 def record_token(param: Mapping[str, Any] | None) -> str | None:
     """The submission token in the callback URL of a create, as a task record echoes it."""
     url = param.get("callBackUrl") if param is not None else None
-    return callback_token(urlsplit(url).query) if isinstance(url, str) else None
+    try:
+        return callback_token(urlsplit(url).query) if isinstance(url, str) else None
+    except ValueError:  # not a URL urllib reads ("http://[::1"): none that kieframe tagged
+        return None
 
 
 class SqlJournal:
@@ -418,6 +439,7 @@ class Journal(SqlJournal):
         try:
             if self.path != ":memory:":
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
+                _check_database_file(Path(target))
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         except (OSError, sqlite3.Error) as error:
             raise self._error("cannot open", error) from None

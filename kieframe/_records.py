@@ -172,7 +172,7 @@ def _json_field(value: Any) -> Mapping[str, Any] | None:
     if isinstance(value, str) and value.strip():
         try:
             decoded = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
             return None
         return decoded if isinstance(decoded, Mapping) else None
     return None
@@ -228,7 +228,7 @@ def _result_object(value: Any) -> Any:
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return value
     return value
 

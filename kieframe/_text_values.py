@@ -90,13 +90,21 @@ def _parse(node: mi.Type, text: str) -> Any:
     if isinstance(node, mi.ListType | mi.DictType | mi.StructType | mi.TupleType):
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply: left to validation
             return text
     return text
 
 
+#: A JSON number (ASCII digits only): Python's int() and float() also read ``1_000``, ``١٢``
+#: (Arabic-Indic digits), `` 5 ``, ``nan`` and ``inf``, which a cell or an option must not mean.
+_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
 def _number(kind: type[int] | type[float], text: str) -> Any:
+    if (_INT if kind is int else _FLOAT).fullmatch(text) is None:
+        return text
     try:
         return kind(text)
-    except ValueError:
+    except ValueError:  # an int past Python's 4,300 digits
         return text

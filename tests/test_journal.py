@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -22,6 +23,7 @@ from kieframe._journal import (
     callback_token,
     default_journal_path,
     new_token,
+    record_token,
     tag_callback_url,
 )
 from kieframe.errors import JournalError
@@ -111,6 +113,27 @@ def test_an_unusable_journal_path_is_a_journal_error_naming_it(tmp_path: Path, k
         Journal(path)
     assert str(path) in str(caught.value)
     assert "KIEFRAME_JOURNAL" in str(caught.value)
+
+
+@given(content=st.binary(min_size=1, max_size=600).filter(lambda b: not b.startswith(b"SQLite")))
+def test_any_non_empty_file_that_is_no_database_is_refused_and_left_as_it_is(
+    content: bytes,
+) -> None:
+    """SQLite took a file of a few bytes for an empty database and wrote over it."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "notes.txt")
+        path.write_bytes(content)
+        with pytest.raises(JournalError, match="not a SQLite database"):
+            kieframe.Client("key", base_url="http://127.0.0.1:9", journal=path)
+        assert path.read_bytes() == content
+
+
+def test_an_empty_file_becomes_a_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    path.touch()
+    Journal(path).close()
+    assert path.read_bytes().startswith(b"SQLite format 3\x00")
+    Journal(path).close()
 
 
 def test_a_client_with_a_corrupt_journal_raises_before_anything_is_sent(tmp_path: Path) -> None:
@@ -235,6 +258,13 @@ def test_a_tagged_callback_url_keeps_its_query_and_names_one_submission(
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     assert [pair for pair in pairs if pair[0] != CALLBACK_PARAMETER] == params
     assert [value for name, value in pairs if name == CALLBACK_PARAMETER] == [token]
+
+
+@given(url=st.text(max_size=30).map("http://".__add__) | st.sampled_from(["http://[::1", "[", 5]))
+def test_a_record_echoing_any_callback_url_gives_its_token_or_none(url: object) -> None:
+    """The callBackUrl in a record's ``param`` is kie.ai's data: one urllib cannot read is none."""
+    token = record_token({"callBackUrl": url})
+    assert token is None or isinstance(token, str)
 
 
 def test_a_version_2_journal_gains_the_token_and_keeps_its_entries(tmp_path: Path) -> None:

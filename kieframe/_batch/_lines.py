@@ -199,8 +199,12 @@ def _jsonl_line(number: int, item: Any) -> _Raw:
         problem = f"unknown keys {unknown}: a line holds id, model and input"
     elif "id" in item and ident is None:
         problem = "id must be a string or an integer"
+    elif ident is not None and not _is_text(ident):
+        problem, ident = f"id {_SURROGATE}", None
     elif model is not None and not isinstance(model, str):
         problem = "model must be a string"
+    elif model is not None and not _is_text(model):
+        problem, model = f"model {_SURROGATE}", None
     elif not isinstance(data, dict):
         problem = "input must be a JSON object"
     return _Raw(
@@ -210,6 +214,18 @@ def _jsonl_line(number: int, item: Any) -> _Raw:
         input=data if isinstance(data, dict) else None,
         problem=problem,
     )
+
+
+_SURROGATE = "holds a lone surrogate (a \\ud800-\\udfff escape), which is no character"
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is text UTF-8 can hold (JSON's ``"\\ud800"`` decodes to what it cannot)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_csv(path: Path, model: str | None) -> Iterator[_Raw]:
@@ -222,6 +238,14 @@ def _read_csv(path: Path, model: str | None) -> Iterator[_Raw]:
     with _utf8(path), path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         header = _next_row(reader, path) or []
+        # Which of two columns of one name would hold the value? (The last did, silently.) Empty
+        # names are no columns: Excel ends rows with empty cells.
+        repeated = sorted({name for name in header if name and header.count(name) > 1})
+        if repeated:
+            names = ", ".join(repr(name) for name in repeated)
+            message = f"{path} has the column {names} more than once in its header: keep one"
+            problem = LineProblem(line=1, id=None, field=None, message=message)
+            raise BatchInvalid([problem], unreadable=True)
         row_number = 0
         while True:
             start = reader.line_num + 1

@@ -81,7 +81,7 @@ class Spool:
         for seq, raw in rows:
             try:
                 left.append((seq, parse_record(msgspec.json.decode(raw))))
-            except (ValueError, msgspec.DecodeError):
+            except (ValueError, RecursionError, msgspec.DecodeError):
                 logger.warning("dropping the unreadable callback %s of %s", seq, self.path)
                 self._done.append(seq)
         self._db, self._closing = db, False
@@ -129,7 +129,7 @@ class Spool:
             self._wake.clear()
             if self._adds or self._done:
                 await self._commit_pending()
-            elif self._closing:
+            if self._closing and not self._adds:  # one wake may carry both work and the close
                 return
 
     async def _commit_pending(self) -> None:

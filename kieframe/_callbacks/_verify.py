@@ -170,6 +170,8 @@ class Verifier:
             decoded = msgspec.json.decode(body.removeprefix(b"\xef\xbb\xbf"))  # a UTF-8 BOM
         except msgspec.DecodeError:
             raise CallbackMalformedError("the callback body is not JSON") from None
+        except RecursionError:
+            raise CallbackMalformedError("the callback body is nested too deeply") from None
         if not isinstance(decoded, dict):
             raise CallbackMalformedError("the callback body is not a JSON object")
         data = decoded.get("data")

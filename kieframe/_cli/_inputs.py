@@ -30,6 +30,7 @@ from .._validation_types import FieldInfo
 
 __all__ = [
     "FIELD_PREFIX",
+    "INPUT_LIMIT",
     "build_input",
     "describe_uploads",
     "field_options",
@@ -44,6 +45,8 @@ __all__ = [
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # A whole createTask body, as in the model docs, is unwrapped to its input.
 _REQUEST_KEYS = frozenset({"model", "input", "callBackUrl"})
+#: The most ``--input`` reads (16 MiB): inputs are small; files go in media fields as paths.
+INPUT_LIMIT = 16 << 20
 #: The keyword arguments that carry generated field options into a command's callback.
 FIELD_PREFIX = "field__"
 
@@ -64,8 +67,7 @@ def read_input_file(path: str, *, model: str | None = None) -> dict[str, Any]:
     A body for another model than ``model`` is refused: its input was written for that one.
     """
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-        data = json.loads(text)
+        data = json.loads(_read_capped(path))
     except (OSError, ValueError) as error:
         raise click.BadParameter(f"cannot read {path}: {error}", param_hint="--input") from None
     except RecursionError:
@@ -84,6 +86,35 @@ def read_input_file(path: str, *, model: str | None = None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise click.BadParameter(f"{path} must hold a JSON object", param_hint="--input")
     return data
+
+
+def _read_capped(path: str) -> str:
+    """The text of ``path`` (``-``: standard input), read up to :data:`INPUT_LIMIT` bytes.
+
+    A named pipe (``--input <(jq ...)``) is read like a file; an endless one (``/dev/zero``) is
+    refused once past the limit. A UTF-8 BOM is no data, as in batch files.
+    """
+    if path == "-":
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text stream without bytes (a test's): characters, not bytes
+            text = sys.stdin.read(INPUT_LIMIT + 1)
+            _check_size(path, len(text))
+            return text.removeprefix("\ufeff")
+        data: bytes = stream.read(INPUT_LIMIT + 1)
+    else:
+        with Path(path).open("rb") as handle:
+            data = handle.read(INPUT_LIMIT + 1)
+    _check_size(path, len(data))
+    return data.decode("utf-8-sig")
+
+
+def _check_size(path: str, size: int) -> None:
+    if size > INPUT_LIMIT:
+        raise click.BadParameter(
+            f"{path} is over the limit of {INPUT_LIMIT >> 20} MiB for an input: a model input is"
+            " a small JSON object (local media files go in its fields as paths)",
+            param_hint="--input",
+        )
 
 
 def build_input(

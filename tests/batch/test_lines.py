@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -99,3 +100,66 @@ def test_a_file_that_is_not_utf8_is_refused_naming_its_line_and_byte(
     assert ('"CSV UTF-8"' in problem.message) is excel
     assert "--skip-invalid" not in str(caught.value)
     assert str(caught.value).startswith("the input file cannot be read (nothing was sent):")
+
+
+_WITH_SURROGATE = st.builds(
+    lambda head, surrogate, tail: head + surrogate + tail,
+    st.text(max_size=5),
+    st.characters(categories=["Cs"]),
+    st.text(max_size=5),
+)
+
+
+@given(value=_WITH_SURROGATE, key=st.sampled_from(["id", "model"]))
+def test_an_id_or_model_holding_a_lone_surrogate_is_a_problem_of_its_line(
+    value: str, key: str
+) -> None:
+    """JSON's ``"\\ud800"`` decodes to no character: refused at reading, naming the line."""
+    good = {"id": "ok", "input": {"prompt": "a cat", "image_url": IMAGE}}
+    bad = {"id": "bad", "input": {"prompt": "a cat", "image_url": IMAGE}, key: value}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "in.jsonl")
+        path.write_text(f"{json.dumps(good)}\n{json.dumps(bad)}\n", encoding="utf-8")
+        lines, problems = read_lines(path, model=MODEL, registry=REGISTRY, callback=False)
+    (problem,) = problems
+    assert problem.line == 2
+    assert (
+        problem.message
+        == f"{key} holds a lone surrogate (a \\ud800-\\udfff escape), which is no character"
+    )
+    for line in lines:
+        line.id.encode()
+        (line.model or "").encode()
+
+
+def test_a_batch_with_a_lone_surrogate_id_is_refused_naming_the_line(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    line = {"id": "\ud800", "input": {"prompt": "a cat", "image_url": IMAGE}}
+    source.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    registry = make_registry()
+    with emulator(registry) as emu, pytest.raises(kb.BatchInvalid) as caught:
+        kb.run(source, out=tmp_path / "out", **batch_options(emu, registry))
+    (problem,) = caught.value.problems
+    assert problem.line == 1
+    assert "lone surrogate" in problem.message
+
+
+@given(
+    names=st.lists(
+        st.sampled_from(["id", "prompt", "image_url", "seed", "duration", ""]), max_size=8
+    )
+)
+def test_a_csv_header_naming_a_column_twice_is_refused_naming_it(names: list[str]) -> None:
+    """The last of two ``seed`` columns won, silently. Empty names (trailing commas) pass."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "in.csv")
+        path.write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+        repeated = sorted({name for name in names if name and names.count(name) > 1})
+        if not repeated:
+            read_lines(path, model=MODEL, registry=REGISTRY, callback=False)
+            return
+        with pytest.raises(kb.BatchInvalid) as caught:
+            read_lines(path, model=MODEL, registry=REGISTRY, callback=False)
+    (problem,) = caught.value.problems
+    assert problem.line == 1
+    assert f"has the column {repeated[0]!r}" in problem.message

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,9 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from nesting import nested_json
 from waiting import wait_for
 
 import kieframe
+from kieframe._callbacks._spool import Spool
 from kieframe.callbacks import CallbackReceiver, CallbackServer
 
 from ._support import KEY, signed_headers
@@ -132,3 +135,30 @@ def test_a_spool_that_cannot_be_opened_fails_the_start(tmp_path: Path) -> None:
     receiver = CallbackReceiver(hmac_key=KEY, reread=False, spool=blocker / "callbacks.sqlite")
     with pytest.raises(RuntimeError, match="failed to start"):
         CallbackServer(receiver).start()
+
+
+def _spool_with(path: Path, *records: bytes) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE callbacks (seq INTEGER PRIMARY KEY, record BLOB NOT NULL)")
+        db.executemany("INSERT INTO callbacks (record) VALUES (?)", [(r,) for r in records])
+    db.close()
+
+
+async def _reopen(path: Path) -> list[str]:
+    """Open the spool at ``path`` and close it at once; the task ids of the records left."""
+    spool = Spool(path, lambda seq, record: None, fsync=False)
+    left = spool.open()
+    await spool.close()
+    return [record.task_id for _, record in left]
+
+
+def test_a_spool_closed_at_once_after_dropping_a_record_closes(tmp_path: Path) -> None:
+    """The dropped record's deletion and the close may arrive in one wake: both are done."""
+    _spool_with(tmp_path / "callbacks.sqlite", b"not json", b'{"taskId": "kept"}')
+    assert asyncio.run(asyncio.wait_for(_reopen(tmp_path / "callbacks.sqlite"), 60)) == ["kept"]
+    assert asyncio.run(asyncio.wait_for(_reopen(tmp_path / "callbacks.sqlite"), 60)) == ["kept"]
+
+
+def test_a_record_in_the_spool_nested_too_deeply_is_dropped_at_the_start(tmp_path: Path) -> None:
+    _spool_with(tmp_path / "callbacks.sqlite", nested_json(100_000).encode(), b'{"taskId": "k"}')
+    assert asyncio.run(asyncio.wait_for(_reopen(tmp_path / "callbacks.sqlite"), 60)) == ["k"]

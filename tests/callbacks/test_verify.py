@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from nesting import TOO_DEEP_JSON, nested_json
 
 import kieframe
 from kieframe._callbacks._verify import Verifier, key_list
@@ -234,3 +235,19 @@ def test_the_clock_defaults_to_now() -> None:
     assert verify_callback(signed_headers("a"), body("a"), hmac_key=KEY).task_id == "a"
     with pytest.raises(CallbackStaleError):
         verify_callback(signed_headers("a", at=time.time() - 3600), body("a"), hmac_key=KEY)
+
+
+@given(text=TOO_DEEP_JSON)
+def test_a_body_nested_too_deeply_is_malformed(text: str) -> None:
+    """A callback nested past Python's recursion is malformed (400), never a crash (500)."""
+    raw = f'{{"code": 200, "msg": "ok", "data": {{"taskId": "a", "x": {text}}}}}'.encode()
+    with pytest.raises(CallbackMalformedError, match="nested too deeply") as caught:
+        verify_callback(signed_headers("a"), raw, hmac_key=KEY)
+    assert caught.value.status == 400
+
+
+def test_a_result_nested_too_deeply_gives_a_record_without_it() -> None:
+    data = {"taskId": "a", "state": "success", "resultJson": nested_json(100_000)}
+    raw = json.dumps({"code": 200, "msg": "success", "data": data}).encode()
+    record = verify_callback(signed_headers("a"), raw, hmac_key=KEY)
+    assert (record.task_id, record.result_urls) == ("a", ())

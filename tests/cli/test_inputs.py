@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import msgspec.inspect as mi
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -82,6 +84,10 @@ def _image_field() -> FieldInfo:
     return media
 
 
+def _number_field(annotation: Any) -> FieldInfo:
+    return FieldInfo("n", mi.type_info(annotation), annotation, required=False, default=None)
+
+
 def test_text_that_fits_no_reading_is_left_for_validation_to_report() -> None:
     spec = kieframe.get_model("wan/2-5-image-to-video")
     assert parse_assignment(spec, "seed=many") == ("seed", "many")
@@ -92,3 +98,35 @@ def test_text_that_fits_no_reading_is_left_for_validation_to_report() -> None:
     assert parse_assignment(spec, "no_such_field=1") == ("no_such_field", "1")
     with pytest.raises(InputValidationError, match="seed"):
         spec.validate({"prompt": "x", "image_url": "https://a.b/c.png", "seed": "many"})
+
+
+#: Text Python's int() or float() reads though JSON does not: \u0661\u0662 is Arabic-Indic "12",
+#: \uff11\uff12 fullwidth "12".
+_LOOSE = ["1_000", "\u0661\u0662", "\u0663.\u0665", " 5", "5 ", "+5", "nan", "inf", "-inf",
+          "5.", ".5", "0x10", "-0", "007", "\uff11\uff12", "1e5", "1E-3"]  # fmt: skip
+_NUMBER_TEXT = (
+    st.integers().map(str)
+    | st.floats(allow_nan=False, allow_infinity=False).map(str)
+    | st.sampled_from(_LOOSE)
+    | st.text(max_size=8)
+)
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+@given(text=_NUMBER_TEXT, kind=st.sampled_from(["seed", "guidance"]))
+def test_a_number_field_reads_only_json_style_ascii_numbers(text: str, kind: str) -> None:
+    """Python's int() and float() read ``1_000`` and Arabic-Indic digits: left to validation."""
+    field = _number_field(int if kind == "seed" else float)
+    value = parse_value(field, text)
+    if kind == "seed":
+        read = re.fullmatch(r"-?(?:0|[1-9][0-9]*)", text) is not None
+        assert (value == int(text)) if read else (value == text)
+    else:
+        read = _JSON_NUMBER.fullmatch(text) is not None
+        assert (value == float(text)) if read else (value == text)
+
+
+def test_a_list_cell_nested_too_deeply_is_left_for_validation_to_report() -> None:
+    field = _number_field(list[int])
+    text = "[" * 50_000 + "]" * 50_000
+    assert parse_value(field, text) == text

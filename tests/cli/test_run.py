@@ -15,6 +15,7 @@ import pytest
 from video import decode
 
 from kieframe._cli import ExitCode
+from kieframe._cli._inputs import INPUT_LIMIT
 from kieframe._registry import default_registry
 from kieframe._spec import ModelSpec
 from kieframe.testing import Emulator, Timing
@@ -124,6 +125,33 @@ def test_input_json_nested_too_deeply_is_a_clean_error(cli: Runner) -> None:
     assert done.code == ExitCode.BAD_INPUT
     assert "nested too deeply" in done.err
     assert "Traceback" not in done.err
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "big.json"])
+def test_input_past_its_size_limit_is_refused_without_reading_it_all(
+    cli: Runner, tmp_path: Path, source: str
+) -> None:
+    """An endless device or stream is read up to the limit only (it was read into memory)."""
+    if source == "big.json":
+        with (tmp_path / source).open("wb") as handle:
+            handle.truncate(INPUT_LIMIT + 1)  # sparse: no 16 MiB written
+    done = cli("submit", WAN, "--emulator", "--input", source)
+    assert done.code == ExitCode.BAD_INPUT
+    assert "over the limit of 16 MiB" in done.err
+    assert "Traceback" not in done.err
+
+
+@pytest.mark.parametrize("source", ["-", "bom.json"])
+def test_an_input_file_may_start_with_a_utf8_bom(cli: Runner, tmp_path: Path, source: str) -> None:
+    """As in batch files (Notepad and Excel write one): the BOM is no data."""
+    body = "\ufeff" + json.dumps({"prompt": "with a BOM", "image_url": "https://example.com/a.png"})
+    (tmp_path / "bom.json").write_text(body, encoding="utf-8")
+    stdin = body if source == "-" else None
+    done = cli("submit", WAN, "--emulator", "--json", "--input", source, stdin=stdin)
+    assert done.code == 0, done.err
+    sent = done.json()
+    assert isinstance(sent, dict)
+    assert sent["input"]["prompt"] == "with a BOM"
 
 
 def test_bad_input_is_one_message_listing_every_problem(cli: Runner) -> None:

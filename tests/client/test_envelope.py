@@ -8,6 +8,7 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from nesting import TOO_DEEP_JSON
 
 import kieframe
 from kieframe._envelope import parse_retry_after, read_envelope
@@ -72,3 +73,14 @@ def test_retry_after_as_http_date() -> None:
     assert parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", now=40.0) == 60.0
     assert parse_retry_after("garbage") is None
     assert parse_retry_after("-3") == 0.0
+
+
+@given(status=STATUSES, text=TOO_DEEP_JSON)
+def test_a_body_nested_deeper_than_python_recurses_is_no_envelope(status: int, text: str) -> None:
+    """Too deep to decode: read as a body that is not JSON (a ServerError for a 2xx)."""
+    response = _response(status, f'{{"code": 200, "msg": "ok", "data": {text}}}'.encode())
+    with pytest.raises(kieframe.APIError) as caught:
+        read_envelope(response)
+    assert caught.value.http_status == status
+    if 200 <= status < 300:
+        assert isinstance(caught.value, ServerError)

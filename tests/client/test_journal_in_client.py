@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kieframe
+from kieframe.authoring import url_pattern
 from kieframe.errors import BadRequestError
 from kieframe.journal import Journal, JournalStatus
 from kieframe.lifecycle import RateLimits
@@ -119,6 +121,33 @@ def test_bad_input_never_reaches_the_journal(client: kieframe.Client, journal: J
     with pytest.raises(kieframe.InputValidationError):
         client.submit(WAN, {"prompt": ""})
     assert journal.entries() == []
+
+
+_BAD_URLS = ["http://[::1", "http://[::1/cb", "https://example.com:99999/cb", "http://a/\x7f"]
+
+
+@given(url=st.sampled_from(_BAD_URLS) | st.text(max_size=20).map("http://".__add__))
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_a_malformed_callback_url_is_refused_by_name_before_anything_is_sent(
+    client: kieframe.Client, journal: Journal, kie_emulator: Emulator, url: str
+) -> None:
+    """Refused as ``callBackUrl`` (no raw ValueError from tagging it), or a URL that works."""
+    before = len(kie_emulator.tasks)
+    if re.search(url_pattern(), url) is None:
+        with pytest.raises(kieframe.InputValidationError) as caught:
+            client.submit(WAN, INPUT, callback_url=url)
+        assert caught.value.fields == ("callBackUrl",)
+        assert len(kie_emulator.tasks) == before
+    else:
+        client.submit(WAN, INPUT, callback_url=url)
+        (task,) = kie_emulator.tasks[before:]
+        assert task.callback_url is not None
+    unsettled = (JournalStatus.SENDING, JournalStatus.UNCERTAIN)
+    assert not [entry for entry in journal.entries() if entry.status in unsettled]
 
 
 async def test_the_async_client_journals_too(kie_emulator: Emulator, tmp_path: Path) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from nesting import DEEP_JSON, nested_json
 
 import kieframe
 from kieframe._records import parse_record
@@ -72,3 +74,27 @@ def test_junk_fields_never_crash_the_parser(
     assert record.task_id == "t"
     assert isinstance(record.result_urls, tuple)
     assert record.raw["taskId"] == "t"
+
+
+@given(text=DEEP_JSON, field=st.sampled_from(["param", "resultJson", "resultObject"]))
+def test_json_fields_nested_deeper_than_python_recurses_are_junk(text: str, field: str) -> None:
+    """A ``resultJson`` or ``param`` too deep to decode gives a record without it, no crash."""
+    record = parse_record({"taskId": "t", "state": "success", field: text})
+    assert record.task_id == "t"
+    assert record.result_urls == ()
+    assert record.param is None or isinstance(record.param, dict)
+
+
+def test_a_record_nested_too_deeply_is_read_without_its_result() -> None:
+    """Client.get and Client.wait read such a record as one without a result."""
+    data = {"taskId": "t1", "state": "success", "resultJson": nested_json(100_000),
+            "param": nested_json(100_000, kind="object")}  # fmt: skip
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"code": 200, "msg": "ok", "data": data})
+
+    transport = httpx.MockTransport(answer)
+    with kieframe.Client("k", base_url="http://kie.test", transport=transport) as client:
+        record = client.get("t1")
+        assert (record.task_id, record.result_urls, record.param) == ("t1", (), None)
+        assert client.wait("t1", timeout=5).result_urls == ()

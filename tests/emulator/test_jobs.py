@@ -203,6 +203,9 @@ def test_scripted_timing_applies_to_one_task(emulator: Emulator, client: httpx.C
         ({"model": HAILUO}, "input"),
         ({"input": VALID_INPUT}, "model"),
         (create_body(callBackUrl="ftp://example.com/x"), "callBackUrl"),
+        (create_body(callBackUrl="http://[::1"), "callBackUrl"),
+        (create_body(callBackUrl="http://example.com:99999/cb"), "callBackUrl"),
+        ({"model": HAILUO, "input": {**VALID_INPUT, "image_url": "http://[::1/"}}, "image_url"),
         ({"model": MOTION, "input": MOTION_INPUT}, "callBackUrl"),
     ],
 )
@@ -244,6 +247,29 @@ def test_models_come_from_the_given_registry() -> None:
         assert ok.json()["code"] == 200
         refused = http.post("/api/v1/jobs/createTask", json=create_body())
         assert refused.json() == {"code": 422, "msg": f"no model {HAILUO}", "data": None}
+
+
+def test_a_malformed_url_in_an_input_no_spec_checks_is_no_file_of_the_emulator() -> None:
+    """A URL urllib cannot read ("http://[::1/a.png") is no upload: the task runs (no 500)."""
+
+    class Accepting:
+        def validate(self, data: Mapping[str, Any]) -> object:
+            return data
+
+    class OneModel:
+        def get_model(self, model_id: str, /) -> Accepting:
+            return Accepting()
+
+    with (
+        Emulator(registry=OneModel(), timing=FAST) as emu,
+        httpx.Client(base_url=emu.base_url, headers=HEADERS) as http,
+    ):
+        body = {"model": "acme/anything", "input": {"image_url": "http://[::1/a.png"}}
+        task_id = http.post("/api/v1/jobs/createTask", json=body).json()["data"]["taskId"]
+        assert finished_record(emu, task_id)["state"] == "success"
+        assert record_info(http, task_id)["code"] == 200
+        answer = http.post("/api/v1/common/download-url", json={"url": "http://[::1/a.mp4"})
+        assert answer.json()["code"] == 422
 
 
 def test_credit_answers_the_remaining_credits(emulator: Emulator, client: httpx.Client) -> None:

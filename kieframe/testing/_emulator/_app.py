@@ -94,8 +94,12 @@ def _key_id(key: str) -> str:
 def _is_http_url(value: object) -> bool:
     if not isinstance(value, str):
         return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # reading it checks it
+    except ValueError:  # an unclosed IPv6 bracket, a port past 65535...
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
 
 
 class App:

@@ -117,7 +117,10 @@ class FileStore:
 
     def own_path(self, url: str) -> str | None:
         """The path of ``url`` if it points at a file of this store, else ``None``."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # not a URL at all ("http://[::1"): no file of this store
+            return None
         if f"{parts.scheme}://{parts.netloc}" != self._signer.base_url:
             return None
         path = unquote(parts.path)
