@@ -24,6 +24,7 @@ import msgspec
 import msgspec.inspect as mi
 
 __all__ = [
+    "URL_SCHEMES",
     "AudioUrl",
     "HttpUrl",
     "ImageUrl",
@@ -89,7 +90,9 @@ def url_pattern(*schemes: str) -> str:
         if not (s == "http" and "https" in chosen)
     ]
     alternatives = kept[0] if len(kept) == 1 else "(?:" + "|".join(kept) + ")"
-    return f"^{alternatives}://{_AUTHORITY}{_REST}"
+    pattern = f"^{alternatives}://{_AUTHORITY}{_REST}"
+    URL_SCHEMES[pattern] = chosen
+    return pattern
 
 
 def _ipv6() -> str:
@@ -122,6 +125,10 @@ _REST = (
 )
 
 
+#: The schemes of each pattern :func:`url_pattern` wrote (and of its "or empty" form): what
+#: test strategies draw such URLs from, part by part (drawn from the pattern itself, they are
+#: slow to find).
+URL_SCHEMES: dict[str, tuple[str, ...]] = {}
 _URL_PATTERN = url_pattern()
 
 
@@ -280,7 +287,12 @@ def media_meta(
     )
     base = pattern if pattern is not None else url_pattern(*(schemes or ()))
     if optional:
-        base = f"^$|{base}" if pattern is not None else f"^(?:{base[1:-1]})?$"
+        if pattern is not None:
+            base = f"^$|{base}"
+        else:  # (?!\n) again: $ also matches before a final newline, so "\n" alone would pass
+            schemes_of = URL_SCHEMES[base]
+            base = f"^(?:{base[1:-1]})?(?!\n)$"
+            URL_SCHEMES[base] = schemes_of
     text = description or f"the URL of {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
     raw = {
         "kind": kind,

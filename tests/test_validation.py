@@ -768,3 +768,17 @@ def test_a_struct_with_more_fields_than_one_function_can_hold_is_still_explained
         spec.validate({"f0": 10, "f3999": "x", "f4000": 1})
     assert {problem.field for problem in caught.value.problems} == {"f0", "f3999", "f4000"}
     assert "f3999" in str(caught.value)
+
+
+@pytest.mark.parametrize("schemes", [None, ("https", "asset")])
+def test_an_optional_media_url_takes_empty_but_not_a_lone_newline(
+    schemes: tuple[str, ...] | None,
+) -> None:
+    from kieframe.authoring import media_meta
+
+    pattern = media_meta("image", optional=True, schemes=schemes).pattern
+    assert pattern is not None
+    assert re.search(pattern, "") is not None
+    assert re.search(pattern, "https://a.example/x.png") is not None
+    assert re.search(pattern, "\n") is None
+    assert re.search(pattern, "https://a.example/x.png\n") is None

@@ -22,7 +22,7 @@ import msgspec.inspect as mi
 from hypothesis import strategies as st
 
 from .._errors import InputValidationError, Problem
-from .._fields import STEP_KEY
+from .._fields import STEP_KEY, URL_SCHEMES
 from .._spec import ModelSpec
 from .._validation import Validator, validator_for
 from .._validation_walk import check_value, on_step
@@ -178,6 +178,17 @@ def _text(low: int, high: int | None) -> st.SearchStrategy[str]:
 def _valid_text(node: mi.StrType) -> st.SearchStrategy[str]:
     low = node.min_length or 0
     high = node.max_length
+    if node.pattern in URL_SCHEMES:
+        matches = re.compile(node.pattern).search
+        urls = _urls(URL_SCHEMES[node.pattern])
+        if matches(""):  # an optional media field: "" is kie.ai's "none"
+            urls = st.one_of(st.just(""), urls)
+        return urls.filter(
+            lambda text: (
+                low <= len(text) <= (high if high is not None else len(text))
+                and matches(text) is not None
+            )
+        )
     if node.pattern is not None:
         return st.from_regex(node.pattern, fullmatch=True).filter(
             lambda text: (
@@ -185,6 +196,28 @@ def _valid_text(node: mi.StrType) -> st.SearchStrategy[str]:
             )
         )
     return _text(low, high)
+
+
+def _urls(schemes: tuple[str, ...]) -> st.SearchStrategy[str]:
+    """URLs of one of ``schemes``, drawn part by part (from a URL pattern, slow to find)."""
+    label = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+    name = st.builds(
+        "{}.{}".format,
+        st.lists(label, min_size=1, max_size=3).map(".".join),
+        st.sampled_from(["com", "ai", "io", "example", "co.uk"]),
+    )
+    octet = st.integers(0, 255).map(str)
+    ipv4 = st.lists(octet, min_size=4, max_size=4).map(".".join)
+    host = st.one_of(name, ipv4, st.sampled_from(["[::1]", "[2001:db8::7]", "localhost"]))
+    port = st.one_of(st.just(""), st.integers(1, 65535).map(":{}".format))
+    # What a path may hold: any character but whitespace, a control character, a lone surrogate.
+    char = st.characters(exclude_categories=["Cc", "Cs", "Zs", "Zl", "Zp"])
+    rest = st.one_of(
+        st.just(""),
+        st.builds("/{}".format, st.text(char, max_size=24)),
+        st.builds("/{}?{}".format, st.text(char, max_size=12), st.text(char, max_size=12)),
+    )
+    return st.builds("{}://{}{}{}".format, st.sampled_from(schemes), host, port, rest)
 
 
 def _printable(text: str) -> bool:
