@@ -135,12 +135,12 @@ _BAD_URLS = ["http://[::1", "http://[::1/cb", "https://example.com:99999/cb", "h
 def test_a_malformed_callback_url_is_refused_by_name_before_anything_is_sent(
     client: kieframe.Client, journal: Journal, kie_emulator: Emulator, url: str
 ) -> None:
-    """Refused as ``callBackUrl`` (no raw ValueError from tagging it), or a URL that works."""
+    """Refused as ``callback_url`` (no raw ValueError from tagging it), or a URL that works."""
     before = len(kie_emulator.tasks)
     if re.search(url_pattern(), url) is None:
         with pytest.raises(kieframe.InputValidationError) as caught:
             client.submit(WAN, INPUT, callback_url=url)
-        assert caught.value.fields == ("callBackUrl",)
+        assert caught.value.fields == ("callback_url",)
         assert len(kie_emulator.tasks) == before
     else:
         client.submit(WAN, INPUT, callback_url=url)
