@@ -86,7 +86,9 @@ def pydantic_twin(spec: kieframe.ModelSpec[Any]) -> type[BaseModel]:
         info.name: (_pydantic_type(info.type), ... if info.required else info.default)
         for info in spec.fields
     }
-    config = ConfigDict(extra="forbid", frozen=True)
+    # kieframe's URL pattern uses look-arounds, which pydantic's default (Rust) regex engine
+    # lacks; msgspec runs the pattern on Python's re, and so does the twin.
+    config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
     return create_model("PydanticTwin", __config__=config, **fields)
 
 
