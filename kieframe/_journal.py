@@ -96,6 +96,13 @@ _OPEN = (JournalStatus.SENDING, JournalStatus.ACCEPTED, JournalStatus.UNCERTAIN)
 _UNSETTLED = (JournalStatus.SENDING, JournalStatus.UNCERTAIN)
 #: The columns of an entry, in the order the stores' ``_entry`` decoders take them.
 _COLUMNS = "id, host, model, input, status, task_id, detail, created_at, updated_at"
+#: Of the entries a WHERE clause picked, the one of a host (three ``?`` for it): that host's, else
+#: one whose host was never recorded, the newest if several; any entry when the host is None.
+_OF_HOST = (
+    " AND (CAST(? AS TEXT) IS NULL OR host = ? OR host IS NULL)"
+    " ORDER BY CASE WHEN coalesce(host, '') = coalesce(CAST(? AS TEXT), '') THEN 0"
+    " ELSE 1 END, id DESC LIMIT 1"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -348,9 +355,7 @@ class SqlJournal:
         self._run(
             f"UPDATE {self._table} SET status = ?, updated_at = {self._now}, detail = ?"  # noqa: S608
             f" WHERE id = (SELECT id FROM {self._table} WHERE task_id = ?"
-            " AND (CAST(? AS TEXT) IS NULL OR host = ? OR host IS NULL)"
-            " ORDER BY CASE WHEN coalesce(host, '') = coalesce(CAST(? AS TEXT), '') THEN 0"
-            " ELSE 1 END, id DESC LIMIT 1)",
+            f"{_OF_HOST})",
             (status.value, detail, task_id, host, host, host),
         )
 
@@ -363,9 +368,7 @@ class SqlJournal:
         """
         _, rows = self._run(
             f"SELECT {_COLUMNS} FROM {self._table} WHERE task_id = ? AND status IN (?, ?)"  # noqa: S608
-            " AND (CAST(? AS TEXT) IS NULL OR host = ? OR host IS NULL)"
-            " ORDER BY CASE WHEN coalesce(host, '') = coalesce(CAST(? AS TEXT), '') THEN 0"
-            " ELSE 1 END, id DESC LIMIT 1",
+            f"{_OF_HOST}",
             (task_id, JournalStatus.ACCEPTED.value, JournalStatus.UNCERTAIN.value, *[host] * 3),
         )
         return self._entry(rows[0]) if rows else None
